@@ -1,0 +1,110 @@
+//! `warden`: the operator's side of ecr-warden, on the same core the Lambdas run.
+//!
+//! Exit codes: 0 success; 1 the input is understood but not acceptable (an invalid policy);
+//! 2 the input cannot be read or parsed (nothing is printed on stdout then).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use serde_json::{Value, json};
+use warden_core::event::{Incoming, parse_incoming};
+use warden_core::explain::describe;
+use warden_core::names::repository_from_name_or_arn;
+use warden_core::policy::{Policy, SCHEMA};
+
+#[derive(Parser)]
+#[command(name = "warden", version, about = "Event-driven guardrails for Amazon ECR")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Say what an event is and, with --policy, which policy sections apply to it.
+    Explain {
+        /// An EventBridge event, SNS delivery or SQS batch, as JSON (`-` for stdin).
+        event: PathBuf,
+        /// The policy file to evaluate the event against.
+        #[arg(long, env = "WARDEN_POLICY_FILE")]
+        policy: Option<PathBuf>,
+    },
+    /// Check a policy file against its schema and ECR's limits; list every problem.
+    Validate {
+        policy: PathBuf,
+    },
+    /// Print the policy's JSON Schema (for editors and CI).
+    Schema,
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("warden: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Explain { event, policy } => explain(&event, policy.as_deref()),
+        Command::Validate { policy } => Ok(validate(&policy)?),
+        Command::Schema => {
+            println!("{SCHEMA}");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
+    if path == Path::new("-") {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).context("reading stdin")?;
+        return Ok(buf);
+    }
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+fn load_policy(path: &Path) -> anyhow::Result<Policy> {
+    let text = String::from_utf8(read(path)?).with_context(|| format!("{} is not UTF-8", path.display()))?;
+    Policy::from_yaml(&text).with_context(|| format!("policy {}", path.display()))
+}
+
+fn explain(event: &Path, policy: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let bytes = read(event)?;
+    let incoming = parse_incoming(&bytes).with_context(|| format!("{}", event.display()))?;
+    let mut out = describe(&incoming);
+    if let Some(path) = policy {
+        let policy = load_policy(path)?;
+        if let (Incoming::Event(_), Some(obj)) = (&incoming, out.as_object_mut()) {
+            let repository = obj.get("repository").and_then(Value::as_str).and_then(|r| repository_from_name_or_arn(r).ok());
+            if let Some(repository) = repository {
+                obj.insert("policy".into(), json!(policy.for_repository(&repository)));
+            }
+        }
+    }
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn validate(path: &Path) -> anyhow::Result<ExitCode> {
+    let text = String::from_utf8(read(path)?).with_context(|| format!("{} is not UTF-8", path.display()))?;
+    match Policy::from_yaml(&text) {
+        Ok(policy) => {
+            let rules = policy.document().repositories.len();
+            println!("{}: valid ({rules} repository rule{})", path.display(), if rules == 1 { "" } else { "s" });
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(err) => {
+            for problem in &err.problems {
+                println!("{}: {problem}", path.display());
+            }
+            eprintln!("{}: {} problem{}", path.display(), err.problems.len(), if err.problems.len() == 1 { "" } else { "s" });
+            Ok(ExitCode::from(1))
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! ecr-warden's pure core: the event model, the policy model, and the decisions
+//! (event + policy + facts → a plan of actions). No AWS SDK, no I/O: facts arrive through the
+//! [`ports`], and plans are plain data the adapters carry out.
+
+pub mod event;
+pub mod explain;
+pub mod mutability;
+pub mod names;
+pub mod policy;
+pub mod ports;
+pub mod severity;

@@ -1,0 +1,280 @@
+//! The policy: one YAML file saying, per repository pattern, what ecr-warden enforces.
+//!
+//! [`Policy::from_yaml`] validates against the published JSON Schema (`policy.schema.json`) and ECR's
+//! own limits, reporting *every* problem with its key path, before anything can act on the policy.
+//! [`Policy::for_repository`] resolves which pattern's section applies (see `resolve.rs`).
+
+mod resolve;
+mod validate;
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+pub use resolve::{Resolved, Section, specificity};
+pub use validate::{PolicyError, Problem};
+
+use crate::mutability::TagMutability;
+use crate::severity::Severity;
+
+/// The JSON Schema the policy file is checked against (also published as `shared/core/policy.schema.json`).
+pub const SCHEMA: &str = include_str!("../../policy.schema.json");
+
+/// A validated policy with its repository patterns compiled. Build it with [`Policy::from_yaml`].
+#[derive(Debug, Clone)]
+pub struct Policy {
+    document: PolicyDocument,
+    matchers: Vec<globset::GlobMatcher>,
+}
+
+/// The policy file as written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyDocument {
+    pub version: u32,
+    #[serde(default)]
+    pub defaults: Defaults,
+    pub repositories: Vec<RepositoryRule>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Defaults {
+    #[serde(default)]
+    pub dry_run: bool,
+    #[serde(default)]
+    pub notify: Option<Notify>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RepositoryRule {
+    /// Glob over repository names (`*` within a segment, `**` across `/`).
+    #[serde(rename = "match")]
+    pub pattern: String,
+    #[serde(default)]
+    pub dry_run: Option<bool>,
+    #[serde(default)]
+    pub immutability: Option<TagMutability>,
+    #[serde(default)]
+    pub protected_tags: Option<ProtectedTags>,
+    #[serde(default)]
+    pub gate: Option<Gate>,
+    #[serde(default)]
+    pub replication: Option<Replication>,
+    #[serde(default)]
+    pub notify: Option<Notify>,
+    #[serde(default)]
+    pub cleanup: Option<Cleanup>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProtectedTags {
+    #[serde(default)]
+    pub patterns: Vec<String>,
+    #[serde(default)]
+    pub semver: bool,
+    #[serde(default)]
+    pub offender: Offender,
+}
+
+/// What becomes of the image a protected tag was moved to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Offender {
+    /// Kept under a tag made from a template with `{tag}` and `{short_digest}`.
+    Keep { keep_as: String },
+    /// `"untagged"`: left in the repository without a tag.
+    Untagged(UntaggedWord),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UntaggedWord {
+    Untagged,
+}
+
+impl Default for Offender {
+    fn default() -> Self {
+        Self::Keep { keep_as: "rejected-{tag}-{short_digest}".to_owned() }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Gate {
+    #[serde(default)]
+    pub max_findings: BTreeMap<Severity, u64>,
+    #[serde(default)]
+    pub untriaged_as: Option<UntriagedAs>,
+    #[serde(default)]
+    pub only_fixable: bool,
+    #[serde(default)]
+    pub exceptions: Vec<CveException>,
+    #[serde(default)]
+    pub on_fail: Option<OnFail>,
+    #[serde(default)]
+    pub on_scan_failure: Option<OnScanFailure>,
+    #[serde(default)]
+    pub quarantine_prefix: Option<String>,
+}
+
+/// How UNTRIAGED / UNDEFINED findings count: as a severity, or not at all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum UntriagedAs {
+    Ignore(IgnoreWord),
+    As(Severity),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IgnoreWord {
+    Ignore,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CveException {
+    pub cve: String,
+    #[serde(default)]
+    pub package: Option<String>,
+    /// Last day (UTC) on which the exception applies.
+    pub expires: NaiveDate,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnFail {
+    Quarantine,
+    Notify,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnScanFailure {
+    Fail,
+    Pass,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Replication {
+    #[serde(default)]
+    pub require_pass: Option<bool>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    pub destinations: Vec<Destination>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Destination {
+    pub region: String,
+    #[serde(default)]
+    pub account: Option<String>,
+    #[serde(default)]
+    pub role_arn: Option<String>,
+    #[serde(default)]
+    pub repository: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Notify {
+    #[serde(default)]
+    pub topic_arn: Option<String>,
+    #[serde(default)]
+    pub slack: Vec<SlackRoute>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlackRoute {
+    pub name: String,
+    pub webhook_secret: String,
+    #[serde(default)]
+    pub min_severity: Option<Severity>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cleanup {
+    #[serde(default)]
+    pub apply: bool,
+    #[serde(default)]
+    pub grace_days: Option<u32>,
+    #[serde(default)]
+    pub keep_quarantined: Option<bool>,
+    #[serde(default)]
+    pub protect_tags: Vec<String>,
+    #[serde(default)]
+    pub allow_digests: Vec<String>,
+    #[serde(default)]
+    pub ecs_keep_revisions: Option<u32>,
+    #[serde(default)]
+    pub rules: Vec<CleanupRule>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CleanupRule {
+    pub priority: u32,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub select: CleanupSelect,
+    #[serde(default)]
+    pub keep_newest: Option<u32>,
+    #[serde(default)]
+    pub older_than_days: Option<u32>,
+    #[serde(default)]
+    pub since: Option<AgeSince>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CleanupSelect {
+    pub tag_status: TagStatus,
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TagStatus {
+    Tagged,
+    Untagged,
+    Any,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AgeSince {
+    Push,
+    Pull,
+}
+
+impl Policy {
+    /// Parse and validate a policy file's text. Every problem is reported, each with its key path.
+    pub fn from_yaml(text: &str) -> Result<Self, PolicyError> {
+        let document = validate::load(text)?;
+        let matchers = document
+            .repositories
+            .iter()
+            .enumerate()
+            .map(|(i, rule)| {
+                resolve::compile(&rule.pattern).map_err(|message| PolicyError {
+                    problems: vec![Problem { path: format!("repositories[{i}].match"), message }],
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self { document, matchers })
+    }
+
+    pub fn document(&self) -> &PolicyDocument {
+        &self.document
+    }
+}
