@@ -15,7 +15,11 @@ use warden_core::names::repository_from_name_or_arn;
 use warden_core::policy::{Policy, SCHEMA};
 
 #[derive(Parser)]
-#[command(name = "warden", version, about = "Event-driven guardrails for Amazon ECR")]
+#[command(
+    name = "warden",
+    version,
+    about = "Event-driven guardrails for Amazon ECR"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -32,9 +36,7 @@ enum Command {
         policy: Option<PathBuf>,
     },
     /// Check a policy file against its schema and ECR's limits; list every problem.
-    Validate {
-        policy: PathBuf,
-    },
+    Validate { policy: PathBuf },
     /// Print the policy's JSON Schema (for editors and CI).
     Schema,
 }
@@ -54,9 +56,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Explain { event, policy } => explain(&event, policy.as_deref()),
         Command::Validate { policy } => Ok(validate(&policy)?),
         Command::Schema => {
-            println!("{SCHEMA}");
+            emit(SCHEMA)?;
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// Print to stdout; a closed pipe (`warden explain x | head`) ends quietly instead of panicking.
+fn emit(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("writing to stdout"),
     }
 }
 
@@ -70,7 +82,8 @@ fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
 }
 
 fn load_policy(path: &Path) -> anyhow::Result<Policy> {
-    let text = String::from_utf8(read(path)?).with_context(|| format!("{} is not UTF-8", path.display()))?;
+    let text = String::from_utf8(read(path)?)
+        .with_context(|| format!("{} is not UTF-8", path.display()))?;
     Policy::from_yaml(&text).with_context(|| format!("policy {}", path.display()))
 }
 
@@ -81,29 +94,42 @@ fn explain(event: &Path, policy: Option<&Path>) -> anyhow::Result<ExitCode> {
     if let Some(path) = policy {
         let policy = load_policy(path)?;
         if let (Incoming::Event(_), Some(obj)) = (&incoming, out.as_object_mut()) {
-            let repository = obj.get("repository").and_then(Value::as_str).and_then(|r| repository_from_name_or_arn(r).ok());
+            let repository = obj
+                .get("repository")
+                .and_then(Value::as_str)
+                .and_then(|r| repository_from_name_or_arn(r).ok());
             if let Some(repository) = repository {
                 obj.insert("policy".into(), json!(policy.for_repository(&repository)));
             }
         }
     }
-    println!("{}", serde_json::to_string_pretty(&out)?);
+    emit(&serde_json::to_string_pretty(&out)?)?;
     Ok(ExitCode::SUCCESS)
 }
 
 fn validate(path: &Path) -> anyhow::Result<ExitCode> {
-    let text = String::from_utf8(read(path)?).with_context(|| format!("{} is not UTF-8", path.display()))?;
+    let text = String::from_utf8(read(path)?)
+        .with_context(|| format!("{} is not UTF-8", path.display()))?;
     match Policy::from_yaml(&text) {
         Ok(policy) => {
             let rules = policy.document().repositories.len();
-            println!("{}: valid ({rules} repository rule{})", path.display(), if rules == 1 { "" } else { "s" });
+            let plural = if rules == 1 { "" } else { "s" };
+            emit(&format!(
+                "{}: valid ({rules} repository rule{plural})",
+                path.display()
+            ))?;
             Ok(ExitCode::SUCCESS)
         }
         Err(err) => {
             for problem in &err.problems {
-                println!("{}: {problem}", path.display());
+                emit(&format!("{}: {problem}", path.display()))?;
             }
-            eprintln!("{}: {} problem{}", path.display(), err.problems.len(), if err.problems.len() == 1 { "" } else { "s" });
+            eprintln!(
+                "{}: {} problem{}",
+                path.display(),
+                err.problems.len(),
+                if err.problems.len() == 1 { "" } else { "s" }
+            );
             Ok(ExitCode::from(1))
         }
     }

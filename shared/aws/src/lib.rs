@@ -1,1 +1,13 @@
-//! x
+//! ecr-warden's AWS adapters: the core's ports implemented with the AWS SDK, the SDK configured
+//! once per container, and the Lambda-side plumbing (logs, the per-event summary line, policy
+//! loading). Everything that touches AWS lives here; decisions stay in `warden-core`.
+
+pub mod calls;
+pub mod config;
+pub mod ecr;
+mod errors;
+pub mod policy_source;
+pub mod telemetry;
+
+pub use calls::ApiCalls;
+pub use config::{Clients, load_sdk_config};

@@ -77,18 +77,24 @@ pub fn describe_event(event: &Event) -> Value {
         }
         Detail::InspectorFinding(f) => {
             if let Some(image) = f.ecr_image() {
-                put("repository", json!(crate::names::repository_from_name_or_arn(&image.repository_name).ok()));
+                put(
+                    "repository",
+                    json!(crate::names::repository_from_name_or_arn(&image.repository_name).ok()),
+                );
                 put("digest", json!(image.image_hash));
                 put("tags", json!(image.image_tags));
             }
-            put("finding", json!({
-                "arn": f.finding_arn,
-                "status": f.status,
-                "severity": f.severity,
-                "vulnerability_id": f.vulnerability_id(),
-                "fix_available": f.fix_available,
-                "updated_at": f.updated_at,
-            }));
+            put(
+                "finding",
+                json!({
+                    "arn": f.finding_arn,
+                    "status": f.status,
+                    "severity": f.severity,
+                    "vulnerability_id": f.vulnerability_id(),
+                    "fix_available": f.fix_available,
+                    "updated_at": f.updated_at,
+                }),
+            );
         }
         Detail::Replication(r) => {
             put("repository", json!(r.repository_name));
@@ -110,7 +116,15 @@ pub fn describe_event(event: &Event) -> Value {
             put("artifact_media_type", json!(r.artifact_media_type));
         }
         Detail::ScanResourceChange(c) => {
-            put("repositories", json!(c.repositories.iter().map(|r| &r.repository_name).collect::<Vec<_>>()));
+            put(
+                "repositories",
+                json!(
+                    c.repositories
+                        .iter()
+                        .map(|r| &r.repository_name)
+                        .collect::<Vec<_>>()
+                ),
+            );
             put("action", json!(c.action_type));
             put("scan_type", json!(c.scan_type));
         }
@@ -118,7 +132,10 @@ pub fn describe_event(event: &Event) -> Value {
             put("repository", json!(c.repository()));
             put("event_name", json!(c.event_name));
             put("succeeded", json!(c.succeeded()));
-            put("actor", json!(c.user_identity.as_ref().and_then(|u| u.arn.clone())));
+            put(
+                "actor",
+                json!(c.user_identity.as_ref().and_then(|u| u.arn.clone())),
+            );
             if let Some(m) = c.resulting_mutability() {
                 put("resulting_mutability", json!(m));
             }

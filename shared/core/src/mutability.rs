@@ -27,13 +27,21 @@ impl MutabilityMode {
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
-        [Self::Mutable, Self::Immutable, Self::ImmutableWithExclusion, Self::MutableWithExclusion]
-            .into_iter()
-            .find(|m| m.as_str() == raw)
+        [
+            Self::Mutable,
+            Self::Immutable,
+            Self::ImmutableWithExclusion,
+            Self::MutableWithExclusion,
+        ]
+        .into_iter()
+        .find(|m| m.as_str() == raw)
     }
 
     pub fn takes_exclusions(self) -> bool {
-        matches!(self, Self::ImmutableWithExclusion | Self::MutableWithExclusion)
+        matches!(
+            self,
+            Self::ImmutableWithExclusion | Self::MutableWithExclusion
+        )
     }
 }
 
@@ -62,8 +70,16 @@ impl TagMutability {
 
     /// Same setting, compared as ECR stores it: filter order does not matter.
     pub fn same_as(&self, other: &Self) -> bool {
-        let mut a: Vec<&str> = self.exclusions.iter().map(ExclusionFilter::as_str).collect();
-        let mut b: Vec<&str> = other.exclusions.iter().map(ExclusionFilter::as_str).collect();
+        let mut a: Vec<&str> = self
+            .exclusions
+            .iter()
+            .map(ExclusionFilter::as_str)
+            .collect();
+        let mut b: Vec<&str> = other
+            .exclusions
+            .iter()
+            .map(ExclusionFilter::as_str)
+            .collect();
         a.sort_unstable();
         b.sort_unstable();
         self.mode == other.mode && a == b
@@ -77,7 +93,10 @@ mod tests {
     fn setting(mode: MutabilityMode, filters: &[&str]) -> TagMutability {
         TagMutability {
             mode,
-            exclusions: filters.iter().map(|f| ExclusionFilter::new(*f).unwrap()).collect(),
+            exclusions: filters
+                .iter()
+                .map(|f| ExclusionFilter::new(*f).unwrap())
+                .collect(),
         }
     }
 
@@ -90,7 +109,10 @@ mod tests {
         let m = setting(MutabilityMode::MutableWithExclusion, &["v*"]);
         assert!(m.is_tag_immutable("v1"));
         assert!(!m.is_tag_immutable("latest"));
-        assert!(s.same_as(&setting(MutabilityMode::ImmutableWithExclusion, &["dev-*", "latest"])));
+        assert!(s.same_as(&setting(
+            MutabilityMode::ImmutableWithExclusion,
+            &["dev-*", "latest"]
+        )));
         assert!(!s.same_as(&m));
     }
 }

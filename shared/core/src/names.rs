@@ -20,9 +20,8 @@ fn regex(pattern: &str) -> Regex {
     Regex::new(pattern).expect("literal regex")
 }
 
-static REPOSITORY: LazyLock<Regex> = LazyLock::new(|| {
-    regex(r"^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$")
-});
+static REPOSITORY: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$"));
 static DIGEST: LazyLock<Regex> =
     LazyLock::new(|| regex(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-fA-F0-9]{32,}$"));
 static TAG: LazyLock<Regex> = LazyLock::new(|| regex(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,299}$"));
@@ -134,7 +133,10 @@ impl Digest {
     /// The sha256 digest of `bytes`: what ECR names an image whose manifest is `bytes`.
     pub fn of_bytes(bytes: &[u8]) -> Self {
         use sha2::Digest as _;
-        Self(format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes))))
+        Self(format!(
+            "sha256:{}",
+            hex::encode(sha2::Sha256::digest(bytes))
+        ))
     }
 }
 

@@ -11,6 +11,8 @@ import json
 import logging
 import os
 import sys
+import threading
+import time
 from typing import Any, Callable, Iterable
 
 import moto
@@ -74,11 +76,25 @@ def build_app() -> Any:
     return WardenRoutes(DomainDispatcherApplication(create_backend_app))
 
 
+def _exit_with_parent(pid: int) -> None:
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            os._exit(0)
+        except PermissionError:
+            pass
+        time.sleep(0.5)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="warden_emulator")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--port-file")
+    parser.add_argument("--parent-pid", type=int, help="exit when this process is gone (test runs)")
     args = parser.parse_args()
+    if args.parent_pid:
+        threading.Thread(target=_exit_with_parent, args=(args.parent_pid,), daemon=True).start()
     logging.basicConfig(level=logging.WARNING)
     os.environ.setdefault("MOTO_ALLOW_NONEXISTENT_REGION", "true")
     from moto.moto_server.werkzeug_app import MotoRequestHandler

@@ -55,7 +55,11 @@ impl QueueRecord {
         let value: Value = serde_json::from_str(&self.body).map_err(|e| EventError::Malformed {
             line: e.line(),
             column: e.column(),
-            message: format!("SQS message {}: {}", self.message_id, strip_location(&e.to_string())),
+            message: format!(
+                "SQS message {}: {}",
+                self.message_id,
+                strip_location(&e.to_string())
+            ),
         })?;
         parse_event(value)
     }
@@ -66,7 +70,9 @@ pub(super) fn from_value(value: Value) -> Result<Incoming, EventError> {
         return parse_event(value).map(|e| Incoming::Event(Box::new(e)));
     };
     let source = records.first().and_then(|r| {
-        r.get("EventSource").or_else(|| r.get("eventSource")).and_then(Value::as_str)
+        r.get("EventSource")
+            .or_else(|| r.get("eventSource"))
+            .and_then(Value::as_str)
     });
     match source {
         Some("aws:sns") => {
@@ -94,7 +100,11 @@ pub(super) fn from_value(value: Value) -> Result<Incoming, EventError> {
 /// `typed` names paths under `detail`; for a batch they are under `Records`.
 fn rename_root(err: EventError, root: &str) -> EventError {
     match err {
-        EventError::Field { context, path, message } => EventError::Field {
+        EventError::Field {
+            context,
+            path,
+            message,
+        } => EventError::Field {
             context,
             path: path.replacen("detail", root, 1),
             message,

@@ -128,6 +128,8 @@ impl InspectorFinding {
     }
 
     pub fn vulnerability_id(&self) -> Option<&str> {
-        self.package_vulnerability_details.as_ref().map(|p| p.vulnerability_id.as_str())
+        self.package_vulnerability_details
+            .as_ref()
+            .map(|p| p.vulnerability_id.as_str())
     }
 }

@@ -38,11 +38,19 @@ use crate::names::{AccountId, Region};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EventError {
     #[error("malformed JSON at line {line}, column {column}: {message}")]
-    Malformed { line: usize, column: usize, message: String },
+    Malformed {
+        line: usize,
+        column: usize,
+        message: String,
+    },
     #[error("not an EventBridge event, SNS or SQS batch: {0}")]
     NotAnEvent(String),
     #[error("{context}: field `{path}` {message}")]
-    Field { context: String, path: String, message: String },
+    Field {
+        context: String,
+        path: String,
+        message: String,
+    },
 }
 
 /// The EventBridge envelope every event shares.
@@ -79,7 +87,9 @@ pub enum Detail {
     CloudTrail(Box<CloudTrailCall>),
     Schedule,
     /// Valid, but not something ecr-warden acts on; `reason` says why.
-    Ignored { reason: String },
+    Ignored {
+        reason: String,
+    },
 }
 
 impl Detail {
@@ -116,12 +126,18 @@ pub fn parse_incoming(bytes: &[u8]) -> Result<Incoming, EventError> {
 /// Parse an EventBridge event already read as JSON.
 pub fn parse_event(value: Value) -> Result<Event, EventError> {
     let Value::Object(mut map) = value else {
-        return Err(EventError::NotAnEvent(format!("top level is {}, not an object", type_name(&value))));
+        return Err(EventError::NotAnEvent(format!(
+            "top level is {}, not an object",
+            type_name(&value)
+        )));
     };
     let text = |map: &serde_json::Map<String, Value>, key: &str| -> Result<String, EventError> {
         match map.get(key) {
             Some(Value::String(s)) => Ok(s.clone()),
-            Some(other) => Err(EventError::NotAnEvent(format!("`{key}` is {}, not a string", type_name(other)))),
+            Some(other) => Err(EventError::NotAnEvent(format!(
+                "`{key}` is {}, not a string",
+                type_name(other)
+            ))),
             None => Err(EventError::NotAnEvent(format!("missing `{key}`"))),
         }
     };
@@ -137,11 +153,19 @@ pub fn parse_event(value: Value) -> Result<Event, EventError> {
     let region = field::<Region>(&map, "region").map_err(|m| envelope_error("region", m))?;
     let envelope = Envelope {
         id: map.get("id").and_then(Value::as_str).map(str::to_owned),
-        time: map.get("time").and_then(Value::as_str).map(Timestamp::parse),
+        time: map
+            .get("time")
+            .and_then(Value::as_str)
+            .map(Timestamp::parse),
         resources: map
             .get("resources")
             .and_then(Value::as_array)
-            .map(|r| r.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .map(|r| {
+                r.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
             .unwrap_or_default(),
         source,
         detail_type,
@@ -153,12 +177,18 @@ pub fn parse_event(value: Value) -> Result<Event, EventError> {
             "{} / {} is not an event ecr-warden handles",
             envelope.source, envelope.detail_type
         );
-        return Ok(Event { envelope, detail: Detail::Ignored { reason } });
+        return Ok(Event {
+            envelope,
+            detail: Detail::Ignored { reason },
+        });
     };
     let detail = match map.remove("detail") {
         Some(Value::Object(d)) => Value::Object(d),
         Some(other) => {
-            return Err(detail_error(&envelope, format!("is {}, not an object", type_name(&other))));
+            return Err(detail_error(
+                &envelope,
+                format!("is {}, not an object", type_name(&other)),
+            ));
         }
         None => return Err(detail_error(&envelope, "is missing".to_owned())),
     };
@@ -207,7 +237,9 @@ impl KnownKind {
                     "PUSH" => Detail::ImagePush(action),
                     "DELETE" => Detail::ImageDelete(action),
                     "UPDATE_STORAGE_CLASS" => Detail::ImageStorageClass(action),
-                    other => Detail::Ignored { reason: format!("ECR Image Action of type {other}") },
+                    other => Detail::Ignored {
+                        reason: format!("ECR Image Action of type {other}"),
+                    },
                 }
             }
             Self::BasicScan => Detail::BasicScan(typed(&ctx, detail)?),
@@ -227,7 +259,10 @@ impl KnownKind {
             Self::InspectorFinding => {
                 let finding: InspectorFinding = typed(&ctx, detail)?;
                 if finding.ecr_image().is_none() {
-                    Detail::Ignored { reason: "Inspector2 Finding about a resource that is not an ECR image".to_owned() }
+                    Detail::Ignored {
+                        reason: "Inspector2 Finding about a resource that is not an ECR image"
+                            .to_owned(),
+                    }
                 } else {
                     Detail::InspectorFinding(Box::new(finding))
                 }
@@ -237,7 +272,9 @@ impl KnownKind {
                 if call.event_source == "ecr.amazonaws.com" {
                     Detail::CloudTrail(Box::new(call))
                 } else {
-                    Detail::Ignored { reason: format!("CloudTrail call from {}", call.event_source) }
+                    Detail::Ignored {
+                        reason: format!("CloudTrail call from {}", call.event_source),
+                    }
                 }
             }
             Self::Schedule => Detail::Schedule,
@@ -251,12 +288,27 @@ fn typed<T: DeserializeOwned>(context: &str, detail: Value) -> Result<T, EventEr
         let mut message = strip_location(&err.inner().to_string());
         let mut path = err.path().to_string();
         // serde reports a missing field at its parent; name the field itself.
-        if let Some(missing) = message.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
-            path = if path == "." { missing.to_owned() } else { format!("{path}.{missing}") };
+        if let Some(missing) = message
+            .strip_prefix("missing field `")
+            .and_then(|r| r.split('`').next())
+        {
+            path = if path == "." {
+                missing.to_owned()
+            } else {
+                format!("{path}.{missing}")
+            };
             message = "is missing".to_owned();
         }
-        let path = if path == "." { "detail".to_owned() } else { format!("detail.{path}") };
-        EventError::Field { context: context.to_owned(), path, message }
+        let path = if path == "." {
+            "detail".to_owned()
+        } else {
+            format!("detail.{path}")
+        };
+        EventError::Field {
+            context: context.to_owned(),
+            path,
+            message,
+        }
     })
 }
 
@@ -268,7 +320,10 @@ fn strip_location(message: &str) -> String {
     }
 }
 
-fn field<T: for<'de> Deserialize<'de>>(map: &serde_json::Map<String, Value>, key: &str) -> Result<T, String> {
+fn field<T: for<'de> Deserialize<'de>>(
+    map: &serde_json::Map<String, Value>,
+    key: &str,
+) -> Result<T, String> {
     let value = map.get(key).ok_or_else(|| "is missing".to_owned())?;
     T::deserialize(value).map_err(|e| strip_location(&e.to_string()))
 }

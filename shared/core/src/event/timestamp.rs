@@ -44,7 +44,10 @@ impl Timestamp {
                 })
             })
             .or_else(|| trimmed.parse::<f64>().ok().and_then(from_epoch));
-        Self { raw: raw.to_owned(), at }
+        Self {
+            raw: raw.to_owned(),
+            at,
+        }
     }
 }
 
@@ -68,7 +71,10 @@ impl<'de> Deserialize<'de> for Timestamp {
         }
         Ok(match Raw::deserialize(d)? {
             Raw::Text(s) => Self::parse(&s),
-            Raw::Number(n) => Self { raw: n.to_string(), at: from_epoch(n) },
+            Raw::Number(n) => Self {
+                raw: n.to_string(),
+                at: from_epoch(n),
+            },
         })
     }
 }
@@ -87,7 +93,10 @@ mod tests {
     use super::*;
 
     fn iso(raw: &str) -> String {
-        Timestamp::parse(raw).at.map(|t| t.to_rfc3339()).unwrap_or_default()
+        Timestamp::parse(raw)
+            .at
+            .map(|t| t.to_rfc3339())
+            .unwrap_or_default()
     }
 
     #[test]

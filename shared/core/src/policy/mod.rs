@@ -98,7 +98,9 @@ pub enum UntaggedWord {
 
 impl Default for Offender {
     fn default() -> Self {
-        Self::Keep { keep_as: "rejected-{tag}-{short_digest}".to_owned() }
+        Self::Keep {
+            keep_as: "rejected-{tag}-{short_digest}".to_owned(),
+        }
     }
 }
 
@@ -267,7 +269,10 @@ impl Policy {
             .enumerate()
             .map(|(i, rule)| {
                 resolve::compile(&rule.pattern).map_err(|message| PolicyError {
-                    problems: vec![Problem { path: format!("repositories[{i}].match"), message }],
+                    problems: vec![Problem {
+                        path: format!("repositories[{i}].match"),
+                        message,
+                    }],
                 })
             })
             .collect::<Result<_, _>>()?;

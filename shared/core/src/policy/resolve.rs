@@ -13,7 +13,7 @@
 use globset::{GlobBuilder, GlobMatcher};
 use serde::Serialize;
 
-use super::{Cleanup, Gate, Notify, Policy, ProtectedTags, RepositoryRule, Replication};
+use super::{Cleanup, Gate, Notify, Policy, ProtectedTags, Replication, RepositoryRule};
 use crate::mutability::TagMutability;
 use crate::names::RepositoryName;
 
@@ -74,7 +74,9 @@ impl Policy {
             .map(|(i, (rule, _))| (i, rule))
             .collect();
         hits.sort_by(|(ia, a), (ib, b)| {
-            specificity(&b.pattern).cmp(&specificity(&a.pattern)).then(ia.cmp(ib))
+            specificity(&b.pattern)
+                .cmp(&specificity(&a.pattern))
+                .then(ia.cmp(ib))
         });
         hits.into_iter().map(|(_, r)| r).collect()
     }
@@ -86,18 +88,30 @@ impl Policy {
             rules: &[&'p RepositoryRule],
             get: impl Fn(&'p RepositoryRule) -> Option<&'p T>,
         ) -> Option<Section<'p, T>> {
-            rules.iter().find_map(|r| get(r).map(|value| Section { value, pattern: Some(&r.pattern) }))
+            rules.iter().find_map(|r| {
+                get(r).map(|value| Section {
+                    value,
+                    pattern: Some(&r.pattern),
+                })
+            })
         }
         let defaults = &self.document.defaults;
         Resolved {
             repository: repository.clone(),
-            dry_run: rules.iter().find_map(|r| r.dry_run).unwrap_or(defaults.dry_run),
+            dry_run: rules
+                .iter()
+                .find_map(|r| r.dry_run)
+                .unwrap_or(defaults.dry_run),
             immutability: pick(&rules, |r| r.immutability.as_ref()),
             protected_tags: pick(&rules, |r| r.protected_tags.as_ref()),
             gate: pick(&rules, |r| r.gate.as_ref()),
             replication: pick(&rules, |r| r.replication.as_ref()),
-            notify: pick(&rules, |r| r.notify.as_ref())
-                .or_else(|| defaults.notify.as_ref().map(|value| Section { value, pattern: None })),
+            notify: pick(&rules, |r| r.notify.as_ref()).or_else(|| {
+                defaults.notify.as_ref().map(|value| Section {
+                    value,
+                    pattern: None,
+                })
+            }),
             cleanup: pick(&rules, |r| r.cleanup.as_ref()),
         }
     }
@@ -136,8 +150,14 @@ repositories:
     fn most_specific_pattern_wins_per_section() {
         let r = resolve("team-a/api-gateway");
         assert_eq!(r.immutability.unwrap().pattern, Some("team-a/api-*"));
-        assert_eq!(r.immutability.unwrap().value.mode, MutabilityMode::ImmutableWithExclusion);
-        assert_eq!(r.protected_tags.unwrap().pattern, Some("team-a/api-gateway"));
+        assert_eq!(
+            r.immutability.unwrap().value.mode,
+            MutabilityMode::ImmutableWithExclusion
+        );
+        assert_eq!(
+            r.protected_tags.unwrap().pattern,
+            Some("team-a/api-gateway")
+        );
         // team-a/api-* and team-?/api-g* tie (11 literal characters each): for immutability, which
         // both set, the earlier wins; the gate only the later one sets, and it beats team-a/*.
         assert_eq!(r.gate.unwrap().pattern, Some("team-?/api-g*"));

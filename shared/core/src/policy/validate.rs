@@ -23,7 +23,11 @@ pub struct Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let path = if self.path.is_empty() { "(top level)" } else { &self.path };
+        let path = if self.path.is_empty() {
+            "(top level)"
+        } else {
+            &self.path
+        };
         write!(f, "{path}: {}", self.message)
     }
 }
@@ -44,7 +48,10 @@ static VALIDATOR: LazyLock<Validator> = LazyLock::new(|| {
 
 pub(super) fn load(text: &str) -> Result<PolicyDocument, PolicyError> {
     let value: Value = serde_norway::from_str(text).map_err(|e| PolicyError {
-        problems: vec![Problem { path: String::new(), message: format!("not valid YAML: {e}") }],
+        problems: vec![Problem {
+            path: String::new(),
+            message: format!("not valid YAML: {e}"),
+        }],
     })?;
     let mut problems = schema_problems(&value);
     problems.extend(rule_problems(&value));
@@ -54,7 +61,10 @@ pub(super) fn load(text: &str) -> Result<PolicyDocument, PolicyError> {
         return Err(PolicyError { problems });
     }
     serde_path_to_error::deserialize(value).map_err(|e| PolicyError {
-        problems: vec![Problem { path: e.path().to_string(), message: e.inner().to_string() }],
+        problems: vec![Problem {
+            path: e.path().to_string(),
+            message: e.inner().to_string(),
+        }],
     })
 }
 
@@ -65,14 +75,19 @@ fn schema_problems(value: &Value) -> Vec<Problem> {
             let at = pointer_to_path(err.instance_path().as_str());
             match err.kind() {
                 // Name each unknown key at its own path, with what is allowed there.
-                jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } => unexpected
-                    .iter()
-                    .map(|key| Problem {
-                        path: join(&at, key),
-                        message: format!("unknown key `{key}`{}", allowed_keys(&at)),
-                    })
-                    .collect::<Vec<_>>(),
-                _ => vec![Problem { path: at, message: err.to_string() }],
+                jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } => {
+                    unexpected
+                        .iter()
+                        .map(|key| Problem {
+                            path: join(&at, key),
+                            message: format!("unknown key `{key}`{}", allowed_keys(&at)),
+                        })
+                        .collect::<Vec<_>>()
+                }
+                _ => vec![Problem {
+                    path: at,
+                    message: err.to_string(),
+                }],
             }
         })
         .collect()
@@ -81,7 +96,11 @@ fn schema_problems(value: &Value) -> Vec<Problem> {
 /// "; allowed here: a, b, c" for the object at `path`, read from the schema.
 fn allowed_keys(path: &str) -> String {
     let keys = schema_keys_at(path);
-    if keys.is_empty() { String::new() } else { format!("; allowed here: {}", keys.join(", ")) }
+    if keys.is_empty() {
+        String::new()
+    } else {
+        format!("; allowed here: {}", keys.join(", "))
+    }
 }
 
 fn schema_keys_at(path: &str) -> Vec<String> {
@@ -89,7 +108,11 @@ fn schema_keys_at(path: &str) -> Vec<String> {
         LazyLock::new(|| serde_json::from_str(SCHEMA).unwrap_or(Value::Null));
     let defs = &SCHEMA_VALUE["$defs"];
     let resolve = |node: &Value| -> Value {
-        match node.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix("#/$defs/")) {
+        match node
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix("#/$defs/"))
+        {
             Some(name) => defs[name].clone(),
             None => node.clone(),
         }
@@ -116,7 +139,11 @@ fn schema_keys_at(path: &str) -> Vec<String> {
 fn rule_problems(value: &Value) -> Vec<Problem> {
     let mut problems = Vec::new();
     let mut seen = BTreeSet::new();
-    let rules = value.get("repositories").and_then(Value::as_array).cloned().unwrap_or_default();
+    let rules = value
+        .get("repositories")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     for (i, rule) in rules.iter().enumerate() {
         let at = format!("repositories[{i}]");
         if let Some(pattern) = rule.get("match").and_then(Value::as_str) {
@@ -129,7 +156,10 @@ fn rule_problems(value: &Value) -> Vec<Problem> {
             }
         }
         if let Some(imm) = rule.get("immutability") {
-            let mode = imm.get("mode").and_then(Value::as_str).and_then(MutabilityMode::parse);
+            let mode = imm
+                .get("mode")
+                .and_then(Value::as_str)
+                .and_then(MutabilityMode::parse);
             let has_exclusions = imm.get("exclusions").is_some();
             match mode {
                 Some(m) if m.takes_exclusions() && !has_exclusions => problems.push(Problem {
@@ -152,16 +182,34 @@ fn rule_problems(value: &Value) -> Vec<Problem> {
             ("cleanup", "protect_tags"),
         ] {
             for (j, pattern) in strings(rule.get(list).and_then(|s| s.get(key))) {
-                check_glob(&mut problems, &format!("{at}.{list}.{key}[{j}]"), pattern, false);
+                check_glob(
+                    &mut problems,
+                    &format!("{at}.{list}.{key}[{j}]"),
+                    pattern,
+                    false,
+                );
             }
         }
-        let cleanup_rules = rule.pointer("/cleanup/rules").and_then(Value::as_array).cloned().unwrap_or_default();
+        let cleanup_rules = rule
+            .pointer("/cleanup/rules")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         for (j, cleanup_rule) in cleanup_rules.iter().enumerate() {
             for (k, pattern) in strings(cleanup_rule.pointer("/select/tags")) {
-                check_glob(&mut problems, &format!("{at}.cleanup.rules[{j}].select.tags[{k}]"), pattern, false);
+                check_glob(
+                    &mut problems,
+                    &format!("{at}.cleanup.rules[{j}].select.tags[{k}]"),
+                    pattern,
+                    false,
+                );
             }
         }
-        let exceptions = rule.pointer("/gate/exceptions").and_then(Value::as_array).cloned().unwrap_or_default();
+        let exceptions = rule
+            .pointer("/gate/exceptions")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         for (j, exception) in exceptions.iter().enumerate() {
             if let Some(date) = exception.get("expires").and_then(Value::as_str) {
                 if NaiveDate::parse_from_str(date, "%Y-%m-%d").is_err() {
@@ -178,13 +226,24 @@ fn rule_problems(value: &Value) -> Vec<Problem> {
 
 fn strings(list: Option<&Value>) -> Vec<(usize, &str)> {
     list.and_then(Value::as_array)
-        .map(|l| l.iter().enumerate().filter_map(|(i, v)| Some((i, v.as_str()?))).collect())
+        .map(|l| {
+            l.iter()
+                .enumerate()
+                .filter_map(|(i, v)| Some((i, v.as_str()?)))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 fn check_glob(problems: &mut Vec<Problem>, path: &str, pattern: &str, repository: bool) {
-    if let Err(e) = GlobBuilder::new(pattern).literal_separator(repository).build() {
-        problems.push(Problem { path: path.to_owned(), message: format!("`{pattern}` is not a valid glob: {}", e.kind()) });
+    if let Err(e) = GlobBuilder::new(pattern)
+        .literal_separator(repository)
+        .build()
+    {
+        problems.push(Problem {
+            path: path.to_owned(),
+            message: format!("`{pattern}` is not a valid glob: {}", e.kind()),
+        });
     }
 }
 
@@ -203,7 +262,11 @@ fn pointer_to_path(pointer: &str) -> String {
 }
 
 fn join(base: &str, key: &str) -> String {
-    if base.is_empty() { key.to_owned() } else { format!("{base}.{key}") }
+    if base.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{base}.{key}")
+    }
 }
 
 #[cfg(test)]
@@ -243,12 +306,32 @@ repositories:
       exclusions: ["v?"]
 "#;
         let found = problems(yaml);
-        let at = |p: &str| found.iter().find(|x| x.path == p).map(|x| x.message.clone());
-        assert!(at("repositories[0].immutability.exclusions").unwrap().contains("more than 5"), "{found:?}");
+        let at = |p: &str| {
+            found
+                .iter()
+                .find(|x| x.path == p)
+                .map(|x| x.message.clone())
+        };
+        assert!(
+            at("repositories[0].immutability.exclusions")
+                .unwrap()
+                .contains("more than 5"),
+            "{found:?}"
+        );
         let unknown = at("repositories[0].gatee").unwrap();
-        assert!(unknown.contains("unknown key `gatee`") && unknown.contains("gate"), "{unknown}");
-        assert!(at("repositories[1].match").unwrap().contains("not a valid glob"));
-        assert!(at("repositories[1].immutability.exclusions[0]").is_some(), "{found:?}");
+        assert!(
+            unknown.contains("unknown key `gatee`") && unknown.contains("gate"),
+            "{unknown}"
+        );
+        assert!(
+            at("repositories[1].match")
+                .unwrap()
+                .contains("not a valid glob")
+        );
+        assert!(
+            at("repositories[1].immutability.exclusions[0]").is_some(),
+            "{found:?}"
+        );
     }
 
     #[test]
@@ -262,14 +345,27 @@ repositories:
     #[test]
     fn dates_duplicates_and_yaml_errors() {
         let yaml = "version: 1\nrepositories:\n  - match: a\n    gate:\n      exceptions:\n        - {cve: CVE-1-2, expires: 2026-02-30, reason: r}\n  - match: a\n";
-        assert_eq!(paths(yaml), ["repositories[0].gate.exceptions[0].expires", "repositories[1].match"]);
-        assert!(problems("version: [1\n")[0].message.contains("not valid YAML"));
+        assert_eq!(
+            paths(yaml),
+            [
+                "repositories[0].gate.exceptions[0].expires",
+                "repositories[1].match"
+            ]
+        );
+        assert!(
+            problems("version: [1\n")[0]
+                .message
+                .contains("not valid YAML")
+        );
         assert!(problems("version: 2\nrepositories: []\n").len() >= 2);
     }
 
     #[test]
     fn pointer_paths_read_naturally() {
-        assert_eq!(pointer_to_path("/repositories/0/gate/max_findings"), "repositories[0].gate.max_findings");
+        assert_eq!(
+            pointer_to_path("/repositories/0/gate/max_findings"),
+            "repositories[0].gate.max_findings"
+        );
         assert_eq!(pointer_to_path(""), "");
     }
 }

@@ -1,0 +1,45 @@
+# ecr-warden. The two commands a newcomer needs: `make demo` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV      := .venv
+PY        := $(VENV)/bin/python
+STAMP     := $(VENV)/.installed
+FUNCTIONS := $(notdir $(wildcard functions/*))
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: help setup build test lint demo bench clean
+
+help:
+	@echo "make demo   - run ecr-warden against the local AWS emulator"
+	@echo "make test   - unit + emulator integration tests"
+	@echo "make lint   - rustfmt --check and clippy -D warnings"
+	@echo "make build  - release Lambda binaries (arm64) with cargo-lambda"
+	@echo "make setup  - Python venv with pinned moto, cargo-lambda and zig"
+
+# The venv holds the emulator (pinned moto) and the build tools that come from PyPI.
+$(STAMP): tests/emulator/requirements.txt infra/requirements.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r tests/emulator/requirements.txt -r infra/requirements.txt
+	touch $@
+
+setup: $(STAMP)
+
+build: $(STAMP)
+	@command -v rustup >/dev/null && rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1 || true
+	cargo lambda build --release --arm64 $(addprefix -p ,$(FUNCTIONS))
+
+test: $(STAMP)
+	tests/emulator/with-emulator.sh cargo test --workspace --all-targets
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+demo: $(STAMP)
+	tests/emulator/with-emulator.sh tests/demo.sh
+
+clean:
+	cargo clean
+	rm -rf $(VENV)

@@ -1,0 +1,80 @@
+//! The SDK configured once per container, and every client built from it with the call counter.
+//!
+//! Endpoints, region and credentials come from the standard AWS environment, so the same binary runs
+//! against AWS and against the local emulator: `AWS_ENDPOINT_URL` (and per-service variants such as
+//! `AWS_ENDPOINT_URL_ECR`), `AWS_REGION`, `AWS_MAX_ATTEMPTS`. Timeouts are explicit, because a hung
+//! call would otherwise burn the whole Lambda timeout:
+//! `WARDEN_ATTEMPT_TIMEOUT_MS` (default 5000) and `WARDEN_OPERATION_TIMEOUT_MS` (default 20000).
+
+use std::time::Duration;
+
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+
+use crate::calls::ApiCalls;
+
+fn millis_from_env(name: &str, default: u64) -> Duration {
+    let ms = std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(default);
+    Duration::from_millis(ms)
+}
+
+/// Load the shared SDK configuration from the environment, with ecr-warden's timeouts.
+pub async fn load_sdk_config() -> SdkConfig {
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(3))
+        .operation_attempt_timeout(millis_from_env("WARDEN_ATTEMPT_TIMEOUT_MS", 5_000))
+        .operation_timeout(millis_from_env("WARDEN_OPERATION_TIMEOUT_MS", 20_000))
+        .build();
+    aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(timeouts)
+        .load()
+        .await
+}
+
+/// The clients a function uses, built once at init, all counting into one [`ApiCalls`].
+#[derive(Debug, Clone)]
+pub struct Clients {
+    pub calls: ApiCalls,
+    pub ecr: aws_sdk_ecr::Client,
+    pub inspector: aws_sdk_inspector2::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub ssm: aws_sdk_ssm::Client,
+}
+
+impl Clients {
+    pub fn new(sdk: &SdkConfig) -> Self {
+        let calls = ApiCalls::new();
+        Self {
+            ecr: aws_sdk_ecr::Client::from_conf(
+                aws_sdk_ecr::config::Builder::from(sdk)
+                    .interceptor(calls.clone())
+                    .build(),
+            ),
+            inspector: aws_sdk_inspector2::Client::from_conf(
+                aws_sdk_inspector2::config::Builder::from(sdk)
+                    .interceptor(calls.clone())
+                    .build(),
+            ),
+            sns: aws_sdk_sns::Client::from_conf(
+                aws_sdk_sns::config::Builder::from(sdk)
+                    .interceptor(calls.clone())
+                    .build(),
+            ),
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(
+                aws_sdk_dynamodb::config::Builder::from(sdk)
+                    .interceptor(calls.clone())
+                    .build(),
+            ),
+            ssm: aws_sdk_ssm::Client::from_conf(
+                aws_sdk_ssm::config::Builder::from(sdk)
+                    .interceptor(calls.clone())
+                    .build(),
+            ),
+            calls,
+        }
+    }
+}
