@@ -192,6 +192,192 @@ impl TestAccount {
         .await;
     }
 
+    /// The DynamoDB table the functions keep state in (ledger, verdicts, dedupe), as infra defines it.
+    pub async fn state_table(&self) -> String {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        };
+        let name = "ecr-warden".to_owned();
+        self.clients
+            .dynamodb
+            .create_table()
+            .table_name(&name)
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("pk")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .unwrap(),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("pk")
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .unwrap(),
+            )
+            .billing_mode(BillingMode::PayPerRequest)
+            .send()
+            .await
+            .expect("create table");
+        name
+    }
+
+    /// Every item in the state table, sorted (to compare state before and after).
+    pub async fn table_items(&self, table: &str) -> Vec<String> {
+        let out = self
+            .clients
+            .dynamodb
+            .scan()
+            .table_name(table)
+            .send()
+            .await
+            .expect("scan");
+        let mut items: Vec<String> = out
+            .items()
+            .iter()
+            .map(|i| {
+                format!(
+                    "{:?}",
+                    i.iter().collect::<std::collections::BTreeMap<_, _>>()
+                )
+            })
+            .collect();
+        items.sort();
+        items
+    }
+
+    /// A warden topic with an SQS queue subscribed (optionally with a filter policy), to see what
+    /// was published. Returns (topic ARN, queue URL).
+    pub async fn topic_with_queue(&self, filter_policy: Option<&str>) -> (String, String) {
+        let sqs = aws_sdk_sqs::Client::new(&self.sdk);
+        let sns = aws_sdk_sns::Client::new(&self.sdk);
+        let topic = sns
+            .create_topic()
+            .name("ecr-warden")
+            .send()
+            .await
+            .expect("topic");
+        let topic = topic.topic_arn().expect("arn").to_owned();
+        let queue = sqs
+            .create_queue()
+            .queue_name(format!("seen-{}", self.queue_seq()))
+            .send()
+            .await
+            .expect("queue");
+        let url = queue.queue_url().expect("url").to_owned();
+        let attrs = sqs
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .expect("queue attributes");
+        let queue_arn = attrs
+            .attributes()
+            .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
+            .expect("queue arn");
+        let mut sub = sns
+            .subscribe()
+            .topic_arn(&topic)
+            .protocol("sqs")
+            .endpoint(queue_arn);
+        if let Some(policy) = filter_policy {
+            sub = sub.attributes("FilterPolicy", policy);
+        }
+        sub.send().await.expect("subscribe");
+        (topic, url)
+    }
+
+    fn queue_seq(&self) -> u64 {
+        static SEQ: AtomicU64 = AtomicU64::new(0);
+        SEQ.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Drain the queue: the SNS envelopes delivered so far (each with `Message`, `Subject`, `MessageAttributes`).
+    pub async fn received(&self, queue_url: &str) -> Vec<Value> {
+        let sqs = aws_sdk_sqs::Client::new(&self.sdk);
+        let mut all = Vec::new();
+        loop {
+            let out = sqs
+                .receive_message()
+                .queue_url(queue_url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .expect("receive");
+            if out.messages().is_empty() {
+                return all;
+            }
+            for m in out.messages() {
+                all.push(
+                    serde_json::from_str(m.body().unwrap_or_default()).expect("SNS envelope JSON"),
+                );
+                sqs.delete_message()
+                    .queue_url(queue_url)
+                    .receipt_handle(m.receipt_handle().unwrap_or_default())
+                    .send()
+                    .await
+                    .expect("delete");
+            }
+        }
+    }
+
+    /// A fixture from events/, re-addressed to this account, then edited by `edit`.
+    pub fn event(&self, fixture: &str, edit: impl FnOnce(&mut Value)) -> Value {
+        let mut event = load_fixture(fixture);
+        event["account"] = json!(self.id);
+        edit(&mut event);
+        event
+    }
+
+    /// Tags per digest, sorted: the repository's state as far as tags are concerned.
+    pub async fn tags_by_digest(&self, repository: &str) -> Vec<(String, Vec<String>)> {
+        let out = self
+            .clients
+            .ecr
+            .describe_images()
+            .repository_name(repository)
+            .send()
+            .await
+            .expect("describe images");
+        let mut state: Vec<(String, Vec<String>)> = out
+            .image_details()
+            .iter()
+            .map(|d| {
+                let mut tags = d.image_tags().to_vec();
+                tags.sort();
+                (d.image_digest().unwrap_or_default().to_owned(), tags)
+            })
+            .collect();
+        state.sort();
+        state
+    }
+
+    pub async fn mutability(&self, repository: &str) -> (String, Vec<String>) {
+        let out = self
+            .clients
+            .ecr
+            .describe_repositories()
+            .repository_names(repository)
+            .send()
+            .await
+            .expect("describe");
+        let repo = &out.repositories()[0];
+        let mut filters: Vec<String> = repo
+            .image_tag_mutability_exclusion_filters()
+            .iter()
+            .map(|f| f.filter().to_owned())
+            .collect();
+        filters.sort();
+        (
+            repo.image_tag_mutability()
+                .map(|m| m.as_str().to_owned())
+                .unwrap_or_default(),
+            filters,
+        )
+    }
+
     pub async fn create_repository(&self, name: &str) {
         self.clients
             .ecr
@@ -219,6 +405,20 @@ impl TestAccount {
         put.send().await.expect("put image");
         (Digest::of_bytes(manifest.as_bytes()), manifest)
     }
+}
+
+/// A JSON fixture from events/.
+pub fn load_fixture(name: &str) -> Value {
+    let path = repo_root().join("events").join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).expect("fixture JSON")
+}
+
+/// An RFC 3339 time `seconds` after a fixed base: event times that order pushes.
+pub fn at(seconds: i64) -> String {
+    (chrono::DateTime::from_timestamp(1_795_000_000, 0).expect("base")
+        + chrono::Duration::seconds(seconds))
+    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";

@@ -38,9 +38,21 @@ impl ApiCalls {
             .clone()
     }
 
-    /// The counts so far, and start again from zero (once per event).
+    /// The counts so far, and start again from zero.
     pub fn take(&self) -> BTreeMap<String, u64> {
         std::mem::take(&mut *self.counts.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Calls made since `before` (a [`ApiCalls::snapshot`]): one event's calls, without resetting
+    /// the counter for anyone else reading it.
+    pub fn since(&self, before: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
+        self.snapshot()
+            .into_iter()
+            .filter_map(|(op, n)| {
+                let delta = n - before.get(&op).copied().unwrap_or(0);
+                (delta > 0).then_some((op, delta))
+            })
+            .collect()
     }
 
     /// Calls of one operation so far, e.g. `count("ECR.PutImage")`.

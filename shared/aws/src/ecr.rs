@@ -2,9 +2,17 @@
 
 use async_trait::async_trait;
 use aws_sdk_ecr::operation::put_image::PutImageError;
-use aws_sdk_ecr::types::{Image, ImageIdentifier};
+use aws_sdk_ecr::types::{
+    Image, ImageIdentifier, ImageTagMutability, ImageTagMutabilityExclusionFilter,
+    ImageTagMutabilityExclusionFilterType, Repository,
+};
+use warden_core::mutability::{MutabilityMode, TagMutability};
+use warden_core::names::ExclusionFilter;
 use warden_core::names::{Digest, RepositoryName, Tag};
-use warden_core::ports::{ImageManifests, Manifest, PortError};
+use warden_core::ports::{
+    ImageCatalog, ImageEntry, ImageManifests, MAX_BATCH_GET_IMAGE_IDS, MAX_PAGE, Manifest, Page,
+    PortError, RepositorySettings, RepositoryState,
+};
 
 use crate::errors::port_error;
 
@@ -33,48 +41,41 @@ impl EcrRegistry {
         }
     }
 
-    async fn batch_get_one(
+    /// One BatchGetImage; "not found" failures just leave the image out.
+    async fn batch_get(
         &self,
         repository: &RepositoryName,
-        id: ImageIdentifier,
-    ) -> Result<Option<Image>, PortError> {
+        ids: Vec<ImageIdentifier>,
+    ) -> Result<Vec<Image>, PortError> {
         const OP: &str = "ecr:BatchGetImage";
+        let accepted = ACCEPTED_MEDIA_TYPES
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
         let out = self
             .client
             .batch_get_image()
             .set_registry_id(self.registry_id.clone())
             .repository_name(repository.as_str())
-            .image_ids(id)
-            .set_accepted_media_types(Some(
-                ACCEPTED_MEDIA_TYPES
-                    .iter()
-                    .map(|s| (*s).to_owned())
-                    .collect(),
-            ))
+            .set_image_ids(Some(ids))
+            .set_accepted_media_types(Some(accepted))
             .send()
             .await
             .map_err(|e| port_error(OP, e))?;
-        if let Some(image) = out.images.unwrap_or_default().into_iter().next() {
-            return Ok(Some(image));
-        }
         // Failures come back in the response, not as errors.
-        match out.failures.unwrap_or_default().into_iter().next() {
-            None => Ok(None),
-            Some(f) => {
-                let code = f
-                    .failure_code()
-                    .map(|c| c.as_str().to_owned())
-                    .unwrap_or_default();
-                if code == "ImageNotFound" || code == "ImageTagDoesNotMatchDigest" {
-                    Ok(None)
-                } else {
-                    Err(PortError::Invalid {
-                        operation: OP,
-                        message: format!("{code}: {}", f.failure_reason().unwrap_or_default()),
-                    })
-                }
+        for f in out.failures.unwrap_or_default() {
+            let code = f
+                .failure_code()
+                .map(|c| c.as_str().to_owned())
+                .unwrap_or_default();
+            if code != "ImageNotFound" && code != "ImageTagDoesNotMatchDigest" {
+                return Err(PortError::Invalid {
+                    operation: OP,
+                    message: format!("{code}: {}", f.failure_reason().unwrap_or_default()),
+                });
             }
         }
+        Ok(out.images.unwrap_or_default())
     }
 }
 
@@ -91,30 +92,45 @@ fn digest_of(image: &Image, operation: &'static str) -> Result<Digest, PortError
 
 #[async_trait]
 impl ImageManifests for EcrRegistry {
-    async fn manifest(
+    async fn manifests(
         &self,
         repository: &RepositoryName,
-        digest: &Digest,
-    ) -> Result<Option<Manifest>, PortError> {
-        let id = ImageIdentifier::builder()
-            .image_digest(digest.as_str())
-            .build();
-        let Some(image) = self.batch_get_one(repository, id).await? else {
-            return Ok(None);
-        };
-        let bytes =
-            image
-                .image_manifest()
-                .map(str::to_owned)
-                .ok_or_else(|| PortError::Invalid {
-                    operation: "ecr:BatchGetImage",
-                    message: format!("{repository}@{digest}: no manifest in the response"),
+        digests: &[Digest],
+    ) -> Result<Vec<Manifest>, PortError> {
+        const OP: &str = "ecr:BatchGetImage";
+        if digests.is_empty() {
+            return Ok(Vec::new());
+        }
+        if digests.len() > MAX_BATCH_GET_IMAGE_IDS {
+            return Err(PortError::Invalid {
+                operation: OP,
+                message: format!(
+                    "{} ids, the limit is {MAX_BATCH_GET_IMAGE_IDS}",
+                    digests.len()
+                ),
+            });
+        }
+        let ids = digests
+            .iter()
+            .map(|d| ImageIdentifier::builder().image_digest(d.as_str()).build())
+            .collect();
+        let images = self.batch_get(repository, ids).await?;
+        images
+            .into_iter()
+            .map(|image| {
+                let bytes = image.image_manifest().map(str::to_owned).ok_or_else(|| {
+                    PortError::Invalid {
+                        operation: OP,
+                        message: format!("{repository}: no manifest in the response"),
+                    }
                 })?;
-        Ok(Some(Manifest {
-            digest: digest_of(&image, "ecr:BatchGetImage")?,
-            media_type: image.image_manifest_media_type().map(str::to_owned),
-            bytes,
-        }))
+                Ok(Manifest {
+                    digest: digest_of(&image, OP)?,
+                    media_type: image.image_manifest_media_type().map(str::to_owned),
+                    bytes,
+                })
+            })
+            .collect()
     }
 
     async fn tag_target(
@@ -123,8 +139,8 @@ impl ImageManifests for EcrRegistry {
         tag: &Tag,
     ) -> Result<Option<Digest>, PortError> {
         let id = ImageIdentifier::builder().image_tag(tag.as_str()).build();
-        match self.batch_get_one(repository, id).await? {
-            Some(image) => digest_of(&image, "ecr:BatchGetImage").map(Some),
+        match self.batch_get(repository, vec![id]).await?.first() {
+            Some(image) => digest_of(image, "ecr:BatchGetImage").map(Some),
             None => Ok(None),
         }
     }
@@ -171,6 +187,133 @@ impl ImageManifests for EcrRegistry {
         Digest::new(raw).map_err(|e| PortError::Invalid {
             operation: OP,
             message: e.to_string(),
+        })
+    }
+}
+
+fn invalid(operation: &'static str, message: impl std::fmt::Display) -> PortError {
+    PortError::Invalid {
+        operation,
+        message: message.to_string(),
+    }
+}
+
+/// ECR's view of a repository → the core's (names and filters re-validated: ECR's grammar is ours).
+fn repository_state(repo: &Repository) -> Result<RepositoryState, PortError> {
+    const OP: &str = "ecr:DescribeRepositories";
+    let name = RepositoryName::new(repo.repository_name().unwrap_or_default())
+        .map_err(|e| invalid(OP, e))?;
+    let mode = repo
+        .image_tag_mutability()
+        .and_then(|m| MutabilityMode::parse(m.as_str()))
+        .unwrap_or(MutabilityMode::Mutable);
+    let exclusions = repo
+        .image_tag_mutability_exclusion_filters()
+        .iter()
+        .map(|f| ExclusionFilter::new(f.filter()).map_err(|e| invalid(OP, e)))
+        .collect::<Result<_, _>>()?;
+    Ok(RepositoryState {
+        name,
+        mutability: TagMutability { mode, exclusions },
+    })
+}
+
+#[async_trait]
+impl RepositorySettings for EcrRegistry {
+    async fn repositories(&self, next: Option<String>) -> Result<Page<RepositoryState>, PortError> {
+        let out = self
+            .client
+            .describe_repositories()
+            .set_registry_id(self.registry_id.clone())
+            .max_results(MAX_PAGE)
+            .set_next_token(next)
+            .send()
+            .await
+            .map_err(|e| port_error("ecr:DescribeRepositories", e))?;
+        let items = out
+            .repositories()
+            .iter()
+            .map(repository_state)
+            .collect::<Result<_, _>>()?;
+        Ok(Page {
+            items,
+            next: out.next_token().map(str::to_owned),
+        })
+    }
+
+    async fn set_tag_mutability(
+        &self,
+        repository: &RepositoryName,
+        setting: &TagMutability,
+    ) -> Result<(), PortError> {
+        const OP: &str = "ecr:PutImageTagMutability";
+        let filters = setting
+            .exclusions
+            .iter()
+            .map(|f| {
+                ImageTagMutabilityExclusionFilter::builder()
+                    .filter(f.as_str())
+                    .filter_type(ImageTagMutabilityExclusionFilterType::Wildcard)
+                    .build()
+                    .map_err(|e| invalid(OP, e))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.client
+            .put_image_tag_mutability()
+            .set_registry_id(self.registry_id.clone())
+            .repository_name(repository.as_str())
+            .image_tag_mutability(ImageTagMutability::from(setting.mode.as_str()))
+            .set_image_tag_mutability_exclusion_filters(if filters.is_empty() {
+                None
+            } else {
+                Some(filters)
+            })
+            .send()
+            .await
+            .map_err(|e| port_error(OP, e))?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ImageCatalog for EcrRegistry {
+    async fn images(
+        &self,
+        repository: &RepositoryName,
+        next: Option<String>,
+    ) -> Result<Page<ImageEntry>, PortError> {
+        const OP: &str = "ecr:DescribeImages";
+        let out = self
+            .client
+            .describe_images()
+            .set_registry_id(self.registry_id.clone())
+            .repository_name(repository.as_str())
+            .max_results(MAX_PAGE)
+            .set_next_token(next)
+            .send()
+            .await
+            .map_err(|e| port_error(OP, e))?;
+        let items = out
+            .image_details()
+            .iter()
+            .map(|d| {
+                Ok(ImageEntry {
+                    digest: Digest::new(d.image_digest().unwrap_or_default())
+                        .map_err(|e| invalid(OP, e))?,
+                    tags: d
+                        .image_tags()
+                        .iter()
+                        .map(|t| Tag::new(t.as_str()).map_err(|e| invalid(OP, e)))
+                        .collect::<Result<_, _>>()?,
+                    pushed_at: d
+                        .image_pushed_at()
+                        .and_then(|t| chrono::DateTime::from_timestamp_millis(t.to_millis().ok()?)),
+                })
+            })
+            .collect::<Result<_, PortError>>()?;
+        Ok(Page {
+            items,
+            next: out.next_token().map(str::to_owned),
         })
     }
 }

@@ -6,7 +6,11 @@ pub mod calls;
 pub mod config;
 pub mod ecr;
 mod errors;
+pub mod lambda;
+pub mod ledger;
 pub mod policy_source;
+pub mod publisher;
+pub mod tag_guard;
 pub mod telemetry;
 
 pub use calls::ApiCalls;

@@ -3,9 +3,13 @@
 //! [`ports`], and plans are plain data the adapters carry out.
 
 pub mod event;
+pub mod execute;
 pub mod explain;
+pub mod message;
 pub mod mutability;
 pub mod names;
+pub mod plan;
 pub mod policy;
 pub mod ports;
 pub mod severity;
+pub mod tag_guard;

@@ -3,7 +3,10 @@
 //! says which AWS call it stands for, so per-event call floors can be read off the trait.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
+use crate::message::Message;
+use crate::mutability::TagMutability;
 use crate::names::{Digest, RepositoryName, Tag};
 
 /// Why a port call failed. [`PortError::is_retryable`] decides the Lambda error contract:
@@ -68,23 +71,28 @@ pub struct Page<T> {
 }
 
 /// An image manifest exactly as stored: re-putting these bytes preserves the digest.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// (Plans print it as digest and media type; the bytes are not worth showing.)
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Manifest {
     pub digest: Digest,
     pub media_type: Option<String>,
+    #[serde(skip)]
     pub bytes: String,
 }
 
 /// Reads and writes image manifests and tags in one registry.
+/// ECR's BatchGetImage limit on image ids per call.
+pub const MAX_BATCH_GET_IMAGE_IDS: usize = 100;
+
 #[async_trait]
 pub trait ImageManifests: Send + Sync {
-    /// The manifest an image is stored with, by digest. One `BatchGetImage` call.
-    /// `Ok(None)` when the image does not exist.
-    async fn manifest(
+    /// The manifests of these images, as stored; missing images are absent from the result.
+    /// One `BatchGetImage` call; at most [`MAX_BATCH_GET_IMAGE_IDS`] digests.
+    async fn manifests(
         &self,
         repository: &RepositoryName,
-        digest: &Digest,
-    ) -> Result<Option<Manifest>, PortError>;
+        digests: &[Digest],
+    ) -> Result<Vec<Manifest>, PortError>;
 
     /// The digest `tag` points to now, or `None` when no image has it. One `BatchGetImage` call.
     async fn tag_target(
@@ -103,4 +111,113 @@ pub trait ImageManifests: Send + Sync {
         manifest: &Manifest,
         tag: &Tag,
     ) -> Result<Digest, PortError>;
+}
+
+/// A repository as listed, with its tag-mutability setting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepositoryState {
+    pub name: RepositoryName,
+    pub mutability: TagMutability,
+}
+
+/// ECR's page limit for DescribeRepositories / DescribeImages / ListImages.
+pub const MAX_PAGE: i32 = 1000;
+
+/// Repository-level settings.
+#[async_trait]
+pub trait RepositorySettings: Send + Sync {
+    /// One page of repositories (`DescribeRepositories`, [`MAX_PAGE`] per page).
+    async fn repositories(&self, next: Option<String>) -> Result<Page<RepositoryState>, PortError>;
+
+    /// Set a repository's tag mutability. One `PutImageTagMutability` call.
+    async fn set_tag_mutability(
+        &self,
+        repository: &RepositoryName,
+        setting: &TagMutability,
+    ) -> Result<(), PortError>;
+}
+
+/// One image as listed: its digest, current tags and push time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageEntry {
+    pub digest: Digest,
+    pub tags: Vec<Tag>,
+    pub pushed_at: Option<DateTime<Utc>>,
+}
+
+/// Listing a repository's images.
+#[async_trait]
+pub trait ImageCatalog: Send + Sync {
+    /// One page of images (`DescribeImages`, [`MAX_PAGE`] per page).
+    async fn images(
+        &self,
+        repository: &RepositoryName,
+        next: Option<String>,
+    ) -> Result<Page<ImageEntry>, PortError>;
+}
+
+/// A ledger entry: the digest a protected tag pointed to first, and when that was observed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerEntry {
+    pub digest: Digest,
+    pub observed_at: DateTime<Utc>,
+}
+
+/// What a claim found, and did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// The tag had no entry: this digest is now recorded.
+    Recorded,
+    /// The tag had an entry observed no later than this one: it stands.
+    Existing(Digest),
+    /// The tag had an entry observed *later* (events arrived out of order): this digest replaced it.
+    Replaced { previous: Digest },
+}
+
+impl Claim {
+    /// What a claim would do, given the entry there is (dry-run decides with this, writing nothing).
+    pub fn would(
+        existing: Option<&LedgerEntry>,
+        digest: &Digest,
+        observed_at: DateTime<Utc>,
+    ) -> Self {
+        match existing {
+            None => Self::Recorded,
+            Some(e) if e.observed_at > observed_at && &e.digest != digest => Self::Replaced {
+                previous: e.digest.clone(),
+            },
+            Some(e) => Self::Existing(e.digest.clone()),
+        }
+    }
+}
+
+/// The protected-tag ledger: the earliest-observed digest of each protected tag. Keeping the
+/// earliest (not the first to arrive) makes out-of-order deliveries converge on the same state.
+#[async_trait]
+pub trait TagLedger: Send + Sync {
+    /// Record `digest` (observed at `observed_at`) for `tag` unless an entry observed no later
+    /// exists; say what happened. One conditional write (DynamoDB `PutItem`, condition
+    /// `attribute_not_exists OR observed_at > :t`, returning the old item either way).
+    async fn claim(
+        &self,
+        repository: &RepositoryName,
+        tag: &Tag,
+        digest: &Digest,
+        observed_at: DateTime<Utc>,
+    ) -> Result<Claim, PortError>;
+
+    /// The entry, without writing (dry-run). One `GetItem`.
+    async fn entry(
+        &self,
+        repository: &RepositoryName,
+        tag: &Tag,
+    ) -> Result<Option<LedgerEntry>, PortError>;
+}
+
+/// Publishing outcomes on the warden SNS topic.
+#[async_trait]
+pub trait Publisher: Send + Sync {
+    /// One SNS `Publish` with the message's subject and filterable attributes, to `topic_arn` or,
+    /// when `None`, the deployment's warden topic.
+    async fn publish(&self, topic_arn: Option<&str>, message: &Message) -> Result<(), PortError>;
 }

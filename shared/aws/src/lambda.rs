@@ -1,0 +1,118 @@
+//! The per-event frame every function shares: parse, handle, one summary line, and the Lambda error
+//! contract. A malformed event is rejected (logged, acknowledged: retrying cannot fix it, and no AWS
+//! call is made); a retryable failure is returned as an error so Lambda retries (then the DLQ).
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::Instant;
+
+use serde_json::{Value, json};
+use warden_core::event::{Event, parse_event};
+use warden_core::explain::describe_event;
+use warden_core::ports::PortError;
+
+use crate::calls::ApiCalls;
+use crate::telemetry::Summary;
+
+/// What a handler made of one event.
+#[derive(Debug, Default)]
+pub struct Handled {
+    pub decision: String,
+    pub dry_run: bool,
+    pub outcomes: BTreeMap<&'static str, u64>,
+    /// Non-retryable failures (reported, acknowledged).
+    pub errors: Vec<String>,
+    /// Returned to the invoker (and shown by `cargo lambda invoke`).
+    pub response: Value,
+}
+
+/// Configuration read from the environment at init.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("environment variable {0} is required")]
+    Missing(&'static str),
+    #[error("environment variable {name}={value:?}: {expected}")]
+    Invalid {
+        name: &'static str,
+        value: String,
+        expected: &'static str,
+    },
+}
+
+pub fn env_required(name: &'static str) -> Result<String, ConfigError> {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .ok_or(ConfigError::Missing(name))
+}
+
+pub fn env_bool(name: &'static str) -> Result<bool, ConfigError> {
+    match std::env::var(name)
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+        .as_str()
+    {
+        "" | "false" | "0" | "no" => Ok(false),
+        "true" | "1" | "yes" => Ok(true),
+        other => Err(ConfigError::Invalid {
+            name,
+            value: other.to_owned(),
+            expected: "true or false",
+        }),
+    }
+}
+
+/// Run one event through `handler`, emit its summary, and map the result to Lambda's contract.
+pub async fn frame<F, Fut>(
+    function: &'static str,
+    calls: &ApiCalls,
+    payload: Value,
+    handler: F,
+) -> Result<Value, lambda_runtime::Error>
+where
+    F: FnOnce(Event) -> Fut,
+    Fut: Future<Output = Result<Handled, PortError>>,
+{
+    let started = Instant::now();
+    let calls_before = calls.snapshot();
+    let mut summary = Summary::new(function);
+    let result = match parse_event(payload) {
+        Err(error) => {
+            tracing::warn!(%error, "rejected event");
+            summary.kind = "invalid".into();
+            summary.decision = "rejected: not a valid event".into();
+            summary.error = Some(error.to_string());
+            Ok(json!({"status": "rejected", "error": error.to_string()}))
+        }
+        Ok(event) => {
+            let described = describe_event(&event);
+            summary.kind = event.detail.kind().to_owned();
+            summary.repository = described["repository"].as_str().map(str::to_owned);
+            summary.digest = described["digest"].as_str().map(str::to_owned);
+            match handler(event).await {
+                Ok(handled) => {
+                    for error in &handled.errors {
+                        tracing::error!(%error, "not retried: retrying cannot fix this");
+                    }
+                    summary.decision = handled.decision;
+                    summary.dry_run = handled.dry_run;
+                    summary.outcomes = handled.outcomes;
+                    if !handled.errors.is_empty() {
+                        summary.error = Some(handled.errors.join("; "));
+                    }
+                    Ok(handled.response)
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "retryable failure: Lambda will retry the event");
+                    summary.decision = "failed, will be retried".into();
+                    summary.error = Some(error.to_string());
+                    Err(lambda_runtime::Error::from(error))
+                }
+            }
+        }
+    };
+    summary.api_calls = calls.since(&calls_before);
+    summary.duration = started.elapsed();
+    summary.emit();
+    result
+}

@@ -1,0 +1,90 @@
+//! tag-guard assembled: its adapters, its configuration, and its per-event handler.
+//!
+//! Environment: `WARDEN_TABLE` (ledger table, required), `WARDEN_TOPIC_ARN` (warden topic),
+//! `WARDEN_DRY_RUN` (global dry-run), and the policy (`WARDEN_POLICY_FILE` or `WARDEN_POLICY_SSM`).
+
+use serde_json::{Value, json};
+use warden_core::event::Event;
+use warden_core::policy::Policy;
+use warden_core::tag_guard::{self, Context, FUNCTION, Ports};
+
+use crate::calls::ApiCalls;
+use crate::config::Clients;
+use crate::ecr::EcrRegistry;
+use crate::lambda::{ConfigError, Handled, env_bool, env_required, frame};
+use crate::ledger::DynamoLedger;
+use crate::publisher::SnsPublisher;
+
+#[derive(Debug, Clone)]
+pub struct TagGuardConfig {
+    pub table: String,
+    pub topic_arn: Option<String>,
+    pub dry_run: bool,
+}
+
+impl TagGuardConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Ok(Self {
+            table: env_required("WARDEN_TABLE")?,
+            topic_arn: std::env::var("WARDEN_TOPIC_ARN")
+                .ok()
+                .filter(|t| !t.is_empty()),
+            dry_run: env_bool("WARDEN_DRY_RUN")?,
+        })
+    }
+}
+
+pub struct TagGuard {
+    registry: EcrRegistry,
+    ledger: DynamoLedger,
+    publisher: SnsPublisher,
+    calls: ApiCalls,
+    policy: Policy,
+    dry_run: bool,
+}
+
+impl TagGuard {
+    pub fn new(clients: &Clients, policy: Policy, config: TagGuardConfig) -> Self {
+        Self {
+            registry: EcrRegistry::new(clients.ecr.clone()),
+            ledger: DynamoLedger::new(clients.dynamodb.clone(), config.table),
+            publisher: SnsPublisher::new(clients.sns.clone(), config.topic_arn),
+            calls: clients.calls.clone(),
+            policy,
+            dry_run: config.dry_run,
+        }
+    }
+
+    /// Handle one invocation payload (an EventBridge event).
+    pub async fn handle(&self, payload: Value) -> Result<Value, lambda_runtime::Error> {
+        frame(FUNCTION, &self.calls, payload, |event| {
+            self.decide_and_act(event)
+        })
+        .await
+    }
+
+    async fn decide_and_act(&self, event: Event) -> Result<Handled, warden_core::ports::PortError> {
+        let ctx = Context {
+            account: event.envelope.account.clone(),
+            region: event.envelope.region.clone(),
+            event_id: event.envelope.id.clone(),
+            force_dry_run: self.dry_run,
+            now: chrono::Utc::now(),
+        };
+        let ports = Ports {
+            images: &self.registry,
+            settings: &self.registry,
+            catalog: &self.registry,
+            ledger: &self.ledger,
+            publisher: &self.publisher,
+        };
+        let report = tag_guard::handle(&event, &self.policy, &ctx, &ports).await?;
+        Ok(Handled {
+            decision: report.decision(),
+            dry_run: report.plans.iter().any(|p| p.dry_run),
+            outcomes: report.outcomes.clone(),
+            errors: report.errors.clone(),
+            response: json!({"status": "ok", "decision": report.decision(), "report": report}),
+        })
+    }
+}

@@ -1,0 +1,162 @@
+//! The one message model for every warden outcome, published on the warden SNS topic.
+//!
+//! Schema `ecr-warden/message/v1` (versioned: a breaking change gets a new version string). The JSON
+//! body carries `kind` and the kind's fields; SNS message attributes repeat what subscribers filter
+//! on (`kind`, `repository`, `account`, `region`, `action`, and for verdicts `verdict`,
+//! `max_severity`), and the subject is a short human line (≤ 100 characters, SNS's limit).
+
+use serde::{Deserialize, Serialize};
+
+use crate::mutability::TagMutability;
+use crate::names::{AccountId, Digest, Region, RepositoryName, Tag};
+
+pub const SCHEMA: &str = "ecr-warden/message/v1";
+/// SNS's limit on `Subject`.
+pub const MAX_SUBJECT: usize = 100;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub schema: String,
+    /// The function that decided (`tag-guard`, ...).
+    pub function: String,
+    pub account: AccountId,
+    pub region: Region,
+    pub repository: RepositoryName,
+    /// What was done: `reverted`, `fixed`, `none`; prefixed `would_` in dry-run.
+    pub action: String,
+    pub dry_run: bool,
+    /// The EventBridge event that led here, when there was one (the sweep has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
+    #[serde(flatten)]
+    pub body: Body,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Body {
+    /// A protected tag was moved and has been pointed back at the digest first recorded for it.
+    TagReverted {
+        tag: Tag,
+        restored_digest: Digest,
+        offending_digest: Digest,
+        /// The tag the offending image is kept under; `None` when left untagged.
+        offender_kept_as: Option<Tag>,
+    },
+    /// A protected tag was moved but cannot be reverted: the recorded image is gone.
+    TagRevertImpossible {
+        tag: Tag,
+        recorded_digest: Digest,
+        offending_digest: Digest,
+        reason: String,
+    },
+    /// A repository's tag mutability did not match the policy and was set to it.
+    RepositoryFixed {
+        before: Option<TagMutability>,
+        after: TagMutability,
+        trigger: String,
+    },
+}
+
+impl Body {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::TagReverted { .. } => "tag_reverted",
+            Self::TagRevertImpossible { .. } => "tag_revert_impossible",
+            Self::RepositoryFixed { .. } => "repository_fixed",
+        }
+    }
+}
+
+impl Message {
+    /// A short human line for SNS `Subject` and e-mail subscribers (at most 100 characters).
+    pub fn subject(&self) -> String {
+        let would = if self.dry_run {
+            "[dry-run] would: "
+        } else {
+            ""
+        };
+        let text = match &self.body {
+            Body::TagReverted {
+                tag,
+                offending_digest,
+                ..
+            } => {
+                format!(
+                    "{would}reverted {}:{tag} (moved to {})",
+                    self.repository,
+                    offending_digest.short()
+                )
+            }
+            Body::TagRevertImpossible { tag, .. } => {
+                format!(
+                    "{would}cannot revert {}:{tag}: original image gone",
+                    self.repository
+                )
+            }
+            Body::RepositoryFixed { after, .. } => {
+                format!("{would}set {} to {}", self.repository, after.mode.as_str())
+            }
+        };
+        truncate(&text, MAX_SUBJECT)
+    }
+
+    /// SNS message attributes (all `String`), for subscription filter policies.
+    pub fn attributes(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("kind", self.body.kind().to_owned()),
+            ("repository", self.repository.to_string()),
+            ("account", self.account.to_string()),
+            ("region", self.region.to_string()),
+            ("action", self.action.clone()),
+            ("function", self.function.clone()),
+        ]
+    }
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut out: String = text.chars().take(max - 1).collect();
+    out.push('…');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mutability::MutabilityMode;
+
+    #[test]
+    fn subject_stays_within_sns_limits() {
+        let long = format!("team/{}", "x".repeat(200));
+        let m = Message {
+            schema: SCHEMA.into(),
+            function: "tag-guard".into(),
+            account: AccountId::new("123456789012").unwrap(),
+            region: Region::new("us-east-1").unwrap(),
+            repository: RepositoryName::new(long).unwrap(),
+            action: "fixed".into(),
+            dry_run: false,
+            event_id: None,
+            body: Body::RepositoryFixed {
+                before: None,
+                after: TagMutability {
+                    mode: MutabilityMode::Immutable,
+                    exclusions: vec![],
+                },
+                trigger: "sweep".into(),
+            },
+        };
+        assert_eq!(m.subject().chars().count(), MAX_SUBJECT);
+        let json = serde_json::to_value(&m).unwrap();
+        assert_eq!(json["kind"], "repository_fixed");
+        assert_eq!(json["schema"], SCHEMA);
+        assert!(
+            m.attributes()
+                .iter()
+                .any(|(k, v)| *k == "kind" && v == "repository_fixed")
+        );
+    }
+}

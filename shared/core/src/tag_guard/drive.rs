@@ -1,0 +1,213 @@
+//! tag-guard driven through its ports: read the facts a decision asks for, carry out the plan.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use super::{
+    Context, Need, Protection, Start, Step, TagFacts, decide_repository, decide_tag,
+    protection_for, start,
+};
+use crate::event::Event;
+use crate::execute::{Executor, Outcomes};
+use crate::names::{Digest, RepositoryName, Tag};
+use crate::plan::Plan;
+use crate::policy::Policy;
+use crate::ports::{
+    Claim, ImageCatalog, ImageManifests, PortError, Publisher, RepositorySettings, TagLedger,
+};
+
+/// Everything tag-guard talks to.
+pub struct Ports<'a> {
+    pub images: &'a dyn ImageManifests,
+    pub settings: &'a dyn RepositorySettings,
+    pub catalog: &'a dyn ImageCatalog,
+    pub ledger: &'a dyn TagLedger,
+    pub publisher: &'a dyn Publisher,
+}
+
+/// What one event led to.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct Report {
+    /// Every plan decided (the sweep decides one per repository and per protected tag).
+    pub plans: Vec<Plan>,
+    pub outcomes: Outcomes,
+    /// Non-retryable failures, reported and acknowledged (retrying cannot fix them).
+    pub errors: Vec<String>,
+}
+
+impl Report {
+    /// The decisions in one line (the summary's `decision`).
+    pub fn decision(&self) -> String {
+        match self.plans.as_slice() {
+            [] => "nothing to decide".to_owned(),
+            [one] => one.decision.clone(),
+            many => {
+                let acting = many.iter().filter(|p| !p.actions.is_empty()).count();
+                format!("sweep: {} decisions, {acting} with actions", many.len())
+            }
+        }
+    }
+}
+
+/// Handle one event. `Err` only for retryable failures (Lambda retries the event); everything
+/// else ends in the report.
+pub async fn handle(
+    event: &Event,
+    policy: &Policy,
+    ctx: &Context,
+    ports: &Ports<'_>,
+) -> Result<Report, PortError> {
+    let mut report = Report::default();
+    match start(event, policy, ctx) {
+        Start::Plan(plan) => run(plan, ports, &mut report).await?,
+        Start::Tag {
+            repository,
+            tag,
+            digest,
+            observed_at,
+        } => {
+            let plan =
+                resolve_tag(&repository, &tag, &digest, observed_at, policy, ctx, ports).await;
+            match plan {
+                Ok(plan) => run(plan, ports, &mut report).await?,
+                Err(e) => absorb(e, &mut report)?,
+            }
+        }
+        Start::Sweep => sweep(policy, ctx, ports, &mut report).await?,
+    }
+    Ok(report)
+}
+
+fn absorb(error: PortError, report: &mut Report) -> Result<(), PortError> {
+    if error.is_retryable() {
+        return Err(error);
+    }
+    report.errors.push(error.to_string());
+    Ok(())
+}
+
+async fn run(plan: Plan, ports: &Ports<'_>, report: &mut Report) -> Result<(), PortError> {
+    let executor = Executor {
+        settings: ports.settings,
+        images: ports.images,
+        publisher: ports.publisher,
+    };
+    let result = executor.run(&plan, &mut report.outcomes).await;
+    report.plans.push(plan);
+    match result {
+        Ok(()) => Ok(()),
+        Err(e) => absorb(e, report),
+    }
+}
+
+/// Run the tag decision to its plan, reading each fact it asks for (and nothing else).
+pub async fn resolve_tag(
+    repository: &RepositoryName,
+    tag: &Tag,
+    digest: &Digest,
+    observed_at: DateTime<Utc>,
+    policy: &Policy,
+    ctx: &Context,
+    ports: &Ports<'_>,
+) -> Result<Plan, PortError> {
+    let mut facts = TagFacts::default();
+    loop {
+        match decide_tag(repository, tag, digest, observed_at, policy, ctx, &facts) {
+            Step::Done(plan) => return Ok(plan),
+            Step::Need(need) => match need {
+                Need::LedgerClaim {
+                    repository,
+                    tag,
+                    digest,
+                    observed_at,
+                } => {
+                    facts.ledger = Some(
+                        ports
+                            .ledger
+                            .claim(&repository, &tag, &digest, observed_at)
+                            .await?,
+                    );
+                }
+                Need::LedgerRead { repository, tag } => {
+                    let entry = ports.ledger.entry(&repository, &tag).await?;
+                    facts.ledger = Some(Claim::would(entry.as_ref(), digest, observed_at));
+                }
+                Need::CurrentTarget { repository, tag } => {
+                    facts.current = Some(ports.images.tag_target(&repository, &tag).await?);
+                }
+                Need::Manifests {
+                    repository,
+                    digests,
+                } => {
+                    facts.manifests = Some(ports.images.manifests(&repository, &digests).await?);
+                }
+            },
+        }
+    }
+}
+
+/// The reconciling sweep: every repository's setting, and every protected tag in mutable ones.
+/// One failing repository does not stop the others.
+async fn sweep(
+    policy: &Policy,
+    ctx: &Context,
+    ports: &Ports<'_>,
+    report: &mut Report,
+) -> Result<(), PortError> {
+    let mut next = None;
+    loop {
+        let page = ports.settings.repositories(next).await?;
+        for repo in &page.items {
+            let plan = decide_repository(&repo.name, Some(&repo.mutability), "sweep", policy, ctx);
+            run(plan, ports, report).await?;
+            if let Err(e) = sweep_tags(&repo.name, policy, ctx, ports, report).await {
+                absorb(e, report)?;
+            }
+        }
+        next = page.next;
+        if next.is_none() {
+            return Ok(());
+        }
+    }
+}
+
+async fn sweep_tags(
+    repository: &RepositoryName,
+    policy: &Policy,
+    ctx: &Context,
+    ports: &Ports<'_>,
+    report: &mut Report,
+) -> Result<(), PortError> {
+    let resolved = policy.for_repository(repository);
+    let Some(section) = resolved.protected_tags else {
+        return Ok(());
+    };
+    let quick = Protection::new(section.value);
+    // Tag → (digest, push time) as listed now (a tag is on exactly one image).
+    let mut seen: BTreeMap<Tag, (Digest, DateTime<Utc>)> = BTreeMap::new();
+    let mut next = None;
+    loop {
+        let page = ports.catalog.images(repository, next).await?;
+        for image in page.items {
+            for tag in image.tags.into_iter().filter(|t| quick.protects(t)) {
+                seen.insert(
+                    tag,
+                    (image.digest.clone(), image.pushed_at.unwrap_or(ctx.now)),
+                );
+            }
+        }
+        next = page.next;
+        if next.is_none() {
+            break;
+        }
+    }
+    for (tag, (digest, pushed_at)) in seen {
+        if protection_for(&resolved, &tag).is_err() {
+            continue;
+        }
+        let plan = resolve_tag(repository, &tag, &digest, pushed_at, policy, ctx, ports).await?;
+        run(plan, ports, report).await?;
+    }
+    Ok(())
+}

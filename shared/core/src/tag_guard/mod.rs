@@ -1,0 +1,733 @@
+//! tag-guard's decisions: tag immutability, enforced.
+//!
+//! - **Repository conformance** ([`decide_repository`]): a repository's tag-mutability setting must be
+//!   the policy's. CloudTrail events are decided from the event alone (0 reads); the sweep from the
+//!   listing.
+//! - **Protected tags in mutable repositories** ([`decide_tag`]): the ledger keeps the first digest a
+//!   protected tag pointed to; a push that moves the tag is reverted, digest-preserving, and the
+//!   offending image kept reachable.
+//!
+//! Decisions are pure and re-run as facts arrive: each call returns either the next fact it needs
+//! ([`Step::Need`]) or the finished [`Plan`]. Only facts a decision actually needs are read, which is
+//! what gives the call floors (unprotected push: 0; first push: 1; overwrite: 1+1+1+puts+publish).
+
+mod drive;
+
+pub use drive::{Ports, Report, handle};
+
+use chrono::{DateTime, Utc};
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use serde::Serialize;
+
+use crate::event::{CloudTrailCall, Detail, Event};
+use crate::message::{Body, Message, SCHEMA};
+use crate::mutability::TagMutability;
+use crate::names::{AccountId, Digest, Region, RepositoryName, Tag};
+use crate::plan::{Action, Plan};
+use crate::policy::{Offender, Policy, ProtectedTags, Resolved};
+use crate::ports::{Claim, Manifest};
+
+pub const FUNCTION: &str = "tag-guard";
+
+/// Where and how tag-guard runs.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub account: AccountId,
+    pub region: Region,
+    pub event_id: Option<String>,
+    /// Global dry-run (`WARDEN_DRY_RUN=true`), on top of the policy's per-pattern dry_run.
+    pub force_dry_run: bool,
+    /// The clock, read once per event by the caller (the core reads none).
+    pub now: DateTime<Utc>,
+}
+
+/// Facts read so far for one tag decision. `None` = not read yet.
+#[derive(Debug, Clone, Default)]
+pub struct TagFacts {
+    /// What the ledger claim did (in dry-run: what it would do, from a read).
+    pub ledger: Option<Claim>,
+    /// What the tag points to now.
+    pub current: Option<Option<Digest>>,
+    /// Manifests of the recorded and the pushed image (whichever exist).
+    pub manifests: Option<Vec<Manifest>>,
+}
+
+/// The next fact a decision needs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "need", rename_all = "snake_case")]
+pub enum Need {
+    /// Record the digest unless an entry observed no later exists (conditional write; 1 call).
+    LedgerClaim {
+        repository: RepositoryName,
+        tag: Tag,
+        digest: Digest,
+        observed_at: DateTime<Utc>,
+    },
+    /// Read the entry only (dry-run; 1 call).
+    LedgerRead {
+        repository: RepositoryName,
+        tag: Tag,
+    },
+    /// Where the tag points now (1 BatchGetImage).
+    CurrentTarget {
+        repository: RepositoryName,
+        tag: Tag,
+    },
+    /// These images' manifests (1 BatchGetImage).
+    Manifests {
+        repository: RepositoryName,
+        digests: Vec<Digest>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    Need(Need),
+    Done(Plan),
+}
+
+/// Compiled protected-tag patterns of one repository.
+#[derive(Debug, Clone)]
+pub struct Protection {
+    globs: GlobSet,
+    semver: bool,
+    offender: Offender,
+}
+
+impl Protection {
+    /// Patterns were validated with the policy; one that still fails to compile protects nothing
+    /// rather than everything.
+    pub fn new(section: &ProtectedTags) -> Self {
+        let mut set = GlobSetBuilder::new();
+        for pattern in &section.patterns {
+            if let Ok(glob) = GlobBuilder::new(pattern).literal_separator(false).build() {
+                set.add(glob);
+            }
+        }
+        Self {
+            globs: set.build().unwrap_or_else(|_| GlobSet::empty()),
+            semver: section.semver,
+            offender: section.offender.clone(),
+        }
+    }
+
+    pub fn protects(&self, tag: &Tag) -> bool {
+        self.globs.is_match(tag.as_str()) || (self.semver && is_semver(tag.as_str()))
+    }
+}
+
+/// A semantic version, with an optional leading `v` (`v1.2.3`, `1.2.3-rc.1`).
+pub fn is_semver(tag: &str) -> bool {
+    semver::Version::parse(tag.strip_prefix('v').unwrap_or(tag)).is_ok()
+}
+
+fn dry_run(resolved: &Resolved<'_>, ctx: &Context) -> bool {
+    ctx.force_dry_run || resolved.dry_run
+}
+
+/// A Publish action for the repository's topic (policy `notify.topic_arn`, else the warden topic).
+fn publish(
+    resolved: &Resolved<'_>,
+    ctx: &Context,
+    action: &str,
+    dry_run: bool,
+    body: Body,
+) -> Action {
+    Action::Publish {
+        topic_arn: resolved.notify.and_then(|n| n.value.topic_arn.clone()),
+        message: message(ctx, &resolved.repository, action, dry_run, body),
+    }
+}
+
+fn message(
+    ctx: &Context,
+    repository: &RepositoryName,
+    action: &str,
+    dry_run: bool,
+    body: Body,
+) -> Message {
+    Message {
+        schema: SCHEMA.to_owned(),
+        function: FUNCTION.to_owned(),
+        account: ctx.account.clone(),
+        region: ctx.region.clone(),
+        repository: repository.clone(),
+        action: if dry_run {
+            format!("would_{action}")
+        } else {
+            action.to_owned()
+        },
+        dry_run,
+        event_id: ctx.event_id.clone(),
+        body,
+    }
+}
+
+/// Does the repository's setting match the policy? `current` is the setting it has now (from a
+/// CloudTrail event or the sweep's listing). Conformant or no policy: nothing to do.
+pub fn decide_repository(
+    repository: &RepositoryName,
+    current: Option<&TagMutability>,
+    trigger: &str,
+    policy: &Policy,
+    ctx: &Context,
+) -> Plan {
+    let resolved = policy.for_repository(repository);
+    let dry = dry_run(&resolved, ctx);
+    let Some(wanted) = resolved.immutability else {
+        return Plan::nothing(format!("{repository}: no immutability policy"), dry);
+    };
+    if current.is_some_and(|c| c.same_as(wanted.value)) {
+        return Plan::nothing(
+            format!("{repository}: conforms ({})", wanted.value.mode.as_str()),
+            dry,
+        );
+    }
+    let body = Body::RepositoryFixed {
+        before: current.cloned(),
+        after: wanted.value.clone(),
+        trigger: trigger.to_owned(),
+    };
+    Plan {
+        decision: format!(
+            "{repository}: {} → {} (policy `{}`)",
+            current.map_or("unknown", |c| c.mode.as_str()),
+            wanted.value.mode.as_str(),
+            wanted.pattern.unwrap_or("defaults"),
+        ),
+        dry_run: dry,
+        actions: vec![
+            Action::SetTagMutability {
+                repository: repository.clone(),
+                setting: wanted.value.clone(),
+            },
+            publish(&resolved, ctx, "fixed", dry, body),
+        ],
+    }
+}
+
+/// The tag-guard decision for a CloudTrail call, from the event alone.
+pub fn decide_cloudtrail(call: &CloudTrailCall, policy: &Policy, ctx: &Context) -> Plan {
+    let dry = ctx.force_dry_run;
+    if !matches!(
+        call.event_name.as_str(),
+        "CreateRepository" | "PutImageTagMutability"
+    ) {
+        return Plan::nothing(
+            format!("{} does not change tag mutability", call.event_name),
+            dry,
+        );
+    }
+    if !call.succeeded() {
+        let code = call.error_code.as_deref().unwrap_or_default();
+        return Plan::nothing(
+            format!("{} failed ({code}): nothing changed", call.event_name),
+            dry,
+        );
+    }
+    let Some(repository) = call.repository() else {
+        return Plan::nothing(format!("{} names no repository", call.event_name), dry);
+    };
+    decide_repository(
+        repository,
+        call.resulting_mutability().as_ref(),
+        &call.event_name,
+        policy,
+        ctx,
+    )
+}
+
+/// Whether a (repository, tag) needs the ledger at all: the tag is protected and the repository's
+/// policy setting does not already make ECR refuse to move it. `None` = not tag-guard's business,
+/// with the reason.
+pub fn protection_for(resolved: &Resolved<'_>, tag: &Tag) -> Result<Protection, String> {
+    if let Some(setting) = resolved.immutability {
+        if setting.value.is_tag_immutable(tag.as_str()) {
+            return Err(format!(
+                "{tag} is immutable under {}: ECR enforces it",
+                setting.value.mode.as_str()
+            ));
+        }
+    }
+    let Some(section) = resolved.protected_tags else {
+        return Err(format!("{}: no protected tags", resolved.repository));
+    };
+    let protection = Protection::new(section.value);
+    if protection.protects(tag) {
+        Ok(protection)
+    } else {
+        Err(format!("{tag} is not protected"))
+    }
+}
+
+/// The decision for one protected tag seen pointing at `pushed`, observed at `observed_at` (the
+/// push event's time, or the image's push time in the sweep).
+pub fn decide_tag(
+    repository: &RepositoryName,
+    tag: &Tag,
+    pushed: &Digest,
+    observed_at: DateTime<Utc>,
+    policy: &Policy,
+    ctx: &Context,
+    facts: &TagFacts,
+) -> Step {
+    let resolved = policy.for_repository(repository);
+    let dry = dry_run(&resolved, ctx);
+    let protection = match protection_for(&resolved, tag) {
+        Ok(p) => p,
+        Err(reason) => return Step::Done(Plan::nothing(reason, dry)),
+    };
+    let at = format!("{repository}:{tag}");
+    let claim = match &facts.ledger {
+        None if dry => {
+            return Step::Need(Need::LedgerRead {
+                repository: repository.clone(),
+                tag: tag.clone(),
+            });
+        }
+        None => {
+            return Step::Need(Need::LedgerClaim {
+                repository: repository.clone(),
+                tag: tag.clone(),
+                digest: pushed.clone(),
+                observed_at,
+            });
+        }
+        Some(claim) => claim,
+    };
+    // The digest the tag must point to: the earliest observed.
+    let legit = match claim {
+        Claim::Recorded => {
+            let verb = if dry { "would record" } else { "recorded" };
+            return Step::Done(Plan::nothing(
+                format!("{at} first seen: {verb} {}", pushed.short()),
+                dry,
+            ));
+        }
+        Claim::Existing(recorded) | Claim::Replaced { previous: recorded }
+            if recorded == pushed =>
+        {
+            return Step::Done(Plan::nothing(
+                format!("{at} → {}: as recorded", pushed.short()),
+                dry,
+            ));
+        }
+        Claim::Existing(recorded) => recorded,
+        // This push was observed before the recorded one (events arrived out of order): it is the
+        // original, and the later digest is the overwrite.
+        Claim::Replaced { .. } => pushed,
+    };
+    // Re-read where the tag points now: act on the world as it is, not on the event's news.
+    let offending = match &facts.current {
+        None => {
+            return Step::Need(Need::CurrentTarget {
+                repository: repository.clone(),
+                tag: tag.clone(),
+            });
+        }
+        Some(None) => {
+            return Step::Done(Plan::nothing(
+                format!("{at} no longer exists: nothing to revert"),
+                dry,
+            ));
+        }
+        Some(Some(current)) if current == legit => {
+            return Step::Done(Plan::nothing(
+                format!(
+                    "{at} points to the recorded {}: nothing to revert",
+                    legit.short()
+                ),
+                dry,
+            ));
+        }
+        Some(Some(current)) => current,
+    };
+    let Some(manifests) = &facts.manifests else {
+        return Step::Need(Need::Manifests {
+            repository: repository.clone(),
+            digests: vec![legit.clone(), offending.clone()],
+        });
+    };
+    let find = |d: &Digest| manifests.iter().find(|m| &m.digest == d);
+    let Some(original) = find(legit) else {
+        let body = Body::TagRevertImpossible {
+            tag: tag.clone(),
+            recorded_digest: legit.clone(),
+            offending_digest: offending.clone(),
+            reason: format!("the recorded image {legit} is no longer in the repository"),
+        };
+        return Step::Done(Plan {
+            decision: format!(
+                "{at} moved to {} but the recorded image is gone: notify only",
+                offending.short()
+            ),
+            dry_run: dry,
+            actions: vec![publish(&resolved, ctx, "none", dry, body)],
+        });
+    };
+    let mut actions = Vec::new();
+    // Keep the offending image reachable first, so that moving the tag never leaves it untagged.
+    let kept_as = match (&protection.offender, find(offending)) {
+        (Offender::Keep { keep_as }, Some(image)) => {
+            let rendered = keep_as
+                .replace("{tag}", tag.as_str())
+                .replace("{short_digest}", offending.short());
+            Tag::new(rendered).ok().inspect(|keep| {
+                actions.push(Action::PutTag {
+                    repository: repository.clone(),
+                    tag: keep.clone(),
+                    manifest: image.clone(),
+                });
+            })
+        }
+        _ => None,
+    };
+    actions.push(Action::PutTag {
+        repository: repository.clone(),
+        tag: tag.clone(),
+        manifest: original.clone(),
+    });
+    let body = Body::TagReverted {
+        tag: tag.clone(),
+        restored_digest: legit.clone(),
+        offending_digest: offending.clone(),
+        offender_kept_as: kept_as.clone(),
+    };
+    actions.push(publish(&resolved, ctx, "reverted", dry, body));
+    let kept = kept_as.map_or_else(|| "left untagged".to_owned(), |k| format!("kept as {k}"));
+    Step::Done(Plan {
+        decision: format!(
+            "{at} moved {} → {}: revert to {}, offending image {kept}",
+            legit.short(),
+            offending.short(),
+            legit.short()
+        ),
+        dry_run: dry,
+        actions,
+    })
+}
+
+/// What tag-guard does with an event, before any fact is read: the plan when the event alone
+/// decides, or the tag decision to run.
+#[derive(Debug, Clone)]
+pub enum Start {
+    Plan(Plan),
+    Tag {
+        repository: RepositoryName,
+        tag: Tag,
+        digest: Digest,
+        observed_at: DateTime<Utc>,
+    },
+    Sweep,
+}
+
+pub fn start(event: &Event, policy: &Policy, ctx: &Context) -> Start {
+    let dry = ctx.force_dry_run;
+    match &event.detail {
+        Detail::ImagePush(push) => {
+            if !push.succeeded() {
+                return Start::Plan(Plan::nothing("push did not succeed", dry));
+            }
+            match &push.image_tag {
+                None => Start::Plan(Plan::nothing("untagged push: no tag to guard", dry)),
+                Some(tag) => Start::Tag {
+                    repository: push.repository_name.clone(),
+                    tag: tag.clone(),
+                    digest: push.image_digest.clone(),
+                    observed_at: event
+                        .envelope
+                        .time
+                        .as_ref()
+                        .and_then(|t| t.at)
+                        .unwrap_or(ctx.now),
+                },
+            }
+        }
+        Detail::CloudTrail(call) => Start::Plan(decide_cloudtrail(call, policy, ctx)),
+        Detail::Schedule => Start::Sweep,
+        other => Start::Plan(Plan::nothing(
+            format!("{} events are not tag-guard's", other.kind()),
+            dry,
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mutability::MutabilityMode;
+
+    const POLICY: &str = r#"
+version: 1
+repositories:
+  - match: "**"
+    immutability: { mode: IMMUTABLE_WITH_EXCLUSION, exclusions: [latest, "dev-*"] }
+  - match: "team-a/*"
+    immutability: { mode: MUTABLE }
+    protected_tags: { patterns: ["v*"], semver: true }
+  - match: "team-a/dry"
+    dry_run: true
+"#;
+
+    fn ctx() -> Context {
+        Context {
+            account: AccountId::new("123456789012").unwrap(),
+            region: Region::new("us-east-1").unwrap(),
+            event_id: Some("e-1".into()),
+            force_dry_run: false,
+            now: t(100),
+        }
+    }
+    fn t(seconds: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_795_000_000 + seconds, 0).unwrap()
+    }
+    fn policy() -> Policy {
+        Policy::from_yaml(POLICY).unwrap()
+    }
+    fn repo(s: &str) -> RepositoryName {
+        RepositoryName::new(s).unwrap()
+    }
+    fn tag(s: &str) -> Tag {
+        Tag::new(s).unwrap()
+    }
+    fn t1() -> DateTime<Utc> {
+        t(1)
+    }
+    fn t2() -> DateTime<Utc> {
+        t(2)
+    }
+    fn digest(c: char) -> Digest {
+        Digest::new(format!("sha256:{}", c.to_string().repeat(64))).unwrap()
+    }
+    fn manifest(c: char) -> Manifest {
+        Manifest {
+            digest: digest(c),
+            media_type: None,
+            bytes: format!("{{\"m\":\"{c}\"}}"),
+        }
+    }
+
+    #[test]
+    fn unprotected_and_ecr_enforced_tags_need_no_facts() {
+        let p = policy();
+        for (r, t) in [("team-a/api", "latest"), ("team-b/web", "v1")] {
+            let step = decide_tag(
+                &repo(r),
+                &tag(t),
+                &digest('a'),
+                t1(),
+                &p,
+                &ctx(),
+                &TagFacts::default(),
+            );
+            assert!(
+                matches!(step, Step::Done(ref plan) if plan.actions.is_empty()),
+                "{r}:{t}: {step:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn first_push_claims_then_is_done() {
+        let p = policy();
+        let (r, t, d) = (repo("team-a/api"), tag("v1.2.3"), digest('a'));
+        let step = decide_tag(&r, &t, &d, t1(), &p, &ctx(), &TagFacts::default());
+        assert_eq!(
+            step,
+            Step::Need(Need::LedgerClaim {
+                repository: r.clone(),
+                tag: t.clone(),
+                digest: d.clone(),
+                observed_at: t1()
+            })
+        );
+        let facts = TagFacts {
+            ledger: Some(Claim::Recorded),
+            ..TagFacts::default()
+        };
+        assert!(
+            matches!(decide_tag(&r, &t, &d, t1(), &p, &ctx(), &facts), Step::Done(plan) if plan.actions.is_empty())
+        );
+        let dup = TagFacts {
+            ledger: Some(Claim::Existing(d.clone())),
+            ..TagFacts::default()
+        };
+        assert!(
+            matches!(decide_tag(&r, &t, &d, t1(), &p, &ctx(), &dup), Step::Done(plan) if plan.actions.is_empty())
+        );
+    }
+
+    #[test]
+    fn overwrite_reverts_keeping_the_offender() {
+        let p = policy();
+        let (r, t) = (repo("team-a/api"), tag("1.0.0")); // protected as semver
+        let (a, b) = (digest('a'), digest('b'));
+        let mut facts = TagFacts {
+            ledger: Some(Claim::Existing(a.clone())),
+            ..TagFacts::default()
+        };
+        assert!(matches!(
+            decide_tag(&r, &t, &b, t2(), &p, &ctx(), &facts),
+            Step::Need(Need::CurrentTarget { .. })
+        ));
+        facts.current = Some(Some(b.clone()));
+        assert_eq!(
+            decide_tag(&r, &t, &b, t2(), &p, &ctx(), &facts),
+            Step::Need(Need::Manifests {
+                repository: r.clone(),
+                digests: vec![a.clone(), b.clone()]
+            })
+        );
+        facts.manifests = Some(vec![manifest('a'), manifest('b')]);
+        let Step::Done(plan) = decide_tag(&r, &t, &b, t2(), &p, &ctx(), &facts) else {
+            panic!()
+        };
+        let kinds: Vec<_> = plan
+            .actions
+            .iter()
+            .map(|a| match a {
+                Action::PutTag { tag, manifest, .. } => {
+                    format!("put {tag}={}", manifest.digest.short())
+                }
+                Action::Publish { message, .. } => format!("publish {}", message.action),
+                Action::SetTagMutability { .. } => "set".into(),
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "put rejected-1.0.0-bbbbbbbbbbbb=bbbbbbbbbbbb",
+                "put 1.0.0=aaaaaaaaaaaa",
+                "publish reverted"
+            ]
+        );
+    }
+
+    #[test]
+    fn already_reverted_or_deleted_tags_need_nothing() {
+        let p = policy();
+        let (r, t) = (repo("team-a/api"), tag("v1"));
+        let (a, b) = (digest('a'), digest('b'));
+        for current in [Some(a.clone()), None] {
+            let facts = TagFacts {
+                ledger: Some(Claim::Existing(a.clone())),
+                current: Some(current.clone()),
+                manifests: None,
+            };
+            let step = decide_tag(&r, &t, &b, t2(), &p, &ctx(), &facts);
+            assert!(
+                matches!(step, Step::Done(ref plan) if plan.actions.is_empty()),
+                "{current:?}: {step:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_earlier_push_arriving_late_replaces_the_entry_and_reverts_the_later_one() {
+        let p = policy();
+        let (r, t) = (repo("team-a/api"), tag("v1"));
+        let (a, b) = (digest('a'), digest('b'));
+        // B's event came first and was recorded; now A's (observed earlier) arrives.
+        let existing = crate::ports::LedgerEntry {
+            digest: b.clone(),
+            observed_at: t2(),
+        };
+        let claim = Claim::would(Some(&existing), &a, t1());
+        assert_eq!(
+            claim,
+            Claim::Replaced {
+                previous: b.clone()
+            }
+        );
+        let facts = TagFacts {
+            ledger: Some(claim),
+            current: Some(Some(b.clone())),
+            manifests: Some(vec![manifest('a'), manifest('b')]),
+        };
+        let Step::Done(plan) = decide_tag(&r, &t, &a, t1(), &p, &ctx(), &facts) else {
+            panic!()
+        };
+        assert!(
+            matches!(&plan.actions[1], Action::PutTag { tag, manifest, .. } if tag.as_str() == "v1" && manifest.digest == a)
+        );
+        // A later observation never replaces an earlier one.
+        let earlier = crate::ports::LedgerEntry {
+            digest: a.clone(),
+            observed_at: t1(),
+        };
+        assert_eq!(Claim::would(Some(&earlier), &b, t2()), Claim::Existing(a));
+    }
+
+    #[test]
+    fn gone_original_notifies_only_and_dry_run_reads_instead_of_claiming() {
+        let p = policy();
+        let (r, t) = (repo("team-a/api"), tag("v1"));
+        let facts = TagFacts {
+            ledger: Some(Claim::Existing(digest('a'))),
+            current: Some(Some(digest('b'))),
+            manifests: Some(vec![manifest('b')]),
+        };
+        let Step::Done(plan) = decide_tag(&r, &t, &digest('b'), t2(), &p, &ctx(), &facts) else {
+            panic!()
+        };
+        assert!(
+            matches!(plan.actions.as_slice(), [Action::Publish { message, .. }] if message.body.kind() == "tag_revert_impossible")
+        );
+
+        let dry = repo("team-a/dry");
+        assert!(matches!(
+            decide_tag(
+                &dry,
+                &t,
+                &digest('b'),
+                t2(),
+                &p,
+                &ctx(),
+                &TagFacts::default()
+            ),
+            Step::Need(Need::LedgerRead { .. })
+        ));
+    }
+
+    #[test]
+    fn repositories_conform_or_are_fixed() {
+        let p = policy();
+        let wanted = TagMutability {
+            mode: MutabilityMode::ImmutableWithExclusion,
+            exclusions: vec![
+                crate::names::ExclusionFilter::new("dev-*").unwrap(),
+                crate::names::ExclusionFilter::new("latest").unwrap(),
+            ],
+        };
+        assert!(
+            decide_repository(&repo("team-b/web"), Some(&wanted), "sweep", &p, &ctx())
+                .actions
+                .is_empty()
+        );
+        let mutable = TagMutability {
+            mode: MutabilityMode::Mutable,
+            exclusions: vec![],
+        };
+        let plan = decide_repository(
+            &repo("team-b/web"),
+            Some(&mutable),
+            "CreateRepository",
+            &p,
+            &ctx(),
+        );
+        assert!(
+            matches!(&plan.actions[0], Action::SetTagMutability { setting, .. } if setting.same_as(&wanted))
+        );
+        assert_eq!(plan.actions.len(), 2);
+    }
+
+    #[test]
+    fn semver_class() {
+        assert!(
+            is_semver("v1.2.3")
+                && is_semver("1.2.3-rc.1")
+                && !is_semver("v1.2")
+                && !is_semver("latest")
+        );
+    }
+}
