@@ -9,10 +9,11 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
-use warden_core::event::{Incoming, parse_incoming};
+use warden_core::event::{Event, Incoming, parse_incoming};
 use warden_core::explain::describe;
 use warden_core::names::repository_from_name_or_arn;
 use warden_core::policy::{Policy, SCHEMA};
+use warden_core::tag_guard::{self, Start, Step, TagFacts};
 
 #[derive(Parser)]
 #[command(
@@ -93,7 +94,7 @@ fn explain(event: &Path, policy: Option<&Path>) -> anyhow::Result<ExitCode> {
     let mut out = describe(&incoming);
     if let Some(path) = policy {
         let policy = load_policy(path)?;
-        if let (Incoming::Event(_), Some(obj)) = (&incoming, out.as_object_mut()) {
+        if let (Incoming::Event(event), Some(obj)) = (&incoming, out.as_object_mut()) {
             let repository = obj
                 .get("repository")
                 .and_then(Value::as_str)
@@ -101,6 +102,7 @@ fn explain(event: &Path, policy: Option<&Path>) -> anyhow::Result<ExitCode> {
             if let Some(repository) = repository {
                 obj.insert("policy".into(), json!(policy.for_repository(&repository)));
             }
+            obj.insert("tag_guard".into(), explain_tag_guard(event, &policy));
         }
     }
     emit(&serde_json::to_string_pretty(&out)?)?;
@@ -131,6 +133,51 @@ fn validate(path: &Path) -> anyhow::Result<ExitCode> {
                 if err.problems.len() == 1 { "" } else { "s" }
             );
             Ok(ExitCode::from(1))
+        }
+    }
+}
+
+/// What tag-guard would do with the event: the plan when the event alone decides, otherwise the
+/// first fact it would read and what each answer leads to. Nothing is read from AWS here.
+fn explain_tag_guard(event: &Event, policy: &Policy) -> Value {
+    let ctx = tag_guard::Context {
+        account: event.envelope.account.clone(),
+        region: event.envelope.region.clone(),
+        event_id: event.envelope.id.clone(),
+        force_dry_run: false,
+        now: chrono::Utc::now(),
+    };
+    match tag_guard::start(event, policy, &ctx) {
+        Start::Plan(plan) => json!({ "plan": plan }),
+        Start::Sweep => json!({
+            "sweep": "every repository: set tag mutability to the policy's; every protected tag: record or revert"
+        }),
+        Start::Tag {
+            repository,
+            tag,
+            digest,
+            observed_at,
+        } => {
+            match tag_guard::decide_tag(
+                &repository,
+                &tag,
+                &digest,
+                observed_at,
+                policy,
+                &ctx,
+                &TagFacts::default(),
+            ) {
+                Step::Done(plan) => json!({ "plan": plan }),
+                Step::Need(need) => json!({
+                    "needs": need,
+                    "then": [
+                        "no entry for the tag: record this digest (nothing else)",
+                        "the entry is this digest: nothing (a duplicate event)",
+                        "an earlier digest is recorded and the tag no longer points to it: keep the pushed image under the offender tag, point the tag back, notify",
+                        "the tag already points to the recorded digest: nothing",
+                    ],
+                }),
+            }
         }
     }
 }

@@ -256,3 +256,53 @@ repositories:
         "the allowed keys are listed: {report}"
     );
 }
+
+#[test]
+fn explain_with_a_policy_shows_tag_guards_decision() {
+    let push = stdout_json(&warden(&[
+        "explain",
+        "--policy",
+        "infra/policy.yaml",
+        "events/ecr-image-action.push.json",
+    ]));
+    assert_eq!(push["policy"]["protected_tags"]["pattern"], "team-a/*");
+    assert_eq!(push["tag_guard"]["needs"]["need"], "ledger_claim", "{push}");
+    assert_eq!(push["tag_guard"]["needs"]["tag"], "v1.2.3");
+
+    // The same CreateRepository for a repository the policy wants immutable: fix it, from the event alone.
+    let mut event: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("events/cloudtrail.create-repository.json")).unwrap(),
+    )
+    .unwrap();
+    event["detail"]["responseElements"]["repository"]["repositoryName"] = "svc/web".into();
+    let file = std::env::temp_dir().join(format!("warden-cli-ct-{}.json", std::process::id()));
+    std::fs::write(&file, event.to_string()).unwrap();
+    let created = stdout_json(&warden(&[
+        "explain",
+        "--policy",
+        "infra/policy.yaml",
+        file.to_str().unwrap(),
+    ]));
+    let plan = &created["tag_guard"]["plan"];
+    assert_eq!(
+        plan["actions"][0]["action"], "set_tag_mutability",
+        "{created}"
+    );
+    assert_eq!(
+        plan["actions"][0]["setting"]["mode"],
+        "IMMUTABLE_WITH_EXCLUSION"
+    );
+    assert_eq!(plan["actions"][1]["action"], "publish");
+    assert_eq!(plan["actions"][1]["message"]["kind"], "repository_fixed");
+
+    let conformant = stdout_json(&warden(&[
+        "explain",
+        "--policy",
+        "infra/policy.yaml",
+        "events/cloudtrail.create-repository.json",
+    ]));
+    assert_eq!(
+        conformant["tag_guard"]["plan"]["actions"],
+        serde_json::json!([])
+    );
+}

@@ -1,0 +1,88 @@
+"""The demo's view of the local AWS (boto3 from the project venv): set the stage, push images the way a
+CI pipeline would (PutImage), show what the functions left behind. The functions themselves run as
+real Lambda binaries; nothing here decides anything."""
+
+import hashlib
+import json
+import os
+import sys
+
+import boto3
+
+URL = os.environ["WARDEN_EMULATOR_URL"]
+KW = dict(endpoint_url=URL, region_name="us-east-1", aws_access_key_id="demo", aws_secret_access_key="demo")
+ecr, sns, sqs, ddb = (boto3.client(s, **KW) for s in ("ecr", "sns", "sqs", "dynamodb"))
+
+
+def manifest(seed: str) -> str:
+    d = lambda s: "sha256:" + hashlib.sha256(s.encode()).hexdigest()
+    return json.dumps({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": d("config-" + seed), "size": 1469},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": d("layer-" + seed), "size": 3208942}],
+    })
+
+
+def setup() -> None:
+    ddb.create_table(TableName="ecr-warden", AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}], BillingMode="PAY_PER_REQUEST")
+    topic = sns.create_topic(Name="ecr-warden")["TopicArn"]
+    queue = sqs.create_queue(QueueName="demo-inbox")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+    print(topic)
+
+
+def create(name: str) -> None:
+    ecr.create_repository(repositoryName=name)
+
+
+def push(repo: str, seed: str, tag: str) -> None:
+    body = manifest(seed)
+    ecr.put_image(repositoryName=repo, imageManifest=body, imageTag=tag)
+    print("sha256:" + hashlib.sha256(body.encode()).hexdigest())
+
+
+def event(fixture: str, out: str, *edits: str) -> None:
+    """Copy a fixture from events/ with KEY.PATH=VALUE edits (detail.image-tag=v1, ...)."""
+    with open(os.path.join("events", fixture)) as fh:
+        ev = json.load(fh)
+    for edit in edits:
+        path, value = edit.split("=", 1)
+        node = ev
+        *parents, last = path.split(".")
+        for key in parents:
+            node = node[key]
+        node[last] = value
+    with open(out, "w") as fh:
+        json.dump(ev, fh)
+
+
+def mutability(name: str) -> None:
+    r = ecr.describe_repositories(repositoryNames=[name])["repositories"][0]
+    filters = [f["filter"] for f in r.get("imageTagMutabilityExclusionFilters", [])]
+    print(f"{r['imageTagMutability']} {filters if filters else ''}".strip())
+
+
+def tags(repo: str) -> None:
+    for image in ecr.describe_images(repositoryName=repo)["imageDetails"]:
+        print(f"    {image['imageDigest'][7:19]}  {', '.join(image.get('imageTags', [])) or '(untagged)'}")
+
+
+def inbox() -> None:
+    queue = sqs.get_queue_url(QueueName="demo-inbox")["QueueUrl"]
+    while True:
+        got = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+        if not got:
+            return
+        for m in got:
+            envelope = json.loads(m["Body"])
+            attrs = {k: v["Value"] for k, v in envelope.get("MessageAttributes", {}).items()}
+            print(f"    subject: {envelope.get('Subject')}")
+            print(f"    attributes: kind={attrs.get('kind')} action={attrs.get('action')} repository={attrs.get('repository')}")
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"])
+
+
+if __name__ == "__main__":
+    globals()[sys.argv[1]](*sys.argv[2:])
