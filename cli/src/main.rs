@@ -103,6 +103,7 @@ fn explain(event: &Path, policy: Option<&Path>) -> anyhow::Result<ExitCode> {
                 obj.insert("policy".into(), json!(policy.for_repository(&repository)));
             }
             obj.insert("tag_guard".into(), explain_tag_guard(event, &policy));
+            obj.insert("scan_gate".into(), explain_scan_gate(event, &policy));
         }
     }
     emit(&serde_json::to_string_pretty(&out)?)?;
@@ -177,6 +178,59 @@ fn explain_tag_guard(event: &Event, policy: &Policy) -> Value {
                         "the tag already points to the recorded digest: nothing",
                     ],
                 }),
+            }
+        }
+    }
+}
+
+/// What scan-gate would decide: the verdict and its actions, assuming a first verdict for the image
+/// and that the event's tags still point to it. When the findings decide, says so (nothing is read).
+fn explain_scan_gate(event: &Event, policy: &Policy) -> Value {
+    use warden_core::ports::{ImageView, Manifest, VerdictClaim};
+    use warden_core::scan_gate::{self, Facts, Need, Step};
+    let subject = match scan_gate::subject(event) {
+        Ok(subject) => subject,
+        Err(reason) => return json!({ "skip": reason }),
+    };
+    let ctx = scan_gate::Context {
+        account: event.envelope.account.clone(),
+        region: event.envelope.region.clone(),
+        event_id: event.envelope.id.clone(),
+        force_dry_run: false,
+        now: chrono::Utc::now(),
+    };
+    let mut facts = Facts::default();
+    loop {
+        match scan_gate::decide(&subject, policy, &ctx, &facts) {
+            Step::Done(plan) => {
+                return json!({
+                    "plan": plan,
+                    "assuming": "no earlier verdict for this image, and its tags still point to it",
+                });
+            }
+            Step::Need(Need::VerdictClaim { .. }) => {
+                facts.claim = Some(VerdictClaim::Recorded { previous: None })
+            }
+            Step::Need(Need::ImageTags { digest, tags, .. }) => {
+                let manifest = Manifest {
+                    digest: digest.clone(),
+                    media_type: None,
+                    bytes: String::new(),
+                };
+                let tags = tags
+                    .into_iter()
+                    .map(|t| (t, Some(digest.clone())))
+                    .collect();
+                facts.image = Some(ImageView {
+                    manifest: Some(manifest),
+                    tags,
+                });
+            }
+            Step::Need(need) => {
+                return json!({
+                    "needs": need,
+                    "why": "the verdict depends on the individual findings (exceptions or the fixable filter), which explain does not read",
+                });
             }
         }
     }

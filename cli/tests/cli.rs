@@ -306,3 +306,55 @@ fn explain_with_a_policy_shows_tag_guards_decision() {
         serde_json::json!([])
     );
 }
+
+#[test]
+fn explain_with_a_policy_shows_scan_gates_verdict_and_actions() {
+    let dir = std::env::temp_dir().join(format!("warden-cli-gate-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let policy = dir.join("policy.yaml");
+    std::fs::write(&policy, "version: 1\nrepositories:\n  - match: '**'\n    gate: { max_findings: { CRITICAL: 0 }, on_fail: quarantine }\n").unwrap();
+    let out = stdout_json(&warden(&[
+        "explain",
+        "--policy",
+        policy.to_str().unwrap(),
+        "events/ecr-image-scan.complete.json",
+    ]));
+    let plan = &out["scan_gate"]["plan"];
+    assert!(
+        plan["decision"]
+            .as_str()
+            .unwrap()
+            .contains("FAIL: 1 CRITICAL finding (at most 0 allowed)"),
+        "{out}"
+    );
+    let actions: Vec<&str> = plan["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["put_tag", "put_tag", "remove_tags", "publish"]);
+    assert_eq!(plan["actions"][0]["tag"], "quarantine-v1");
+    assert_eq!(plan["actions"][3]["message"]["verdict"], "FAIL");
+
+    // With the shipped policy (an exception on team-a), the findings decide: explain says so.
+    let team = stdout_json(&warden(&[
+        "explain",
+        "--policy",
+        "infra/policy.yaml",
+        "events/ecr-image-scan.complete.json",
+    ]));
+    assert_eq!(team["scan_gate"]["needs"]["need"], "findings", "{team}");
+    let skip = stdout_json(&warden(&[
+        "explain",
+        "--policy",
+        "infra/policy.yaml",
+        "events/ecr-image-action.push.json",
+    ]));
+    assert!(
+        skip["scan_gate"]["skip"]
+            .as_str()
+            .unwrap()
+            .contains("not scan-gate's")
+    );
+}

@@ -1,6 +1,7 @@
 //! Amazon ECR: image manifests and tags ([`ImageManifests`]).
 
 use async_trait::async_trait;
+use aws_sdk_ecr::operation::describe_images::DescribeImagesError;
 use aws_sdk_ecr::operation::put_image::PutImageError;
 use aws_sdk_ecr::types::{
     Image, ImageIdentifier, ImageTagMutability, ImageTagMutabilityExclusionFilter,
@@ -10,8 +11,8 @@ use warden_core::mutability::{MutabilityMode, TagMutability};
 use warden_core::names::ExclusionFilter;
 use warden_core::names::{Digest, RepositoryName, Tag};
 use warden_core::ports::{
-    ImageCatalog, ImageEntry, ImageManifests, MAX_BATCH_GET_IMAGE_IDS, MAX_PAGE, Manifest, Page,
-    PortError, RepositorySettings, RepositoryState,
+    ImageCatalog, ImageEntry, ImageManifests, ImageView, MAX_BATCH_GET_IMAGE_IDS, MAX_PAGE,
+    Manifest, Page, PortError, RepositorySettings, RepositoryState,
 };
 
 use crate::errors::port_error;
@@ -25,6 +26,9 @@ const ACCEPTED_MEDIA_TYPES: &[&str] = &[
     "application/vnd.oci.image.manifest.v1+json",
     "application/vnd.oci.image.index.v1+json",
 ];
+
+/// ECR's BatchDeleteImage limit on image ids per call.
+pub const MAX_BATCH_DELETE_IDS: usize = 100;
 
 /// One ECR registry (the caller's account unless `registry_id` names another).
 #[derive(Debug, Clone)]
@@ -145,6 +149,148 @@ impl ImageManifests for EcrRegistry {
         }
     }
 
+    async fn image_and_tags(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+        tags: &[Tag],
+    ) -> Result<ImageView, PortError> {
+        const OP: &str = "ecr:BatchGetImage";
+        if tags.len() + 1 > MAX_BATCH_GET_IMAGE_IDS {
+            return Err(invalid(
+                OP,
+                format!(
+                    "{} ids, the limit is {MAX_BATCH_GET_IMAGE_IDS}",
+                    tags.len() + 1
+                ),
+            ));
+        }
+        let mut ids = vec![
+            ImageIdentifier::builder()
+                .image_digest(digest.as_str())
+                .build(),
+        ];
+        ids.extend(
+            tags.iter()
+                .map(|t| ImageIdentifier::builder().image_tag(t.as_str()).build()),
+        );
+        let images = self.batch_get(repository, ids).await?;
+        let mut manifest = None;
+        let mut targets: Vec<(Tag, Option<Digest>)> =
+            tags.iter().map(|t| (t.clone(), None)).collect();
+        for image in &images {
+            let found = digest_of(image, OP)?;
+            match image.image_id().and_then(|i| i.image_tag()) {
+                Some(tag) => {
+                    if let Some(slot) = targets.iter_mut().find(|(t, _)| t.as_str() == tag) {
+                        slot.1 = Some(found);
+                    }
+                }
+                None if &found == digest => {
+                    let bytes = image
+                        .image_manifest()
+                        .map(str::to_owned)
+                        .ok_or_else(|| invalid(OP, "no manifest in the response"))?;
+                    manifest = Some(Manifest {
+                        digest: found,
+                        media_type: image.image_manifest_media_type().map(str::to_owned),
+                        bytes,
+                    });
+                }
+                None => {}
+            }
+        }
+        Ok(ImageView {
+            manifest,
+            tags: targets,
+        })
+    }
+
+    async fn tags_of(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<Option<Vec<Tag>>, PortError> {
+        const OP: &str = "ecr:DescribeImages";
+        let out = self
+            .client
+            .describe_images()
+            .set_registry_id(self.registry_id.clone())
+            .repository_name(repository.as_str())
+            .image_ids(
+                ImageIdentifier::builder()
+                    .image_digest(digest.as_str())
+                    .build(),
+            )
+            .send()
+            .await;
+        let out = match out {
+            Ok(out) => out,
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(DescribeImagesError::ImageNotFoundException(_))
+                ) =>
+            {
+                return Ok(None);
+            }
+            Err(e) => return Err(port_error(OP, e)),
+        };
+        match out.image_details().first() {
+            None => Ok(None),
+            Some(detail) => detail
+                .image_tags()
+                .iter()
+                .map(|t| Tag::new(t.as_str()).map_err(|e| invalid(OP, e)))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some),
+        }
+    }
+
+    async fn remove_tags(
+        &self,
+        repository: &RepositoryName,
+        tags: &[Tag],
+    ) -> Result<Vec<String>, PortError> {
+        const OP: &str = "ecr:BatchDeleteImage";
+        if tags.is_empty() {
+            return Ok(Vec::new());
+        }
+        if tags.len() > MAX_BATCH_DELETE_IDS {
+            return Err(invalid(
+                OP,
+                format!("{} ids, the limit is {MAX_BATCH_DELETE_IDS}", tags.len()),
+            ));
+        }
+        let out = self
+            .client
+            .batch_delete_image()
+            .set_registry_id(self.registry_id.clone())
+            .repository_name(repository.as_str())
+            .set_image_ids(Some(
+                tags.iter()
+                    .map(|t| ImageIdentifier::builder().image_tag(t.as_str()).build())
+                    .collect(),
+            ))
+            .send()
+            .await
+            .map_err(|e| port_error(OP, e))?;
+        // Per-id failures come back in the response. A tag already gone is what we wanted.
+        Ok(out
+            .failures()
+            .iter()
+            .filter(|f| f.failure_code().map(|c| c.as_str()) != Some("ImageNotFound"))
+            .map(|f| {
+                let id = f.image_id().and_then(|i| i.image_tag()).unwrap_or_default();
+                format!(
+                    "{id}: {} {}",
+                    f.failure_code().map(|c| c.as_str()).unwrap_or_default(),
+                    f.failure_reason().unwrap_or_default()
+                )
+            })
+            .collect())
+    }
+
     async fn put_tag(
         &self,
         repository: &RepositoryName,
@@ -191,7 +337,7 @@ impl ImageManifests for EcrRegistry {
     }
 }
 
-fn invalid(operation: &'static str, message: impl std::fmt::Display) -> PortError {
+pub(crate) fn invalid(operation: &'static str, message: impl std::fmt::Display) -> PortError {
     PortError::Invalid {
         operation,
         message: message.to_string(),

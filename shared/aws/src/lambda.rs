@@ -7,12 +7,23 @@ use std::future::Future;
 use std::time::Instant;
 
 use serde_json::{Value, json};
-use warden_core::event::{Event, parse_event};
+use warden_core::event::{Incoming, incoming};
 use warden_core::explain::describe_event;
 use warden_core::ports::PortError;
 
 use crate::calls::ApiCalls;
 use crate::telemetry::Summary;
+
+/// The answer to a payload a function does not take (acknowledged: retrying cannot help).
+pub fn not_for_me(function: &str, what: &str) -> Handled {
+    let error = format!("{function} does not take {what}");
+    Handled {
+        decision: "rejected".into(),
+        errors: vec![error.clone()],
+        response: json!({"status": "rejected", "error": error}),
+        ..Handled::default()
+    }
+}
 
 /// What a handler made of one event.
 #[derive(Debug, Default)]
@@ -62,7 +73,8 @@ pub fn env_bool(name: &'static str) -> Result<bool, ConfigError> {
     }
 }
 
-/// Run one event through `handler`, emit its summary, and map the result to Lambda's contract.
+/// Run one invocation through `handler`, emit its summary, and map the result to Lambda's
+/// contract.
 pub async fn frame<F, Fut>(
     function: &'static str,
     calls: &ApiCalls,
@@ -70,13 +82,13 @@ pub async fn frame<F, Fut>(
     handler: F,
 ) -> Result<Value, lambda_runtime::Error>
 where
-    F: FnOnce(Event) -> Fut,
+    F: FnOnce(Incoming) -> Fut,
     Fut: Future<Output = Result<Handled, PortError>>,
 {
     let started = Instant::now();
     let calls_before = calls.snapshot();
     let mut summary = Summary::new(function);
-    let result = match parse_event(payload) {
+    let result = match incoming(payload) {
         Err(error) => {
             tracing::warn!(%error, "rejected event");
             summary.kind = "invalid".into();
@@ -84,12 +96,18 @@ where
             summary.error = Some(error.to_string());
             Ok(json!({"status": "rejected", "error": error.to_string()}))
         }
-        Ok(event) => {
-            let described = describe_event(&event);
-            summary.kind = event.detail.kind().to_owned();
-            summary.repository = described["repository"].as_str().map(str::to_owned);
-            summary.digest = described["digest"].as_str().map(str::to_owned);
-            match handler(event).await {
+        Ok(input) => {
+            match &input {
+                Incoming::Event(event) => {
+                    let described = describe_event(event);
+                    summary.kind = event.detail.kind().to_owned();
+                    summary.repository = described["repository"].as_str().map(str::to_owned);
+                    summary.digest = described["digest"].as_str().map(str::to_owned);
+                }
+                Incoming::Queue(records) => summary.kind = format!("sqs_batch({})", records.len()),
+                Incoming::Sns(records) => summary.kind = format!("sns({})", records.len()),
+            }
+            match handler(input).await {
                 Ok(handled) => {
                     for error in &handled.errors {
                         tracing::error!(%error, "not retried: retrying cannot fix this");

@@ -6,12 +6,15 @@ pub mod calls;
 pub mod config;
 pub mod ecr;
 mod errors;
+pub mod findings;
 pub mod lambda;
 pub mod ledger;
 pub mod policy_source;
 pub mod publisher;
+pub mod scan_gate;
 pub mod tag_guard;
 pub mod telemetry;
+pub mod verdicts;
 
 pub use calls::ApiCalls;
 pub use config::{Clients, load_sdk_config};

@@ -4,14 +4,14 @@
 //! `WARDEN_DRY_RUN` (global dry-run), and the policy (`WARDEN_POLICY_FILE` or `WARDEN_POLICY_SSM`).
 
 use serde_json::{Value, json};
-use warden_core::event::Event;
+use warden_core::event::{Event, Incoming};
 use warden_core::policy::Policy;
 use warden_core::tag_guard::{self, Context, FUNCTION, Ports};
 
 use crate::calls::ApiCalls;
 use crate::config::Clients;
 use crate::ecr::EcrRegistry;
-use crate::lambda::{ConfigError, Handled, env_bool, env_required, frame};
+use crate::lambda::{ConfigError, Handled, env_bool, env_required, frame, not_for_me};
 use crate::ledger::DynamoLedger;
 use crate::publisher::SnsPublisher;
 
@@ -57,8 +57,12 @@ impl TagGuard {
 
     /// Handle one invocation payload (an EventBridge event).
     pub async fn handle(&self, payload: Value) -> Result<Value, lambda_runtime::Error> {
-        frame(FUNCTION, &self.calls, payload, |event| {
-            self.decide_and_act(event)
+        frame(FUNCTION, &self.calls, payload, |input| async move {
+            match input {
+                Incoming::Event(event) => self.decide_and_act(*event).await,
+                Incoming::Queue(_) => Ok(not_for_me(FUNCTION, "SQS batches")),
+                Incoming::Sns(_) => Ok(not_for_me(FUNCTION, "SNS deliveries")),
+            }
         })
         .await
     }

@@ -45,13 +45,29 @@ impl Executor<'_> {
                     }
                     *outcomes.entry("TagsPut").or_default() += 1;
                 }
+                Action::RemoveTags { repository, tags } => {
+                    let failures = self.images.remove_tags(repository, tags).await?;
+                    *outcomes.entry("TagsRemoved").or_default() +=
+                        (tags.len() - failures.len().min(tags.len())) as u64;
+                    if !failures.is_empty() {
+                        return Err(PortError::Invalid {
+                            operation: "ecr:BatchDeleteImage",
+                            message: failures.join("; "),
+                        });
+                    }
+                }
                 Action::Publish { topic_arn, message } => {
                     self.publisher
                         .publish(topic_arn.as_deref(), message)
                         .await?;
                     *outcomes.entry("Notifications").or_default() += 1;
-                    if message.body.kind() == "tag_reverted" && !message.dry_run {
-                        *outcomes.entry("TagsReverted").or_default() += 1;
+                    if !message.dry_run {
+                        match message.action.as_str() {
+                            "reverted" => *outcomes.entry("TagsReverted").or_default() += 1,
+                            "quarantined" => *outcomes.entry("ImagesQuarantined").or_default() += 1,
+                            "released" => *outcomes.entry("ImagesReleased").or_default() += 1,
+                            _ => {}
+                        }
                     }
                 }
             }

@@ -11,5 +11,6 @@ pub mod names;
 pub mod plan;
 pub mod policy;
 pub mod ports;
+pub mod scan_gate;
 pub mod severity;
 pub mod tag_guard;

@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::mutability::TagMutability;
 use crate::names::{AccountId, Digest, Region, RepositoryName, Tag};
+use crate::scan_gate::verdict::{ExceptionUse, Finding, Verdict};
+use crate::severity::{Severity, SeverityCounts};
 
 pub const SCHEMA: &str = "ecr-warden/message/v1";
 /// SNS's limit on `Subject`.
@@ -56,6 +58,39 @@ pub enum Body {
         after: TagMutability,
         trigger: String,
     },
+    /// scan-gate's verdict on one image, and what it did about it.
+    Verdict(Box<VerdictBody>),
+}
+
+/// At most this many findings travel in a message; `findings_total` says how many there were.
+pub const MAX_MESSAGE_FINDINGS: usize = 50;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VerdictBody {
+    pub digest: Digest,
+    /// The image's tags as the event gave them (before any quarantine).
+    pub tags: Vec<Tag>,
+    pub verdict: Verdict,
+    pub max_severity: Option<Severity>,
+    /// `basic`, `enhanced` or `inspector_finding`.
+    pub scan: String,
+    pub counts: SeverityCounts,
+    pub reasons: Vec<String>,
+    pub exceptions_applied: Vec<ExceptionUse>,
+    pub exceptions_expired: Vec<ExceptionUse>,
+    pub findings: Vec<Finding>,
+    pub findings_total: usize,
+    /// Tags moved to `<prefix><tag>` by a quarantine.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quarantined_tags: Vec<Tag>,
+    /// Tags given back by a release.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub restored_tags: Vec<Tag>,
+    /// Tags a release could not give back: a newer image has them now.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags_taken: Vec<Tag>,
+    /// The policy rule whose gate decided.
+    pub policy_pattern: Option<String>,
 }
 
 impl Body {
@@ -64,6 +99,7 @@ impl Body {
             Self::TagReverted { .. } => "tag_reverted",
             Self::TagRevertImpossible { .. } => "tag_revert_impossible",
             Self::RepositoryFixed { .. } => "repository_fixed",
+            Self::Verdict(_) => "verdict",
         }
     }
 }
@@ -97,20 +133,46 @@ impl Message {
             Body::RepositoryFixed { after, .. } => {
                 format!("{would}set {} to {}", self.repository, after.mode.as_str())
             }
+            Body::Verdict(v) => {
+                let image = match v.tags.first() {
+                    Some(tag) => format!("{}:{tag}", self.repository),
+                    None => format!("{}@{}", self.repository, v.digest.short()),
+                };
+                let max = v
+                    .max_severity
+                    .as_ref()
+                    .map(|s| format!(" ({s})"))
+                    .unwrap_or_default();
+                let did = match self.action.as_str() {
+                    "quarantined" | "would_quarantined" => ", quarantined",
+                    "released" | "would_released" => ", released",
+                    _ => "",
+                };
+                format!("{would}{} {image}{max}{did}", v.verdict.as_str())
+            }
         };
         truncate(&text, MAX_SUBJECT)
     }
 
     /// SNS message attributes (all `String`), for subscription filter policies.
     pub fn attributes(&self) -> Vec<(&'static str, String)> {
-        vec![
+        let mut attributes = vec![
             ("kind", self.body.kind().to_owned()),
             ("repository", self.repository.to_string()),
             ("account", self.account.to_string()),
             ("region", self.region.to_string()),
             ("action", self.action.clone()),
             ("function", self.function.clone()),
-        ]
+        ];
+        if let Body::Verdict(v) = &self.body {
+            attributes.push(("verdict", v.verdict.as_str().to_owned()));
+            let max = v
+                .max_severity
+                .as_ref()
+                .map_or_else(|| "NONE".to_owned(), |s| s.as_str().to_owned());
+            attributes.push(("max_severity", max));
+        }
+        attributes
     }
 }
 

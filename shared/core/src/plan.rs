@@ -22,6 +22,12 @@ pub enum Action {
         tag: Tag,
         manifest: Manifest,
     },
+    /// Remove tags from their images (`BatchDeleteImage` by tag). Plans only remove tags from an
+    /// image that keeps another.
+    RemoveTags {
+        repository: RepositoryName,
+        tags: Vec<Tag>,
+    },
     /// Publish an outcome (also in dry-run: people are told what would happen), to the policy's
     /// topic for the repository or else the warden topic.
     Publish {

@@ -8,6 +8,8 @@ use chrono::{DateTime, Utc};
 use crate::message::Message;
 use crate::mutability::TagMutability;
 use crate::names::{Digest, RepositoryName, Tag};
+use crate::scan_gate::verdict::{Finding, Verdict};
+use crate::severity::Severity;
 
 /// Why a port call failed. [`PortError::is_retryable`] decides the Lambda error contract:
 /// retryable errors fail the invocation (Lambda retries, then the DLQ); the others are reported
@@ -81,6 +83,13 @@ pub struct Manifest {
 }
 
 /// Reads and writes image manifests and tags in one registry.
+/// An image's manifest (`None` if it is gone) and where some tags point now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageView {
+    pub manifest: Option<Manifest>,
+    pub tags: Vec<(Tag, Option<Digest>)>,
+}
+
 /// ECR's BatchGetImage limit on image ids per call.
 pub const MAX_BATCH_GET_IMAGE_IDS: usize = 100;
 
@@ -100,6 +109,31 @@ pub trait ImageManifests: Send + Sync {
         repository: &RepositoryName,
         tag: &Tag,
     ) -> Result<Option<Digest>, PortError>;
+
+    /// The image's manifest (`None` if it is gone) and where each of `tags` points now, in one
+    /// `BatchGetImage` (at most [`MAX_BATCH_GET_IMAGE_IDS`] ids in all).
+    async fn image_and_tags(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+        tags: &[Tag],
+    ) -> Result<ImageView, PortError>;
+
+    /// The image's current tags (`None` if it is gone). One `DescribeImages` by digest.
+    async fn tags_of(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<Option<Vec<Tag>>, PortError>;
+
+    /// Remove tags by name. One `BatchDeleteImage` (at most 100 ids); per-tag failures come back in
+    /// the result, not as an error. Removing an image's *last* tag deletes the image: callers make
+    /// sure it keeps another.
+    async fn remove_tags(
+        &self,
+        repository: &RepositoryName,
+        tags: &[Tag],
+    ) -> Result<Vec<String>, PortError>;
 
     /// Point `tag` at the image stored as `manifest`, digest-preserving. One `PutImage` call
     /// (ECR allows 10 PutImage per second per repository; callers pace bulk work).
@@ -220,4 +254,82 @@ pub trait Publisher: Send + Sync {
     /// One SNS `Publish` with the message's subject and filterable attributes, to `topic_arn` or,
     /// when `None`, the deployment's warden topic.
     async fn publish(&self, topic_arn: Option<&str>, message: &Message) -> Result<(), PortError>;
+}
+
+/// An image's vulnerability findings.
+#[async_trait]
+pub trait ImageFindings: Send + Sync {
+    /// One page of the image's basic-scan findings (`DescribeImageScanFindings`, 1000 per page).
+    async fn scan_findings(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+        next: Option<String>,
+    ) -> Result<Page<Finding>, PortError>;
+
+    /// One page of the image's ACTIVE Inspector findings (`ListFindings` filtered by repository
+    /// name, image hash and status; 100 per page).
+    async fn inspector_findings(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+        next: Option<String>,
+    ) -> Result<Page<Finding>, PortError>;
+}
+
+/// The verdict last recorded for an image: what the replicator and the CLI ask ("did D pass?").
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct VerdictRecord {
+    pub repository: RepositoryName,
+    pub digest: Digest,
+    pub verdict: Verdict,
+    pub max_severity: Option<Severity>,
+    /// (verdict, finding set) identity; see `scan_gate::verdict::Evaluation::fingerprint`.
+    pub fingerprint: String,
+    /// The policy rule whose gate decided.
+    pub policy_pattern: Option<String>,
+    pub decided_at: DateTime<Utc>,
+}
+
+/// What a verdict claim found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VerdictClaim {
+    /// Recorded; `previous` is what it replaced.
+    Recorded { previous: Option<VerdictRecord> },
+    /// The same verdict and finding set were recorded already: nothing new to act on or tell.
+    Unchanged,
+}
+
+impl VerdictClaim {
+    /// What a claim would do given the stored record (dry-run decides with this, writing nothing).
+    pub fn would(stored: Option<VerdictRecord>, fingerprint: &str) -> Self {
+        match stored {
+            Some(s) if s.fingerprint == fingerprint => Self::Unchanged,
+            previous => Self::Recorded { previous },
+        }
+    }
+}
+
+/// Recorded verdicts, one per image.
+#[async_trait]
+pub trait VerdictStore: Send + Sync {
+    /// Record unless the stored fingerprint is this one. One conditional `PutItem` returning the
+    /// old item.
+    async fn claim(&self, record: &VerdictRecord) -> Result<VerdictClaim, PortError>;
+
+    /// The stored record. One `GetItem`.
+    async fn verdict(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<Option<VerdictRecord>, PortError>;
+
+    /// Put `previous` back (or remove the record) after acting on a claim failed, so the retry
+    /// acts again. One `PutItem` or `DeleteItem`.
+    async fn restore(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+        previous: Option<&VerdictRecord>,
+    ) -> Result<(), PortError>;
 }

@@ -123,6 +123,11 @@ pub fn parse_incoming(bytes: &[u8]) -> Result<Incoming, EventError> {
     batch::from_value(value)
 }
 
+/// Parse a payload already read as JSON: an EventBridge event, or an SNS / SQS batch.
+pub fn incoming(value: Value) -> Result<Incoming, EventError> {
+    batch::from_value(value)
+}
+
 /// Parse an EventBridge event already read as JSON.
 pub fn parse_event(value: Value) -> Result<Event, EventError> {
     let Value::Object(mut map) = value else {

@@ -590,7 +590,7 @@ repositories:
                     format!("put {tag}={}", manifest.digest.short())
                 }
                 Action::Publish { message, .. } => format!("publish {}", message.action),
-                Action::SetTagMutability { .. } => "set".into(),
+                Action::SetTagMutability { .. } | Action::RemoveTags { .. } => "other".into(),
             })
             .collect();
         assert_eq!(

@@ -1,0 +1,20 @@
+//! scan-gate Lambda: wiring only. Config from env, clients and policy once per container, then
+//! every EventBridge event or SQS batch through `warden_aws::scan_gate::ScanGate`.
+
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde_json::Value;
+use warden_aws::scan_gate::{ScanGate, ScanGateConfig};
+use warden_aws::{Clients, load_sdk_config, policy_source, telemetry};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    telemetry::init_logging();
+    let config = ScanGateConfig::from_env()?;
+    let clients = Clients::new(&load_sdk_config().await);
+    let policy = policy_source::load_policy(&clients.ssm).await?;
+    let gate = ScanGate::new(&clients, policy, config);
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
+        gate.handle(event.payload)
+    }))
+    .await
+}

@@ -1,0 +1,136 @@
+//! Vulnerability findings of one image ([`ImageFindings`]): ECR basic scanning and Inspector.
+
+use async_trait::async_trait;
+use aws_sdk_ecr::types::{ImageIdentifier, ImageScanFinding};
+use aws_sdk_inspector2::types::{FilterCriteria, FixAvailable, StringComparison, StringFilter};
+use warden_core::names::{Digest, RepositoryName};
+use warden_core::ports::{ImageFindings, Page, PortError};
+use warden_core::scan_gate::verdict::Finding;
+use warden_core::severity::Severity;
+
+use crate::ecr::invalid;
+use crate::errors::port_error;
+
+/// ECR's page limit for DescribeImageScanFindings.
+pub const SCAN_FINDINGS_PAGE: i32 = 1000;
+/// Inspector's page limit for ListFindings.
+pub const INSPECTOR_PAGE: i32 = 100;
+
+#[derive(Debug, Clone)]
+pub struct Scanners {
+    ecr: aws_sdk_ecr::Client,
+    inspector: aws_sdk_inspector2::Client,
+}
+
+impl Scanners {
+    pub fn new(ecr: aws_sdk_ecr::Client, inspector: aws_sdk_inspector2::Client) -> Self {
+        Self { ecr, inspector }
+    }
+}
+
+fn basic(f: &ImageScanFinding) -> Finding {
+    let attribute = |key: &str| {
+        f.attributes()
+            .iter()
+            .find(|a| a.key() == key)
+            .and_then(|a| a.value())
+            .map(str::to_owned)
+    };
+    Finding {
+        id: f.name().unwrap_or_default().to_owned(),
+        severity: Severity::parse(f.severity().map(|s| s.as_str()).unwrap_or("UNDEFINED")),
+        package: attribute("package_name"),
+        installed_version: attribute("package_version"),
+        fixed_in: None,
+        fix_available: None, // basic scanning does not say
+        uri: f.uri().map(str::to_owned),
+    }
+}
+
+fn inspector(f: &aws_sdk_inspector2::types::Finding) -> Finding {
+    let details = f.package_vulnerability_details();
+    let package = details.and_then(|d| d.vulnerable_packages().first());
+    Finding {
+        id: details.map_or_else(
+            || f.title().unwrap_or_default().to_owned(),
+            |d| d.vulnerability_id().to_owned(),
+        ),
+        severity: Severity::parse(f.severity().as_str()),
+        package: package.map(|p| p.name().to_owned()),
+        installed_version: package.map(|p| p.version().to_owned()),
+        fixed_in: package
+            .and_then(|p| p.fixed_in_version())
+            .map(str::to_owned),
+        fix_available: f
+            .fix_available()
+            .map(|fix| !matches!(fix, FixAvailable::No)),
+        uri: details.and_then(|d| d.source_url()).map(str::to_owned),
+    }
+}
+
+fn equals(value: &str) -> Result<StringFilter, PortError> {
+    StringFilter::builder()
+        .comparison(StringComparison::Equals)
+        .value(value)
+        .build()
+        .map_err(|e| invalid("inspector2:ListFindings", e))
+}
+
+#[async_trait]
+impl ImageFindings for Scanners {
+    async fn scan_findings(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+        next: Option<String>,
+    ) -> Result<Page<Finding>, PortError> {
+        let out = self
+            .ecr
+            .describe_image_scan_findings()
+            .repository_name(repository.as_str())
+            .image_id(
+                ImageIdentifier::builder()
+                    .image_digest(digest.as_str())
+                    .build(),
+            )
+            .max_results(SCAN_FINDINGS_PAGE)
+            .set_next_token(next)
+            .send()
+            .await
+            .map_err(|e| port_error("ecr:DescribeImageScanFindings", e))?;
+        let items = out
+            .image_scan_findings()
+            .map(|f| f.findings().iter().map(basic).collect())
+            .unwrap_or_default();
+        Ok(Page {
+            items,
+            next: out.next_token().map(str::to_owned),
+        })
+    }
+
+    async fn inspector_findings(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+        next: Option<String>,
+    ) -> Result<Page<Finding>, PortError> {
+        let criteria = FilterCriteria::builder()
+            .ecr_image_repository_name(equals(repository.as_str())?)
+            .ecr_image_hash(equals(digest.as_str())?)
+            .finding_status(equals("ACTIVE")?)
+            .build();
+        let out = self
+            .inspector
+            .list_findings()
+            .filter_criteria(criteria)
+            .max_results(INSPECTOR_PAGE)
+            .set_next_token(next)
+            .send()
+            .await
+            .map_err(|e| port_error("inspector2:ListFindings", e))?;
+        Ok(Page {
+            items: out.findings().iter().map(inspector).collect(),
+            next: out.next_token().map(str::to_owned),
+        })
+    }
+}

@@ -1,0 +1,191 @@
+//! Recorded verdicts in DynamoDB ([`VerdictStore`]): the state table, items
+//! `pk = verdict#<repository>@<digest>` with verdict, max severity, fingerprint, policy rule, time.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use chrono::DateTime;
+use warden_core::names::{Digest, RepositoryName};
+use warden_core::ports::{PortError, VerdictClaim, VerdictRecord, VerdictStore};
+use warden_core::scan_gate::verdict::Verdict;
+use warden_core::severity::Severity;
+
+use crate::errors::port_error;
+
+#[derive(Debug, Clone)]
+pub struct DynamoVerdicts {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl DynamoVerdicts {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+fn key(repository: &RepositoryName, digest: &Digest) -> AttributeValue {
+    AttributeValue::S(format!("verdict#{repository}@{digest}"))
+}
+
+fn item(record: &VerdictRecord) -> HashMap<String, AttributeValue> {
+    let mut item = HashMap::from([
+        ("pk".to_owned(), key(&record.repository, &record.digest)),
+        (
+            "repository".to_owned(),
+            AttributeValue::S(record.repository.to_string()),
+        ),
+        (
+            "digest".to_owned(),
+            AttributeValue::S(record.digest.to_string()),
+        ),
+        (
+            "verdict".to_owned(),
+            AttributeValue::S(record.verdict.as_str().to_owned()),
+        ),
+        (
+            "fingerprint".to_owned(),
+            AttributeValue::S(record.fingerprint.clone()),
+        ),
+        (
+            "decided_at".to_owned(),
+            AttributeValue::N(record.decided_at.timestamp_millis().to_string()),
+        ),
+    ]);
+    if let Some(max) = &record.max_severity {
+        item.insert(
+            "max_severity".to_owned(),
+            AttributeValue::S(max.as_str().to_owned()),
+        );
+    }
+    if let Some(pattern) = &record.policy_pattern {
+        item.insert(
+            "policy_pattern".to_owned(),
+            AttributeValue::S(pattern.clone()),
+        );
+    }
+    item
+}
+
+fn record(
+    item: Option<&HashMap<String, AttributeValue>>,
+    operation: &'static str,
+) -> Result<Option<VerdictRecord>, PortError> {
+    let Some(item) = item.filter(|i| !i.is_empty()) else {
+        return Ok(None);
+    };
+    let invalid = |what: &str| PortError::Invalid {
+        operation,
+        message: format!("verdict item: {what}"),
+    };
+    let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+    let repository =
+        RepositoryName::new(text("repository").ok_or_else(|| invalid("no repository"))?)
+            .map_err(|e| invalid(&e.to_string()))?;
+    let digest = Digest::new(text("digest").ok_or_else(|| invalid("no digest"))?)
+        .map_err(|e| invalid(&e.to_string()))?;
+    let verdict = match text("verdict").as_deref() {
+        Some("PASS") => Verdict::Pass,
+        Some("FAIL") => Verdict::Fail,
+        _ => return Err(invalid("verdict is not PASS or FAIL")),
+    };
+    let millis = item
+        .get("decided_at")
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse::<i64>().ok())
+        .ok_or_else(|| invalid("no decided_at"))?;
+    Ok(Some(VerdictRecord {
+        repository,
+        digest,
+        verdict,
+        max_severity: text("max_severity").map(|s| Severity::parse(&s)),
+        fingerprint: text("fingerprint").ok_or_else(|| invalid("no fingerprint"))?,
+        policy_pattern: text("policy_pattern"),
+        decided_at: DateTime::from_timestamp_millis(millis)
+            .ok_or_else(|| invalid("decided_at out of range"))?,
+    }))
+}
+
+#[async_trait]
+impl VerdictStore for DynamoVerdicts {
+    async fn claim(&self, new: &VerdictRecord) -> Result<VerdictClaim, PortError> {
+        const OP: &str = "dynamodb:PutItem";
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item(new)))
+            .condition_expression("attribute_not_exists(pk) OR fingerprint <> :f")
+            .expression_attribute_values(":f", AttributeValue::S(new.fingerprint.clone()))
+            .return_values(ReturnValue::AllOld)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(out) => Ok(VerdictClaim::Recorded {
+                previous: record(out.attributes(), OP)?,
+            }),
+            Err(err)
+                if matches!(
+                    err.as_service_error(),
+                    Some(PutItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(VerdictClaim::Unchanged)
+            }
+            Err(err) => Err(port_error(OP, err)),
+        }
+    }
+
+    async fn verdict(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<Option<VerdictRecord>, PortError> {
+        const OP: &str = "dynamodb:GetItem";
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", key(repository, digest))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| port_error(OP, e))?;
+        record(out.item(), OP)
+    }
+
+    async fn restore(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+        previous: Option<&VerdictRecord>,
+    ) -> Result<(), PortError> {
+        match previous {
+            Some(previous) => {
+                self.client
+                    .put_item()
+                    .table_name(&self.table)
+                    .set_item(Some(item(previous)))
+                    .send()
+                    .await
+                    .map_err(|e| port_error("dynamodb:PutItem", e))?;
+            }
+            None => {
+                self.client
+                    .delete_item()
+                    .table_name(&self.table)
+                    .key("pk", key(repository, digest))
+                    .send()
+                    .await
+                    .map_err(|e| port_error("dynamodb:DeleteItem", e))?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,221 @@
+//! scan-gate driven through its ports: read what a verdict asks for, carry out the plan, and for
+//! SQS batches collapse the messages to one evaluation per image.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use super::{Context, Facts, Need, Step, Subject, decide, subject};
+use crate::event::{Event, QueueRecord};
+use crate::execute::{Executor, Outcomes};
+use crate::names::{Digest, RepositoryName};
+use crate::plan::Plan;
+use crate::policy::Policy;
+use crate::ports::{
+    ImageFindings, ImageManifests, PortError, Publisher, RepositorySettings, VerdictClaim,
+    VerdictStore,
+};
+
+pub struct Ports<'a> {
+    pub images: &'a dyn ImageManifests,
+    pub settings: &'a dyn RepositorySettings,
+    pub findings: &'a dyn ImageFindings,
+    pub verdicts: &'a dyn VerdictStore,
+    pub publisher: &'a dyn Publisher,
+}
+
+#[derive(Debug, Default, serde::Serialize)]
+pub struct Report {
+    pub plans: Vec<Plan>,
+    pub outcomes: Outcomes,
+    pub errors: Vec<String>,
+    /// SQS message ids to retry (a batch item failure each).
+    pub failed_messages: Vec<String>,
+}
+
+impl Report {
+    pub fn decision(&self) -> String {
+        match self.plans.as_slice() {
+            [] => "nothing to decide".to_owned(),
+            [one] => one.decision.clone(),
+            many => format!(
+                "{} images evaluated, {} acted on",
+                many.len(),
+                many.iter().filter(|p| p.actions.len() > 1).count()
+            ),
+        }
+    }
+}
+
+/// One EventBridge event. `Err` only for retryable failures.
+pub async fn handle_event(
+    event: &Event,
+    policy: &Policy,
+    ctx: &Context,
+    ports: &Ports<'_>,
+) -> Result<Report, PortError> {
+    let mut report = Report::default();
+    match subject(event) {
+        Err(reason) => report.plans.push(Plan::nothing(reason, ctx.force_dry_run)),
+        Ok(subject) => {
+            if let Err(e) = evaluate(&subject, policy, ctx, ports, &mut report).await {
+                absorb(e, &mut report)?;
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// An SQS batch of `Inspector2 Finding` events: one evaluation per image however many messages
+/// name it. A message that does not parse, or whose image's evaluation failed retryably, is
+/// reported in `failed_messages` (the batch item failures); the others succeed.
+pub async fn handle_batch(
+    records: &[QueueRecord],
+    policy: &Policy,
+    force_dry_run: bool,
+    now: DateTime<Utc>,
+    ports: &Ports<'_>,
+) -> Report {
+    let mut report = Report::default();
+    let mut groups: BTreeMap<(RepositoryName, Digest), (Subject, Context, Vec<String>)> =
+        BTreeMap::new();
+    for record in records {
+        let parsed = record.event().map_err(|e| e.to_string()).and_then(|event| {
+            let subject = subject(&event)?;
+            Ok((subject, event))
+        });
+        match parsed {
+            Err(error) => {
+                report
+                    .errors
+                    .push(format!("message {}: {error}", record.message_id));
+                report.failed_messages.push(record.message_id.clone());
+            }
+            Ok((subject, event)) => {
+                let key = (subject.repository.clone(), subject.digest.clone());
+                let event_ctx = Context {
+                    account: event.envelope.account.clone(),
+                    region: event.envelope.region.clone(),
+                    event_id: event.envelope.id.clone(),
+                    force_dry_run,
+                    now,
+                };
+                let entry = groups
+                    .entry(key)
+                    .or_insert_with(|| (subject.clone(), event_ctx, Vec::new()));
+                entry.0 = subject; // the last message's tags are the freshest
+                entry.2.push(record.message_id.clone());
+            }
+        }
+    }
+    for (subject, group_ctx, message_ids) in groups.into_values() {
+        if let Err(e) = evaluate(&subject, policy, &group_ctx, ports, &mut report).await {
+            if e.is_retryable() {
+                report.failed_messages.extend(message_ids);
+            }
+            report.errors.push(e.to_string());
+        }
+    }
+    report
+}
+
+fn absorb(error: PortError, report: &mut Report) -> Result<(), PortError> {
+    if error.is_retryable() {
+        return Err(error);
+    }
+    report.errors.push(error.to_string());
+    Ok(())
+}
+
+/// One evaluation: read the facts the verdict asks for, then carry out the plan. If carrying it
+/// out fails, the verdict record is put back so that the retry acts again.
+async fn evaluate(
+    subject: &Subject,
+    policy: &Policy,
+    ctx: &Context,
+    ports: &Ports<'_>,
+    report: &mut Report,
+) -> Result<(), PortError> {
+    *report.outcomes.entry("Evaluations").or_default() += 1;
+    let mut facts = Facts::default();
+    let plan = loop {
+        match decide(subject, policy, ctx, &facts) {
+            Step::Done(plan) => break plan,
+            Step::Need(need) => fill(need, &mut facts, ports).await?,
+        }
+    };
+    let executor = Executor {
+        settings: ports.settings,
+        images: ports.images,
+        publisher: ports.publisher,
+    };
+    let result = executor.run(&plan, &mut report.outcomes).await;
+    report.plans.push(plan);
+    if let Err(error) = result {
+        if let Some(VerdictClaim::Recorded { previous }) = &facts.claim {
+            ports
+                .verdicts
+                .restore(&subject.repository, &subject.digest, previous.as_ref())
+                .await?;
+        }
+        return Err(error);
+    }
+    Ok(())
+}
+
+async fn fill(need: Need, facts: &mut Facts, ports: &Ports<'_>) -> Result<(), PortError> {
+    match need {
+        Need::Findings {
+            repository,
+            digest,
+            enhanced,
+        } => {
+            let mut all = Vec::new();
+            let mut next = None;
+            loop {
+                let page = if enhanced {
+                    ports
+                        .findings
+                        .inspector_findings(&repository, &digest, next)
+                        .await?
+                } else {
+                    ports
+                        .findings
+                        .scan_findings(&repository, &digest, next)
+                        .await?
+                };
+                all.extend(page.items);
+                next = page.next;
+                if next.is_none() {
+                    break;
+                }
+            }
+            facts.findings = Some(all);
+        }
+        Need::VerdictClaim { record } => facts.claim = Some(ports.verdicts.claim(&record).await?),
+        Need::VerdictRead {
+            repository,
+            digest,
+            fingerprint,
+        } => {
+            let stored = ports.verdicts.verdict(&repository, &digest).await?;
+            facts.claim = Some(VerdictClaim::would(stored, &fingerprint));
+        }
+        Need::CurrentTags { repository, digest } => {
+            facts.current_tags = Some(ports.images.tags_of(&repository, &digest).await?)
+        }
+        Need::ImageTags {
+            repository,
+            digest,
+            tags,
+        } => {
+            facts.image = Some(
+                ports
+                    .images
+                    .image_and_tags(&repository, &digest, &tags)
+                    .await?,
+            )
+        }
+    }
+    Ok(())
+}
