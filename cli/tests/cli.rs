@@ -358,3 +358,12 @@ fn explain_with_a_policy_shows_scan_gates_verdict_and_actions() {
             .contains("not scan-gate's")
     );
 }
+
+#[test]
+fn the_sns_fixture_carries_a_warden_message_of_the_current_schema() {
+    let out = stdout_json(&warden(&["explain", "events/sns.warden-message.json"]));
+    let record = &out["records"][0];
+    assert_eq!(record["warden_message"]["kind"], "tag_reverted", "{out}");
+    assert_eq!(record["warden_message"]["subject"], record["subject"]);
+    assert_eq!(record["attributes"]["kind"], "tag_reverted");
+}

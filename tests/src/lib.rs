@@ -23,6 +23,8 @@ use serde_json::{Value, json};
 use warden_aws::Clients;
 use warden_core::names::Digest;
 
+pub mod webhook;
+
 pub const REGION: &str = "us-east-1";
 
 /// The repository root (tests run with the crate dir as cwd).

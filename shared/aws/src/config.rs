@@ -43,37 +43,30 @@ pub struct Clients {
     pub sns: aws_sdk_sns::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub ssm: aws_sdk_ssm::Client,
+    pub secrets: aws_sdk_secretsmanager::Client,
+}
+
+/// A service client from the shared config, counting its calls into `calls`.
+macro_rules! counted {
+    ($service:ident, $sdk:expr, $calls:expr) => {
+        $service::Client::from_conf(
+            $service::config::Builder::from($sdk)
+                .interceptor($calls.clone())
+                .build(),
+        )
+    };
 }
 
 impl Clients {
     pub fn new(sdk: &SdkConfig) -> Self {
         let calls = ApiCalls::new();
         Self {
-            ecr: aws_sdk_ecr::Client::from_conf(
-                aws_sdk_ecr::config::Builder::from(sdk)
-                    .interceptor(calls.clone())
-                    .build(),
-            ),
-            inspector: aws_sdk_inspector2::Client::from_conf(
-                aws_sdk_inspector2::config::Builder::from(sdk)
-                    .interceptor(calls.clone())
-                    .build(),
-            ),
-            sns: aws_sdk_sns::Client::from_conf(
-                aws_sdk_sns::config::Builder::from(sdk)
-                    .interceptor(calls.clone())
-                    .build(),
-            ),
-            dynamodb: aws_sdk_dynamodb::Client::from_conf(
-                aws_sdk_dynamodb::config::Builder::from(sdk)
-                    .interceptor(calls.clone())
-                    .build(),
-            ),
-            ssm: aws_sdk_ssm::Client::from_conf(
-                aws_sdk_ssm::config::Builder::from(sdk)
-                    .interceptor(calls.clone())
-                    .build(),
-            ),
+            ecr: counted!(aws_sdk_ecr, sdk, calls),
+            inspector: counted!(aws_sdk_inspector2, sdk, calls),
+            sns: counted!(aws_sdk_sns, sdk, calls),
+            dynamodb: counted!(aws_sdk_dynamodb, sdk, calls),
+            ssm: counted!(aws_sdk_ssm, sdk, calls),
+            secrets: counted!(aws_sdk_secretsmanager, sdk, calls),
             calls,
         }
     }

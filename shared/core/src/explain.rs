@@ -20,6 +20,10 @@ pub fn describe(incoming: &Incoming) -> Value {
                     .map(|(k, v)| (k.clone(), json!(v.value)))
                     .collect::<Map<_, _>>(),
                 "message": serde_json::from_str::<Value>(&r.message).unwrap_or_else(|_| json!(r.message)),
+                "warden_message": match serde_json::from_str::<crate::message::Message>(&r.message) {
+                    Ok(m) => json!({"kind": m.body.kind(), "subject": m.subject()}),
+                    Err(e) => json!({"error": e.to_string()}),
+                },
             })).collect::<Vec<_>>(),
         }),
         Incoming::Queue(records) => json!({

@@ -8,6 +8,7 @@ pub mod explain;
 pub mod message;
 pub mod mutability;
 pub mod names;
+pub mod notify;
 pub mod plan;
 pub mod policy;
 pub mod ports;

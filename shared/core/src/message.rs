@@ -58,8 +58,25 @@ pub enum Body {
         after: TagMutability,
         trigger: String,
     },
+    /// janitor's cleanup of one repository: planned (dry-run) or applied.
+    Cleanup(Box<CleanupBody>),
     /// scan-gate's verdict on one image, and what it did about it.
     Verdict(Box<VerdictBody>),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CleanupBody {
+    /// False: a plan only (nothing was deleted).
+    pub applied: bool,
+    pub images_total: u64,
+    pub images_kept: u64,
+    pub images_deleted: u64,
+    pub bytes_freed: u64,
+    /// Why images were kept, with how many each (`in use by ECS`, `kept by rule 1`, ...).
+    pub kept_because: Vec<(String, u64)>,
+    /// Deletions ECR refused (e.g. `ImageReferencedByManifestList`), reported not retried.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<String>,
 }
 
 /// At most this many findings travel in a message; `findings_total` says how many there were.
@@ -100,6 +117,7 @@ impl Body {
             Self::TagRevertImpossible { .. } => "tag_revert_impossible",
             Self::RepositoryFixed { .. } => "repository_fixed",
             Self::Verdict(_) => "verdict",
+            Self::Cleanup(_) => "cleanup",
         }
     }
 }
@@ -132,6 +150,13 @@ impl Message {
             }
             Body::RepositoryFixed { after, .. } => {
                 format!("{would}set {} to {}", self.repository, after.mode.as_str())
+            }
+            Body::Cleanup(c) => {
+                let verb = if c.applied { "deleted" } else { "would delete" };
+                format!(
+                    "{would}cleanup {}: {verb} {} of {} images",
+                    self.repository, c.images_deleted, c.images_total
+                )
             }
             Body::Verdict(v) => {
                 let image = match v.tags.first() {

@@ -63,7 +63,7 @@ pub(super) fn compile(pattern: &str) -> Result<GlobMatcher, String> {
 
 impl Policy {
     /// The rules matching `repository`, most specific first (ties: file order).
-    fn matching(&self, repository: &RepositoryName) -> Vec<&RepositoryRule> {
+    pub fn matching_rules(&self, repository: &RepositoryName) -> Vec<&RepositoryRule> {
         let mut hits: Vec<(usize, &RepositoryRule)> = self
             .document
             .repositories
@@ -83,7 +83,7 @@ impl Policy {
 
     /// Resolve every section for one repository (see the module doc for precedence).
     pub fn for_repository(&self, repository: &RepositoryName) -> Resolved<'_> {
-        let rules = self.matching(repository);
+        let rules = self.matching_rules(repository);
         fn pick<'p, T>(
             rules: &[&'p RepositoryRule],
             get: impl Fn(&'p RepositoryRule) -> Option<&'p T>,

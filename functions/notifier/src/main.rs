@@ -1,0 +1,20 @@
+//! notifier Lambda: wiring only. Config from env, clients and policy once per container, then
+//! every SNS delivery from the warden topic through `warden_aws::notifier::Notifier`.
+
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde_json::Value;
+use warden_aws::notifier::{Notifier, NotifierConfig};
+use warden_aws::{Clients, load_sdk_config, policy_source, telemetry};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    telemetry::init_logging();
+    let config = NotifierConfig::from_env()?;
+    let clients = Clients::new(&load_sdk_config().await);
+    let policy = policy_source::load_policy(&clients.ssm).await?;
+    let notifier = Notifier::new(&clients, policy, config)?;
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
+        notifier.handle(event.payload)
+    }))
+    .await
+}

@@ -1,0 +1,129 @@
+//! notifier assembled: subscribed to the warden topic, it posts each message to its Slack routes.
+//!
+//! Environment: `WARDEN_TABLE` (dedupe log, required), `WARDEN_DEDUPE_WINDOW_SECONDS` (default
+//! 86400), `WARDEN_WEBHOOK_TIMEOUT_MS` (default 5000), and the policy (its `notify.slack` routes).
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use warden_core::event::{Incoming, SnsRecord};
+use warden_core::message::Message;
+use warden_core::notify::{self, Ports};
+use warden_core::policy::Policy;
+use warden_core::ports::PortError;
+
+use crate::calls::ApiCalls;
+use crate::config::Clients;
+use crate::lambda::{ConfigError, Handled, env_required, frame, not_for_me};
+use crate::slack::{DynamoNotificationLog, SecretsManagerWebhooks, SlackWebhook};
+
+pub const FUNCTION: &str = "notifier";
+
+#[derive(Debug, Clone)]
+pub struct NotifierConfig {
+    pub table: String,
+    pub dedupe_window: chrono::Duration,
+    pub webhook_timeout: Duration,
+}
+
+fn env_u64(name: &'static str, default: u64) -> Result<u64, ConfigError> {
+    match std::env::var(name) {
+        Err(_) => Ok(default),
+        Ok(v) => v.parse().map_err(|_| ConfigError::Invalid {
+            name,
+            value: v,
+            expected: "a whole number",
+        }),
+    }
+}
+
+impl NotifierConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let window = env_u64("WARDEN_DEDUPE_WINDOW_SECONDS", 86_400)?;
+        Ok(Self {
+            table: env_required("WARDEN_TABLE")?,
+            dedupe_window: chrono::Duration::seconds(i64::try_from(window).unwrap_or(i64::MAX)),
+            webhook_timeout: Duration::from_millis(env_u64("WARDEN_WEBHOOK_TIMEOUT_MS", 5_000)?),
+        })
+    }
+}
+
+pub struct Notifier {
+    secrets: SecretsManagerWebhooks,
+    webhook: SlackWebhook,
+    log: DynamoNotificationLog,
+    calls: ApiCalls,
+    policy: Policy,
+    window: chrono::Duration,
+}
+
+impl Notifier {
+    pub fn new(
+        clients: &Clients,
+        policy: Policy,
+        config: NotifierConfig,
+    ) -> Result<Self, PortError> {
+        Ok(Self {
+            secrets: SecretsManagerWebhooks::new(clients.secrets.clone()),
+            webhook: SlackWebhook::new(config.webhook_timeout)?,
+            log: DynamoNotificationLog::new(clients.dynamodb.clone(), config.table),
+            calls: clients.calls.clone(),
+            policy,
+            window: config.dedupe_window,
+        })
+    }
+
+    /// Handle one invocation: an SNS delivery from the warden topic.
+    pub async fn handle(&self, payload: Value) -> Result<Value, lambda_runtime::Error> {
+        frame(FUNCTION, &self.calls, payload, |input| async move {
+            match input {
+                Incoming::Sns(records) => self.on_records(&records).await,
+                Incoming::Event(_) => Ok(not_for_me(FUNCTION, "EventBridge events")),
+                Incoming::Queue(_) => Ok(not_for_me(FUNCTION, "SQS batches")),
+            }
+        })
+        .await
+    }
+
+    async fn on_records(&self, records: &[SnsRecord]) -> Result<Handled, PortError> {
+        let ports = Ports {
+            secrets: &self.secrets,
+            webhook: &self.webhook,
+            log: &self.log,
+        };
+        let mut handled = Handled::default();
+        let mut results = Vec::new();
+        for record in records {
+            let message: Message = match serde_json::from_str(&record.message) {
+                Ok(m) => m,
+                Err(e) => {
+                    handled.errors.push(format!(
+                        "SNS message {} is not a warden message: {e}",
+                        record.message_id
+                    ));
+                    continue;
+                }
+            };
+            let delivery = notify::deliver(
+                &message,
+                &self.policy,
+                chrono::Utc::now(),
+                self.window,
+                &ports,
+            )
+            .await?;
+            *handled.outcomes.entry("Posted").or_default() += delivery.posted.len() as u64;
+            *handled.outcomes.entry("Duplicates").or_default() += delivery.duplicates.len() as u64;
+            handled.errors.extend(delivery.errors.iter().cloned());
+            results.push(json!({"message": record.message_id, "subject": message.subject(), "delivery": delivery}));
+        }
+        handled.decision = format!(
+            "posted {}, duplicates {}, errors {}",
+            handled.outcomes.get("Posted").copied().unwrap_or(0),
+            handled.outcomes.get("Duplicates").copied().unwrap_or(0),
+            handled.errors.len()
+        );
+        handled.response = json!({"status": "ok", "decision": handled.decision, "results": results, "errors": handled.errors});
+        Ok(handled)
+    }
+}

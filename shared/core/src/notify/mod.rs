@@ -1,0 +1,95 @@
+//! The notifier's decisions: which Slack routes a message goes to, and when it is news.
+//!
+//! - Routes: every rule whose pattern matches the repository contributes its `notify.slack` routes,
+//!   plus `defaults.notify.slack` — unlike other sections, routes add up, so a platform-wide channel
+//!   and a team channel can both hear about a repository. Routes are deduplicated by name.
+//! - `min_severity` filters verdicts by their maximum severity; outcomes that are actions (tag
+//!   reverted, repository fixed, cleanup) always go.
+//! - Dedupe: [`fingerprint`] identifies (repository, image, outcome, finding set); the same
+//!   fingerprint is posted once per route within the dedupe window, a changed finding set again.
+
+mod deliver;
+pub mod slack;
+
+pub use deliver::{Delivery, Ports, deliver};
+
+use sha2::Digest as _;
+
+use crate::message::{Body, Message};
+use crate::policy::{Policy, SlackRoute};
+
+/// The Slack routes `message` goes to.
+pub fn routes<'p>(policy: &'p Policy, message: &Message) -> Vec<&'p SlackRoute> {
+    let mut routes: Vec<&SlackRoute> = Vec::new();
+    let rules = policy.matching_rules(&message.repository);
+    let sections = rules
+        .iter()
+        .filter_map(|r| r.notify.as_ref())
+        .chain(policy.document().defaults.notify.as_ref());
+    for route in sections.flat_map(|n| n.slack.iter()) {
+        if routes.iter().all(|r| r.name != route.name) && severe_enough(route, message) {
+            routes.push(route);
+        }
+    }
+    routes
+}
+
+fn severe_enough(route: &SlackRoute, message: &Message) -> bool {
+    match (&route.min_severity, &message.body) {
+        (Some(min), Body::Verdict(v)) => v
+            .max_severity
+            .as_ref()
+            .is_some_and(|s| s.rank() >= min.rank()),
+        _ => true,
+    }
+}
+
+/// What makes two messages the same news.
+pub fn fingerprint(message: &Message) -> String {
+    let mut h = sha2::Sha256::new();
+    let mut part = |s: &str| {
+        h.update(s.as_bytes());
+        h.update(b"\x1f");
+    };
+    part(message.body.kind());
+    part(message.repository.as_str());
+    part(&message.action);
+    match &message.body {
+        Body::Verdict(v) => {
+            part(v.digest.as_str());
+            part(v.verdict.as_str());
+            let mut ids: Vec<String> = v
+                .findings
+                .iter()
+                .map(|f| format!("{}|{}", f.id, f.package.as_deref().unwrap_or_default()))
+                .collect();
+            ids.sort();
+            part(&ids.join(","));
+            part(&v.findings_total.to_string());
+        }
+        Body::TagReverted {
+            tag,
+            restored_digest,
+            offending_digest,
+            ..
+        }
+        | Body::TagRevertImpossible {
+            tag,
+            recorded_digest: restored_digest,
+            offending_digest,
+            ..
+        } => {
+            part(tag.as_str());
+            part(restored_digest.as_str());
+            part(offending_digest.as_str());
+        }
+        Body::RepositoryFixed { after, .. } => {
+            part(&serde_json::to_string(after).unwrap_or_default())
+        }
+        Body::Cleanup(c) => part(&format!(
+            "{}|{}|{}",
+            c.applied, c.images_deleted, c.bytes_freed
+        )),
+    }
+    hex::encode(&h.finalize()[..16])
+}
