@@ -40,7 +40,44 @@ enum Command {
     Validate { policy: PathBuf },
     /// Print the policy's JSON Schema (for editors and CI).
     Schema,
+    /// Plan without changing anything.
+    Plan {
+        #[command(subcommand)]
+        what: PlanWhat,
+    },
+    /// Clean up: plan, and with --apply delete where the policy says `cleanup.apply: true`.
+    Cleanup {
+        #[command(flatten)]
+        args: CleanupArgs,
+        /// Delete for real (only in repositories whose policy has `apply: true`).
+        #[arg(long)]
+        apply: bool,
+    },
 }
+
+#[derive(Subcommand)]
+enum PlanWhat {
+    /// What janitor would delete and keep, and why (reads ECR, ECS and Lambda; changes nothing).
+    Cleanup(CleanupArgs),
+}
+
+#[derive(clap::Args)]
+pub(crate) struct CleanupArgs {
+    /// The policy file.
+    #[arg(long, env = "WARDEN_POLICY_FILE")]
+    policy: PathBuf,
+    /// Print the plan as JSON instead of a summary.
+    #[arg(long)]
+    json: bool,
+    /// Only this repository.
+    #[arg(long)]
+    repository: Option<String>,
+    /// The registry's account (default: the credentials' account, from STS).
+    #[arg(long)]
+    account: Option<String>,
+}
+
+mod cleanup;
 
 fn main() -> ExitCode {
     match run(Cli::parse()) {
@@ -60,11 +97,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             emit(SCHEMA)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Plan {
+            what: PlanWhat::Cleanup(args),
+        } => cleanup::run(&args, false),
+        Command::Cleanup { args, apply } => cleanup::run(&args, apply),
     }
 }
 
 /// Print to stdout; a closed pipe (`warden explain x | head`) ends quietly instead of panicking.
-fn emit(text: &str) -> anyhow::Result<()> {
+pub(crate) fn emit(text: &str) -> anyhow::Result<()> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     match writeln!(out, "{text}").and_then(|()| out.flush()) {
@@ -82,7 +123,7 @@ fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
-fn load_policy(path: &Path) -> anyhow::Result<Policy> {
+pub(crate) fn load_policy(path: &Path) -> anyhow::Result<Policy> {
     let text = String::from_utf8(read(path)?)
         .with_context(|| format!("{} is not UTF-8", path.display()))?;
     Policy::from_yaml(&text).with_context(|| format!("policy {}", path.display()))

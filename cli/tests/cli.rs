@@ -367,3 +367,74 @@ fn the_sns_fixture_carries_a_warden_message_of_the_current_schema() {
     assert_eq!(record["warden_message"]["subject"], record["subject"]);
     assert_eq!(record["attributes"]["kind"], "tag_reverted");
 }
+
+#[tokio::test]
+async fn plan_cleanup_reads_the_registry_and_changes_nothing() {
+    use warden_tests::Emulator;
+    let acct = Emulator::shared().account().await;
+    acct.create_repository("cli/app").await;
+    let mut digests = Vec::new();
+    for i in 0..3 {
+        digests.push(
+            acct.push("cli/app", &format!("cli-{i}"), Some(&format!("build-{i}")))
+                .await
+                .0,
+        );
+    }
+    let ages: Vec<_> = digests
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (d, (30 - i as i64) * 86_400, None))
+        .collect();
+    acct.age_images("cli/app", &ages).await;
+    let dir = std::env::temp_dir().join(format!("warden-cli-plan-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let policy = dir.join("policy.yaml");
+    std::fs::write(
+        &policy,
+        "version: 1\nrepositories:\n  - match: 'cli/*'\n    cleanup:\n      apply: true\n      rules:\n        - { priority: 1, select: { tag_status: tagged, tags: ['build-*'] }, keep_newest: 1 }\n",
+    )
+    .unwrap();
+    let before = acct.tags_by_digest("cli/app").await;
+    let plan = |json: bool| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_warden"));
+        cmd.args(["plan", "cleanup", "--policy", policy.to_str().unwrap()])
+            .current_dir(root());
+        if json {
+            cmd.arg("--json");
+        }
+        cmd.envs(acct.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .output()
+            .unwrap()
+    };
+    let out = plan(true);
+    assert!(
+        out.status.success(),
+        "{} {}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let json = stdout_json(&out);
+    let repo = &json["repositories"][0];
+    assert_eq!(repo["repository"], "cli/app");
+    assert_eq!(repo["applied"], false, "plan never applies");
+    assert_eq!(
+        repo["plan"]["delete"],
+        serde_json::json!([digests[0], digests[1]])
+    );
+    let summary = String::from_utf8(plan(false).stdout).unwrap();
+    assert!(
+        summary.contains("cli/app: 3 images, would delete 2, keep 1"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("keep      1  rule 1: among the newest 1"),
+        "{summary}"
+    );
+    assert!(summary.contains("plan only: nothing was deleted"));
+    assert_eq!(
+        acct.tags_by_digest("cli/app").await,
+        before,
+        "a plan changes nothing"
+    );
+}

@@ -126,11 +126,22 @@ impl Emulator {
             "warden-test-account",
         );
         let sdk = self.sdk_config(creds).await;
+        let env = vec![
+            ("AWS_ENDPOINT_URL".to_owned(), self.url.clone()),
+            ("AWS_REGION".to_owned(), REGION.to_owned()),
+            ("AWS_ACCESS_KEY_ID".to_owned(), c.access_key_id().to_owned()),
+            (
+                "AWS_SECRET_ACCESS_KEY".to_owned(),
+                c.secret_access_key().to_owned(),
+            ),
+            ("AWS_SESSION_TOKEN".to_owned(), c.session_token().to_owned()),
+        ];
         TestAccount {
             id,
             clients: Clients::new(&sdk),
             sdk,
             emulator_url: self.url.clone(),
+            env,
         }
     }
 
@@ -152,6 +163,8 @@ pub struct TestAccount {
     pub sdk: SdkConfig,
     pub clients: Clients,
     pub emulator_url: String,
+    /// The environment a subprocess (the `warden` CLI, a Lambda binary) needs to act in this account.
+    pub env: Vec<(String, String)>,
 }
 
 impl TestAccount {
@@ -183,6 +196,39 @@ impl TestAccount {
                    "status": status, "findings": findings, "enhanced": enhanced}),
         )
         .await;
+    }
+
+    /// Set images' push (and last pull) times, as seconds before now: registries are months old.
+    pub async fn age_images(&self, repository: &str, ages: &[(&Digest, i64, Option<i64>)]) {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let images: Vec<Value> = ages
+            .iter()
+            .map(|(d, pushed, pulled)| json!({"digest": d, "pushed_at": now - pushed, "last_pull": pulled.map(|p| now - p)}))
+            .collect();
+        self.post("/_warden/seed/image-times", json!({"account": self.id, "region": REGION, "repository": repository, "images": images}))
+            .await;
+    }
+
+    /// An IAM role Lambda functions can be created with.
+    pub async fn lambda_role(&self) -> String {
+        let iam = aws_sdk_iam::Client::new(&self.sdk);
+        let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+        let role = iam
+            .create_role()
+            .role_name("fn")
+            .assume_role_policy_document(policy)
+            .send()
+            .await
+            .expect("create role");
+        role.role().expect("role").arn().to_owned()
+    }
+
+    /// The ECR registry host of this account.
+    pub fn registry(&self) -> String {
+        format!("{}.dkr.ecr.{REGION}.amazonaws.com", self.id)
     }
 
     /// Add (or replace, by findingArn) Inspector findings in this account.
@@ -393,14 +439,26 @@ impl TestAccount {
     /// Push an image manifest (config + one layer named by `seed`) with an optional tag; returns
     /// its digest and exact bytes.
     pub async fn push(&self, repository: &str, seed: &str, tag: Option<&str>) -> (Digest, String) {
-        let manifest = image_manifest(seed);
+        self.push_manifest(repository, &image_manifest(seed), OCI_MANIFEST, tag)
+            .await
+    }
+
+    /// Push exact manifest bytes (an image, an index, a referrer) with an optional tag.
+    pub async fn push_manifest(
+        &self,
+        repository: &str,
+        manifest: &str,
+        media_type: &str,
+        tag: Option<&str>,
+    ) -> (Digest, String) {
+        let manifest = manifest.to_owned();
         let mut put = self
             .clients
             .ecr
             .put_image()
             .repository_name(repository)
             .image_manifest(&manifest)
-            .image_manifest_media_type(OCI_MANIFEST);
+            .image_manifest_media_type(media_type);
         if let Some(tag) = tag {
             put = put.image_tag(tag);
         }

@@ -44,6 +44,8 @@ pub struct Clients {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub ssm: aws_sdk_ssm::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
+    pub ecs: aws_sdk_ecs::Client,
+    pub lambda: aws_sdk_lambda::Client,
 }
 
 /// A service client from the shared config, counting its calls into `calls`.
@@ -67,6 +69,8 @@ impl Clients {
             dynamodb: counted!(aws_sdk_dynamodb, sdk, calls),
             ssm: counted!(aws_sdk_ssm, sdk, calls),
             secrets: counted!(aws_sdk_secretsmanager, sdk, calls),
+            ecs: counted!(aws_sdk_ecs, sdk, calls),
+            lambda: counted!(aws_sdk_lambda, sdk, calls),
             calls,
         }
     }

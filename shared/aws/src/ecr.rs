@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use aws_sdk_ecr::operation::describe_images::DescribeImagesError;
 use aws_sdk_ecr::operation::put_image::PutImageError;
 use aws_sdk_ecr::types::{
-    Image, ImageIdentifier, ImageTagMutability, ImageTagMutabilityExclusionFilter,
+    Image, ImageFailure, ImageIdentifier, ImageTagMutability, ImageTagMutabilityExclusionFilter,
     ImageTagMutabilityExclusionFilterType, Repository,
 };
 use warden_core::mutability::{MutabilityMode, TagMutability};
@@ -81,6 +81,24 @@ impl EcrRegistry {
         }
         Ok(out.images.unwrap_or_default())
     }
+}
+
+/// BatchDeleteImage's per-id failures (they come back in the response, not as errors), except
+/// `ImageNotFound`: already gone is what was wanted.
+fn refused(failures: &[ImageFailure]) -> Vec<String> {
+    failures
+        .iter()
+        .filter(|f| f.failure_code().map(|c| c.as_str()) != Some("ImageNotFound"))
+        .map(|f| {
+            let id = f.image_id();
+            let name = id
+                .and_then(|i| i.image_tag())
+                .or_else(|| id.and_then(|i| i.image_digest()))
+                .unwrap_or_default();
+            let code = f.failure_code().map(|c| c.as_str()).unwrap_or_default();
+            format!("{name}: {code} {}", f.failure_reason().unwrap_or_default())
+        })
+        .collect()
 }
 
 fn digest_of(image: &Image, operation: &'static str) -> Result<Digest, PortError> {
@@ -275,20 +293,38 @@ impl ImageManifests for EcrRegistry {
             .send()
             .await
             .map_err(|e| port_error(OP, e))?;
-        // Per-id failures come back in the response. A tag already gone is what we wanted.
-        Ok(out
-            .failures()
+        Ok(refused(out.failures()))
+    }
+
+    async fn delete_images(
+        &self,
+        repository: &RepositoryName,
+        digests: &[Digest],
+    ) -> Result<Vec<String>, PortError> {
+        const OP: &str = "ecr:BatchDeleteImage";
+        if digests.is_empty() {
+            return Ok(Vec::new());
+        }
+        if digests.len() > MAX_BATCH_DELETE_IDS {
+            return Err(invalid(
+                OP,
+                format!("{} ids, the limit is {MAX_BATCH_DELETE_IDS}", digests.len()),
+            ));
+        }
+        let ids = digests
             .iter()
-            .filter(|f| f.failure_code().map(|c| c.as_str()) != Some("ImageNotFound"))
-            .map(|f| {
-                let id = f.image_id().and_then(|i| i.image_tag()).unwrap_or_default();
-                format!(
-                    "{id}: {} {}",
-                    f.failure_code().map(|c| c.as_str()).unwrap_or_default(),
-                    f.failure_reason().unwrap_or_default()
-                )
-            })
-            .collect())
+            .map(|d| ImageIdentifier::builder().image_digest(d.as_str()).build())
+            .collect();
+        let out = self
+            .client
+            .batch_delete_image()
+            .set_registry_id(self.registry_id.clone())
+            .repository_name(repository.as_str())
+            .set_image_ids(Some(ids))
+            .send()
+            .await
+            .map_err(|e| port_error(OP, e))?;
+        Ok(refused(out.failures()))
     }
 
     async fn put_tag(
@@ -443,6 +479,9 @@ impl ImageCatalog for EcrRegistry {
             .image_details()
             .iter()
             .map(|d| {
+                let time = |t: Option<&aws_smithy_types::DateTime>| {
+                    t.and_then(|t| chrono::DateTime::from_timestamp_millis(t.to_millis().ok()?))
+                };
                 Ok(ImageEntry {
                     digest: Digest::new(d.image_digest().unwrap_or_default())
                         .map_err(|e| invalid(OP, e))?,
@@ -451,9 +490,16 @@ impl ImageCatalog for EcrRegistry {
                         .iter()
                         .map(|t| Tag::new(t.as_str()).map_err(|e| invalid(OP, e)))
                         .collect::<Result<_, _>>()?,
-                    pushed_at: d
-                        .image_pushed_at()
-                        .and_then(|t| chrono::DateTime::from_timestamp_millis(t.to_millis().ok()?)),
+                    pushed_at: time(d.image_pushed_at()),
+                    last_pull: time(d.last_recorded_pull_time()),
+                    size: d
+                        .image_size_in_bytes()
+                        .and_then(|s| u64::try_from(s).ok())
+                        .unwrap_or(0),
+                    manifest_media_type: d.image_manifest_media_type().map(str::to_owned),
+                    artifact_media_type: d.artifact_media_type().map(str::to_owned),
+                    status: d.image_status().map(|s| s.as_str().to_owned()),
+                    archived_at: time(d.last_archived_at()),
                 })
             })
             .collect::<Result<_, PortError>>()?;

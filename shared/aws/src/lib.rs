@@ -7,6 +7,7 @@ pub mod config;
 pub mod ecr;
 mod errors;
 pub mod findings;
+pub mod janitor;
 pub mod lambda;
 pub mod ledger;
 pub mod notifier;
@@ -17,6 +18,7 @@ pub mod slack;
 pub mod tag_guard;
 pub mod telemetry;
 pub mod verdicts;
+pub mod workloads;
 
 pub use calls::ApiCalls;
 pub use config::{Clients, load_sdk_config};

@@ -1,11 +1,14 @@
 //! The executor: the only code that carries out a [`Plan`]. In dry-run it changes nothing and still
 //! publishes (people are told what would happen). Re-running a plan is safe: a tag already where the
-//! plan puts it counts as done.
+//! plan puts it, or an image already deleted, counts as done.
 
 use std::collections::BTreeMap;
 
 use crate::plan::{Action, Plan};
 use crate::ports::{ImageManifests, PortError, Publisher, RepositorySettings};
+
+/// ECR's BatchDeleteImage limit on image ids per call.
+pub const DELETE_BATCH: usize = 100;
 
 /// The ports a plan may use.
 pub struct Executor<'a> {
@@ -17,11 +20,22 @@ pub struct Executor<'a> {
 /// Outcome counts of carried-out (or, in dry-run, planned) actions, for the summary metrics.
 pub type Outcomes = BTreeMap<&'static str, u64>;
 
+fn count(outcomes: &mut Outcomes, name: &'static str, n: usize) {
+    *outcomes.entry(name).or_default() += n as u64;
+}
+
 impl Executor<'_> {
-    pub async fn run(&self, plan: &Plan, outcomes: &mut Outcomes) -> Result<(), PortError> {
+    /// Carry out `plan`. `Ok` carries the per-item failures AWS reported without failing the call
+    /// (e.g. an image ECR refused to delete); they are reported, not retried.
+    pub async fn run(
+        &self,
+        plan: &Plan,
+        outcomes: &mut Outcomes,
+    ) -> Result<Vec<String>, PortError> {
+        let mut failures = Vec::new();
         for action in &plan.actions {
             if plan.dry_run && action.is_change() {
-                *outcomes.entry("DryRunActions").or_default() += 1;
+                count(outcomes, "DryRunActions", 1);
                 continue;
             }
             match action {
@@ -32,7 +46,7 @@ impl Executor<'_> {
                     self.settings
                         .set_tag_mutability(repository, setting)
                         .await?;
-                    *outcomes.entry("RepositoriesFixed").or_default() += 1;
+                    count(outcomes, "RepositoriesFixed", 1);
                 }
                 Action::PutTag {
                     repository,
@@ -43,35 +57,54 @@ impl Executor<'_> {
                         Ok(_) | Err(PortError::ImageAlreadyExists { .. }) => {}
                         Err(e) => return Err(e),
                     }
-                    *outcomes.entry("TagsPut").or_default() += 1;
+                    count(outcomes, "TagsPut", 1);
                 }
                 Action::RemoveTags { repository, tags } => {
-                    let failures = self.images.remove_tags(repository, tags).await?;
-                    *outcomes.entry("TagsRemoved").or_default() +=
-                        (tags.len() - failures.len().min(tags.len())) as u64;
-                    if !failures.is_empty() {
+                    let refused = self.images.remove_tags(repository, tags).await?;
+                    count(
+                        outcomes,
+                        "TagsRemoved",
+                        tags.len().saturating_sub(refused.len()),
+                    );
+                    if !refused.is_empty() {
+                        // A tag that stayed would leave the plan half done: fail, so it is retried.
                         return Err(PortError::Invalid {
                             operation: "ecr:BatchDeleteImage",
-                            message: failures.join("; "),
+                            message: refused.join("; "),
                         });
+                    }
+                }
+                Action::DeleteImages {
+                    repository,
+                    digests,
+                } => {
+                    for batch in digests.chunks(DELETE_BATCH) {
+                        let refused = self.images.delete_images(repository, batch).await?;
+                        count(
+                            outcomes,
+                            "ImagesDeleted",
+                            batch.len().saturating_sub(refused.len()),
+                        );
+                        count(outcomes, "DeleteFailures", refused.len());
+                        failures.extend(refused);
                     }
                 }
                 Action::Publish { topic_arn, message } => {
                     self.publisher
                         .publish(topic_arn.as_deref(), message)
                         .await?;
-                    *outcomes.entry("Notifications").or_default() += 1;
+                    count(outcomes, "Notifications", 1);
                     if !message.dry_run {
                         match message.action.as_str() {
-                            "reverted" => *outcomes.entry("TagsReverted").or_default() += 1,
-                            "quarantined" => *outcomes.entry("ImagesQuarantined").or_default() += 1,
-                            "released" => *outcomes.entry("ImagesReleased").or_default() += 1,
+                            "reverted" => count(outcomes, "TagsReverted", 1),
+                            "quarantined" => count(outcomes, "ImagesQuarantined", 1),
+                            "released" => count(outcomes, "ImagesReleased", 1),
                             _ => {}
                         }
                     }
                 }
             }
         }
-        Ok(())
+        Ok(failures)
     }
 }

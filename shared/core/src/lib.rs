@@ -5,6 +5,7 @@
 pub mod event;
 pub mod execute;
 pub mod explain;
+pub mod janitor;
 pub mod message;
 pub mod mutability;
 pub mod names;

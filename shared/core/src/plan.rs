@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::message::Message;
 use crate::mutability::TagMutability;
-use crate::names::{RepositoryName, Tag};
+use crate::names::{Digest, RepositoryName, Tag};
 use crate::ports::Manifest;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -27,6 +27,12 @@ pub enum Action {
     RemoveTags {
         repository: RepositoryName,
         tags: Vec<Tag>,
+    },
+    /// Delete images by digest, in this order, in `BatchDeleteImage` batches of 100 (a batch
+    /// never mixes an index with the images after it).
+    DeleteImages {
+        repository: RepositoryName,
+        digests: Vec<Digest>,
     },
     /// Publish an outcome (also in dry-run: people are told what would happen), to the policy's
     /// topic for the repository or else the warden topic.

@@ -135,6 +135,15 @@ pub trait ImageManifests: Send + Sync {
         tags: &[Tag],
     ) -> Result<Vec<String>, PortError>;
 
+    /// Delete images by digest. One `BatchDeleteImage` (at most 100 ids); an image already gone
+    /// counts as deleted; other per-image failures (e.g. `ImageReferencedByManifestList`) come back
+    /// in the result.
+    async fn delete_images(
+        &self,
+        repository: &RepositoryName,
+        digests: &[Digest],
+    ) -> Result<Vec<String>, PortError>;
+
     /// Point `tag` at the image stored as `manifest`, digest-preserving. One `PutImage` call
     /// (ECR allows 10 PutImage per second per repository; callers pace bulk work).
     /// Errors: `TagAlreadyExists` when the tag is immutable and elsewhere; `ImageAlreadyExists`
@@ -171,12 +180,19 @@ pub trait RepositorySettings: Send + Sync {
     ) -> Result<(), PortError>;
 }
 
-/// One image as listed: its digest, current tags and push time.
+/// One image as listed by DescribeImages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImageEntry {
     pub digest: Digest,
     pub tags: Vec<Tag>,
     pub pushed_at: Option<DateTime<Utc>>,
+    pub last_pull: Option<DateTime<Utc>>,
+    pub size: u64,
+    pub manifest_media_type: Option<String>,
+    pub artifact_media_type: Option<String>,
+    /// `ACTIVE`, `ARCHIVED` or `ACTIVATING` (ECR's archive storage class).
+    pub status: Option<String>,
+    pub archived_at: Option<DateTime<Utc>>,
 }
 
 /// Listing a repository's images.
@@ -404,4 +420,20 @@ pub trait NotificationLog: Send + Sync {
 
     /// Drop a claim after a failed post, so that the retry posts. One `DeleteItem`.
     async fn release(&self, route: &str, fingerprint: &str) -> Result<(), PortError>;
+}
+
+/// Where images are in use, across the account and region.
+#[async_trait]
+pub trait Workloads: Send + Sync {
+    /// Every image reference in use, with who uses it: the task definitions of every ECS service
+    /// (desired count 0 included) and of running and pending tasks, the newest `keep_revisions`
+    /// ACTIVE revisions of each task definition family, and every version of each Lambda function
+    /// packaged as an image (its resolved digest). ECS: ListClusters, ListServices,
+    /// DescribeServices (10 per call), ListTasks, DescribeTasks (100 per call),
+    /// ListTaskDefinitionFamilies, ListTaskDefinitions, and DescribeTaskDefinition once per
+    /// distinct ARN. Lambda: ListFunctions, ListVersionsByFunction, GetFunction per image version.
+    async fn image_references(
+        &self,
+        keep_revisions: u32,
+    ) -> Result<Vec<(String, String)>, PortError>;
 }

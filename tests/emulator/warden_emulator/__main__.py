@@ -19,13 +19,14 @@ import moto
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from . import PINNED_MOTO, ecr, inspector, sns
+from . import PINNED_MOTO, ecr, inspector, lambda_, sns
 
 Seeder = Callable[[dict[str, Any]], dict[str, Any]]
 
 SEEDERS: dict[str, Seeder] = {
     "/_warden/seed/ecr-scan": ecr.seed_scan,
     "/_warden/seed/inspector-findings": inspector.seed_findings,
+    "/_warden/seed/image-times": ecr.seed_image_times,
 }
 
 
@@ -70,6 +71,7 @@ def build_app() -> Any:
         sys.exit(f"warden_emulator is written for moto {PINNED_MOTO}, found {moto.__version__}")
     ecr.apply()
     inspector.apply()
+    lambda_.apply()
     sns.apply()
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 

@@ -128,6 +128,22 @@ def _remove_tag(self: models.Image, tag: str) -> None:
     self.image_tag = self.image_tags[-1] if self.image_tags else None
 
 
+def _index(repo: models.Repository) -> dict[str, Any]:
+    """Digest and tag lookups for a repository, kept up to date by put_image and rebuilt whenever
+    the image list changed behind its back (moto keeps images in a plain list: O(N) per lookup,
+    which made a 10,000-image repository take minutes to fill)."""
+    idx = getattr(repo, "warden_index", None)
+    if idx is None or idx["list"] is not repo.images or idx["len"] != len(repo.images):
+        idx = {
+            "list": repo.images,
+            "len": len(repo.images),
+            "digest": {i.get_image_digest(): i for i in repo.images},
+            "tag": {t: i for i in repo.images for t in i.image_tags},
+        }
+        repo.warden_index = idx
+    return idx
+
+
 def _put_image(
     self: models.ECRBackend,
     repository_name: str,
@@ -154,8 +170,13 @@ def _put_image(
         raise ImageDigestDoesNotMatchException(
             f"The specified digest '{digest}' does not match the digest of the manifest '{actual}'"
         )
-    image = next((i for i in repository.images if i.get_image_digest() == actual), None)
-    holder = next((i for i in repository.images if image_tag and image_tag in i.image_tags), None)
+    idx = _index(repository)
+    image = idx["digest"].get(actual)
+    holder = None
+    if image_tag:
+        holder = idx["tag"].get(image_tag)
+        if holder is not None and image_tag not in holder.image_tags:  # stale entry: look properly
+            holder = next((i for i in repository.images if image_tag in i.image_tags), None)
     if image is not None and (not image_tag or holder is image):
         raise ImageAlreadyExistsException(
             repository_name=repository_name,
@@ -178,8 +199,12 @@ def _put_image(
             registry_id=repository.registry_id,
         )
         repository.images.append(image)
+        idx["digest"][actual] = image
+        idx["len"] += 1
     elif image_tag:
         image.update_tag(image_tag)
+    if image_tag:
+        idx["tag"][image_tag] = image
     return image
 
 
@@ -282,11 +307,85 @@ def _image_detail(repo: models.Repository, image: models.Image) -> dict[str, Any
     config_type = manifest.get("config", {}).get("mediaType") if isinstance(manifest, dict) else None
     if config_type:
         detail["artifactMediaType"] = config_type
+    pulled = getattr(image, "warden_last_pull", None)
+    if pulled is not None:
+        detail["lastRecordedPullTime"] = datetime.fromtimestamp(pulled, timezone.utc)
     if image.image_scan_status:
         detail["imageScanStatus"] = image.image_scan_status
     if image.image_scan_findings_summary:
         detail["imageScanFindingsSummary"] = image.image_scan_findings_summary
     return detail
+
+
+INDEX_TYPES = ("application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json")
+
+
+def _children(image: models.Image) -> list[str]:
+    if image.image_manifest_media_type not in INDEX_TYPES:
+        return []
+    try:
+        return [m["digest"] for m in json.loads(image.image_manifest).get("manifests", [])]
+    except (ValueError, TypeError, KeyError):
+        return []
+
+
+def _batch_delete_image(self: responses.ECRResponse) -> ActionResult:
+    """ECR: per-id results; removing an image's last tag deletes it; an image an index in the
+    repository still references is refused with ImageReferencedByManifestList (so an index must go
+    before its children). moto scanned every image for every id and never refused."""
+    name = self._get_param("repositoryName")
+    repo = self.ecr_backend._get_repository(name, self._get_param("registryId"))
+    by_digest = {i.get_image_digest(): i for i in repo.images}
+    by_tag = {t: i for i in repo.images for t in i.image_tags}
+    referenced: dict[str, int] = {}
+    for image in repo.images:
+        for child in _children(image):
+            referenced[child] = referenced.get(child, 0) + 1
+    deleted: set[str] = set()
+    done, failures = [], []
+
+    def remove(image: models.Image) -> str | None:
+        digest = image.get_image_digest()
+        if referenced.get(digest, 0) > 0:
+            return "ImageReferencedByManifestList"
+        for tag in list(image.image_tags):
+            by_tag.pop(tag, None)
+        deleted.add(digest)
+        by_digest.pop(digest, None)
+        for child in _children(image):
+            referenced[child] -= 1
+        return None
+
+    for image_id in self._get_param("imageIds") or []:
+        digest, tag = image_id.get("imageDigest"), image_id.get("imageTag")
+        if not digest and not tag:
+            failures.append({"imageId": image_id, "failureCode": "MissingDigestAndTag", "failureReason": "both tag and digest cannot be null"})
+            continue
+        if digest and not re.fullmatch(r"[0-9a-zA-Z_+.-]+:[0-9a-fA-F]{64}", digest):
+            failures.append({"imageId": image_id, "failureCode": "InvalidImageDigest", "failureReason": "Invalid image digest"})
+            continue
+        image = by_digest.get(digest) if digest else by_tag.get(tag)
+        if image is None or (digest and tag and tag not in image.image_tags):
+            failures.append({"imageId": image_id, "failureCode": "ImageNotFound", "failureReason": "Requested image not found"})
+            continue
+        if tag and len(image.image_tags) > 1:
+            image.remove_tag(tag)
+            by_tag.pop(tag, None)
+            done.append({"imageDigest": image.get_image_digest(), "imageTag": tag})
+            continue
+        tags = list(image.image_tags)
+        refused = remove(image)
+        if refused:
+            failures.append({"imageId": image_id, "failureCode": refused,
+                             "failureReason": "The image is referenced by a manifest list in the repository"})
+            continue
+        done.extend({"imageDigest": image.get_image_digest(), "imageTag": t} for t in tags or [None])
+    if deleted:
+        repo.images = [i for i in repo.images if i.get_image_digest() not in deleted]
+    for entry in done:
+        if entry["imageTag"] is None:
+            del entry["imageTag"]
+    return ActionResult({"imageIds": done, "failures": failures})
 
 
 def _describe_images(self: responses.ECRResponse) -> ActionResult:
@@ -446,6 +545,21 @@ def seed_scan(body: dict[str, Any]) -> dict[str, Any]:
     return {"digest": image.get_image_digest(), "counts": counts}
 
 
+def seed_image_times(body: dict[str, Any]) -> dict[str, Any]:
+    """Give images the push and pull times real registries accumulate over months.
+
+    body: account, region, repository, images: [{digest, pushed_at (epoch s), last_pull (epoch s)?}]
+    """
+    repo = models.ecr_backends[body["account"]][body["region"]]._get_repository(body["repository"])
+    by_digest = {i.get_image_digest(): i for i in repo.images}
+    for entry in body["images"]:
+        image = by_digest[entry["digest"]]
+        image.image_pushed_at = int(entry["pushed_at"])
+        if entry.get("last_pull") is not None:
+            image.warden_last_pull = int(entry["last_pull"])
+    return {"updated": len(body["images"])}
+
+
 def apply() -> None:
     models.Image.__init__ = _image_init
     models.Image._create_digest = _create_digest
@@ -458,6 +572,7 @@ def apply() -> None:
     responses.ECRResponse.describe_images = _describe_images
     responses.ECRResponse.describe_repositories = _describe_repositories
     responses.ECRResponse.batch_get_image = _batch_get_image
+    responses.ECRResponse.batch_delete_image = _batch_delete_image
     responses.ECRResponse.put_image_tag_mutability = _put_image_tag_mutability
     responses.ECRResponse.get_download_url_for_layer = _get_download_url_for_layer
     responses.ECRResponse.describe_image_scan_findings = _describe_image_scan_findings

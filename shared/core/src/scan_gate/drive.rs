@@ -151,6 +151,9 @@ async fn evaluate(
     };
     let result = executor.run(&plan, &mut report.outcomes).await;
     report.plans.push(plan);
+    if let Ok(failures) = &result {
+        report.errors.extend(failures.iter().cloned());
+    }
     if let Err(error) = result {
         if let Some(VerdictClaim::Recorded { previous }) = &facts.claim {
             ports

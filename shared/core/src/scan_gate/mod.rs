@@ -621,7 +621,7 @@ repositories:
                     tags.iter().map(Tag::as_str).collect::<Vec<_>>().join(",")
                 ),
                 Action::Publish { message, .. } => format!("publish {}", message.action),
-                Action::SetTagMutability { .. } => "set".into(),
+                Action::SetTagMutability { .. } | Action::DeleteImages { .. } => "other".into(),
             })
             .collect()
     }

@@ -96,7 +96,10 @@ async fn run(plan: Plan, ports: &Ports<'_>, report: &mut Report) -> Result<(), P
     let result = executor.run(&plan, &mut report.outcomes).await;
     report.plans.push(plan);
     match result {
-        Ok(()) => Ok(()),
+        Ok(failures) => {
+            report.errors.extend(failures);
+            Ok(())
+        }
         Err(e) => absorb(e, report),
     }
 }

@@ -590,7 +590,9 @@ repositories:
                     format!("put {tag}={}", manifest.digest.short())
                 }
                 Action::Publish { message, .. } => format!("publish {}", message.action),
-                Action::SetTagMutability { .. } | Action::RemoveTags { .. } => "other".into(),
+                Action::SetTagMutability { .. }
+                | Action::RemoveTags { .. }
+                | Action::DeleteImages { .. } => "other".into(),
             })
             .collect();
         assert_eq!(

@@ -1,0 +1,332 @@
+//! What is running ([`Workloads`]): ECS services, tasks and recent task definitions, and Lambda
+//! functions packaged as images. Read once per janitor run; each task definition described once.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use async_trait::async_trait;
+use aws_sdk_ecs::types::{
+    DesiredStatus, SortOrder, TaskDefinitionFamilyStatus, TaskDefinitionStatus,
+};
+use aws_sdk_lambda::types::PackageType;
+use warden_core::ports::{PortError, Workloads};
+
+use crate::errors::port_error;
+
+/// ECS and Lambda in one account and region.
+#[derive(Debug, Clone)]
+pub struct AccountWorkloads {
+    ecs: aws_sdk_ecs::Client,
+    lambda: aws_sdk_lambda::Client,
+}
+
+impl AccountWorkloads {
+    pub fn new(ecs: aws_sdk_ecs::Client, lambda: aws_sdk_lambda::Client) -> Self {
+        Self { ecs, lambda }
+    }
+
+    async fn clusters(&self) -> Result<Vec<String>, PortError> {
+        let mut all = Vec::new();
+        let mut next = None;
+        loop {
+            let out = self
+                .ecs
+                .list_clusters()
+                .set_next_token(next)
+                .send()
+                .await
+                .map_err(|e| port_error("ecs:ListClusters", e))?;
+            all.extend(out.cluster_arns().iter().cloned());
+            next = out.next_token().map(str::to_owned);
+            if next.is_none() {
+                return Ok(all);
+            }
+        }
+    }
+
+    /// Task definition ARN → why it is in use, for services (any desired count) and running tasks;
+    /// plus image references running tasks report directly (with their resolved digests).
+    async fn ecs_usage(
+        &self,
+        defs: &mut BTreeMap<String, String>,
+        refs: &mut Vec<(String, String)>,
+    ) -> Result<(), PortError> {
+        for cluster in self.clusters().await? {
+            let cluster_name = cluster.rsplit('/').next().unwrap_or(&cluster).to_owned();
+            let mut services = Vec::new();
+            let mut next = None;
+            loop {
+                let out = self
+                    .ecs
+                    .list_services()
+                    .cluster(&cluster)
+                    .set_next_token(next)
+                    .send()
+                    .await
+                    .map_err(|e| port_error("ecs:ListServices", e))?;
+                services.extend(out.service_arns().iter().cloned());
+                next = out.next_token().map(str::to_owned);
+                if next.is_none() {
+                    break;
+                }
+            }
+            for chunk in services.chunks(10) {
+                let out = self
+                    .ecs
+                    .describe_services()
+                    .cluster(&cluster)
+                    .set_services(Some(chunk.to_vec()))
+                    .send()
+                    .await
+                    .map_err(|e| port_error("ecs:DescribeServices", e))?;
+                for s in out.services() {
+                    let why = format!(
+                        "ECS service {cluster_name}/{} (desired {})",
+                        s.service_name().unwrap_or_default(),
+                        s.desired_count()
+                    );
+                    let in_deployments = s.deployments().iter().filter_map(|d| d.task_definition());
+                    for def in s.task_definition().into_iter().chain(in_deployments) {
+                        defs.entry(def.to_owned()).or_insert_with(|| why.clone());
+                    }
+                }
+            }
+            let mut tasks = Vec::new();
+            let mut next = None;
+            loop {
+                let out = self
+                    .ecs
+                    .list_tasks()
+                    .cluster(&cluster)
+                    .desired_status(DesiredStatus::Running)
+                    .set_next_token(next)
+                    .send()
+                    .await
+                    .map_err(|e| port_error("ecs:ListTasks", e))?;
+                tasks.extend(out.task_arns().iter().cloned());
+                next = out.next_token().map(str::to_owned);
+                if next.is_none() {
+                    break;
+                }
+            }
+            for chunk in tasks.chunks(100) {
+                let out = self
+                    .ecs
+                    .describe_tasks()
+                    .cluster(&cluster)
+                    .set_tasks(Some(chunk.to_vec()))
+                    .send()
+                    .await
+                    .map_err(|e| port_error("ecs:DescribeTasks", e))?;
+                for t in out.tasks() {
+                    let id = t
+                        .task_arn()
+                        .unwrap_or_default()
+                        .rsplit('/')
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned();
+                    let why = format!(
+                        "ECS task {cluster_name}/{id} ({})",
+                        t.last_status().unwrap_or("PENDING")
+                    );
+                    if let Some(def) = t.task_definition_arn() {
+                        defs.entry(def.to_owned()).or_insert_with(|| why.clone());
+                    }
+                    for c in t.containers() {
+                        if let (Some(image), Some(digest)) = (c.image(), c.image_digest()) {
+                            let repository = image
+                                .split_once('@')
+                                .map_or_else(|| strip_tag(image), |(r, _)| r);
+                            refs.push((format!("{repository}@{digest}"), why.clone()));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The newest `keep` ACTIVE revisions of every task definition family (ready to roll back to).
+    async fn recent_revisions(
+        &self,
+        keep: u32,
+        defs: &mut BTreeMap<String, String>,
+    ) -> Result<(), PortError> {
+        if keep == 0 {
+            return Ok(());
+        }
+        let mut families = Vec::new();
+        let mut next = None;
+        loop {
+            let out = self
+                .ecs
+                .list_task_definition_families()
+                .status(TaskDefinitionFamilyStatus::Active)
+                .set_next_token(next)
+                .send()
+                .await
+                .map_err(|e| port_error("ecs:ListTaskDefinitionFamilies", e))?;
+            families.extend(out.families().iter().cloned());
+            next = out.next_token().map(str::to_owned);
+            if next.is_none() {
+                break;
+            }
+        }
+        for family in families {
+            let out = self
+                .ecs
+                .list_task_definitions()
+                .family_prefix(&family)
+                .status(TaskDefinitionStatus::Active)
+                .sort(SortOrder::Desc)
+                .max_results(i32::try_from(keep.min(100)).unwrap_or(100))
+                .send()
+                .await
+                .map_err(|e| port_error("ecs:ListTaskDefinitions", e))?;
+            // familyPrefix is a prefix: keep this family's own revisions only.
+            let own = out
+                .task_definition_arns()
+                .iter()
+                .filter(|arn| family_of(arn) == family)
+                .take(keep as usize);
+            for arn in own {
+                defs.entry(arn.clone()).or_insert_with(|| {
+                    format!("ECS task definition {family} (newest {keep} revisions)")
+                });
+            }
+        }
+        Ok(())
+    }
+
+    async fn lambda_usage(&self, refs: &mut Vec<(String, String)>) -> Result<(), PortError> {
+        let mut next = None;
+        loop {
+            let out = self
+                .lambda
+                .list_functions()
+                .set_marker(next)
+                .send()
+                .await
+                .map_err(|e| port_error("lambda:ListFunctions", e))?;
+            for f in out
+                .functions()
+                .iter()
+                .filter(|f| f.package_type() == Some(&PackageType::Image))
+            {
+                let name = f.function_name().unwrap_or_default();
+                let mut versions = Vec::new();
+                let mut marker = None;
+                loop {
+                    let page = self
+                        .lambda
+                        .list_versions_by_function()
+                        .function_name(name)
+                        .set_marker(marker)
+                        .send()
+                        .await
+                        .map_err(|e| port_error("lambda:ListVersionsByFunction", e))?;
+                    versions.extend(
+                        page.versions()
+                            .iter()
+                            .filter_map(|v| v.version().map(str::to_owned)),
+                    );
+                    marker = page.next_marker().map(str::to_owned);
+                    if marker.is_none() {
+                        break;
+                    }
+                }
+                for version in versions {
+                    let got = self
+                        .lambda
+                        .get_function()
+                        .function_name(name)
+                        .qualifier(&version)
+                        .send()
+                        .await
+                        .map_err(|e| port_error("lambda:GetFunction", e))?;
+                    let why = format!("Lambda function {name}:{version}");
+                    if let Some(code) = got.code() {
+                        // The resolved digest is what runs, even after the tag moved.
+                        for uri in [code.resolved_image_uri(), code.image_uri()]
+                            .into_iter()
+                            .flatten()
+                        {
+                            refs.push((uri.to_owned(), why.clone()));
+                        }
+                    }
+                }
+            }
+            next = out.next_marker().map(str::to_owned);
+            if next.is_none() {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// `arn:aws:ecs:region:account:task-definition/family:revision` → `family`.
+fn family_of(arn: &str) -> &str {
+    let tail = arn.rsplit('/').next().unwrap_or(arn);
+    tail.rsplit_once(':').map_or(tail, |(family, _)| family)
+}
+
+/// `host/repo:tag` → `host/repo` (a ':' before the first '/' is a port, not a tag).
+fn strip_tag(image: &str) -> &str {
+    match (image.rfind(':'), image.find('/')) {
+        (Some(colon), Some(slash)) if colon > slash => &image[..colon],
+        _ => image,
+    }
+}
+
+#[async_trait]
+impl Workloads for AccountWorkloads {
+    async fn image_references(
+        &self,
+        keep_revisions: u32,
+    ) -> Result<Vec<(String, String)>, PortError> {
+        let mut defs: BTreeMap<String, String> = BTreeMap::new();
+        let mut refs = Vec::new();
+        self.ecs_usage(&mut defs, &mut refs).await?;
+        self.recent_revisions(keep_revisions, &mut defs).await?;
+        let described: BTreeSet<&String> = defs.keys().collect();
+        for arn in described {
+            let out = self
+                .ecs
+                .describe_task_definition()
+                .task_definition(arn)
+                .send()
+                .await
+                .map_err(|e| port_error("ecs:DescribeTaskDefinition", e))?;
+            let why = &defs[arn];
+            for image in out
+                .task_definition()
+                .map(|t| t.container_definitions())
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|c| c.image())
+            {
+                refs.push((image.to_owned(), why.clone()));
+            }
+        }
+        self.lambda_usage(&mut refs).await?;
+        Ok(refs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arns_and_uris_split_as_aws_writes_them() {
+        assert_eq!(
+            family_of("arn:aws:ecs:us-east-1:123456789012:task-definition/web-api:42"),
+            "web-api"
+        );
+        assert_eq!(
+            strip_tag("123456789012.dkr.ecr.us-east-1.amazonaws.com/team/api:v1"),
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/team/api"
+        );
+        assert_eq!(strip_tag("localhost:5000/api"), "localhost:5000/api");
+    }
+}

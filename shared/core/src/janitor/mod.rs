@@ -1,0 +1,476 @@
+//! janitor: scheduled cleanup that never deletes what is in use.
+//!
+//! One run: discover what is in use once (ECS, Lambda) through [`Workloads`]; then per repository
+//! with a `cleanup` section: list its images (DescribeImages, pages of 1000), read the manifests of
+//! indexes and artifacts (to know children and referrer subjects), plan ([`plan::plan_repository`]),
+//! tell (one cleanup message), and — only where the policy says `apply: true` and the run is not a
+//! dry-run — delete, indexes first, in batches of 100.
+
+pub mod plan;
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::execute::{Executor, Outcomes};
+use crate::message::{Body, CleanupBody, Message, SCHEMA};
+use crate::names::{AccountId, Digest, Region, RepositoryName, Tag};
+use crate::plan::{Action, Plan};
+use crate::policy::Policy;
+use crate::ports::{
+    ImageCatalog, ImageEntry, ImageManifests, MAX_BATCH_GET_IMAGE_IDS, PortError, Publisher,
+    RepositorySettings, Workloads,
+};
+use crate::scan_gate::DEFAULT_QUARANTINE_PREFIX;
+use plan::{ImageRecord, InUse, RepositoryPlan, Storage, Structure, plan_repository};
+
+pub const FUNCTION: &str = "janitor";
+/// ECS task definition revisions kept per family when the policy does not say.
+pub const DEFAULT_KEEP_REVISIONS: u32 = 5;
+
+/// A reference to an image in an ECR registry, as task definitions and Lambda functions write it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageRef {
+    pub account: AccountId,
+    pub region: Region,
+    pub repository: RepositoryName,
+    pub reference: Reference,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Reference {
+    Tag(Tag),
+    Digest(Digest),
+}
+
+/// `<account>.dkr.ecr.<region>.amazonaws.com/<repository>[:<tag>|@<digest>]`; `None` for images
+/// elsewhere (Docker Hub, another cloud), which janitor has no say over.
+pub fn parse_image_uri(uri: &str) -> Option<ImageRef> {
+    let (host, path) = uri.split_once('/')?;
+    let mut labels = host.split('.');
+    let account = AccountId::new(labels.next()?).ok()?;
+    if labels.next()? != "dkr" || labels.next()? != "ecr" {
+        return None;
+    }
+    let region = Region::new(labels.next()?).ok()?;
+    let (repository, reference) = if let Some((repo, digest)) = path.split_once('@') {
+        (repo, Reference::Digest(Digest::new(digest).ok()?))
+    } else {
+        match path.rsplit_once(':') {
+            Some((repo, tag)) if !tag.contains('/') => (repo, Reference::Tag(Tag::new(tag).ok()?)),
+            _ => (path, Reference::Tag(Tag::new("latest").ok()?)),
+        }
+    };
+    Some(ImageRef {
+        account,
+        region,
+        repository: RepositoryName::new(repository).ok()?,
+        reference,
+    })
+}
+
+/// In-use references of one repository: by digest and by tag, each with who uses it.
+pub type RepositoryRefs = HashMap<Reference, String>;
+
+/// Group references by repository, keeping only those into this account and region.
+pub fn refs_by_repository(
+    refs: &[(String, String)],
+    account: &AccountId,
+    region: &Region,
+) -> HashMap<RepositoryName, RepositoryRefs> {
+    let mut out: HashMap<RepositoryName, RepositoryRefs> = HashMap::new();
+    for (uri, why) in refs {
+        if let Some(r) =
+            parse_image_uri(uri).filter(|r| &r.account == account && &r.region == region)
+        {
+            out.entry(r.repository)
+                .or_default()
+                .entry(r.reference)
+                .or_insert_with(|| why.clone());
+        }
+    }
+    out
+}
+
+const INDEX_TYPES: &[&str] = &[
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+];
+const IMAGE_CONFIG_TYPES: &[&str] = &[
+    "application/vnd.oci.image.config.v1+json",
+    "application/vnd.docker.container.image.v1+json",
+];
+
+/// Whether janitor must read the image's manifest: indexes (for their children) and artifacts
+/// that are not container images (they may be referrers, with a `subject`).
+pub fn needs_manifest(entry: &ImageEntry) -> bool {
+    let index = entry
+        .manifest_media_type
+        .as_deref()
+        .is_some_and(|t| INDEX_TYPES.contains(&t));
+    let artifact = entry
+        .artifact_media_type
+        .as_deref()
+        .is_some_and(|t| !IMAGE_CONFIG_TYPES.contains(&t));
+    index || artifact
+}
+
+/// Children and subject named by one manifest (children of an index; the OCI `subject`).
+pub fn manifest_links(bytes: &str) -> (Vec<Digest>, Option<Digest>) {
+    let Ok(value) = serde_json::from_str::<Value>(bytes) else {
+        return (Vec::new(), None);
+    };
+    let children = value["manifests"]
+        .as_array()
+        .map(|m| {
+            m.iter()
+                .filter_map(|c| Digest::new(c["digest"].as_str()?).ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    let subject = value["subject"]["digest"]
+        .as_str()
+        .and_then(|d| Digest::new(d).ok());
+    (children, subject)
+}
+
+/// Cosign's tag scheme names the subject: `sha256-<hex>.sig` / `.att` / `.sbom`.
+pub fn subject_from_tag(tag: &Tag) -> Option<Digest> {
+    let rest = tag.as_str().strip_prefix("sha256-")?;
+    let (hex, kind) = rest.split_once('.')?;
+    matches!(kind, "sig" | "att" | "sbom").then(|| Digest::new(format!("sha256:{hex}")).ok())?
+}
+
+fn record(entry: &ImageEntry, now: DateTime<Utc>) -> ImageRecord {
+    ImageRecord {
+        digest: entry.digest.clone(),
+        tags: entry.tags.clone(),
+        // An image without a push time is treated as new: never old enough to delete.
+        pushed_at: entry.pushed_at.unwrap_or(now),
+        last_pull: entry.last_pull,
+        size: entry.size,
+        storage: match entry.status.as_deref() {
+            Some("ARCHIVED") => Storage::Archived,
+            Some("ACTIVATING") => Storage::Activating,
+            _ => Storage::Active,
+        },
+        archived_at: entry.archived_at,
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub account: AccountId,
+    pub region: Region,
+    pub force_dry_run: bool,
+    /// Publish a cleanup message per repository (the Lambda does; a plan on a terminal does not).
+    pub notify: bool,
+    pub now: DateTime<Utc>,
+}
+
+pub struct Ports<'a> {
+    pub settings: &'a dyn RepositorySettings,
+    pub catalog: &'a dyn ImageCatalog,
+    pub images: &'a dyn ImageManifests,
+    pub workloads: &'a dyn Workloads,
+    pub publisher: &'a dyn Publisher,
+}
+
+/// Progress, for a terminal's progress bar.
+pub trait Progress: Send + Sync {
+    fn repository(&self, name: &RepositoryName);
+    fn images_listed(&self, count: usize);
+}
+
+/// No progress display (the Lambda).
+pub struct Quiet;
+
+impl Progress for Quiet {
+    fn repository(&self, _: &RepositoryName) {}
+    fn images_listed(&self, _: usize) {}
+}
+
+#[derive(Debug, Serialize)]
+pub struct RepositoryReport {
+    pub repository: RepositoryName,
+    pub images: usize,
+    pub applied: bool,
+    pub plan: RepositoryPlan,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Report {
+    pub repositories: Vec<RepositoryReport>,
+    pub outcomes: Outcomes,
+    pub errors: Vec<String>,
+}
+
+impl Report {
+    pub fn decision(&self) -> String {
+        let deleted: usize = self.repositories.iter().map(|r| r.plan.delete.len()).sum();
+        let applied = self.repositories.iter().filter(|r| r.applied).count();
+        format!(
+            "{} repositories, {deleted} images to delete ({applied} repositories applied)",
+            self.repositories.len()
+        )
+    }
+}
+
+/// One janitor run over every repository with a cleanup policy (or only `only`, from the CLI).
+pub async fn run(
+    policy: &Policy,
+    ctx: &Context,
+    ports: &Ports<'_>,
+    only: Option<&RepositoryName>,
+    progress: &dyn Progress,
+) -> Result<Report, PortError> {
+    let mut report = Report::default();
+    let keep_revisions = policy
+        .document()
+        .repositories
+        .iter()
+        .filter_map(|r| r.cleanup.as_ref()?.ecs_keep_revisions)
+        .max()
+        .unwrap_or(DEFAULT_KEEP_REVISIONS);
+    let refs = ports.workloads.image_references(keep_revisions).await?;
+    let by_repo = refs_by_repository(&refs, &ctx.account, &ctx.region);
+    let mut next = None;
+    loop {
+        let page = ports.settings.repositories(next).await?;
+        for repo in page
+            .items
+            .iter()
+            .map(|r| &r.name)
+            .filter(|n| only.is_none_or(|o| o == *n))
+        {
+            if policy.for_repository(repo).cleanup.is_none() {
+                continue;
+            }
+            progress.repository(repo);
+            let empty = RepositoryRefs::new();
+            let refs = by_repo.get(repo).unwrap_or(&empty);
+            match clean_repository(repo, refs, policy, ctx, ports, progress, &mut report).await {
+                Ok(()) => {}
+                Err(e) if e.is_retryable() => return Err(e),
+                Err(e) => report.errors.push(format!("{repo}: {e}")),
+            }
+        }
+        next = page.next;
+        if next.is_none() {
+            return Ok(report);
+        }
+    }
+}
+
+async fn clean_repository(
+    repository: &RepositoryName,
+    refs: &RepositoryRefs,
+    policy: &Policy,
+    ctx: &Context,
+    ports: &Ports<'_>,
+    progress: &dyn Progress,
+    report: &mut Report,
+) -> Result<(), PortError> {
+    let resolved = policy.for_repository(repository);
+    let Some(cleanup) = resolved.cleanup else {
+        return Ok(());
+    };
+    let mut entries: Vec<ImageEntry> = Vec::new();
+    let mut next = None;
+    loop {
+        let page = ports.catalog.images(repository, next).await?;
+        entries.extend(page.items);
+        progress.images_listed(entries.len());
+        next = page.next;
+        if next.is_none() {
+            break;
+        }
+    }
+    // What is in use here, by digest: digest references, and the images carrying referenced tags.
+    let mut in_use = InUse::new();
+    let tag_owner: HashMap<&Tag, &Digest> = entries
+        .iter()
+        .flat_map(|e| e.tags.iter().map(move |t| (t, &e.digest)))
+        .collect();
+    for (reference, why) in refs {
+        let digest = match reference {
+            Reference::Digest(d) => Some(d),
+            Reference::Tag(t) => tag_owner.get(t).copied(),
+        };
+        if let Some(d) = digest {
+            in_use.entry(d.clone()).or_insert_with(|| why.clone());
+        }
+    }
+    // Structure: manifests of indexes and artifacts, 100 per BatchGetImage.
+    let mut structure = Structure::default();
+    let wanted: Vec<Digest> = entries
+        .iter()
+        .filter(|e| needs_manifest(e))
+        .map(|e| e.digest.clone())
+        .collect();
+    for chunk in wanted.chunks(MAX_BATCH_GET_IMAGE_IDS) {
+        for manifest in ports.images.manifests(repository, chunk).await? {
+            let (children, subject) = manifest_links(&manifest.bytes);
+            if !children.is_empty() {
+                structure.children.insert(manifest.digest.clone(), children);
+            }
+            if let Some(subject) = subject {
+                structure.subjects.insert(manifest.digest.clone(), subject);
+            }
+        }
+    }
+    for entry in &entries {
+        if let Some(subject) = entry.tags.iter().find_map(subject_from_tag) {
+            structure
+                .subjects
+                .entry(entry.digest.clone())
+                .or_insert(subject);
+        }
+    }
+    let records: Vec<ImageRecord> = entries.iter().map(|e| record(e, ctx.now)).collect();
+    let prefix = resolved
+        .gate
+        .and_then(|g| g.value.quarantine_prefix.as_deref())
+        .unwrap_or(DEFAULT_QUARANTINE_PREFIX);
+    let planned = plan_repository(
+        &records,
+        &structure,
+        cleanup.value,
+        &in_use,
+        prefix,
+        ctx.now,
+    );
+
+    let dry = ctx.force_dry_run || resolved.dry_run || !cleanup.value.apply;
+    let mut actions = Vec::new();
+    // One action per ordered group, so no delete batch mixes an index with what comes after it.
+    let group = |d: &Digest| -> u8 {
+        if structure.children.contains_key(d) {
+            0
+        } else if structure.subjects.contains_key(d) {
+            2
+        } else {
+            1
+        }
+    };
+    let mut groups: BTreeMap<u8, Vec<Digest>> = BTreeMap::new();
+    for d in &planned.delete {
+        groups.entry(group(d)).or_default().push(d.clone());
+    }
+    for digests in groups.into_values() {
+        actions.push(Action::DeleteImages {
+            repository: repository.clone(),
+            digests,
+        });
+    }
+    let body = CleanupBody {
+        applied: !dry,
+        images_total: records.len() as u64,
+        images_kept: planned.keep.len() as u64,
+        images_deleted: planned.delete.len() as u64,
+        bytes_freed: planned.bytes_freed,
+        kept_because: planned.kept_because(),
+        failures: Vec::new(),
+    };
+    let mut message = Message {
+        schema: SCHEMA.to_owned(),
+        function: FUNCTION.to_owned(),
+        account: ctx.account.clone(),
+        region: ctx.region.clone(),
+        repository: repository.clone(),
+        action: if dry {
+            "planned".to_owned()
+        } else {
+            "applied".to_owned()
+        },
+        dry_run: dry,
+        event_id: None,
+        body: Body::Cleanup(Box::new(body)),
+    };
+    let topic_arn = resolved.notify.and_then(|n| n.value.topic_arn.clone());
+    let plan = Plan {
+        decision: format!(
+            "{repository}: delete {} of {} images",
+            planned.delete.len(),
+            records.len()
+        ),
+        dry_run: dry,
+        actions,
+    };
+    let executor = Executor {
+        settings: ports.settings,
+        images: ports.images,
+        publisher: ports.publisher,
+    };
+    let failures = executor.run(&plan, &mut report.outcomes).await?;
+    // Tell after acting, so the message reports what ECR refused.
+    if let Body::Cleanup(body) = &mut message.body {
+        body.failures.clone_from(&failures);
+        body.images_deleted = body.images_deleted.saturating_sub(failures.len() as u64);
+    }
+    if ctx.notify {
+        let tell = Plan {
+            decision: plan.decision.clone(),
+            dry_run: dry,
+            actions: vec![Action::Publish { topic_arn, message }],
+        };
+        executor.run(&tell, &mut report.outcomes).await?;
+    }
+    *report.outcomes.entry("BytesFreed").or_default() += if dry { 0 } else { planned.bytes_freed };
+    report
+        .errors
+        .extend(failures.into_iter().map(|f| format!("{repository}: {f}")));
+    report.repositories.push(RepositoryReport {
+        repository: repository.clone(),
+        images: records.len(),
+        applied: !dry,
+        plan: planned,
+    });
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_uris_parse_into_registry_references() {
+        let r = parse_image_uri("123456789012.dkr.ecr.us-east-1.amazonaws.com/team-a/api:v1.2")
+            .unwrap();
+        assert_eq!(r.repository.as_str(), "team-a/api");
+        assert_eq!(r.reference, Reference::Tag(Tag::new("v1.2").unwrap()));
+        let d = format!("sha256:{}", "a".repeat(64));
+        let r = parse_image_uri(&format!(
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/web@{d}"
+        ))
+        .unwrap();
+        assert_eq!(r.reference, Reference::Digest(Digest::new(d).unwrap()));
+        let r = parse_image_uri("123456789012.dkr.ecr.us-east-1.amazonaws.com/web").unwrap();
+        assert_eq!(r.reference, Reference::Tag(Tag::new("latest").unwrap()));
+        assert!(parse_image_uri("nginx:1.27").is_none());
+        assert!(parse_image_uri("public.ecr.aws/nginx/nginx:1").is_none());
+    }
+
+    #[test]
+    fn manifests_and_cosign_tags_name_their_links() {
+        let child = format!("sha256:{}", "c".repeat(64));
+        let index = format!(r#"{{"manifests":[{{"digest":"{child}"}}]}}"#);
+        assert_eq!(
+            manifest_links(&index).0,
+            vec![Digest::new(child.clone()).unwrap()]
+        );
+        let referrer = format!(r#"{{"subject":{{"digest":"{child}"}}}}"#);
+        assert_eq!(
+            manifest_links(&referrer).1,
+            Some(Digest::new(child).unwrap())
+        );
+        let sig = Tag::new(format!("sha256-{}.sig", "d".repeat(64))).unwrap();
+        assert_eq!(
+            subject_from_tag(&sig),
+            Digest::new(format!("sha256:{}", "d".repeat(64))).ok()
+        );
+        assert!(subject_from_tag(&Tag::new("v1").unwrap()).is_none());
+    }
+}

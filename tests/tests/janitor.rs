@@ -1,0 +1,385 @@
+//! janitor against the local AWS: in-use images (ECS, Lambda, by digest and by tag) survive,
+//! multi-arch images and referrers go together and in order, and the call floors hold at 10,000
+//! images.
+#![allow(clippy::unwrap_used)] // test code: a panic is a failed assertion
+
+use std::collections::BTreeMap;
+
+use aws_sdk_ecs::types::ContainerDefinition;
+use serde_json::{Value, json};
+use warden_aws::janitor::{Janitor, JanitorConfig};
+use warden_core::janitor::Quiet;
+use warden_core::names::{AccountId, Digest, Region};
+use warden_core::policy::Policy;
+use warden_tests::{Emulator, OCI_INDEX, OCI_MANIFEST, REGION, TestAccount, image_index};
+
+const DAY: i64 = 86_400;
+
+fn policy(rules: &str) -> Policy {
+    Policy::from_yaml(&format!(
+        r#"
+version: 1
+repositories:
+  - match: "**"
+    cleanup:
+      apply: true
+      grace_days: 0
+      ecs_keep_revisions: 0
+      rules:
+{rules}
+"#
+    ))
+    .unwrap()
+}
+
+const KEEP_ONE_BUILD: &str = r#"        - { priority: 1, select: { tag_status: tagged, tags: ["build-*"] }, keep_newest: 1 }
+        - { priority: 2, select: { tag_status: untagged }, older_than_days: 1 }"#;
+
+async fn run(
+    acct: &TestAccount,
+    policy: Policy,
+    only: Option<&str>,
+) -> (Value, BTreeMap<String, u64>) {
+    let (topic, _) = acct.topic_with_queue(None).await;
+    let janitor = Janitor::new(
+        &acct.clients,
+        policy,
+        JanitorConfig {
+            topic_arn: Some(topic),
+            dry_run: false,
+        },
+    );
+    let before = acct.clients.calls.snapshot();
+    let only = only.map(|r| warden_core::names::RepositoryName::new(r).unwrap());
+    let report = janitor
+        .run(
+            AccountId::new(acct.id.as_str()).unwrap(),
+            Region::new(REGION).unwrap(),
+            only.as_ref(),
+            false,
+            true,
+            &Quiet,
+        )
+        .await
+        .unwrap();
+    (
+        serde_json::to_value(&report).unwrap(),
+        acct.clients.calls.since(&before),
+    )
+}
+
+async fn task_definition(acct: &TestAccount, family: &str, image: &str) -> String {
+    let def = ContainerDefinition::builder()
+        .name("app")
+        .image(image)
+        .memory(128)
+        .build();
+    let out = acct
+        .clients
+        .ecs
+        .register_task_definition()
+        .family(family)
+        .container_definitions(def)
+        .send()
+        .await
+        .unwrap();
+    out.task_definition()
+        .unwrap()
+        .task_definition_arn()
+        .unwrap()
+        .to_owned()
+}
+
+async fn service(
+    acct: &TestAccount,
+    cluster: &str,
+    name: &str,
+    task_definition: &str,
+    desired: i32,
+) {
+    acct.clients
+        .ecs
+        .create_service()
+        .cluster(cluster)
+        .service_name(name)
+        .task_definition(task_definition)
+        .desired_count(desired)
+        .send()
+        .await
+        .unwrap();
+}
+
+fn digests_left(state: &[(String, Vec<String>)]) -> Vec<String> {
+    state.iter().map(|(d, _)| d.clone()).collect()
+}
+
+#[tokio::test]
+async fn images_in_use_and_multi_tagged_images_survive_a_keep_1_rule() {
+    let acct = Emulator::shared().account().await;
+    acct.create_repository("svc/app").await;
+    let mut images = Vec::new();
+    for i in 0..6 {
+        let tag = format!("build-{i}");
+        let (d, _) = acct.push("svc/app", &format!("app-{i}"), Some(&tag)).await;
+        images.push(d);
+    }
+    acct.push("svc/app", "app-4", Some("latest")).await; // build-4 is also `latest`
+    let ages: Vec<(&Digest, i64, Option<i64>)> = images
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (d, (60 - 10 * i as i64) * DAY, None))
+        .collect();
+    acct.age_images("svc/app", &ages).await;
+
+    let registry = acct.registry();
+    acct.clients
+        .ecs
+        .create_cluster()
+        .cluster_name("prod")
+        .send()
+        .await
+        .unwrap();
+    let scaled_down =
+        task_definition(&acct, "scaled-down", &format!("{registry}/svc/app:build-1")).await;
+    service(&acct, "prod", "scaled-down", &scaled_down, 0).await;
+    let pinned = task_definition(
+        &acct,
+        "pinned",
+        &format!("{registry}/svc/app@{}", images[2]),
+    )
+    .await;
+    service(&acct, "prod", "pinned", &pinned, 2).await;
+    let role = acct.lambda_role().await;
+    acct.clients
+        .lambda
+        .create_function()
+        .function_name("worker")
+        .package_type(aws_sdk_lambda::types::PackageType::Image)
+        .role(role)
+        .code(
+            aws_sdk_lambda::types::FunctionCode::builder()
+                .image_uri(format!("{registry}/svc/app:build-3"))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let (report, made) = run(&acct, policy(KEEP_ONE_BUILD), None).await;
+    let plan = &report["repositories"][0]["plan"];
+    assert_eq!(
+        plan["delete"],
+        json!([images[0]]),
+        "only build-0 goes: {report}"
+    );
+    let why = |i: usize| {
+        plan["keep"][images[i].as_str()]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(why(1), "in use: ECS service prod/scaled-down (desired 0)");
+    assert_eq!(why(2), "in use: ECS service prod/pinned (desired 2)");
+    assert_eq!(why(3), "in use: Lambda function worker:$LATEST");
+    assert_eq!(
+        why(4),
+        "no rule selects it",
+        "latest + build-4 is not the build-* rule's to delete"
+    );
+    assert_eq!(why(5), "rule 1: among the newest 1");
+    let left = digests_left(&acct.tags_by_digest("svc/app").await);
+    assert_eq!(left.len(), 5);
+    assert!(!left.contains(&images[0].to_string()));
+    assert_eq!(
+        made.get("ECS.DescribeTaskDefinition"),
+        Some(&2),
+        "each task definition described once: {made:?}"
+    );
+    assert_eq!(made.get("ECR.DescribeImages"), Some(&1));
+    assert_eq!(made.get("ECR.BatchDeleteImage"), Some(&1));
+}
+
+#[tokio::test]
+async fn an_index_and_its_children_go_together_index_first_and_referrers_after() {
+    let acct = Emulator::shared().account().await;
+    acct.create_repository("svc/multi").await;
+    let (c1, _) = acct.push("svc/multi", "old-amd64", None).await;
+    let (c2, _) = acct.push("svc/multi", "old-arm64", None).await;
+    let (i1, _) = acct
+        .push_manifest(
+            "svc/multi",
+            &image_index(&[(&c1, "amd64"), (&c2, "arm64")]),
+            OCI_INDEX,
+            Some("build-1"),
+        )
+        .await;
+    let (c3, _) = acct.push("svc/multi", "new-amd64", None).await;
+    let (c4, _) = acct.push("svc/multi", "new-arm64", None).await;
+    let (i2, _) = acct
+        .push_manifest(
+            "svc/multi",
+            &image_index(&[(&c3, "amd64"), (&c4, "arm64")]),
+            OCI_INDEX,
+            Some("build-2"),
+        )
+        .await;
+    // An OCI referrer (signature) of the old index, and a cosign-tagged signature of the new one.
+    let signature = |subject: &Digest| {
+        json!({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
+               "config": {"mediaType": "application/vnd.dev.cosign.artifact.sig.v1+json", "digest": Digest::of_bytes(b"sig-config"), "size": 233},
+               "layers": [{"mediaType": "application/vnd.dev.cosign.simplesigning.v1+json", "digest": Digest::of_bytes(subject.as_str().as_bytes()), "size": 250}],
+               "subject": {"mediaType": OCI_INDEX, "digest": subject, "size": 512}})
+        .to_string()
+    };
+    let (s1, _) = acct
+        .push_manifest("svc/multi", &signature(&i1), OCI_MANIFEST, None)
+        .await;
+    let cosign_tag = format!("sha256-{}.sig", &i2.as_str()[7..]);
+    let (s2, _) = acct
+        .push_manifest(
+            "svc/multi",
+            &signature(&i2),
+            OCI_MANIFEST,
+            Some(&cosign_tag),
+        )
+        .await;
+    let old = 30 * DAY;
+    acct.age_images(
+        "svc/multi",
+        &[
+            (&c1, old, None),
+            (&c2, old, None),
+            (&i1, old, None),
+            (&s1, old, None),
+            (&c3, 2 * DAY, None),
+            (&c4, 2 * DAY, None),
+            (&i2, 2 * DAY, None),
+            (&s2, 2 * DAY, None),
+        ],
+    )
+    .await;
+
+    let (report, made) = run(&acct, policy(KEEP_ONE_BUILD), None).await;
+    let plan = &report["repositories"][0]["plan"];
+    assert_eq!(
+        plan["delete"],
+        json!([i1, c1, c2, s1]),
+        "index, then its children, then its referrer: {report}"
+    );
+    assert_eq!(
+        report["errors"],
+        json!([]),
+        "ECR refused nothing (it refuses a child an index still references)"
+    );
+    assert_eq!(
+        made.get("ECR.BatchDeleteImage"),
+        Some(&3),
+        "one batch per group, in order: {made:?}"
+    );
+    let left = digests_left(&acct.tags_by_digest("svc/multi").await);
+    let mut expected: Vec<String> = [&c3, &c4, &i2, &s2].iter().map(|d| d.to_string()).collect();
+    expected.sort();
+    assert_eq!(left, expected);
+    assert!(
+        plan["keep"][c3.as_str()]
+            .as_str()
+            .unwrap()
+            .starts_with("child of kept index")
+    );
+    assert!(
+        plan["keep"][s2.as_str()]
+            .as_str()
+            .unwrap()
+            .starts_with("referrer of kept image")
+    );
+}
+
+#[tokio::test]
+async fn the_emulator_refuses_a_child_before_its_index() {
+    let acct = Emulator::shared().account().await;
+    acct.create_repository("svc/order").await;
+    let (c1, _) = acct.push("svc/order", "amd64", None).await;
+    acct.push_manifest(
+        "svc/order",
+        &image_index(&[(&c1, "amd64")]),
+        OCI_INDEX,
+        Some("v1"),
+    )
+    .await;
+    let out = acct
+        .clients
+        .ecr
+        .batch_delete_image()
+        .repository_name("svc/order")
+        .image_ids(
+            aws_sdk_ecr::types::ImageIdentifier::builder()
+                .image_digest(c1.as_str())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        out.failures()[0].failure_code().unwrap().as_str(),
+        "ImageReferencedByManifestList"
+    );
+}
+
+#[tokio::test]
+async fn ten_thousand_images_take_ten_listings_and_ninety_deletes() {
+    let acct = Emulator::shared().account().await;
+    acct.create_repository("big/app").await;
+    let manifests: Vec<String> = (0..10_000)
+        .map(|i| warden_tests::image_manifest(&format!("big-{i}")))
+        .collect();
+    let ecr = acct.clients.ecr.clone();
+    let mut pushes = tokio::task::JoinSet::new();
+    for (worker, chunk) in manifests.chunks(625).enumerate() {
+        let (ecr, chunk) = (ecr.clone(), chunk.to_vec());
+        pushes.spawn(async move {
+            for (j, m) in chunk.iter().enumerate() {
+                ecr.put_image()
+                    .repository_name("big/app")
+                    .image_manifest(m)
+                    .image_manifest_media_type(OCI_MANIFEST)
+                    .image_tag(format!("build-{}", worker * 625 + j))
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        });
+    }
+    while let Some(done) = pushes.join_next().await {
+        done.unwrap();
+    }
+    let rules = r#"        - { priority: 1, select: { tag_status: tagged, tags: ["build-*"] }, keep_newest: 1000 }"#;
+    let (report, made) = run(&acct, policy(rules), Some("big/app")).await;
+    assert_eq!(report["repositories"][0]["images"], 10_000);
+    assert_eq!(
+        made.get("ECR.DescribeImages"),
+        Some(&10),
+        "⌈10000/1000⌉ listings: {made:?}"
+    );
+    assert_eq!(
+        made.get("ECR.BatchDeleteImage"),
+        Some(&90),
+        "⌈9000/100⌉ deletes: {made:?}"
+    );
+    assert_eq!(
+        made.get("ECR.BatchGetImage"),
+        None,
+        "plain images need no manifest reads"
+    );
+    assert_eq!(report["errors"], json!([]));
+    let left = acct
+        .clients
+        .ecr
+        .describe_images()
+        .repository_name("big/app")
+        .max_results(1000)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(left.image_details().len(), 1000);
+    assert!(left.next_token().is_none());
+}
