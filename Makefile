@@ -15,6 +15,7 @@ help:
 	@echo "make test   - unit + emulator integration tests"
 	@echo "make lint   - rustfmt --check and clippy -D warnings"
 	@echo "make build  - release Lambda binaries (arm64) with cargo-lambda"
+	@echo "make bench  - janitor's planner at 10k and 100k images: time and peak memory"
 	@echo "make setup  - Python venv with pinned moto, cargo-lambda and zig"
 
 # The venv holds the emulator (pinned moto) and the build tools that come from PyPI.
@@ -39,6 +40,11 @@ lint:
 
 demo: $(STAMP)
 	tests/emulator/with-emulator.sh tests/demo.sh
+
+# Speed and memory at registry scale (results and how they were measured: docs/benchmarks.md).
+bench:
+	cargo run --quiet --release -p warden-core --example bench_janitor_plan -- 10000
+	cargo run --quiet --release -p warden-core --example bench_janitor_plan -- 100000
 
 clean:
 	cargo clean

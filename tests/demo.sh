@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # `make demo`: ecr-warden's main job, end to end, on the local AWS emulator (the Makefile starts it;
 # WARDEN_EMULATOR_URL points at it). tag-guard runs as the real Lambda binary under the Lambda runtime
-# emulator (`cargo lambda watch`); events come from events/, the policy from infra/policy.yaml.
+# emulator (`cargo lambda watch`), as do scan-gate, notifier and janitor; events come from events/,
+# the policy from infra/policy.yaml.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 py=.venv/bin/python
 aws() { "$py" tests/demo_aws.py "$@"; }
-cargo build --quiet -p warden-cli -p tag-guard
+cargo build --quiet -p warden-cli -p tag-guard -p scan-gate -p notifier -p janitor
 warden=target/debug/warden
 work=$(mktemp -d)
 port=$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -20,20 +21,23 @@ topic=$(aws setup)
 echo "   topic $topic"
 
 echo
-echo "== 3. tag-guard starts as a Lambda (cargo lambda watch on 127.0.0.1:$port)"
-cargo lambda watch --ignore-changes -A 127.0.0.1 -P "$port" -p tag-guard \
+echo "== 3. The functions start as Lambdas (cargo lambda watch on 127.0.0.1:$port)"
+"$py" tests/demo_aws.py slack_standin "$work/slack.port" "$work/slack.posts" &
+slack_pid=$!
+cargo lambda watch --ignore-changes -A 127.0.0.1 -P "$port" \
   --env-var AWS_ENDPOINT_URL="$WARDEN_EMULATOR_URL" --env-var AWS_REGION=us-east-1 \
   --env-var AWS_ACCESS_KEY_ID=demo --env-var AWS_SECRET_ACCESS_KEY=demo \
   --env-var WARDEN_TABLE=ecr-warden --env-var WARDEN_TOPIC_ARN="$topic" \
   --env-var WARDEN_POLICY_FILE="$PWD/infra/policy.yaml" --env-var AWS_LAMBDA_LOG_FORMAT=JSON \
   >"$work/lambda.log" 2>&1 &
 watch_pid=$!
-trap 'kill $watch_pid 2>/dev/null; wait $watch_pid 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $watch_pid $slack_pid 2>/dev/null; wait $watch_pid 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 1 300); do
   (echo >/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break
   sleep 0.2
 done
-invoke() { timeout 120 cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port "$port" --data-file "$1" tag-guard \
+# invoke FILE [FUNCTION]: one event through the real Lambda runtime.
+invoke() { timeout 300 cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port "$port" --data-file "$1" "${2:-tag-guard}" \
   | "$py" -c 'import json,sys; r=json.load(sys.stdin); print("   decision:", r.get("decision", r))'; }
 
 echo
@@ -70,16 +74,46 @@ echo "== 7. What the warden topic published"
 aws inbox
 
 echo
-echo "== 8. One summary line per event (CloudWatch EMF), from the Lambda's stdout"
+echo "== 8. scan-gate: team-a/api:v2 scans with two CRITICALs; CVE-2026-0001 has an exception, CVE-2026-0099 does not"
+c=$(aws push team-a/api build-43 v2)
+aws push team-a/api build-43 latest >/dev/null
+aws seed_scan team-a/api "$c" CVE-2026-0001 CVE-2026-0099
+aws event ecr-image-scan.complete.json "$work/scan.json" detail.repository-name=team-a/api detail.image-digest="$c"
+"$py" - "$work/scan.json" <<'PY'
+import json, sys
+p = sys.argv[1]; ev = json.load(open(p))
+ev["detail"]["image-tags"] = ["v2", "latest"]; ev["detail"]["finding-severity-counts"] = {"CRITICAL": 2}
+json.dump(ev, open(p, "w"))
+PY
+invoke "$work/scan.json" scan-gate
+echo "   after scan-gate (the failing image only; the others are untouched):"
+aws tags team-a/api
+
+echo
+echo "== 9. notifier: the verdict, from the warden topic, as Slack Block Kit (a local server stands in for Slack)"
+aws secret ecr-warden/slack/team-a "http://127.0.0.1:$(cat "$work/slack.port")/services/T000/B000/XXXX"
+n=$(aws sns_from_inbox "$work/sns.json")
+echo "   $n message(s) delivered to the notifier"
+invoke "$work/sns.json" notifier
+aws slack_posts "$work/slack.posts"
+
+echo
+echo "== 10. janitor: what a cleanup would do (the policy plans only: apply is false)"
+AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo \
+  $warden plan cleanup --policy infra/policy.yaml --account 123456789012 | sed 's/^/   /'
+invoke events/scheduled-event.json janitor
+
+echo
+echo "== 11. One summary line per event (CloudWatch EMF), from the Lambdas' stdout"
 grep -h '"summary":true' "$work/lambda.log" | "$py" -c '
 import json, sys
 for line in sys.stdin:
     s = json.loads(line)
     calls = ", ".join(f"{k}={v}" for k, v in s["api_calls"].items()) or "none"
-    print("   %-11s %4d ms  calls: %s" % (s["kind"], s["DurationMs"], calls))'
+    print("   %-10s %-11s %4d ms  calls: %s" % (s["function"], s["kind"][:11], s["DurationMs"], calls))'
 
 echo
-echo "== 9. Bad input is refused with the field named (exit 2), never a crash"
+echo "== 12. Bad input is refused with the field named (exit 2), never a crash"
 for f in events/malformed/*.json; do
   printf '   %-40s ' "$(basename "$f")"
   if $warden explain "$f" >/dev/null 2>"$work/err"; then echo "UNEXPECTEDLY ACCEPTED"; exit 1; fi

@@ -6,6 +6,9 @@ import hashlib
 import json
 import os
 import sys
+import threading
+import urllib.request
+from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import boto3
 
@@ -68,6 +71,70 @@ def mutability(name: str) -> None:
 def tags(repo: str) -> None:
     for image in ecr.describe_images(repositoryName=repo)["imageDetails"]:
         print(f"    {image['imageDigest'][7:19]}  {', '.join(image.get('imageTags', [])) or '(untagged)'}")
+
+
+def seed_scan(repo: str, digest: str, *cves: str) -> None:
+    """A finished basic scan with these CRITICAL findings (CVE ids)."""
+    findings = [{"name": c, "severity": "CRITICAL", "uri": f"https://nvd.nist.gov/vuln/detail/{c}",
+                 "attributes": [{"key": "package_name", "value": "openssl"}, {"key": "package_version", "value": "3.0.12"}]} for c in cves]
+    body = json.dumps({"account": "123456789012", "region": "us-east-1", "repository": repo, "digest": digest,
+                       "status": "COMPLETE", "findings": findings}).encode()
+    req = urllib.request.Request(URL + "/_warden/seed/ecr-scan", data=body, headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(req).read()
+
+
+def secret(name: str, value: str) -> None:
+    boto3.client("secretsmanager", **KW).create_secret(Name=name, SecretString=value)
+
+
+def slack_standin(port_file: str, out_file: str) -> None:
+    """A local HTTP server standing in for Slack's incoming webhook: saves each POST body."""
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            with open(out_file, "ab") as fh:
+                fh.write(body + b"\n")
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    with open(port_file, "w") as fh:
+        fh.write(str(server.server_port))
+    server.serve_forever()
+
+
+def slack_posts(out_file: str) -> None:
+    for line in open(out_file):
+        payload = json.loads(line)
+        blocks = payload["blocks"]
+        print(f"    {len(blocks)} blocks · header: {blocks[0]['text']['text']}")
+        for b in blocks[1:4]:
+            text = b.get("text", {}).get("text") or " · ".join(f["text"].replace(chr(10), " ") for f in b.get("fields", []))
+            print("      " + text.replace(chr(10), chr(10) + "      ")[:400])
+
+
+def sns_from_inbox(out: str) -> None:
+    """Take the newest message from the inbox queue and wrap it the way SNS delivers to Lambda."""
+    queue = sqs.get_queue_url(QueueName="demo-inbox")["QueueUrl"]
+    records = []
+    while True:
+        got = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+        if not got:
+            break
+        for m in got:
+            envelope = json.loads(m["Body"])
+            records.append({"EventSource": "aws:sns", "EventVersion": "1.0", "Sns": {
+                "Type": "Notification", "MessageId": envelope["MessageId"], "TopicArn": envelope["TopicArn"],
+                "Subject": envelope.get("Subject"), "Message": envelope["Message"], "Timestamp": envelope["Timestamp"],
+                "MessageAttributes": envelope.get("MessageAttributes", {})}})
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"])
+    with open(out, "w") as fh:
+        json.dump({"Records": records}, fh)
+    print(len(records))
 
 
 def inbox() -> None:
