@@ -45,6 +45,34 @@ impl EcrRegistry {
         }
     }
 
+    /// One BatchDeleteImage (at most [`MAX_BATCH_DELETE_IDS`] ids); returns the per-id refusals.
+    async fn batch_delete(
+        &self,
+        repository: &RepositoryName,
+        ids: Vec<ImageIdentifier>,
+    ) -> Result<Vec<String>, PortError> {
+        const OP: &str = "ecr:BatchDeleteImage";
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        if ids.len() > MAX_BATCH_DELETE_IDS {
+            return Err(invalid(
+                OP,
+                format!("{} ids, the limit is {MAX_BATCH_DELETE_IDS}", ids.len()),
+            ));
+        }
+        let out = self
+            .client
+            .batch_delete_image()
+            .set_registry_id(self.registry_id.clone())
+            .repository_name(repository.as_str())
+            .set_image_ids(Some(ids))
+            .send()
+            .await
+            .map_err(|e| port_error(OP, e))?;
+        Ok(refused(out.failures()))
+    }
+
     /// One BatchGetImage; "not found" failures just leave the image out.
     async fn batch_get(
         &self,
@@ -270,30 +298,11 @@ impl ImageManifests for EcrRegistry {
         repository: &RepositoryName,
         tags: &[Tag],
     ) -> Result<Vec<String>, PortError> {
-        const OP: &str = "ecr:BatchDeleteImage";
-        if tags.is_empty() {
-            return Ok(Vec::new());
-        }
-        if tags.len() > MAX_BATCH_DELETE_IDS {
-            return Err(invalid(
-                OP,
-                format!("{} ids, the limit is {MAX_BATCH_DELETE_IDS}", tags.len()),
-            ));
-        }
-        let out = self
-            .client
-            .batch_delete_image()
-            .set_registry_id(self.registry_id.clone())
-            .repository_name(repository.as_str())
-            .set_image_ids(Some(
-                tags.iter()
-                    .map(|t| ImageIdentifier::builder().image_tag(t.as_str()).build())
-                    .collect(),
-            ))
-            .send()
-            .await
-            .map_err(|e| port_error(OP, e))?;
-        Ok(refused(out.failures()))
+        let ids = tags
+            .iter()
+            .map(|t| ImageIdentifier::builder().image_tag(t.as_str()).build())
+            .collect();
+        self.batch_delete(repository, ids).await
     }
 
     async fn delete_images(
@@ -301,30 +310,11 @@ impl ImageManifests for EcrRegistry {
         repository: &RepositoryName,
         digests: &[Digest],
     ) -> Result<Vec<String>, PortError> {
-        const OP: &str = "ecr:BatchDeleteImage";
-        if digests.is_empty() {
-            return Ok(Vec::new());
-        }
-        if digests.len() > MAX_BATCH_DELETE_IDS {
-            return Err(invalid(
-                OP,
-                format!("{} ids, the limit is {MAX_BATCH_DELETE_IDS}", digests.len()),
-            ));
-        }
         let ids = digests
             .iter()
             .map(|d| ImageIdentifier::builder().image_digest(d.as_str()).build())
             .collect();
-        let out = self
-            .client
-            .batch_delete_image()
-            .set_registry_id(self.registry_id.clone())
-            .repository_name(repository.as_str())
-            .set_image_ids(Some(ids))
-            .send()
-            .await
-            .map_err(|e| port_error(OP, e))?;
-        Ok(refused(out.failures()))
+        self.batch_delete(repository, ids).await
     }
 
     async fn put_tag(

@@ -14,7 +14,7 @@ use warden_core::ports::PortError;
 use crate::calls::ApiCalls;
 use crate::config::Clients;
 use crate::ecr::EcrRegistry;
-use crate::lambda::{ConfigError, Handled, env_bool, frame, not_for_me};
+use crate::lambda::{ConfigError, Handled, env_bool, env_topic, frame, not_for_me};
 use crate::publisher::SnsPublisher;
 use crate::workloads::AccountWorkloads;
 
@@ -27,9 +27,7 @@ pub struct JanitorConfig {
 impl JanitorConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
         Ok(Self {
-            topic_arn: std::env::var("WARDEN_TOPIC_ARN")
-                .ok()
-                .filter(|t| !t.is_empty()),
+            topic_arn: env_topic(),
             dry_run: env_bool("WARDEN_DRY_RUN")?,
         })
     }

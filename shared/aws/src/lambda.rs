@@ -50,6 +50,32 @@ pub enum ConfigError {
     },
 }
 
+/// What tag-guard and scan-gate read from the environment: the state table (`WARDEN_TABLE`,
+/// required), the warden topic (`WARDEN_TOPIC_ARN`) and the global dry-run (`WARDEN_DRY_RUN`).
+#[derive(Debug, Clone)]
+pub struct StateConfig {
+    pub table: String,
+    pub topic_arn: Option<String>,
+    pub dry_run: bool,
+}
+
+impl StateConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Ok(Self {
+            table: env_required("WARDEN_TABLE")?,
+            topic_arn: env_topic(),
+            dry_run: env_bool("WARDEN_DRY_RUN")?,
+        })
+    }
+}
+
+/// `WARDEN_TOPIC_ARN`, when set.
+pub fn env_topic() -> Option<String> {
+    std::env::var("WARDEN_TOPIC_ARN")
+        .ok()
+        .filter(|t| !t.is_empty())
+}
+
 pub fn env_required(name: &'static str) -> Result<String, ConfigError> {
     std::env::var(name)
         .ok()

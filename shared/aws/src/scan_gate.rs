@@ -15,28 +15,12 @@ use crate::calls::ApiCalls;
 use crate::config::Clients;
 use crate::ecr::EcrRegistry;
 use crate::findings::Scanners;
-use crate::lambda::{ConfigError, Handled, env_bool, env_required, frame, not_for_me};
+use crate::lambda::{Handled, StateConfig, frame, not_for_me};
 use crate::publisher::SnsPublisher;
 use crate::verdicts::DynamoVerdicts;
 
-#[derive(Debug, Clone)]
-pub struct ScanGateConfig {
-    pub table: String,
-    pub topic_arn: Option<String>,
-    pub dry_run: bool,
-}
-
-impl ScanGateConfig {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Ok(Self {
-            table: env_required("WARDEN_TABLE")?,
-            topic_arn: std::env::var("WARDEN_TOPIC_ARN")
-                .ok()
-                .filter(|t| !t.is_empty()),
-            dry_run: env_bool("WARDEN_DRY_RUN")?,
-        })
-    }
-}
+/// This function's configuration (see [`StateConfig`]).
+pub type ScanGateConfig = StateConfig;
 
 pub struct ScanGate {
     registry: EcrRegistry,

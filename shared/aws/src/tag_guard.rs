@@ -11,28 +11,12 @@ use warden_core::tag_guard::{self, Context, FUNCTION, Ports};
 use crate::calls::ApiCalls;
 use crate::config::Clients;
 use crate::ecr::EcrRegistry;
-use crate::lambda::{ConfigError, Handled, env_bool, env_required, frame, not_for_me};
+use crate::lambda::{Handled, StateConfig, frame, not_for_me};
 use crate::ledger::DynamoLedger;
 use crate::publisher::SnsPublisher;
 
-#[derive(Debug, Clone)]
-pub struct TagGuardConfig {
-    pub table: String,
-    pub topic_arn: Option<String>,
-    pub dry_run: bool,
-}
-
-impl TagGuardConfig {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Ok(Self {
-            table: env_required("WARDEN_TABLE")?,
-            topic_arn: std::env::var("WARDEN_TOPIC_ARN")
-                .ok()
-                .filter(|t| !t.is_empty()),
-            dry_run: env_bool("WARDEN_DRY_RUN")?,
-        })
-    }
-}
+/// This function's configuration (see [`StateConfig`]).
+pub type TagGuardConfig = StateConfig;
 
 pub struct TagGuard {
     registry: EcrRegistry,

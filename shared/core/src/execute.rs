@@ -20,6 +20,16 @@ pub struct Executor<'a> {
 /// Outcome counts of carried-out (or, in dry-run, planned) actions, for the summary metrics.
 pub type Outcomes = BTreeMap<&'static str, u64>;
 
+/// The Lambda error contract in one place: a retryable failure propagates (Lambda retries the
+/// event); any other is recorded in `errors` and acknowledged, because retrying cannot fix it.
+pub fn absorb(error: PortError, errors: &mut Vec<String>) -> Result<(), PortError> {
+    if error.is_retryable() {
+        return Err(error);
+    }
+    errors.push(error.to_string());
+    Ok(())
+}
+
 fn count(outcomes: &mut Outcomes, name: &'static str, n: usize) {
     *outcomes.entry(name).or_default() += n as u64;
 }

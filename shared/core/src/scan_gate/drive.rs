@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::{Context, Facts, Need, Step, Subject, decide, subject};
 use crate::event::{Event, QueueRecord};
-use crate::execute::{Executor, Outcomes};
+use crate::execute::{Executor, Outcomes, absorb};
 use crate::names::{Digest, RepositoryName};
 use crate::plan::Plan;
 use crate::policy::Policy;
@@ -59,7 +59,7 @@ pub async fn handle_event(
         Err(reason) => report.plans.push(Plan::nothing(reason, ctx.force_dry_run)),
         Ok(subject) => {
             if let Err(e) = evaluate(&subject, policy, ctx, ports, &mut report).await {
-                absorb(e, &mut report)?;
+                absorb(e, &mut report.errors)?;
             }
         }
     }
@@ -117,14 +117,6 @@ pub async fn handle_batch(
         }
     }
     report
-}
-
-fn absorb(error: PortError, report: &mut Report) -> Result<(), PortError> {
-    if error.is_retryable() {
-        return Err(error);
-    }
-    report.errors.push(error.to_string());
-    Ok(())
 }
 
 /// One evaluation: read the facts the verdict asks for, then carry out the plan. If carrying it

@@ -9,7 +9,7 @@ use super::{
     protection_for, start,
 };
 use crate::event::Event;
-use crate::execute::{Executor, Outcomes};
+use crate::execute::{Executor, Outcomes, absorb};
 use crate::names::{Digest, RepositoryName, Tag};
 use crate::plan::Plan;
 use crate::policy::Policy;
@@ -71,20 +71,12 @@ pub async fn handle(
                 resolve_tag(&repository, &tag, &digest, observed_at, policy, ctx, ports).await;
             match plan {
                 Ok(plan) => run(plan, ports, &mut report).await?,
-                Err(e) => absorb(e, &mut report)?,
+                Err(e) => absorb(e, &mut report.errors)?,
             }
         }
         Start::Sweep => sweep(policy, ctx, ports, &mut report).await?,
     }
     Ok(report)
-}
-
-fn absorb(error: PortError, report: &mut Report) -> Result<(), PortError> {
-    if error.is_retryable() {
-        return Err(error);
-    }
-    report.errors.push(error.to_string());
-    Ok(())
 }
 
 async fn run(plan: Plan, ports: &Ports<'_>, report: &mut Report) -> Result<(), PortError> {
@@ -100,7 +92,7 @@ async fn run(plan: Plan, ports: &Ports<'_>, report: &mut Report) -> Result<(), P
             report.errors.extend(failures);
             Ok(())
         }
-        Err(e) => absorb(e, report),
+        Err(e) => absorb(e, &mut report.errors),
     }
 }
 
@@ -165,7 +157,7 @@ async fn sweep(
             let plan = decide_repository(&repo.name, Some(&repo.mutability), "sweep", policy, ctx);
             run(plan, ports, report).await?;
             if let Err(e) = sweep_tags(&repo.name, policy, ctx, ports, report).await {
-                absorb(e, report)?;
+                absorb(e, &mut report.errors)?;
             }
         }
         next = page.next;
