@@ -383,3 +383,79 @@ async fn ten_thousand_images_take_ten_listings_and_ninety_deletes() {
     assert_eq!(left.image_details().len(), 1000);
     assert!(left.next_token().is_none());
 }
+
+#[tokio::test]
+async fn native_lifecycle_rules_are_put_once_and_then_left_alone() {
+    let acct = Emulator::shared().account().await;
+    acct.create_repository("svc/native").await;
+    let yaml = r#"
+version: 1
+repositories:
+  - match: "svc/*"
+    cleanup:
+      apply: true
+      lifecycle:
+        - { rulePriority: 2, description: "last 30 builds", selection: { tagStatus: tagged, tagPrefixList: [build-], countType: imageCountMoreThan, countNumber: 30 }, action: { type: expire } }
+        - { rulePriority: 1, selection: { tagStatus: untagged, countType: sinceImagePushed, countUnit: days, countNumber: 14 }, action: { type: expire } }
+"#;
+    // A plan (dry-run) reads but never writes.
+    let (topic, _) = acct.topic_with_queue(None).await;
+    let planner = Janitor::new(
+        &acct.clients,
+        Policy::from_yaml(yaml).unwrap(),
+        JanitorConfig {
+            topic_arn: Some(topic),
+            dry_run: true,
+        },
+    );
+    let before = acct.clients.calls.snapshot();
+    planner
+        .run(
+            AccountId::new(acct.id.as_str()).unwrap(),
+            Region::new(REGION).unwrap(),
+            None,
+            true,
+            false,
+            &Quiet,
+        )
+        .await
+        .unwrap();
+    let planned = acct.clients.calls.since(&before);
+    assert_eq!(planned.get("ECR.GetLifecyclePolicy"), Some(&1));
+    assert_eq!(
+        planned.get("ECR.PutLifecyclePolicy"),
+        None,
+        "dry-run writes nothing"
+    );
+
+    let (_, first) = run(&acct, Policy::from_yaml(yaml).unwrap(), None).await;
+    assert_eq!(first.get("ECR.PutLifecyclePolicy"), Some(&1), "{first:?}");
+    assert_eq!(
+        first.get("ECR.DescribeImages"),
+        None,
+        "native rules only: janitor lists nothing itself"
+    );
+    let text = acct
+        .clients
+        .ecr
+        .get_lifecycle_policy()
+        .repository_name("svc/native")
+        .send()
+        .await
+        .unwrap();
+    let stored: Value = serde_json::from_str(text.lifecycle_policy_text().unwrap()).unwrap();
+    assert_eq!(stored["rules"][0]["rulePriority"], 1);
+    assert_eq!(
+        stored["rules"][1]["selection"]["tagPrefixList"],
+        json!(["build-"])
+    );
+    assert_eq!(stored["rules"][1]["description"], "last 30 builds");
+
+    let (_, second) = run(&acct, Policy::from_yaml(yaml).unwrap(), None).await;
+    assert_eq!(second.get("ECR.GetLifecyclePolicy"), Some(&1));
+    assert_eq!(
+        second.get("ECR.PutLifecyclePolicy"),
+        None,
+        "already in place: no write"
+    );
+}

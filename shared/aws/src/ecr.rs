@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use aws_sdk_ecr::operation::describe_images::DescribeImagesError;
+use aws_sdk_ecr::operation::get_lifecycle_policy::GetLifecyclePolicyError;
 use aws_sdk_ecr::operation::put_image::PutImageError;
 use aws_sdk_ecr::types::{
     Image, ImageFailure, ImageIdentifier, ImageTagMutability, ImageTagMutabilityExclusionFilter,
@@ -411,6 +412,48 @@ impl RepositorySettings for EcrRegistry {
             items,
             next: out.next_token().map(str::to_owned),
         })
+    }
+
+    async fn lifecycle_policy(
+        &self,
+        repository: &RepositoryName,
+    ) -> Result<Option<String>, PortError> {
+        const OP: &str = "ecr:GetLifecyclePolicy";
+        match self
+            .client
+            .get_lifecycle_policy()
+            .set_registry_id(self.registry_id.clone())
+            .repository_name(repository.as_str())
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out.lifecycle_policy_text().map(str::to_owned)),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(GetLifecyclePolicyError::LifecyclePolicyNotFoundException(_))
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(port_error(OP, e)),
+        }
+    }
+
+    async fn put_lifecycle_policy(
+        &self,
+        repository: &RepositoryName,
+        text: &str,
+    ) -> Result<(), PortError> {
+        self.client
+            .put_lifecycle_policy()
+            .set_registry_id(self.registry_id.clone())
+            .repository_name(repository.as_str())
+            .lifecycle_policy_text(text)
+            .send()
+            .await
+            .map_err(|e| port_error("ecr:PutLifecyclePolicy", e))?;
+        Ok(())
     }
 
     async fn set_tag_mutability(

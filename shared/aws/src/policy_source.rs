@@ -23,32 +23,58 @@ pub enum PolicySourceError {
     Invalid { origin: String, source: PolicyError },
 }
 
-/// Load the policy named by the environment.
-pub async fn load_policy(ssm: &aws_sdk_ssm::Client) -> Result<Policy, PolicySourceError> {
-    if let Ok(path) = std::env::var("WARDEN_POLICY_FILE") {
-        let text = std::fs::read_to_string(&path).map_err(|source| PolicySourceError::File {
-            path: path.clone(),
-            source,
-        })?;
-        return Policy::from_yaml(&text).map_err(|source| PolicySourceError::Invalid {
-            origin: path,
-            source,
-        });
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicySource {
+    File(String),
+    Ssm(String),
+}
+
+impl PolicySource {
+    /// `WARDEN_POLICY_FILE` wins over `WARDEN_POLICY_SSM`.
+    pub fn from_env() -> Result<Self, PolicySourceError> {
+        let var = |name| std::env::var(name).ok().filter(|v: &String| !v.is_empty());
+        var("WARDEN_POLICY_FILE")
+            .map(Self::File)
+            .or_else(|| var("WARDEN_POLICY_SSM").map(Self::Ssm))
+            .ok_or(PolicySourceError::NotConfigured)
     }
-    let name = std::env::var("WARDEN_POLICY_SSM").map_err(|_| PolicySourceError::NotConfigured)?;
-    let out = ssm
-        .get_parameter()
-        .name(&name)
-        .with_decryption(true)
-        .send()
-        .await
-        .map_err(|e| PolicySourceError::Parameter {
-            name: name.clone(),
-            source: port_error("ssm:GetParameter", e),
-        })?;
-    let text = out.parameter().and_then(|p| p.value()).unwrap_or_default();
-    Policy::from_yaml(text).map_err(|source| PolicySourceError::Invalid {
-        origin: format!("ssm:{name}"),
-        source,
-    })
+
+    /// Read and validate the policy. An SSM parameter costs one `GetParameter` (decrypted).
+    pub async fn load(&self, ssm: &aws_sdk_ssm::Client) -> Result<Policy, PolicySourceError> {
+        let (origin, text) = match self {
+            Self::File(path) => {
+                let text =
+                    std::fs::read_to_string(path).map_err(|source| PolicySourceError::File {
+                        path: path.clone(),
+                        source,
+                    })?;
+                (path.clone(), text)
+            }
+            Self::Ssm(name) => {
+                let out = ssm
+                    .get_parameter()
+                    .name(name)
+                    .with_decryption(true)
+                    .send()
+                    .await
+                    .map_err(|e| PolicySourceError::Parameter {
+                        name: name.clone(),
+                        source: port_error("ssm:GetParameter", e),
+                    })?;
+                (
+                    format!("ssm:{name}"),
+                    out.parameter()
+                        .and_then(|p| p.value())
+                        .unwrap_or_default()
+                        .to_owned(),
+                )
+            }
+        };
+        Policy::from_yaml(&text).map_err(|source| PolicySourceError::Invalid { origin, source })
+    }
+}
+
+/// The policy named by the environment (what every function's `main` calls at init).
+pub async fn load_policy(ssm: &aws_sdk_ssm::Client) -> Result<Policy, PolicySourceError> {
+    PolicySource::from_env()?.load(ssm).await
 }

@@ -58,6 +58,10 @@ impl Executor<'_> {
                         .await?;
                     count(outcomes, "RepositoriesFixed", 1);
                 }
+                Action::PutLifecyclePolicy { repository, text } => {
+                    self.settings.put_lifecycle_policy(repository, text).await?;
+                    count(outcomes, "LifecyclePoliciesSet", 1);
+                }
                 Action::PutTag {
                     repository,
                     tag,

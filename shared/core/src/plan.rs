@@ -16,6 +16,11 @@ pub enum Action {
         repository: RepositoryName,
         setting: TagMutability,
     },
+    /// `PutLifecyclePolicy` with the policy's native rules.
+    PutLifecyclePolicy {
+        repository: RepositoryName,
+        text: String,
+    },
     /// Point `tag` at the image stored as `manifest` (digest-preserving `PutImage`).
     PutTag {
         repository: RepositoryName,

@@ -172,6 +172,20 @@ pub trait RepositorySettings: Send + Sync {
     /// One page of repositories (`DescribeRepositories`, [`MAX_PAGE`] per page).
     async fn repositories(&self, next: Option<String>) -> Result<Page<RepositoryState>, PortError>;
 
+    /// The repository's lifecycle policy text, or `None` when it has none. One
+    /// `GetLifecyclePolicy`.
+    async fn lifecycle_policy(
+        &self,
+        repository: &RepositoryName,
+    ) -> Result<Option<String>, PortError>;
+
+    /// Set the repository's lifecycle policy. One `PutLifecyclePolicy`.
+    async fn put_lifecycle_policy(
+        &self,
+        repository: &RepositoryName,
+        text: &str,
+    ) -> Result<(), PortError>;
+
     /// Set a repository's tag mutability. One `PutImageTagMutability` call.
     async fn set_tag_mutability(
         &self,

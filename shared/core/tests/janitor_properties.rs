@@ -147,6 +147,7 @@ fn registry() -> impl Strategy<Value = Registry> {
                         .collect(),
                     ecs_keep_revisions: None,
                     rules,
+                    lifecycle: vec![],
                 };
                 Registry {
                     images,

@@ -277,6 +277,13 @@ async fn clean_repository(
     let Some(cleanup) = resolved.cleanup else {
         return Ok(());
     };
+    let dry = ctx.force_dry_run || resolved.dry_run || !cleanup.value.apply;
+    if !cleanup.value.lifecycle.is_empty() {
+        reconcile_lifecycle(repository, &cleanup.value.lifecycle, dry, ports, report).await?;
+    }
+    if cleanup.value.rules.is_empty() {
+        return Ok(()); // native rules only: nothing for janitor to list or delete itself
+    }
     let mut entries: Vec<ImageEntry> = Vec::new();
     let mut next = None;
     loop {
@@ -343,7 +350,6 @@ async fn clean_repository(
         ctx.now,
     );
 
-    let dry = ctx.force_dry_run || resolved.dry_run || !cleanup.value.apply;
     let mut actions = Vec::new();
     // One action per ordered group, so no delete batch mixes an index with what comes after it.
     let group = |d: &Digest| -> u8 {
@@ -428,6 +434,47 @@ async fn clean_repository(
         applied: !dry,
         plan: planned,
     });
+    Ok(())
+}
+
+/// Keep the repository's native lifecycle policy equal to the policy's rules: one
+/// GetLifecyclePolicy, and a PutLifecyclePolicy only when they differ (and not in dry-run).
+async fn reconcile_lifecycle(
+    repository: &RepositoryName,
+    rules: &[crate::policy::LifecycleRule],
+    dry: bool,
+    ports: &Ports<'_>,
+    report: &mut Report,
+) -> Result<(), PortError> {
+    let wanted = crate::policy::lifecycle_policy_text(rules);
+    let current = ports.settings.lifecycle_policy(repository).await?;
+    if current
+        .as_deref()
+        .is_some_and(|c| crate::policy::same_lifecycle_policy(c, &wanted))
+    {
+        *report
+            .outcomes
+            .entry("LifecyclePoliciesInPlace")
+            .or_default() += 1;
+        return Ok(());
+    }
+    let plan = Plan {
+        decision: format!(
+            "{repository}: set the native lifecycle policy ({} rules)",
+            rules.len()
+        ),
+        dry_run: dry,
+        actions: vec![Action::PutLifecyclePolicy {
+            repository: repository.clone(),
+            text: wanted,
+        }],
+    };
+    let executor = Executor {
+        settings: ports.settings,
+        images: ports.images,
+        publisher: ports.publisher,
+    };
+    executor.run(&plan, &mut report.outcomes).await?;
     Ok(())
 }
 

@@ -219,6 +219,60 @@ pub struct Cleanup {
     pub ecs_keep_revisions: Option<u32>,
     #[serde(default)]
     pub rules: Vec<CleanupRule>,
+    /// Native ECR lifecycle rules (ECR's JSON shape), reconciled by janitor.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lifecycle: Vec<LifecycleRule>,
+}
+
+/// One ECR lifecycle policy rule, field for field as ECR writes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LifecycleRule {
+    pub rule_priority: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub selection: LifecycleSelection,
+    pub action: LifecycleAction,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LifecycleSelection {
+    pub tag_status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag_pattern_list: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag_prefix_list: Option<Vec<String>>,
+    pub count_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count_unit: Option<String>,
+    pub count_number: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LifecycleAction {
+    #[serde(rename = "type")]
+    pub action_type: String,
+}
+
+/// The ECR lifecycle policy text for these rules (rules in priority order).
+pub fn lifecycle_policy_text(rules: &[LifecycleRule]) -> String {
+    let mut rules = rules.to_vec();
+    rules.sort_by_key(|r| r.rule_priority);
+    serde_json::json!({ "rules": rules }).to_string()
+}
+
+/// Whether two lifecycle policy texts say the same (JSON equality, rules in priority order).
+pub fn same_lifecycle_policy(a: &str, b: &str) -> bool {
+    let normal = |text: &str| -> Option<serde_json::Value> {
+        let mut v: serde_json::Value = serde_json::from_str(text).ok()?;
+        if let Some(rules) = v.get_mut("rules").and_then(|r| r.as_array_mut()) {
+            rules.sort_by_key(|r| r["rulePriority"].as_u64().unwrap_or(0));
+        }
+        Some(v)
+    };
+    matches!((normal(a), normal(b)), (Some(x), Some(y)) if x == y)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

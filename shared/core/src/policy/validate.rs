@@ -205,6 +205,7 @@ fn rule_problems(value: &Value) -> Vec<Problem> {
                 );
             }
         }
+        lifecycle_problems(&mut problems, &at, rule.pointer("/cleanup/lifecycle"));
         let exceptions = rule
             .pointer("/gate/exceptions")
             .and_then(Value::as_array)
@@ -222,6 +223,88 @@ fn rule_problems(value: &Value) -> Vec<Problem> {
         }
     }
     problems
+}
+
+/// ECR's own lifecycle rules beyond its schema: unique priorities; tag lists exactly when
+/// `tagged`; `any` evaluated last; `countUnit` exactly with `sinceImagePushed`; at most four
+/// wildcards per tag pattern.
+fn lifecycle_problems(problems: &mut Vec<Problem>, at: &str, rules: Option<&Value>) {
+    let Some(rules) = rules.and_then(Value::as_array) else {
+        return;
+    };
+    let mut seen = BTreeSet::new();
+    let top = rules
+        .iter()
+        .filter_map(|r| r["rulePriority"].as_u64())
+        .max()
+        .unwrap_or(0);
+    for (i, rule) in rules.iter().enumerate() {
+        let path = format!("{at}.cleanup.lifecycle[{i}]");
+        let mut problem = |p: String, message: &str| {
+            problems.push(Problem {
+                path: p,
+                message: message.to_owned(),
+            })
+        };
+        let priority = rule["rulePriority"].as_u64().unwrap_or(0);
+        if !seen.insert(priority) {
+            problem(
+                format!("{path}.rulePriority"),
+                "rule priorities must be unique",
+            );
+        }
+        let selection = &rule["selection"];
+        let status = selection["tagStatus"].as_str().unwrap_or_default();
+        let (patterns, prefixes) = (
+            selection.get("tagPatternList"),
+            selection.get("tagPrefixList"),
+        );
+        match status {
+            "tagged" if patterns.is_some() == prefixes.is_some() => {
+                problem(
+                    format!("{path}.selection"),
+                    "tagStatus tagged needs exactly one of tagPatternList or tagPrefixList",
+                );
+            }
+            "untagged" | "any" if patterns.is_some() || prefixes.is_some() => {
+                problem(
+                    format!("{path}.selection"),
+                    "only tagStatus tagged takes tagPatternList or tagPrefixList",
+                );
+            }
+            "any" if priority != top => {
+                problem(
+                    format!("{path}.rulePriority"),
+                    "a tagStatus any rule must have the highest rulePriority (evaluated last)",
+                );
+            }
+            _ => {}
+        }
+        match (
+            selection["countType"].as_str(),
+            selection.get("countUnit").is_some(),
+        ) {
+            (Some("sinceImagePushed"), false) => problem(
+                format!("{path}.selection.countUnit"),
+                "sinceImagePushed needs countUnit: days",
+            ),
+            (Some("imageCountMoreThan"), true) => {
+                problem(
+                    format!("{path}.selection.countUnit"),
+                    "imageCountMoreThan takes no countUnit",
+                );
+            }
+            _ => {}
+        }
+        for (j, pattern) in strings(patterns) {
+            if pattern.matches('*').count() > 4 {
+                problem(
+                    format!("{path}.selection.tagPatternList[{j}]"),
+                    "at most 4 wildcards per pattern",
+                );
+            }
+        }
+    }
 }
 
 fn strings(list: Option<&Value>) -> Vec<(usize, &str)> {
@@ -358,6 +441,35 @@ repositories:
                 .contains("not valid YAML")
         );
         assert!(problems("version: 2\nrepositories: []\n").len() >= 2);
+    }
+
+    #[test]
+    fn lifecycle_rules_follow_ecrs_own_rules() {
+        let yaml = r#"
+version: 1
+repositories:
+  - match: a
+    cleanup:
+      lifecycle:
+        - { rulePriority: 2, selection: { tagStatus: any, countType: imageCountMoreThan, countNumber: 5 }, action: { type: expire } }
+        - { rulePriority: 1, selection: { tagStatus: tagged, countType: sinceImagePushed, countNumber: 5 }, action: { type: expire } }
+        - { rulePriority: 3, selection: { tagStatus: tagged, tagPatternList: ["*a*b*c*d*e"], countType: imageCountMoreThan, countUnit: days, countNumber: 5 }, action: { type: expire } }
+"#;
+        let found = paths(yaml);
+        for expected in [
+            "repositories[0].cleanup.lifecycle[0].rulePriority",
+            "repositories[0].cleanup.lifecycle[1].selection",
+            "repositories[0].cleanup.lifecycle[1].selection.countUnit",
+            "repositories[0].cleanup.lifecycle[2].selection.countUnit",
+            "repositories[0].cleanup.lifecycle[2].selection.tagPatternList[0]",
+        ] {
+            assert!(
+                found.iter().any(|p| p == expected),
+                "{expected} not in {found:?}"
+            );
+        }
+        let good = "version: 1\nrepositories:\n  - match: a\n    cleanup:\n      lifecycle:\n        - { rulePriority: 1, selection: { tagStatus: untagged, countType: sinceImagePushed, countUnit: days, countNumber: 14 }, action: { type: expire } }\n";
+        assert!(paths(good).is_empty(), "{:?}", paths(good));
     }
 
     #[test]

@@ -621,7 +621,9 @@ repositories:
                     tags.iter().map(Tag::as_str).collect::<Vec<_>>().join(",")
                 ),
                 Action::Publish { message, .. } => format!("publish {}", message.action),
-                Action::SetTagMutability { .. } | Action::DeleteImages { .. } => "other".into(),
+                Action::SetTagMutability { .. }
+                | Action::DeleteImages { .. }
+                | Action::PutLifecyclePolicy { .. } => "other".into(),
             })
             .collect()
     }

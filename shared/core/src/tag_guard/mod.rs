@@ -592,7 +592,8 @@ repositories:
                 Action::Publish { message, .. } => format!("publish {}", message.action),
                 Action::SetTagMutability { .. }
                 | Action::RemoveTags { .. }
-                | Action::DeleteImages { .. } => "other".into(),
+                | Action::DeleteImages { .. }
+                | Action::PutLifecyclePolicy { .. } => "other".into(),
             })
             .collect();
         assert_eq!(
