@@ -5,9 +5,9 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
-use warden_aws::janitor::{Janitor, JanitorConfig, caller_account};
+use warden_aws::janitor::{Janitor, JanitorConfig, RunOptions, caller_account};
 use warden_aws::{Clients, load_sdk_config};
-use warden_core::janitor::{Progress, Report};
+use warden_core::janitor::{Progress, Report, Unlimited};
 use warden_core::names::{AccountId, Region, RepositoryName};
 
 use crate::{CleanupArgs, emit, load_policy};
@@ -58,10 +58,13 @@ pub fn run(args: &CleanupArgs, apply: bool) -> anyhow::Result<ExitCode> {
             .run(
                 account,
                 region,
-                only.as_ref(),
-                !apply,
-                false,
+                &RunOptions {
+                    only,
+                    dry_run: !apply,
+                    notify: false,
+                },
                 &Bar(bar.clone()),
+                &Unlimited,
             )
             .await;
         bar.finish_and_clear();

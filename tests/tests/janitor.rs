@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use aws_sdk_ecs::types::ContainerDefinition;
 use serde_json::{Value, json};
-use warden_aws::janitor::{Janitor, JanitorConfig};
-use warden_core::janitor::Quiet;
+use warden_aws::janitor::{Janitor, JanitorConfig, RunOptions};
+use warden_core::janitor::{Quiet, Unlimited};
 use warden_core::names::{AccountId, Digest, Region};
 use warden_core::policy::Policy;
 use warden_tests::{Emulator, OCI_INDEX, OCI_MANIFEST, REGION, TestAccount, image_index};
@@ -46,7 +46,7 @@ async fn run(
         policy,
         JanitorConfig {
             topic_arn: Some(topic),
-            dry_run: false,
+            ..JanitorConfig::default()
         },
     );
     let before = acct.clients.calls.snapshot();
@@ -55,10 +55,13 @@ async fn run(
         .run(
             AccountId::new(acct.id.as_str()).unwrap(),
             Region::new(REGION).unwrap(),
-            only.as_ref(),
-            false,
-            true,
+            &RunOptions {
+                only,
+                dry_run: false,
+                notify: true,
+            },
             &Quiet,
+            &Unlimited,
         )
         .await
         .unwrap();
@@ -406,6 +409,7 @@ repositories:
         JanitorConfig {
             topic_arn: Some(topic),
             dry_run: true,
+            ..JanitorConfig::default()
         },
     );
     let before = acct.clients.calls.snapshot();
@@ -413,10 +417,13 @@ repositories:
         .run(
             AccountId::new(acct.id.as_str()).unwrap(),
             Region::new(REGION).unwrap(),
-            None,
-            true,
-            false,
+            &RunOptions {
+                only: None,
+                dry_run: true,
+                notify: false,
+            },
             &Quiet,
+            &Unlimited,
         )
         .await
         .unwrap();
@@ -457,5 +464,81 @@ repositories:
         second.get("ECR.PutLifecyclePolicy"),
         None,
         "already in place: no write"
+    );
+}
+
+/// Stops after `n` repositories, as a Lambda near its deadline would.
+struct After(std::sync::atomic::AtomicUsize);
+
+impl warden_core::janitor::Budget for After {
+    fn time_left(&self) -> bool {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) > 0
+    }
+}
+
+#[tokio::test]
+async fn a_run_out_of_time_checkpoints_and_the_next_run_continues_there() {
+    let acct = Emulator::shared().account().await;
+    let table = acct.state_table().await;
+    for name in ["ck/a", "ck/b", "ck/c"] {
+        acct.create_repository(name).await;
+    }
+    let (topic, _) = acct.topic_with_queue(None).await;
+    let config = JanitorConfig {
+        topic_arn: Some(topic),
+        table: Some(table.clone()),
+        ..JanitorConfig::default()
+    };
+    let janitor = Janitor::new(&acct.clients, policy(KEEP_ONE_BUILD), config);
+    let (account, region) = (
+        AccountId::new(acct.id.as_str()).unwrap(),
+        Region::new(REGION).unwrap(),
+    );
+    let first = janitor
+        .run(
+            account.clone(),
+            region.clone(),
+            &RunOptions::scheduled(),
+            &Quiet,
+            &After(1.into()),
+        )
+        .await
+        .unwrap();
+    let done: Vec<String> = first
+        .repositories
+        .iter()
+        .map(|r| r.repository.to_string())
+        .collect();
+    assert_eq!(done, ["ck/a"], "one repository, then out of time");
+    assert_eq!(
+        first.stopped_after.as_ref().map(|r| r.as_str()),
+        Some("ck/a")
+    );
+    assert_eq!(
+        acct.table_items(&table).await.len(),
+        1,
+        "the checkpoint is saved"
+    );
+
+    let second = janitor
+        .run(
+            account,
+            region,
+            &RunOptions::scheduled(),
+            &Quiet,
+            &After(100.into()),
+        )
+        .await
+        .unwrap();
+    let done: Vec<String> = second
+        .repositories
+        .iter()
+        .map(|r| r.repository.to_string())
+        .collect();
+    assert_eq!(done, ["ck/b", "ck/c"], "continues after the checkpoint");
+    assert!(second.stopped_after.is_none());
+    assert!(
+        acct.table_items(&table).await.is_empty(),
+        "a finished run clears the checkpoint"
     );
 }

@@ -1,17 +1,23 @@
 //! janitor assembled: adapters, configuration, the scheduled handler, and the entry point the
 //! `warden plan cleanup` / `warden cleanup` commands share with it.
 //!
-//! Environment: `WARDEN_TOPIC_ARN`, `WARDEN_DRY_RUN`, and the policy. Deletion happens only in
-//! repositories whose policy says `cleanup.apply: true`, and never in dry-run.
+//! Environment: `WARDEN_TOPIC_ARN`, `WARDEN_DRY_RUN`, `WARDEN_TABLE` (where a run that runs out of
+//! time leaves its checkpoint; without it every run starts from the first repository),
+//! `WARDEN_RUN_MARGIN_SECONDS` (time kept back before the Lambda deadline, default 60), and the
+//! policy. Deletion happens only in repositories whose policy says `cleanup.apply: true`, and never
+//! in dry-run.
+
+use std::time::{Duration, SystemTime};
 
 use serde_json::{Value, json};
 use warden_core::event::{Detail, Incoming};
-use warden_core::janitor::{self, Context, FUNCTION, Ports, Progress, Quiet, Report};
+use warden_core::janitor::{self, Budget, Context, FUNCTION, Ports, Progress, Quiet, Report};
 use warden_core::names::{AccountId, Region, RepositoryName};
 use warden_core::policy::Policy;
 use warden_core::ports::PortError;
 
 use crate::calls::ApiCalls;
+use crate::checkpoints::DynamoCheckpoints;
 use crate::config::Clients;
 use crate::ecr::EcrRegistry;
 use crate::lambda::{ConfigError, Handled, env_bool, env_topic, frame, not_for_me};
@@ -22,18 +28,70 @@ use crate::workloads::AccountWorkloads;
 pub struct JanitorConfig {
     pub topic_arn: Option<String>,
     pub dry_run: bool,
+    /// The state table, for checkpoints.
+    pub table: Option<String>,
+    /// Stop starting repositories this long before the Lambda deadline.
+    pub margin: Duration,
 }
 
 impl JanitorConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
+        let margin = match std::env::var("WARDEN_RUN_MARGIN_SECONDS") {
+            Err(_) => 60,
+            Ok(v) => v.parse().map_err(|_| ConfigError::Invalid {
+                name: "WARDEN_RUN_MARGIN_SECONDS",
+                value: v,
+                expected: "a whole number of seconds",
+            })?,
+        };
         Ok(Self {
+            table: std::env::var("WARDEN_TABLE").ok().filter(|t| !t.is_empty()),
+            margin: Duration::from_secs(margin),
             topic_arn: env_topic(),
             dry_run: env_bool("WARDEN_DRY_RUN")?,
         })
     }
 }
 
+/// What one run covers and does.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Only this repository (the CLI's `--repository`).
+    pub only: Option<RepositoryName>,
+    /// Plan only, whatever the policy says.
+    pub dry_run: bool,
+    /// Publish one cleanup message per repository.
+    pub notify: bool,
+}
+
+impl RunOptions {
+    /// The schedule's run: every repository, the policy decides, people are told.
+    pub fn scheduled() -> Self {
+        Self {
+            only: None,
+            dry_run: false,
+            notify: true,
+        }
+    }
+}
+
+/// Time left until the Lambda deadline, less a margin.
+pub struct Deadline {
+    pub at: SystemTime,
+    pub margin: Duration,
+}
+
+impl Budget for Deadline {
+    fn time_left(&self) -> bool {
+        self.at
+            .duration_since(SystemTime::now())
+            .is_ok_and(|left| left > self.margin)
+    }
+}
+
 pub struct Janitor {
+    checkpoints: Option<DynamoCheckpoints>,
+    margin: Duration,
     registry: EcrRegistry,
     workloads: AccountWorkloads,
     publisher: SnsPublisher,
@@ -45,6 +103,10 @@ pub struct Janitor {
 impl Janitor {
     pub fn new(clients: &Clients, policy: Policy, config: JanitorConfig) -> Self {
         Self {
+            checkpoints: config
+                .table
+                .map(|t| DynamoCheckpoints::new(clients.dynamodb.clone(), t)),
+            margin: config.margin,
             registry: EcrRegistry::new(clients.ecr.clone()),
             workloads: AccountWorkloads::new(clients.ecs.clone(), clients.lambda.clone()),
             publisher: SnsPublisher::new(clients.sns.clone(), config.topic_arn),
@@ -54,18 +116,23 @@ impl Janitor {
         }
     }
 
-    /// One run: plan every repository with a cleanup policy (or only `only`), apply where the policy
-    /// says so unless `dry_run` (or the function's global dry-run) holds, and with `notify` publish
-    /// one cleanup message per repository.
+    /// One run: plan every repository with a cleanup policy (or only `options.only`), apply
+    /// where the policy says so unless `options.dry_run` (or the function's global dry-run) holds,
+    /// and with `options.notify` publish one cleanup message per repository.
     pub async fn run(
         &self,
         account: AccountId,
         region: Region,
-        only: Option<&RepositoryName>,
-        dry_run: bool,
-        notify: bool,
+        options: &RunOptions,
         progress: &dyn Progress,
+        budget: &dyn Budget,
     ) -> Result<Report, PortError> {
+        let RunOptions {
+            only,
+            dry_run,
+            notify,
+        } = options;
+        let (dry_run, notify) = (*dry_run, *notify);
         let ctx = Context {
             account,
             region,
@@ -79,16 +146,28 @@ impl Janitor {
             images: &self.registry,
             workloads: &self.workloads,
             publisher: &self.publisher,
+            checkpoints: self
+                .checkpoints
+                .as_ref()
+                .map(|c| c as &dyn warden_core::ports::Checkpoints),
         };
-        janitor::run(&self.policy, &ctx, &ports, only, progress).await
+        janitor::run(&self.policy, &ctx, &ports, only.as_ref(), progress, budget).await
     }
 
-    /// Handle one invocation: the schedule.
-    pub async fn handle(&self, payload: Value) -> Result<Value, lambda_runtime::Error> {
+    /// Handle one invocation: the schedule. Starts no repository within the margin of `deadline`.
+    pub async fn handle(
+        &self,
+        payload: Value,
+        deadline: SystemTime,
+    ) -> Result<Value, lambda_runtime::Error> {
+        let budget = Deadline {
+            at: deadline,
+            margin: self.margin,
+        };
         frame(FUNCTION, &self.calls, payload, |input| async move {
             match input {
                 Incoming::Event(event) if matches!(event.detail, Detail::Schedule) => {
-                    let report = self.run(event.envelope.account.clone(), event.envelope.region.clone(), None, false, true, &Quiet).await?;
+                    let report = self.run(event.envelope.account.clone(), event.envelope.region.clone(), &RunOptions::scheduled(), &Quiet, &budget).await?;
                     Ok(Handled {
                         decision: report.decision(),
                         dry_run: report.repositories.iter().all(|r| !r.applied),

@@ -3,6 +3,7 @@
 //! loading). Everything that touches AWS lives here; decisions stay in `warden-core`.
 
 pub mod calls;
+pub mod checkpoints;
 pub mod config;
 pub mod ecr;
 mod errors;

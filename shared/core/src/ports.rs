@@ -451,3 +451,13 @@ pub trait Workloads: Send + Sync {
         keep_revisions: u32,
     ) -> Result<Vec<(String, String)>, PortError>;
 }
+
+/// Where a long run stopped, so the next invocation continues there.
+#[async_trait]
+pub trait Checkpoints: Send + Sync {
+    /// The checkpoint under `key`. One `GetItem`.
+    async fn get(&self, key: &str) -> Result<Option<String>, PortError>;
+
+    /// Save (`Some`) or clear (`None`) the checkpoint under `key`. One `PutItem` or `DeleteItem`.
+    async fn set(&self, key: &str, value: Option<&str>) -> Result<(), PortError>;
+}

@@ -20,8 +20,8 @@ use crate::names::{AccountId, Digest, Region, RepositoryName, Tag};
 use crate::plan::{Action, Plan};
 use crate::policy::Policy;
 use crate::ports::{
-    ImageCatalog, ImageEntry, ImageManifests, MAX_BATCH_GET_IMAGE_IDS, PortError, Publisher,
-    RepositorySettings, Workloads,
+    Checkpoints, ImageCatalog, ImageEntry, ImageManifests, MAX_BATCH_GET_IMAGE_IDS, PortError,
+    Publisher, RepositorySettings, Workloads,
 };
 use crate::scan_gate::DEFAULT_QUARANTINE_PREFIX;
 use plan::{ImageRecord, InUse, RepositoryPlan, Storage, Structure, plan_repository};
@@ -176,6 +176,22 @@ pub struct Ports<'a> {
     pub images: &'a dyn ImageManifests,
     pub workloads: &'a dyn Workloads,
     pub publisher: &'a dyn Publisher,
+    /// Where a run that ran out of time stopped (`None`: runs always go to the end, as the CLI).
+    pub checkpoints: Option<&'a dyn Checkpoints>,
+}
+
+/// Whether there is time to start another repository (the Lambda checks its deadline).
+pub trait Budget: Send + Sync {
+    fn time_left(&self) -> bool;
+}
+
+/// No deadline (the CLI).
+pub struct Unlimited;
+
+impl Budget for Unlimited {
+    fn time_left(&self) -> bool {
+        true
+    }
 }
 
 /// Progress, for a terminal's progress bar.
@@ -205,6 +221,9 @@ pub struct Report {
     pub repositories: Vec<RepositoryReport>,
     pub outcomes: Outcomes,
     pub errors: Vec<String>,
+    /// The run stopped for time after this repository; the next run continues after it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped_after: Option<RepositoryName>,
 }
 
 impl Report {
@@ -219,12 +238,17 @@ impl Report {
 }
 
 /// One janitor run over every repository with a cleanup policy (or only `only`, from the CLI).
+///
+/// Repositories are taken in name order. Before each, `budget` is asked for time; when it says no,
+/// the run records a checkpoint (the last repository done) and stops, and the next run starts after
+/// it. A run that reaches the end clears the checkpoint.
 pub async fn run(
     policy: &Policy,
     ctx: &Context,
     ports: &Ports<'_>,
     only: Option<&RepositoryName>,
     progress: &dyn Progress,
+    budget: &dyn Budget,
 ) -> Result<Report, PortError> {
     let mut report = Report::default();
     let keep_revisions = policy
@@ -234,34 +258,54 @@ pub async fn run(
         .filter_map(|r| r.cleanup.as_ref()?.ecs_keep_revisions)
         .max()
         .unwrap_or(DEFAULT_KEEP_REVISIONS);
-    let refs = ports.workloads.image_references(keep_revisions).await?;
-    let by_repo = refs_by_repository(&refs, &ctx.account, &ctx.region);
+    let mut names = Vec::new();
     let mut next = None;
     loop {
         let page = ports.settings.repositories(next).await?;
-        for repo in page
-            .items
-            .iter()
-            .map(|r| &r.name)
-            .filter(|n| only.is_none_or(|o| o == *n))
-        {
-            if policy.for_repository(repo).cleanup.is_none() {
-                continue;
-            }
-            progress.repository(repo);
-            let empty = RepositoryRefs::new();
-            let refs = by_repo.get(repo).unwrap_or(&empty);
-            match clean_repository(repo, refs, policy, ctx, ports, progress, &mut report).await {
-                Ok(()) => {}
-                Err(e) if e.is_retryable() => return Err(e),
-                Err(e) => report.errors.push(format!("{repo}: {e}")),
-            }
-        }
+        names.extend(
+            page.items.into_iter().map(|r| r.name).filter(|n| {
+                only.is_none_or(|o| o == n) && policy.for_repository(n).cleanup.is_some()
+            }),
+        );
         next = page.next;
         if next.is_none() {
-            return Ok(report);
+            break;
         }
     }
+    names.sort();
+    let key = format!("janitor#{}#{}", ctx.account, ctx.region);
+    let resume = match ports.checkpoints {
+        Some(c) => c.get(&key).await?,
+        None => None,
+    };
+    let refs = ports.workloads.image_references(keep_revisions).await?;
+    let by_repo = refs_by_repository(&refs, &ctx.account, &ctx.region);
+    let mut last_done: Option<&RepositoryName> = None;
+    for repo in names
+        .iter()
+        .filter(|n| resume.as_deref().is_none_or(|r| n.as_str() > r))
+    {
+        if !budget.time_left() {
+            if let (Some(c), Some(done)) = (ports.checkpoints, last_done) {
+                c.set(&key, Some(done.as_str())).await?;
+                report.stopped_after = Some(done.clone());
+            }
+            return Ok(report);
+        }
+        progress.repository(repo);
+        let empty = RepositoryRefs::new();
+        let refs = by_repo.get(repo).unwrap_or(&empty);
+        match clean_repository(repo, refs, policy, ctx, ports, progress, &mut report).await {
+            Ok(()) => {}
+            Err(e) if e.is_retryable() => return Err(e),
+            Err(e) => report.errors.push(format!("{repo}: {e}")),
+        }
+        last_done = Some(repo);
+    }
+    if let (Some(c), Some(_)) = (ports.checkpoints, resume) {
+        c.set(&key, None).await?;
+    }
+    Ok(report)
 }
 
 async fn clean_repository(
