@@ -298,7 +298,6 @@ impl TestAccount {
     /// A warden topic with an SQS queue subscribed (optionally with a filter policy), to see what
     /// was published. Returns (topic ARN, queue URL).
     pub async fn topic_with_queue(&self, filter_policy: Option<&str>) -> (String, String) {
-        let sqs = aws_sdk_sqs::Client::new(&self.sdk);
         let sns = aws_sdk_sns::Client::new(&self.sdk);
         let topic = sns
             .create_topic()
@@ -307,6 +306,13 @@ impl TestAccount {
             .await
             .expect("topic");
         let topic = topic.topic_arn().expect("arn").to_owned();
+        let queue = self.subscribed_queue(&topic, filter_policy).await;
+        (topic, queue)
+    }
+
+    /// A new SQS queue subscribed to `topic` (with a filter policy, if given). Returns its URL.
+    pub async fn subscribed_queue(&self, topic: &str, filter_policy: Option<&str>) -> String {
+        let sqs = aws_sdk_sqs::Client::new(&self.sdk);
         let queue = sqs
             .create_queue()
             .queue_name(format!("seen-{}", self.queue_seq()))
@@ -325,16 +331,18 @@ impl TestAccount {
             .attributes()
             .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
             .expect("queue arn");
-        let mut sub = sns
+        let mut sub = self
+            .clients
+            .sns
             .subscribe()
-            .topic_arn(&topic)
+            .topic_arn(topic)
             .protocol("sqs")
             .endpoint(queue_arn);
         if let Some(policy) = filter_policy {
             sub = sub.attributes("FilterPolicy", policy);
         }
         sub.send().await.expect("subscribe");
-        (topic, url)
+        url
     }
 
     fn queue_seq(&self) -> u64 {

@@ -434,31 +434,9 @@ async fn published_messages_carry_typed_attributes_that_filter_policies_select_o
     use warden_core::ports::Publisher;
     let acct: TestAccount = Emulator::shared().account().await;
     let (topic, all) = acct.topic_with_queue(None).await;
-    let sqs = aws_sdk_sqs::Client::new(&acct.sdk);
-    let fails = sqs
-        .create_queue()
-        .queue_name("fails-only")
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_owned();
-    let arn = format!(
-        "arn:aws:sqs:{}:{}:fails-only",
-        warden_tests::REGION,
-        acct.id
-    );
-    acct.clients
-        .sns
-        .subscribe()
-        .topic_arn(&topic)
-        .protocol("sqs")
-        .endpoint(arn)
-        .attributes("FilterPolicy", r#"{"verdict": ["FAIL"]}"#)
-        .send()
-        .await
-        .unwrap();
+    let fails = acct
+        .subscribed_queue(&topic, Some(r#"{"verdict": ["FAIL"]}"#))
+        .await;
     let publisher = warden_aws::publisher::SnsPublisher::new(acct.clients.sns.clone(), Some(topic));
     let fail = verdict(
         "team-a/api",

@@ -36,7 +36,9 @@ async fn setup(exceptions: &str) -> Setup {
     let acct = Emulator::shared().account().await;
     let table = acct.state_table().await;
     let (topic, all) = acct.topic_with_queue(None).await;
-    let failures = subscribe(&acct, &topic, r#"{"verdict": ["FAIL"]}"#).await;
+    let failures = acct
+        .subscribed_queue(&topic, Some(r#"{"verdict": ["FAIL"]}"#))
+        .await;
     let config = ScanGateConfig {
         table,
         topic_arn: Some(topic),
@@ -49,32 +51,6 @@ async fn setup(exceptions: &str) -> Setup {
         all,
         failures,
     }
-}
-
-/// A second queue on the same topic, with a filter policy.
-async fn subscribe(acct: &TestAccount, topic: &str, filter: &str) -> String {
-    let sqs = aws_sdk_sqs::Client::new(&acct.sdk);
-    let url = sqs
-        .create_queue()
-        .queue_name("filtered")
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_owned();
-    let arn = format!("arn:aws:sqs:{REGION}:{}:filtered", acct.id);
-    acct.clients
-        .sns
-        .subscribe()
-        .topic_arn(topic)
-        .protocol("sqs")
-        .endpoint(arn)
-        .attributes("FilterPolicy", filter)
-        .send()
-        .await
-        .unwrap();
-    url
 }
 
 async fn run(s: &Setup, event: Value) -> (Value, BTreeMap<String, u64>) {
