@@ -8,7 +8,7 @@
 
 pub mod plan;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -24,7 +24,9 @@ use crate::ports::{
     Publisher, RepositorySettings, Workloads,
 };
 use crate::scan_gate::DEFAULT_QUARANTINE_PREFIX;
-use plan::{ImageRecord, InUse, RepositoryPlan, Storage, Structure, plan_repository};
+use plan::{
+    ImageRecord, InUse, RepositoryPlan, Storage, Structure, deletion_group, plan_repository,
+};
 
 pub const FUNCTION: &str = "janitor";
 /// ECS task definition revisions kept per family when the policy does not say.
@@ -394,27 +396,16 @@ async fn clean_repository(
         ctx.now,
     );
 
-    let mut actions = Vec::new();
-    // One action per ordered group, so no delete batch mixes an index with what comes after it.
-    let group = |d: &Digest| -> u8 {
-        if structure.children.contains_key(d) {
-            0
-        } else if structure.subjects.contains_key(d) {
-            2
-        } else {
-            1
-        }
-    };
-    let mut groups: BTreeMap<u8, Vec<Digest>> = BTreeMap::new();
-    for d in &planned.delete {
-        groups.entry(group(d)).or_default().push(d.clone());
-    }
-    for digests in groups.into_values() {
-        actions.push(Action::DeleteImages {
+    // The plan lists deletions group by group; one action per group, so no delete batch mixes an
+    // index with what comes after it.
+    let actions: Vec<Action> = planned
+        .delete
+        .chunk_by(|a, b| deletion_group(&structure, a) == deletion_group(&structure, b))
+        .map(|digests| Action::DeleteImages {
             repository: repository.clone(),
-            digests,
-        });
-    }
+            digests: digests.to_vec(),
+        })
+        .collect();
     let body = CleanupBody {
         applied: !dry,
         images_total: records.len() as u64,

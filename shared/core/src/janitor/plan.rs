@@ -112,6 +112,19 @@ fn selects(rule: &CleanupRule, patterns: &GlobSet, image: &ImageRecord) -> bool 
     }
 }
 
+/// Which deletion group an image belongs to: 0 indexes, 1 images, 2 referrers. Plans list
+/// deletions in this order and the executor deletes group by group, so an index goes before its
+/// children and a referrer after its subject.
+pub fn deletion_group(structure: &Structure, digest: &Digest) -> u8 {
+    if structure.children.contains_key(digest) {
+        0
+    } else if structure.subjects.contains_key(digest) {
+        2
+    } else {
+        1
+    }
+}
+
 /// Plan one repository's cleanup.
 pub fn plan_repository(
     images: &[ImageRecord],
@@ -306,22 +319,13 @@ pub fn plan_repository(
         }
     }
 
-    let rank = |d: &Digest| -> u8 {
-        if structure.children.contains_key(d) {
-            0
-        } else if subject_of(d).is_some() {
-            2
-        } else {
-            1
-        }
-    };
     let mut delete: Vec<&ImageRecord> = images
         .iter()
         .filter(|i| expired.contains(&i.digest))
         .collect();
     delete.sort_by(|a, b| {
-        rank(&a.digest)
-            .cmp(&rank(&b.digest))
+        deletion_group(structure, &a.digest)
+            .cmp(&deletion_group(structure, &b.digest))
             .then(a.pushed_at.cmp(&b.pushed_at))
             .then(a.digest.cmp(&b.digest))
     });
