@@ -143,19 +143,22 @@ async fn evaluate(
     };
     let result = executor.run(&plan, &mut report.outcomes).await;
     report.plans.push(plan);
-    if let Ok(failures) = &result {
-        report.errors.extend(failures.iter().cloned());
-    }
-    if let Err(error) = result {
-        if let Some(VerdictClaim::Recorded { previous }) = &facts.claim {
-            ports
-                .verdicts
-                .restore(&subject.repository, &subject.digest, previous.as_ref())
-                .await?;
+    match result {
+        Ok(failures) => {
+            report.errors.extend(failures);
+            Ok(())
         }
-        return Err(error);
+        Err(error) => {
+            // Put the verdict record back, so that the retry acts again.
+            if let Some(VerdictClaim::Recorded { previous }) = &facts.claim {
+                ports
+                    .verdicts
+                    .restore(&subject.repository, &subject.digest, previous.as_ref())
+                    .await?;
+            }
+            Err(error)
+        }
     }
-    Ok(())
 }
 
 async fn fill(need: Need, facts: &mut Facts, ports: &Ports<'_>) -> Result<(), PortError> {
