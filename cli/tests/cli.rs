@@ -333,9 +333,14 @@ fn explain_with_a_policy_shows_scan_gates_verdict_and_actions() {
         .iter()
         .map(|a| a["action"].as_str().unwrap())
         .collect();
-    assert_eq!(actions, ["put_tag", "put_tag", "remove_tags", "publish"]);
-    assert_eq!(plan["actions"][0]["tag"], "quarantine-v1");
-    assert_eq!(plan["actions"][3]["message"]["verdict"], "FAIL");
+    assert_eq!(actions, ["move_tags", "publish"]);
+    // The fixture's image is sha256:7f5b2640fe6f…: its quarantine tags carry that short digest.
+    assert_eq!(plan["actions"][0]["moves"][0]["from"], "v1");
+    assert_eq!(
+        plan["actions"][0]["moves"][0]["to"], "quarantine-v1-7f5b2640fe6f",
+        "quarantine tags are unique per image"
+    );
+    assert_eq!(plan["actions"][1]["message"]["verdict"], "FAIL");
 
     // With the shipped policy (an exception on team-a), the findings decide: explain says so.
     let team = stdout_json(&warden(&[

@@ -549,3 +549,39 @@ async fn accounts_are_isolated() {
         one.id
     );
 }
+
+#[tokio::test]
+async fn removing_a_tag_by_digest_and_tag_leaves_a_moved_tag_alone() {
+    let acct = Emulator::shared().account().await;
+    acct.create_repository("probe/conditional").await;
+    let (a, _) = acct.push("probe/conditional", "a", Some("v1")).await;
+    acct.push("probe/conditional", "a", Some("keep")).await;
+    acct.push("probe/conditional", "a", Some("gone-soon")).await;
+    // `v1` moves to B: removing `v1` "from A" must not touch B.
+    let (b, _) = acct.push("probe/conditional", "b", Some("v1")).await;
+    let registry = EcrRegistry::new(acct.clients.ecr.clone());
+    let tags = [
+        Tag::new("v1").unwrap(),
+        Tag::new("gone-soon").unwrap(),
+        Tag::new("never-was").unwrap(),
+    ];
+    let removal = registry
+        .remove_tags(&name("probe/conditional"), &a, &tags)
+        .await
+        .unwrap();
+    assert_eq!(
+        removal.moved,
+        [Tag::new("v1").unwrap()],
+        "ImageTagDoesNotMatchDigest"
+    );
+    assert!(removal.refused.is_empty(), "{:?}", removal.refused);
+    let state = acct.tags_by_digest("probe/conditional").await;
+    assert!(
+        state.contains(&(a.to_string(), vec!["keep".into()])),
+        "{state:?}"
+    );
+    assert!(
+        state.contains(&(b.to_string(), vec!["v1".into()])),
+        "{state:?}"
+    );
+}

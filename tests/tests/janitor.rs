@@ -32,8 +32,11 @@ repositories:
     .unwrap()
 }
 
-const KEEP_ONE_BUILD: &str = r#"        - { priority: 1, select: { tag_status: tagged, tags: ["build-*"] }, keep_newest: 1 }
-        - { priority: 2, select: { tag_status: untagged }, older_than_days: 1 }"#;
+/// The ECR idiom for "keep `latest`": a higher-priority rule that matches it (a lower rule can
+/// never expire an image a higher one matched), then the build rule, then untagged images.
+const KEEP_ONE_BUILD: &str = r#"        - { priority: 1, select: { tag_status: tagged, tags: ["latest"] }, keep_newest: 1 }
+        - { priority: 2, select: { tag_status: tagged, tags: ["build-*"] }, keep_newest: 1 }
+        - { priority: 3, select: { tag_status: untagged }, older_than_days: 1 }"#;
 
 async fn run(
     acct: &TestAccount,
@@ -117,7 +120,7 @@ fn digests_left(state: &[(String, Vec<String>)]) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn images_in_use_and_multi_tagged_images_survive_a_keep_1_rule() {
+async fn images_in_use_and_latest_by_its_own_rule_survive_a_keep_1_rule() {
     let acct = Emulator::shared().account().await;
     acct.create_repository("svc/app").await;
     let mut images = Vec::new();
@@ -186,10 +189,10 @@ async fn images_in_use_and_multi_tagged_images_survive_a_keep_1_rule() {
     assert_eq!(why(3), "in use: Lambda function worker:$LATEST");
     assert_eq!(
         why(4),
-        "no rule selects it",
-        "latest + build-4 is not the build-* rule's to delete"
+        "rule 1: among the newest 1",
+        "latest + build-4: the latest rule matched it first, so the build-* rule cannot expire it"
     );
-    assert_eq!(why(5), "rule 1: among the newest 1");
+    assert_eq!(why(5), "rule 2: among the newest 1");
     let left = digests_left(&acct.tags_by_digest("svc/app").await);
     assert_eq!(left.len(), 5);
     assert!(!left.contains(&images[0].to_string()));
@@ -246,10 +249,17 @@ async fn an_index_and_its_children_go_together_index_first_and_referrers_after()
             Some(&cosign_tag),
         )
         .await;
+    // An untagged OCI referrer of the new index: the untagged rule would expire it; its kept
+    // subject keeps it.
+    let attestation = signature(&i2).replace("sig.v1", "att.v1");
+    let (s3, _) = acct
+        .push_manifest("svc/multi", &attestation, OCI_MANIFEST, None)
+        .await;
     let old = 30 * DAY;
     acct.age_images(
         "svc/multi",
         &[
+            (&s3, 2 * DAY, None),
             (&c1, old, None),
             (&c2, old, None),
             (&i1, old, None),
@@ -280,7 +290,10 @@ async fn an_index_and_its_children_go_together_index_first_and_referrers_after()
         "one batch per group, in order: {made:?}"
     );
     let left = digests_left(&acct.tags_by_digest("svc/multi").await);
-    let mut expected: Vec<String> = [&c3, &c4, &i2, &s2].iter().map(|d| d.to_string()).collect();
+    let mut expected: Vec<String> = [&c3, &c4, &i2, &s2, &s3]
+        .iter()
+        .map(|d| d.to_string())
+        .collect();
     expected.sort();
     assert_eq!(left, expected);
     assert!(
@@ -290,10 +303,15 @@ async fn an_index_and_its_children_go_together_index_first_and_referrers_after()
             .starts_with("child of kept index")
     );
     assert!(
-        plan["keep"][s2.as_str()]
+        plan["keep"][s3.as_str()]
             .as_str()
             .unwrap()
             .starts_with("referrer of kept image")
+    );
+    assert_eq!(
+        plan["keep"][s2.as_str()],
+        "no rule selects it",
+        "the cosign-tagged signature matches no tag rule"
     );
 }
 

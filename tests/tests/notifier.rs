@@ -153,6 +153,9 @@ fn verdict(
         },
         restored_tags: vec![],
         tags_taken: vec![],
+        still_deployable: vec![],
+        moved_meanwhile: vec![],
+        problems: vec![],
         policy_pattern: Some("**".into()),
     };
     message(repository, action, Body::Verdict(Box::new(body)))

@@ -78,6 +78,11 @@ fn basic_scan(
     })
 }
 
+/// The quarantine name of `tag` on image `digest` (`quarantine-<tag>-<short digest>`).
+fn q(tag: &str, digest: &Digest) -> String {
+    format!("quarantine-{tag}-{}", digest.short())
+}
+
 fn message(envelope: &Value) -> Value {
     serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap()
 }
@@ -115,10 +120,7 @@ async fn a_critical_finding_fails_and_quarantines_that_image_only() {
     );
     let state = s.acct.tags_by_digest("shop/api").await;
     assert!(
-        state.contains(&(
-            a.to_string(),
-            vec!["quarantine-latest".into(), "quarantine-v1".into()]
-        )),
+        state.contains(&(a.to_string(), vec![q("latest", &a), q("v1", &a)])),
         "{state:?}"
     );
     assert!(
@@ -242,7 +244,7 @@ async fn a_failed_scan_fails_closed() {
             .tags_by_digest("shop/api")
             .await
             .iter()
-            .any(|(_, t)| t == &["quarantine-v1"])
+            .any(|(_, t)| t == &[q("v1", &a)])
     );
 }
 
@@ -316,10 +318,12 @@ async fn a_closed_finding_releases_the_image_and_a_taken_tag_is_reported() {
     s.acct.seed_findings(vec![active.clone()]).await;
     let (_, made) = run(&s, finding_event(&s.acct, &active)).await;
     assert_eq!(made.get("Inspector2.ListFindings"), Some(&1), "{made:?}");
-    assert!(s.acct.tags_by_digest("shop/pay").await.contains(&(
-        a.to_string(),
-        vec!["quarantine-latest".into(), "quarantine-v1".into()]
-    )));
+    assert!(
+        s.acct
+            .tags_by_digest("shop/pay")
+            .await
+            .contains(&(a.to_string(), vec![q("latest", &a), q("v1", &a)]))
+    );
 
     // `latest` is pushed anew while A sits in quarantine.
     let (b, _) = s.acct.push("shop/pay", "b", Some("latest")).await;
@@ -327,7 +331,7 @@ async fn a_closed_finding_releases_the_image_and_a_taken_tag_is_reported() {
         &s.acct,
         "shop/pay",
         &a,
-        &["quarantine-v1", "quarantine-latest"],
+        &[&q("v1", &a), &q("latest", &a)],
         "CVE-2026-0007",
         "CLOSED",
     );
@@ -336,7 +340,7 @@ async fn a_closed_finding_releases_the_image_and_a_taken_tag_is_reported() {
     let (response, _) = run(&s, finding_event(&s.acct, &closed)).await;
     let state = s.acct.tags_by_digest("shop/pay").await;
     assert!(
-        state.contains(&(a.to_string(), vec!["quarantine-latest".into(), "v1".into()])),
+        state.contains(&(a.to_string(), vec![q("latest", &a), "v1".into()])),
         "{state:?} {response}"
     );
     assert!(
@@ -448,7 +452,7 @@ async fn dry_run_reads_instead_of_writing_and_changes_no_tag() {
         .iter()
         .map(|a| a["action"].as_str().unwrap())
         .collect();
-    assert_eq!(actions, ["put_tag", "remove_tags", "publish"]);
+    assert_eq!(actions, ["move_tags", "publish"]);
     assert_eq!(
         acct.received(&all).await[0]["MessageAttributes"]["action"]["Value"],
         "would_quarantined"

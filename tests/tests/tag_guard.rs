@@ -170,12 +170,13 @@ async fn a_moved_protected_tag_is_reverted_and_the_offender_kept() {
     assert_eq!(
         made,
         calls(&[
+            ("DynamoDB.GetItem", 1),
             ("DynamoDB.PutItem", 1),
             ("ECR.BatchGetImage", 2),
             ("ECR.PutImage", 2),
             ("SNS.Publish", 1)
         ]),
-        "ledger 1 + current state 1 + manifests 1 + restore 1 + keep offender 1 + publish 1: {response}"
+        "ledger 1 + current state 1 + recorded image's verdict 1 + manifests 1 + restore 1 + keep offender 1 + publish 1: {response}"
     );
     let kept = format!("rejected-v1.2.3-{}", b.short());
     assert_eq!(

@@ -13,7 +13,7 @@ use warden_core::names::ExclusionFilter;
 use warden_core::names::{Digest, RepositoryName, Tag};
 use warden_core::ports::{
     ImageCatalog, ImageEntry, ImageManifests, ImageView, MAX_BATCH_GET_IMAGE_IDS, MAX_PAGE,
-    Manifest, Page, PortError, RepositorySettings, RepositoryState,
+    Manifest, Page, PortError, RepositorySettings, RepositoryState, TagRemoval,
 };
 
 use crate::errors::port_error;
@@ -46,12 +46,13 @@ impl EcrRegistry {
         }
     }
 
-    /// One BatchDeleteImage (at most [`MAX_BATCH_DELETE_IDS`] ids); returns the per-id refusals.
-    async fn batch_delete(
+    /// One BatchDeleteImage (at most [`MAX_BATCH_DELETE_IDS`] ids); returns the per-id failures
+    /// (they come back in the response, not as errors).
+    async fn batch_delete_failures(
         &self,
         repository: &RepositoryName,
         ids: Vec<ImageIdentifier>,
-    ) -> Result<Vec<String>, PortError> {
+    ) -> Result<Vec<ImageFailure>, PortError> {
         const OP: &str = "ecr:BatchDeleteImage";
         if ids.is_empty() {
             return Ok(Vec::new());
@@ -71,7 +72,7 @@ impl EcrRegistry {
             .send()
             .await
             .map_err(|e| port_error(OP, e))?;
-        Ok(refused(out.failures()))
+        Ok(out.failures.unwrap_or_default())
     }
 
     /// One BatchGetImage; "not found" failures just leave the image out.
@@ -297,13 +298,43 @@ impl ImageManifests for EcrRegistry {
     async fn remove_tags(
         &self,
         repository: &RepositoryName,
+        digest: &Digest,
         tags: &[Tag],
-    ) -> Result<Vec<String>, PortError> {
+    ) -> Result<TagRemoval, PortError> {
+        const OP: &str = "ecr:BatchDeleteImage";
         let ids = tags
             .iter()
-            .map(|t| ImageIdentifier::builder().image_tag(t.as_str()).build())
+            .map(|t| {
+                ImageIdentifier::builder()
+                    .image_digest(digest.as_str())
+                    .image_tag(t.as_str())
+                    .build()
+            })
             .collect();
-        self.batch_delete(repository, ids).await
+        let failures = self.batch_delete_failures(repository, ids).await?;
+        let mut removal = TagRemoval::default();
+        for f in failures {
+            let code = f.failure_code().map(|c| c.as_str()).unwrap_or_default();
+            let Some(tag) = f
+                .image_id()
+                .and_then(|i| i.image_tag())
+                .and_then(|t| tags.iter().find(|x| x.as_str() == t))
+            else {
+                return Err(invalid(
+                    OP,
+                    format!("a failure for an id not asked: {code}"),
+                ));
+            };
+            match code {
+                "ImageNotFound" => {}
+                "ImageTagDoesNotMatchDigest" => removal.moved.push(tag.clone()),
+                _ => removal.refused.push((
+                    tag.clone(),
+                    format!("{code} {}", f.failure_reason().unwrap_or_default()),
+                )),
+            }
+        }
+        Ok(removal)
     }
 
     async fn delete_images(
@@ -315,7 +346,7 @@ impl ImageManifests for EcrRegistry {
             .iter()
             .map(|d| ImageIdentifier::builder().image_digest(d.as_str()).build())
             .collect();
-        self.batch_delete(repository, ids).await
+        Ok(refused(&self.batch_delete_failures(repository, ids).await?))
     }
 
     async fn put_tag(

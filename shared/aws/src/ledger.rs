@@ -132,4 +132,41 @@ impl TagLedger for DynamoLedger {
             .map_err(|e| port_error(OP, e))?;
         entry_in(out.item(), OP)
     }
+
+    async fn follow(
+        &self,
+        repository: &RepositoryName,
+        tag: &Tag,
+        from: &Digest,
+        to: &Digest,
+        observed_at: DateTime<Utc>,
+    ) -> Result<bool, PortError> {
+        const OP: &str = "dynamodb:PutItem";
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", key(repository, tag))
+            .item("digest", AttributeValue::S(to.to_string()))
+            .item(
+                "observed_at",
+                AttributeValue::N(observed_at.timestamp_millis().to_string()),
+            )
+            .condition_expression("digest = :from")
+            .expression_attribute_values(":from", AttributeValue::S(from.to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err)
+                if matches!(
+                    err.as_service_error(),
+                    Some(PutItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(err) => Err(port_error(OP, err)),
+        }
+    }
 }

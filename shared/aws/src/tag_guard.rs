@@ -14,6 +14,7 @@ use crate::ecr::EcrRegistry;
 use crate::lambda::{Handled, StateConfig, frame, not_for_me};
 use crate::ledger::DynamoLedger;
 use crate::publisher::SnsPublisher;
+use crate::verdicts::DynamoVerdicts;
 
 /// This function's configuration (see [`StateConfig`]).
 pub type TagGuardConfig = StateConfig;
@@ -21,6 +22,7 @@ pub type TagGuardConfig = StateConfig;
 pub struct TagGuard {
     registry: EcrRegistry,
     ledger: DynamoLedger,
+    verdicts: DynamoVerdicts,
     publisher: SnsPublisher,
     calls: ApiCalls,
     policy: Policy,
@@ -31,7 +33,8 @@ impl TagGuard {
     pub fn new(clients: &Clients, policy: Policy, config: TagGuardConfig) -> Self {
         Self {
             registry: EcrRegistry::new(clients.ecr.clone()),
-            ledger: DynamoLedger::new(clients.dynamodb.clone(), config.table),
+            ledger: DynamoLedger::new(clients.dynamodb.clone(), config.table.clone()),
+            verdicts: DynamoVerdicts::new(clients.dynamodb.clone(), config.table),
             publisher: SnsPublisher::new(clients.sns.clone(), config.topic_arn),
             calls: clients.calls.clone(),
             policy,
@@ -64,6 +67,7 @@ impl TagGuard {
             settings: &self.registry,
             catalog: &self.registry,
             ledger: &self.ledger,
+            verdicts: &self.verdicts,
             publisher: &self.publisher,
         };
         let report = tag_guard::handle(&event, &self.policy, &ctx, &ports).await?;

@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use chrono::DateTime;
 use warden_core::names::{Digest, RepositoryName};
-use warden_core::ports::{PortError, VerdictClaim, VerdictRecord, VerdictStore};
+use warden_core::ports::{PortError, VerdictClaim, VerdictLookup, VerdictRecord, VerdictStore};
 use warden_core::scan_gate::verdict::Verdict;
 use warden_core::severity::Severity;
 
@@ -112,6 +112,27 @@ fn record(
 }
 
 #[async_trait]
+impl VerdictLookup for DynamoVerdicts {
+    async fn verdict(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<Option<VerdictRecord>, PortError> {
+        const OP: &str = "dynamodb:GetItem";
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", key(repository, digest))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| port_error(OP, e))?;
+        record(out.item(), OP)
+    }
+}
+
+#[async_trait]
 impl VerdictStore for DynamoVerdicts {
     async fn claim(&self, new: &VerdictRecord) -> Result<VerdictClaim, PortError> {
         const OP: &str = "dynamodb:PutItem";
@@ -140,24 +161,6 @@ impl VerdictStore for DynamoVerdicts {
             }
             Err(err) => Err(port_error(OP, err)),
         }
-    }
-
-    async fn verdict(
-        &self,
-        repository: &RepositoryName,
-        digest: &Digest,
-    ) -> Result<Option<VerdictRecord>, PortError> {
-        const OP: &str = "dynamodb:GetItem";
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", key(repository, digest))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| port_error(OP, e))?;
-        record(out.item(), OP)
     }
 
     async fn restore(

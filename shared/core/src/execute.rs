@@ -1,10 +1,16 @@
 //! The executor: the only code that carries out a [`Plan`]. In dry-run it changes nothing and still
 //! publishes (people are told what would happen). Re-running a plan is safe: a tag already where the
 //! plan puts it, or an image already deleted, counts as done.
+//!
+//! Changes run first, in plan order; then the plan's messages are published, after the caller has
+//! had the chance to correct them with what could not be done ([`Executed`]) — a message never
+//! claims an action that was refused.
 
 use std::collections::BTreeMap;
 
-use crate::plan::{Action, Plan};
+use crate::message::Message;
+use crate::names::Tag;
+use crate::plan::{Action, Plan, TagMove};
 use crate::ports::{ImageManifests, PortError, Publisher, RepositorySettings};
 
 /// ECR's BatchDeleteImage limit on image ids per call.
@@ -19,6 +25,25 @@ pub struct Executor<'a> {
 
 /// Outcome counts of carried-out (or, in dry-run, planned) actions, for the summary metrics.
 pub type Outcomes = BTreeMap<&'static str, u64>;
+
+/// A tag a [`Action::MoveTags`] left where it was, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotMoved {
+    /// The move that did not happen.
+    pub tag_move: TagMove,
+    pub reason: String,
+    /// `true`: the tag still points at the image (its new name was refused); `false`: it points at
+    /// another image now (it moved meanwhile) and was left alone.
+    pub still_on_image: bool,
+}
+
+/// What carrying out a plan could not do. Failures are per-item refusals AWS reported without
+/// failing the call (e.g. an image ECR refused to delete): reported, not retried.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Executed {
+    pub failures: Vec<String>,
+    pub not_moved: Vec<NotMoved>,
+}
 
 /// The Lambda error contract in one place: a retryable failure propagates (Lambda retries the
 /// event); any other is recorded in `errors` and acknowledged, because retrying cannot fix it.
@@ -35,90 +60,151 @@ fn count(outcomes: &mut Outcomes, name: &'static str, n: usize) {
 }
 
 impl Executor<'_> {
-    /// Carry out `plan`. `Ok` carries the per-item failures AWS reported without failing the call
-    /// (e.g. an image ECR refused to delete); they are reported, not retried.
-    pub async fn run(
+    /// Carry out `plan` and publish its messages as planned.
+    pub async fn run(&self, plan: &Plan, outcomes: &mut Outcomes) -> Result<Executed, PortError> {
+        self.run_then_tell(plan, outcomes, |_, _| {}).await
+    }
+
+    /// Carry out `plan`'s changes, then let `correct` amend each message with what could not be
+    /// done, then publish. A retryable failure stops the plan (Lambda retries it; every action is
+    /// idempotent); a refusal retrying cannot fix is carried in [`Executed`].
+    pub async fn run_then_tell(
         &self,
         plan: &Plan,
         outcomes: &mut Outcomes,
-    ) -> Result<Vec<String>, PortError> {
-        let mut failures = Vec::new();
-        for action in &plan.actions {
-            if plan.dry_run && action.is_change() {
+        correct: impl Fn(&Executed, &mut Message),
+    ) -> Result<Executed, PortError> {
+        let mut executed = Executed::default();
+        for action in plan.actions.iter().filter(|a| a.is_change()) {
+            if plan.dry_run {
                 count(outcomes, "DryRunActions", 1);
                 continue;
             }
-            match action {
-                Action::SetTagMutability {
-                    repository,
-                    setting,
-                } => {
-                    self.settings
-                        .set_tag_mutability(repository, setting)
-                        .await?;
-                    count(outcomes, "RepositoriesFixed", 1);
-                }
-                Action::PutLifecyclePolicy { repository, text } => {
-                    self.settings.put_lifecycle_policy(repository, text).await?;
-                    count(outcomes, "LifecyclePoliciesSet", 1);
-                }
-                Action::PutTag {
-                    repository,
-                    tag,
-                    manifest,
-                } => {
-                    match self.images.put_tag(repository, manifest, tag).await {
-                        Ok(_) | Err(PortError::ImageAlreadyExists { .. }) => {}
-                        Err(e) => return Err(e),
-                    }
-                    count(outcomes, "TagsPut", 1);
-                }
-                Action::RemoveTags { repository, tags } => {
-                    let refused = self.images.remove_tags(repository, tags).await?;
-                    count(
-                        outcomes,
-                        "TagsRemoved",
-                        tags.len().saturating_sub(refused.len()),
-                    );
-                    if !refused.is_empty() {
-                        // A tag that stayed would leave the plan half done: fail, so it is retried.
-                        return Err(PortError::Invalid {
-                            operation: "ecr:BatchDeleteImage",
-                            message: refused.join("; "),
-                        });
-                    }
-                }
-                Action::DeleteImages {
-                    repository,
-                    digests,
-                } => {
-                    for batch in digests.chunks(DELETE_BATCH) {
-                        let refused = self.images.delete_images(repository, batch).await?;
-                        count(
-                            outcomes,
-                            "ImagesDeleted",
-                            batch.len().saturating_sub(refused.len()),
-                        );
-                        count(outcomes, "DeleteFailures", refused.len());
-                        failures.extend(refused);
-                    }
-                }
-                Action::Publish { topic_arn, message } => {
-                    self.publisher
-                        .publish(topic_arn.as_deref(), message)
-                        .await?;
-                    count(outcomes, "Notifications", 1);
-                    if !message.dry_run {
-                        match message.action.as_str() {
-                            "reverted" => count(outcomes, "TagsReverted", 1),
-                            "quarantined" => count(outcomes, "ImagesQuarantined", 1),
-                            "released" => count(outcomes, "ImagesReleased", 1),
-                            _ => {}
-                        }
+            self.change(action, outcomes, &mut executed).await?;
+        }
+        for action in &plan.actions {
+            if let Action::Publish { topic_arn, message } = action {
+                let mut message = message.clone();
+                correct(&executed, &mut message);
+                self.publisher
+                    .publish(topic_arn.as_deref(), &message)
+                    .await?;
+                count(outcomes, "Notifications", 1);
+                if !message.dry_run {
+                    match message.action.as_str() {
+                        "reverted" => count(outcomes, "TagsReverted", 1),
+                        "quarantined" => count(outcomes, "ImagesQuarantined", 1),
+                        "quarantine_failed" => count(outcomes, "QuarantinesFailed", 1),
+                        "released" => count(outcomes, "ImagesReleased", 1),
+                        _ => {}
                     }
                 }
             }
         }
-        Ok(failures)
+        Ok(executed)
+    }
+
+    async fn change(
+        &self,
+        action: &Action,
+        outcomes: &mut Outcomes,
+        executed: &mut Executed,
+    ) -> Result<(), PortError> {
+        match action {
+            Action::SetTagMutability {
+                repository,
+                setting,
+            } => {
+                self.settings
+                    .set_tag_mutability(repository, setting)
+                    .await?;
+                count(outcomes, "RepositoriesFixed", 1);
+            }
+            Action::PutLifecyclePolicy { repository, text } => {
+                self.settings.put_lifecycle_policy(repository, text).await?;
+                count(outcomes, "LifecyclePoliciesSet", 1);
+            }
+            Action::PutTag {
+                repository,
+                tag,
+                manifest,
+            } => {
+                match self.images.put_tag(repository, manifest, tag).await {
+                    Ok(_) | Err(PortError::ImageAlreadyExists { .. }) => {}
+                    Err(e) => return Err(e),
+                }
+                count(outcomes, "TagsPut", 1);
+            }
+            Action::MoveTags {
+                repository,
+                manifest,
+                moves,
+            } => {
+                // A tag is removed only once its new name is in place: the image is never left
+                // without a tag by a half-done move.
+                let mut placed: Vec<&TagMove> = Vec::new();
+                for m in moves {
+                    match self.images.put_tag(repository, manifest, &m.to).await {
+                        Ok(_) | Err(PortError::ImageAlreadyExists { .. }) => placed.push(m),
+                        Err(e) if e.is_retryable() => return Err(e),
+                        Err(e) => executed.not_moved.push(NotMoved {
+                            tag_move: m.clone(),
+                            reason: format!("{} refused: {e}", m.to),
+                            still_on_image: true,
+                        }),
+                    }
+                }
+                count(outcomes, "TagsPut", placed.len());
+                let from: Vec<Tag> = placed.iter().map(|m| m.from.clone()).collect();
+                if from.is_empty() {
+                    return Ok(());
+                }
+                let removal = self
+                    .images
+                    .remove_tags(repository, &manifest.digest, &from)
+                    .await?;
+                count(
+                    outcomes,
+                    "TagsRemoved",
+                    from.len() - removal.moved.len() - removal.refused.len(),
+                );
+                let move_of = |tag: &Tag| placed.iter().find(|m| &m.from == tag).copied();
+                for tag in removal.moved {
+                    if let Some(m) = move_of(&tag) {
+                        executed.not_moved.push(NotMoved {
+                            tag_move: m.clone(),
+                            reason: format!("{tag} points at another image now: left alone"),
+                            still_on_image: false,
+                        });
+                    }
+                }
+                for (tag, reason) in removal.refused {
+                    if let Some(m) = move_of(&tag) {
+                        executed.not_moved.push(NotMoved {
+                            tag_move: m.clone(),
+                            reason: format!("{tag} not removed: {reason}"),
+                            still_on_image: true,
+                        });
+                    }
+                }
+            }
+            Action::DeleteImages {
+                repository,
+                digests,
+            } => {
+                for batch in digests.chunks(DELETE_BATCH) {
+                    let refused = self.images.delete_images(repository, batch).await?;
+                    count(
+                        outcomes,
+                        "ImagesDeleted",
+                        batch.len().saturating_sub(refused.len()),
+                    );
+                    count(outcomes, "DeleteFailures", refused.len());
+                    executed.failures.extend(refused);
+                }
+            }
+            Action::Publish { .. } => {}
+        }
+        Ok(())
     }
 }

@@ -45,6 +45,14 @@ pub enum Body {
         /// The tag the offending image is kept under; `None` when left untagged.
         offender_kept_as: Option<Tag>,
     },
+    /// A protected tag was moved away from an image scan-gate failed: the new push stands and the
+    /// ledger now records it.
+    TagAccepted {
+        tag: Tag,
+        previous_digest: Digest,
+        accepted_digest: Digest,
+        reason: String,
+    },
     /// A protected tag was moved but cannot be reverted: the recorded image is gone.
     TagRevertImpossible {
         tag: Tag,
@@ -106,6 +114,15 @@ pub struct VerdictBody {
     /// Tags a release could not give back: a newer image has them now.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags_taken: Vec<Tag>,
+    /// A failed quarantine: tags the failing image can still be pulled and deployed by.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub still_deployable: Vec<Tag>,
+    /// Tags that pointed at another image by the time the quarantine removed them: left alone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub moved_meanwhile: Vec<Tag>,
+    /// What could not be done, each naming the tag and the reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
     /// The policy rule whose gate decided.
     pub policy_pattern: Option<String>,
 }
@@ -114,6 +131,7 @@ impl Body {
     pub fn kind(&self) -> &'static str {
         match self {
             Self::TagReverted { .. } => "tag_reverted",
+            Self::TagAccepted { .. } => "tag_accepted",
             Self::TagRevertImpossible { .. } => "tag_revert_impossible",
             Self::RepositoryFixed { .. } => "repository_fixed",
             Self::Verdict(_) => "verdict",
@@ -148,6 +166,15 @@ impl Message {
                     self.repository
                 )
             }
+            Body::TagAccepted {
+                tag,
+                accepted_digest,
+                ..
+            } => format!(
+                "{would}kept {}:{tag} on {}: the recorded image failed its scan",
+                self.repository,
+                accepted_digest.short()
+            ),
             Body::RepositoryFixed { after, .. } => {
                 format!("{would}set {} to {}", self.repository, after.mode.as_str())
             }

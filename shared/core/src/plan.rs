@@ -27,11 +27,14 @@ pub enum Action {
         tag: Tag,
         manifest: Manifest,
     },
-    /// Remove tags from their images (`BatchDeleteImage` by tag). Plans only remove tags from an
-    /// image that keeps another.
-    RemoveTags {
+    /// Move tags of one image to new names (quarantine and release): put each `to` on the image
+    /// stored as `manifest` (digest-preserving `PutImage`), then remove each `from` whose `to` is
+    /// in place, in one `BatchDeleteImage` conditional on the digest (a `from` that moved to another
+    /// image meanwhile is left alone). The image always keeps a tag.
+    MoveTags {
         repository: RepositoryName,
-        tags: Vec<Tag>,
+        manifest: Manifest,
+        moves: Vec<TagMove>,
     },
     /// Delete images by digest, in this order, in `BatchDeleteImage` batches of 100 (a batch
     /// never mixes an index with the images after it).
@@ -46,6 +49,13 @@ pub enum Action {
         topic_arn: Option<String>,
         message: Message,
     },
+}
+
+/// One tag renamed on one image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TagMove {
+    pub from: Tag,
+    pub to: Tag,
 }
 
 impl Action {

@@ -90,6 +90,15 @@ pub struct ImageView {
     pub tags: Vec<(Tag, Option<Digest>)>,
 }
 
+/// What a conditional tag removal did not do.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TagRemoval {
+    /// Tags that point at another image now: left alone.
+    pub moved: Vec<Tag>,
+    /// Per-tag refusals, `tag: code reason`.
+    pub refused: Vec<(Tag, String)>,
+}
+
 /// ECR's BatchGetImage limit on image ids per call.
 pub const MAX_BATCH_GET_IMAGE_IDS: usize = 100;
 
@@ -126,14 +135,17 @@ pub trait ImageManifests: Send + Sync {
         digest: &Digest,
     ) -> Result<Option<Vec<Tag>>, PortError>;
 
-    /// Remove tags by name. One `BatchDeleteImage` (at most 100 ids); per-tag failures come back in
-    /// the result, not as an error. Removing an image's *last* tag deletes the image: callers make
-    /// sure it keeps another.
+    /// Remove `tags` from the image `digest`, each only while it still points there: one
+    /// `BatchDeleteImage` with digest + tag ids (at most 100). A tag gone already counts as removed;
+    /// a tag that points at another image now (`ImageTagDoesNotMatchDigest`) is left alone and
+    /// reported in `moved`; other per-tag refusals come back in `refused`. Removing an image's
+    /// *last* tag deletes the image: callers make sure it keeps another.
     async fn remove_tags(
         &self,
         repository: &RepositoryName,
+        digest: &Digest,
         tags: &[Tag],
-    ) -> Result<Vec<String>, PortError>;
+    ) -> Result<TagRemoval, PortError>;
 
     /// Delete images by digest. One `BatchDeleteImage` (at most 100 ids); an image already gone
     /// counts as deleted; other per-image failures (e.g. `ImageReferencedByManifestList`) come back
@@ -276,6 +288,17 @@ pub trait TagLedger: Send + Sync {
         repository: &RepositoryName,
         tag: &Tag,
     ) -> Result<Option<LedgerEntry>, PortError>;
+
+    /// Make the tag's legitimate digest `to` (observed at `observed_at`), but only while the entry
+    /// still says `from`: one conditional `PutItem`. `false` when the entry changed meanwhile.
+    async fn follow(
+        &self,
+        repository: &RepositoryName,
+        tag: &Tag,
+        from: &Digest,
+        to: &Digest,
+        observed_at: DateTime<Utc>,
+    ) -> Result<bool, PortError>;
 }
 
 /// Publishing outcomes on the warden SNS topic.
@@ -340,19 +363,23 @@ impl VerdictClaim {
     }
 }
 
-/// Recorded verdicts, one per image.
+/// Reading scan-gate's recorded verdicts (tag-guard asks before re-pointing a protected tag).
 #[async_trait]
-pub trait VerdictStore: Send + Sync {
-    /// Record unless the stored fingerprint is this one. One conditional `PutItem` returning the
-    /// old item.
-    async fn claim(&self, record: &VerdictRecord) -> Result<VerdictClaim, PortError>;
-
-    /// The stored record. One `GetItem`.
+pub trait VerdictLookup: Send + Sync {
+    /// The stored record. One `GetItem` (consistent read).
     async fn verdict(
         &self,
         repository: &RepositoryName,
         digest: &Digest,
     ) -> Result<Option<VerdictRecord>, PortError>;
+}
+
+/// Recorded verdicts, one per image (scan-gate's).
+#[async_trait]
+pub trait VerdictStore: VerdictLookup {
+    /// Record unless the stored fingerprint is this one. One conditional `PutItem` returning the
+    /// old item.
+    async fn claim(&self, record: &VerdictRecord) -> Result<VerdictClaim, PortError>;
 
     /// Put `previous` back (or remove the record) after acting on a claim failed, so the retry
     /// acts again. One `PutItem` or `DeleteItem`.

@@ -209,8 +209,10 @@ proptest! {
     }
 }
 
+/// ECR selects `latest`+`build-7` with a `build-*` rule (one matching tag is enough): it survives a
+/// keep-1 rule only through an extra keep — here `protect_tags` — never by falling out of the rule.
 #[test]
-fn latest_and_build_7_on_one_image_survive_a_keep_1_rule() {
+fn latest_and_build_7_on_one_image_survive_a_keep_1_rule_only_when_protected() {
     let now = DateTime::from_timestamp(1_795_000_000, 0).unwrap();
     let image = |i: usize, tags: &[&str], age: i64| ImageRecord {
         digest: digest(i),
@@ -226,7 +228,7 @@ fn latest_and_build_7_on_one_image_survive_a_keep_1_rule() {
         image(2, &["latest", "build-7"], 5),
         image(3, &["build-6"], 9),
     ];
-    let cleanup = Cleanup {
+    let mut cleanup = Cleanup {
         rules: vec![CleanupRule {
             priority: 1,
             description: None,
@@ -240,14 +242,19 @@ fn latest_and_build_7_on_one_image_survive_a_keep_1_rule() {
         }],
         ..Cleanup::default()
     };
-    let plan = plan_repository(
-        &images,
-        &Structure::default(),
-        &cleanup,
-        &InUse::new(),
-        "quarantine-",
-        now,
-    );
-    assert_eq!(plan.delete, vec![digest(3)]);
-    assert_eq!(plan.keep[&digest(2)], "no rule selects it");
+    let plan = |c: &Cleanup| {
+        plan_repository(
+            &images,
+            &Structure::default(),
+            c,
+            &InUse::new(),
+            "quarantine-",
+            now,
+        )
+    };
+    assert_eq!(plan(&cleanup).delete, vec![digest(3), digest(2)]);
+    cleanup.protect_tags = vec!["latest".into()];
+    let protected = plan(&cleanup);
+    assert_eq!(protected.delete, vec![digest(3)]);
+    assert_eq!(protected.keep[&digest(2)], "protected tag latest");
 }

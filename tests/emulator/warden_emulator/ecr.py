@@ -365,7 +365,17 @@ def _batch_delete_image(self: responses.ECRResponse) -> ActionResult:
             failures.append({"imageId": image_id, "failureCode": "InvalidImageDigest", "failureReason": "Invalid image digest"})
             continue
         image = by_digest.get(digest) if digest else by_tag.get(tag)
-        if image is None or (digest and tag and tag not in image.image_tags):
+        if image is not None and digest and tag and tag not in image.image_tags:
+            # ECR: digest and tag that do not belong together. The tag moved to another image (or
+            # is gone): the image named by digest is left alone.
+            code, reason = (
+                ("ImageTagDoesNotMatchDigest", "The image tag does not match the image digest")
+                if tag in by_tag
+                else ("ImageNotFound", "Requested image not found")
+            )
+            failures.append({"imageId": image_id, "failureCode": code, "failureReason": reason})
+            continue
+        if image is None:
             failures.append({"imageId": image_id, "failureCode": "ImageNotFound", "failureReason": "Requested image not found"})
             continue
         if tag and len(image.image_tags) > 1:

@@ -445,7 +445,7 @@ async fn clean_repository(
         images: ports.images,
         publisher: ports.publisher,
     };
-    let failures = executor.run(&plan, &mut report.outcomes).await?;
+    let failures = executor.run(&plan, &mut report.outcomes).await?.failures;
     // Tell after acting, so the message reports what ECR refused.
     if let Body::Cleanup(body) = &mut message.body {
         body.failures.clone_from(&failures);

@@ -1,28 +1,31 @@
 //! The cleanup plan for one repository: which images go, which stay and why.
 //!
-//! Semantics (docs/janitor.md):
-//! 1. **Hard keeps** win over every rule: images in use (ECS, Lambda, by digest or by tag), the
-//!    allowlist, protected tags, quarantined images (unless `keep_quarantined: false`), images
-//!    younger than the grace period, archived images younger than 90 days (early deletion is billed
-//!    for 90 days) and images being restored (ACTIVATING).
-//! 2. **Rules** in priority order, as ECR lifecycle policies: the first rule that *selects* an image
-//!    decides it, and no later rule sees it. A rule with tag patterns selects a tagged image only if
-//!    *every* one of its tags matches: an image tagged `latest` and `build-7` is not a `build-*`
-//!    rule's to delete. `keep_newest: N` keeps the N most recently pushed images it selects and
-//!    expires the rest (counting protected ones, as ECR would); `older_than_days: D` expires what it
-//!    selects that is older (since push, or since the last recorded pull with `since: pull`).
-//!    Images no rule selects are kept.
-//! 3. **Structure**: a kept index keeps all its children; an untagged child goes with its indexes
-//!    once all of them go; a referrer (signature, SBOM, attestation) stays while its subject stays
-//!    and goes with it. Deletion order: indexes, then images, then referrers.
+//! Semantics (docs/janitor.md), in two layers that never mix:
+//! 1. **ECR's lifecycle evaluation** ([`rule_claims`]), exactly as AWS documents it: rules in
+//!    priority order; a `tagged` rule selects an image when each of its patterns matches one of the
+//!    image's tags (one matching tag is enough), `untagged` images without tags, `any` everything;
+//!    every rule *identifies* all the images it selects (so images a higher rule matched still count
+//!    towards `keep_newest`), but an image that a higher-priority rule matched can never be expired
+//!    by a lower one. `keep_newest: N` expires what is beyond the N most recently pushed;
+//!    `older_than_days: D` expires what is older (since push, or since the last recorded pull with
+//!    `since: pull`). Images no rule matches are kept. Only ACTIVE (standard storage class) images
+//!    are selected, as ECR's expiry rules do by default.
+//! 2. **Extra keeps** on top, which only ever turn an "expire" into a "keep" (they never change
+//!    which rule decides an image): in use (ECS, Lambda, by digest or by tag), the allowlist,
+//!    protected tags, quarantined images (unless `keep_quarantined: false`), younger than the grace
+//!    period, archived less than 90 days ago (early deletion is billed for 90 days), ACTIVATING;
+//!    and structure, to a fixed point: a kept index keeps its children, a kept subject keeps its
+//!    referrers (signatures, SBOMs, attestations). Deletion order: indexes, images, referrers.
+//!
+//! So janitor deletes a subset of what ECR's own lifecycle policy would, and exactly that when no
+//! extra keep applies (property-tested against a reference model in `tests/`).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
-use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::Serialize;
 
-use crate::names::{Digest, Tag};
+use crate::names::{Digest, Tag, wildcard_match};
 use crate::policy::{AgeSince, Cleanup, CleanupRule, TagStatus};
 
 /// ECR bills an archived image for 90 days whenever it is deleted.
@@ -81,35 +84,93 @@ impl RepositoryPlan {
     }
 }
 
-fn globs(patterns: &[String]) -> GlobSet {
-    let mut set = GlobSetBuilder::new();
-    for p in patterns {
-        if let Ok(g) = Glob::new(p) {
-            set.add(g);
-        }
+/// ECR's tag selection ("lifecycle policy evaluation rules"): `untagged` selects images without
+/// tags; `any` selects every image; `tagged` with a pattern list selects an image when *each*
+/// pattern matches at least one of its tags — one matching tag is enough for a one-pattern rule,
+/// whatever other tags the image carries. Patterns use ECR's wildcard (`*` only). Only images in
+/// the standard storage class (ACTIVE) are selected: ECR's default `storageClass` for expiry rules.
+pub fn selects(rule: &CleanupRule, image: &ImageRecord) -> bool {
+    if image.storage != Storage::Active {
+        return false;
     }
-    set.build().unwrap_or_else(|_| GlobSet::empty())
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Base {
-    /// Kept whatever else happens.
-    Hard(String),
-    Keep(String),
-    Expire(String),
-    /// No tag and hangs off another image: follows it.
-    Follow,
-}
-
-fn selects(rule: &CleanupRule, patterns: &GlobSet, image: &ImageRecord) -> bool {
     let tagged = !image.tags.is_empty();
-    let tags_match = rule.select.tags.is_empty()
-        || (tagged && image.tags.iter().all(|t| patterns.is_match(t.as_str())));
     match rule.select.tag_status {
         TagStatus::Untagged => !tagged,
-        TagStatus::Tagged => tagged && tags_match,
-        TagStatus::Any => !tagged || tags_match,
+        TagStatus::Any => true,
+        TagStatus::Tagged => {
+            tagged
+                && rule.select.tags.iter().all(|pattern| {
+                    image
+                        .tags
+                        .iter()
+                        .any(|t| wildcard_match(pattern, t.as_str()))
+                })
+        }
     }
+}
+
+/// Newest first by push time (ECR expires older images before newer ones; AWS leaves ties
+/// unspecified, ecr-warden breaks them by digest).
+fn newest_first(a: &ImageRecord, b: &ImageRecord) -> std::cmp::Ordering {
+    b.pushed_at.cmp(&a.pushed_at).then(a.digest.cmp(&b.digest))
+}
+
+/// The rule that decided an image, and whether it expires it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleClaim {
+    pub priority: u32,
+    pub expire: bool,
+    pub reason: String,
+}
+
+/// What the rules alone decide, exactly as ECR's lifecycle evaluator would: rules in priority
+/// order; each *identifies* every image its tag selection matches (images matched by a higher
+/// rule included, so they count towards `keep_newest`), but an image is decided only by the first
+/// rule that matches it — a lower-priority rule can never expire it. Images no rule matches are
+/// absent from the result (kept).
+pub fn rule_claims<'a>(
+    images: &'a [ImageRecord],
+    rules: &[CleanupRule],
+    now: DateTime<Utc>,
+) -> HashMap<&'a Digest, RuleClaim> {
+    let mut sorted: Vec<&CleanupRule> = rules.iter().collect();
+    sorted.sort_by_key(|r| r.priority);
+    let mut claims: HashMap<&Digest, RuleClaim> = HashMap::new();
+    for rule in sorted {
+        let mut identified: Vec<&ImageRecord> =
+            images.iter().filter(|i| selects(rule, i)).collect();
+        identified.sort_by(|a, b| newest_first(a, b));
+        for (rank, image) in identified.iter().enumerate() {
+            if claims.contains_key(&image.digest) {
+                continue;
+            }
+            let (expire, why) = match (rule.keep_newest, rule.older_than_days) {
+                (Some(n), _) if rank < n as usize => (false, format!("among the newest {n}")),
+                (Some(n), _) => (true, format!("beyond the newest {n}")),
+                (None, Some(days)) => {
+                    let since = match rule.since {
+                        Some(AgeSince::Pull) => image.last_pull.unwrap_or(image.pushed_at),
+                        _ => image.pushed_at,
+                    };
+                    if now - since > Duration::days(i64::from(days)) {
+                        (true, format!("older than {days} days"))
+                    } else {
+                        (false, format!("not older than {days} days"))
+                    }
+                }
+                (None, None) => (false, "no action".to_owned()),
+            };
+            claims.insert(
+                &image.digest,
+                RuleClaim {
+                    priority: rule.priority,
+                    expire,
+                    reason: format!("rule {}: {why}", rule.priority),
+                },
+            );
+        }
+    }
+    claims
 }
 
 /// Which deletion group an image belongs to: 0 indexes, 1 images, 2 referrers. Plans list
@@ -125,7 +186,8 @@ pub fn deletion_group(structure: &Structure, digest: &Digest) -> u8 {
     }
 }
 
-/// Plan one repository's cleanup.
+/// Plan one repository's cleanup: ECR's lifecycle decision ([`rule_claims`]), then keeps on top
+/// of it — hard keeps and structure only ever move an image from "expire" to "keep".
 pub fn plan_repository(
     images: &[ImageRecord],
     structure: &Structure,
@@ -134,7 +196,7 @@ pub fn plan_repository(
     quarantine_prefix: &str,
     now: DateTime<Utc>,
 ) -> RepositoryPlan {
-    let protect = globs(&cleanup.protect_tags);
+    let protect: Vec<&str> = cleanup.protect_tags.iter().map(String::as_str).collect();
     let allow: HashSet<&str> = cleanup.allow_digests.iter().map(String::as_str).collect();
     let grace = Duration::days(i64::from(cleanup.grace_days.unwrap_or(0)));
     let keep_quarantined = cleanup.keep_quarantined.unwrap_or(true);
@@ -149,11 +211,13 @@ pub fn plan_repository(
     }
     let subject_of = |d: &Digest| structure.subjects.get(d).filter(|s| present.contains(s));
 
-    // 1. Hard keeps, and what hangs off other images.
-    let mut base: HashMap<&Digest, Base> = HashMap::new();
-    for image in images {
+    // 1. What ECR's rules would expire.
+    let claims = rule_claims(images, &cleanup.rules, now);
+
+    // 2. Hard keeps: only ever subtract from what the rules expire.
+    let hard = |image: &ImageRecord| -> Option<String> {
         let d = &image.digest;
-        let hard = if image.storage == Storage::Activating {
+        if image.storage == Storage::Activating {
             Some("being restored from archive (ACTIVATING)".to_owned())
         } else if image.storage == Storage::Archived
             && image
@@ -167,7 +231,11 @@ pub fn plan_repository(
             Some(format!("in use: {reason}"))
         } else if allow.contains(d.as_str()) {
             Some("allowlisted by digest".to_owned())
-        } else if let Some(t) = image.tags.iter().find(|t| protect.is_match(t.as_str())) {
+        } else if let Some(t) = image
+            .tags
+            .iter()
+            .find(|t| protect.iter().any(|p| wildcard_match(p, t.as_str())))
+        {
             Some(format!("protected tag {t}"))
         } else if keep_quarantined
             && image
@@ -183,139 +251,53 @@ pub fn plan_repository(
             ))
         } else {
             None
-        };
-        // Untagged children follow their indexes; referrers follow their subject, tagged or not
-        // (cosign tags its signatures `sha256-<digest>.sig`).
-        let hangs = (image.tags.is_empty() && parents.contains_key(d)) || subject_of(d).is_some();
-        base.insert(
-            d,
-            match (hard, hangs) {
-                (Some(r), _) => Base::Hard(r),
-                (None, true) => Base::Follow,
-                (None, false) => Base::Keep("no rule selects it".to_owned()),
-            },
-        );
-    }
-
-    // 2. Rules, in priority order, over images not yet hanging off others.
-    let mut rules: Vec<&CleanupRule> = cleanup.rules.iter().collect();
-    rules.sort_by_key(|r| r.priority);
-    let mut decided: HashSet<&Digest> = HashSet::new();
-    for rule in rules {
-        let patterns = globs(&rule.select.tags);
-        let mut selected: Vec<&ImageRecord> = images
-            .iter()
-            .filter(|i| {
-                !decided.contains(&i.digest)
-                    && base.get(&i.digest) != Some(&Base::Follow)
-                    && selects(rule, &patterns, i)
-            })
-            .collect();
-        selected.sort_by(|a, b| b.pushed_at.cmp(&a.pushed_at).then(a.digest.cmp(&b.digest)));
-        for (rank, image) in selected.iter().enumerate() {
-            decided.insert(&image.digest);
-            let verdict = match (rule.keep_newest, rule.older_than_days) {
-                (Some(n), _) if rank < n as usize => {
-                    Base::Keep(format!("rule {}: among the newest {n}", rule.priority))
-                }
-                (Some(n), _) => {
-                    Base::Expire(format!("rule {}: beyond the newest {n}", rule.priority))
-                }
-                (None, Some(days)) => {
-                    let since = match rule.since {
-                        Some(AgeSince::Pull) => image.last_pull.unwrap_or(image.pushed_at),
-                        _ => image.pushed_at,
-                    };
-                    if now - since > Duration::days(i64::from(days)) {
-                        Base::Expire(format!("rule {}: older than {days} days", rule.priority))
-                    } else {
-                        Base::Keep(format!(
-                            "rule {}: not older than {days} days",
-                            rule.priority
-                        ))
-                    }
-                }
-                (None, None) => Base::Keep(format!("rule {}: no action", rule.priority)),
-            };
-            if let Some(slot) = base.get_mut(&image.digest) {
-                if !matches!(slot, Base::Hard(_)) {
-                    *slot = verdict;
-                }
-            }
         }
-    }
-
-    // 3. Structure, to a fixed point: kept parents keep; children and referrers follow.
+    };
     let mut kept: HashMap<&Digest, String> = HashMap::new();
     let mut expired: HashSet<&Digest> = HashSet::new();
-    for (d, b) in &base {
-        match b {
-            Base::Hard(r) | Base::Keep(r) => {
-                kept.insert(d, r.clone());
+    for image in images {
+        let d = &image.digest;
+        match claims.get(d) {
+            Some(claim) if claim.expire => match hard(image) {
+                Some(reason) => {
+                    kept.insert(d, reason);
+                }
+                None => {
+                    expired.insert(d);
+                }
+            },
+            Some(claim) => {
+                kept.insert(d, claim.reason.clone());
             }
-            Base::Expire(_) => {
-                expired.insert(d);
+            None => {
+                kept.insert(d, "no rule selects it".to_owned());
             }
-            Base::Follow => {}
         }
     }
+
+    // 3. Structure, to a fixed point: a kept index keeps its children (ECR refuses to delete an
+    //    image an index still names), a kept subject keeps its referrers.
     loop {
-        // Propagate to a fixed point.
-        loop {
-            let mut changed = false;
-            for image in images {
-                let d = &image.digest;
-                if kept.contains_key(d)
-                    && !matches!(base.get(d), Some(Base::Expire(_)) | Some(Base::Follow))
-                {
-                    continue;
-                }
-                // Kept by a kept index or a kept subject.
-                let kept_parent = parents
-                    .get(d)
-                    .and_then(|ps| ps.iter().find(|p| kept.contains_key(**p)));
-                let kept_subject = subject_of(d).filter(|s| kept.contains_key(s));
-                let keep_reason = kept_parent
-                    .map(|p| format!("child of kept index {p}"))
-                    .or_else(|| kept_subject.map(|s| format!("referrer of kept image {s}")));
-                if let Some(reason) = keep_reason {
-                    if !kept.contains_key(d) {
-                        expired.remove(d);
-                        kept.insert(d, reason);
-                        changed = true;
-                    }
-                    continue;
-                }
-                if kept.contains_key(d) {
-                    continue;
-                }
-                // Goes with its parents once all of them go, or with its subject.
-                let parents_gone = parents
-                    .get(d)
-                    .is_some_and(|ps| ps.iter().all(|p| expired.contains(*p)));
-                let subject_gone = subject_of(d).is_some_and(|s| expired.contains(s));
-                if (parents_gone || subject_gone || matches!(base.get(d), Some(Base::Expire(_))))
-                    && expired.insert(d)
-                {
-                    changed = true;
-                }
-            }
-            if !changed {
-                break;
-            }
-        }
-        // What is still undecided hangs off something undecided: it stays, and what hangs off it
-        // must then stay too — so propagate again.
-        let undecided: Vec<&Digest> = images
+        let rescued: Vec<(&Digest, String)> = expired
             .iter()
-            .map(|i| &i.digest)
-            .filter(|d| !kept.contains_key(d) && !expired.contains(d))
+            .filter_map(|d| {
+                let parent = parents
+                    .get(*d)
+                    .and_then(|ps| ps.iter().find(|p| kept.contains_key(**p)));
+                if let Some(p) = parent {
+                    return Some((*d, format!("child of kept index {p}")));
+                }
+                subject_of(d)
+                    .filter(|s| kept.contains_key(s))
+                    .map(|s| (*d, format!("referrer of kept image {s}")))
+            })
             .collect();
-        if undecided.is_empty() {
+        if rescued.is_empty() {
             break;
         }
-        for d in undecided {
-            kept.insert(d, "attached to an image that stays".to_owned());
+        for (d, reason) in rescued {
+            expired.remove(d);
+            kept.insert(d, reason);
         }
     }
 

@@ -78,6 +78,12 @@ pub fn fingerprint(message: &Message) -> String {
             recorded_digest: restored_digest,
             offending_digest,
             ..
+        }
+        | Body::TagAccepted {
+            tag,
+            previous_digest: restored_digest,
+            accepted_digest: offending_digest,
+            ..
         } => {
             part(tag.as_str());
             part(restored_digest.as_str());

@@ -140,6 +140,28 @@ pub fn render(m: &Message) -> Value {
                 ],
             )
         }
+        Body::TagAccepted {
+            tag,
+            previous_digest,
+            accepted_digest,
+            reason,
+        } => (
+            format!("{dry}tag {}:{tag} moved and stands", m.repository),
+            vec![
+                header(&format!(
+                    ":shield: {dry}Protected tag moved off a failed image — not reverted"
+                )),
+                section(&format!(
+                    "*Image* `{}:{tag}`\n*Now* `{accepted_digest}`\n*Was* `{previous_digest}`\n{}",
+                    m.repository,
+                    esc(reason)
+                )),
+                buttons(&[
+                    ("New image", links.image(accepted_digest)),
+                    ("Failed image", links.image(previous_digest)),
+                ]),
+            ],
+        ),
         Body::TagRevertImpossible {
             tag,
             recorded_digest,

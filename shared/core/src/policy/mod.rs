@@ -247,13 +247,20 @@ pub struct LifecycleSelection {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count_unit: Option<String>,
     pub count_number: u32,
+    /// `standard` (ECR's default) or `archive` (with `sinceImageTransitioned`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_class: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct LifecycleAction {
+    /// `expire`, or `transition` to the archive storage class.
     #[serde(rename = "type")]
     pub action_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_storage_class: Option<String>,
 }
 
 /// The ECR lifecycle policy text for these rules (rules in priority order).

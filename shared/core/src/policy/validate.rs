@@ -195,16 +195,7 @@ fn rule_problems(value: &Value) -> Vec<Problem> {
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();
-        for (j, cleanup_rule) in cleanup_rules.iter().enumerate() {
-            for (k, pattern) in strings(cleanup_rule.pointer("/select/tags")) {
-                check_glob(
-                    &mut problems,
-                    &format!("{at}.cleanup.rules[{j}].select.tags[{k}]"),
-                    pattern,
-                    false,
-                );
-            }
-        }
+        cleanup_rule_problems(&mut problems, &at, &cleanup_rules);
         lifecycle_problems(&mut problems, &at, rule.pointer("/cleanup/lifecycle"));
         let exceptions = rule
             .pointer("/gate/exceptions")
@@ -225,14 +216,81 @@ fn rule_problems(value: &Value) -> Vec<Problem> {
     problems
 }
 
+/// janitor's rules are ECR lifecycle rules and are held to ECR's own checks: unique priorities;
+/// `tagged` needs tag patterns (`["*"]` for every tagged image) and only `tagged` takes them; only
+/// one rule may select untagged images; an `any` rule has the highest priority (evaluated last); at
+/// most four `*` per pattern (the only wildcard); `since` only with `older_than_days`.
+fn cleanup_rule_problems(problems: &mut Vec<Problem>, at: &str, rules: &[Value]) {
+    let priorities: Vec<u64> = rules
+        .iter()
+        .filter_map(|r| r["priority"].as_u64())
+        .collect();
+    let top = priorities.iter().copied().max().unwrap_or(0);
+    let mut seen = BTreeSet::new();
+    let mut untagged = 0;
+    for (j, rule) in rules.iter().enumerate() {
+        let path = format!("{at}.cleanup.rules[{j}]");
+        let mut problem = |p: String, message: String| problems.push(Problem { path: p, message });
+        let priority = rule["priority"].as_u64().unwrap_or(0);
+        if !seen.insert(priority) {
+            problem(
+                format!("{path}.priority"),
+                "rule priorities must be unique (ECR evaluates rules in priority order)".to_owned(),
+            );
+        }
+        let tags = strings(rule.pointer("/select/tags"));
+        match rule.pointer("/select/tag_status").and_then(Value::as_str) {
+            Some("tagged") if tags.is_empty() => problem(
+                format!("{path}.select.tags"),
+                "tag_status tagged needs tag patterns, as ECR's tagPatternList (use [\"*\"] for every tagged image)".to_owned(),
+            ),
+            Some(status @ ("untagged" | "any")) if !tags.is_empty() => problem(
+                format!("{path}.select.tags"),
+                format!("only tag_status tagged takes tag patterns, not {status}"),
+            ),
+            Some("untagged") => {
+                untagged += 1;
+                if untagged > 1 {
+                    problem(
+                        format!("{path}.select.tag_status"),
+                        "only one rule may select untagged images (ECR's lifecycle rules)".to_owned(),
+                    );
+                }
+            }
+            Some("any") if priority != top => problem(
+                format!("{path}.priority"),
+                "a tag_status any rule must have the highest priority (ECR evaluates it last)".to_owned(),
+            ),
+            _ => {}
+        }
+        for (k, pattern) in tags {
+            if pattern.matches('*').count() > 4 {
+                problem(
+                    format!("{path}.select.tags[{k}]"),
+                    "at most 4 wildcards (*) per pattern".to_owned(),
+                );
+            }
+        }
+        if rule.get("since").is_some() && rule.get("older_than_days").is_none() {
+            problem(
+                format!("{path}.since"),
+                "since goes with older_than_days (the age it measures)".to_owned(),
+            );
+        }
+    }
+}
+
 /// ECR's own lifecycle rules beyond its schema: unique priorities; tag lists exactly when
-/// `tagged`; `any` evaluated last; `countUnit` exactly with `sinceImagePushed`; at most four
-/// wildcards per tag pattern.
+/// `tagged`; `any` evaluated last; one rule at most selects untagged images; `countUnit` exactly
+/// with the `since…` count types; the archive storage class exactly with
+/// `sinceImageTransitioned`; `transition` exactly with `targetStorageClass`; at most four wildcards
+/// per tag pattern.
 fn lifecycle_problems(problems: &mut Vec<Problem>, at: &str, rules: Option<&Value>) {
     let Some(rules) = rules.and_then(Value::as_array) else {
         return;
     };
     let mut seen = BTreeSet::new();
+    let mut untagged = 0;
     let top = rules
         .iter()
         .filter_map(|r| r["rulePriority"].as_u64())
@@ -278,15 +336,45 @@ fn lifecycle_problems(problems: &mut Vec<Problem>, at: &str, rules: Option<&Valu
                     "a tagStatus any rule must have the highest rulePriority (evaluated last)",
                 );
             }
+            "untagged" => {
+                untagged += 1;
+                if untagged > 1 {
+                    problem(
+                        format!("{path}.selection.tagStatus"),
+                        "only one rule may select untagged images",
+                    );
+                }
+            }
             _ => {}
+        }
+        let count_type = selection["countType"].as_str().unwrap_or_default();
+        let archive = selection["storageClass"].as_str() == Some("archive");
+        if (count_type == "sinceImageTransitioned") != archive {
+            problem(
+                format!("{path}.selection.storageClass"),
+                "storageClass archive goes exactly with countType sinceImageTransitioned",
+            );
+        }
+        let transition = rule["action"]["type"].as_str() == Some("transition");
+        if transition != rule["action"].get("targetStorageClass").is_some() {
+            problem(
+                format!("{path}.action"),
+                "action type transition needs targetStorageClass archive (and only it takes one)",
+            );
+        }
+        if transition && archive {
+            problem(
+                format!("{path}.action.type"),
+                "archived images can only expire, not transition again",
+            );
         }
         match (
             selection["countType"].as_str(),
             selection.get("countUnit").is_some(),
         ) {
-            (Some("sinceImagePushed"), false) => problem(
+            (Some(since), false) if since.starts_with("since") => problem(
                 format!("{path}.selection.countUnit"),
-                "sinceImagePushed needs countUnit: days",
+                "countType since… needs countUnit: days",
             ),
             (Some("imageCountMoreThan"), true) => {
                 problem(
@@ -444,6 +532,38 @@ repositories:
     }
 
     #[test]
+    fn janitor_rules_are_held_to_ecrs_lifecycle_rules() {
+        let yaml = r#"
+version: 1
+repositories:
+  - match: a
+    cleanup:
+      rules:
+        - { priority: 1, select: { tag_status: untagged }, older_than_days: 7 }
+        - { priority: 2, select: { tag_status: untagged }, older_than_days: 9 }
+        - { priority: 3, select: { tag_status: tagged }, keep_newest: 3 }
+        - { priority: 9, select: { tag_status: any, tags: ["x"] }, keep_newest: 3 }
+        - { priority: 4, select: { tag_status: any }, keep_newest: 3, since: pull }
+        - { priority: 4, select: { tag_status: tagged, tags: ["*a*b*c*d*e"] }, keep_newest: 1 }
+"#;
+        let found = paths(yaml);
+        for expected in [
+            "repositories[0].cleanup.rules[1].select.tag_status",
+            "repositories[0].cleanup.rules[2].select.tags",
+            "repositories[0].cleanup.rules[3].select.tags",
+            "repositories[0].cleanup.rules[4].priority",
+            "repositories[0].cleanup.rules[4].since",
+            "repositories[0].cleanup.rules[5].priority",
+            "repositories[0].cleanup.rules[5].select.tags[0]",
+        ] {
+            assert!(
+                found.iter().any(|p| p == expected),
+                "{expected} not in {found:?}"
+            );
+        }
+    }
+
+    #[test]
     fn lifecycle_rules_follow_ecrs_own_rules() {
         let yaml = r#"
 version: 1
@@ -454,6 +574,8 @@ repositories:
         - { rulePriority: 2, selection: { tagStatus: any, countType: imageCountMoreThan, countNumber: 5 }, action: { type: expire } }
         - { rulePriority: 1, selection: { tagStatus: tagged, countType: sinceImagePushed, countNumber: 5 }, action: { type: expire } }
         - { rulePriority: 3, selection: { tagStatus: tagged, tagPatternList: ["*a*b*c*d*e"], countType: imageCountMoreThan, countUnit: days, countNumber: 5 }, action: { type: expire } }
+        - { rulePriority: 4, selection: { tagStatus: untagged, countType: imageCountMoreThan, countNumber: 5 }, action: { type: expire } }
+        - { rulePriority: 5, selection: { tagStatus: untagged, countType: sinceImageTransitioned, countUnit: days, countNumber: 5 }, action: { type: transition } }
 "#;
         let found = paths(yaml);
         for expected in [
@@ -462,13 +584,16 @@ repositories:
             "repositories[0].cleanup.lifecycle[1].selection.countUnit",
             "repositories[0].cleanup.lifecycle[2].selection.countUnit",
             "repositories[0].cleanup.lifecycle[2].selection.tagPatternList[0]",
+            "repositories[0].cleanup.lifecycle[4].selection.tagStatus",
+            "repositories[0].cleanup.lifecycle[4].selection.storageClass",
+            "repositories[0].cleanup.lifecycle[4].action",
         ] {
             assert!(
                 found.iter().any(|p| p == expected),
                 "{expected} not in {found:?}"
             );
         }
-        let good = "version: 1\nrepositories:\n  - match: a\n    cleanup:\n      lifecycle:\n        - { rulePriority: 1, selection: { tagStatus: untagged, countType: sinceImagePushed, countUnit: days, countNumber: 14 }, action: { type: expire } }\n";
+        let good = "version: 1\nrepositories:\n  - match: a\n    cleanup:\n      lifecycle:\n        - { rulePriority: 1, selection: { tagStatus: untagged, countType: sinceImagePushed, countUnit: days, countNumber: 14 }, action: { type: expire } }\n        - { rulePriority: 2, selection: { tagStatus: tagged, tagPatternList: [\"v*\"], countType: sinceImagePulled, countUnit: days, countNumber: 90 }, action: { type: transition, targetStorageClass: archive } }\n        - { rulePriority: 3, selection: { tagStatus: any, storageClass: archive, countType: sinceImageTransitioned, countUnit: days, countNumber: 365 }, action: { type: expire } }\n";
         assert!(paths(good).is_empty(), "{:?}", paths(good));
     }
 

@@ -141,11 +141,16 @@ async fn evaluate(
         images: ports.images,
         publisher: ports.publisher,
     };
-    let result = executor.run(&plan, &mut report.outcomes).await;
+    let result = executor
+        .run_then_tell(&plan, &mut report.outcomes, super::amend)
+        .await;
     report.plans.push(plan);
     match result {
-        Ok(failures) => {
-            report.errors.extend(failures);
+        Ok(executed) => {
+            report.errors.extend(executed.failures);
+            report
+                .errors
+                .extend(executed.not_moved.into_iter().map(|n| n.reason));
             Ok(())
         }
         Err(error) => {

@@ -21,9 +21,10 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::event::{Detail, Event, InspectorFinding};
+use crate::execute::Executed;
 use crate::message::{Body, MAX_MESSAGE_FINDINGS, Message, SCHEMA, VerdictBody};
 use crate::names::{AccountId, Digest, Region, RepositoryName, Tag, repository_from_name_or_arn};
-use crate::plan::{Action, Plan};
+use crate::plan::{Action, Plan, TagMove};
 use crate::policy::{Gate, OnFail, Policy, Resolved};
 use crate::ports::{ImageView, VerdictClaim, VerdictRecord};
 use crate::severity::SeverityCounts;
@@ -173,8 +174,42 @@ fn prefix(gate: &Gate) -> &str {
         .unwrap_or(DEFAULT_QUARANTINE_PREFIX)
 }
 
-fn with_prefix(prefix: &str, tag: &Tag) -> Option<Tag> {
-    Tag::new(format!("{prefix}{tag}")).ok()
+/// ECR's longest tag.
+const MAX_TAG: usize = 128;
+
+fn suffix(digest: &Digest) -> String {
+    format!("-{}", digest.short())
+}
+
+/// The quarantine name of `tag` on image `digest`: `<prefix><tag>-<short digest>`. Unique per
+/// image, so two images' quarantines never collide (in an immutable repository a reused name would
+/// be refused; in a mutable one it would steal the other image's tag). A tag too long for ECR's 128
+/// characters is cut to fit. `None` only when the prefix leaves no room.
+pub fn quarantine_tag(prefix: &str, tag: &Tag, digest: &Digest) -> Option<Tag> {
+    let suffix = suffix(digest);
+    let room = MAX_TAG.checked_sub(prefix.len() + suffix.len())?;
+    let kept: String = tag.as_str().chars().take(room).collect();
+    Tag::new(format!("{prefix}{kept}{suffix}")).ok()
+}
+
+/// Which original tag a quarantine tag of image `digest` stands for. `Err` for one of this image's
+/// quarantine tags whose original name was cut to fit (it cannot be told); `Ok(None)` for any other
+/// tag.
+pub fn original_tag(prefix: &str, tag: &Tag, digest: &Digest) -> Result<Option<Tag>, String> {
+    let suffix = suffix(digest);
+    let Some(middle) = tag
+        .as_str()
+        .strip_prefix(prefix)
+        .and_then(|rest| rest.strip_suffix(suffix.as_str()))
+    else {
+        return Ok(None);
+    };
+    if prefix.len() + middle.len() + suffix.len() >= MAX_TAG {
+        return Err(format!(
+            "{tag}: the original name was cut to fit 128 characters; restore it by hand"
+        ));
+    }
+    Ok(Tag::new(middle).ok())
 }
 
 /// The evaluation, or the findings it needs first.
@@ -283,6 +318,8 @@ struct Moves {
     quarantined: Vec<Tag>,
     restored: Vec<Tag>,
     taken: Vec<Tag>,
+    still_deployable: Vec<Tag>,
+    problems: Vec<String>,
 }
 
 struct Outcome<'a> {
@@ -325,6 +362,9 @@ impl Outcome<'_> {
             quarantined_tags: moves.quarantined,
             restored_tags: moves.restored,
             tags_taken: moves.taken,
+            still_deployable: moves.still_deployable,
+            moved_meanwhile: Vec::new(),
+            problems: moves.problems,
             policy_pattern: self
                 .resolved
                 .gate
@@ -403,11 +443,15 @@ fn quarantine_step(o: &Outcome<'_>, prefix: &str, facts: &Facts) -> Step {
         .filter(|(_, d)| d.as_ref() == Some(&o.subject.digest))
         .map(|(t, _)| t.clone())
         .collect();
-    let moves: Vec<(Tag, Tag)> = here
-        .iter()
-        .filter_map(|t| Some((t.clone(), with_prefix(prefix, t)?)))
-        .collect();
-    if moves.is_empty() {
+    let mut moves = Vec::new();
+    let mut unnamed = Vec::new();
+    for tag in here {
+        match quarantine_tag(prefix, &tag, &o.subject.digest) {
+            Some(to) => moves.push(TagMove { from: tag, to }),
+            None => unnamed.push(tag),
+        }
+    }
+    if moves.is_empty() && unnamed.is_empty() {
         return Step::Done(o.plan(
             Vec::new(),
             "none",
@@ -415,20 +459,15 @@ fn quarantine_step(o: &Outcome<'_>, prefix: &str, facts: &Facts) -> Step {
             "; no tag points here any more".to_owned(),
         ));
     }
-    let repository = &o.subject.repository;
-    let mut actions: Vec<Action> = moves
-        .iter()
-        .map(|(_, q)| Action::PutTag {
-            repository: repository.clone(),
-            tag: q.clone(),
+    let originals: Vec<Tag> = moves.iter().map(|m| m.from.clone()).collect();
+    let mut actions = Vec::new();
+    if !moves.is_empty() {
+        actions.push(Action::MoveTags {
+            repository: o.subject.repository.clone(),
             manifest: manifest.clone(),
-        })
-        .collect();
-    let originals: Vec<Tag> = moves.iter().map(|(t, _)| t.clone()).collect();
-    actions.push(Action::RemoveTags {
-        repository: repository.clone(),
-        tags: originals.clone(),
-    });
+            moves,
+        });
+    }
     let note = format!(
         "; quarantine {}",
         originals
@@ -437,15 +476,48 @@ fn quarantine_step(o: &Outcome<'_>, prefix: &str, facts: &Facts) -> Step {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    Step::Done(o.plan(
-        actions,
-        "quarantined",
-        Moves {
-            quarantined: originals,
-            ..Moves::default()
-        },
-        note,
-    ))
+    let failed = !unnamed.is_empty();
+    let moves = Moves {
+        quarantined: originals,
+        problems: unnamed
+            .iter()
+            .map(|t| format!("{t}: no quarantine name fits with prefix `{prefix}`"))
+            .collect(),
+        still_deployable: unnamed,
+        ..Moves::default()
+    };
+    let action = if failed {
+        "quarantine_failed"
+    } else {
+        "quarantined"
+    };
+    Step::Done(o.plan(actions, action, moves, note))
+}
+
+/// Correct a verdict message with what carrying out its plan could not do: a quarantine that left
+/// a tag on the failing image becomes `quarantine_failed` naming what is still deployable; a tag
+/// that moved to another image meanwhile is reported, not claimed; a release that could not give a
+/// tag back says so.
+pub fn amend(executed: &Executed, message: &mut Message) {
+    let Body::Verdict(body) = &mut message.body else {
+        return;
+    };
+    for not in &executed.not_moved {
+        body.problems.push(not.reason.clone());
+        let (from, to) = (&not.tag_move.from, &not.tag_move.to);
+        if body.quarantined_tags.contains(from) {
+            body.quarantined_tags.retain(|t| t != from);
+            if not.still_on_image {
+                body.still_deployable.push(from.clone());
+            } else {
+                body.moved_meanwhile.push(from.clone());
+            }
+        }
+        body.restored_tags.retain(|t| t != to);
+    }
+    if !body.still_deployable.is_empty() && message.action == "quarantined" {
+        message.action = "quarantine_failed".to_owned();
+    }
 }
 
 fn release_step(o: &Outcome<'_>, prefix: &str, facts: &Facts) -> Step {
@@ -467,13 +539,22 @@ fn release_step(o: &Outcome<'_>, prefix: &str, facts: &Facts) -> Step {
         }
         Some(Some(tags)) => tags,
     };
-    // (quarantine tag, original tag) for each quarantine tag the image carries.
-    let held: Vec<(Tag, Tag)> = current
-        .iter()
-        .filter_map(|q| Some((q.clone(), Tag::new(q.as_str().strip_prefix(prefix)?).ok()?)))
-        .collect();
+    // (quarantine tag, original tag) for each quarantine tag of this image it carries.
+    let mut held: Vec<(Tag, Tag)> = Vec::new();
+    let mut problems = Vec::new();
+    for q in current {
+        match original_tag(prefix, q, digest) {
+            Ok(Some(original)) => held.push((q.clone(), original)),
+            Ok(None) => {}
+            Err(problem) => problems.push(problem),
+        }
+    }
     if held.is_empty() {
-        return Step::Done(o.plan(Vec::new(), "none", Moves::default(), String::new()));
+        let moves = Moves {
+            problems,
+            ..Moves::default()
+        };
+        return Step::Done(o.plan(Vec::new(), "none", moves, String::new()));
     }
     let Some(ImageView {
         manifest,
@@ -500,30 +581,30 @@ fn release_step(o: &Outcome<'_>, prefix: &str, facts: &Facts) -> Step {
             .find(|(x, _)| x == t)
             .and_then(|(_, d)| d.clone())
     };
-    let mut moves = Moves::default();
-    let mut actions = Vec::new();
+    let mut moves = Moves {
+        problems,
+        ..Moves::default()
+    };
     let mut release = Vec::new();
     for (q, t) in &held {
         match target(t) {
+            // Its quarantine tag stays: the image keeps a tag, and it says where it came from.
             Some(other) if &other != digest => moves.taken.push(t.clone()),
-            here => {
-                if here.is_none() {
-                    actions.push(Action::PutTag {
-                        repository: repository.clone(),
-                        tag: t.clone(),
-                        manifest: manifest.clone(),
-                    });
-                }
+            _ => {
                 moves.restored.push(t.clone());
-                release.push(q.clone());
+                release.push(TagMove {
+                    from: q.clone(),
+                    to: t.clone(),
+                });
             }
         }
     }
-    // Quarantine tags of taken tags stay: the image must keep a tag, and they say where it came from.
+    let mut actions = Vec::new();
     if !release.is_empty() {
-        actions.push(Action::RemoveTags {
+        actions.push(Action::MoveTags {
             repository: repository.clone(),
-            tags: release,
+            manifest: manifest.clone(),
+            moves: release,
         });
     }
     let mut note = String::new();
@@ -616,9 +697,13 @@ repositories:
             .iter()
             .map(|a| match a {
                 Action::PutTag { tag, .. } => format!("put {tag}"),
-                Action::RemoveTags { tags, .. } => format!(
-                    "remove {}",
-                    tags.iter().map(Tag::as_str).collect::<Vec<_>>().join(",")
+                Action::MoveTags { moves, .. } => format!(
+                    "move {}",
+                    moves
+                        .iter()
+                        .map(|m| format!("{}>{}", m.from, m.to))
+                        .collect::<Vec<_>>()
+                        .join(",")
                 ),
                 Action::Publish { message, .. } => format!("publish {}", message.action),
                 Action::SetTagMutability { .. }
@@ -626,6 +711,30 @@ repositories:
                 | Action::PutLifecyclePolicy { .. } => "other".into(),
             })
             .collect()
+    }
+
+    #[test]
+    fn quarantine_tags_are_unique_per_image_and_name_their_original() {
+        let (a, b) = (digest('a'), digest('b'));
+        let qa = quarantine_tag("quarantine-", &tag("latest"), &a).unwrap();
+        let qb = quarantine_tag("quarantine-", &tag("latest"), &b).unwrap();
+        assert_eq!(qa.as_str(), "quarantine-latest-aaaaaaaaaaaa");
+        assert_ne!(qa, qb, "two images' quarantines never share a name");
+        assert_eq!(
+            original_tag("quarantine-", &qa, &a),
+            Ok(Some(tag("latest")))
+        );
+        assert_eq!(
+            original_tag("quarantine-", &qb, &a),
+            Ok(None),
+            "not this image's"
+        );
+        assert_eq!(original_tag("quarantine-", &tag("latest"), &a), Ok(None));
+        // A 128-character tag is cut to fit, and then cannot be restored by name.
+        let long = tag(&"x".repeat(128));
+        let q = quarantine_tag("quarantine-", &long, &a).unwrap();
+        assert_eq!(q.as_str().len(), 128);
+        assert!(original_tag("quarantine-", &q, &a).is_err());
     }
 
     #[test]
@@ -675,14 +784,21 @@ repositories:
         };
         assert_eq!(
             actions(&plan),
-            ["put quarantine-v1", "remove v1", "publish quarantined"]
+            ["move v1>quarantine-v1-aaaaaaaaaaaa", "publish quarantined"]
         );
     }
 
     #[test]
     fn pass_after_fail_releases_unless_a_tag_was_taken() {
         let p = Policy::from_yaml(POLICY).unwrap();
-        let s = subject("app/x", 0, &["quarantine-v1", "quarantine-latest"]);
+        let s = subject(
+            "app/x",
+            0,
+            &[
+                "quarantine-v1-aaaaaaaaaaaa",
+                "quarantine-latest-aaaaaaaaaaaa",
+            ],
+        );
         let previous = VerdictRecord {
             repository: s.repository.clone(),
             digest: digest('a'),
@@ -702,7 +818,11 @@ repositories:
             decide(&s, &p, &ctx(), &facts),
             Step::Need(Need::CurrentTags { .. })
         ));
-        facts.current_tags = Some(Some(vec![tag("quarantine-v1"), tag("quarantine-latest")]));
+        facts.current_tags = Some(Some(vec![
+            tag("quarantine-v1-aaaaaaaaaaaa"),
+            tag("quarantine-latest-aaaaaaaaaaaa"),
+            tag("quarantine-v2-bbbbbbbbbbbb"),
+        ]));
         assert!(matches!(
             decide(&s, &p, &ctx(), &facts),
             Step::Need(Need::ImageTags { .. })
@@ -716,7 +836,8 @@ repositories:
         };
         assert_eq!(
             actions(&plan),
-            ["put v1", "remove quarantine-v1", "publish released"]
+            ["move quarantine-v1-aaaaaaaaaaaa>v1", "publish released"],
+            "another image's quarantine tag is not this image's to release"
         );
         assert!(
             plan.decision

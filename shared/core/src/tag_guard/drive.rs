@@ -15,6 +15,7 @@ use crate::plan::Plan;
 use crate::policy::Policy;
 use crate::ports::{
     Claim, ImageCatalog, ImageManifests, PortError, Publisher, RepositorySettings, TagLedger,
+    VerdictLookup,
 };
 
 /// Everything tag-guard talks to.
@@ -23,6 +24,8 @@ pub struct Ports<'a> {
     pub settings: &'a dyn RepositorySettings,
     pub catalog: &'a dyn ImageCatalog,
     pub ledger: &'a dyn TagLedger,
+    /// scan-gate's verdicts, read before a protected tag is pointed back at an image.
+    pub verdicts: &'a dyn VerdictLookup,
     pub publisher: &'a dyn Publisher,
 }
 
@@ -88,8 +91,8 @@ async fn run(plan: Plan, ports: &Ports<'_>, report: &mut Report) -> Result<(), P
     let result = executor.run(&plan, &mut report.outcomes).await;
     report.plans.push(plan);
     match result {
-        Ok(failures) => {
-            report.errors.extend(failures);
+        Ok(executed) => {
+            report.errors.extend(executed.failures);
             Ok(())
         }
         Err(e) => absorb(e, &mut report.errors),
@@ -136,6 +139,24 @@ pub async fn resolve_tag(
                     digests,
                 } => {
                     facts.manifests = Some(ports.images.manifests(&repository, &digests).await?);
+                }
+                Need::RecordedVerdict { repository, digest } => {
+                    let record = ports.verdicts.verdict(&repository, &digest).await?;
+                    facts.recorded_verdict = Some(record.map(|r| r.verdict));
+                }
+                Need::LedgerFollow {
+                    repository,
+                    tag,
+                    from,
+                    to,
+                    observed_at,
+                } => {
+                    facts.ledger_followed = Some(
+                        ports
+                            .ledger
+                            .follow(&repository, &tag, &from, &to, observed_at)
+                            .await?,
+                    );
                 }
             },
         }

@@ -26,6 +26,7 @@ use crate::names::{AccountId, Digest, Region, RepositoryName, Tag};
 use crate::plan::{Action, Plan};
 use crate::policy::{Offender, Policy, ProtectedTags, Resolved};
 use crate::ports::{Claim, Manifest};
+use crate::scan_gate::verdict::Verdict;
 
 pub const FUNCTION: &str = "tag-guard";
 
@@ -50,6 +51,10 @@ pub struct TagFacts {
     pub current: Option<Option<Digest>>,
     /// Manifests of the recorded and the pushed image (whichever exist).
     pub manifests: Option<Vec<Manifest>>,
+    /// scan-gate's verdict on the recorded image (`Some(None)`: none recorded).
+    pub recorded_verdict: Option<Option<Verdict>>,
+    /// Whether the ledger followed the accepted push (`false`: the entry changed meanwhile).
+    pub ledger_followed: Option<bool>,
 }
 
 /// The next fact a decision needs.
@@ -77,6 +82,19 @@ pub enum Need {
     Manifests {
         repository: RepositoryName,
         digests: Vec<Digest>,
+    },
+    /// scan-gate's recorded verdict on this image (1 GetItem).
+    RecordedVerdict {
+        repository: RepositoryName,
+        digest: Digest,
+    },
+    /// Move the ledger from `from` to `to`, only while it still says `from` (1 conditional write).
+    LedgerFollow {
+        repository: RepositoryName,
+        tag: Tag,
+        from: Digest,
+        to: Digest,
+        observed_at: DateTime<Utc>,
     },
 }
 
@@ -342,6 +360,32 @@ pub fn decide_tag(
         }
         Some(Some(current)) => current,
     };
+    // scan-gate ↔ tag-guard (docs/invariants.md): a protected tag is never re-pointed at an image
+    // scan-gate failed (and so may have quarantined). The new push stands; the ledger follows it.
+    match &facts.recorded_verdict {
+        None => {
+            return Step::Need(Need::RecordedVerdict {
+                repository: repository.clone(),
+                digest: legit.clone(),
+            });
+        }
+        Some(Some(Verdict::Fail)) => {
+            let accepted = Accepted {
+                repository,
+                tag,
+                recorded: legit,
+                current: offending,
+                // The accepted image was pushed at the event's time when it is this event's image.
+                observed_at: if offending == pushed {
+                    observed_at
+                } else {
+                    ctx.now
+                },
+            };
+            return accepted.step(&resolved, ctx, dry, facts);
+        }
+        Some(_) => {}
+    }
     let Some(manifests) = &facts.manifests else {
         return Step::Need(Need::Manifests {
             repository: repository.clone(),
@@ -405,6 +449,55 @@ pub fn decide_tag(
         dry_run: dry,
         actions,
     })
+}
+
+/// A move of a protected tag away from an image scan-gate failed: it stands.
+struct Accepted<'a> {
+    repository: &'a RepositoryName,
+    tag: &'a Tag,
+    recorded: &'a Digest,
+    current: &'a Digest,
+    observed_at: DateTime<Utc>,
+}
+
+impl Accepted<'_> {
+    fn step(&self, resolved: &Resolved<'_>, ctx: &Context, dry: bool, facts: &TagFacts) -> Step {
+        let at = format!("{}:{}", self.repository, self.tag);
+        match facts.ledger_followed {
+            None if !dry => Step::Need(Need::LedgerFollow {
+                repository: self.repository.clone(),
+                tag: self.tag.clone(),
+                from: self.recorded.clone(),
+                to: self.current.clone(),
+                observed_at: self.observed_at,
+            }),
+            Some(false) => Step::Done(Plan::nothing(
+                format!("{at}: the ledger changed meanwhile; the next event decides"),
+                dry,
+            )),
+            _ => {
+                let reason = format!(
+                    "scan-gate failed the recorded image {}: the tag is not pointed back at it",
+                    self.recorded.short()
+                );
+                let body = Body::TagAccepted {
+                    tag: self.tag.clone(),
+                    previous_digest: self.recorded.clone(),
+                    accepted_digest: self.current.clone(),
+                    reason: reason.clone(),
+                };
+                Step::Done(Plan {
+                    decision: format!(
+                        "{at} moved {} → {}: {reason}; the ledger follows the new push",
+                        self.recorded.short(),
+                        self.current.short()
+                    ),
+                    dry_run: dry,
+                    actions: vec![publish(resolved, ctx, "accepted", dry, body)],
+                })
+            }
+        }
+    }
 }
 
 /// What tag-guard does with an event, before any fact is read: the plan when the event alone
@@ -558,6 +651,48 @@ repositories:
     }
 
     #[test]
+    fn a_tag_moved_off_a_failed_image_stands_and_the_ledger_follows() {
+        let p = policy();
+        let (r, t) = (repo("team-a/api"), tag("v1.2.3"));
+        let (a, b) = (digest('a'), digest('b'));
+        let mut facts = TagFacts {
+            ledger: Some(Claim::Existing(a.clone())),
+            current: Some(Some(b.clone())),
+            recorded_verdict: Some(Some(Verdict::Fail)),
+            ..TagFacts::default()
+        };
+        assert_eq!(
+            decide_tag(&r, &t, &b, t2(), &p, &ctx(), &facts),
+            Step::Need(Need::LedgerFollow {
+                repository: r.clone(),
+                tag: t.clone(),
+                from: a.clone(),
+                to: b.clone(),
+                observed_at: t2(),
+            })
+        );
+        facts.ledger_followed = Some(true);
+        let Step::Done(plan) = decide_tag(&r, &t, &b, t2(), &p, &ctx(), &facts) else {
+            panic!()
+        };
+        assert!(
+            matches!(plan.actions.as_slice(), [Action::Publish { message, .. }]
+                if message.action == "accepted" && message.body.kind() == "tag_accepted"),
+            "no PutTag: the failed image never gets the tag back: {plan:?}"
+        );
+        // Dry-run: the ledger is not moved; people are told what would happen.
+        let dry = TagFacts {
+            ledger_followed: None,
+            ..facts
+        };
+        let Step::Done(plan) = decide_tag(&repo("team-a/dry"), &t, &b, t2(), &p, &ctx(), &dry)
+        else {
+            panic!()
+        };
+        assert!(plan.dry_run);
+    }
+
+    #[test]
     fn overwrite_reverts_keeping_the_offender() {
         let p = policy();
         let (r, t) = (repo("team-a/api"), tag("1.0.0")); // protected as semver
@@ -571,6 +706,15 @@ repositories:
             Step::Need(Need::CurrentTarget { .. })
         ));
         facts.current = Some(Some(b.clone()));
+        assert_eq!(
+            decide_tag(&r, &t, &b, t2(), &p, &ctx(), &facts),
+            Step::Need(Need::RecordedVerdict {
+                repository: r.clone(),
+                digest: a.clone()
+            }),
+            "scan-gate's verdict on the recorded image is asked before pointing the tag back"
+        );
+        facts.recorded_verdict = Some(None);
         assert_eq!(
             decide_tag(&r, &t, &b, t2(), &p, &ctx(), &facts),
             Step::Need(Need::Manifests {
@@ -591,7 +735,7 @@ repositories:
                 }
                 Action::Publish { message, .. } => format!("publish {}", message.action),
                 Action::SetTagMutability { .. }
-                | Action::RemoveTags { .. }
+                | Action::MoveTags { .. }
                 | Action::DeleteImages { .. }
                 | Action::PutLifecyclePolicy { .. } => "other".into(),
             })
@@ -616,6 +760,8 @@ repositories:
                 ledger: Some(Claim::Existing(a.clone())),
                 current: Some(current.clone()),
                 manifests: None,
+                recorded_verdict: Some(None),
+                ledger_followed: None,
             };
             let step = decide_tag(&r, &t, &b, t2(), &p, &ctx(), &facts);
             assert!(
@@ -646,6 +792,8 @@ repositories:
             ledger: Some(claim),
             current: Some(Some(b.clone())),
             manifests: Some(vec![manifest('a'), manifest('b')]),
+            recorded_verdict: Some(None),
+            ledger_followed: None,
         };
         let Step::Done(plan) = decide_tag(&r, &t, &a, t1(), &p, &ctx(), &facts) else {
             panic!()
@@ -669,6 +817,8 @@ repositories:
             ledger: Some(Claim::Existing(digest('a'))),
             current: Some(Some(digest('b'))),
             manifests: Some(vec![manifest('b')]),
+            recorded_verdict: Some(None),
+            ledger_followed: None,
         };
         let Step::Done(plan) = decide_tag(&r, &t, &digest('b'), t2(), &p, &ctx(), &facts) else {
             panic!()
