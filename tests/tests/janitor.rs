@@ -560,3 +560,77 @@ async fn a_run_out_of_time_checkpoints_and_the_next_run_continues_there() {
         "a finished run clears the checkpoint"
     );
 }
+
+/// Safety flow 4: a task definition names its image `<uri>:v1@sha256:D1` (what deploy tools write);
+/// `v1` has moved on to D2 since, so D1 is untagged. D1 is in use by digest and stays.
+#[tokio::test]
+async fn an_image_referenced_by_tag_and_digest_is_in_use_by_its_digest() {
+    let acct = Emulator::shared().account().await;
+    acct.create_repository("svc/pinned").await;
+    let (d1, _) = acct.push("svc/pinned", "d1", Some("v1")).await;
+    let (d2, _) = acct.push("svc/pinned", "d2", Some("v1")).await;
+    acct.age_images(
+        "svc/pinned",
+        &[(&d1, 30 * DAY, None), (&d2, 20 * DAY, None)],
+    )
+    .await;
+    acct.clients
+        .ecs
+        .create_cluster()
+        .cluster_name("prod")
+        .send()
+        .await
+        .unwrap();
+    let registry = acct.registry();
+    let def = task_definition(&acct, "pinned", &format!("{registry}/svc/pinned:v1@{d1}")).await;
+    service(&acct, "prod", "pinned", &def, 1).await;
+
+    let (report, _) = run(&acct, policy(KEEP_ONE_BUILD), None).await;
+    let plan = &report["repositories"][0]["plan"];
+    assert_eq!(plan["delete"], json!([]), "{report}");
+    assert_eq!(
+        plan["keep"][d1.as_str()],
+        "in use: ECS service prod/pinned (desired 1)"
+    );
+    assert_eq!(
+        digests_left(&acct.tags_by_digest("svc/pinned").await).len(),
+        2
+    );
+}
+
+/// Safety flow 3, through the adapters: rules `1: tagged [build-*] keep 1`, `2: tagged [*] keep 1`
+/// over build-8, build-9, build-10+latest, release-1 (oldest → newest). As ECR evaluates them,
+/// build-10+latest is rule 1's (one matching tag selects it) and its newest: it stays, and rule 2
+/// cannot expire it; release-1 is rule 2's newest. Only build-8 and build-9 go.
+#[tokio::test]
+async fn one_matching_tag_puts_an_image_under_the_higher_rule_as_ecr_does() {
+    let acct = Emulator::shared().account().await;
+    acct.create_repository("svc/rules").await;
+    let (b8, _) = acct.push("svc/rules", "b8", Some("build-8")).await;
+    let (b9, _) = acct.push("svc/rules", "b9", Some("build-9")).await;
+    let (b10, _) = acct.push("svc/rules", "b10", Some("build-10")).await;
+    acct.push("svc/rules", "b10", Some("latest")).await;
+    let (r1, _) = acct.push("svc/rules", "r1", Some("release-1")).await;
+    acct.age_images(
+        "svc/rules",
+        &[
+            (&b8, 40 * DAY, None),
+            (&b9, 30 * DAY, None),
+            (&b10, 20 * DAY, None),
+            (&r1, 10 * DAY, None),
+        ],
+    )
+    .await;
+    let rules = r#"        - { priority: 1, select: { tag_status: tagged, tags: ["build-*"] }, keep_newest: 1 }
+        - { priority: 2, select: { tag_status: tagged, tags: ["*"] }, keep_newest: 1 }"#;
+    let (report, _) = run(&acct, policy(rules), None).await;
+    let plan = &report["repositories"][0]["plan"];
+    let mut deleted: Vec<String> = serde_json::from_value(plan["delete"].clone()).unwrap();
+    deleted.sort();
+    let mut expected = vec![b8.to_string(), b9.to_string()];
+    expected.sort();
+    assert_eq!(deleted, expected, "{report}");
+    let left = acct.tags_by_digest("svc/rules").await;
+    assert!(left.contains(&(b10.to_string(), vec!["build-10".into(), "latest".into()])));
+    assert!(left.contains(&(r1.to_string(), vec!["release-1".into()])));
+}
