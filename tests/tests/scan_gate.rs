@@ -33,6 +33,10 @@ struct Setup {
 }
 
 async fn setup(exceptions: &str) -> Setup {
+    setup_with(policy(exceptions)).await
+}
+
+async fn setup_with(policy: Policy) -> Setup {
     let acct = Emulator::shared().account().await;
     let table = acct.state_table().await;
     let (topic, all) = acct.topic_with_queue(None).await;
@@ -44,7 +48,7 @@ async fn setup(exceptions: &str) -> Setup {
         topic_arn: Some(topic),
         dry_run: false,
     };
-    let gate = ScanGate::new(&acct.clients, policy(exceptions), config);
+    let gate = ScanGate::new(&acct.clients, policy, config);
     Setup {
         acct,
         gate,
@@ -457,4 +461,68 @@ async fn dry_run_reads_instead_of_writing_and_changes_no_tag() {
         acct.received(&all).await[0]["MessageAttributes"]["action"]["Value"],
         "would_quarantined"
     );
+}
+
+fn inspector_scan(acct: &TestAccount, repository: &str, digest: &Digest, counts: Value) -> Value {
+    acct.event("inspector2-scan.initial-scan-complete.json", |e| {
+        e["detail"]["repository-name"] = json!(format!(
+            "arn:aws:ecr:{REGION}:{}:repository/{repository}",
+            acct.id
+        ));
+        e["detail"]["image-digest"] = json!(digest);
+        e["detail"]["image-tags"] = json!(["v1"]);
+        e["detail"]["finding-severity-counts"] = counts;
+    })
+}
+
+/// Safety flow 5: two ACTIVE UNTRIAGED findings (counted as HIGH) quarantine the image; the
+/// `Inspector2 Scan` event then arrives with counts `{"TOTAL": 2}` — Inspector breaks out only
+/// CRITICAL, HIGH and MEDIUM. The counts leave the findings out, so they are read: still FAIL,
+/// unchanged, no release. Counts that announce findings no listing shows yet are retried, not a PASS.
+#[tokio::test]
+async fn an_inspector_scan_whose_counts_leave_findings_out_never_releases() {
+    let gate = Policy::from_yaml(
+        "version: 1\nrepositories:\n  - match: '**'\n    gate: { max_findings: { HIGH: 0 }, untriaged_as: HIGH, on_fail: quarantine }\n",
+    )
+    .unwrap();
+    let s = setup_with(gate).await;
+    let repo = "shop/untriaged";
+    s.acct.create_repository(repo).await;
+    let (d, _) = s.acct.push(repo, "d", Some("v1")).await;
+    let mut records = Vec::new();
+    let mut seeded = Vec::new();
+    for (i, cve) in ["CVE-2026-1001", "CVE-2026-1002"].iter().enumerate() {
+        let mut finding = inspector_finding(&s.acct, repo, &d, &["v1"], cve, "ACTIVE");
+        finding["severity"] = json!("UNTRIAGED");
+        records.push(json!({"messageId": format!("m-{i}"), "receiptHandle": "r", "body": finding_event(&s.acct, &finding).to_string(),
+                            "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:findings", "awsRegion": REGION}));
+        seeded.push(finding);
+    }
+    s.acct.seed_findings(seeded).await;
+    run(&s, json!({"Records": records})).await;
+    let quarantined = vec![(d.to_string(), vec![q("v1", &d)])];
+    assert_eq!(s.acct.tags_by_digest(repo).await, quarantined);
+    s.acct.received(&s.all).await;
+
+    let (response, made) = run(&s, inspector_scan(&s.acct, repo, &d, json!({"TOTAL": 2}))).await;
+    assert_eq!(made.get("Inspector2.ListFindings"), Some(&1), "{made:?}");
+    assert_eq!(
+        s.acct.tags_by_digest(repo).await,
+        quarantined,
+        "no release while both findings are ACTIVE: {response}"
+    );
+    assert!(
+        s.acct.received(&s.all).await.is_empty(),
+        "same verdict, same findings: nothing new"
+    );
+
+    // Counts announce 3 findings the listing does not show (yet): retried, never a PASS.
+    let (e, _) = s.acct.push(repo, "e", Some("v2")).await;
+    let error = s
+        .gate
+        .handle(inspector_scan(&s.acct, repo, &e, json!({"TOTAL": 3})))
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("none are listed yet"), "{error}");
+    assert!(s.acct.received(&s.all).await.is_empty());
 }

@@ -3,8 +3,9 @@
 //! - Routes: every rule whose pattern matches the repository contributes its `notify.slack` routes,
 //!   plus `defaults.notify.slack` — unlike other sections, routes add up, so a platform-wide channel
 //!   and a team channel can both hear about a repository. Routes are deduplicated by name.
-//! - `min_severity` filters verdicts by their maximum severity; outcomes that are actions (tag
-//!   reverted, repository fixed, cleanup) always go.
+//! - `min_severity` filters verdicts by their maximum severity (a FAIL without one — a failed
+//!   scan — passes every filter); outcomes that are actions (tag reverted, repository fixed,
+//!   cleanup) always go.
 //! - Dedupe: [`fingerprint`] identifies (repository, image, outcome, finding set); the same
 //!   fingerprint is posted once per route within the dedupe window, a changed finding set again.
 
@@ -17,6 +18,7 @@ use sha2::Digest as _;
 
 use crate::message::{Body, Message};
 use crate::policy::{Policy, SlackRoute};
+use crate::scan_gate::verdict::Verdict;
 
 /// The Slack routes `message` goes to.
 pub fn routes<'p>(policy: &'p Policy, message: &Message) -> Vec<&'p SlackRoute> {
@@ -36,6 +38,11 @@ pub fn routes<'p>(policy: &'p Policy, message: &Message) -> Vec<&'p SlackRoute> 
 
 fn severe_enough(route: &SlackRoute, message: &Message) -> bool {
     match (&route.min_severity, &message.body) {
+        // A FAIL with no severity (the scan failed, or a quarantine could not be done) is as
+        // serious as it gets: every route hears it.
+        (Some(_), Body::Verdict(v)) if v.verdict == Verdict::Fail && v.max_severity.is_none() => {
+            true
+        }
         (Some(min), Body::Verdict(v)) => v
             .max_severity
             .as_ref()

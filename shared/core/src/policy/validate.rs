@@ -197,6 +197,28 @@ fn rule_problems(value: &Value) -> Vec<Problem> {
             .unwrap_or_default();
         cleanup_rule_problems(&mut problems, &at, &cleanup_rules);
         lifecycle_problems(&mut problems, &at, rule.pointer("/cleanup/lifecycle"));
+        if let Some(caps) = rule
+            .pointer("/gate/max_findings")
+            .and_then(Value::as_object)
+        {
+            for key in caps.keys() {
+                let never = match key.to_ascii_uppercase().as_str() {
+                    "UNTRIAGED" | "UNDEFINED" => Some(
+                        "can never trip: UNTRIAGED and UNDEFINED findings count as `untriaged_as` (default HIGH); cap that severity instead",
+                    ),
+                    "TOTAL" => {
+                        Some("can never trip: TOTAL is a sum, not a severity; cap severities")
+                    }
+                    _ => None,
+                };
+                if let Some(message) = never {
+                    problems.push(Problem {
+                        path: format!("{at}.gate.max_findings.{key}"),
+                        message: message.to_owned(),
+                    });
+                }
+            }
+        }
         let exceptions = rule
             .pointer("/gate/exceptions")
             .and_then(Value::as_array)
@@ -529,6 +551,12 @@ repositories:
                 .contains("not valid YAML")
         );
         assert!(problems("version: 2\nrepositories: []\n").len() >= 2);
+    }
+
+    #[test]
+    fn gate_caps_that_can_never_trip_are_refused() {
+        let yaml = "version: 1\nrepositories:\n  - match: a\n    gate: { max_findings: { UNTRIAGED: 0, HIGH: 0 }, untriaged_as: HIGH }\n";
+        assert_eq!(paths(yaml), ["repositories[0].gate.max_findings.UNTRIAGED"]);
     }
 
     #[test]

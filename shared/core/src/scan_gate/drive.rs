@@ -172,6 +172,7 @@ async fn fill(need: Need, facts: &mut Facts, ports: &Ports<'_>) -> Result<(), Po
             repository,
             digest,
             enhanced,
+            expected,
         } => {
             let mut all = Vec::new();
             let mut next = None;
@@ -192,6 +193,19 @@ async fn fill(need: Need, facts: &mut Facts, ports: &Ports<'_>) -> Result<(), Po
                 if next.is_none() {
                     break;
                 }
+            }
+            if all.is_empty() && expected > 0 {
+                return Err(PortError::Transient {
+                    operation: if enhanced {
+                        "inspector2:ListFindings"
+                    } else {
+                        "ecr:DescribeImageScanFindings"
+                    },
+                    message: format!(
+                        "{repository}@{}: the scan counts {expected} findings but none are listed yet; no verdict on missing evidence",
+                        digest.short()
+                    ),
+                });
             }
             facts.findings = Some(all);
         }

@@ -140,6 +140,9 @@ pub enum Need {
         repository: RepositoryName,
         digest: Digest,
         enhanced: bool,
+        /// How many findings the scan's counts announced: a read that lists none of them is not
+        /// evidence of a clean image (the listing lags the counts), so it is retried.
+        expected: u64,
     },
     /// Record the verdict unless unchanged (1 conditional write).
     VerdictClaim { record: VerdictRecord },
@@ -219,28 +222,31 @@ fn evaluate(
     facts: &Facts,
     today: chrono::NaiveDate,
 ) -> Result<Evaluation, Box<Need>> {
-    let need_findings = |enhanced| {
+    let need_findings = |enhanced, expected| {
         Box::new(Need::Findings {
             repository: subject.repository.clone(),
             digest: subject.digest.clone(),
             enhanced,
+            expected,
         })
     };
     match &subject.source {
         Source::ScanFailed { status } => Ok(verdict::from_scan_failure(gate, status)),
         Source::Counts { counts, enhanced } => {
+            // A PASS rests only on complete evidence: counts that leave findings out are not one.
+            let complete = verdict::counts_complete(counts, *enhanced);
             let quick = verdict::from_counts(gate, counts);
-            if quick.verdict == Verdict::Pass || !verdict::findings_matter(gate) {
+            if complete && (quick.verdict == Verdict::Pass || !verdict::findings_matter(gate)) {
                 return Ok(quick);
             }
             match &facts.findings {
                 Some(findings) => Ok(verdict::from_findings(gate, findings, today)),
-                None => Err(need_findings(*enhanced)),
+                None => Err(need_findings(*enhanced, verdict::counted_findings(counts))),
             }
         }
         Source::InspectorFindings => match &facts.findings {
             Some(findings) => Ok(verdict::from_findings(gate, findings, today)),
-            None => Err(need_findings(true)),
+            None => Err(need_findings(true, 0)),
         },
     }
 }

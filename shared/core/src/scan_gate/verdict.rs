@@ -134,6 +134,40 @@ fn verdict_of(reasons: &[String]) -> Verdict {
     }
 }
 
+fn is_total(severity: &Severity) -> bool {
+    matches!(severity, Severity::Other(raw) if raw.eq_ignore_ascii_case("TOTAL"))
+}
+
+/// How many findings the counts say there are: `TOTAL` when given, else the listed sum.
+pub fn counted_findings(counts: &SeverityCounts) -> u64 {
+    let listed: u64 = counts
+        .0
+        .iter()
+        .filter(|(s, _)| !is_total(s))
+        .map(|(_, n)| n)
+        .sum();
+    let total = counts.0.iter().find(|(s, _)| is_total(s)).map(|(_, n)| *n);
+    total.unwrap_or(listed).max(listed)
+}
+
+/// Whether the counts account for every finding, so a verdict may rest on them alone. Basic
+/// scanning lists every severity present. An `Inspector2 Scan` event breaks out only CRITICAL,
+/// HIGH and MEDIUM besides `TOTAL` (AWS's example: TOTAL 158, 130 broken out): its counts are
+/// complete only when `TOTAL` is given and equals the listed sum — otherwise LOW, INFORMATIONAL or
+/// UNTRIAGED findings hide in the difference, and those may count (`untriaged_as`, or a cap).
+pub fn counts_complete(counts: &SeverityCounts, enhanced: bool) -> bool {
+    let listed: u64 = counts
+        .0
+        .iter()
+        .filter(|(s, _)| !is_total(s))
+        .map(|(_, n)| n)
+        .sum();
+    match counts.0.iter().find(|(s, _)| is_total(s)).map(|(_, n)| *n) {
+        Some(total) => total == listed,
+        None => !enhanced,
+    }
+}
+
 /// Could reading the findings change a verdict made from counts? Only exceptions (active or
 /// expired: an expired one must be reported) and the fixable filter look at individual findings.
 pub fn findings_matter(gate: &Gate) -> bool {
@@ -357,6 +391,27 @@ mod tests {
             from_findings(&g, &[a], day("2026-01-01")).fingerprint
         );
         assert_eq!(one.findings[0].id, "CVE-1", "most severe first");
+    }
+
+    #[test]
+    fn inspector_counts_are_complete_only_when_total_is_all_broken_out() {
+        let counts = |json: &str| -> SeverityCounts { serde_json::from_str(json).unwrap() };
+        // AWS's example: 158 findings, 130 broken out — 28 are LOW, INFORMATIONAL or UNTRIAGED.
+        let aws = counts(r#"{"CRITICAL": 10, "HIGH": 20, "MEDIUM": 100, "TOTAL": 158}"#);
+        assert!(!counts_complete(&aws, true));
+        assert_eq!(counted_findings(&aws), 158);
+        assert!(!counts_complete(&counts(r#"{"TOTAL": 2}"#), true));
+        assert!(counts_complete(&counts(r#"{"HIGH": 2, "TOTAL": 2}"#), true));
+        assert!(
+            !counts_complete(&counts(r#"{"HIGH": 2}"#), true),
+            "no TOTAL: unknown"
+        );
+        // Basic scanning lists every severity present.
+        assert!(counts_complete(
+            &counts(r#"{"LOW": 3, "UNDEFINED": 1}"#),
+            false
+        ));
+        assert!(counts_complete(&counts("{}"), false));
     }
 
     #[test]
