@@ -212,6 +212,26 @@ impl TestAccount {
             .await;
     }
 
+    /// Put an image in ECR's archive storage class, archived `days_ago` days ago (or, with
+    /// `activating`, being restored from it).
+    pub async fn archive_image(
+        &self,
+        repository: &str,
+        digest: &Digest,
+        days_ago: i64,
+        activating: bool,
+    ) {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let status = if activating { "ACTIVATING" } else { "ARCHIVED" };
+        let image = json!({"digest": digest, "pushed_at": now - (days_ago + 30) * 86_400,
+                           "status": status, "archived_at": now - days_ago * 86_400});
+        self.post("/_warden/seed/image-times", json!({"account": self.id, "region": REGION, "repository": repository, "images": [image]}))
+            .await;
+    }
+
     /// An IAM role Lambda functions can be created with.
     pub async fn lambda_role(&self) -> String {
         let iam = aws_sdk_iam::Client::new(&self.sdk);

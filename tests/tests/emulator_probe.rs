@@ -585,3 +585,29 @@ async fn removing_a_tag_by_digest_and_tag_leaves_a_moved_tag_alone() {
         "{state:?}"
     );
 }
+
+#[tokio::test]
+async fn describe_images_lists_active_images_unless_the_status_filter_says_otherwise() {
+    let acct = Emulator::shared().account().await;
+    acct.create_repository("probe/archive").await;
+    let (old, _) = acct.push("probe/archive", "old", Some("v0")).await;
+    acct.push("probe/archive", "new", Some("v1")).await;
+    acct.archive_image("probe/archive", &old, 10, false).await;
+    let stock = acct
+        .clients
+        .ecr
+        .describe_images()
+        .repository_name("probe/archive")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stock.image_details().len(), 1, "ACTIVE only by default");
+    let registry = EcrRegistry::new(acct.clients.ecr.clone());
+    let page = warden_core::ports::ImageCatalog::images(&registry, &name("probe/archive"), None)
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 2, "the adapter asks for every status");
+    let archived = page.items.iter().find(|i| i.digest == old).unwrap();
+    assert_eq!(archived.status.as_deref(), Some("ARCHIVED"));
+    assert!(archived.archived_at.is_some());
+}

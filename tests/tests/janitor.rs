@@ -634,3 +634,90 @@ async fn one_matching_tag_puts_an_image_under_the_higher_rule_as_ecr_does() {
     assert!(left.contains(&(b10.to_string(), vec!["build-10".into(), "latest".into()])));
     assert!(left.contains(&(r1.to_string(), vec!["release-1".into()])));
 }
+
+/// A janitor Lambda whose timeout is below its safety margin fails the invocation with a reason,
+/// instead of reporting an empty run.
+#[tokio::test]
+async fn a_timeout_below_the_margin_is_an_error_not_an_empty_run() {
+    let acct = Emulator::shared().account().await;
+    acct.create_repository("svc/short").await;
+    let config = JanitorConfig {
+        margin: std::time::Duration::from_secs(60),
+        ..JanitorConfig::default()
+    };
+    let janitor = Janitor::new(&acct.clients, policy(KEEP_ONE_BUILD), config);
+    let schedule = acct.event("scheduled-event.json", |_| {});
+    let deadline = std::time::SystemTime::now() + std::time::Duration::from_secs(30);
+    let before = acct.clients.calls.snapshot();
+    let error = janitor.handle(schedule, deadline).await.unwrap_err();
+    assert!(
+        error.to_string().contains("WARDEN_RUN_MARGIN_SECONDS=60"),
+        "{error}"
+    );
+    assert!(
+        acct.clients.calls.since(&before).is_empty(),
+        "no AWS call is made"
+    );
+}
+
+/// Archived images are listed (ECR lists ACTIVE only by default): an archived image is never an
+/// expiry rule's (ECR's rules select the standard storage class), and the old untagged referrer of
+/// that archived subject — which the untagged rule expires — stays with it. Listing ACTIVE images
+/// only, janitor did not see the subject and deleted the referrer.
+#[tokio::test]
+async fn archived_images_are_listed_and_keep_their_referrers() {
+    let acct = Emulator::shared().account().await;
+    acct.create_repository("svc/archive").await;
+    let (subject, _) = acct.push("svc/archive", "subject", None).await;
+    let sbom = json!({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": "application/spdx+json", "digest": Digest::of_bytes(b"sbom"), "size": 10},
+        "layers": [{"mediaType": "application/spdx+json", "digest": Digest::of_bytes(b"sbom-layer"), "size": 10}],
+        "subject": {"mediaType": OCI_MANIFEST, "digest": subject, "size": 512}})
+    .to_string();
+    let (referrer, _) = acct
+        .push_manifest("svc/archive", &sbom, OCI_MANIFEST, None)
+        .await;
+    acct.age_images("svc/archive", &[(&referrer, 30 * DAY, None)])
+        .await;
+    acct.archive_image("svc/archive", &subject, 10, false).await;
+
+    let (report, _) = run(&acct, policy(KEEP_ONE_BUILD), None).await;
+    let plan = &report["repositories"][0]["plan"];
+    assert_eq!(plan["delete"], json!([]), "{report}");
+    assert_eq!(plan["keep"][subject.as_str()], "no rule selects it");
+    assert!(
+        plan["keep"][referrer.as_str()]
+            .as_str()
+            .unwrap()
+            .starts_with("referrer of kept image")
+    );
+}
+
+/// `keep_pulled_within_days`: the last recorded pull is the in-use signal for workloads janitor
+/// cannot list (EKS, EC2, Batch, other accounts).
+#[tokio::test]
+async fn images_pulled_recently_are_kept_when_the_policy_says_so() {
+    let acct = Emulator::shared().account().await;
+    acct.create_repository("svc/pulled").await;
+    let (recent, _) = acct.push("svc/pulled", "recent", None).await;
+    let (stale, _) = acct.push("svc/pulled", "stale", None).await;
+    acct.age_images(
+        "svc/pulled",
+        &[
+            (&recent, 60 * DAY, Some(2 * DAY)),
+            (&stale, 60 * DAY, Some(40 * DAY)),
+        ],
+    )
+    .await;
+    let policy = Policy::from_yaml(
+        "version: 1\nrepositories:\n  - match: '**'\n    cleanup:\n      apply: true\n      keep_pulled_within_days: 7\n      rules:\n        - { priority: 1, select: { tag_status: untagged }, older_than_days: 14 }\n",
+    )
+    .unwrap();
+    let (report, _) = run(&acct, policy, None).await;
+    let plan = &report["repositories"][0]["plan"];
+    assert_eq!(plan["delete"], json!([stale]), "{report}");
+    assert_eq!(
+        plan["keep"][recent.as_str()],
+        "pulled 2 days ago (lastRecordedPullTime)"
+    );
+}

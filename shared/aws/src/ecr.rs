@@ -5,8 +5,9 @@ use aws_sdk_ecr::operation::describe_images::DescribeImagesError;
 use aws_sdk_ecr::operation::get_lifecycle_policy::GetLifecyclePolicyError;
 use aws_sdk_ecr::operation::put_image::PutImageError;
 use aws_sdk_ecr::types::{
-    Image, ImageFailure, ImageIdentifier, ImageTagMutability, ImageTagMutabilityExclusionFilter,
-    ImageTagMutabilityExclusionFilterType, Repository,
+    DescribeImagesFilter, Image, ImageFailure, ImageIdentifier, ImageStatusFilter,
+    ImageTagMutability, ImageTagMutabilityExclusionFilter, ImageTagMutabilityExclusionFilterType,
+    Repository,
 };
 use warden_core::mutability::{MutabilityMode, TagMutability};
 use warden_core::names::ExclusionFilter;
@@ -223,29 +224,30 @@ impl ImageManifests for EcrRegistry {
                 .map(|t| ImageIdentifier::builder().image_tag(t.as_str()).build()),
         );
         let images = self.batch_get(repository, ids).await?;
+        // Results are matched to what was asked by content, not by the shape of the echoed id (an
+        // id asked by digest may come back with a tag, and one asked by tag carries the digest):
+        // the manifest is whichever result has the asked digest; a tag points where a result
+        // naming it says.
         let mut manifest = None;
         let mut targets: Vec<(Tag, Option<Digest>)> =
             tags.iter().map(|t| (t.clone(), None)).collect();
         for image in &images {
             let found = digest_of(image, OP)?;
-            match image.image_id().and_then(|i| i.image_tag()) {
-                Some(tag) => {
-                    if let Some(slot) = targets.iter_mut().find(|(t, _)| t.as_str() == tag) {
-                        slot.1 = Some(found);
-                    }
+            if let Some(tag) = image.image_id().and_then(|i| i.image_tag()) {
+                if let Some(slot) = targets.iter_mut().find(|(t, _)| t.as_str() == tag) {
+                    slot.1 = Some(found.clone());
                 }
-                None if &found == digest => {
-                    let bytes = image
-                        .image_manifest()
-                        .map(str::to_owned)
-                        .ok_or_else(|| invalid(OP, "no manifest in the response"))?;
-                    manifest = Some(Manifest {
-                        digest: found,
-                        media_type: image.image_manifest_media_type().map(str::to_owned),
-                        bytes,
-                    });
-                }
-                None => {}
+            }
+            if &found == digest && manifest.is_none() {
+                let bytes = image
+                    .image_manifest()
+                    .map(str::to_owned)
+                    .ok_or_else(|| invalid(OP, "no manifest in the response"))?;
+                manifest = Some(Manifest {
+                    digest: found,
+                    media_type: image.image_manifest_media_type().map(str::to_owned),
+                    bytes,
+                });
             }
         }
         Ok(ImageView {
@@ -534,6 +536,13 @@ impl ImageCatalog for EcrRegistry {
             .describe_images()
             .set_registry_id(self.registry_id.clone())
             .repository_name(repository.as_str())
+            // ECR lists ACTIVE images only by default: archived and restoring images must be seen
+            // too (the 90-day archive keep, ACTIVATING, referrers of archived subjects).
+            .filter(
+                DescribeImagesFilter::builder()
+                    .image_status(ImageStatusFilter::Any)
+                    .build(),
+            )
             .max_results(MAX_PAGE)
             .set_next_token(next)
             .send()

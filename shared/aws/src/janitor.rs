@@ -164,8 +164,24 @@ impl Janitor {
             at: deadline,
             margin: self.margin,
         };
+        let margin = self.margin;
         frame(FUNCTION, &self.calls, payload, |input| async move {
             match input {
+                Incoming::Event(_) if !budget.time_left() => {
+                    // A timeout within the margin could start no repository: say so, loudly,
+                    // rather than report an empty run.
+                    let left = deadline
+                        .duration_since(SystemTime::now())
+                        .unwrap_or_default()
+                        .as_secs();
+                    Err(PortError::Invalid {
+                        operation: "lambda:Invoke",
+                        message: format!(
+                            "only {left} s left at start, within WARDEN_RUN_MARGIN_SECONDS={}: no repository can start; raise the function's timeout (janitor is sized for 15 minutes) or lower the margin",
+                            margin.as_secs()
+                        ),
+                    })
+                }
                 Incoming::Event(event) if matches!(event.detail, Detail::Schedule) => {
                     let report = self.run(event.envelope.account.clone(), event.envelope.region.clone(), &RunOptions::scheduled(), &Quiet, &budget).await?;
                     Ok(Handled {

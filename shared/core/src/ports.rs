@@ -224,7 +224,8 @@ pub struct ImageEntry {
 /// Listing a repository's images.
 #[async_trait]
 pub trait ImageCatalog: Send + Sync {
-    /// One page of images (`DescribeImages`, [`MAX_PAGE`] per page).
+    /// One page of images in every storage state — ACTIVE, ARCHIVED and ACTIVATING (`DescribeImages`
+    /// with image status ANY: ECR lists ACTIVE only by default), [`MAX_PAGE`] per page.
     async fn images(
         &self,
         repository: &RepositoryName,

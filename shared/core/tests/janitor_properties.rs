@@ -146,6 +146,7 @@ fn registry() -> impl Strategy<Value = Registry> {
                         .map(|a| digest(a % n).to_string())
                         .collect(),
                     ecs_keep_revisions: None,
+                    keep_pulled_within_days: (grace % 2 == 0).then_some(20),
                     rules,
                     lifecycle: vec![],
                 };
@@ -180,6 +181,9 @@ proptest! {
                 prop_assert!(!image.tags.iter().any(|t| t.as_str().starts_with("quarantine-")));
             }
             prop_assert!(image.storage != Storage::Activating);
+            if let (Some(days), Some(pulled)) = (r.cleanup.keep_pulled_within_days, image.last_pull) {
+                prop_assert!(r.now - pulled > Duration::days(i64::from(days)), "pulled recently, deleted: {d}");
+            }
             if image.storage == Storage::Archived {
                 prop_assert!(image.archived_at.is_some_and(|a| r.now - a >= Duration::days(90)));
             }

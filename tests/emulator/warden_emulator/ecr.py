@@ -265,6 +265,17 @@ def layer_blob(account: str, region: str, repository_name: str, digest: str) -> 
 # --- response patches (paging, filters, fields moto leaves out) -----------------------------------
 
 
+def _status(image: models.Image) -> str:
+    return getattr(image, "warden_status", "ACTIVE")
+
+
+def _image_status_filter(images: list[models.Image], image_status: str | None) -> list[models.Image]:
+    """ECR: DescribeImages lists ACTIVE images only unless the filter asks for ARCHIVED,
+    ACTIVATING or ANY."""
+    wanted = image_status or "ACTIVE"
+    return images if wanted == "ANY" else [i for i in images if _status(i) == wanted]
+
+
 def _tag_status_filter(images: list[models.Image], tag_status: str | None) -> list[models.Image]:
     if tag_status == "TAGGED":
         return [i for i in images if i.image_tags]
@@ -296,8 +307,11 @@ def _image_detail(repo: models.Repository, image: models.Image) -> dict[str, Any
         "imageDigest": image.get_image_digest(),
         "imagePushedAt": datetime.fromtimestamp(image.image_pushed_at, timezone.utc),
         "imageManifestMediaType": image.image_manifest_media_type,
-        "imageStatus": "ACTIVE",
+        "imageStatus": _status(image),
     }
+    archived = getattr(image, "warden_archived_at", None)
+    if archived is not None:
+        detail["lastArchivedAt"] = datetime.fromtimestamp(archived, timezone.utc)
     if image.image_tags:
         detail["imageTags"] = list(image.image_tags)
     size = image.get_image_size_in_bytes()
@@ -408,7 +422,8 @@ def _describe_images(self: responses.ECRResponse) -> ActionResult:
             if image not in images:
                 images.append(image)
         return ActionResult({"imageDetails": [_image_detail(repo, i) for i in images]})
-    images = _tag_status_filter(list(repo.images), (self._get_param("filter") or {}).get("tagStatus"))
+    filters = self._get_param("filter") or {}
+    images = _tag_status_filter(_image_status_filter(list(repo.images), filters.get("imageStatus")), filters.get("tagStatus"))
     chunk, token = page(images, self._get_param("maxResults"), self._get_param("nextToken"), 100, 1000)
     result: dict[str, Any] = {"imageDetails": [_image_detail(repo, i) for i in chunk]}
     if token:
@@ -558,7 +573,8 @@ def seed_scan(body: dict[str, Any]) -> dict[str, Any]:
 def seed_image_times(body: dict[str, Any]) -> dict[str, Any]:
     """Give images the push and pull times real registries accumulate over months.
 
-    body: account, region, repository, images: [{digest, pushed_at (epoch s), last_pull (epoch s)?}]
+    body: account, region, repository, images: [{digest, pushed_at (epoch s), last_pull (epoch s)?,
+    status (ACTIVE | ARCHIVED | ACTIVATING)?, archived_at (epoch s)?}]
     """
     repo = models.ecr_backends[body["account"]][body["region"]]._get_repository(body["repository"])
     by_digest = {i.get_image_digest(): i for i in repo.images}
@@ -567,6 +583,10 @@ def seed_image_times(body: dict[str, Any]) -> dict[str, Any]:
         image.image_pushed_at = int(entry["pushed_at"])
         if entry.get("last_pull") is not None:
             image.warden_last_pull = int(entry["last_pull"])
+        if entry.get("status") is not None:
+            image.warden_status = entry["status"]
+        if entry.get("archived_at") is not None:
+            image.warden_archived_at = int(entry["archived_at"])
     return {"updated": len(body["images"])}
 
 

@@ -11,7 +11,8 @@
 //!    `since: pull`). Images no rule matches are kept. Only ACTIVE (standard storage class) images
 //!    are selected, as ECR's expiry rules do by default.
 //! 2. **Extra keeps** on top, which only ever turn an "expire" into a "keep" (they never change
-//!    which rule decides an image): in use (ECS, Lambda, by digest or by tag), the allowlist,
+//!    which rule decides an image): in use (ECS, Lambda, by digest or by tag), pulled within
+//!    `keep_pulled_within_days` (EKS, EC2, Batch and other accounts pull too), the allowlist,
 //!    protected tags, quarantined images (unless `keep_quarantined: false`), younger than the grace
 //!    period, archived less than 90 days ago (early deletion is billed for 90 days), ACTIVATING;
 //!    and structure, to a fixed point: a kept index keeps its children, a kept subject keeps its
@@ -229,6 +230,15 @@ pub fn plan_repository(
             ))
         } else if let Some(reason) = in_use.get(d) {
             Some(format!("in use: {reason}"))
+        } else if let Some(pulled) = image.last_pull.filter(|at| {
+            cleanup
+                .keep_pulled_within_days
+                .is_some_and(|days| now - *at <= Duration::days(i64::from(days)))
+        }) {
+            Some(format!(
+                "pulled {} days ago (lastRecordedPullTime)",
+                (now - pulled).num_days()
+            ))
         } else if allow.contains(d.as_str()) {
             Some("allowlisted by digest".to_owned())
         } else if let Some(t) = image

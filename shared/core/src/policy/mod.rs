@@ -217,6 +217,11 @@ pub struct Cleanup {
     pub allow_digests: Vec<String>,
     #[serde(default)]
     pub ecs_keep_revisions: Option<u32>,
+    /// Keep images pulled within this many days (ECR's `lastRecordedPullTime`): the in-use
+    /// signal for what janitor cannot list — EKS, EC2, Batch, other accounts. ECR records pulls
+    /// up to about 24 hours late, so leave a day of slack.
+    #[serde(default)]
+    pub keep_pulled_within_days: Option<u32>,
     #[serde(default)]
     pub rules: Vec<CleanupRule>,
     /// Native ECR lifecycle rules (ECR's JSON shape), reconciled by janitor.
