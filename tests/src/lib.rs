@@ -232,6 +232,19 @@ impl TestAccount {
             .await;
     }
 
+    /// Set Inspector's coverage scan status of one image (as when it stops being eligible).
+    pub async fn set_coverage(
+        &self,
+        repository: &str,
+        digest: &Digest,
+        status: &str,
+        reason: &str,
+    ) {
+        let image = json!({"digest": digest, "coverage": {"statusCode": status, "reason": reason}});
+        self.post("/_warden/seed/image-times", json!({"account": self.id, "region": REGION, "repository": repository, "images": [image]}))
+            .await;
+    }
+
     /// An IAM role Lambda functions can be created with.
     pub async fn lambda_role(&self) -> String {
         let iam = aws_sdk_iam::Client::new(&self.sdk);

@@ -201,7 +201,11 @@ async fn images_in_use_and_latest_by_its_own_rule_survive_a_keep_1_rule() {
         Some(&2),
         "each task definition described once: {made:?}"
     );
-    assert_eq!(made.get("ECR.DescribeImages"), Some(&1));
+    assert_eq!(
+        made.get("ECR.DescribeImages"),
+        Some(&2),
+        "1 listing + 1 re-check before the delete batch"
+    );
     assert_eq!(made.get("ECR.BatchDeleteImage"), Some(&1));
 }
 
@@ -347,7 +351,7 @@ async fn the_emulator_refuses_a_child_before_its_index() {
 }
 
 #[tokio::test]
-async fn ten_thousand_images_take_ten_listings_and_ninety_deletes() {
+async fn ten_thousand_images_take_ten_listings_ninety_rechecks_and_ninety_deletes() {
     let acct = Emulator::shared().account().await;
     acct.create_repository("big/app").await;
     let manifests: Vec<String> = (0..10_000)
@@ -378,8 +382,8 @@ async fn ten_thousand_images_take_ten_listings_and_ninety_deletes() {
     assert_eq!(report["repositories"][0]["images"], 10_000);
     assert_eq!(
         made.get("ECR.DescribeImages"),
-        Some(&10),
-        "⌈10000/1000⌉ listings: {made:?}"
+        Some(&100),
+        "⌈10000/1000⌉ listings + one re-check per delete batch of 100: {made:?}"
     );
     assert_eq!(
         made.get("ECR.BatchDeleteImage"),
@@ -719,5 +723,90 @@ async fn images_pulled_recently_are_kept_when_the_policy_says_so() {
     assert_eq!(
         plan["keep"][recent.as_str()],
         "pulled 2 days ago (lastRecordedPullTime)"
+    );
+}
+
+/// Tags someone adds while the run lists and plans, by tagging the image as the listing finishes.
+struct TagDuringListing<'a> {
+    acct: &'a TestAccount,
+    repository: &'static str,
+    manifest: String,
+}
+
+impl warden_core::janitor::Progress for TagDuringListing<'_> {
+    fn repository(&self, _: &warden_core::names::RepositoryName) {}
+    fn images_listed(&self, _: usize) {
+        tokio::task::block_in_place(|| {
+            tokio::runtime::Handle::current().block_on(self.acct.push_manifest(
+                self.repository,
+                &self.manifest,
+                OCI_MANIFEST,
+                Some("hotfix"),
+            ))
+        });
+    }
+}
+
+/// Tags are read again just before each delete batch: an image that gained a tag after it was
+/// listed is not deleted (one DescribeImages by ids per batch, in the floors).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_image_tagged_after_the_listing_is_not_deleted() {
+    let acct = Emulator::shared().account().await;
+    acct.create_repository("svc/late").await;
+    let (late, manifest) = acct.push("svc/late", "late", None).await;
+    let (gone, _) = acct.push("svc/late", "gone", None).await;
+    acct.age_images(
+        "svc/late",
+        &[(&late, 30 * DAY, None), (&gone, 30 * DAY, None)],
+    )
+    .await;
+    let (topic, _) = acct.topic_with_queue(None).await;
+    let janitor = Janitor::new(
+        &acct.clients,
+        policy(KEEP_ONE_BUILD),
+        JanitorConfig {
+            topic_arn: Some(topic),
+            ..JanitorConfig::default()
+        },
+    );
+    let progress = TagDuringListing {
+        acct: &acct,
+        repository: "svc/late",
+        manifest,
+    };
+    let before = acct.clients.calls.snapshot();
+    let report = janitor
+        .run(
+            AccountId::new(acct.id.as_str()).unwrap(),
+            Region::new(REGION).unwrap(),
+            &RunOptions::scheduled(),
+            &progress,
+            &Unlimited,
+        )
+        .await
+        .unwrap();
+    let made = acct.clients.calls.since(&before);
+    let left = acct.tags_by_digest("svc/late").await;
+    assert_eq!(
+        left,
+        vec![(late.to_string(), vec!["hotfix".to_owned()])],
+        "{left:?}"
+    );
+    assert!(
+        !left.iter().any(|(d, _)| d == gone.as_str()),
+        "the untouched one went"
+    );
+    assert!(
+        report
+            .errors
+            .iter()
+            .any(|e| e.contains("tagged hotfix since it was listed")),
+        "{:?}",
+        report.errors
+    );
+    assert_eq!(
+        made.get("ECR.DescribeImages"),
+        Some(&2),
+        "listing 1 + re-check 1: {made:?}"
     );
 }

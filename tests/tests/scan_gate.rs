@@ -526,3 +526,54 @@ async fn an_inspector_scan_whose_counts_leave_findings_out_never_releases() {
     assert!(error.to_string().contains("none are listed yet"), "{error}");
     assert!(s.acct.received(&s.all).await.is_empty());
 }
+
+/// Inspector closes findings when an image stops being eligible for scanning (or is deleted):
+/// that is no fix. A CLOSED finding on an image Inspector no longer scans releases nothing.
+#[tokio::test]
+async fn findings_closed_because_the_image_left_scanning_release_nothing() {
+    let s = setup("").await;
+    let repo = "shop/stale";
+    s.acct.create_repository(repo).await;
+    let (a, _) = s.acct.push(repo, "a", Some("v1")).await;
+    let active = inspector_finding(&s.acct, repo, &a, &["v1"], "CVE-2026-0042", "ACTIVE");
+    s.acct.seed_findings(vec![active.clone()]).await;
+    run(&s, finding_event(&s.acct, &active)).await;
+    let quarantined = vec![(a.to_string(), vec![q("v1", &a)])];
+    assert_eq!(s.acct.tags_by_digest(repo).await, quarantined);
+    s.acct.received(&s.all).await;
+
+    s.acct
+        .set_coverage(repo, &a, "INACTIVE", "SCAN_ELIGIBILITY_EXPIRED")
+        .await;
+    let closed = inspector_finding(
+        &s.acct,
+        repo,
+        &a,
+        &[&q("v1", &a)],
+        "CVE-2026-0042",
+        "CLOSED",
+    );
+    s.acct.seed_findings(vec![closed.clone()]).await;
+    let (response, made) = run(&s, finding_event(&s.acct, &closed)).await;
+    assert_eq!(
+        made,
+        calls(&[
+            ("Inspector2.ListCoverage", 1),
+            ("Inspector2.ListFindings", 1)
+        ]),
+        "no verdict is written: {response}"
+    );
+    assert!(
+        response["decision"]
+            .as_str()
+            .unwrap()
+            .contains("closed findings are not a fix"),
+        "{response}"
+    );
+    assert_eq!(
+        s.acct.tags_by_digest(repo).await,
+        quarantined,
+        "still quarantined"
+    );
+    assert!(s.acct.received(&s.all).await.is_empty());
+}

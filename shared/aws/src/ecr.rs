@@ -256,6 +256,62 @@ impl ImageManifests for EcrRegistry {
         })
     }
 
+    async fn tags_now(
+        &self,
+        repository: &RepositoryName,
+        digests: &[Digest],
+    ) -> Result<Vec<Option<Vec<Tag>>>, PortError> {
+        const OP: &str = "ecr:DescribeImages";
+        if digests.is_empty() {
+            return Ok(Vec::new());
+        }
+        if digests.len() > MAX_BATCH_DELETE_IDS {
+            return Err(invalid(
+                OP,
+                format!("{} ids, the limit is 100", digests.len()),
+            ));
+        }
+        let ids = digests
+            .iter()
+            .map(|d| ImageIdentifier::builder().image_digest(d.as_str()).build())
+            .collect();
+        let out = self
+            .client
+            .describe_images()
+            .set_registry_id(self.registry_id.clone())
+            .repository_name(repository.as_str())
+            .set_image_ids(Some(ids))
+            .send()
+            .await;
+        let out = match out {
+            Ok(out) => out,
+            // One id missing fails the whole call: read each on its own.
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(DescribeImagesError::ImageNotFoundException(_))
+                ) =>
+            {
+                let mut each = Vec::with_capacity(digests.len());
+                for digest in digests {
+                    each.push(self.tags_of(repository, digest).await?);
+                }
+                return Ok(each);
+            }
+            Err(e) => return Err(port_error(OP, e)),
+        };
+        let mut found: std::collections::HashMap<&str, Vec<Tag>> = std::collections::HashMap::new();
+        for detail in out.image_details() {
+            let tags = detail
+                .image_tags()
+                .iter()
+                .map(|t| Tag::new(t.as_str()).map_err(|e| invalid(OP, e)))
+                .collect::<Result<Vec<_>, _>>()?;
+            found.insert(detail.image_digest().unwrap_or_default(), tags);
+        }
+        Ok(digests.iter().map(|d| found.remove(d.as_str())).collect())
+    }
+
     async fn tags_of(
         &self,
         repository: &RepositoryName,

@@ -2,9 +2,12 @@
 
 use async_trait::async_trait;
 use aws_sdk_ecr::types::{ImageIdentifier, ImageScanFinding};
-use aws_sdk_inspector2::types::{FilterCriteria, FixAvailable, StringComparison, StringFilter};
+use aws_sdk_inspector2::types::{
+    CoverageFilterCriteria, CoverageStringComparison, CoverageStringFilter, FilterCriteria,
+    FixAvailable, StringComparison, StringFilter,
+};
 use warden_core::names::{Digest, RepositoryName};
-use warden_core::ports::{ImageFindings, Page, PortError};
+use warden_core::ports::{ImageFindings, ImageResource, Page, PortError, ScanCoverage};
 use warden_core::scan_gate::verdict::Finding;
 use warden_core::severity::Severity;
 
@@ -106,6 +109,29 @@ impl ImageFindings for Scanners {
             items,
             next: out.next_token().map(str::to_owned),
         })
+    }
+
+    async fn coverage(&self, image: &ImageResource) -> Result<Option<ScanCoverage>, PortError> {
+        const OP: &str = "inspector2:ListCoverage";
+        let id = CoverageStringFilter::builder()
+            .comparison(CoverageStringComparison::Equals)
+            .value(image.arn())
+            .build()
+            .map_err(|e| invalid(OP, e))?;
+        let out = self
+            .inspector
+            .list_coverage()
+            .filter_criteria(CoverageFilterCriteria::builder().resource_id(id).build())
+            .send()
+            .await
+            .map_err(|e| port_error(OP, e))?;
+        Ok(out.covered_resources().first().map(|r| ScanCoverage {
+            status: r
+                .scan_status()
+                .map(|s| s.status_code().as_str().to_owned())
+                .unwrap_or_else(|| "UNKNOWN".to_owned()),
+            reason: r.scan_status().map(|s| s.reason().as_str().to_owned()),
+        }))
     }
 
     async fn inspector_findings(

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use crate::message::Message;
-use crate::names::Tag;
+use crate::names::{Digest, Tag};
 use crate::plan::{Action, Plan, TagMove};
 use crate::ports::{ImageManifests, PortError, Publisher, RepositorySettings};
 
@@ -188,16 +188,32 @@ impl Executor<'_> {
                     }
                 }
             }
-            Action::DeleteImages {
-                repository,
-                digests,
-            } => {
-                for batch in digests.chunks(DELETE_BATCH) {
-                    let refused = self.images.delete_images(repository, batch).await?;
+            Action::DeleteImages { repository, images } => {
+                for batch in images.chunks(DELETE_BATCH) {
+                    // Re-read just before deleting: an image tagged since it was listed stays.
+                    let digests: Vec<Digest> = batch.iter().map(|i| i.digest.clone()).collect();
+                    let now = self.images.tags_now(repository, &digests).await?;
+                    let mut go = Vec::new();
+                    for (listed, current) in batch.iter().zip(now) {
+                        match current {
+                            None => {} // gone already: what was wanted
+                            Some(tags) => match tags.iter().find(|t| !listed.tags.contains(t)) {
+                                Some(gained) => {
+                                    count(outcomes, "DeletesSkipped", 1);
+                                    executed.failures.push(format!(
+                                        "{}: kept, tagged {gained} since it was listed",
+                                        listed.digest
+                                    ));
+                                }
+                                None => go.push(listed.digest.clone()),
+                            },
+                        }
+                    }
+                    let refused = self.images.delete_images(repository, &go).await?;
                     count(
                         outcomes,
                         "ImagesDeleted",
-                        batch.len().saturating_sub(refused.len()),
+                        go.len().saturating_sub(refused.len()),
                     );
                     count(outcomes, "DeleteFailures", refused.len());
                     executed.failures.extend(refused);

@@ -37,10 +37,11 @@ pub enum Action {
         moves: Vec<TagMove>,
     },
     /// Delete images by digest, in this order, in `BatchDeleteImage` batches of 100 (a batch
-    /// never mixes an index with the images after it).
+    /// never mixes an index with the images after it). Just before each batch the images are
+    /// read again: one that gained a tag since it was listed, or is gone, is left out.
     DeleteImages {
         repository: RepositoryName,
-        digests: Vec<Digest>,
+        images: Vec<ListedImage>,
     },
     /// Publish an outcome (also in dry-run: people are told what would happen), to the policy's
     /// topic for the repository or else the warden topic.
@@ -49,6 +50,13 @@ pub enum Action {
         topic_arn: Option<String>,
         message: Message,
     },
+}
+
+/// An image as the plan saw it: its digest and the tags it had when listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ListedImage {
+    pub digest: Digest,
+    pub tags: Vec<Tag>,
 }
 
 /// One tag renamed on one image.

@@ -128,6 +128,15 @@ pub trait ImageManifests: Send + Sync {
         tags: &[Tag],
     ) -> Result<ImageView, PortError>;
 
+    /// The current tags of each image (`None` for one that is gone), in the order asked. One
+    /// `DescribeImages` by image ids (at most 100); ECR refuses the whole call when one id is
+    /// missing, and then each image is read on its own (one call each).
+    async fn tags_now(
+        &self,
+        repository: &RepositoryName,
+        digests: &[Digest],
+    ) -> Result<Vec<Option<Vec<Tag>>>, PortError>;
+
     /// The image's current tags (`None` if it is gone). One `DescribeImages` by digest.
     async fn tags_of(
         &self,
@@ -310,6 +319,47 @@ pub trait Publisher: Send + Sync {
     async fn publish(&self, topic_arn: Option<&str>, message: &Message) -> Result<(), PortError>;
 }
 
+/// One image as an AWS resource (account, region, repository, digest).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ImageResource {
+    pub account: crate::names::AccountId,
+    pub region: crate::names::Region,
+    pub repository: RepositoryName,
+    pub digest: Digest,
+}
+
+impl ImageResource {
+    /// Inspector's resource id for the image: its ARN,
+    /// `arn:<partition>:ecr:<region>:<account>:repository/<name>/<digest>`.
+    pub fn arn(&self) -> String {
+        let region = self.region.as_str();
+        let partition = if region.starts_with("cn-") {
+            "aws-cn"
+        } else if region.starts_with("us-gov-") {
+            "aws-us-gov"
+        } else {
+            "aws"
+        };
+        format!(
+            "arn:{partition}:ecr:{region}:{}:repository/{}/{}",
+            self.account, self.repository, self.digest
+        )
+    }
+}
+
+/// Inspector's scan status for a covered resource.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ScanCoverage {
+    pub status: String,
+    pub reason: Option<String>,
+}
+
+impl ScanCoverage {
+    pub fn is_active(&self) -> bool {
+        self.status == "ACTIVE"
+    }
+}
+
 /// An image's vulnerability findings.
 #[async_trait]
 pub trait ImageFindings: Send + Sync {
@@ -320,6 +370,11 @@ pub trait ImageFindings: Send + Sync {
         digest: &Digest,
         next: Option<String>,
     ) -> Result<Page<Finding>, PortError>;
+
+    /// Whether Inspector still scans the image: its coverage scan status (`ACTIVE`, or `INACTIVE`
+    /// with a reason such as `SCAN_ELIGIBILITY_EXPIRED`), `None` when it is not covered at all
+    /// (deleted, or never eligible). One `ListCoverage` filtered by the image's resource id.
+    async fn coverage(&self, image: &ImageResource) -> Result<Option<ScanCoverage>, PortError>;
 
     /// One page of the image's ACTIVE Inspector findings (`ListFindings` filtered by repository
     /// name, image hash and status; 100 per page).

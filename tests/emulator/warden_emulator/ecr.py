@@ -574,19 +574,23 @@ def seed_image_times(body: dict[str, Any]) -> dict[str, Any]:
     """Give images the push and pull times real registries accumulate over months.
 
     body: account, region, repository, images: [{digest, pushed_at (epoch s), last_pull (epoch s)?,
-    status (ACTIVE | ARCHIVED | ACTIVATING)?, archived_at (epoch s)?}]
+    status (ACTIVE | ARCHIVED | ACTIVATING)?, archived_at (epoch s)?,
+    coverage ({statusCode, reason}: Inspector's scan status for the image)?}]
     """
     repo = models.ecr_backends[body["account"]][body["region"]]._get_repository(body["repository"])
     by_digest = {i.get_image_digest(): i for i in repo.images}
     for entry in body["images"]:
         image = by_digest[entry["digest"]]
-        image.image_pushed_at = int(entry["pushed_at"])
+        if entry.get("pushed_at") is not None:
+            image.image_pushed_at = int(entry["pushed_at"])
         if entry.get("last_pull") is not None:
             image.warden_last_pull = int(entry["last_pull"])
         if entry.get("status") is not None:
             image.warden_status = entry["status"]
         if entry.get("archived_at") is not None:
             image.warden_archived_at = int(entry["archived_at"])
+        if entry.get("coverage") is not None:
+            image.warden_coverage = entry["coverage"]
     return {"updated": len(body["images"])}
 
 

@@ -115,7 +115,8 @@ def _batch_get_finding_details(self: responses.Inspector2Response) -> str:
 
 
 def _list_coverage(self: responses.Inspector2Response) -> str:
-    """Coverage: every ECR image of the account and region is covered and ACTIVE (enhanced scanning on)."""
+    """Coverage: every ECR image of the account and region is covered, ACTIVE unless seeded otherwise;
+    filtered by repository name and resource id (an image's ARN)."""
     account, region = self.current_account, self.region
     criteria = self._get_param("filterCriteria") or {}
     covered = []
@@ -123,13 +124,17 @@ def _list_coverage(self: responses.Inspector2Response) -> str:
         if not _coverage_name_matches(criteria.get("ecrRepositoryName"), repo.name):
             continue
         for image in repo.images:
+            resource_id = f"arn:aws:ecr:{region}:{account}:repository/{repo.name}/{image.get_image_digest()}"
+            if not _coverage_name_matches(criteria.get("resourceId"), resource_id):
+                continue
             covered.append(
                 {
                     "accountId": account,
-                    "resourceId": f"arn:aws:ecr:{region}:{account}:repository/{repo.name}/{image.get_image_digest()}",
+                    "resourceId": resource_id,
                     "resourceType": "AWS_ECR_CONTAINER_IMAGE",
                     "scanType": "PACKAGE",
-                    "scanStatus": {"statusCode": "ACTIVE", "reason": "SUCCESSFUL"},
+                    # Seedable (image-times `coverage`): e.g. INACTIVE / SCAN_ELIGIBILITY_EXPIRED.
+                    "scanStatus": getattr(image, "warden_coverage", {"statusCode": "ACTIVE", "reason": "SUCCESSFUL"}),
                     "resourceMetadata": {
                         "ecrImage": {"tags": list(image.image_tags)},
                         "ecrRepository": {"name": repo.name, "scanFrequency": "CONTINUOUS_SCAN"},

@@ -17,7 +17,7 @@ use serde_json::Value;
 use crate::execute::{Executor, Outcomes};
 use crate::message::{Body, CleanupBody, Message, SCHEMA};
 use crate::names::{AccountId, Digest, Region, RepositoryName, Tag};
-use crate::plan::{Action, Plan};
+use crate::plan::{Action, ListedImage, Plan};
 use crate::policy::Policy;
 use crate::ports::{
     Checkpoints, ImageCatalog, ImageEntry, ImageManifests, MAX_BATCH_GET_IMAGE_IDS, PortError,
@@ -420,12 +420,20 @@ async fn clean_repository(
 
     // The plan lists deletions group by group; one action per group, so no delete batch mixes an
     // index with what comes after it.
+    let listed: HashMap<&Digest, &Vec<Tag>> =
+        records.iter().map(|r| (&r.digest, &r.tags)).collect();
     let actions: Vec<Action> = planned
         .delete
         .chunk_by(|a, b| deletion_group(&structure, a) == deletion_group(&structure, b))
         .map(|digests| Action::DeleteImages {
             repository: repository.clone(),
-            digests: digests.to_vec(),
+            images: digests
+                .iter()
+                .map(|d| ListedImage {
+                    digest: d.clone(),
+                    tags: listed.get(d).map(|t| (*t).clone()).unwrap_or_default(),
+                })
+                .collect(),
         })
         .collect();
     let body = CleanupBody {

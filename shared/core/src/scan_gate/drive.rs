@@ -209,6 +209,7 @@ async fn fill(need: Need, facts: &mut Facts, ports: &Ports<'_>) -> Result<(), Po
             }
             facts.findings = Some(all);
         }
+        Need::Coverage { image } => facts.coverage = Some(ports.findings.coverage(&image).await?),
         Need::VerdictClaim { record } => facts.claim = Some(ports.verdicts.claim(&record).await?),
         Need::VerdictRead {
             repository,

@@ -26,7 +26,7 @@ use crate::message::{Body, MAX_MESSAGE_FINDINGS, Message, SCHEMA, VerdictBody};
 use crate::names::{AccountId, Digest, Region, RepositoryName, Tag, repository_from_name_or_arn};
 use crate::plan::{Action, Plan, TagMove};
 use crate::policy::{Gate, OnFail, Policy, Resolved};
-use crate::ports::{ImageView, VerdictClaim, VerdictRecord};
+use crate::ports::{ImageResource, ImageView, ScanCoverage, VerdictClaim, VerdictRecord};
 use crate::severity::SeverityCounts;
 use verdict::{Evaluation, Finding, Verdict};
 
@@ -129,6 +129,8 @@ pub struct Facts {
     pub current_tags: Option<Option<Vec<Tag>>>,
     /// The image's manifest and where the asked tags point.
     pub image: Option<ImageView>,
+    /// Inspector's coverage of the image (`Some(None)`: not covered).
+    pub coverage: Option<Option<ScanCoverage>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -144,6 +146,8 @@ pub enum Need {
         /// evidence of a clean image (the listing lags the counts), so it is retried.
         expected: u64,
     },
+    /// Whether Inspector still scans the image (1 ListCoverage).
+    Coverage { image: ImageResource },
     /// Record the verdict unless unchanged (1 conditional write).
     VerdictClaim { record: VerdictRecord },
     /// Read the recorded verdict and compare with this fingerprint (dry-run; 1 read).
@@ -266,6 +270,41 @@ pub fn decide(subject: &Subject, policy: &Policy, ctx: &Context, facts: &Facts) 
         Ok(e) => e,
         Err(need) => return Step::Need(*need),
     };
+    // A PASS from findings rests on Inspector still scanning the image: Inspector also closes
+    // findings when an image stops being eligible for scanning or is deleted, and that is no fix.
+    if matches!(subject.source, Source::InspectorFindings) && evaluation.verdict == Verdict::Pass {
+        match &facts.coverage {
+            None => {
+                return Step::Need(Need::Coverage {
+                    image: ImageResource {
+                        account: ctx.account.clone(),
+                        region: ctx.region.clone(),
+                        repository: subject.repository.clone(),
+                        digest: subject.digest.clone(),
+                    },
+                });
+            }
+            Some(coverage) if !coverage.as_ref().is_some_and(ScanCoverage::is_active) => {
+                let why = coverage.as_ref().map_or_else(
+                    || "no longer covered (deleted or never eligible)".to_owned(),
+                    |c| {
+                        format!(
+                            "no longer scanned ({} {})",
+                            c.status,
+                            c.reason.as_deref().unwrap_or_default()
+                        )
+                    },
+                );
+                return Step::Done(Plan::nothing(
+                    format!(
+                        "{at}: no ACTIVE findings, but Inspector {why}: closed findings are not a fix — no PASS, nothing released"
+                    ),
+                    dry,
+                ));
+            }
+            Some(_) => {}
+        }
+    }
     let claim = match &facts.claim {
         Some(claim) => claim,
         None if dry => {
