@@ -577,3 +577,31 @@ async fn findings_closed_because_the_image_left_scanning_release_nothing() {
     );
     assert!(s.acct.received(&s.all).await.is_empty());
 }
+
+/// Inspector queries are scoped to the image's own account and registry: a delegated administrator
+/// also sees other accounts' findings for an image of the same repository name and digest.
+#[tokio::test]
+async fn findings_of_another_accounts_registry_do_not_count() {
+    let s = setup("").await;
+    let repo = "shop/scoped";
+    s.acct.create_repository(repo).await;
+    let (a, _) = s.acct.push(repo, "a", Some("v1")).await;
+    let mut ours = inspector_finding(&s.acct, repo, &a, &["v1"], "CVE-2026-0100", "ACTIVE");
+    ours["severity"] = json!("MEDIUM");
+    let mut theirs = inspector_finding(&s.acct, repo, &a, &["v1"], "CVE-2026-0101", "ACTIVE");
+    theirs["awsAccountId"] = json!("999999999999");
+    theirs["findingArn"] = json!(format!(
+        "arn:aws:inspector2:{REGION}:999999999999:finding/theirs"
+    ));
+    theirs["resources"][0]["details"]["awsEcrContainerImage"]["registry"] = json!("999999999999");
+    s.acct.seed_findings(vec![ours.clone(), theirs]).await;
+    let (response, _) = run(&s, finding_event(&s.acct, &ours)).await;
+    assert!(
+        response["decision"].as_str().unwrap().ends_with("PASS"),
+        "the other registry's CRITICAL does not count: {response}"
+    );
+    assert_eq!(
+        s.acct.tags_by_digest(repo).await,
+        vec![(a.to_string(), vec!["v1".to_owned()])]
+    );
+}

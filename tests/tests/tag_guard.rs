@@ -389,3 +389,39 @@ async fn the_sweep_reconciles_settings_and_protected_tags_without_events() {
     assert!(tags.contains(&(b.to_string(), vec![format!("rejected-v9-{}", b.short())])));
     assert_eq!(s.acct.received(&s.queue).await.len(), 1);
 }
+
+/// An event for another account (a cross-account event bus) is ignored: the function's
+/// credentials act in its own registry, where a repository of that name is another one.
+#[tokio::test]
+async fn an_event_for_another_account_is_ignored() {
+    let s = setup(false).await;
+    s.acct.create_repository("team-a/api").await;
+    let (a, _) = s.acct.push("team-a/api", "a", Some("v1.2.3")).await;
+    let mut event = push_event(&s.acct, "team-a/api", "v1.2.3", &a, &at(1));
+    event["account"] = json!("999999999999");
+    let mut context = lambda_runtime::Context::default();
+    context.invoked_function_arn =
+        format!("arn:aws:lambda:us-east-1:{}:function:tag-guard", s.acct.id);
+    let before = s.acct.clients.calls.snapshot();
+    let response = s
+        .guard
+        .handle_invocation(lambda_runtime::LambdaEvent::new(
+            event.clone(),
+            context.clone(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(response["status"], "ignored", "{response}");
+    assert!(
+        s.acct.clients.calls.since(&before).is_empty(),
+        "no AWS call"
+    );
+    // The same event for the function's own account is handled.
+    event["account"] = json!(s.acct.id);
+    let response = s
+        .guard
+        .handle_invocation(lambda_runtime::LambdaEvent::new(event, context))
+        .await
+        .unwrap();
+    assert_eq!(response["status"], "ok", "{response}");
+}

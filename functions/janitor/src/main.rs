@@ -14,7 +14,7 @@ async fn main() -> Result<(), Error> {
     let policy = policy_source::load_policy(&clients.ssm).await?;
     let janitor = Janitor::new(&clients, policy, config);
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
-        janitor.handle(event.payload, event.context.deadline())
+        janitor.handle_invocation(event)
     }))
     .await
 }

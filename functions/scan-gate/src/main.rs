@@ -14,7 +14,7 @@ async fn main() -> Result<(), Error> {
     let policy = policy_source::load_policy(&clients.ssm).await?;
     let gate = ScanGate::new(&clients, policy, config);
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
-        gate.handle(event.payload)
+        gate.handle_invocation(event)
     }))
     .await
 }

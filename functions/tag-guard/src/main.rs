@@ -14,7 +14,7 @@ async fn main() -> Result<(), Error> {
     let policy = policy_source::load_policy(&clients.ssm).await?;
     let guard = TagGuard::new(&clients, policy, config);
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
-        guard.handle(event.payload)
+        guard.handle_invocation(event)
     }))
     .await
 }

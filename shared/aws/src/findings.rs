@@ -136,13 +136,15 @@ impl ImageFindings for Scanners {
 
     async fn inspector_findings(
         &self,
-        repository: &RepositoryName,
-        digest: &Digest,
+        image: &ImageResource,
         next: Option<String>,
     ) -> Result<Page<Finding>, PortError> {
+        let account = image.account.as_str();
         let criteria = FilterCriteria::builder()
-            .ecr_image_repository_name(equals(repository.as_str())?)
-            .ecr_image_hash(equals(digest.as_str())?)
+            .aws_account_id(equals(account)?)
+            .ecr_image_registry(equals(account)?)
+            .ecr_image_repository_name(equals(image.repository.as_str())?)
+            .ecr_image_hash(equals(image.digest.as_str())?)
             .finding_status(equals("ACTIVE")?)
             .build();
         let out = self

@@ -20,7 +20,9 @@ use crate::calls::ApiCalls;
 use crate::checkpoints::DynamoCheckpoints;
 use crate::config::Clients;
 use crate::ecr::EcrRegistry;
-use crate::lambda::{ConfigError, Handled, env_bool, env_topic, frame, not_for_me};
+use crate::lambda::{
+    ConfigError, Handled, env_bool, env_topic, frame, invoked_account, not_for_me,
+};
 use crate::publisher::SnsPublisher;
 use crate::workloads::AccountWorkloads;
 
@@ -160,12 +162,33 @@ impl Janitor {
         payload: Value,
         deadline: SystemTime,
     ) -> Result<Value, lambda_runtime::Error> {
+        self.handle_in(payload, deadline, None).await
+    }
+
+    /// Handle one Lambda invocation: as [`Self::handle`] with the invocation's deadline, and a
+    /// schedule event for another account than the function's own is ignored.
+    pub async fn handle_invocation(
+        &self,
+        event: lambda_runtime::LambdaEvent<Value>,
+    ) -> Result<Value, lambda_runtime::Error> {
+        let own = invoked_account(&event.context);
+        let deadline = event.context.deadline();
+        self.handle_in(event.payload, deadline, own.as_deref())
+            .await
+    }
+
+    async fn handle_in(
+        &self,
+        payload: Value,
+        deadline: SystemTime,
+        own_account: Option<&str>,
+    ) -> Result<Value, lambda_runtime::Error> {
         let budget = Deadline {
             at: deadline,
             margin: self.margin,
         };
         let margin = self.margin;
-        frame(FUNCTION, &self.calls, payload, |input| async move {
+        frame(FUNCTION, &self.calls, payload, own_account, |input| async move {
             match input {
                 Incoming::Event(_) if !budget.time_left() => {
                     // A timeout within the margin could start no repository: say so, loudly,

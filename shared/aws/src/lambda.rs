@@ -99,12 +99,23 @@ pub fn env_bool(name: &'static str) -> Result<bool, ConfigError> {
     }
 }
 
+/// The account a Lambda invocation runs in, from its function ARN
+/// (`arn:<partition>:lambda:<region>:<account>:function:<name>`).
+pub fn invoked_account(context: &lambda_runtime::Context) -> Option<String> {
+    let account = context.invoked_function_arn.split(':').nth(4)?;
+    (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())).then(|| account.to_owned())
+}
+
 /// Run one invocation through `handler`, emit its summary, and map the result to Lambda's
-/// contract.
+/// contract. With `own_account` (the account the function runs in), an EventBridge event for
+/// another account — delivered by a cross-account event bus — is acknowledged and ignored: the
+/// function's credentials act in its own registry, where a repository of the same name would be
+/// the wrong one.
 pub async fn frame<F, Fut>(
     function: &'static str,
     calls: &ApiCalls,
     payload: Value,
+    own_account: Option<&str>,
     handler: F,
 ) -> Result<Value, lambda_runtime::Error>
 where
@@ -121,6 +132,20 @@ where
             summary.decision = "rejected: not a valid event".into();
             summary.error = Some(error.to_string());
             Ok(json!({"status": "rejected", "error": error.to_string()}))
+        }
+        Ok(Incoming::Event(event))
+            if own_account.is_some_and(|own| event.envelope.account.as_str() != own) =>
+        {
+            let error = format!(
+                "an event for account {}; this deployment acts in account {}: ignored",
+                event.envelope.account,
+                own_account.unwrap_or_default()
+            );
+            tracing::warn!(%error, "event for another account");
+            summary.kind = event.detail.kind().to_owned();
+            summary.decision = "ignored: another account's event".into();
+            summary.error = Some(error.clone());
+            Ok(json!({"status": "ignored", "error": error}))
         }
         Ok(input) => {
             match &input {

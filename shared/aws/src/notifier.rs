@@ -75,7 +75,7 @@ impl Notifier {
 
     /// Handle one invocation: an SNS delivery from the warden topic.
     pub async fn handle(&self, payload: Value) -> Result<Value, lambda_runtime::Error> {
-        frame(FUNCTION, &self.calls, payload, |input| async move {
+        frame(FUNCTION, &self.calls, payload, None, |input| async move {
             match input {
                 Incoming::Sns(records) => self.on_records(&records).await,
                 Incoming::Event(_) => Ok(not_for_me(FUNCTION, "EventBridge events")),

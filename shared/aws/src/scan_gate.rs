@@ -15,7 +15,7 @@ use crate::calls::ApiCalls;
 use crate::config::Clients;
 use crate::ecr::EcrRegistry;
 use crate::findings::Scanners;
-use crate::lambda::{Handled, StateConfig, frame, not_for_me};
+use crate::lambda::{Handled, StateConfig, frame, invoked_account, not_for_me};
 use crate::publisher::SnsPublisher;
 use crate::verdicts::DynamoVerdicts;
 
@@ -67,13 +67,37 @@ impl ScanGate {
 
     /// Handle one invocation: an EventBridge event or an SQS batch.
     pub async fn handle(&self, payload: Value) -> Result<Value, lambda_runtime::Error> {
-        frame(FUNCTION, &self.calls, payload, |input| async move {
-            match input {
-                Incoming::Event(event) => self.on_event(&event).await,
-                Incoming::Queue(records) => Ok(self.on_batch(&records).await),
-                Incoming::Sns(_) => Ok(not_for_me(FUNCTION, "SNS deliveries")),
-            }
-        })
+        self.handle_in(payload, None).await
+    }
+
+    /// Handle one Lambda invocation: as [`Self::handle`], and events for accounts other than the
+    /// one the function runs in are ignored.
+    pub async fn handle_invocation(
+        &self,
+        event: lambda_runtime::LambdaEvent<Value>,
+    ) -> Result<Value, lambda_runtime::Error> {
+        let own = invoked_account(&event.context);
+        self.handle_in(event.payload, own.as_deref()).await
+    }
+
+    async fn handle_in(
+        &self,
+        payload: Value,
+        own_account: Option<&str>,
+    ) -> Result<Value, lambda_runtime::Error> {
+        frame(
+            FUNCTION,
+            &self.calls,
+            payload,
+            own_account,
+            |input| async move {
+                match input {
+                    Incoming::Event(event) => self.on_event(&event).await,
+                    Incoming::Queue(records) => Ok(self.on_batch(&records).await),
+                    Incoming::Sns(_) => Ok(not_for_me(FUNCTION, "SNS deliveries")),
+                }
+            },
+        )
         .await
     }
 

@@ -11,7 +11,7 @@ use warden_core::tag_guard::{self, Context, FUNCTION, Ports};
 use crate::calls::ApiCalls;
 use crate::config::Clients;
 use crate::ecr::EcrRegistry;
-use crate::lambda::{Handled, StateConfig, frame, not_for_me};
+use crate::lambda::{Handled, StateConfig, frame, invoked_account, not_for_me};
 use crate::ledger::DynamoLedger;
 use crate::publisher::SnsPublisher;
 use crate::verdicts::DynamoVerdicts;
@@ -44,13 +44,37 @@ impl TagGuard {
 
     /// Handle one invocation payload (an EventBridge event).
     pub async fn handle(&self, payload: Value) -> Result<Value, lambda_runtime::Error> {
-        frame(FUNCTION, &self.calls, payload, |input| async move {
-            match input {
-                Incoming::Event(event) => self.decide_and_act(*event).await,
-                Incoming::Queue(_) => Ok(not_for_me(FUNCTION, "SQS batches")),
-                Incoming::Sns(_) => Ok(not_for_me(FUNCTION, "SNS deliveries")),
-            }
-        })
+        self.handle_in(payload, None).await
+    }
+
+    /// Handle one Lambda invocation: as [`Self::handle`], and events for accounts other than the
+    /// one the function runs in are ignored.
+    pub async fn handle_invocation(
+        &self,
+        event: lambda_runtime::LambdaEvent<Value>,
+    ) -> Result<Value, lambda_runtime::Error> {
+        let own = invoked_account(&event.context);
+        self.handle_in(event.payload, own.as_deref()).await
+    }
+
+    async fn handle_in(
+        &self,
+        payload: Value,
+        own_account: Option<&str>,
+    ) -> Result<Value, lambda_runtime::Error> {
+        frame(
+            FUNCTION,
+            &self.calls,
+            payload,
+            own_account,
+            |input| async move {
+                match input {
+                    Incoming::Event(event) => self.decide_and_act(*event).await,
+                    Incoming::Queue(_) => Ok(not_for_me(FUNCTION, "SQS batches")),
+                    Incoming::Sns(_) => Ok(not_for_me(FUNCTION, "SNS deliveries")),
+                }
+            },
+        )
         .await
     }
 

@@ -376,12 +376,12 @@ pub trait ImageFindings: Send + Sync {
     /// (deleted, or never eligible). One `ListCoverage` filtered by the image's resource id.
     async fn coverage(&self, image: &ImageResource) -> Result<Option<ScanCoverage>, PortError>;
 
-    /// One page of the image's ACTIVE Inspector findings (`ListFindings` filtered by repository
-    /// name, image hash and status; 100 per page).
+    /// One page of the image's ACTIVE Inspector findings (`ListFindings` filtered by the image's
+    /// account and registry — a delegated administrator sees other accounts' findings for images
+    /// of the same name — repository name, image hash and status; 100 per page).
     async fn inspector_findings(
         &self,
-        repository: &RepositoryName,
-        digest: &Digest,
+        image: &ImageResource,
         next: Option<String>,
     ) -> Result<Page<Finding>, PortError>;
 }

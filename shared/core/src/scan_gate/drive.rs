@@ -169,8 +169,7 @@ async fn evaluate(
 async fn fill(need: Need, facts: &mut Facts, ports: &Ports<'_>) -> Result<(), PortError> {
     match need {
         Need::Findings {
-            repository,
-            digest,
+            image,
             enhanced,
             expected,
         } => {
@@ -178,14 +177,11 @@ async fn fill(need: Need, facts: &mut Facts, ports: &Ports<'_>) -> Result<(), Po
             let mut next = None;
             loop {
                 let page = if enhanced {
-                    ports
-                        .findings
-                        .inspector_findings(&repository, &digest, next)
-                        .await?
+                    ports.findings.inspector_findings(&image, next).await?
                 } else {
                     ports
                         .findings
-                        .scan_findings(&repository, &digest, next)
+                        .scan_findings(&image.repository, &image.digest, next)
                         .await?
                 };
                 all.extend(page.items);
@@ -202,8 +198,9 @@ async fn fill(need: Need, facts: &mut Facts, ports: &Ports<'_>) -> Result<(), Po
                         "ecr:DescribeImageScanFindings"
                     },
                     message: format!(
-                        "{repository}@{}: the scan counts {expected} findings but none are listed yet; no verdict on missing evidence",
-                        digest.short()
+                        "{}@{}: the scan counts {expected} findings but none are listed yet; no verdict on missing evidence",
+                        image.repository,
+                        image.digest.short()
                     ),
                 });
             }

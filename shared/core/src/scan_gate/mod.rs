@@ -139,8 +139,7 @@ pub enum Need {
     /// All the image's findings: basic (`DescribeImageScanFindings` pages of 1000) or Inspector's
     /// ACTIVE ones (`ListFindings` pages).
     Findings {
-        repository: RepositoryName,
-        digest: Digest,
+        image: ImageResource,
         enhanced: bool,
         /// How many findings the scan's counts announced: a read that lists none of them is not
         /// evidence of a clean image (the listing lags the counts), so it is retried.
@@ -219,17 +218,26 @@ pub fn original_tag(prefix: &str, tag: &Tag, digest: &Digest) -> Result<Option<T
     Ok(Tag::new(middle).ok())
 }
 
+fn resource(subject: &Subject, ctx: &Context) -> ImageResource {
+    ImageResource {
+        account: ctx.account.clone(),
+        region: ctx.region.clone(),
+        repository: subject.repository.clone(),
+        digest: subject.digest.clone(),
+    }
+}
+
 /// The evaluation, or the findings it needs first.
 fn evaluate(
     subject: &Subject,
     gate: &Gate,
     facts: &Facts,
-    today: chrono::NaiveDate,
+    ctx: &Context,
 ) -> Result<Evaluation, Box<Need>> {
+    let today = ctx.now.date_naive();
     let need_findings = |enhanced, expected| {
         Box::new(Need::Findings {
-            repository: subject.repository.clone(),
-            digest: subject.digest.clone(),
+            image: resource(subject, ctx),
             enhanced,
             expected,
         })
@@ -266,7 +274,7 @@ pub fn decide(subject: &Subject, policy: &Policy, ctx: &Context, facts: &Facts) 
     let Some(gate) = resolved.gate else {
         return Step::Done(Plan::nothing(format!("{at}: no gate policy"), dry));
     };
-    let evaluation = match evaluate(subject, gate.value, facts, ctx.now.date_naive()) {
+    let evaluation = match evaluate(subject, gate.value, facts, ctx) {
         Ok(e) => e,
         Err(need) => return Step::Need(*need),
     };
@@ -276,12 +284,7 @@ pub fn decide(subject: &Subject, policy: &Policy, ctx: &Context, facts: &Facts) 
         match &facts.coverage {
             None => {
                 return Step::Need(Need::Coverage {
-                    image: ImageResource {
-                        account: ctx.account.clone(),
-                        region: ctx.region.clone(),
-                        repository: subject.repository.clone(),
-                        digest: subject.digest.clone(),
-                    },
+                    image: resource(subject, ctx),
                 });
             }
             Some(coverage) if !coverage.as_ref().is_some_and(ScanCoverage::is_active) => {
