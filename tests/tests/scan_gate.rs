@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use warden_aws::scan_gate::{ScanGate, ScanGateConfig};
 use warden_core::names::Digest;
 use warden_core::policy::Policy;
-use warden_tests::{Emulator, REGION, TestAccount};
+use warden_tests::{Emulator, OCI_MANIFEST, REGION, TestAccount};
 
 fn policy(exceptions: &str) -> Policy {
     Policy::from_yaml(&format!(
@@ -603,5 +603,49 @@ async fn findings_of_another_accounts_registry_do_not_count() {
     assert_eq!(
         s.acct.tags_by_digest(repo).await,
         vec![(a.to_string(), vec!["v1".to_owned()])]
+    );
+}
+
+/// Only container images are gated: a cosign signature (basic scanning ends UNSUPPORTED_IMAGE) is
+/// not failed and its tag is not moved — quarantining it would break its subject's verification.
+#[tokio::test]
+async fn a_signature_that_cannot_be_scanned_is_not_gated() {
+    let s = setup("").await;
+    let repo = "shop/signed";
+    s.acct.create_repository(repo).await;
+    let (image, _) = s.acct.push(repo, "app", Some("v1")).await;
+    let signature = json!({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": "application/vnd.dev.cosign.artifact.sig.v1+json", "digest": Digest::of_bytes(b"c"), "size": 233},
+        "layers": [{"mediaType": "application/vnd.dev.cosign.simplesigning.v1+json", "digest": Digest::of_bytes(b"l"), "size": 250}]})
+    .to_string();
+    let tag = format!("sha256-{}.sig", &image.as_str()[7..]);
+    let (sig, _) = s
+        .acct
+        .push_manifest(repo, &signature, OCI_MANIFEST, Some(&tag))
+        .await;
+    let event = s.acct.event("ecr-image-scan.failed.json", |e| {
+        e["detail"]["repository-name"] = json!(repo);
+        e["detail"]["image-digest"] = json!(sig);
+        e["detail"]["image-tags"] = json!([tag]);
+        e["detail"]["scan-status"] = json!("UNSUPPORTED_IMAGE");
+    });
+    let (response, made) = run(&s, event).await;
+    assert_eq!(made, calls(&[("ECR.BatchGetImage", 1)]), "{response}");
+    assert!(
+        response["decision"]
+            .as_str()
+            .unwrap()
+            .contains("not a container image (application/vnd.dev.cosign.artifact.sig.v1+json)"),
+        "{response}"
+    );
+    assert!(
+        s.acct
+            .tags_by_digest(repo)
+            .await
+            .contains(&(sig.to_string(), vec![tag]))
+    );
+    assert!(
+        s.acct.received(&s.all).await.is_empty(),
+        "no verdict to tell"
     );
 }

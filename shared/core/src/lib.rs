@@ -6,6 +6,7 @@ pub mod event;
 pub mod execute;
 pub mod explain;
 pub mod janitor;
+pub mod manifest;
 pub mod message;
 pub mod mutability;
 pub mod names;

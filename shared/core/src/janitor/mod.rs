@@ -12,9 +12,9 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::execute::{Executor, Outcomes};
+use crate::manifest::{manifest_links, needs_manifest, subject_from_tag};
 use crate::message::{Body, CleanupBody, Message, SCHEMA};
 use crate::names::{AccountId, Digest, Region, RepositoryName, Tag};
 use crate::plan::{Action, ListedImage, Plan};
@@ -116,55 +116,6 @@ pub fn refs_by_repository(
         }
     }
     out
-}
-
-const INDEX_TYPES: &[&str] = &[
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-];
-const IMAGE_CONFIG_TYPES: &[&str] = &[
-    "application/vnd.oci.image.config.v1+json",
-    "application/vnd.docker.container.image.v1+json",
-];
-
-/// Whether janitor must read the image's manifest: indexes (for their children) and artifacts
-/// that are not container images (they may be referrers, with a `subject`).
-pub fn needs_manifest(entry: &ImageEntry) -> bool {
-    let index = entry
-        .manifest_media_type
-        .as_deref()
-        .is_some_and(|t| INDEX_TYPES.contains(&t));
-    let artifact = entry
-        .artifact_media_type
-        .as_deref()
-        .is_some_and(|t| !IMAGE_CONFIG_TYPES.contains(&t));
-    index || artifact
-}
-
-/// Children and subject named by one manifest (children of an index; the OCI `subject`).
-pub fn manifest_links(bytes: &str) -> (Vec<Digest>, Option<Digest>) {
-    let Ok(value) = serde_json::from_str::<Value>(bytes) else {
-        return (Vec::new(), None);
-    };
-    let children = value["manifests"]
-        .as_array()
-        .map(|m| {
-            m.iter()
-                .filter_map(|c| Digest::new(c["digest"].as_str()?).ok())
-                .collect()
-        })
-        .unwrap_or_default();
-    let subject = value["subject"]["digest"]
-        .as_str()
-        .and_then(|d| Digest::new(d).ok());
-    (children, subject)
-}
-
-/// Cosign's tag scheme names the subject: `sha256-<hex>.sig` / `.att` / `.sbom`.
-pub fn subject_from_tag(tag: &Tag) -> Option<Digest> {
-    let rest = tag.as_str().strip_prefix("sha256-")?;
-    let (hex, kind) = rest.split_once('.')?;
-    matches!(kind, "sig" | "att" | "sbom").then(|| Digest::new(format!("sha256:{hex}")).ok())?
 }
 
 fn record(entry: &ImageEntry, now: DateTime<Utc>) -> ImageRecord {
@@ -593,26 +544,5 @@ mod tests {
         assert!(parse_image_uri("123456789012.dkr.ecr.us-east-1.example.com/web").is_none());
         assert!(parse_image_uri("nginx:1.27").is_none());
         assert!(parse_image_uri("public.ecr.aws/nginx/nginx:1").is_none());
-    }
-
-    #[test]
-    fn manifests_and_cosign_tags_name_their_links() {
-        let child = format!("sha256:{}", "c".repeat(64));
-        let index = format!(r#"{{"manifests":[{{"digest":"{child}"}}]}}"#);
-        assert_eq!(
-            manifest_links(&index).0,
-            vec![Digest::new(child.clone()).unwrap()]
-        );
-        let referrer = format!(r#"{{"subject":{{"digest":"{child}"}}}}"#);
-        assert_eq!(
-            manifest_links(&referrer).1,
-            Some(Digest::new(child).unwrap())
-        );
-        let sig = Tag::new(format!("sha256-{}.sig", "d".repeat(64))).unwrap();
-        assert_eq!(
-            subject_from_tag(&sig),
-            Digest::new(format!("sha256:{}", "d".repeat(64))).ok()
-        );
-        assert!(subject_from_tag(&Tag::new("v1").unwrap()).is_none());
     }
 }

@@ -22,6 +22,7 @@ use serde::Serialize;
 
 use crate::event::{Detail, Event, InspectorFinding};
 use crate::execute::Executed;
+use crate::manifest::artifact_type;
 use crate::message::{Body, MAX_MESSAGE_FINDINGS, Message, SCHEMA, VerdictBody};
 use crate::names::{AccountId, Digest, Region, RepositoryName, Tag, repository_from_name_or_arn};
 use crate::plan::{Action, Plan, TagMove};
@@ -278,6 +279,27 @@ pub fn decide(subject: &Subject, policy: &Policy, ctx: &Context, facts: &Facts) 
         Ok(e) => e,
         Err(need) => return Step::Need(*need),
     };
+    // Only container images are gated: a signature, SBOM or attestation has nothing to scan (basic
+    // scanning ends UNSUPPORTED_IMAGE) and quarantining it would break its subject's verification.
+    if let (Source::ScanFailed { status }, Verdict::Fail) = (&subject.source, evaluation.verdict) {
+        match &facts.image {
+            None => {
+                return Step::Need(Need::ImageTags {
+                    repository: subject.repository.clone(),
+                    digest: subject.digest.clone(),
+                    tags: candidates(subject, prefix(gate.value)),
+                });
+            }
+            Some(view) => {
+                if let Some(kind) = view.manifest.as_ref().and_then(|m| artifact_type(&m.bytes)) {
+                    return Step::Done(Plan::nothing(
+                        format!("{at}: not a container image ({kind}); scan {status}: not gated"),
+                        dry,
+                    ));
+                }
+            }
+        }
+    }
     // A PASS from findings rests on Inspector still scanning the image: Inspector also closes
     // findings when an image stops being eligible for scanning or is deleted, and that is no fix.
     if matches!(subject.source, Source::InspectorFindings) && evaluation.verdict == Verdict::Pass {
@@ -450,14 +472,18 @@ impl Outcome<'_> {
     }
 }
 
-fn quarantine_step(o: &Outcome<'_>, prefix: &str, facts: &Facts) -> Step {
-    let candidates: Vec<Tag> = o
-        .subject
+/// The image's tags that a quarantine would move (not its quarantine tags).
+fn candidates(subject: &Subject, prefix: &str) -> Vec<Tag> {
+    subject
         .tags
         .iter()
         .filter(|t| !t.as_str().starts_with(prefix))
         .cloned()
-        .collect();
+        .collect()
+}
+
+fn quarantine_step(o: &Outcome<'_>, prefix: &str, facts: &Facts) -> Step {
+    let candidates = candidates(o.subject, prefix);
     if candidates.is_empty() {
         let note = if o.subject.tags.is_empty() {
             "; untagged: nothing to move"
