@@ -154,6 +154,7 @@ fn verdict(
         restored_tags: vec![],
         tags_taken: vec![],
         still_deployable: vec![],
+        via_indexes: vec![],
         moved_meanwhile: vec![],
         problems: vec![],
         policy_pattern: Some("**".into()),

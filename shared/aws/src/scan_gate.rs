@@ -48,6 +48,7 @@ impl ScanGate {
     fn ports(&self) -> Ports<'_> {
         Ports {
             images: &self.registry,
+            catalog: &self.registry,
             settings: &self.registry,
             findings: &self.scanners,
             verdicts: &self.verdicts,

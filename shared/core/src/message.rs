@@ -114,6 +114,10 @@ pub struct VerdictBody {
     /// Tags a release could not give back: a newer image has them now.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags_taken: Vec<Tag>,
+    /// Multi-arch indexes whose own tags were quarantined (or released) because this image, an
+    /// untagged child of theirs, failed (or passed again).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub via_indexes: Vec<Digest>,
     /// A failed quarantine: tags the failing image can still be pulled and deployed by.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub still_deployable: Vec<Tag>,

@@ -5,19 +5,22 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use super::{Context, Facts, Need, Step, Subject, decide, subject};
+use super::{Context, Facts, Need, ParentIndex, Parents, Step, Subject, decide, subject};
 use crate::event::{Event, QueueRecord};
 use crate::execute::{Executor, Outcomes, absorb};
-use crate::names::{Digest, RepositoryName};
+use crate::manifest::{INDEX_TYPES, manifest_links};
+use crate::names::{Digest, RepositoryName, Tag};
 use crate::plan::Plan;
 use crate::policy::Policy;
 use crate::ports::{
-    ImageFindings, ImageManifests, PortError, Publisher, RepositorySettings, VerdictClaim,
-    VerdictStore,
+    ImageCatalog, ImageFindings, ImageManifests, MAX_BATCH_GET_IMAGE_IDS, PortError, Publisher,
+    RepositorySettings, VerdictClaim, VerdictStore,
 };
 
 pub struct Ports<'a> {
     pub images: &'a dyn ImageManifests,
+    /// Listing the repository, to find the indexes an untagged image belongs to.
+    pub catalog: &'a dyn ImageCatalog,
     pub settings: &'a dyn RepositorySettings,
     pub findings: &'a dyn ImageFindings,
     pub verdicts: &'a dyn VerdictStore,
@@ -205,6 +208,61 @@ async fn fill(need: Need, facts: &mut Facts, ports: &Ports<'_>) -> Result<(), Po
                 });
             }
             facts.findings = Some(all);
+        }
+        Need::ParentIndexes { repository, digest } => {
+            let mut parents = Parents::default();
+            let mut indexes: Vec<(Digest, Vec<Tag>)> = Vec::new();
+            let mut next = None;
+            loop {
+                let page = ports.catalog.images(&repository, next).await?;
+                for entry in page.items {
+                    for tag in &entry.tags {
+                        parents.owners.insert(tag.clone(), entry.digest.clone());
+                    }
+                    if entry
+                        .manifest_media_type
+                        .as_deref()
+                        .is_some_and(|t| INDEX_TYPES.contains(&t))
+                    {
+                        indexes.push((entry.digest, entry.tags));
+                    }
+                }
+                next = page.next;
+                if next.is_none() {
+                    break;
+                }
+            }
+            for chunk in indexes.chunks(MAX_BATCH_GET_IMAGE_IDS) {
+                let digests: Vec<Digest> = chunk.iter().map(|(d, _)| d.clone()).collect();
+                for manifest in ports.images.manifests(&repository, &digests).await? {
+                    let (children, _) = manifest_links(&manifest.bytes);
+                    if !children.contains(&digest) {
+                        continue;
+                    }
+                    let tags = chunk
+                        .iter()
+                        .find(|(d, _)| *d == manifest.digest)
+                        .map(|(_, t)| t.clone())
+                        .unwrap_or_default();
+                    parents.indexes.push(ParentIndex {
+                        manifest,
+                        tags,
+                        children,
+                    });
+                }
+            }
+            facts.parents = Some(parents);
+        }
+        Need::Verdicts {
+            repository,
+            digests,
+        } => {
+            let mut verdicts = Vec::with_capacity(digests.len());
+            for digest in digests {
+                let record = ports.verdicts.verdict(&repository, &digest).await?;
+                verdicts.push((digest, record.map(|r| r.verdict)));
+            }
+            facts.sibling_verdicts = Some(verdicts);
         }
         Need::Coverage { image } => facts.coverage = Some(ports.findings.coverage(&image).await?),
         Need::VerdictClaim { record } => facts.claim = Some(ports.verdicts.claim(&record).await?),

@@ -27,7 +27,7 @@ use crate::message::{Body, MAX_MESSAGE_FINDINGS, Message, SCHEMA, VerdictBody};
 use crate::names::{AccountId, Digest, Region, RepositoryName, Tag, repository_from_name_or_arn};
 use crate::plan::{Action, Plan, TagMove};
 use crate::policy::{Gate, OnFail, Policy, Resolved};
-use crate::ports::{ImageResource, ImageView, ScanCoverage, VerdictClaim, VerdictRecord};
+use crate::ports::{ImageResource, ImageView, Manifest, ScanCoverage, VerdictClaim, VerdictRecord};
 use crate::severity::SeverityCounts;
 use verdict::{Evaluation, Finding, Verdict};
 
@@ -132,6 +132,25 @@ pub struct Facts {
     pub image: Option<ImageView>,
     /// Inspector's coverage of the image (`Some(None)`: not covered).
     pub coverage: Option<Option<ScanCoverage>>,
+    /// The repository's indexes that name the image as a child, and where every tag points.
+    pub parents: Option<Parents>,
+    /// The recorded verdicts of the parents' other children (release of an index).
+    pub sibling_verdicts: Option<Vec<(Digest, Option<Verdict>)>>,
+}
+
+/// A multi-arch index naming the image as one of its children.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParentIndex {
+    pub manifest: Manifest,
+    pub tags: Vec<Tag>,
+    pub children: Vec<Digest>,
+}
+
+/// The image's parent indexes, and the owner of every tag in the repository (read in one listing).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Parents {
+    pub indexes: Vec<ParentIndex>,
+    pub owners: std::collections::BTreeMap<Tag, Digest>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -145,6 +164,17 @@ pub enum Need {
         /// How many findings the scan's counts announced: a read that lists none of them is not
         /// evidence of a clean image (the listing lags the counts), so it is retried.
         expected: u64,
+    },
+    /// The indexes naming this image as a child: the repository listed (DescribeImages pages of
+    /// 1000) and its indexes' manifests read (BatchGetImage, 100 per call).
+    ParentIndexes {
+        repository: RepositoryName,
+        digest: Digest,
+    },
+    /// The recorded verdicts of these images (1 GetItem each).
+    Verdicts {
+        repository: RepositoryName,
+        digests: Vec<Digest>,
     },
     /// Whether Inspector still scans the image (1 ListCoverage).
     Coverage { image: ImageResource },
@@ -385,6 +415,8 @@ pub fn decide(subject: &Subject, policy: &Policy, ctx: &Context, facts: &Facts) 
 /// Tag moves a plan made, for the message.
 #[derive(Default)]
 struct Moves {
+    /// Indexes whose tags moved because this image, their child, failed (or passed again).
+    via: Vec<Digest>,
     quarantined: Vec<Tag>,
     restored: Vec<Tag>,
     taken: Vec<Tag>,
@@ -433,6 +465,7 @@ impl Outcome<'_> {
             restored_tags: moves.restored,
             tags_taken: moves.taken,
             still_deployable: moves.still_deployable,
+            via_indexes: moves.via,
             moved_meanwhile: Vec::new(),
             problems: moves.problems,
             policy_pattern: self
@@ -484,13 +517,16 @@ fn candidates(subject: &Subject, prefix: &str) -> Vec<Tag> {
 
 fn quarantine_step(o: &Outcome<'_>, prefix: &str, facts: &Facts) -> Step {
     let candidates = candidates(o.subject, prefix);
+    if candidates.is_empty() && o.subject.tags.is_empty() {
+        return quarantine_parents(o, prefix, facts);
+    }
     if candidates.is_empty() {
-        let note = if o.subject.tags.is_empty() {
-            "; untagged: nothing to move"
-        } else {
-            "; already quarantined"
-        };
-        return Step::Done(o.plan(Vec::new(), "none", Moves::default(), note.to_owned()));
+        return Step::Done(o.plan(
+            Vec::new(),
+            "none",
+            Moves::default(),
+            "; already quarantined".to_owned(),
+        ));
     }
     let Some(ImageView {
         manifest,
@@ -568,6 +604,155 @@ fn quarantine_step(o: &Outcome<'_>, prefix: &str, facts: &Facts) -> Step {
     Step::Done(o.plan(actions, action, moves, note))
 }
 
+/// An untagged image is pulled through the indexes that name it (a multi-arch image's platform
+/// child): a failing child quarantines each such index by its own tags.
+fn quarantine_parents(o: &Outcome<'_>, prefix: &str, facts: &Facts) -> Step {
+    let Some(parents) = &facts.parents else {
+        return Step::Need(Need::ParentIndexes {
+            repository: o.subject.repository.clone(),
+            digest: o.subject.digest.clone(),
+        });
+    };
+    let mut actions = Vec::new();
+    let mut moves = Moves::default();
+    for parent in &parents.indexes {
+        let index = &parent.manifest.digest;
+        let tag_moves: Vec<TagMove> = parent
+            .tags
+            .iter()
+            .filter(|t| !t.as_str().starts_with(prefix))
+            .filter_map(|t| {
+                Some(TagMove {
+                    from: t.clone(),
+                    to: quarantine_tag(prefix, t, index)?,
+                })
+            })
+            .collect();
+        if tag_moves.is_empty() {
+            continue;
+        }
+        moves.via.push(index.clone());
+        moves
+            .quarantined
+            .extend(tag_moves.iter().map(|m| m.from.clone()));
+        actions.push(Action::MoveTags {
+            repository: o.subject.repository.clone(),
+            manifest: parent.manifest.clone(),
+            moves: tag_moves,
+        });
+    }
+    if actions.is_empty() {
+        return Step::Done(o.plan(
+            Vec::new(),
+            "none",
+            Moves::default(),
+            "; untagged, and no tagged index names it: nothing to move".to_owned(),
+        ));
+    }
+    let note = format!(
+        "; quarantine the index{} naming it: {}",
+        if moves.via.len() == 1 { "" } else { "es" },
+        moves
+            .quarantined
+            .iter()
+            .map(Tag::as_str)
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Step::Done(o.plan(actions, "quarantined", moves, note))
+}
+
+/// A child that passes again gives its indexes their tags back — each index only once none of its
+/// other children holds a FAIL verdict, and each tag only where no other image has taken it.
+fn release_parents(o: &Outcome<'_>, prefix: &str, facts: &Facts) -> Step {
+    let Some(parents) = &facts.parents else {
+        return Step::Need(Need::ParentIndexes {
+            repository: o.subject.repository.clone(),
+            digest: o.subject.digest.clone(),
+        });
+    };
+    let held: Vec<(&ParentIndex, Vec<(Tag, Tag)>)> = parents
+        .indexes
+        .iter()
+        .map(|p| {
+            let pairs = p
+                .tags
+                .iter()
+                .filter_map(|q| {
+                    Some((
+                        q.clone(),
+                        original_tag(prefix, q, &p.manifest.digest).ok()??,
+                    ))
+                })
+                .collect::<Vec<_>>();
+            (p, pairs)
+        })
+        .filter(|(_, pairs)| !pairs.is_empty())
+        .collect();
+    if held.is_empty() {
+        return Step::Done(o.plan(Vec::new(), "none", Moves::default(), String::new()));
+    }
+    let Some(siblings) = &facts.sibling_verdicts else {
+        let mut digests: Vec<Digest> = held
+            .iter()
+            .flat_map(|(p, _)| p.children.iter())
+            .filter(|c| **c != o.subject.digest)
+            .cloned()
+            .collect();
+        digests.sort();
+        digests.dedup();
+        return Step::Need(Need::Verdicts {
+            repository: o.subject.repository.clone(),
+            digests,
+        });
+    };
+    let failing = |d: &Digest| {
+        siblings
+            .iter()
+            .any(|(s, v)| s == d && *v == Some(Verdict::Fail))
+    };
+    let mut actions = Vec::new();
+    let mut moves = Moves::default();
+    for (parent, pairs) in held {
+        let index = &parent.manifest.digest;
+        if let Some(other) = parent.children.iter().find(|c| failing(c)) {
+            moves.problems.push(format!(
+                "index {} stays quarantined: its child {} still fails",
+                index.short(),
+                other.short()
+            ));
+            continue;
+        }
+        let mut release = Vec::new();
+        for (q, original) in pairs {
+            match parents.owners.get(&original) {
+                Some(owner) if owner != index => moves.taken.push(original),
+                _ => {
+                    moves.restored.push(original.clone());
+                    release.push(TagMove {
+                        from: q,
+                        to: original,
+                    });
+                }
+            }
+        }
+        if !release.is_empty() {
+            moves.via.push(index.clone());
+            actions.push(Action::MoveTags {
+                repository: o.subject.repository.clone(),
+                manifest: parent.manifest.clone(),
+                moves: release,
+            });
+        }
+    }
+    let action = if actions.is_empty() {
+        "none"
+    } else {
+        "released"
+    };
+    Step::Done(o.plan(actions, action, moves, String::new()))
+}
+
 /// Correct a verdict message with what carrying out its plan could not do: a quarantine that left
 /// a tag on the failing image becomes `quarantine_failed` naming what is still deployable; a tag
 /// that moved to another image meanwhile is reported, not claimed; a release that could not give a
@@ -622,6 +807,9 @@ fn release_step(o: &Outcome<'_>, prefix: &str, facts: &Facts) -> Step {
             Ok(None) => {}
             Err(problem) => problems.push(problem),
         }
+    }
+    if held.is_empty() && problems.is_empty() && current.is_empty() {
+        return release_parents(o, prefix, facts);
     }
     if held.is_empty() {
         let moves = Moves {
