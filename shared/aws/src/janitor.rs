@@ -21,7 +21,7 @@ use crate::checkpoints::DynamoCheckpoints;
 use crate::config::Clients;
 use crate::ecr::EcrRegistry;
 use crate::lambda::{
-    ConfigError, Handled, env_bool, env_topic, frame, invoked_account, not_for_me,
+    ConfigError, Deadline, Handled, env_bool, env_topic, frame, invoked_account, not_for_me,
 };
 use crate::publisher::SnsPublisher;
 use crate::workloads::AccountWorkloads;
@@ -74,20 +74,6 @@ impl RunOptions {
             dry_run: false,
             notify: true,
         }
-    }
-}
-
-/// Time left until the Lambda deadline, less a margin.
-pub struct Deadline {
-    pub at: SystemTime,
-    pub margin: Duration,
-}
-
-impl Budget for Deadline {
-    fn time_left(&self) -> bool {
-        self.at
-            .duration_since(SystemTime::now())
-            .is_ok_and(|left| left > self.margin)
     }
 }
 

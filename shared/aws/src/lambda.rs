@@ -7,6 +7,7 @@ use std::future::Future;
 use std::time::Instant;
 
 use serde_json::{Value, json};
+use warden_core::budget::Budget;
 use warden_core::event::{Incoming, incoming};
 use warden_core::explain::describe_event;
 use warden_core::ports::PortError;
@@ -96,6 +97,20 @@ pub fn env_bool(name: &'static str) -> Result<bool, ConfigError> {
             value: other.to_owned(),
             expected: "true or false",
         }),
+    }
+}
+
+/// Time left until the Lambda deadline, less a margin (a long run's [`Budget`]).
+pub struct Deadline {
+    pub at: std::time::SystemTime,
+    pub margin: std::time::Duration,
+}
+
+impl Budget for Deadline {
+    fn time_left(&self) -> bool {
+        self.at
+            .duration_since(std::time::SystemTime::now())
+            .is_ok_and(|left| left > self.margin)
     }
 }
 

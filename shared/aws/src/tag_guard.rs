@@ -4,17 +4,23 @@
 //! `WARDEN_DRY_RUN` (global dry-run), and the policy (`WARDEN_POLICY_FILE` or `WARDEN_POLICY_SSM`).
 
 use serde_json::{Value, json};
+use warden_core::budget::{Budget, Unlimited};
 use warden_core::event::{Event, Incoming};
 use warden_core::policy::Policy;
 use warden_core::tag_guard::{self, Context, FUNCTION, Ports};
 
 use crate::calls::ApiCalls;
+use crate::checkpoints::DynamoCheckpoints;
 use crate::config::Clients;
 use crate::ecr::EcrRegistry;
-use crate::lambda::{Handled, StateConfig, frame, invoked_account, not_for_me};
+use crate::lambda::{Deadline, Handled, StateConfig, frame, invoked_account, not_for_me};
 use crate::ledger::DynamoLedger;
 use crate::publisher::SnsPublisher;
 use crate::verdicts::DynamoVerdicts;
+
+/// The sweep starts no repository within this much of the Lambda deadline; out of time, it
+/// checkpoints in the state table and the next scheduled sweep continues there.
+pub const SWEEP_MARGIN: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// This function's configuration (see [`StateConfig`]).
 pub type TagGuardConfig = StateConfig;
@@ -23,6 +29,7 @@ pub struct TagGuard {
     registry: EcrRegistry,
     ledger: DynamoLedger,
     verdicts: DynamoVerdicts,
+    checkpoints: DynamoCheckpoints,
     publisher: SnsPublisher,
     calls: ApiCalls,
     policy: Policy,
@@ -34,7 +41,8 @@ impl TagGuard {
         Self {
             registry: EcrRegistry::new(clients.ecr.clone()),
             ledger: DynamoLedger::new(clients.dynamodb.clone(), config.table.clone()),
-            verdicts: DynamoVerdicts::new(clients.dynamodb.clone(), config.table),
+            verdicts: DynamoVerdicts::new(clients.dynamodb.clone(), config.table.clone()),
+            checkpoints: DynamoCheckpoints::new(clients.dynamodb.clone(), config.table),
             publisher: SnsPublisher::new(clients.sns.clone(), config.topic_arn),
             calls: clients.calls.clone(),
             policy,
@@ -44,7 +52,7 @@ impl TagGuard {
 
     /// Handle one invocation payload (an EventBridge event).
     pub async fn handle(&self, payload: Value) -> Result<Value, lambda_runtime::Error> {
-        self.handle_in(payload, None).await
+        self.handle_in(payload, None, &Unlimited).await
     }
 
     /// Handle one Lambda invocation: as [`Self::handle`], and events for accounts other than the
@@ -54,13 +62,18 @@ impl TagGuard {
         event: lambda_runtime::LambdaEvent<Value>,
     ) -> Result<Value, lambda_runtime::Error> {
         let own = invoked_account(&event.context);
-        self.handle_in(event.payload, own.as_deref()).await
+        let budget = Deadline {
+            at: event.context.deadline(),
+            margin: SWEEP_MARGIN,
+        };
+        self.handle_in(event.payload, own.as_deref(), &budget).await
     }
 
     async fn handle_in(
         &self,
         payload: Value,
         own_account: Option<&str>,
+        budget: &dyn Budget,
     ) -> Result<Value, lambda_runtime::Error> {
         frame(
             FUNCTION,
@@ -69,7 +82,7 @@ impl TagGuard {
             own_account,
             |input| async move {
                 match input {
-                    Incoming::Event(event) => self.decide_and_act(*event).await,
+                    Incoming::Event(event) => self.decide_and_act(*event, budget).await,
                     Incoming::Queue(_) => Ok(not_for_me(FUNCTION, "SQS batches")),
                     Incoming::Sns(_) => Ok(not_for_me(FUNCTION, "SNS deliveries")),
                 }
@@ -78,7 +91,11 @@ impl TagGuard {
         .await
     }
 
-    async fn decide_and_act(&self, event: Event) -> Result<Handled, warden_core::ports::PortError> {
+    async fn decide_and_act(
+        &self,
+        event: Event,
+        budget: &dyn Budget,
+    ) -> Result<Handled, warden_core::ports::PortError> {
         let ctx = Context {
             account: event.envelope.account.clone(),
             region: event.envelope.region.clone(),
@@ -93,8 +110,9 @@ impl TagGuard {
             ledger: &self.ledger,
             verdicts: &self.verdicts,
             publisher: &self.publisher,
+            checkpoints: Some(&self.checkpoints),
         };
-        let report = tag_guard::handle(&event, &self.policy, &ctx, &ports).await?;
+        let report = tag_guard::handle(&event, &self.policy, &ctx, &ports, budget).await?;
         Ok(Handled {
             decision: report.decision(),
             dry_run: report.plans.iter().any(|p| p.dry_run),

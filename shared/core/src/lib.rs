@@ -2,6 +2,7 @@
 //! (event + policy + facts → a plan of actions). No AWS SDK, no I/O: facts arrive through the
 //! [`ports`], and plans are plain data the adapters carry out.
 
+pub mod budget;
 pub mod event;
 pub mod execute;
 pub mod explain;

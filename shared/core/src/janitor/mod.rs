@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+pub use crate::budget::{Budget, Unlimited};
 use crate::execute::{Executor, Outcomes};
 use crate::manifest::{manifest_links, needs_manifest, subject_from_tag};
 use crate::message::{Body, CleanupBody, Message, SCHEMA};
@@ -153,20 +154,6 @@ pub struct Ports<'a> {
     pub publisher: &'a dyn Publisher,
     /// Where a run that ran out of time stopped (`None`: runs always go to the end, as the CLI).
     pub checkpoints: Option<&'a dyn Checkpoints>,
-}
-
-/// Whether there is time to start another repository (the Lambda checks its deadline).
-pub trait Budget: Send + Sync {
-    fn time_left(&self) -> bool;
-}
-
-/// No deadline (the CLI).
-pub struct Unlimited;
-
-impl Budget for Unlimited {
-    fn time_left(&self) -> bool {
-        true
-    }
 }
 
 /// Progress, for a terminal's progress bar.

@@ -8,14 +8,15 @@ use super::{
     Context, Need, Protection, Start, Step, TagFacts, decide_repository, decide_tag,
     protection_for, start,
 };
+use crate::budget::Budget;
 use crate::event::Event;
 use crate::execute::{Executor, Outcomes, absorb};
 use crate::names::{Digest, RepositoryName, Tag};
 use crate::plan::Plan;
 use crate::policy::Policy;
 use crate::ports::{
-    Claim, ImageCatalog, ImageManifests, PortError, Publisher, RepositorySettings, TagLedger,
-    VerdictLookup,
+    Checkpoints, Claim, ImageCatalog, ImageManifests, PortError, Publisher, RepositorySettings,
+    TagLedger, VerdictLookup,
 };
 
 /// Everything tag-guard talks to.
@@ -27,6 +28,8 @@ pub struct Ports<'a> {
     /// scan-gate's verdicts, read before a protected tag is pointed back at an image.
     pub verdicts: &'a dyn VerdictLookup,
     pub publisher: &'a dyn Publisher,
+    /// Where a sweep that ran out of time stopped (`None`: sweeps always go to the end).
+    pub checkpoints: Option<&'a dyn Checkpoints>,
 }
 
 /// What one event led to.
@@ -37,6 +40,9 @@ pub struct Report {
     pub outcomes: Outcomes,
     /// Non-retryable failures, reported and acknowledged (retrying cannot fix them).
     pub errors: Vec<String>,
+    /// The sweep stopped for time after this repository; the next sweep continues after it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped_after: Option<RepositoryName>,
 }
 
 impl Report {
@@ -60,6 +66,7 @@ pub async fn handle(
     policy: &Policy,
     ctx: &Context,
     ports: &Ports<'_>,
+    budget: &dyn Budget,
 ) -> Result<Report, PortError> {
     let mut report = Report::default();
     match start(event, policy, ctx) {
@@ -77,7 +84,7 @@ pub async fn handle(
                 Err(e) => absorb(e, &mut report.errors)?,
             }
         }
-        Start::Sweep => sweep(policy, ctx, ports, &mut report).await?,
+        Start::Sweep => sweep(policy, ctx, ports, budget, &mut report).await?,
     }
     Ok(report)
 }
@@ -164,28 +171,55 @@ pub async fn resolve_tag(
 }
 
 /// The reconciling sweep: every repository's setting, and every protected tag in mutable ones.
-/// One failing repository does not stop the others.
+/// One failing repository does not stop the others. Repositories are taken in name order; before
+/// each, `budget` is asked for time, and out of time the sweep checkpoints the last repository done
+/// so that the next sweep continues after it (a sweep that reaches the end clears the checkpoint).
 async fn sweep(
     policy: &Policy,
     ctx: &Context,
     ports: &Ports<'_>,
+    budget: &dyn Budget,
     report: &mut Report,
 ) -> Result<(), PortError> {
+    let mut repositories = Vec::new();
     let mut next = None;
     loop {
         let page = ports.settings.repositories(next).await?;
-        for repo in &page.items {
-            let plan = decide_repository(&repo.name, Some(&repo.mutability), "sweep", policy, ctx);
-            run(plan, ports, report).await?;
-            if let Err(e) = sweep_tags(&repo.name, policy, ctx, ports, report).await {
-                absorb(e, &mut report.errors)?;
-            }
-        }
+        repositories.extend(page.items);
         next = page.next;
         if next.is_none() {
-            return Ok(());
+            break;
         }
     }
+    repositories.sort_by(|a, b| a.name.cmp(&b.name));
+    let key = format!("tag-guard#sweep#{}#{}", ctx.account, ctx.region);
+    let resume = match ports.checkpoints {
+        Some(c) => c.get(&key).await?,
+        None => None,
+    };
+    let mut last_done: Option<&RepositoryName> = None;
+    for repo in repositories
+        .iter()
+        .filter(|r| resume.as_deref().is_none_or(|done| r.name.as_str() > done))
+    {
+        if !budget.time_left() {
+            if let (Some(c), Some(done)) = (ports.checkpoints, last_done) {
+                c.set(&key, Some(done.as_str())).await?;
+                report.stopped_after = Some(done.clone());
+            }
+            return Ok(());
+        }
+        let plan = decide_repository(&repo.name, Some(&repo.mutability), "sweep", policy, ctx);
+        run(plan, ports, report).await?;
+        if let Err(e) = sweep_tags(&repo.name, policy, ctx, ports, report).await {
+            absorb(e, &mut report.errors)?;
+        }
+        last_done = Some(&repo.name);
+    }
+    if let (Some(c), Some(_)) = (ports.checkpoints, resume) {
+        c.set(&key, None).await?;
+    }
+    Ok(())
 }
 
 async fn sweep_tags(
@@ -200,17 +234,14 @@ async fn sweep_tags(
         return Ok(());
     };
     let quick = Protection::new(section.value);
-    // Tag → (digest, push time) as listed now (a tag is on exactly one image).
-    let mut seen: BTreeMap<Tag, (Digest, DateTime<Utc>)> = BTreeMap::new();
+    // Tag → digest as listed now (a tag is on exactly one image).
+    let mut seen: BTreeMap<Tag, Digest> = BTreeMap::new();
     let mut next = None;
     loop {
         let page = ports.catalog.images(repository, next).await?;
         for image in page.items {
             for tag in image.tags.into_iter().filter(|t| quick.protects(t)) {
-                seen.insert(
-                    tag,
-                    (image.digest.clone(), image.pushed_at.unwrap_or(ctx.now)),
-                );
+                seen.insert(tag, image.digest.clone());
             }
         }
         next = page.next;
@@ -218,11 +249,14 @@ async fn sweep_tags(
             break;
         }
     }
-    for (tag, (digest, pushed_at)) in seen {
+    for (tag, digest) in seen {
         if protection_for(&resolved, &tag).is_err() {
             continue;
         }
-        let plan = resolve_tag(repository, &tag, &digest, pushed_at, policy, ctx, ports).await?;
+        // A tag first seen by a sweep is recorded at the sweep's time: the image's push time says
+        // when the image arrived, not when the tag was put on it (a tag moved onto an old image
+        // would otherwise claim to be the earliest observation).
+        let plan = resolve_tag(repository, &tag, &digest, ctx.now, policy, ctx, ports).await?;
         run(plan, ports, report).await?;
     }
     Ok(())
