@@ -184,8 +184,14 @@ async fn images_in_use_and_latest_by_its_own_rule_survive_a_keep_1_rule() {
             .unwrap()
             .to_owned()
     };
-    assert_eq!(why(1), "in use: ECS service prod/scaled-down (desired 0)");
-    assert_eq!(why(2), "in use: ECS service prod/pinned (desired 2)");
+    assert_eq!(
+        why(1),
+        "in use: ECS service prod/scaled-down (desired 0), deployed digest"
+    );
+    assert_eq!(
+        why(2),
+        "in use: ECS service prod/pinned (desired 2), deployed digest"
+    );
     assert_eq!(why(3), "in use: Lambda function worker:$LATEST");
     assert_eq!(
         why(4),
@@ -808,5 +814,45 @@ async fn an_image_tagged_after_the_listing_is_not_deleted() {
         made.get("ECR.DescribeImages"),
         Some(&2),
         "listing 1 + re-check 1: {made:?}"
+    );
+}
+
+/// ECS resolves a tag to a digest when it deploys: a service scaled to 0 whose task definition says
+/// `svc/app:v1` still needs the digest `v1` had then, after `v1` has moved on. janitor reads it from
+/// the service's current revision (DescribeServiceRevisions).
+#[tokio::test]
+async fn a_scaled_down_service_keeps_the_digest_its_deployment_pinned() {
+    let acct = Emulator::shared().account().await;
+    acct.create_repository("svc/deployed").await;
+    let (d1, _) = acct.push("svc/deployed", "d1", Some("v1")).await;
+    acct.clients
+        .ecs
+        .create_cluster()
+        .cluster_name("prod")
+        .send()
+        .await
+        .unwrap();
+    let registry = acct.registry();
+    let def = task_definition(&acct, "deployed", &format!("{registry}/svc/deployed:v1")).await;
+    service(&acct, "prod", "paused", &def, 0).await;
+    // v1 moves on after the deployment: D1 is untagged now.
+    let (d2, _) = acct.push("svc/deployed", "d2", Some("v1")).await;
+    acct.age_images(
+        "svc/deployed",
+        &[(&d1, 30 * DAY, None), (&d2, 20 * DAY, None)],
+    )
+    .await;
+
+    let (report, made) = run(&acct, policy(KEEP_ONE_BUILD), None).await;
+    let plan = &report["repositories"][0]["plan"];
+    assert_eq!(plan["delete"], json!([]), "{report}");
+    assert_eq!(
+        plan["keep"][d1.as_str()],
+        "in use: ECS service prod/paused (desired 0), deployed digest"
+    );
+    assert_eq!(
+        made.get("ECS.DescribeServiceRevisions"),
+        Some(&1),
+        "{made:?}"
     );
 }

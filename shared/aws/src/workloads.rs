@@ -12,6 +12,9 @@ use warden_core::ports::{PortError, Workloads};
 
 use crate::errors::port_error;
 
+/// ECS's limit on service revision ARNs per DescribeServiceRevisions call.
+const MAX_SERVICE_REVISIONS: usize = 20;
+
 /// ECS and Lambda in one account and region.
 #[derive(Debug, Clone)]
 pub struct AccountWorkloads {
@@ -53,6 +56,7 @@ impl AccountWorkloads {
         for cluster in self.clusters().await? {
             let cluster_name = cluster.rsplit('/').next().unwrap_or(&cluster).to_owned();
             let mut services = Vec::new();
+            let mut revisions: Vec<(String, String)> = Vec::new();
             let mut next = None;
             loop {
                 let out = self
@@ -88,8 +92,40 @@ impl AccountWorkloads {
                     for def in s.task_definition().into_iter().chain(in_deployments) {
                         defs.entry(def.to_owned()).or_insert_with(|| why.clone());
                     }
+                    for revision in s.current_service_revisions() {
+                        if let Some(arn) = revision.arn() {
+                            revisions.push((arn.to_owned(), why.clone()));
+                        }
+                    }
                 }
             }
+            // What each deployment pinned: ECS resolves a tag to a digest when it deploys, and a
+            // service scaled to 0 still needs that digest, wherever the tag has moved since.
+            for chunk in revisions.chunks(MAX_SERVICE_REVISIONS) {
+                let out = self
+                    .ecs
+                    .describe_service_revisions()
+                    .set_service_revision_arns(Some(chunk.iter().map(|(a, _)| a.clone()).collect()))
+                    .send()
+                    .await
+                    .map_err(|e| port_error("ecs:DescribeServiceRevisions", e))?;
+                for revision in out.service_revisions() {
+                    let why = chunk
+                        .iter()
+                        .find(|(a, _)| Some(a.as_str()) == revision.service_revision_arn())
+                        .map(|(_, w)| format!("{w}, deployed digest"))
+                        .unwrap_or_default();
+                    for image in revision.container_images() {
+                        if let (Some(uri), Some(digest)) = (image.image(), image.image_digest()) {
+                            let repository = uri
+                                .split_once('@')
+                                .map_or_else(|| strip_tag(uri), |(r, _)| r);
+                            refs.push((format!("{repository}@{digest}"), why.clone()));
+                        }
+                    }
+                }
+            }
+            revisions.clear();
             let mut tasks = Vec::new();
             let mut next = None;
             loop {

@@ -526,7 +526,8 @@ pub trait Workloads: Send + Sync {
     /// (desired count 0 included) and of running and pending tasks, the newest `keep_revisions`
     /// ACTIVE revisions of each task definition family, and every version of each Lambda function
     /// packaged as an image (its resolved digest). ECS: ListClusters, ListServices,
-    /// DescribeServices (10 per call), ListTasks, DescribeTasks (100 per call),
+    /// DescribeServices (10 per call), DescribeServiceRevisions (20 per call: the digest each
+    /// service's current deployment pinned), ListTasks, DescribeTasks (100 per call),
     /// ListTaskDefinitionFamilies, ListTaskDefinitions, and DescribeTaskDefinition once per
     /// distinct ARN. Lambda: ListFunctions, ListVersionsByFunction, GetFunction per image version.
     async fn image_references(

@@ -307,7 +307,11 @@ async fn clean_repository(
         .iter()
         .flat_map(|e| e.tags.iter().map(move |t| (t, &e.digest)))
         .collect();
-    for (reference, why) in refs {
+    // Digest references first (exact, and what deployments pinned), then tags resolved against
+    // the listing: the reason shown for an image does not depend on iteration order.
+    let mut ordered: Vec<(&Reference, &String)> = refs.iter().collect();
+    ordered.sort_by_key(|(reference, why)| (matches!(reference, Reference::Tag(_)), why.as_str()));
+    for (reference, why) in ordered {
         let digest = match reference {
             Reference::Digest(d) => Some(d),
             Reference::Tag(t) => tag_owner.get(t).copied(),

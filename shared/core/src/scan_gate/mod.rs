@@ -1119,7 +1119,18 @@ repositories:
         assert!(
             matches!(decide(&subject("app/x", 1, &["v1"]), &p, &ctx(), &unchanged), Step::Done(plan) if plan.actions.is_empty())
         );
-        let Step::Done(plan) = decide(&subject("app/x", 1, &[]), &p, &ctx(), &recorded()) else {
+        // An untagged image is deployable only through an index naming it: the indexes are asked
+        // for; with none, there is nothing to move and people are told.
+        let untagged = subject("app/x", 1, &[]);
+        assert!(matches!(
+            decide(&untagged, &p, &ctx(), &recorded()),
+            Step::Need(Need::ParentIndexes { .. })
+        ));
+        let no_parents = Facts {
+            parents: Some(Parents::default()),
+            ..recorded()
+        };
+        let Step::Done(plan) = decide(&untagged, &p, &ctx(), &no_parents) else {
             panic!()
         };
         assert_eq!(actions(&plan), ["publish none"]);
