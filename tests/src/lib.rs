@@ -245,6 +245,15 @@ impl TestAccount {
             .await;
     }
 
+    /// Make ECR in this account answer with response shapes a client must also cope with
+    /// (see the emulator's `seed_options`).
+    pub async fn ecr_options(&self, options: Value) {
+        let mut body = options;
+        body["account"] = json!(self.id);
+        body["region"] = json!(REGION);
+        self.post("/_warden/seed/ecr-options", body).await;
+    }
+
     /// An IAM role Lambda functions can be created with.
     pub async fn lambda_role(&self) -> String {
         let iam = aws_sdk_iam::Client::new(&self.sdk);

@@ -611,3 +611,25 @@ async fn describe_images_lists_active_images_unless_the_status_filter_says_other
     assert_eq!(archived.status.as_deref(), Some("ARCHIVED"));
     assert!(archived.archived_at.is_some());
 }
+
+#[tokio::test]
+async fn batch_get_image_results_are_matched_by_digest_not_by_the_echoed_id() {
+    let acct = Emulator::shared().account().await;
+    acct.create_repository("probe/echo").await;
+    let (a, _) = acct.push("probe/echo", "a", Some("v1")).await;
+    acct.push("probe/echo", "a", Some("latest")).await;
+    // ECR answers the id asked by digest with a tag in it as well.
+    acct.ecr_options(json!({"echo_tags_for_digest_ids": true}))
+        .await;
+    let registry = EcrRegistry::new(acct.clients.ecr.clone());
+    let view = registry
+        .image_and_tags(&name("probe/echo"), &a, &[Tag::new("latest").unwrap()])
+        .await
+        .unwrap();
+    assert_eq!(
+        view.manifest.map(|m| m.digest),
+        Some(a.clone()),
+        "the manifest is found by digest"
+    );
+    assert_eq!(view.tags, vec![(Tag::new("latest").unwrap(), Some(a))]);
+}

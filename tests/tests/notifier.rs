@@ -487,3 +487,35 @@ async fn published_messages_carry_typed_attributes_that_filter_policies_select_o
         "the JSON body round-trips through the versioned schema"
     );
 }
+
+/// A FAIL with no severity (the scan itself failed) is as serious as it gets: it reaches a route
+/// whose `min_severity` is CRITICAL, where a PASS or a LOW-only verdict does not.
+#[tokio::test]
+async fn a_fail_without_a_severity_reaches_every_route() {
+    let s = setup().await;
+    let scan_failed = verdict("team-a/svc", &["v3"], Verdict::Fail, vec![], 0);
+    s.notifier.handle(sns(&[&scan_failed])).await.unwrap();
+    assert_eq!(
+        s.slack.posts("/platform/").len(),
+        1,
+        "the CRITICAL-only route hears it"
+    );
+    let low = verdict(
+        "team-a/svc2",
+        &["v1"],
+        Verdict::Fail,
+        vec![finding(7, "LOW")],
+        1,
+    );
+    s.notifier.handle(sns(&[&low])).await.unwrap();
+    assert_eq!(
+        s.slack.posts("/platform/").len(),
+        1,
+        "a LOW FAIL is below CRITICAL"
+    );
+    assert_eq!(
+        s.slack.posts("/team-a/").len(),
+        2,
+        "the unfiltered route hears both"
+    );
+}

@@ -27,6 +27,7 @@ SEEDERS: dict[str, Seeder] = {
     "/_warden/seed/ecr-scan": ecr.seed_scan,
     "/_warden/seed/inspector-findings": inspector.seed_findings,
     "/_warden/seed/image-times": ecr.seed_image_times,
+    "/_warden/seed/ecr-options": ecr.seed_options,
 }
 
 

@@ -468,6 +468,9 @@ def _batch_get_image(self: responses.ECRResponse) -> ActionResult:
         asked = {"imageDigest": image.get_image_digest()}
         if tag:
             asked["imageTag"] = tag
+        elif image.image_tags and _options(self.current_account, self.region).get("echo_tags_for_digest_ids"):
+            # Robustness knob: answer a digest-only id with one of the image's tags as well.
+            asked["imageTag"] = image.image_tags[0]
         images.append(
             {
                 "registryId": repo.registry_id,
@@ -568,6 +571,21 @@ def seed_scan(body: dict[str, Any]) -> dict[str, Any]:
         "completed_at": completed,
     }
     return {"digest": image.get_image_digest(), "counts": counts}
+
+
+_OPTIONS: dict[tuple[str, str], dict[str, Any]] = {}
+
+
+def _options(account: str, region: str) -> dict[str, Any]:
+    return _OPTIONS.get((account, region), {})
+
+
+def seed_options(body: dict[str, Any]) -> dict[str, Any]:
+    """Per-account response variations a client must cope with. body: account, region, and
+    `echo_tags_for_digest_ids` (BatchGetImage answers an id asked by digest with a tag too)."""
+    options = {k: v for k, v in body.items() if k not in ("account", "region")}
+    _OPTIONS[(body["account"], body["region"])] = options
+    return options
 
 
 def seed_image_times(body: dict[str, Any]) -> dict[str, Any]:
