@@ -736,3 +736,41 @@ async fn a_failing_child_quarantines_its_index_until_every_child_passes() {
     let state = s.acct.tags_by_digest(repo).await;
     assert_eq!(tags_of(&state, &index), ["latest", "v1"], "{response}");
 }
+
+/// A batch of queued findings is split by account: a finding for an account that is neither the
+/// function's own nor named by the policy is acknowledged and ignored, not evaluated in the own
+/// registry (where a repository of that name is another one) and not retried.
+#[tokio::test]
+async fn queued_findings_for_an_unnamed_account_are_ignored() {
+    let s = setup("").await;
+    let repo = "shop/split";
+    s.acct.create_repository(repo).await;
+    let (a, _) = s.acct.push(repo, "a", Some("v1")).await;
+    let ours = inspector_finding(&s.acct, repo, &a, &["v1"], "CVE-2026-0300", "ACTIVE");
+    s.acct.seed_findings(vec![ours.clone()]).await;
+    let mut theirs_event = finding_event(&s.acct, &ours);
+    theirs_event["account"] = json!("999999999999");
+    let record = |id: &str, body: &Value| {
+        json!({"messageId": id, "receiptHandle": "r", "body": body.to_string(), "eventSource": "aws:sqs",
+               "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:findings", "awsRegion": REGION})
+    };
+    let batch = json!({"Records": [record("ours", &finding_event(&s.acct, &ours)), record("theirs", &theirs_event)]});
+    let mut context = lambda_runtime::Context::default();
+    context.invoked_function_arn =
+        format!("arn:aws:lambda:us-east-1:{}:function:scan-gate", s.acct.id);
+    let response = s
+        .gate
+        .handle_invocation(lambda_runtime::LambdaEvent::new(batch, context))
+        .await
+        .unwrap();
+    assert_eq!(response["batchItemFailures"], json!([]), "{response}");
+    assert_eq!(
+        response["decision"].as_str().unwrap(),
+        format!("{repo}:v1: FAIL: 1 CRITICAL finding (at most 0 allowed); quarantine v1")
+    );
+    assert_eq!(
+        s.acct.received(&s.all).await.len(),
+        1,
+        "only our finding is evaluated and told"
+    );
+}

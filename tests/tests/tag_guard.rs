@@ -532,3 +532,62 @@ async fn a_tag_first_seen_by_a_sweep_is_recorded_at_the_sweeps_time() {
         "{state:?}"
     );
 }
+
+/// An account the policy names is acted on through its role: tag-guard running in account A
+/// reverts a moved protected tag in account B's registry, keeping B's ledger in A's table under
+/// B's keys; an account the policy does not name is ignored.
+#[tokio::test]
+async fn a_named_account_is_guarded_through_its_role() {
+    let a = Emulator::shared().account().await;
+    let b = Emulator::shared().account().await;
+    let table = a.state_table().await;
+    let (topic, _) = a.topic_with_queue(None).await;
+    let policy = Policy::from_yaml(&format!(
+        "{POLICY}accounts:\n  - {{ id: '{id}', role_arn: 'arn:aws:iam::{id}:role/warden-test' }}\n",
+        id = b.id
+    ))
+    .unwrap();
+    let guard = TagGuard::new(
+        &a.clients,
+        policy,
+        TagGuardConfig {
+            table: table.clone(),
+            topic_arn: Some(topic),
+            dry_run: false,
+        },
+    )
+    .with_named_accounts(&a.sdk, &a.clients)
+    .await;
+    let mut context = lambda_runtime::Context::default();
+    context.invoked_function_arn = format!("arn:aws:lambda:us-east-1:{}:function:tag-guard", a.id);
+    let invoke = |event: Value| {
+        guard.handle_invocation(lambda_runtime::LambdaEvent::new(event, context.clone()))
+    };
+
+    b.create_repository("team-a/api").await;
+    let (d1, _) = b.push("team-a/api", "d1", Some("v1.2.3")).await;
+    invoke(push_event(&b, "team-a/api", "v1.2.3", &d1, &at(1)))
+        .await
+        .unwrap();
+    let (d2, _) = b.push("team-a/api", "d2", Some("v1.2.3")).await;
+    let response = invoke(push_event(&b, "team-a/api", "v1.2.3", &d2, &at(2)))
+        .await
+        .unwrap();
+    let state = b.tags_by_digest("team-a/api").await;
+    assert!(
+        state.contains(&(d1.to_string(), vec!["v1.2.3".into()])),
+        "reverted in B: {state:?} {response}"
+    );
+    let items = a.table_items(&table).await;
+    assert!(
+        items
+            .iter()
+            .any(|i| i.contains(&format!("tag#{}#team-a/api#v1.2.3", b.id))),
+        "{items:?}"
+    );
+
+    let mut stranger = push_event(&b, "team-a/api", "v1.2.3", &d2, &at(3));
+    stranger["account"] = json!("999999999999");
+    let response = invoke(stranger).await.unwrap();
+    assert_eq!(response["status"], "ignored", "{response}");
+}

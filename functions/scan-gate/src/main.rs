@@ -10,9 +10,12 @@ use warden_aws::{Clients, load_sdk_config, policy_source, telemetry};
 async fn main() -> Result<(), Error> {
     telemetry::init_logging();
     let config = ScanGateConfig::from_env()?;
-    let clients = Clients::new(&load_sdk_config().await);
+    let sdk = load_sdk_config().await;
+    let clients = Clients::new(&sdk);
     let policy = policy_source::load_policy(&clients.ssm).await?;
-    let gate = ScanGate::new(&clients, policy, config);
+    let gate = ScanGate::new(&clients, policy, config)
+        .with_named_accounts(&sdk, &clients)
+        .await;
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         gate.handle_invocation(event)
     }))

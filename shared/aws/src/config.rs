@@ -59,9 +59,31 @@ macro_rules! counted {
     };
 }
 
+/// The SDK configuration for acting in another account: `sdk`'s settings with credentials from
+/// `sts:AssumeRole` on `role_arn` (with `external_id` when the role demands one), fetched on first
+/// use and refreshed before they expire.
+pub async fn assume_role(sdk: &SdkConfig, role_arn: &str, external_id: Option<&str>) -> SdkConfig {
+    let mut provider = aws_config::sts::AssumeRoleProvider::builder(role_arn)
+        .session_name("ecr-warden")
+        .configure(sdk);
+    if let Some(id) = external_id {
+        provider = provider.external_id(id);
+    }
+    let provider = provider.build().await;
+    sdk.to_builder()
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(provider),
+        )
+        .build()
+}
+
 impl Clients {
     pub fn new(sdk: &SdkConfig) -> Self {
-        let calls = ApiCalls::new();
+        Self::counting_into(sdk, ApiCalls::new())
+    }
+
+    /// Clients counting into an existing counter (another account's clients in one function).
+    pub fn counting_into(sdk: &SdkConfig, calls: ApiCalls) -> Self {
         Self {
             ecr: counted!(aws_sdk_ecr, sdk, calls),
             inspector: counted!(aws_sdk_inspector2, sdk, calls),

@@ -21,7 +21,8 @@ use crate::checkpoints::DynamoCheckpoints;
 use crate::config::Clients;
 use crate::ecr::EcrRegistry;
 use crate::lambda::{
-    ConfigError, Deadline, Handled, env_bool, env_topic, frame, invoked_account, not_for_me,
+    AccountScope, ConfigError, Deadline, Handled, env_bool, env_topic, frame, invoked_account,
+    not_for_me,
 };
 use crate::publisher::SnsPublisher;
 use crate::workloads::AccountWorkloads;
@@ -159,22 +160,22 @@ impl Janitor {
     ) -> Result<Value, lambda_runtime::Error> {
         let own = invoked_account(&event.context);
         let deadline = event.context.deadline();
-        self.handle_in(event.payload, deadline, own.as_deref())
-            .await
+        let scope = own.as_deref().map(|own| AccountScope { own, named: &[] });
+        self.handle_in(event.payload, deadline, scope).await
     }
 
     async fn handle_in(
         &self,
         payload: Value,
         deadline: SystemTime,
-        own_account: Option<&str>,
+        scope: Option<AccountScope<'_>>,
     ) -> Result<Value, lambda_runtime::Error> {
         let budget = Deadline {
             at: deadline,
             margin: self.margin,
         };
         let margin = self.margin;
-        frame(FUNCTION, &self.calls, payload, own_account, |input| async move {
+        frame(FUNCTION, &self.calls, payload, scope, |input| async move {
             match input {
                 Incoming::Event(_) if !budget.time_left() => {
                     // A timeout within the margin could start no repository: say so, loudly,

@@ -121,16 +121,29 @@ pub fn invoked_account(context: &lambda_runtime::Context) -> Option<String> {
     (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())).then(|| account.to_owned())
 }
 
+/// Which accounts' events a function acts on: the one it runs in (from the invocation) and those
+/// the policy names, each through its role.
+#[derive(Debug, Clone, Copy)]
+pub struct AccountScope<'a> {
+    pub own: &'a str,
+    pub named: &'a [String],
+}
+
+impl AccountScope<'_> {
+    fn takes(&self, account: &str) -> bool {
+        account == self.own || self.named.iter().any(|n| n == account)
+    }
+}
+
 /// Run one invocation through `handler`, emit its summary, and map the result to Lambda's
-/// contract. With `own_account` (the account the function runs in), an EventBridge event for
-/// another account — delivered by a cross-account event bus — is acknowledged and ignored: the
-/// function's credentials act in its own registry, where a repository of the same name would be
-/// the wrong one.
+/// contract. With a `scope`, an EventBridge event for an account outside it — delivered by a
+/// cross-account event bus — is acknowledged and ignored: the function has no credentials there,
+/// and its own registry's repository of the same name would be the wrong one.
 pub async fn frame<F, Fut>(
     function: &'static str,
     calls: &ApiCalls,
     payload: Value,
-    own_account: Option<&str>,
+    scope: Option<AccountScope<'_>>,
     handler: F,
 ) -> Result<Value, lambda_runtime::Error>
 where
@@ -149,12 +162,12 @@ where
             Ok(json!({"status": "rejected", "error": error.to_string()}))
         }
         Ok(Incoming::Event(event))
-            if own_account.is_some_and(|own| event.envelope.account.as_str() != own) =>
+            if scope.is_some_and(|s| !s.takes(event.envelope.account.as_str())) =>
         {
             let error = format!(
-                "an event for account {}; this deployment acts in account {}: ignored",
+                "an event for account {}, which is neither this deployment's ({}) nor one the policy names: ignored",
                 event.envelope.account,
-                own_account.unwrap_or_default()
+                scope.map(|s| s.own).unwrap_or_default()
             );
             tracing::warn!(%error, "event for another account");
             summary.kind = event.detail.kind().to_owned();

@@ -1,6 +1,6 @@
 //! The protected-tag ledger in DynamoDB ([`TagLedger`]).
 //!
-//! Table (defined in infra): partition key `pk` (S). A tag's item: `pk = tag#<repository>#<tag>`,
+//! Table (defined in infra): partition key `pk` (S). A tag's item: `pk = tag#[<account>#]<repository>#<tag>` (the account only for one the policy names),
 //! `digest`, `observed_at` (epoch milliseconds of the push it was seen in). The same table later holds verdicts and notification
 //! dedupe under other key prefixes.
 
@@ -19,6 +19,8 @@ use crate::errors::port_error;
 pub struct DynamoLedger {
     client: aws_sdk_dynamodb::Client,
     table: String,
+    /// `<account>#` for an account the policy names; empty for the deployment's own.
+    scope: String,
 }
 
 impl DynamoLedger {
@@ -26,12 +28,19 @@ impl DynamoLedger {
         Self {
             client,
             table: table.into(),
+            scope: String::new(),
         }
     }
-}
 
-fn key(repository: &RepositoryName, tag: &Tag) -> AttributeValue {
-    AttributeValue::S(format!("tag#{repository}#{tag}"))
+    /// The ledger of another account's tags, in the same table under keys of their own.
+    pub fn in_account(mut self, account: &str) -> Self {
+        self.scope = format!("{account}#");
+        self
+    }
+
+    fn key(&self, repository: &RepositoryName, tag: &Tag) -> AttributeValue {
+        AttributeValue::S(format!("tag#{}{repository}#{tag}", self.scope))
+    }
 }
 
 fn entry_in(
@@ -77,7 +86,7 @@ impl TagLedger for DynamoLedger {
             .client
             .put_item()
             .table_name(&self.table)
-            .item("pk", key(repository, tag))
+            .item("pk", self.key(repository, tag))
             .item("digest", AttributeValue::S(digest.to_string()))
             .item(
                 "observed_at",
@@ -125,7 +134,7 @@ impl TagLedger for DynamoLedger {
             .client
             .get_item()
             .table_name(&self.table)
-            .key("pk", key(repository, tag))
+            .key("pk", self.key(repository, tag))
             .consistent_read(true)
             .send()
             .await
@@ -146,7 +155,7 @@ impl TagLedger for DynamoLedger {
             .client
             .put_item()
             .table_name(&self.table)
-            .item("pk", key(repository, tag))
+            .item("pk", self.key(repository, tag))
             .item("digest", AttributeValue::S(to.to_string()))
             .item(
                 "observed_at",

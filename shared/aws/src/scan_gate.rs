@@ -5,6 +5,8 @@
 //! Environment: `WARDEN_TABLE` (verdicts, required), `WARDEN_TOPIC_ARN`, `WARDEN_DRY_RUN`, and the
 //! policy (`WARDEN_POLICY_FILE` or `WARDEN_POLICY_SSM`).
 
+use std::collections::BTreeMap;
+
 use serde_json::{Value, json};
 use warden_core::event::{Event, Incoming, QueueRecord};
 use warden_core::policy::Policy;
@@ -12,17 +14,28 @@ use warden_core::ports::PortError;
 use warden_core::scan_gate::{self, Context, FUNCTION, Ports, Report};
 
 use crate::calls::ApiCalls;
-use crate::config::Clients;
+use crate::config::{Clients, assume_role};
 use crate::ecr::EcrRegistry;
 use crate::findings::Scanners;
-use crate::lambda::{Handled, StateConfig, frame, invoked_account, not_for_me};
+use crate::lambda::{AccountScope, Handled, StateConfig, frame, invoked_account, not_for_me};
 use crate::publisher::SnsPublisher;
 use crate::verdicts::DynamoVerdicts;
 
 /// This function's configuration (see [`StateConfig`]).
 pub type ScanGateConfig = StateConfig;
 
+/// What scan-gate uses in an account the policy names (verdicts stay in the deployment's table).
+struct NamedAccount {
+    id: String,
+    registry: EcrRegistry,
+    scanners: Scanners,
+    verdicts: DynamoVerdicts,
+}
+
 pub struct ScanGate {
+    named: Vec<NamedAccount>,
+    named_ids: Vec<String>,
+    table: String,
     registry: EcrRegistry,
     scanners: Scanners,
     verdicts: DynamoVerdicts,
@@ -35,6 +48,9 @@ pub struct ScanGate {
 impl ScanGate {
     pub fn new(clients: &Clients, policy: Policy, config: ScanGateConfig) -> Self {
         Self {
+            named: Vec::new(),
+            named_ids: Vec::new(),
+            table: config.table.clone(),
             registry: EcrRegistry::new(clients.ecr.clone()),
             scanners: Scanners::new(clients.ecr.clone(), clients.inspector.clone()),
             verdicts: DynamoVerdicts::new(clients.dynamodb.clone(), config.table),
@@ -45,14 +61,48 @@ impl ScanGate {
         }
     }
 
-    fn ports(&self) -> Ports<'_> {
-        Ports {
-            images: &self.registry,
-            catalog: &self.registry,
-            settings: &self.registry,
-            findings: &self.scanners,
-            verdicts: &self.verdicts,
-            publisher: &self.publisher,
+    /// Act in the accounts the policy names too, each through its role (credentials are fetched
+    /// on first use). Their calls count into `clients`' counter; their verdicts are kept in this
+    /// deployment's table under keys scoped by account.
+    pub async fn with_named_accounts(
+        mut self,
+        sdk: &aws_config::SdkConfig,
+        clients: &Clients,
+    ) -> Self {
+        for account in self.policy.accounts().to_vec() {
+            let assumed = assume_role(sdk, &account.role_arn, account.external_id.as_deref()).await;
+            let there = Clients::counting_into(&assumed, clients.calls.clone());
+            self.named.push(NamedAccount {
+                registry: EcrRegistry::new(there.ecr.clone()),
+                scanners: Scanners::new(there.ecr.clone(), there.inspector.clone()),
+                verdicts: DynamoVerdicts::new(clients.dynamodb.clone(), self.table.clone())
+                    .in_account(&account.id),
+                id: account.id.clone(),
+            });
+            self.named_ids.push(account.id);
+        }
+        self
+    }
+
+    /// The ports for an account: a named account's, or this deployment's own.
+    fn ports(&self, account: &str) -> Ports<'_> {
+        match self.named.iter().find(|n| n.id == account) {
+            Some(there) => Ports {
+                images: &there.registry,
+                catalog: &there.registry,
+                settings: &there.registry,
+                findings: &there.scanners,
+                verdicts: &there.verdicts,
+                publisher: &self.publisher,
+            },
+            None => Ports {
+                images: &self.registry,
+                catalog: &self.registry,
+                settings: &self.registry,
+                findings: &self.scanners,
+                verdicts: &self.verdicts,
+                publisher: &self.publisher,
+            },
         }
     }
 
@@ -71,56 +121,85 @@ impl ScanGate {
         self.handle_in(payload, None).await
     }
 
-    /// Handle one Lambda invocation: as [`Self::handle`], and events for accounts other than the
-    /// one the function runs in are ignored.
+    /// Handle one Lambda invocation: as [`Self::handle`], and events (and queued findings) for
+    /// accounts other than the one the function runs in and those the policy names are ignored.
     pub async fn handle_invocation(
         &self,
         event: lambda_runtime::LambdaEvent<Value>,
     ) -> Result<Value, lambda_runtime::Error> {
         let own = invoked_account(&event.context);
-        self.handle_in(event.payload, own.as_deref()).await
+        let scope = own.as_deref().map(|own| AccountScope {
+            own,
+            named: &self.named_ids,
+        });
+        self.handle_in(event.payload, scope).await
     }
 
     async fn handle_in(
         &self,
         payload: Value,
-        own_account: Option<&str>,
+        scope: Option<AccountScope<'_>>,
     ) -> Result<Value, lambda_runtime::Error> {
-        frame(
-            FUNCTION,
-            &self.calls,
-            payload,
-            own_account,
-            |input| async move {
-                match input {
-                    Incoming::Event(event) => self.on_event(&event).await,
-                    Incoming::Queue(records) => Ok(self.on_batch(&records).await),
-                    Incoming::Sns(_) => Ok(not_for_me(FUNCTION, "SNS deliveries")),
-                }
-            },
-        )
+        frame(FUNCTION, &self.calls, payload, scope, |input| async move {
+            match input {
+                Incoming::Event(event) => self.on_event(&event).await,
+                Incoming::Queue(records) => Ok(self.on_batch(&records, scope).await),
+                Incoming::Sns(_) => Ok(not_for_me(FUNCTION, "SNS deliveries")),
+            }
+        })
         .await
     }
 
     async fn on_event(&self, event: &Event) -> Result<Handled, PortError> {
-        let report =
-            scan_gate::handle_event(event, &self.policy, &self.context(event), &self.ports())
-                .await?;
+        let report = scan_gate::handle_event(
+            event,
+            &self.policy,
+            &self.context(event),
+            &self.ports(event.envelope.account.as_str()),
+        )
+        .await?;
         Ok(handled(
             report,
             |r| json!({"status": "ok", "decision": r.decision(), "report": r}),
         ))
     }
 
-    async fn on_batch(&self, records: &[QueueRecord]) -> Handled {
-        let report = scan_gate::handle_batch(
-            records,
-            &self.policy,
-            self.dry_run,
-            chrono::Utc::now(),
-            &self.ports(),
-        )
-        .await;
+    /// A batch, split by the account each finding is about: each account's findings go through
+    /// that account's ports; findings for an account outside `scope` are acknowledged and ignored.
+    async fn on_batch(&self, records: &[QueueRecord], scope: Option<AccountScope<'_>>) -> Handled {
+        let mut by_account: BTreeMap<Option<String>, Vec<QueueRecord>> = BTreeMap::new();
+        for record in records {
+            let account = record.event().ok().map(|e| e.envelope.account.to_string());
+            by_account.entry(account).or_default().push(record.clone());
+        }
+        let now = chrono::Utc::now();
+        let mut report = Report::default();
+        for (account, group) in by_account {
+            let account = account.unwrap_or_default();
+            if scope.is_some_and(|s| account != s.own && !s.named.contains(&account)) {
+                report.errors.extend(group.iter().map(|r| {
+                    format!(
+                        "message {}: a finding for account {account}: ignored",
+                        r.message_id
+                    )
+                }));
+                continue;
+            }
+            let part = scan_gate::handle_batch(
+                &group,
+                &self.policy,
+                self.dry_run,
+                now,
+                &self.ports(&account),
+            )
+            .await;
+            report.plans.extend(part.plans);
+            for (name, n) in part.outcomes {
+                *report.outcomes.entry(name).or_default() += n;
+            }
+            report.errors.extend(part.errors);
+            report.failed_messages.extend(part.failed_messages);
+        }
         handled(report, |r| {
             json!({
                 "batchItemFailures": r.failed_messages.iter().map(|id| json!({"itemIdentifier": id})).collect::<Vec<_>>(),

@@ -11,9 +11,11 @@ use warden_core::tag_guard::{self, Context, FUNCTION, Ports};
 
 use crate::calls::ApiCalls;
 use crate::checkpoints::DynamoCheckpoints;
-use crate::config::Clients;
+use crate::config::{Clients, assume_role};
 use crate::ecr::EcrRegistry;
-use crate::lambda::{Deadline, Handled, StateConfig, frame, invoked_account, not_for_me};
+use crate::lambda::{
+    AccountScope, Deadline, Handled, StateConfig, frame, invoked_account, not_for_me,
+};
 use crate::ledger::DynamoLedger;
 use crate::publisher::SnsPublisher;
 use crate::verdicts::DynamoVerdicts;
@@ -25,7 +27,18 @@ pub const SWEEP_MARGIN: std::time::Duration = std::time::Duration::from_secs(30)
 /// This function's configuration (see [`StateConfig`]).
 pub type TagGuardConfig = StateConfig;
 
+/// What tag-guard uses in an account the policy names (state stays in the deployment's table).
+struct NamedAccount {
+    id: String,
+    registry: EcrRegistry,
+    ledger: DynamoLedger,
+    verdicts: DynamoVerdicts,
+}
+
 pub struct TagGuard {
+    named: Vec<NamedAccount>,
+    named_ids: Vec<String>,
+    table: String,
     registry: EcrRegistry,
     ledger: DynamoLedger,
     verdicts: DynamoVerdicts,
@@ -39,6 +52,9 @@ pub struct TagGuard {
 impl TagGuard {
     pub fn new(clients: &Clients, policy: Policy, config: TagGuardConfig) -> Self {
         Self {
+            named: Vec::new(),
+            named_ids: Vec::new(),
+            table: config.table.clone(),
             registry: EcrRegistry::new(clients.ecr.clone()),
             ledger: DynamoLedger::new(clients.dynamodb.clone(), config.table.clone()),
             verdicts: DynamoVerdicts::new(clients.dynamodb.clone(), config.table.clone()),
@@ -50,13 +66,37 @@ impl TagGuard {
         }
     }
 
+    /// Act in the accounts the policy names too, each through its role (credentials are fetched
+    /// on first use). Their calls count into `clients`' counter; their state is kept in this
+    /// deployment's table under keys scoped by account.
+    pub async fn with_named_accounts(
+        mut self,
+        sdk: &aws_config::SdkConfig,
+        clients: &Clients,
+    ) -> Self {
+        for account in self.policy.accounts().to_vec() {
+            let assumed = assume_role(sdk, &account.role_arn, account.external_id.as_deref()).await;
+            let there = Clients::counting_into(&assumed, clients.calls.clone());
+            self.named.push(NamedAccount {
+                registry: EcrRegistry::new(there.ecr.clone()),
+                ledger: DynamoLedger::new(clients.dynamodb.clone(), self.table.clone())
+                    .in_account(&account.id),
+                verdicts: DynamoVerdicts::new(clients.dynamodb.clone(), self.table.clone())
+                    .in_account(&account.id),
+                id: account.id.clone(),
+            });
+            self.named_ids.push(account.id);
+        }
+        self
+    }
+
     /// Handle one invocation payload (an EventBridge event).
     pub async fn handle(&self, payload: Value) -> Result<Value, lambda_runtime::Error> {
         self.handle_in(payload, None, &Unlimited).await
     }
 
     /// Handle one Lambda invocation: as [`Self::handle`], and events for accounts other than the
-    /// one the function runs in are ignored.
+    /// one the function runs in and those the policy names are ignored.
     pub async fn handle_invocation(
         &self,
         event: lambda_runtime::LambdaEvent<Value>,
@@ -66,28 +106,26 @@ impl TagGuard {
             at: event.context.deadline(),
             margin: SWEEP_MARGIN,
         };
-        self.handle_in(event.payload, own.as_deref(), &budget).await
+        let scope = own.as_deref().map(|own| AccountScope {
+            own,
+            named: &self.named_ids,
+        });
+        self.handle_in(event.payload, scope, &budget).await
     }
 
     async fn handle_in(
         &self,
         payload: Value,
-        own_account: Option<&str>,
+        scope: Option<AccountScope<'_>>,
         budget: &dyn Budget,
     ) -> Result<Value, lambda_runtime::Error> {
-        frame(
-            FUNCTION,
-            &self.calls,
-            payload,
-            own_account,
-            |input| async move {
-                match input {
-                    Incoming::Event(event) => self.decide_and_act(*event, budget).await,
-                    Incoming::Queue(_) => Ok(not_for_me(FUNCTION, "SQS batches")),
-                    Incoming::Sns(_) => Ok(not_for_me(FUNCTION, "SNS deliveries")),
-                }
-            },
-        )
+        frame(FUNCTION, &self.calls, payload, scope, |input| async move {
+            match input {
+                Incoming::Event(event) => self.decide_and_act(*event, budget).await,
+                Incoming::Queue(_) => Ok(not_for_me(FUNCTION, "SQS batches")),
+                Incoming::Sns(_) => Ok(not_for_me(FUNCTION, "SNS deliveries")),
+            }
+        })
         .await
     }
 
@@ -103,14 +141,29 @@ impl TagGuard {
             force_dry_run: self.dry_run,
             now: chrono::Utc::now(),
         };
-        let ports = Ports {
-            images: &self.registry,
-            settings: &self.registry,
-            catalog: &self.registry,
-            ledger: &self.ledger,
-            verdicts: &self.verdicts,
-            publisher: &self.publisher,
-            checkpoints: Some(&self.checkpoints),
+        let named = self
+            .named
+            .iter()
+            .find(|n| n.id == event.envelope.account.as_str());
+        let ports = match named {
+            Some(there) => Ports {
+                images: &there.registry,
+                settings: &there.registry,
+                catalog: &there.registry,
+                ledger: &there.ledger,
+                verdicts: &there.verdicts,
+                publisher: &self.publisher,
+                checkpoints: None,
+            },
+            None => Ports {
+                images: &self.registry,
+                settings: &self.registry,
+                catalog: &self.registry,
+                ledger: &self.ledger,
+                verdicts: &self.verdicts,
+                publisher: &self.publisher,
+                checkpoints: Some(&self.checkpoints),
+            },
         };
         let report = tag_guard::handle(&event, &self.policy, &ctx, &ports, budget).await?;
         Ok(Handled {

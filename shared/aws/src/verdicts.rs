@@ -1,5 +1,5 @@
 //! Recorded verdicts in DynamoDB ([`VerdictStore`]): the state table, items
-//! `pk = verdict#<repository>@<digest>` with verdict, max severity, fingerprint, policy rule, time.
+//! `pk = verdict#[<account>#]<repository>@<digest>` (the account only for one the policy names) with verdict, max severity, fingerprint, policy rule, time.
 
 use std::collections::HashMap;
 
@@ -18,6 +18,8 @@ use crate::errors::port_error;
 pub struct DynamoVerdicts {
     client: aws_sdk_dynamodb::Client,
     table: String,
+    /// `<account>#` for an account the policy names; empty for the deployment's own.
+    scope: String,
 }
 
 impl DynamoVerdicts {
@@ -25,17 +27,32 @@ impl DynamoVerdicts {
         Self {
             client,
             table: table.into(),
+            scope: String::new(),
         }
     }
-}
 
-fn key(repository: &RepositoryName, digest: &Digest) -> AttributeValue {
-    AttributeValue::S(format!("verdict#{repository}@{digest}"))
+    /// The verdicts of another account's images, in the same table under keys of their own.
+    pub fn in_account(mut self, account: &str) -> Self {
+        self.scope = format!("{account}#");
+        self
+    }
+
+    fn key(&self, repository: &RepositoryName, digest: &Digest) -> AttributeValue {
+        AttributeValue::S(format!("verdict#{}{repository}@{digest}", self.scope))
+    }
+
+    fn item(&self, record: &VerdictRecord) -> HashMap<String, AttributeValue> {
+        let mut item = item(record);
+        item.insert(
+            "pk".to_owned(),
+            self.key(&record.repository, &record.digest),
+        );
+        item
+    }
 }
 
 fn item(record: &VerdictRecord) -> HashMap<String, AttributeValue> {
     let mut item = HashMap::from([
-        ("pk".to_owned(), key(&record.repository, &record.digest)),
         (
             "repository".to_owned(),
             AttributeValue::S(record.repository.to_string()),
@@ -123,7 +140,7 @@ impl VerdictLookup for DynamoVerdicts {
             .client
             .get_item()
             .table_name(&self.table)
-            .key("pk", key(repository, digest))
+            .key("pk", self.key(repository, digest))
             .consistent_read(true)
             .send()
             .await
@@ -140,7 +157,7 @@ impl VerdictStore for DynamoVerdicts {
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(item(new)))
+            .set_item(Some(self.item(new)))
             .condition_expression("attribute_not_exists(pk) OR fingerprint <> :f")
             .expression_attribute_values(":f", AttributeValue::S(new.fingerprint.clone()))
             .return_values(ReturnValue::AllOld)
@@ -174,7 +191,7 @@ impl VerdictStore for DynamoVerdicts {
                 self.client
                     .put_item()
                     .table_name(&self.table)
-                    .set_item(Some(item(previous)))
+                    .set_item(Some(self.item(previous)))
                     .send()
                     .await
                     .map_err(|e| port_error("dynamodb:PutItem", e))?;
@@ -183,7 +200,7 @@ impl VerdictStore for DynamoVerdicts {
                 self.client
                     .delete_item()
                     .table_name(&self.table)
-                    .key("pk", key(repository, digest))
+                    .key("pk", self.key(repository, digest))
                     .send()
                     .await
                     .map_err(|e| port_error("dynamodb:DeleteItem", e))?;

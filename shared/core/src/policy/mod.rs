@@ -35,7 +35,20 @@ pub struct PolicyDocument {
     pub version: u32,
     #[serde(default)]
     pub defaults: Defaults,
+    /// Other accounts this deployment acts in, each through a role there.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<NamedAccount>,
     pub repositories: Vec<RepositoryRule>,
+}
+
+/// An account other than the deployment's own whose events are acted on, with the role to act as.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NamedAccount {
+    pub id: String,
+    pub role_arn: String,
+    #[serde(default)]
+    pub external_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -347,5 +360,10 @@ impl Policy {
 
     pub fn document(&self) -> &PolicyDocument {
         &self.document
+    }
+
+    /// The other accounts the policy names (their events are acted on through their roles).
+    pub fn accounts(&self) -> &[NamedAccount] {
+        &self.document.accounts
     }
 }

@@ -138,6 +138,30 @@ fn schema_keys_at(path: &str) -> Vec<String> {
 /// schema found problems too.
 fn rule_problems(value: &Value) -> Vec<Problem> {
     let mut problems = Vec::new();
+    let accounts = value
+        .get("accounts")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut named = BTreeSet::new();
+    for (i, account) in accounts.iter().enumerate() {
+        let id = account["id"].as_str().unwrap_or_default();
+        if !named.insert(id.to_owned()) {
+            problems.push(Problem {
+                path: format!("accounts[{i}].id"),
+                message: format!("account {id} is listed twice"),
+            });
+        }
+        let role_account = account["role_arn"]
+            .as_str()
+            .and_then(|arn| arn.split(':').nth(4));
+        if role_account.is_some_and(|a| a != id) {
+            problems.push(Problem {
+                path: format!("accounts[{i}].role_arn"),
+                message: format!("the role must be in account {id}, where it acts"),
+            });
+        }
+    }
     let mut seen = BTreeSet::new();
     let rules = value
         .get("repositories")
@@ -551,6 +575,23 @@ repositories:
                 .contains("not valid YAML")
         );
         assert!(problems("version: 2\nrepositories: []\n").len() >= 2);
+    }
+
+    #[test]
+    fn named_accounts_need_a_role_in_that_account() {
+        let yaml = "version: 1\naccounts:\n  - { id: '111122223333', role_arn: 'arn:aws:iam::999999999999:role/w' }\n  - { id: '111122223333', role_arn: 'arn:aws:iam::111122223333:role/w' }\n  - { id: '12', role_arn: 'nope' }\nrepositories: []\n";
+        let found = paths(yaml);
+        for expected in [
+            "accounts[0].role_arn",
+            "accounts[1].id",
+            "accounts[2].id",
+            "accounts[2].role_arn",
+        ] {
+            assert!(
+                found.iter().any(|p| p == expected),
+                "{expected} not in {found:?}"
+            );
+        }
     }
 
     #[test]
