@@ -976,6 +976,71 @@ repositories:
     }
 
     #[test]
+    fn the_message_says_what_a_quarantine_could_not_do() {
+        use crate::execute::{Executed, NotMoved};
+        let p = Policy::from_yaml(POLICY).unwrap();
+        let s = subject("app/x", 1, &["v1", "latest", "edge"]);
+        let facts = Facts {
+            image: Some(ImageView {
+                manifest: Some(manifest()),
+                tags: ["v1", "latest", "edge"]
+                    .iter()
+                    .map(|t| (tag(t), Some(digest('a'))))
+                    .collect(),
+            }),
+            ..recorded()
+        };
+        let Step::Done(plan) = decide(&s, &p, &ctx(), &facts) else {
+            panic!()
+        };
+        let Some(Action::Publish { message, .. }) = plan.actions.last() else {
+            panic!()
+        };
+        let moved = |from: &str| TagMove {
+            from: tag(from),
+            to: quarantine_tag("quarantine-", &tag(from), &digest('a')).unwrap(),
+        };
+        let executed = Executed {
+            failures: Vec::new(),
+            not_moved: vec![
+                NotMoved {
+                    tag_move: moved("latest"),
+                    reason: "latest points at another image now: left alone".into(),
+                    still_on_image: false,
+                },
+                NotMoved {
+                    tag_move: moved("edge"),
+                    reason: "quarantine-edge-aaaaaaaaaaaa refused".into(),
+                    still_on_image: true,
+                },
+            ],
+        };
+        let mut told = message.clone();
+        amend(&executed, &mut told);
+        let Body::Verdict(body) = &told.body else {
+            panic!()
+        };
+        assert_eq!(
+            told.action, "quarantine_failed",
+            "edge still deploys the failing image"
+        );
+        assert_eq!(body.quarantined_tags, [tag("v1")]);
+        assert_eq!(body.moved_meanwhile, [tag("latest")]);
+        assert_eq!(body.still_deployable, [tag("edge")]);
+        assert_eq!(body.problems.len(), 2);
+        // Only a tag that moved meanwhile: the quarantine of what is still this image's stands.
+        let mut told = message.clone();
+        amend(
+            &Executed {
+                failures: Vec::new(),
+                not_moved: executed.not_moved[..1].to_vec(),
+            },
+            &mut told,
+        );
+        assert_eq!(told.action, "quarantined");
+    }
+
+    #[test]
     fn quarantine_tags_are_unique_per_image_and_name_their_original() {
         let (a, b) = (digest('a'), digest('b'));
         let qa = quarantine_tag("quarantine-", &tag("latest"), &a).unwrap();
