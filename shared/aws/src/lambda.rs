@@ -114,11 +114,53 @@ impl Budget for Deadline {
     }
 }
 
+/// The invocation's deadline, when it has a usable one. Lambda always sends a deadline in the
+/// future; a local runtime may send none or one already past (`cargo lambda watch` does), and
+/// "no deadline known" must not read as "out of time".
+pub fn invocation_deadline(context: &lambda_runtime::Context) -> Option<std::time::SystemTime> {
+    let at = context.deadline();
+    (at > std::time::SystemTime::now()).then_some(at)
+}
+
 /// The account a Lambda invocation runs in, from its function ARN
 /// (`arn:<partition>:lambda:<region>:<account>:function:<name>`).
 pub fn invoked_account(context: &lambda_runtime::Context) -> Option<String> {
     let account = context.invoked_function_arn.split(':').nth(4)?;
     (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())).then(|| account.to_owned())
+}
+
+/// Why an invocation failed, as Lambda reports it to the invoker and in its logs (`errorType`,
+/// `errorMessage`): `Throttled` (AWS asked to slow down) and `Retryable` (a transient failure) make
+/// Lambda retry the event, then send it to the DLQ; `NonRetryable` means retrying cannot help (a
+/// misconfiguration) — it still fails the invocation, so alarms see it.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct InvocationError {
+    pub error_type: &'static str,
+    pub message: String,
+}
+
+impl From<PortError> for InvocationError {
+    fn from(error: PortError) -> Self {
+        let error_type = match &error {
+            PortError::Throttled { .. } => "Throttled",
+            e if e.is_retryable() => "Retryable",
+            _ => "NonRetryable",
+        };
+        Self {
+            error_type,
+            message: error.to_string(),
+        }
+    }
+}
+
+impl From<InvocationError> for lambda_runtime::Diagnostic {
+    fn from(error: InvocationError) -> Self {
+        Self {
+            error_type: error.error_type.to_owned(),
+            error_message: error.message,
+        }
+    }
 }
 
 /// Which accounts' events a function acts on: the one it runs in (from the invocation) and those
@@ -145,7 +187,7 @@ pub async fn frame<F, Fut>(
     payload: Value,
     scope: Option<AccountScope<'_>>,
     handler: F,
-) -> Result<Value, lambda_runtime::Error>
+) -> Result<Value, InvocationError>
 where
     F: FnOnce(Incoming) -> Fut,
     Fut: Future<Output = Result<Handled, PortError>>,
@@ -203,7 +245,7 @@ where
                     tracing::warn!(%error, "retryable failure: Lambda will retry the event");
                     summary.decision = "failed, will be retried".into();
                     summary.error = Some(error.to_string());
-                    Err(lambda_runtime::Error::from(error))
+                    Err(InvocationError::from(error))
                 }
             }
         }
@@ -212,4 +254,59 @@ where
     summary.duration = started.elapsed();
     summary.emit();
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_deadline_in_the_future_is_a_deadline() {
+        let now_ms = |offset: i64| {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_millis() as i64;
+            u64::try_from(now + offset).unwrap_or(0)
+        };
+        let mut context = lambda_runtime::Context::default();
+        context.deadline = now_ms(60_000);
+        assert!(invocation_deadline(&context).is_some());
+        for unusable in [0, now_ms(-1_000), now_ms(0) / 1000] {
+            context.deadline = unusable;
+            assert_eq!(invocation_deadline(&context), None, "{unusable}");
+        }
+    }
+
+    #[test]
+    fn invocation_errors_carry_a_readable_error_type() {
+        let cases = [
+            (
+                PortError::Throttled {
+                    operation: "ecr:PutImage",
+                },
+                "Throttled",
+            ),
+            (
+                PortError::Transient {
+                    operation: "dynamodb:PutItem",
+                    message: "timeout".into(),
+                },
+                "Retryable",
+            ),
+            (
+                PortError::Invalid {
+                    operation: "lambda:Invoke",
+                    message: "timeout below margin".into(),
+                },
+                "NonRetryable",
+            ),
+        ];
+        for (error, expected) in cases {
+            let message = error.to_string();
+            let diagnostic = lambda_runtime::Diagnostic::from(InvocationError::from(error));
+            assert_eq!(diagnostic.error_type, expected);
+            assert_eq!(diagnostic.error_message, message);
+        }
+    }
 }
