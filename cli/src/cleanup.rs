@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
 use warden_aws::janitor::{Janitor, JanitorConfig, RunOptions, caller_account};
-use warden_aws::{Clients, load_sdk_config};
+use warden_aws::{ApiCalls, load_sdk_config};
 use warden_core::janitor::{Progress, Report, Unlimited};
 use warden_core::names::{AccountId, Region, RepositoryName};
 
@@ -48,7 +48,7 @@ pub fn run(args: &CleanupArgs, apply: bool) -> anyhow::Result<ExitCode> {
                 .await
                 .context("finding the account (or pass --account)")?,
         };
-        let janitor = Janitor::new(&Clients::new(&sdk), policy, JanitorConfig::default());
+        let janitor = Janitor::new(&sdk, &ApiCalls::new(), policy, JanitorConfig::default());
         let bar = ProgressBar::new_spinner();
         bar.set_style(
             ProgressStyle::with_template("{spinner} {prefix}: {msg} [{elapsed}]")

@@ -20,7 +20,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_sts::config::Credentials;
 use serde_json::{Value, json};
-use warden_aws::Clients;
+use warden_aws::{ApiCalls, counted};
 use warden_core::names::Digest;
 
 pub mod webhook;
@@ -158,6 +158,38 @@ impl Emulator {
 }
 
 /// One isolated account on the emulator.
+/// Every client a test uses to set up and read back state, all counting into one [`ApiCalls`]
+/// (the same counter the functions under test are given).
+#[derive(Debug, Clone)]
+pub struct Clients {
+    pub calls: ApiCalls,
+    pub ecr: aws_sdk_ecr::Client,
+    pub inspector: aws_sdk_inspector2::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub ssm: aws_sdk_ssm::Client,
+    pub secrets: aws_sdk_secretsmanager::Client,
+    pub ecs: aws_sdk_ecs::Client,
+    pub lambda: aws_sdk_lambda::Client,
+}
+
+impl Clients {
+    pub fn new(sdk: &SdkConfig) -> Self {
+        let calls = ApiCalls::new();
+        Self {
+            ecr: counted!(aws_sdk_ecr, sdk, calls),
+            inspector: counted!(aws_sdk_inspector2, sdk, calls),
+            sns: counted!(aws_sdk_sns, sdk, calls),
+            dynamodb: counted!(aws_sdk_dynamodb, sdk, calls),
+            ssm: counted!(aws_sdk_ssm, sdk, calls),
+            secrets: counted!(aws_sdk_secretsmanager, sdk, calls),
+            ecs: counted!(aws_sdk_ecs, sdk, calls),
+            lambda: counted!(aws_sdk_lambda, sdk, calls),
+            calls,
+        }
+    }
+}
+
 pub struct TestAccount {
     pub id: String,
     pub sdk: SdkConfig,

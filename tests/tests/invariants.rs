@@ -37,7 +37,8 @@ async fn both() -> Both {
     let (topic, queue) = acct.topic_with_queue(None).await;
     let policy = Policy::from_yaml(POLICY).unwrap();
     let guard = TagGuard::new(
-        &acct.clients,
+        &acct.sdk,
+        &acct.clients.calls,
         policy.clone(),
         TagGuardConfig {
             table: table.clone(),
@@ -46,7 +47,8 @@ async fn both() -> Both {
         },
     );
     let gate = ScanGate::new(
-        &acct.clients,
+        &acct.sdk,
+        &acct.clients.calls,
         policy,
         ScanGateConfig {
             table,

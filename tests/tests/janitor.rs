@@ -45,7 +45,8 @@ async fn run(
 ) -> (Value, BTreeMap<String, u64>) {
     let (topic, _) = acct.topic_with_queue(None).await;
     let janitor = Janitor::new(
-        &acct.clients,
+        &acct.sdk,
+        &acct.clients.calls,
         policy,
         JanitorConfig {
             topic_arn: Some(topic),
@@ -432,7 +433,8 @@ repositories:
     // A plan (dry-run) reads but never writes.
     let (topic, _) = acct.topic_with_queue(None).await;
     let planner = Janitor::new(
-        &acct.clients,
+        &acct.sdk,
+        &acct.clients.calls,
         Policy::from_yaml(yaml).unwrap(),
         JanitorConfig {
             topic_arn: Some(topic),
@@ -517,7 +519,12 @@ async fn a_run_out_of_time_checkpoints_and_the_next_run_continues_there() {
         table: Some(table.clone()),
         ..JanitorConfig::default()
     };
-    let janitor = Janitor::new(&acct.clients, policy(KEEP_ONE_BUILD), config);
+    let janitor = Janitor::new(
+        &acct.sdk,
+        &acct.clients.calls,
+        policy(KEEP_ONE_BUILD),
+        config,
+    );
     let (account, region) = (
         AccountId::new(acct.id.as_str()).unwrap(),
         Region::new(REGION).unwrap(),
@@ -655,7 +662,12 @@ async fn a_timeout_below_the_margin_is_an_error_not_an_empty_run() {
         margin: std::time::Duration::from_secs(60),
         ..JanitorConfig::default()
     };
-    let janitor = Janitor::new(&acct.clients, policy(KEEP_ONE_BUILD), config);
+    let janitor = Janitor::new(
+        &acct.sdk,
+        &acct.clients.calls,
+        policy(KEEP_ONE_BUILD),
+        config,
+    );
     let schedule = acct.event("scheduled-event.json", |_| {});
     let deadline = std::time::SystemTime::now() + std::time::Duration::from_secs(30);
     let before = acct.clients.calls.snapshot();
@@ -768,7 +780,8 @@ async fn an_image_tagged_after_the_listing_is_not_deleted() {
     .await;
     let (topic, _) = acct.topic_with_queue(None).await;
     let janitor = Janitor::new(
-        &acct.clients,
+        &acct.sdk,
+        &acct.clients.calls,
         policy(KEEP_ONE_BUILD),
         JanitorConfig {
             topic_arn: Some(topic),

@@ -76,8 +76,13 @@ async fn setup() -> Setup {
         dedupe_window: chrono::Duration::hours(24),
         webhook_timeout: std::time::Duration::from_secs(5),
     };
-    let notifier =
-        Notifier::new(&acct.clients, Policy::from_yaml(POLICY).unwrap(), config).unwrap();
+    let notifier = Notifier::new(
+        &acct.sdk,
+        &acct.clients.calls,
+        Policy::from_yaml(POLICY).unwrap(),
+        config,
+    )
+    .unwrap();
     Setup { slack, notifier }
 }
 

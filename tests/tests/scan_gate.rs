@@ -48,7 +48,7 @@ async fn setup_with(policy: Policy) -> Setup {
         topic_arn: Some(topic),
         dry_run: false,
     };
-    let gate = ScanGate::new(&acct.clients, policy, config);
+    let gate = ScanGate::new(&acct.sdk, &acct.clients.calls, policy, config);
     Setup {
         acct,
         gate,
@@ -408,7 +408,8 @@ async fn dry_run_reads_instead_of_writing_and_changes_no_tag() {
     let table = acct.state_table().await;
     let (topic, all) = acct.topic_with_queue(None).await;
     let gate = ScanGate::new(
-        &acct.clients,
+        &acct.sdk,
+        &acct.clients.calls,
         policy(""),
         ScanGateConfig {
             table: table.clone(),

@@ -51,7 +51,12 @@ fn guard_for(acct: &TestAccount, table: &str, topic: &str, dry_run: bool) -> Tag
         topic_arn: Some(topic.to_owned()),
         dry_run,
     };
-    TagGuard::new(&acct.clients, Policy::from_yaml(POLICY).unwrap(), config)
+    TagGuard::new(
+        &acct.sdk,
+        &acct.clients.calls,
+        Policy::from_yaml(POLICY).unwrap(),
+        config,
+    )
 }
 
 fn push_event(
@@ -548,7 +553,8 @@ async fn a_named_account_is_guarded_through_its_role() {
     ))
     .unwrap();
     let guard = TagGuard::new(
-        &a.clients,
+        &a.sdk,
+        &a.clients.calls,
         policy,
         TagGuardConfig {
             table: table.clone(),
@@ -556,7 +562,7 @@ async fn a_named_account_is_guarded_through_its_role() {
             dry_run: false,
         },
     )
-    .with_named_accounts(&a.sdk, &a.clients)
+    .with_named_accounts(&a.sdk)
     .await;
     let mut context = lambda_runtime::Context::default();
     context.invoked_function_arn = format!("arn:aws:lambda:us-east-1:{}:function:tag-guard", a.id);

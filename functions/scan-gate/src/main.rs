@@ -4,17 +4,17 @@
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 use warden_aws::scan_gate::{ScanGate, ScanGateConfig};
-use warden_aws::{Clients, load_sdk_config, policy_source, telemetry};
+use warden_aws::{ApiCalls, load_sdk_config, policy_source, telemetry};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init_logging();
     let config = ScanGateConfig::from_env()?;
     let sdk = load_sdk_config().await;
-    let clients = Clients::new(&sdk);
-    let policy = policy_source::load_policy(&clients.ssm).await?;
-    let gate = ScanGate::new(&clients, policy, config)
-        .with_named_accounts(&sdk, &clients)
+    let calls = ApiCalls::new();
+    let policy = policy_source::load_policy(&sdk, &calls).await?;
+    let gate = ScanGate::new(&sdk, &calls, policy, config)
+        .with_named_accounts(&sdk)
         .await;
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         gate.handle_invocation(event)

@@ -4,17 +4,17 @@
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 use warden_aws::tag_guard::{TagGuard, TagGuardConfig};
-use warden_aws::{Clients, load_sdk_config, policy_source, telemetry};
+use warden_aws::{ApiCalls, load_sdk_config, policy_source, telemetry};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init_logging();
     let config = TagGuardConfig::from_env()?;
     let sdk = load_sdk_config().await;
-    let clients = Clients::new(&sdk);
-    let policy = policy_source::load_policy(&clients.ssm).await?;
-    let guard = TagGuard::new(&clients, policy, config)
-        .with_named_accounts(&sdk, &clients)
+    let calls = ApiCalls::new();
+    let policy = policy_source::load_policy(&sdk, &calls).await?;
+    let guard = TagGuard::new(&sdk, &calls, policy, config)
+        .with_named_accounts(&sdk)
         .await;
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         guard.handle_invocation(event)

@@ -1,4 +1,5 @@
-//! The SDK configured once per container, and every client built from it with the call counter.
+//! The SDK configured once per container; adapters build their clients from it with the call
+//! counter ([`counted!`](crate::counted)).
 //!
 //! Endpoints, region and credentials come from the standard AWS environment, so the same binary runs
 //! against AWS and against the local emulator: `AWS_ENDPOINT_URL` (and per-service variants such as
@@ -10,8 +11,6 @@ use std::time::Duration;
 
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
-
-use crate::calls::ApiCalls;
 
 fn millis_from_env(name: &str, default: u64) -> Duration {
     let ms = std::env::var(name)
@@ -34,21 +33,10 @@ pub async fn load_sdk_config() -> SdkConfig {
         .await
 }
 
-/// The clients a function uses, built once at init, all counting into one [`ApiCalls`].
-#[derive(Debug, Clone)]
-pub struct Clients {
-    pub calls: ApiCalls,
-    pub ecr: aws_sdk_ecr::Client,
-    pub inspector: aws_sdk_inspector2::Client,
-    pub sns: aws_sdk_sns::Client,
-    pub dynamodb: aws_sdk_dynamodb::Client,
-    pub ssm: aws_sdk_ssm::Client,
-    pub secrets: aws_sdk_secretsmanager::Client,
-    pub ecs: aws_sdk_ecs::Client,
-    pub lambda: aws_sdk_lambda::Client,
-}
-
-/// A service client from the shared config, counting its calls into `calls`.
+/// A service client from the shared SDK configuration, counting its calls into an [`ApiCalls`]:
+/// `counted!(aws_sdk_ecr, &sdk, &calls)`. Every adapter builds its own client(s) this way, so a
+/// function links and builds only the clients it uses.
+#[macro_export]
 macro_rules! counted {
     ($service:ident, $sdk:expr, $calls:expr) => {
         $service::Client::from_conf(
@@ -75,25 +63,4 @@ pub async fn assume_role(sdk: &SdkConfig, role_arn: &str, external_id: Option<&s
             aws_credential_types::provider::SharedCredentialsProvider::new(provider),
         )
         .build()
-}
-
-impl Clients {
-    pub fn new(sdk: &SdkConfig) -> Self {
-        Self::counting_into(sdk, ApiCalls::new())
-    }
-
-    /// Clients counting into an existing counter (another account's clients in one function).
-    pub fn counting_into(sdk: &SdkConfig, calls: ApiCalls) -> Self {
-        Self {
-            ecr: counted!(aws_sdk_ecr, sdk, calls),
-            inspector: counted!(aws_sdk_inspector2, sdk, calls),
-            sns: counted!(aws_sdk_sns, sdk, calls),
-            dynamodb: counted!(aws_sdk_dynamodb, sdk, calls),
-            ssm: counted!(aws_sdk_ssm, sdk, calls),
-            secrets: counted!(aws_sdk_secretsmanager, sdk, calls),
-            ecs: counted!(aws_sdk_ecs, sdk, calls),
-            lambda: counted!(aws_sdk_lambda, sdk, calls),
-            calls,
-        }
-    }
 }

@@ -40,6 +40,11 @@ pub struct EcrRegistry {
 }
 
 impl EcrRegistry {
+    /// The registry of the account `sdk`'s credentials act in.
+    pub fn from_sdk(sdk: &aws_config::SdkConfig, calls: &crate::ApiCalls) -> Self {
+        Self::new(crate::counted!(aws_sdk_ecr, sdk, calls))
+    }
+
     pub fn new(client: aws_sdk_ecr::Client) -> Self {
         Self {
             client,

@@ -26,6 +26,13 @@ pub struct Scanners {
 }
 
 impl Scanners {
+    pub fn from_sdk(sdk: &aws_config::SdkConfig, calls: &crate::ApiCalls) -> Self {
+        Self::new(
+            crate::counted!(aws_sdk_ecr, sdk, calls),
+            crate::counted!(aws_sdk_inspector2, sdk, calls),
+        )
+    }
+
     pub fn new(ecr: aws_sdk_ecr::Client, inspector: aws_sdk_inspector2::Client) -> Self {
         Self { ecr, inspector }
     }

@@ -18,14 +18,14 @@ use warden_core::ports::PortError;
 
 use crate::calls::ApiCalls;
 use crate::checkpoints::DynamoCheckpoints;
-use crate::config::Clients;
 use crate::ecr::EcrRegistry;
 use crate::lambda::{
-    AccountScope, ConfigError, Deadline, Handled, env_bool, env_topic, frame, invoked_account,
-    not_for_me,
+    AccountScope, ConfigError, Deadline, Handled, InvocationError, env_bool, env_topic, frame,
+    invocation_deadline, invoked_account, not_for_me,
 };
 use crate::publisher::SnsPublisher;
 use crate::workloads::AccountWorkloads;
+use aws_config::SdkConfig;
 
 #[derive(Debug, Clone, Default)]
 pub struct JanitorConfig {
@@ -90,16 +90,18 @@ pub struct Janitor {
 }
 
 impl Janitor {
-    pub fn new(clients: &Clients, policy: Policy, config: JanitorConfig) -> Self {
+    /// janitor's adapters, each with its own client from `sdk`, counting into `calls`: ECR, ECS and
+    /// Lambda (what is in use), SNS, and DynamoDB only when checkpoints are kept (`WARDEN_TABLE`).
+    pub fn new(sdk: &SdkConfig, calls: &ApiCalls, policy: Policy, config: JanitorConfig) -> Self {
         Self {
             checkpoints: config
                 .table
-                .map(|t| DynamoCheckpoints::new(clients.dynamodb.clone(), t)),
+                .map(|t| DynamoCheckpoints::new(crate::counted!(aws_sdk_dynamodb, sdk, calls), t)),
             margin: config.margin,
-            registry: EcrRegistry::new(clients.ecr.clone()),
-            workloads: AccountWorkloads::new(clients.ecs.clone(), clients.lambda.clone()),
-            publisher: SnsPublisher::new(clients.sns.clone(), config.topic_arn),
-            calls: clients.calls.clone(),
+            registry: EcrRegistry::from_sdk(sdk, calls),
+            workloads: AccountWorkloads::from_sdk(sdk, calls),
+            publisher: SnsPublisher::from_sdk(sdk, calls, config.topic_arn),
+            calls: calls.clone(),
             policy,
             dry_run: config.dry_run,
         }
@@ -148,7 +150,7 @@ impl Janitor {
         &self,
         payload: Value,
         deadline: SystemTime,
-    ) -> Result<Value, lambda_runtime::Error> {
+    ) -> Result<Value, InvocationError> {
         self.handle_in(payload, deadline, None).await
     }
 
@@ -157,9 +159,11 @@ impl Janitor {
     pub async fn handle_invocation(
         &self,
         event: lambda_runtime::LambdaEvent<Value>,
-    ) -> Result<Value, lambda_runtime::Error> {
+    ) -> Result<Value, InvocationError> {
         let own = invoked_account(&event.context);
-        let deadline = event.context.deadline();
+        // Without a known deadline (a local runtime), allow the longest a Lambda may run.
+        let deadline = invocation_deadline(&event.context)
+            .unwrap_or_else(|| SystemTime::now() + Duration::from_secs(15 * 60));
         let scope = own.as_deref().map(|own| AccountScope { own, named: &[] });
         self.handle_in(event.payload, deadline, scope).await
     }
@@ -169,7 +173,7 @@ impl Janitor {
         payload: Value,
         deadline: SystemTime,
         scope: Option<AccountScope<'_>>,
-    ) -> Result<Value, lambda_runtime::Error> {
+    ) -> Result<Value, InvocationError> {
         let budget = Deadline {
             at: deadline,
             margin: self.margin,

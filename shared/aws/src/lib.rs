@@ -22,4 +22,4 @@ pub mod verdicts;
 pub mod workloads;
 
 pub use calls::ApiCalls;
-pub use config::{Clients, load_sdk_config};
+pub use config::{assume_role, load_sdk_config};

@@ -13,9 +13,9 @@ use warden_core::policy::Policy;
 use warden_core::ports::PortError;
 
 use crate::calls::ApiCalls;
-use crate::config::Clients;
-use crate::lambda::{ConfigError, Handled, env_required, frame, not_for_me};
+use crate::lambda::{ConfigError, Handled, InvocationError, env_required, frame, not_for_me};
 use crate::slack::{DynamoNotificationLog, SecretsManagerWebhooks, SlackWebhook};
+use aws_config::SdkConfig;
 
 pub const FUNCTION: &str = "notifier";
 
@@ -58,23 +58,33 @@ pub struct Notifier {
 }
 
 impl Notifier {
+    /// notifier's adapters, each with its own client from `sdk`, counting into `calls`: Secrets
+    /// Manager (webhook URLs), DynamoDB (dedupe) and the HTTPS client for Slack.
     pub fn new(
-        clients: &Clients,
+        sdk: &SdkConfig,
+        calls: &ApiCalls,
         policy: Policy,
         config: NotifierConfig,
     ) -> Result<Self, PortError> {
         Ok(Self {
-            secrets: SecretsManagerWebhooks::new(clients.secrets.clone()),
+            secrets: SecretsManagerWebhooks::new(crate::counted!(
+                aws_sdk_secretsmanager,
+                sdk,
+                calls
+            )),
             webhook: SlackWebhook::new(config.webhook_timeout)?,
-            log: DynamoNotificationLog::new(clients.dynamodb.clone(), config.table),
-            calls: clients.calls.clone(),
+            log: DynamoNotificationLog::new(
+                crate::counted!(aws_sdk_dynamodb, sdk, calls),
+                config.table,
+            ),
+            calls: calls.clone(),
             policy,
             window: config.dedupe_window,
         })
     }
 
     /// Handle one invocation: an SNS delivery from the warden topic.
-    pub async fn handle(&self, payload: Value) -> Result<Value, lambda_runtime::Error> {
+    pub async fn handle(&self, payload: Value) -> Result<Value, InvocationError> {
         frame(FUNCTION, &self.calls, payload, None, |input| async move {
             match input {
                 Incoming::Sns(records) => self.on_records(&records).await,

@@ -39,17 +39,34 @@ impl PolicySource {
             .ok_or(PolicySourceError::NotConfigured)
     }
 
-    /// Read and validate the policy. An SSM parameter costs one `GetParameter` (decrypted).
-    pub async fn load(&self, ssm: &aws_sdk_ssm::Client) -> Result<Policy, PolicySourceError> {
-        let (origin, text) = match self {
+    /// Read and validate a policy file (no AWS call); for an SSM parameter see [`Self::load`].
+    pub fn read_file(&self) -> Result<Policy, PolicySourceError> {
+        match self {
             Self::File(path) => {
                 let text =
                     std::fs::read_to_string(path).map_err(|source| PolicySourceError::File {
                         path: path.clone(),
                         source,
                     })?;
-                (path.clone(), text)
+                Policy::from_yaml(&text).map_err(|source| PolicySourceError::Invalid {
+                    origin: path.clone(),
+                    source,
+                })
             }
+            Self::Ssm(name) => Err(PolicySourceError::Parameter {
+                name: name.clone(),
+                source: PortError::Invalid {
+                    operation: "ssm:GetParameter",
+                    message: "an SSM parameter needs an SSM client".into(),
+                },
+            }),
+        }
+    }
+
+    /// Read and validate the policy. An SSM parameter costs one `GetParameter` (decrypted).
+    pub async fn load(&self, ssm: &aws_sdk_ssm::Client) -> Result<Policy, PolicySourceError> {
+        let (origin, text) = match self {
+            Self::File(_) => return self.read_file(),
             Self::Ssm(name) => {
                 let out = ssm
                     .get_parameter()
@@ -74,7 +91,14 @@ impl PolicySource {
     }
 }
 
-/// The policy named by the environment (what every function's `main` calls at init).
-pub async fn load_policy(ssm: &aws_sdk_ssm::Client) -> Result<Policy, PolicySourceError> {
-    PolicySource::from_env()?.load(ssm).await
+/// The policy named by the environment (what every function's `main` calls at init). An SSM client
+/// is built only for `WARDEN_POLICY_SSM`: a policy from a file needs none.
+pub async fn load_policy(
+    sdk: &aws_config::SdkConfig,
+    calls: &crate::ApiCalls,
+) -> Result<Policy, PolicySourceError> {
+    match PolicySource::from_env()? {
+        PolicySource::File(path) => PolicySource::File(path).read_file(),
+        ssm => ssm.load(&crate::counted!(aws_sdk_ssm, sdk, calls)).await,
+    }
 }

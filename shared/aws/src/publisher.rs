@@ -15,6 +15,14 @@ pub struct SnsPublisher {
 }
 
 impl SnsPublisher {
+    pub fn from_sdk(
+        sdk: &aws_config::SdkConfig,
+        calls: &crate::ApiCalls,
+        default_topic: Option<String>,
+    ) -> Self {
+        Self::new(crate::counted!(aws_sdk_sns, sdk, calls), default_topic)
+    }
+
     pub fn new(client: aws_sdk_sns::Client, default_topic: Option<String>) -> Self {
         Self {
             client,

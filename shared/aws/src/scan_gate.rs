@@ -13,11 +13,15 @@ use warden_core::policy::Policy;
 use warden_core::ports::PortError;
 use warden_core::scan_gate::{self, Context, FUNCTION, Ports, Report};
 
-use crate::calls::ApiCalls;
-use crate::config::{Clients, assume_role};
+use aws_config::SdkConfig;
+
+use crate::ApiCalls;
+use crate::config::assume_role;
 use crate::ecr::EcrRegistry;
 use crate::findings::Scanners;
-use crate::lambda::{AccountScope, Handled, StateConfig, frame, invoked_account, not_for_me};
+use crate::lambda::{
+    AccountScope, Handled, InvocationError, StateConfig, frame, invoked_account, not_for_me,
+};
 use crate::publisher::SnsPublisher;
 use crate::verdicts::DynamoVerdicts;
 
@@ -39,6 +43,7 @@ pub struct ScanGate {
     registry: EcrRegistry,
     scanners: Scanners,
     verdicts: DynamoVerdicts,
+    dynamodb: aws_sdk_dynamodb::Client,
     publisher: SnsPublisher,
     calls: ApiCalls,
     policy: Policy,
@@ -46,36 +51,36 @@ pub struct ScanGate {
 }
 
 impl ScanGate {
-    pub fn new(clients: &Clients, policy: Policy, config: ScanGateConfig) -> Self {
+    /// scan-gate's adapters, each with its own client from `sdk`, counting into `calls`: ECR
+    /// (images, tags, basic-scan findings), Inspector (findings, coverage), DynamoDB (verdicts)
+    /// and SNS.
+    pub fn new(sdk: &SdkConfig, calls: &ApiCalls, policy: Policy, config: ScanGateConfig) -> Self {
+        let dynamodb = crate::counted!(aws_sdk_dynamodb, sdk, calls);
         Self {
             named: Vec::new(),
             named_ids: Vec::new(),
             table: config.table.clone(),
-            registry: EcrRegistry::new(clients.ecr.clone()),
-            scanners: Scanners::new(clients.ecr.clone(), clients.inspector.clone()),
-            verdicts: DynamoVerdicts::new(clients.dynamodb.clone(), config.table),
-            publisher: SnsPublisher::new(clients.sns.clone(), config.topic_arn),
-            calls: clients.calls.clone(),
+            registry: EcrRegistry::from_sdk(sdk, calls),
+            scanners: Scanners::from_sdk(sdk, calls),
+            verdicts: DynamoVerdicts::new(dynamodb.clone(), config.table),
+            dynamodb,
+            publisher: SnsPublisher::from_sdk(sdk, calls, config.topic_arn),
+            calls: calls.clone(),
             policy,
             dry_run: config.dry_run,
         }
     }
 
     /// Act in the accounts the policy names too, each through its role (credentials are fetched
-    /// on first use). Their calls count into `clients`' counter; their verdicts are kept in this
+    /// on first use). Their calls count with this function's; their verdicts are kept in this
     /// deployment's table under keys scoped by account.
-    pub async fn with_named_accounts(
-        mut self,
-        sdk: &aws_config::SdkConfig,
-        clients: &Clients,
-    ) -> Self {
+    pub async fn with_named_accounts(mut self, sdk: &SdkConfig) -> Self {
         for account in self.policy.accounts().to_vec() {
             let assumed = assume_role(sdk, &account.role_arn, account.external_id.as_deref()).await;
-            let there = Clients::counting_into(&assumed, clients.calls.clone());
             self.named.push(NamedAccount {
-                registry: EcrRegistry::new(there.ecr.clone()),
-                scanners: Scanners::new(there.ecr.clone(), there.inspector.clone()),
-                verdicts: DynamoVerdicts::new(clients.dynamodb.clone(), self.table.clone())
+                registry: EcrRegistry::from_sdk(&assumed, &self.calls),
+                scanners: Scanners::from_sdk(&assumed, &self.calls),
+                verdicts: DynamoVerdicts::new(self.dynamodb.clone(), self.table.clone())
                     .in_account(&account.id),
                 id: account.id.clone(),
             });
@@ -117,7 +122,7 @@ impl ScanGate {
     }
 
     /// Handle one invocation: an EventBridge event or an SQS batch.
-    pub async fn handle(&self, payload: Value) -> Result<Value, lambda_runtime::Error> {
+    pub async fn handle(&self, payload: Value) -> Result<Value, InvocationError> {
         self.handle_in(payload, None).await
     }
 
@@ -126,7 +131,7 @@ impl ScanGate {
     pub async fn handle_invocation(
         &self,
         event: lambda_runtime::LambdaEvent<Value>,
-    ) -> Result<Value, lambda_runtime::Error> {
+    ) -> Result<Value, InvocationError> {
         let own = invoked_account(&event.context);
         let scope = own.as_deref().map(|own| AccountScope {
             own,
@@ -139,7 +144,7 @@ impl ScanGate {
         &self,
         payload: Value,
         scope: Option<AccountScope<'_>>,
-    ) -> Result<Value, lambda_runtime::Error> {
+    ) -> Result<Value, InvocationError> {
         frame(FUNCTION, &self.calls, payload, scope, |input| async move {
             match input {
                 Incoming::Event(event) => self.on_event(&event).await,

@@ -9,12 +9,15 @@ use warden_core::event::{Event, Incoming};
 use warden_core::policy::Policy;
 use warden_core::tag_guard::{self, Context, FUNCTION, Ports};
 
-use crate::calls::ApiCalls;
 use crate::checkpoints::DynamoCheckpoints;
-use crate::config::{Clients, assume_role};
+use aws_config::SdkConfig;
+
+use crate::ApiCalls;
+use crate::config::assume_role;
 use crate::ecr::EcrRegistry;
 use crate::lambda::{
-    AccountScope, Deadline, Handled, StateConfig, frame, invoked_account, not_for_me,
+    AccountScope, Deadline, Handled, InvocationError, StateConfig, frame, invocation_deadline,
+    invoked_account, not_for_me,
 };
 use crate::ledger::DynamoLedger;
 use crate::publisher::SnsPublisher;
@@ -43,6 +46,7 @@ pub struct TagGuard {
     ledger: DynamoLedger,
     verdicts: DynamoVerdicts,
     checkpoints: DynamoCheckpoints,
+    dynamodb: aws_sdk_dynamodb::Client,
     publisher: SnsPublisher,
     calls: ApiCalls,
     policy: Policy,
@@ -50,38 +54,37 @@ pub struct TagGuard {
 }
 
 impl TagGuard {
-    pub fn new(clients: &Clients, policy: Policy, config: TagGuardConfig) -> Self {
+    /// tag-guard's adapters, each with its own client from `sdk`, counting into `calls`: ECR (images,
+    /// tags, repository settings), DynamoDB (ledger, scan-gate's verdicts, sweep checkpoints) and SNS.
+    pub fn new(sdk: &SdkConfig, calls: &ApiCalls, policy: Policy, config: TagGuardConfig) -> Self {
+        let dynamodb = crate::counted!(aws_sdk_dynamodb, sdk, calls);
         Self {
             named: Vec::new(),
             named_ids: Vec::new(),
             table: config.table.clone(),
-            registry: EcrRegistry::new(clients.ecr.clone()),
-            ledger: DynamoLedger::new(clients.dynamodb.clone(), config.table.clone()),
-            verdicts: DynamoVerdicts::new(clients.dynamodb.clone(), config.table.clone()),
-            checkpoints: DynamoCheckpoints::new(clients.dynamodb.clone(), config.table),
-            publisher: SnsPublisher::new(clients.sns.clone(), config.topic_arn),
-            calls: clients.calls.clone(),
+            registry: EcrRegistry::from_sdk(sdk, calls),
+            ledger: DynamoLedger::new(dynamodb.clone(), config.table.clone()),
+            verdicts: DynamoVerdicts::new(dynamodb.clone(), config.table.clone()),
+            checkpoints: DynamoCheckpoints::new(dynamodb.clone(), config.table),
+            dynamodb,
+            publisher: SnsPublisher::from_sdk(sdk, calls, config.topic_arn),
+            calls: calls.clone(),
             policy,
             dry_run: config.dry_run,
         }
     }
 
     /// Act in the accounts the policy names too, each through its role (credentials are fetched
-    /// on first use). Their calls count into `clients`' counter; their state is kept in this
+    /// on first use). Their calls count with this function's; their state is kept in this
     /// deployment's table under keys scoped by account.
-    pub async fn with_named_accounts(
-        mut self,
-        sdk: &aws_config::SdkConfig,
-        clients: &Clients,
-    ) -> Self {
+    pub async fn with_named_accounts(mut self, sdk: &SdkConfig) -> Self {
         for account in self.policy.accounts().to_vec() {
             let assumed = assume_role(sdk, &account.role_arn, account.external_id.as_deref()).await;
-            let there = Clients::counting_into(&assumed, clients.calls.clone());
             self.named.push(NamedAccount {
-                registry: EcrRegistry::new(there.ecr.clone()),
-                ledger: DynamoLedger::new(clients.dynamodb.clone(), self.table.clone())
+                registry: EcrRegistry::from_sdk(&assumed, &self.calls),
+                ledger: DynamoLedger::new(self.dynamodb.clone(), self.table.clone())
                     .in_account(&account.id),
-                verdicts: DynamoVerdicts::new(clients.dynamodb.clone(), self.table.clone())
+                verdicts: DynamoVerdicts::new(self.dynamodb.clone(), self.table.clone())
                     .in_account(&account.id),
                 id: account.id.clone(),
             });
@@ -91,7 +94,7 @@ impl TagGuard {
     }
 
     /// Handle one invocation payload (an EventBridge event).
-    pub async fn handle(&self, payload: Value) -> Result<Value, lambda_runtime::Error> {
+    pub async fn handle(&self, payload: Value) -> Result<Value, InvocationError> {
         self.handle_in(payload, None, &Unlimited).await
     }
 
@@ -100,17 +103,20 @@ impl TagGuard {
     pub async fn handle_invocation(
         &self,
         event: lambda_runtime::LambdaEvent<Value>,
-    ) -> Result<Value, lambda_runtime::Error> {
+    ) -> Result<Value, InvocationError> {
         let own = invoked_account(&event.context);
-        let budget = Deadline {
-            at: event.context.deadline(),
-            margin: SWEEP_MARGIN,
+        let budget: Box<dyn Budget> = match invocation_deadline(&event.context) {
+            Some(at) => Box::new(Deadline {
+                at,
+                margin: SWEEP_MARGIN,
+            }),
+            None => Box::new(Unlimited),
         };
         let scope = own.as_deref().map(|own| AccountScope {
             own,
             named: &self.named_ids,
         });
-        self.handle_in(event.payload, scope, &budget).await
+        self.handle_in(event.payload, scope, budget.as_ref()).await
     }
 
     async fn handle_in(
@@ -118,7 +124,7 @@ impl TagGuard {
         payload: Value,
         scope: Option<AccountScope<'_>>,
         budget: &dyn Budget,
-    ) -> Result<Value, lambda_runtime::Error> {
+    ) -> Result<Value, InvocationError> {
         frame(FUNCTION, &self.calls, payload, scope, |input| async move {
             match input {
                 Incoming::Event(event) => self.decide_and_act(*event, budget).await,

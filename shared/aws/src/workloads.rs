@@ -23,6 +23,13 @@ pub struct AccountWorkloads {
 }
 
 impl AccountWorkloads {
+    pub fn from_sdk(sdk: &aws_config::SdkConfig, calls: &crate::ApiCalls) -> Self {
+        Self::new(
+            crate::counted!(aws_sdk_ecs, sdk, calls),
+            crate::counted!(aws_sdk_lambda, sdk, calls),
+        )
+    }
+
     pub fn new(ecs: aws_sdk_ecs::Client, lambda: aws_sdk_lambda::Client) -> Self {
         Self { ecs, lambda }
     }
