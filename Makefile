@@ -29,7 +29,9 @@ setup: $(STAMP)
 
 build: $(STAMP)
 	@command -v rustup >/dev/null && rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1 || true
-	cargo lambda build --release --arm64 $(addprefix -p ,$(FUNCTIONS))
+	@# One function per build: cargo unifies the features of the packages it builds together,
+	@# and each function enables only its own SDK crates (shared/aws/Cargo.toml, [features]).
+	for f in $(FUNCTIONS); do cargo lambda build --release --arm64 -p $$f || exit 1; done
 
 test: $(STAMP)
 	tests/emulator/with-emulator.sh cargo test --workspace --all-targets

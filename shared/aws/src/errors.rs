@@ -1,7 +1,9 @@
 //! SDK errors turned into the core's [`PortError`], which decides retry-or-not for Lambda.
 
-use aws_sdk_ecr::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::http::Response;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use warden_core::ports::PortError;
 
 const THROTTLING: &[&str] = &[

@@ -216,6 +216,7 @@ impl Janitor {
 }
 
 /// The account the SDK's credentials act in (the CLI's registry). One `GetCallerIdentity`.
+#[cfg(feature = "cli")]
 pub async fn caller_account(sdk: &aws_config::SdkConfig) -> Result<AccountId, PortError> {
     const OP: &str = "sts:GetCallerIdentity";
     let out = aws_sdk_sts::Client::new(sdk)

@@ -6,6 +6,7 @@
 use warden_core::policy::{Policy, PolicyError};
 use warden_core::ports::PortError;
 
+#[cfg(feature = "ssm")]
 use crate::errors::port_error;
 
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +65,7 @@ impl PolicySource {
     }
 
     /// Read and validate the policy. An SSM parameter costs one `GetParameter` (decrypted).
+    #[cfg(feature = "ssm")]
     pub async fn load(&self, ssm: &aws_sdk_ssm::Client) -> Result<Policy, PolicySourceError> {
         let (origin, text) = match self {
             Self::File(_) => return self.read_file(),
@@ -97,8 +99,11 @@ pub async fn load_policy(
     sdk: &aws_config::SdkConfig,
     calls: &crate::ApiCalls,
 ) -> Result<Policy, PolicySourceError> {
-    match PolicySource::from_env()? {
-        PolicySource::File(path) => PolicySource::File(path).read_file(),
-        ssm => ssm.load(&crate::counted!(aws_sdk_ssm, sdk, calls)).await,
+    let source = PolicySource::from_env()?;
+    #[cfg(feature = "ssm")]
+    if matches!(source, PolicySource::Ssm(_)) {
+        return source.load(&crate::counted!(aws_sdk_ssm, sdk, calls)).await;
     }
+    let _ = (sdk, calls); // a file needs no client
+    source.read_file()
 }
