@@ -15,7 +15,7 @@ help:
 	@echo "make test   - unit + emulator integration tests"
 	@echo "make lint   - rustfmt --check and clippy -D warnings"
 	@echo "make build  - release Lambda binaries (arm64) with cargo-lambda"
-	@echo "make bench  - janitor's planner at 10k and 100k images: time and peak memory"
+	@echo "make bench  - janitor's planner at scale; each function's cold start, RSS and zip"
 	@echo "make setup  - Python venv with pinned moto, cargo-lambda and zig"
 
 # The venv holds the emulator (pinned moto) and the build tools that come from PyPI.
@@ -43,10 +43,13 @@ lint:
 demo: $(STAMP)
 	tests/emulator/with-emulator.sh tests/demo.sh
 
-# Speed and memory at registry scale (results and how they were measured: docs/benchmarks.md).
-bench:
+# Speed and memory (results and how they were measured: docs/benchmarks.md): janitor's planner at
+# registry scale, then each function's cold start, peak RSS and zip against a Python + boto3 twin.
+bench: $(STAMP)
 	cargo run --quiet --release -p warden-core --example bench_janitor_plan -- 10000
 	cargo run --quiet --release -p warden-core --example bench_janitor_plan -- 100000
+	for f in $(FUNCTIONS); do cargo build --quiet --release -p $$f || exit 1; done
+	$(PY) tests/bench/cold_start.py 20 "$$(cargo metadata --format-version 1 --no-deps | $(PY) -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release"
 
 clean:
 	cargo clean

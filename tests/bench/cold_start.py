@@ -1,0 +1,170 @@
+"""Cold start of each function: process spawn -> first response posted to a loopback Lambda
+Runtime API, and the process's peak RSS (VmHWM), over N runs. The same harness runs a Python 3.11 +
+boto3 twin (tests/bench/boto3_twin.py) so the ratio is measured, not assumed.
+
+Each function is given its real init (its clients, its policy from a file) and an event it decides
+without an AWS call, so the figure is start-up and decision, not network.
+
+usage: python cold_start.py RUNS TARGET_DIR   (prints a Markdown table, one row per program)
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import zipfile
+from io import BytesIO
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+EVENTS = ROOT / "events"
+
+
+def event(name: str, edit=None) -> bytes:
+    value = json.loads((EVENTS / name).read_text())
+    if edit:
+        edit(value)
+    return json.dumps(value).encode()
+
+
+def unprotected_push(e):
+    e["detail"]["repository-name"] = "other/app"  # no protected tags there: no AWS call
+
+
+def no_route(e):
+    # A message about a repository no Slack route covers: decided without a secret or a post.
+    record = e["Records"][0]["Sns"]
+    message = json.loads(record["Message"])
+    message["repository"] = "other/app"
+    record["Message"] = json.dumps(message)
+
+
+# (program label, argv, event bytes)
+def programs(target: Path) -> list[tuple[str, list[str], bytes]]:
+    push = event("ecr-image-action.push.json", unprotected_push)
+    # Each function gets its real init and an event it decides with no AWS call.
+    not_an_image = event("inspector2-finding.ec2-instance.json")  # scan-gate: not an ECR image
+    sns = event("sns.warden-message.json", no_route)
+    not_a_schedule = push  # janitor: not a schedule, answered without a call
+    twin = [sys.executable, str(Path(__file__).with_name("boto3_twin.py"))]
+    return [
+        ("tag-guard", [str(target / "tag-guard")], push),
+        ("scan-gate", [str(target / "scan-gate")], not_an_image),
+        ("notifier", [str(target / "notifier")], sns),
+        ("janitor", [str(target / "janitor")], not_a_schedule),
+        ("python 3.11 + boto3 twin", twin, event("ecr-image-scan.complete.json")),
+    ]
+
+
+class RuntimeApi(http.server.BaseHTTPRequestHandler):
+    """Serves one invocation, then records the response time."""
+
+    payload = b"{}"
+    served = threading.Event()
+    answered = threading.Event()
+    answered_at = 0.0
+
+    def do_GET(self):  # noqa: N802 (http.server's naming)
+        if type(self).served.is_set():  # the next poll after the answer: keep it waiting
+            time.sleep(5)
+            return
+        type(self).served.set()
+        self.send_response(200)
+        self.send_header("Lambda-Runtime-Aws-Request-Id", "bench-1")
+        self.send_header("Lambda-Runtime-Deadline-Ms", str(int(time.time() * 1000) + 60_000))
+        self.send_header("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:123456789012:function:bench")
+        self.send_header("Content-Length", str(len(self.payload)))
+        self.end_headers()
+        self.wfile.write(self.payload)
+
+    def do_POST(self):  # noqa: N802
+        length = int(self.headers.get("Content-Length", "0"))
+        self.rfile.read(length)
+        type(self).answered_at = time.perf_counter()
+        type(self).answered.set()
+        self.send_response(202)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def peak_rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+def once(argv: list[str], payload: bytes) -> tuple[float, int]:
+    handler = type("Api", (RuntimeApi,), {"payload": payload, "served": threading.Event(), "answered": threading.Event()})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{server.server_address[1]}",
+        "AWS_LAMBDA_FUNCTION_NAME": "bench",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
+        "AWS_LAMBDA_FUNCTION_VERSION": "1",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",  # never called: the events need no AWS call
+        "WARDEN_TABLE": "ecr-warden",
+        "WARDEN_POLICY_FILE": str(ROOT / "infra" / "policy.yaml"),
+        "AWS_LAMBDA_LOG_FORMAT": "JSON",
+        "AWS_LAMBDA_LOG_LEVEL": "WARN",
+    }
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        if not handler.answered.wait(30):
+            raise RuntimeError(f"{argv[0]}: no response within 30 s")
+        elapsed = handler.answered_at - started
+        rss = peak_rss_kib(proc.pid)
+    finally:
+        proc.kill()
+        proc.wait()
+        server.shutdown()
+    return elapsed, rss
+
+
+def zip_size(binary: Path) -> int:
+    """The deployment zip: the binary as `bootstrap`, deflated at level 9."""
+    buffer = BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        z.write(binary, "bootstrap")
+    return len(buffer.getvalue())
+
+
+def main() -> None:
+    runs, target = int(sys.argv[1]), Path(sys.argv[2])
+    rows = []
+    medians = {}
+    for label, argv, payload in programs(target):
+        times, peaks = [], []
+        for _ in range(runs):
+            t, rss = once(argv, payload)
+            times.append(t * 1000)
+            peaks.append(rss / 1024)
+        medians[label] = statistics.median(times)
+        binary = Path(argv[0])
+        size = f"{zip_size(binary) / 1e6:.1f} MB" if binary.parent == target else ""
+        rows.append((label, statistics.median(times), max(times), statistics.median(peaks), size))
+    twin = medians.get("python 3.11 + boto3 twin")
+    print(f"| program | cold start median ({runs} runs) | max | peak RSS (median) | vs boto3 twin | zip |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for label, median, worst, rss, size in rows:
+        ratio = f"{twin / median:.1f}x faster" if twin and not label.startswith("python") else ""
+        print(f"| {label} | {median:.1f} ms | {worst:.1f} ms | {rss:.1f} MiB | {ratio} | {size} |")
+
+
+if __name__ == "__main__":
+    main()
