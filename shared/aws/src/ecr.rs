@@ -307,11 +307,7 @@ impl ImageManifests for EcrRegistry {
         };
         let mut found: std::collections::HashMap<&str, Vec<Tag>> = std::collections::HashMap::new();
         for detail in out.image_details() {
-            let tags = detail
-                .image_tags()
-                .iter()
-                .map(|t| Tag::new(t.as_str()).map_err(|e| invalid(OP, e)))
-                .collect::<Result<Vec<_>, _>>()?;
+            let tags = tags_in(detail.image_tags(), OP)?;
             found.insert(detail.image_digest().unwrap_or_default(), tags);
         }
         Ok(digests.iter().map(|d| found.remove(d.as_str())).collect())
@@ -349,12 +345,7 @@ impl ImageManifests for EcrRegistry {
         };
         match out.image_details().first() {
             None => Ok(None),
-            Some(detail) => detail
-                .image_tags()
-                .iter()
-                .map(|t| Tag::new(t.as_str()).map_err(|e| invalid(OP, e)))
-                .collect::<Result<Vec<_>, _>>()
-                .map(Some),
+            Some(detail) => tags_in(detail.image_tags(), OP).map(Some),
         }
     }
 
@@ -456,6 +447,13 @@ impl ImageManifests for EcrRegistry {
             message: e.to_string(),
         })
     }
+}
+
+/// ECR's tags, re-validated: ECR's grammar is ours.
+fn tags_in(raw: &[String], operation: &'static str) -> Result<Vec<Tag>, PortError> {
+    raw.iter()
+        .map(|t| Tag::new(t.as_str()).map_err(|e| invalid(operation, e)))
+        .collect()
 }
 
 pub(crate) fn invalid(operation: &'static str, message: impl std::fmt::Display) -> PortError {
@@ -619,11 +617,7 @@ impl ImageCatalog for EcrRegistry {
                 Ok(ImageEntry {
                     digest: Digest::new(d.image_digest().unwrap_or_default())
                         .map_err(|e| invalid(OP, e))?,
-                    tags: d
-                        .image_tags()
-                        .iter()
-                        .map(|t| Tag::new(t.as_str()).map_err(|e| invalid(OP, e)))
-                        .collect::<Result<_, _>>()?,
+                    tags: tags_in(d.image_tags(), OP)?,
                     pushed_at: time(d.image_pushed_at()),
                     last_pull: time(d.last_recorded_pull_time()),
                     size: d

@@ -41,6 +41,24 @@ impl DynamoLedger {
     fn key(&self, repository: &RepositoryName, tag: &Tag) -> AttributeValue {
         AttributeValue::S(format!("tag#{}{repository}#{tag}", self.scope))
     }
+
+    /// The ledger item saying `tag` points at `digest`, observed at `observed_at`.
+    fn item(
+        &self,
+        repository: &RepositoryName,
+        tag: &Tag,
+        digest: &Digest,
+        observed_at: DateTime<Utc>,
+    ) -> HashMap<String, AttributeValue> {
+        HashMap::from([
+            ("pk".to_owned(), self.key(repository, tag)),
+            ("digest".to_owned(), AttributeValue::S(digest.to_string())),
+            (
+                "observed_at".to_owned(),
+                AttributeValue::N(observed_at.timestamp_millis().to_string()),
+            ),
+        ])
+    }
 }
 
 fn entry_in(
@@ -86,12 +104,7 @@ impl TagLedger for DynamoLedger {
             .client
             .put_item()
             .table_name(&self.table)
-            .item("pk", self.key(repository, tag))
-            .item("digest", AttributeValue::S(digest.to_string()))
-            .item(
-                "observed_at",
-                AttributeValue::N(observed_at.timestamp_millis().to_string()),
-            )
+            .set_item(Some(self.item(repository, tag, digest, observed_at)))
             // Keep the earliest observation: write when there is none, or when ours is earlier.
             .condition_expression("attribute_not_exists(pk) OR observed_at > :t")
             .expression_attribute_values(
@@ -155,12 +168,7 @@ impl TagLedger for DynamoLedger {
             .client
             .put_item()
             .table_name(&self.table)
-            .item("pk", self.key(repository, tag))
-            .item("digest", AttributeValue::S(to.to_string()))
-            .item(
-                "observed_at",
-                AttributeValue::N(observed_at.timestamp_millis().to_string()),
-            )
+            .set_item(Some(self.item(repository, tag, to, observed_at)))
             .condition_expression("digest = :from")
             .expression_attribute_values(":from", AttributeValue::S(from.to_string()))
             .send()

@@ -166,14 +166,7 @@ pub(super) fn quarantine_step(o: &Outcome<'_>, prefix: &str, facts: &Facts) -> S
             moves,
         });
     }
-    let note = format!(
-        "; quarantine {}",
-        originals
-            .iter()
-            .map(Tag::as_str)
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+    let note = format!("; quarantine {}", joined(&originals));
     let failed = !unnamed.is_empty();
     let moves = Moves {
         quarantined: originals,
@@ -240,12 +233,7 @@ fn quarantine_parents(o: &Outcome<'_>, prefix: &str, facts: &Facts) -> Step {
     let note = format!(
         "; quarantine the index{} naming it: {}",
         if moves.via.len() == 1 { "" } else { "es" },
-        moves
-            .quarantined
-            .iter()
-            .map(Tag::as_str)
-            .collect::<Vec<_>>()
-            .join(", ")
+        joined(&moves.quarantined)
     );
     Step::Done(o.plan(actions, "quarantined", moves, note))
 }
@@ -459,26 +447,18 @@ pub(super) fn release_step(o: &Outcome<'_>, prefix: &str, facts: &Facts) -> Step
     }
     let mut note = String::new();
     if !moves.restored.is_empty() {
-        note.push_str(&format!(
-            "; release {}",
-            moves
-                .restored
-                .iter()
-                .map(Tag::as_str)
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
+        note.push_str(&format!("; release {}", joined(&moves.restored)));
     }
     if !moves.taken.is_empty() {
         note.push_str(&format!(
             "; not restored (a newer image has it): {}",
-            moves
-                .taken
-                .iter()
-                .map(Tag::as_str)
-                .collect::<Vec<_>>()
-                .join(", ")
+            joined(&moves.taken)
         ));
     }
     Step::Done(o.plan(actions, "released", moves, note))
+}
+
+/// Tags as a reader sees them in a decision line: `v1, latest`.
+fn joined(tags: &[Tag]) -> String {
+    tags.iter().map(Tag::as_str).collect::<Vec<_>>().join(", ")
 }
