@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
-use warden_aws::janitor::{Janitor, JanitorConfig, RunOptions, caller_account};
+use warden_aws::functions::janitor::{Janitor, JanitorConfig, RunOptions, caller_account};
 use warden_aws::{ApiCalls, load_sdk_config};
 use warden_core::janitor::{Progress, Report, Unlimited};
 use warden_core::names::{AccountId, Region, RepositoryName};
@@ -36,7 +36,7 @@ pub fn run(args: &CleanupArgs, apply: bool) -> anyhow::Result<ExitCode> {
         .transpose()?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let report = runtime.block_on(async {
-        let sdk = load_sdk_config().await;
+        let sdk = load_sdk_config().await?;
         let region = sdk
             .region()
             .map(|r| r.to_string())

@@ -147,6 +147,7 @@ impl Emulator {
 
     async fn sdk_config(&self, credentials: Credentials) -> SdkConfig {
         aws_config::defaults(BehaviorVersion::latest())
+            .http_client(warden_aws::runtime::config::https_client())
             .endpoint_url(&self.url)
             .region(Region::new(REGION))
             .credentials_provider(credentials)
@@ -199,9 +200,18 @@ pub struct TestAccount {
     pub env: Vec<(String, String)>,
 }
 
+/// An HTTP client for the emulator's own endpoints. reqwest is built without a default TLS
+/// provider (the functions use rustls on *ring*, installed where they need it); install it here too.
+pub fn http() -> reqwest::Client {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+    reqwest::Client::new()
+}
+
 impl TestAccount {
     async fn post(&self, path: &str, body: Value) -> Value {
-        let resp = reqwest::Client::new()
+        let resp = http()
             .post(format!("{}{path}", self.emulator_url))
             .json(&body)
             .send()

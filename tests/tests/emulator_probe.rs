@@ -8,7 +8,7 @@ use aws_sdk_ecr::types::{
     ImageTagMutabilityExclusionFilterType, ListImagesFilter, TagStatus,
 };
 use serde_json::json;
-use warden_aws::ecr::EcrRegistry;
+use warden_aws::adapters::ecr::EcrRegistry;
 use warden_core::names::{Digest, RepositoryName, Tag};
 use warden_core::ports::{ImageManifests, Manifest, PortError};
 use warden_tests::{Emulator, OCI_INDEX, image_index};
@@ -411,7 +411,9 @@ async fn a_layer_uploaded_in_parts_downloads_byte_identical() {
         .send()
         .await
         .unwrap();
-    let downloaded = reqwest::get(url.download_url().unwrap())
+    let downloaded = warden_tests::http()
+        .get(url.download_url().unwrap())
+        .send()
         .await
         .unwrap()
         .bytes()

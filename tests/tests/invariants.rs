@@ -7,8 +7,8 @@ use aws_sdk_ecr::types::{
     ImageTagMutability, ImageTagMutabilityExclusionFilter, ImageTagMutabilityExclusionFilterType,
 };
 use serde_json::{Value, json};
-use warden_aws::scan_gate::{ScanGate, ScanGateConfig};
-use warden_aws::tag_guard::{TagGuard, TagGuardConfig};
+use warden_aws::functions::scan_gate::{ScanGate, ScanGateConfig};
+use warden_aws::functions::tag_guard::{TagGuard, TagGuardConfig};
 use warden_core::names::Digest;
 use warden_core::policy::Policy;
 use warden_tests::{Emulator, TestAccount, at};

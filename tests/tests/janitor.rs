@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use aws_sdk_ecs::types::ContainerDefinition;
 use serde_json::{Value, json};
-use warden_aws::janitor::{Janitor, JanitorConfig, RunOptions};
+use warden_aws::functions::janitor::{Janitor, JanitorConfig, RunOptions};
 use warden_core::janitor::{Quiet, Unlimited};
 use warden_core::names::{AccountId, Digest, Region};
 use warden_core::policy::Policy;

@@ -6,13 +6,13 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
-use warden_aws::notifier::{Notifier, NotifierConfig};
+use warden_aws::functions::notifier::{Notifier, NotifierConfig};
 use warden_core::message::{Body, CleanupBody, Message, SCHEMA, VerdictBody};
 use warden_core::names::{AccountId, Digest, Region, RepositoryName, Tag};
 use warden_core::notify::slack;
 use warden_core::policy::Policy;
-use warden_core::scan_gate::verdict::{Finding, Verdict};
 use warden_core::severity::{Severity, SeverityCounts};
+use warden_core::verdict::{Finding, Verdict};
 use warden_tests::webhook::WebhookServer;
 use warden_tests::{Emulator, TestAccount};
 
@@ -172,9 +172,11 @@ fn sns(messages: &[&Message]) -> Value {
         .iter()
         .enumerate()
         .map(|(i, m)| {
-            json!({"EventSource": "aws:sns", "EventVersion": "1.0", "Sns": {
+            json!({"EventSource": "aws:sns", "EventVersion": "1.0",
+                "EventSubscriptionArn": "arn:aws:sns:eu-west-1:123456789012:ecr-warden:2bcfbf39-05c3-41de-beaa-fcfcc21c8f55", "Sns": {
                 "Type": "Notification", "MessageId": format!("msg-{i}"), "TopicArn": "arn:aws:sns:eu-west-1:123456789012:ecr-warden",
                 "Subject": m.subject(), "Message": serde_json::to_string(m).unwrap(), "Timestamp": "2026-11-28T10:00:00.000Z",
+                "SignatureVersion": "1", "Signature": "EXAMPLE", "SigningCertUrl": "EXAMPLE", "UnsubscribeUrl": "EXAMPLE",
                 "MessageAttributes": {}}})
         })
         .collect();
@@ -446,7 +448,8 @@ async fn published_messages_carry_typed_attributes_that_filter_policies_select_o
     let fails = acct
         .subscribed_queue(&topic, Some(r#"{"verdict": ["FAIL"]}"#))
         .await;
-    let publisher = warden_aws::publisher::SnsPublisher::new(acct.clients.sns.clone(), Some(topic));
+    let publisher =
+        warden_aws::adapters::publisher::SnsPublisher::new(acct.clients.sns.clone(), Some(topic));
     let fail = verdict(
         "team-a/api",
         &["v1"],

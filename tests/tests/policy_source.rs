@@ -1,7 +1,7 @@
 //! The policy read from an SSM parameter, as functions do with `WARDEN_POLICY_SSM`.
 #![allow(clippy::unwrap_used)] // test code: a panic is a failed assertion
 
-use warden_aws::policy_source::{PolicySource, PolicySourceError};
+use warden_aws::runtime::policy_source::{PolicySource, PolicySourceError};
 use warden_tests::{Emulator, repo_root};
 
 #[tokio::test]

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
-use warden_aws::scan_gate::{ScanGate, ScanGateConfig};
+use warden_aws::functions::scan_gate::{ScanGate, ScanGateConfig};
 use warden_core::names::Digest;
 use warden_core::policy::Policy;
 use warden_tests::{Emulator, OCI_INDEX, OCI_MANIFEST, REGION, TestAccount, image_index};
@@ -761,7 +761,7 @@ async fn queued_findings_for_an_unnamed_account_are_ignored() {
         format!("arn:aws:lambda:us-east-1:{}:function:scan-gate", s.acct.id);
     let response = s
         .gate
-        .handle_invocation(lambda_runtime::LambdaEvent::new(batch, context))
+        .handle_invocation(lambda_runtime::LambdaEvent::new(batch.into(), context))
         .await
         .unwrap();
     assert_eq!(response["batchItemFailures"], json!([]), "{response}");

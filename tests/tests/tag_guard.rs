@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
-use warden_aws::ecr::EcrRegistry;
-use warden_aws::tag_guard::{TagGuard, TagGuardConfig};
+use warden_aws::adapters::ecr::EcrRegistry;
+use warden_aws::functions::tag_guard::{TagGuard, TagGuardConfig};
 use warden_core::names::{Digest, RepositoryName, Tag};
 use warden_core::policy::Policy;
 use warden_core::ports::{ImageManifests, Manifest, PortError};
@@ -411,7 +411,7 @@ async fn an_event_for_another_account_is_ignored() {
     let response = s
         .guard
         .handle_invocation(lambda_runtime::LambdaEvent::new(
-            event.clone(),
+            event.clone().into(),
             context.clone(),
         ))
         .await
@@ -425,7 +425,7 @@ async fn an_event_for_another_account_is_ignored() {
     event["account"] = json!(s.acct.id);
     let response = s
         .guard
-        .handle_invocation(lambda_runtime::LambdaEvent::new(event, context))
+        .handle_invocation(lambda_runtime::LambdaEvent::new(event.into(), context))
         .await
         .unwrap();
     assert_eq!(response["status"], "ok", "{response}");
@@ -444,10 +444,10 @@ impl warden_core::budget::Budget for After {
 /// done in the state table, and the next sweep continues after it.
 #[tokio::test]
 async fn a_sweep_out_of_time_checkpoints_and_the_next_continues_there() {
-    use warden_aws::checkpoints::DynamoCheckpoints;
-    use warden_aws::ledger::DynamoLedger;
-    use warden_aws::publisher::SnsPublisher;
-    use warden_aws::verdicts::DynamoVerdicts;
+    use warden_aws::adapters::checkpoints::DynamoCheckpoints;
+    use warden_aws::adapters::ledger::DynamoLedger;
+    use warden_aws::adapters::publisher::SnsPublisher;
+    use warden_aws::adapters::verdicts::DynamoVerdicts;
     use warden_core::names::{AccountId, Region};
     use warden_core::tag_guard::{Context, Ports, handle};
 
@@ -463,6 +463,7 @@ async fn a_sweep_out_of_time_checkpoints_and_the_next_continues_there() {
     let ports = Ports {
         images: &registry,
         settings: &registry,
+        mutability: &registry,
         catalog: &registry,
         ledger: &ledger,
         verdicts: &verdicts,
@@ -567,7 +568,10 @@ async fn a_named_account_is_guarded_through_its_role() {
     let mut context = lambda_runtime::Context::default();
     context.invoked_function_arn = format!("arn:aws:lambda:us-east-1:{}:function:tag-guard", a.id);
     let invoke = |event: Value| {
-        guard.handle_invocation(lambda_runtime::LambdaEvent::new(event, context.clone()))
+        guard.handle_invocation(lambda_runtime::LambdaEvent::new(
+            event.into(),
+            context.clone(),
+        ))
     };
 
     b.create_repository("team-a/api").await;

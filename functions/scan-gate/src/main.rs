@@ -1,22 +1,24 @@
 //! scan-gate Lambda: wiring only. Config from env, clients and policy once per container, then
-//! every EventBridge event or SQS batch through `warden_aws::scan_gate::ScanGate`.
+//! every EventBridge event or SQS batch through `warden_aws::functions::scan_gate::ScanGate`.
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use serde_json::Value;
-use warden_aws::scan_gate::{ScanGate, ScanGateConfig};
-use warden_aws::{ApiCalls, load_sdk_config, policy_source, telemetry};
+use warden_aws::functions::scan_gate::{ScanGate, ScanGateConfig};
+use warden_aws::runtime::lambda::Payload;
+use warden_aws::runtime::{policy_source, telemetry};
+use warden_aws::{ApiCalls, load_sdk_config};
 
-#[tokio::main]
+// One invocation at a time per container: one thread is all a Lambda needs (and what it starts).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     telemetry::init_logging();
     let config = ScanGateConfig::from_env()?;
-    let sdk = load_sdk_config().await;
+    let sdk = load_sdk_config().await?;
     let calls = ApiCalls::new();
     let policy = policy_source::load_policy(&sdk, &calls).await?;
     let gate = ScanGate::new(&sdk, &calls, policy, config)
         .with_named_accounts(&sdk)
         .await;
-    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Payload>| {
         gate.handle_invocation(event)
     }))
     .await

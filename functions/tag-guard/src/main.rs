@@ -1,22 +1,24 @@
 //! tag-guard Lambda: wiring only. Config from env, clients and policy once per container, then
-//! every event through `warden_aws::tag_guard::TagGuard`.
+//! every event through `warden_aws::functions::tag_guard::TagGuard`.
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use serde_json::Value;
-use warden_aws::tag_guard::{TagGuard, TagGuardConfig};
-use warden_aws::{ApiCalls, load_sdk_config, policy_source, telemetry};
+use warden_aws::functions::tag_guard::{TagGuard, TagGuardConfig};
+use warden_aws::runtime::lambda::Payload;
+use warden_aws::runtime::{policy_source, telemetry};
+use warden_aws::{ApiCalls, load_sdk_config};
 
-#[tokio::main]
+// One invocation at a time per container: one thread is all a Lambda needs (and what it starts).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     telemetry::init_logging();
     let config = TagGuardConfig::from_env()?;
-    let sdk = load_sdk_config().await;
+    let sdk = load_sdk_config().await?;
     let calls = ApiCalls::new();
     let policy = policy_source::load_policy(&sdk, &calls).await?;
     let guard = TagGuard::new(&sdk, &calls, policy, config)
         .with_named_accounts(&sdk)
         .await;
-    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Payload>| {
         guard.handle_invocation(event)
     }))
     .await

@@ -1,42 +1,15 @@
-//! ecr-warden's AWS adapters: the core's ports implemented with the AWS SDK, the SDK configured
-//! once per container, and the Lambda-side plumbing (logs, the per-event summary line, policy
-//! loading). Everything that touches AWS lives here; decisions stay in `warden-core`.
+//! ecr-warden's AWS side, in three rooms a reader can tell apart by path:
+//! - [`runtime`]: Lambda plumbing every function shares — environment, SDK configuration, the
+//!   per-invocation frame and its error contract, logs and the summary line, policy loading.
+//! - [`adapters`]: the core's ports implemented with the AWS SDK (and Slack), one file per
+//!   service concern, each compiled only for the functions that use its service.
+//! - [`functions`]: each Lambda assembled from its adapters; its binary's `main.rs` only wires.
+//!
+//! Everything that touches AWS lives here; decisions stay in `warden-core`.
 
-// Plumbing every function shares.
-pub mod calls;
-pub mod config;
-mod errors;
-pub mod lambda;
-pub mod policy_source;
-pub mod telemetry;
+pub mod adapters;
+pub mod functions;
+pub mod runtime;
 
-// Service adapters, each compiled only for the functions that use its service.
-#[cfg(any(feature = "tag-guard", feature = "janitor"))]
-pub mod checkpoints;
-#[cfg(any(feature = "tag-guard", feature = "scan-gate", feature = "janitor"))]
-pub mod ecr;
-#[cfg(feature = "scan-gate")]
-pub mod findings;
-#[cfg(feature = "tag-guard")]
-pub mod ledger;
-#[cfg(any(feature = "tag-guard", feature = "scan-gate", feature = "janitor"))]
-pub mod publisher;
-#[cfg(feature = "notifier")]
-pub mod slack;
-#[cfg(any(feature = "tag-guard", feature = "scan-gate"))]
-pub mod verdicts;
-#[cfg(feature = "janitor")]
-pub mod workloads;
-
-// The functions, assembled from their adapters.
-#[cfg(feature = "janitor")]
-pub mod janitor;
-#[cfg(feature = "notifier")]
-pub mod notifier;
-#[cfg(feature = "scan-gate")]
-pub mod scan_gate;
-#[cfg(feature = "tag-guard")]
-pub mod tag_guard;
-
-pub use calls::ApiCalls;
-pub use config::{assume_role, load_sdk_config};
+pub use runtime::calls::ApiCalls;
+pub use runtime::config::{assume_role, load_sdk_config};

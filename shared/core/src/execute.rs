@@ -11,16 +11,41 @@ use std::collections::BTreeMap;
 use crate::message::Message;
 use crate::names::{Digest, Tag};
 use crate::plan::{Action, Plan, TagMove};
-use crate::ports::{ImageManifests, PortError, Publisher, RepositorySettings};
+use crate::ports::{
+    ImageDeletion, ImageManifests, LifecycleControl, MutabilityControl, PortError, Publisher,
+};
 
 /// ECR's BatchDeleteImage limit on image ids per call.
 pub const DELETE_BATCH: usize = 100;
 
-/// The ports a plan may use.
+/// The ports a plan may use. Tag moves and messages are every function's; the other writes are
+/// granted only to the function whose job they are, so a plan asking for one it was not granted
+/// fails (non-retryable) instead of acting.
 pub struct Executor<'a> {
-    pub settings: &'a dyn RepositorySettings,
     pub images: &'a dyn ImageManifests,
     pub publisher: &'a dyn Publisher,
+    pub grants: Grants<'a>,
+}
+
+/// The writes beyond tag moves a function may make; `None` means not granted.
+#[derive(Clone, Copy, Default)]
+pub struct Grants<'a> {
+    /// tag-guard: `PutImageTagMutability`.
+    pub mutability: Option<&'a dyn MutabilityControl>,
+    /// janitor: `PutLifecyclePolicy`.
+    pub lifecycle: Option<&'a dyn LifecycleControl>,
+    /// janitor: `BatchDeleteImage` of whole images.
+    pub deletion: Option<&'a dyn ImageDeletion>,
+}
+
+fn granted<'a, T: ?Sized>(
+    grant: Option<&'a T>,
+    operation: &'static str,
+) -> Result<&'a T, PortError> {
+    grant.ok_or(PortError::Invalid {
+        operation,
+        message: "not granted to this function".to_owned(),
+    })
 }
 
 /// Outcome counts of carried-out (or, in dry-run, planned) actions, for the summary metrics.
@@ -115,13 +140,15 @@ impl Executor<'_> {
                 repository,
                 setting,
             } => {
-                self.settings
+                granted(self.grants.mutability, "ecr:PutImageTagMutability")?
                     .set_tag_mutability(repository, setting)
                     .await?;
                 count(outcomes, "RepositoriesFixed", 1);
             }
             Action::PutLifecyclePolicy { repository, text } => {
-                self.settings.put_lifecycle_policy(repository, text).await?;
+                granted(self.grants.lifecycle, "ecr:PutLifecyclePolicy")?
+                    .put_lifecycle_policy(repository, text)
+                    .await?;
                 count(outcomes, "LifecyclePoliciesSet", 1);
             }
             Action::PutTag {
@@ -189,6 +216,7 @@ impl Executor<'_> {
                 }
             }
             Action::DeleteImages { repository, images } => {
+                let deletion = granted(self.grants.deletion, "ecr:BatchDeleteImage")?;
                 for batch in images.chunks(DELETE_BATCH) {
                     // Re-read just before deleting: an image tagged since it was listed stays.
                     let digests: Vec<Digest> = batch.iter().map(|i| i.digest.clone()).collect();
@@ -209,7 +237,7 @@ impl Executor<'_> {
                             },
                         }
                     }
-                    let refused = self.images.delete_images(repository, &go).await?;
+                    let refused = deletion.delete_images(repository, &go).await?;
                     count(
                         outcomes,
                         "ImagesDeleted",

@@ -3,16 +3,16 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::event::{Detail, Event, Incoming, parse_event};
+use crate::event::{Detail, Event, Incoming, QueuedEvent};
 
 /// Describe an incoming payload: `kind`, `account`, `region`, `repository`, `digest`, `tags`, and
 /// `severity_counts` where the event has them, plus what else identifies it.
 pub fn describe(incoming: &Incoming) -> Value {
     match incoming {
         Incoming::Event(event) => describe_event(event),
-        Incoming::Sns(records) => json!({
+        Incoming::Sns(delivery) => json!({
             "kind": "sns",
-            "records": records.iter().map(|r| json!({
+            "records": delivery.records.iter().map(|r| &r.sns).map(|r| json!({
                 "message_id": r.message_id,
                 "topic_arn": r.topic_arn,
                 "subject": r.subject,
@@ -26,15 +26,12 @@ pub fn describe(incoming: &Incoming) -> Value {
                 },
             })).collect::<Vec<_>>(),
         }),
-        Incoming::Queue(records) => json!({
+        Incoming::Queue(batch) => json!({
             "kind": "sqs",
-            "records": records.iter().map(|r| {
-                let inner = serde_json::from_str::<Value>(&r.body)
-                    .map_err(|e| e.to_string())
-                    .and_then(|v| parse_event(v).map_err(|e| e.to_string()));
-                match inner {
-                    Ok(event) => json!({"message_id": r.message_id, "event": describe_event(&event)}),
-                    Err(error) => json!({"message_id": r.message_id, "error": error}),
+            "records": batch.records.iter().map(|r| {
+                match r.event() {
+                    Ok(event) => json!({"message_id": r.id(), "event": describe_event(&event)}),
+                    Err(error) => json!({"message_id": r.id(), "error": error.to_string()}),
                 }
             }).collect::<Vec<_>>(),
         }),

@@ -18,3 +18,4 @@ pub mod ports;
 pub mod scan_gate;
 pub mod severity;
 pub mod tag_guard;
+pub mod verdict;

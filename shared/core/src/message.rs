@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::mutability::TagMutability;
 use crate::names::{AccountId, Digest, Region, RepositoryName, Tag};
-use crate::scan_gate::verdict::{ExceptionUse, Finding, Verdict};
 use crate::severity::{Severity, SeverityCounts};
+use crate::verdict::{ExceptionUse, Finding, Verdict};
 
 pub const SCHEMA: &str = "ecr-warden/message/v1";
 /// SNS's limit on `Subject`.

@@ -1,63 +1,44 @@
-//! The Lambda envelopes around messages: SNS deliveries (the notifier, the replicator) and SQS
-//! batches (scan-gate's Inspector finding queue). Each record is kept raw: one bad record must fail
-//! alone (a batch item failure), never the batch.
+//! The Lambda envelopes around messages, as `aws_lambda_events` defines them: SNS deliveries (the
+//! notifier, the replicator) and SQS batches (scan-gate's Inspector finding queue). Each record is
+//! kept raw: one bad record must fail alone (a batch item failure), never the batch.
 
-use std::collections::BTreeMap;
-
-use serde::{Deserialize, Serialize};
+use aws_lambda_events::event::sns::SnsEvent;
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use serde_json::Value;
 
-use super::{Event, EventError, parse_event, strip_location, typed};
+use super::{Event, EventError, parse_event, strip_location, typed_at};
 
 /// Whatever a function was invoked with.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Incoming {
     Event(Box<Event>),
-    Sns(Vec<SnsRecord>),
-    Queue(Vec<QueueRecord>),
+    Sns(SnsEvent),
+    Queue(SqsEvent),
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct SnsRecord {
-    pub message_id: String,
-    #[serde(default)]
-    pub topic_arn: Option<String>,
-    #[serde(default)]
-    pub subject: Option<String>,
-    pub message: String,
-    #[serde(default)]
-    pub timestamp: Option<String>,
-    #[serde(default)]
-    pub message_attributes: BTreeMap<String, SnsAttribute>,
+/// An SQS message carrying an EventBridge event (EventBridge → SQS puts the event in `body`).
+/// Lambda always sets `messageId` and `body`; [`Incoming`] rejects a batch where one is missing, so
+/// a record's failure can always be reported by its id.
+pub trait QueuedEvent {
+    /// The message id, the batch item failure's `itemIdentifier`.
+    fn id(&self) -> &str;
+    /// The EventBridge event in the body.
+    fn event(&self) -> Result<Event, EventError>;
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct SnsAttribute {
-    #[serde(rename = "Type")]
-    pub data_type: String,
-    pub value: String,
-}
+impl QueuedEvent for SqsMessage {
+    fn id(&self) -> &str {
+        self.message_id.as_deref().unwrap_or_default()
+    }
 
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct QueueRecord {
-    pub message_id: String,
-    pub body: String,
-    #[serde(default, rename = "eventSourceARN")]
-    pub event_source_arn: Option<String>,
-}
-
-impl QueueRecord {
-    /// The EventBridge event this SQS message carries (EventBridge → SQS puts the event in `body`).
-    pub fn event(&self) -> Result<Event, EventError> {
-        let value: Value = serde_json::from_str(&self.body).map_err(|e| EventError::Malformed {
+    fn event(&self) -> Result<Event, EventError> {
+        let body = self.body.as_deref().unwrap_or_default();
+        let value: Value = serde_json::from_str(body).map_err(|e| EventError::Malformed {
             line: e.line(),
             column: e.column(),
             message: format!(
                 "SQS message {}: {}",
-                self.message_id,
+                self.id(),
                 strip_location(&e.to_string())
             ),
         })?;
@@ -75,40 +56,27 @@ pub(super) fn from_value(value: Value) -> Result<Incoming, EventError> {
             .and_then(Value::as_str)
     });
     match source {
-        Some("aws:sns") => {
-            #[derive(Deserialize)]
-            struct Wrapped {
-                #[serde(rename = "Sns")]
-                sns: SnsRecord,
-            }
-            let wrapped: Vec<Wrapped> = typed("SNS delivery", Value::Array(records.clone()))
-                .map_err(|e| rename_root(e, "Records"))?;
-            Ok(Incoming::Sns(wrapped.into_iter().map(|w| w.sns).collect()))
-        }
+        Some("aws:sns") => Ok(Incoming::Sns(typed_at("", "SNS delivery", value)?)),
         Some("aws:sqs") => {
-            let records: Vec<QueueRecord> = typed("SQS batch", Value::Array(records.clone()))
-                .map_err(|e| rename_root(e, "Records"))?;
-            Ok(Incoming::Queue(records))
+            let batch: SqsEvent = typed_at("", "SQS batch", value)?;
+            for (i, message) in batch.records.iter().enumerate() {
+                let missing = |field: &str| EventError::Field {
+                    context: "SQS batch".to_owned(),
+                    path: format!("Records[{i}].{field}"),
+                    message: "is missing".to_owned(),
+                };
+                if message.message_id.as_deref().is_none_or(str::is_empty) {
+                    return Err(missing("messageId"));
+                }
+                if message.body.is_none() {
+                    return Err(missing("body"));
+                }
+            }
+            Ok(Incoming::Queue(batch))
         }
         other => Err(EventError::NotAnEvent(format!(
             "`Records` from unknown source {}",
             other.unwrap_or("(none)")
         ))),
-    }
-}
-
-/// `typed` names paths under `detail`; for a batch they are under `Records`.
-fn rename_root(err: EventError, root: &str) -> EventError {
-    match err {
-        EventError::Field {
-            context,
-            path,
-            message,
-        } => EventError::Field {
-            context,
-            path: path.replacen("detail", root, 1),
-            message,
-        },
-        other => other,
     }
 }

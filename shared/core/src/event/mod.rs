@@ -17,7 +17,10 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-pub use batch::{Incoming, QueueRecord, SnsAttribute, SnsRecord};
+pub use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+pub use aws_lambda_events::event::sns::{SnsEvent, SnsMessage, SnsRecord};
+pub use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+pub use batch::{Incoming, QueuedEvent};
 pub use cloudtrail::{
     CloudTrailCall, ExclusionFilterSpec, RepositoryDescription, RequestParameters,
     ResponseElements, UserIdentity,
@@ -148,30 +151,23 @@ pub fn parse_event(value: Value) -> Result<Event, EventError> {
     };
     let source = text(&map, "source")?;
     let detail_type = text(&map, "detail-type")?;
+    let context = format!("{detail_type} event");
     let envelope_error = |path: &str, message: String| EventError::Field {
-        context: format!("{detail_type} event"),
+        context: context.clone(),
         path: path.to_owned(),
         message,
     };
+    let detail = map.remove("detail");
+    // The envelope is aws_lambda_events' type; `detail` is parsed below into ecr-warden's own.
+    map.insert("detail".to_owned(), Value::Null);
+    let raw: EventBridgeEvent<Value> = typed_at("", &context, Value::Object(map))?;
     // Every EventBridge event carries account and region, whatever its source.
-    let account = field::<AccountId>(&map, "account").map_err(|m| envelope_error("account", m))?;
-    let region = field::<Region>(&map, "region").map_err(|m| envelope_error("region", m))?;
+    let account = required(raw.account, "account", &envelope_error)?;
+    let region = required(raw.region, "region", &envelope_error)?;
     let envelope = Envelope {
-        id: map.get("id").and_then(Value::as_str).map(str::to_owned),
-        time: map
-            .get("time")
-            .and_then(Value::as_str)
-            .map(Timestamp::parse),
-        resources: map
-            .get("resources")
-            .and_then(Value::as_array)
-            .map(|r| {
-                r.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default(),
+        id: raw.id,
+        time: raw.time.map(Timestamp::from),
+        resources: raw.resources.unwrap_or_default(),
         source,
         detail_type,
         account,
@@ -187,15 +183,15 @@ pub fn parse_event(value: Value) -> Result<Event, EventError> {
             detail: Detail::Ignored { reason },
         });
     };
-    let detail = match map.remove("detail") {
+    let detail = match detail {
         Some(Value::Object(d)) => Value::Object(d),
         Some(other) => {
-            return Err(detail_error(
-                &envelope,
+            return Err(envelope_error(
+                "detail",
                 format!("is {}, not an object", type_name(&other)),
             ));
         }
-        None => return Err(detail_error(&envelope, "is missing".to_owned())),
+        None => return Err(envelope_error("detail", "is missing".to_owned())),
     };
     let detail = kind.parse(&envelope.detail_type, detail)?;
     Ok(Event { envelope, detail })
@@ -289,7 +285,13 @@ impl KnownKind {
 
 /// Deserialize `detail` into `T`, naming the failing field by its full path (`detail.a.b`).
 fn typed<T: DeserializeOwned>(context: &str, detail: Value) -> Result<T, EventError> {
-    serde_path_to_error::deserialize(detail).map_err(|err| {
+    typed_at("detail", context, detail)
+}
+
+/// Deserialize `value` (found at `root`; "" for the top level) into `T`, naming the failing
+/// field by its full path.
+fn typed_at<T: DeserializeOwned>(root: &str, context: &str, value: Value) -> Result<T, EventError> {
+    serde_path_to_error::deserialize(value).map_err(|err| {
         let mut message = strip_location(&err.inner().to_string());
         let mut path = err.path().to_string();
         // serde reports a missing field at its parent; name the field itself.
@@ -304,10 +306,11 @@ fn typed<T: DeserializeOwned>(context: &str, detail: Value) -> Result<T, EventEr
             };
             message = "is missing".to_owned();
         }
-        let path = if path == "." {
-            "detail".to_owned()
-        } else {
-            format!("detail.{path}")
+        let path = match (root, path.as_str()) {
+            ("", ".") => "(top level)".to_owned(),
+            ("", _) => path,
+            (_, ".") => root.to_owned(),
+            _ => format!("{root}.{path}"),
         };
         EventError::Field {
             context: context.to_owned(),
@@ -317,27 +320,21 @@ fn typed<T: DeserializeOwned>(context: &str, detail: Value) -> Result<T, EventEr
     })
 }
 
+/// An envelope field every event must carry, validated into its newtype.
+fn required<T: for<'de> Deserialize<'de>>(
+    value: Option<String>,
+    key: &str,
+    error: &impl Fn(&str, String) -> EventError,
+) -> Result<T, EventError> {
+    let value = value.ok_or_else(|| error(key, "is missing".to_owned()))?;
+    T::deserialize(Value::String(value)).map_err(|e| error(key, strip_location(&e.to_string())))
+}
+
 /// serde_json appends " at line L column C" to messages; within a `Value` that is noise.
 fn strip_location(message: &str) -> String {
     match message.rfind(" at line ") {
         Some(at) => message[..at].to_owned(),
         None => message.to_owned(),
-    }
-}
-
-fn field<T: for<'de> Deserialize<'de>>(
-    map: &serde_json::Map<String, Value>,
-    key: &str,
-) -> Result<T, String> {
-    let value = map.get(key).ok_or_else(|| "is missing".to_owned())?;
-    T::deserialize(value).map_err(|e| strip_location(&e.to_string()))
-}
-
-fn detail_error(envelope: &Envelope, message: String) -> EventError {
-    EventError::Field {
-        context: format!("{} event", envelope.detail_type),
-        path: "detail".to_owned(),
-        message,
     }
 }
 

@@ -51,6 +51,15 @@ impl Timestamp {
     }
 }
 
+impl From<DateTime<Utc>> for Timestamp {
+    fn from(at: DateTime<Utc>) -> Self {
+        Self {
+            raw: at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+            at: Some(at),
+        }
+    }
+}
+
 /// Epoch seconds, or milliseconds when the number is too large to be seconds.
 fn from_epoch(n: f64) -> Option<DateTime<Utc>> {
     let millis = if n.abs() >= 1e11 { n } else { n * 1000.0 };

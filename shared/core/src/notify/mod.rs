@@ -18,7 +18,7 @@ use sha2::Digest as _;
 
 use crate::message::{Body, Message};
 use crate::policy::{Policy, SlackRoute};
-use crate::scan_gate::verdict::Verdict;
+use crate::verdict::Verdict;
 
 /// The Slack routes `message` goes to.
 pub fn routes<'p>(policy: &'p Policy, message: &Message) -> Vec<&'p SlackRoute> {

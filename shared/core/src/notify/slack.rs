@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::message::{Body, CleanupBody, Message, VerdictBody};
 use crate::names::{Digest, Tag};
-use crate::scan_gate::verdict::{Finding, Verdict};
+use crate::verdict::{Finding, Verdict};
 
 pub const MAX_BLOCKS: usize = 50;
 pub const MAX_HEADER: usize = 150;

@@ -4,6 +4,7 @@
 //! own limits, reporting *every* problem with its key path, before anything can act on the policy.
 //! [`Policy::for_repository`] resolves which pattern's section applies (see `resolve.rs`).
 
+mod lifecycle_rules;
 mod resolve;
 mod validate;
 
@@ -20,6 +21,9 @@ use crate::severity::Severity;
 
 /// The JSON Schema the policy file is checked against (also published as `shared/core/policy.schema.json`).
 pub const SCHEMA: &str = include_str!("../../policy.schema.json");
+
+/// The prefix of scan-gate's quarantine tags when the policy names none (janitor keeps them too).
+pub const DEFAULT_QUARANTINE_PREFIX: &str = "quarantine-";
 
 /// A validated policy with its repository patterns compiled. Build it with [`Policy::from_yaml`].
 #[derive(Debug, Clone)]

@@ -6,22 +6,21 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use super::{Context, Facts, Need, ParentIndex, Parents, Step, Subject, decide, subject};
-use crate::event::{Event, QueueRecord};
-use crate::execute::{Executor, Outcomes, absorb};
+use crate::event::{Event, QueuedEvent, SqsMessage};
+use crate::execute::{Executor, Grants, Outcomes, absorb};
 use crate::manifest::{INDEX_TYPES, manifest_links};
 use crate::names::{Digest, RepositoryName, Tag};
 use crate::plan::Plan;
 use crate::policy::Policy;
 use crate::ports::{
     ImageCatalog, ImageFindings, ImageManifests, MAX_BATCH_GET_IMAGE_IDS, PortError, Publisher,
-    RepositorySettings, VerdictClaim, VerdictStore,
+    VerdictClaim, VerdictStore,
 };
 
 pub struct Ports<'a> {
     pub images: &'a dyn ImageManifests,
     /// Listing the repository, to find the indexes an untagged image belongs to.
     pub catalog: &'a dyn ImageCatalog,
-    pub settings: &'a dyn RepositorySettings,
     pub findings: &'a dyn ImageFindings,
     pub verdicts: &'a dyn VerdictStore,
     pub publisher: &'a dyn Publisher,
@@ -73,7 +72,7 @@ pub async fn handle_event(
 /// name it. A message that does not parse, or whose image's evaluation failed retryably, is
 /// reported in `failed_messages` (the batch item failures); the others succeed.
 pub async fn handle_batch(
-    records: &[QueueRecord],
+    records: &[SqsMessage],
     policy: &Policy,
     force_dry_run: bool,
     now: DateTime<Utc>,
@@ -91,8 +90,8 @@ pub async fn handle_batch(
             Err(error) => {
                 report
                     .errors
-                    .push(format!("message {}: {error}", record.message_id));
-                report.failed_messages.push(record.message_id.clone());
+                    .push(format!("message {}: {error}", record.id()));
+                report.failed_messages.push(record.id().to_owned());
             }
             Ok((subject, event)) => {
                 let key = (subject.repository.clone(), subject.digest.clone());
@@ -107,7 +106,7 @@ pub async fn handle_batch(
                     .entry(key)
                     .or_insert_with(|| (subject.clone(), event_ctx, Vec::new()));
                 entry.0 = subject; // the last message's tags are the freshest
-                entry.2.push(record.message_id.clone());
+                entry.2.push(record.id().to_owned());
             }
         }
     }
@@ -139,10 +138,11 @@ async fn evaluate(
             Step::Need(need) => fill(need, &mut facts, ports).await?,
         }
     };
+    // scan-gate moves tags and publishes; it is granted no other write.
     let executor = Executor {
-        settings: ports.settings,
         images: ports.images,
         publisher: ports.publisher,
+        grants: Grants::default(),
     };
     let result = executor
         .run_then_tell(&plan, &mut report.outcomes, super::amend)

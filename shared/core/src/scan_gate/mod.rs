@@ -17,7 +17,6 @@ mod moves;
 mod naming;
 #[cfg(test)]
 mod tests;
-pub mod verdict;
 
 pub use drive::{Ports, Report, handle_batch, handle_event};
 pub use moves::amend;
@@ -34,13 +33,12 @@ use crate::manifest::artifact_type;
 use crate::message::{Body, MAX_MESSAGE_FINDINGS, Message, SCHEMA, VerdictBody};
 use crate::names::{AccountId, Digest, Region, RepositoryName, Tag, repository_from_name_or_arn};
 use crate::plan::{Action, Plan, TagMove};
-use crate::policy::{Gate, OnFail, Policy, Resolved};
+use crate::policy::{DEFAULT_QUARANTINE_PREFIX, Gate, OnFail, Policy, Resolved};
 use crate::ports::{ImageResource, ImageView, Manifest, ScanCoverage, VerdictClaim, VerdictRecord};
 use crate::severity::SeverityCounts;
-use verdict::{Evaluation, Finding, Verdict};
+use crate::verdict::{self, Evaluation, Finding, Verdict};
 
 pub const FUNCTION: &str = "scan-gate";
-pub const DEFAULT_QUARANTINE_PREFIX: &str = "quarantine-";
 
 #[derive(Debug, Clone)]
 pub struct Context {

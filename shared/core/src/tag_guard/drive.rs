@@ -10,19 +10,21 @@ use super::{
 };
 use crate::budget::Budget;
 use crate::event::Event;
-use crate::execute::{Executor, Outcomes, absorb};
+use crate::execute::{Executor, Grants, Outcomes, absorb};
 use crate::names::{Digest, RepositoryName, Tag};
 use crate::plan::Plan;
 use crate::policy::Policy;
 use crate::ports::{
-    Checkpoints, Claim, ImageCatalog, ImageManifests, PortError, Publisher, RepositorySettings,
-    TagLedger, VerdictLookup,
+    Checkpoints, Claim, ImageCatalog, ImageManifests, MutabilityControl, PortError, Publisher,
+    RepositorySettings, TagLedger, VerdictLookup,
 };
 
 /// Everything tag-guard talks to.
 pub struct Ports<'a> {
     pub images: &'a dyn ImageManifests,
     pub settings: &'a dyn RepositorySettings,
+    /// Setting a repository's tag mutability (the policy's mode).
+    pub mutability: &'a dyn MutabilityControl,
     pub catalog: &'a dyn ImageCatalog,
     pub ledger: &'a dyn TagLedger,
     /// scan-gate's verdicts, read before a protected tag is pointed back at an image.
@@ -91,9 +93,12 @@ pub async fn handle(
 
 async fn run(plan: Plan, ports: &Ports<'_>, report: &mut Report) -> Result<(), PortError> {
     let executor = Executor {
-        settings: ports.settings,
         images: ports.images,
         publisher: ports.publisher,
+        grants: Grants {
+            mutability: Some(ports.mutability),
+            ..Grants::default()
+        },
     };
     let result = executor.run(&plan, &mut report.outcomes).await;
     report.plans.push(plan);

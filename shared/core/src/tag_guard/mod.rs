@@ -12,23 +12,24 @@
 //! what gives the call floors (unprotected push: 0; first push: 1; overwrite: 1+1+1+puts+publish).
 
 mod drive;
+mod repository;
 #[cfg(test)]
 mod tests;
 
 pub use drive::{Ports, Report, handle};
+pub use repository::{decide_cloudtrail, decide_repository};
 
 use chrono::{DateTime, Utc};
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::Serialize;
 
-use crate::event::{CloudTrailCall, Detail, Event};
+use crate::event::{Detail, Event};
 use crate::message::{Body, Message, SCHEMA};
-use crate::mutability::TagMutability;
 use crate::names::{AccountId, Digest, Region, RepositoryName, Tag};
 use crate::plan::{Action, Plan};
 use crate::policy::{Offender, Policy, ProtectedTags, Resolved};
 use crate::ports::{Claim, Manifest};
-use crate::scan_gate::verdict::Verdict;
+use crate::verdict::Verdict;
 
 pub const FUNCTION: &str = "tag-guard";
 
@@ -181,80 +182,6 @@ fn message(
         event_id: ctx.event_id.clone(),
         body,
     }
-}
-
-/// Does the repository's setting match the policy? `current` is the setting it has now (from a
-/// CloudTrail event or the sweep's listing). Conformant or no policy: nothing to do.
-pub fn decide_repository(
-    repository: &RepositoryName,
-    current: Option<&TagMutability>,
-    trigger: &str,
-    policy: &Policy,
-    ctx: &Context,
-) -> Plan {
-    let resolved = policy.for_repository(repository);
-    let dry = dry_run(&resolved, ctx);
-    let Some(wanted) = resolved.immutability else {
-        return Plan::nothing(format!("{repository}: no immutability policy"), dry);
-    };
-    if current.is_some_and(|c| c.same_as(wanted.value)) {
-        return Plan::nothing(
-            format!("{repository}: conforms ({})", wanted.value.mode.as_str()),
-            dry,
-        );
-    }
-    let body = Body::RepositoryFixed {
-        before: current.cloned(),
-        after: wanted.value.clone(),
-        trigger: trigger.to_owned(),
-    };
-    Plan {
-        decision: format!(
-            "{repository}: {} → {} (policy `{}`)",
-            current.map_or("unknown", |c| c.mode.as_str()),
-            wanted.value.mode.as_str(),
-            wanted.pattern.unwrap_or("defaults"),
-        ),
-        dry_run: dry,
-        actions: vec![
-            Action::SetTagMutability {
-                repository: repository.clone(),
-                setting: wanted.value.clone(),
-            },
-            publish(&resolved, ctx, "fixed", dry, body),
-        ],
-    }
-}
-
-/// The tag-guard decision for a CloudTrail call, from the event alone.
-pub fn decide_cloudtrail(call: &CloudTrailCall, policy: &Policy, ctx: &Context) -> Plan {
-    let dry = ctx.force_dry_run;
-    if !matches!(
-        call.event_name.as_str(),
-        "CreateRepository" | "PutImageTagMutability"
-    ) {
-        return Plan::nothing(
-            format!("{} does not change tag mutability", call.event_name),
-            dry,
-        );
-    }
-    if !call.succeeded() {
-        let code = call.error_code.as_deref().unwrap_or_default();
-        return Plan::nothing(
-            format!("{} failed ({code}): nothing changed", call.event_name),
-            dry,
-        );
-    }
-    let Some(repository) = call.repository() else {
-        return Plan::nothing(format!("{} names no repository", call.event_name), dry);
-    };
-    decide_repository(
-        repository,
-        call.resulting_mutability().as_ref(),
-        &call.event_name,
-        policy,
-        ctx,
-    )
 }
 
 /// Whether a (repository, tag) needs the ledger at all: the tag is protected and the repository's

@@ -1,5 +1,6 @@
 use super::*;
 use crate::mutability::MutabilityMode;
+use crate::mutability::TagMutability;
 
 const POLICY: &str = r#"
 version: 1

@@ -12,9 +12,10 @@ use warden_core::notify::{self, Ports};
 use warden_core::policy::Policy;
 use warden_core::ports::PortError;
 
-use crate::calls::ApiCalls;
-use crate::lambda::{ConfigError, Handled, InvocationError, env_required, frame, not_for_me};
-use crate::slack::{DynamoNotificationLog, SecretsManagerWebhooks, SlackWebhook};
+use crate::adapters::slack::{DynamoNotificationLog, SecretsManagerWebhooks, SlackWebhook};
+use crate::runtime::calls::ApiCalls;
+use crate::runtime::env::{self, ConfigError};
+use crate::runtime::lambda::{Handled, InvocationError, Payload, frame, not_for_me};
 use aws_config::SdkConfig;
 
 pub const FUNCTION: &str = "notifier";
@@ -26,24 +27,22 @@ pub struct NotifierConfig {
     pub webhook_timeout: Duration,
 }
 
-fn env_u64(name: &'static str, default: u64) -> Result<u64, ConfigError> {
-    match std::env::var(name) {
-        Err(_) => Ok(default),
-        Ok(v) => v.parse().map_err(|_| ConfigError::Invalid {
-            name,
-            value: v,
-            expected: "a whole number",
-        }),
-    }
-}
-
 impl NotifierConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
-        let window = env_u64("WARDEN_DEDUPE_WINDOW_SECONDS", 86_400)?;
+        let window: u32 = env::number(
+            "WARDEN_DEDUPE_WINDOW_SECONDS",
+            86_400,
+            "a whole number of seconds",
+        )?;
+        let timeout = env::number(
+            "WARDEN_WEBHOOK_TIMEOUT_MS",
+            5_000,
+            "a whole number of milliseconds",
+        )?;
         Ok(Self {
-            table: env_required("WARDEN_TABLE")?,
-            dedupe_window: chrono::Duration::seconds(i64::try_from(window).unwrap_or(i64::MAX)),
-            webhook_timeout: Duration::from_millis(env_u64("WARDEN_WEBHOOK_TIMEOUT_MS", 5_000)?),
+            table: env::required("WARDEN_TABLE")?,
+            dedupe_window: chrono::Duration::seconds(i64::from(window)),
+            webhook_timeout: Duration::from_millis(timeout),
         })
     }
 }
@@ -84,10 +83,11 @@ impl Notifier {
     }
 
     /// Handle one invocation: an SNS delivery from the warden topic.
-    pub async fn handle(&self, payload: Value) -> Result<Value, InvocationError> {
+    pub async fn handle(&self, payload: impl Into<Payload>) -> Result<Value, InvocationError> {
+        let payload = payload.into();
         frame(FUNCTION, &self.calls, payload, None, |input| async move {
             match input {
-                Incoming::Sns(records) => self.on_records(&records).await,
+                Incoming::Sns(delivery) => self.on_records(&delivery.records).await,
                 Incoming::Event(_) => Ok(not_for_me(FUNCTION, "EventBridge events")),
                 Incoming::Queue(_) => Ok(not_for_me(FUNCTION, "SQS batches")),
             }
@@ -104,6 +104,7 @@ impl Notifier {
         let mut handled = Handled::default();
         let mut results = Vec::new();
         for record in records {
+            let record = &record.sns;
             let message: Message = match serde_json::from_str(&record.message) {
                 Ok(m) => m,
                 Err(e) => {

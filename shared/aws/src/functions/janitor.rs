@@ -16,15 +16,15 @@ use warden_core::names::{AccountId, Region, RepositoryName};
 use warden_core::policy::Policy;
 use warden_core::ports::PortError;
 
-use crate::calls::ApiCalls;
-use crate::checkpoints::DynamoCheckpoints;
-use crate::ecr::EcrRegistry;
-use crate::lambda::{
-    AccountScope, ConfigError, Deadline, Handled, InvocationError, env_bool, env_topic, frame,
-    invocation_deadline, invoked_account, not_for_me,
+use crate::adapters::checkpoints::DynamoCheckpoints;
+use crate::adapters::ecr::EcrRegistry;
+use crate::adapters::publisher::SnsPublisher;
+use crate::adapters::workloads::AccountWorkloads;
+use crate::runtime::calls::ApiCalls;
+use crate::runtime::env::{self, ConfigError};
+use crate::runtime::lambda::{
+    AccountScope, Deadline, Handled, Invocation, InvocationError, Payload, frame, not_for_me,
 };
-use crate::publisher::SnsPublisher;
-use crate::workloads::AccountWorkloads;
 use aws_config::SdkConfig;
 
 #[derive(Debug, Clone, Default)]
@@ -39,19 +39,12 @@ pub struct JanitorConfig {
 
 impl JanitorConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
-        let margin = match std::env::var("WARDEN_RUN_MARGIN_SECONDS") {
-            Err(_) => 60,
-            Ok(v) => v.parse().map_err(|_| ConfigError::Invalid {
-                name: "WARDEN_RUN_MARGIN_SECONDS",
-                value: v,
-                expected: "a whole number of seconds",
-            })?,
-        };
+        let margin = env::number("WARDEN_RUN_MARGIN_SECONDS", 60, "a whole number of seconds")?;
         Ok(Self {
-            table: std::env::var("WARDEN_TABLE").ok().filter(|t| !t.is_empty()),
+            table: env::optional("WARDEN_TABLE"),
             margin: Duration::from_secs(margin),
-            topic_arn: env_topic(),
-            dry_run: env_bool("WARDEN_DRY_RUN")?,
+            topic_arn: env::optional("WARDEN_TOPIC_ARN"),
+            dry_run: env::flag("WARDEN_DRY_RUN")?,
         })
     }
 }
@@ -133,6 +126,8 @@ impl Janitor {
         };
         let ports = Ports {
             settings: &self.registry,
+            lifecycle: &self.registry,
+            deletion: &self.registry,
             catalog: &self.registry,
             images: &self.registry,
             workloads: &self.workloads,
@@ -148,32 +143,39 @@ impl Janitor {
     /// Handle one invocation: the schedule. Starts no repository within the margin of `deadline`.
     pub async fn handle(
         &self,
-        payload: Value,
+        payload: impl Into<Payload>,
         deadline: SystemTime,
     ) -> Result<Value, InvocationError> {
-        self.handle_in(payload, deadline, None).await
+        let invocation = Invocation {
+            deadline: Some(deadline),
+            ..Invocation::local()
+        };
+        self.handle_in(payload.into(), invocation).await
     }
 
     /// Handle one Lambda invocation: as [`Self::handle`] with the invocation's deadline, and a
     /// schedule event for another account than the function's own is ignored.
     pub async fn handle_invocation(
         &self,
-        event: lambda_runtime::LambdaEvent<Value>,
+        event: lambda_runtime::LambdaEvent<Payload>,
     ) -> Result<Value, InvocationError> {
-        let own = invoked_account(&event.context);
-        // Without a known deadline (a local runtime), allow the longest a Lambda may run.
-        let deadline = invocation_deadline(&event.context)
-            .unwrap_or_else(|| SystemTime::now() + Duration::from_secs(15 * 60));
-        let scope = own.as_deref().map(|own| AccountScope { own, named: &[] });
-        self.handle_in(event.payload, deadline, scope).await
+        self.handle_in(event.payload, Invocation::from(&event.context))
+            .await
     }
 
     async fn handle_in(
         &self,
-        payload: Value,
-        deadline: SystemTime,
-        scope: Option<AccountScope<'_>>,
+        payload: Payload,
+        invocation: Invocation,
     ) -> Result<Value, InvocationError> {
+        // Without a known deadline (a local runtime), allow the longest a Lambda may run.
+        let deadline = invocation
+            .deadline
+            .unwrap_or_else(|| SystemTime::now() + Duration::from_secs(15 * 60));
+        let scope = invocation
+            .account
+            .as_deref()
+            .map(|own| AccountScope { own, named: &[] });
         let budget = Deadline {
             at: deadline,
             margin: self.margin,
@@ -223,7 +225,7 @@ pub async fn caller_account(sdk: &aws_config::SdkConfig) -> Result<AccountId, Po
         .get_caller_identity()
         .send()
         .await
-        .map_err(|e| crate::errors::port_error(OP, e))?;
+        .map_err(|e| crate::adapters::errors::port_error(OP, e))?;
     AccountId::new(out.account().unwrap_or_default()).map_err(|e| PortError::Invalid {
         operation: OP,
         message: e.to_string(),

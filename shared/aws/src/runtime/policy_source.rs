@@ -7,7 +7,7 @@ use warden_core::policy::{Policy, PolicyError};
 use warden_core::ports::PortError;
 
 #[cfg(feature = "ssm")]
-use crate::errors::port_error;
+use crate::adapters::errors::port_error;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PolicySourceError {
@@ -33,10 +33,9 @@ pub enum PolicySource {
 impl PolicySource {
     /// `WARDEN_POLICY_FILE` wins over `WARDEN_POLICY_SSM`.
     pub fn from_env() -> Result<Self, PolicySourceError> {
-        let var = |name| std::env::var(name).ok().filter(|v: &String| !v.is_empty());
-        var("WARDEN_POLICY_FILE")
+        crate::runtime::env::optional("WARDEN_POLICY_FILE")
             .map(Self::File)
-            .or_else(|| var("WARDEN_POLICY_SSM").map(Self::Ssm))
+            .or_else(|| crate::runtime::env::optional("WARDEN_POLICY_SSM").map(Self::Ssm))
             .ok_or(PolicySourceError::NotConfigured)
     }
 

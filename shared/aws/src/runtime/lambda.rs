@@ -6,14 +6,15 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Instant;
 
+use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
 use warden_core::budget::Budget;
-use warden_core::event::{Incoming, incoming};
+use warden_core::event::{EventError, Incoming, incoming};
 use warden_core::explain::describe_event;
 use warden_core::ports::PortError;
 
-use crate::calls::ApiCalls;
-use crate::telemetry::Summary;
+use crate::runtime::calls::ApiCalls;
+use crate::runtime::telemetry::Summary;
 
 /// The answer to a payload a function does not take (acknowledged: retrying cannot help).
 pub fn not_for_me(function: &str, what: &str) -> Handled {
@@ -23,6 +24,49 @@ pub fn not_for_me(function: &str, what: &str) -> Handled {
         errors: vec![error.clone()],
         response: json!({"status": "rejected", "error": error}),
         ..Handled::default()
+    }
+}
+
+/// A function's input as the Lambda runtime hands it over: the typed envelope ([`Incoming`]: an
+/// `EventBridgeEvent`, an `SqsEvent` or an `SnsEvent` from `aws_lambda_events`, with ecr-warden's
+/// own detail types inside), or what is wrong with the bytes. Deserializing it never fails, so a
+/// malformed event is answered by the function (rejected and acknowledged, with its summary line
+/// naming the field) instead of by the runtime, which would have Lambda retry the same bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Payload(pub Result<Incoming, EventError>);
+
+impl<'de> Deserialize<'de> for Payload {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Value::deserialize(deserializer).map(Self::from)
+    }
+}
+
+impl From<Value> for Payload {
+    fn from(value: Value) -> Self {
+        Self(incoming(value))
+    }
+}
+
+/// What the runtime says about one invocation: the account the function runs in (from its ARN)
+/// and the deadline, when usable. [`Invocation::local`] is neither (tests, `warden invoke`).
+#[derive(Debug, Clone, Default)]
+pub struct Invocation {
+    pub account: Option<String>,
+    pub deadline: Option<std::time::SystemTime>,
+}
+
+impl Invocation {
+    pub fn local() -> Self {
+        Self::default()
+    }
+}
+
+impl From<&lambda_runtime::Context> for Invocation {
+    fn from(context: &lambda_runtime::Context) -> Self {
+        Self {
+            account: invoked_account(context),
+            deadline: invocation_deadline(context),
+        }
     }
 }
 
@@ -36,68 +80,6 @@ pub struct Handled {
     pub errors: Vec<String>,
     /// Returned to the invoker (and shown by `cargo lambda invoke`).
     pub response: Value,
-}
-
-/// Configuration read from the environment at init.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("environment variable {0} is required")]
-    Missing(&'static str),
-    #[error("environment variable {name}={value:?}: {expected}")]
-    Invalid {
-        name: &'static str,
-        value: String,
-        expected: &'static str,
-    },
-}
-
-/// What tag-guard and scan-gate read from the environment: the state table (`WARDEN_TABLE`,
-/// required), the warden topic (`WARDEN_TOPIC_ARN`) and the global dry-run (`WARDEN_DRY_RUN`).
-#[derive(Debug, Clone)]
-pub struct StateConfig {
-    pub table: String,
-    pub topic_arn: Option<String>,
-    pub dry_run: bool,
-}
-
-impl StateConfig {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Ok(Self {
-            table: env_required("WARDEN_TABLE")?,
-            topic_arn: env_topic(),
-            dry_run: env_bool("WARDEN_DRY_RUN")?,
-        })
-    }
-}
-
-/// `WARDEN_TOPIC_ARN`, when set.
-pub fn env_topic() -> Option<String> {
-    std::env::var("WARDEN_TOPIC_ARN")
-        .ok()
-        .filter(|t| !t.is_empty())
-}
-
-pub fn env_required(name: &'static str) -> Result<String, ConfigError> {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.is_empty())
-        .ok_or(ConfigError::Missing(name))
-}
-
-pub fn env_bool(name: &'static str) -> Result<bool, ConfigError> {
-    match std::env::var(name)
-        .unwrap_or_default()
-        .to_ascii_lowercase()
-        .as_str()
-    {
-        "" | "false" | "0" | "no" => Ok(false),
-        "true" | "1" | "yes" => Ok(true),
-        other => Err(ConfigError::Invalid {
-            name,
-            value: other.to_owned(),
-            expected: "true or false",
-        }),
-    }
 }
 
 /// Time left until the Lambda deadline, less a margin (a long run's [`Budget`]).
@@ -117,14 +99,14 @@ impl Budget for Deadline {
 /// The invocation's deadline, when it has a usable one. Lambda always sends a deadline in the
 /// future; a local runtime may send none or one already past (`cargo lambda watch` does), and
 /// "no deadline known" must not read as "out of time".
-pub fn invocation_deadline(context: &lambda_runtime::Context) -> Option<std::time::SystemTime> {
+fn invocation_deadline(context: &lambda_runtime::Context) -> Option<std::time::SystemTime> {
     let at = context.deadline();
     (at > std::time::SystemTime::now()).then_some(at)
 }
 
 /// The account a Lambda invocation runs in, from its function ARN
 /// (`arn:<partition>:lambda:<region>:<account>:function:<name>`).
-pub fn invoked_account(context: &lambda_runtime::Context) -> Option<String> {
+fn invoked_account(context: &lambda_runtime::Context) -> Option<String> {
     let account = context.invoked_function_arn.split(':').nth(4)?;
     (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())).then(|| account.to_owned())
 }
@@ -184,7 +166,7 @@ impl AccountScope<'_> {
 pub async fn frame<F, Fut>(
     function: &'static str,
     calls: &ApiCalls,
-    payload: Value,
+    payload: Payload,
     scope: Option<AccountScope<'_>>,
     handler: F,
 ) -> Result<Value, InvocationError>
@@ -195,7 +177,7 @@ where
     let started = Instant::now();
     let calls_before = calls.snapshot();
     let mut summary = Summary::new(function);
-    let result = match incoming(payload) {
+    let result = match payload.0 {
         Err(error) => {
             tracing::warn!(%error, "rejected event");
             summary.kind = "invalid".into();
@@ -225,8 +207,12 @@ where
                     summary.repository = described["repository"].as_str().map(str::to_owned);
                     summary.digest = described["digest"].as_str().map(str::to_owned);
                 }
-                Incoming::Queue(records) => summary.kind = format!("sqs_batch({})", records.len()),
-                Incoming::Sns(records) => summary.kind = format!("sns({})", records.len()),
+                Incoming::Queue(batch) => {
+                    summary.kind = format!("sqs_batch({})", batch.records.len());
+                }
+                Incoming::Sns(delivery) => {
+                    summary.kind = format!("sns({})", delivery.records.len());
+                }
             }
             match handler(input).await {
                 Ok(handled) => {

@@ -11,26 +11,36 @@ use std::time::Duration;
 
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
-fn millis_from_env(name: &str, default: u64) -> Duration {
-    let ms = std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(default);
-    Duration::from_millis(ms)
+use crate::runtime::env::{self, ConfigError};
+
+/// The one HTTPS client every SDK client shares: hyper 1 with rustls 0.23 on *ring*. The SDK
+/// crates' default features would link two TLS stacks (and aws-lc's C library) into every binary.
+/// Connections and the platform's root certificates are set up on the first call, not at init.
+pub fn https_client() -> SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .build_https()
 }
 
-/// Load the shared SDK configuration from the environment, with ecr-warden's timeouts.
-pub async fn load_sdk_config() -> SdkConfig {
+/// Load the shared SDK configuration from the environment, with ecr-warden's timeouts and HTTPS
+/// client. A timeout variable that does not parse fails init, naming it.
+pub async fn load_sdk_config() -> Result<SdkConfig, ConfigError> {
+    let millis = |name, default| {
+        env::number(name, default, "a whole number of milliseconds").map(Duration::from_millis)
+    };
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(3))
-        .operation_attempt_timeout(millis_from_env("WARDEN_ATTEMPT_TIMEOUT_MS", 5_000))
-        .operation_timeout(millis_from_env("WARDEN_OPERATION_TIMEOUT_MS", 20_000))
+        .operation_attempt_timeout(millis("WARDEN_ATTEMPT_TIMEOUT_MS", 5_000)?)
+        .operation_timeout(millis("WARDEN_OPERATION_TIMEOUT_MS", 20_000)?)
         .build();
-    aws_config::defaults(BehaviorVersion::latest())
+    Ok(aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https_client())
         .timeout_config(timeouts)
         .load()
-        .await
+        .await)
 }
 
 /// A service client from the shared SDK configuration, counting its calls into an [`ApiCalls`]:

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
-use warden_core::event::{Event, Incoming, QueueRecord};
+use warden_core::event::{Event, Incoming, QueuedEvent, SqsBatchResponse, SqsMessage};
 use warden_core::policy::Policy;
 use warden_core::ports::PortError;
 use warden_core::scan_gate::{self, Context, FUNCTION, Ports, Report};
@@ -16,14 +16,16 @@ use warden_core::scan_gate::{self, Context, FUNCTION, Ports, Report};
 use aws_config::SdkConfig;
 
 use crate::ApiCalls;
-use crate::config::assume_role;
-use crate::ecr::EcrRegistry;
-use crate::findings::Scanners;
-use crate::lambda::{
-    AccountScope, Handled, InvocationError, StateConfig, frame, invoked_account, not_for_me,
+use crate::adapters::ecr::EcrRegistry;
+use crate::adapters::findings::Scanners;
+use crate::adapters::publisher::SnsPublisher;
+use crate::adapters::verdicts::DynamoVerdicts;
+use crate::runtime::config::assume_role;
+use crate::runtime::lambda::{
+    AccountScope, Handled, Invocation, InvocationError, Payload, frame, not_for_me,
 };
-use crate::publisher::SnsPublisher;
-use crate::verdicts::DynamoVerdicts;
+
+use crate::runtime::env::StateConfig;
 
 /// This function's configuration (see [`StateConfig`]).
 pub type ScanGateConfig = StateConfig;
@@ -95,7 +97,6 @@ impl ScanGate {
             Some(there) => Ports {
                 images: &there.registry,
                 catalog: &there.registry,
-                settings: &there.registry,
                 findings: &there.scanners,
                 verdicts: &there.verdicts,
                 publisher: &self.publisher,
@@ -103,7 +104,6 @@ impl ScanGate {
             None => Ports {
                 images: &self.registry,
                 catalog: &self.registry,
-                settings: &self.registry,
                 findings: &self.scanners,
                 verdicts: &self.verdicts,
                 publisher: &self.publisher,
@@ -122,33 +122,33 @@ impl ScanGate {
     }
 
     /// Handle one invocation: an EventBridge event or an SQS batch.
-    pub async fn handle(&self, payload: Value) -> Result<Value, InvocationError> {
-        self.handle_in(payload, None).await
+    pub async fn handle(&self, payload: impl Into<Payload>) -> Result<Value, InvocationError> {
+        self.handle_in(payload.into(), Invocation::local()).await
     }
 
     /// Handle one Lambda invocation: as [`Self::handle`], and events (and queued findings) for
     /// accounts other than the one the function runs in and those the policy names are ignored.
     pub async fn handle_invocation(
         &self,
-        event: lambda_runtime::LambdaEvent<Value>,
+        event: lambda_runtime::LambdaEvent<Payload>,
     ) -> Result<Value, InvocationError> {
-        let own = invoked_account(&event.context);
-        let scope = own.as_deref().map(|own| AccountScope {
-            own,
-            named: &self.named_ids,
-        });
-        self.handle_in(event.payload, scope).await
+        self.handle_in(event.payload, Invocation::from(&event.context))
+            .await
     }
 
     async fn handle_in(
         &self,
-        payload: Value,
-        scope: Option<AccountScope<'_>>,
+        payload: Payload,
+        invocation: Invocation,
     ) -> Result<Value, InvocationError> {
+        let scope = invocation.account.as_deref().map(|own| AccountScope {
+            own,
+            named: &self.named_ids,
+        });
         frame(FUNCTION, &self.calls, payload, scope, |input| async move {
             match input {
                 Incoming::Event(event) => self.on_event(&event).await,
-                Incoming::Queue(records) => Ok(self.on_batch(&records, scope).await),
+                Incoming::Queue(batch) => Ok(self.on_batch(&batch.records, scope).await),
                 Incoming::Sns(_) => Ok(not_for_me(FUNCTION, "SNS deliveries")),
             }
         })
@@ -171,8 +171,8 @@ impl ScanGate {
 
     /// A batch, split by the account each finding is about: each account's findings go through
     /// that account's ports; findings for an account outside `scope` are acknowledged and ignored.
-    async fn on_batch(&self, records: &[QueueRecord], scope: Option<AccountScope<'_>>) -> Handled {
-        let mut by_account: BTreeMap<Option<String>, Vec<QueueRecord>> = BTreeMap::new();
+    async fn on_batch(&self, records: &[SqsMessage], scope: Option<AccountScope<'_>>) -> Handled {
+        let mut by_account: BTreeMap<Option<String>, Vec<SqsMessage>> = BTreeMap::new();
         for record in records {
             let account = record.event().ok().map(|e| e.envelope.account.to_string());
             by_account.entry(account).or_default().push(record.clone());
@@ -185,7 +185,7 @@ impl ScanGate {
                 report.errors.extend(group.iter().map(|r| {
                     format!(
                         "message {}: a finding for account {account}: ignored",
-                        r.message_id
+                        r.id()
                     )
                 }));
                 continue;
@@ -206,10 +206,15 @@ impl ScanGate {
             report.failed_messages.extend(part.failed_messages);
         }
         handled(report, |r| {
-            json!({
-                "batchItemFailures": r.failed_messages.iter().map(|id| json!({"itemIdentifier": id})).collect::<Vec<_>>(),
-                "decision": r.decision(),
-            })
+            // Lambda's partial batch response; the decision rides beside it for the invoker.
+            let mut response = SqsBatchResponse::default();
+            for id in &r.failed_messages {
+                response.add_failure(id.clone());
+            }
+            response
+                .other
+                .insert("decision".into(), json!(r.decision()));
+            serde_json::to_value(response).unwrap_or_else(|e| json!({"error": e.to_string()}))
         })
     }
 }

@@ -9,23 +9,24 @@ use warden_core::event::{Event, Incoming};
 use warden_core::policy::Policy;
 use warden_core::tag_guard::{self, Context, FUNCTION, Ports};
 
-use crate::checkpoints::DynamoCheckpoints;
+use crate::adapters::checkpoints::DynamoCheckpoints;
 use aws_config::SdkConfig;
 
 use crate::ApiCalls;
-use crate::config::assume_role;
-use crate::ecr::EcrRegistry;
-use crate::lambda::{
-    AccountScope, Deadline, Handled, InvocationError, StateConfig, frame, invocation_deadline,
-    invoked_account, not_for_me,
+use crate::adapters::ecr::EcrRegistry;
+use crate::adapters::ledger::DynamoLedger;
+use crate::adapters::publisher::SnsPublisher;
+use crate::adapters::verdicts::DynamoVerdicts;
+use crate::runtime::config::assume_role;
+use crate::runtime::lambda::{
+    AccountScope, Deadline, Handled, Invocation, InvocationError, Payload, frame, not_for_me,
 };
-use crate::ledger::DynamoLedger;
-use crate::publisher::SnsPublisher;
-use crate::verdicts::DynamoVerdicts;
 
 /// The sweep starts no repository within this much of the Lambda deadline; out of time, it
 /// checkpoints in the state table and the next scheduled sweep continues there.
 pub const SWEEP_MARGIN: std::time::Duration = std::time::Duration::from_secs(30);
+
+use crate::runtime::env::StateConfig;
 
 /// This function's configuration (see [`StateConfig`]).
 pub type TagGuardConfig = StateConfig;
@@ -94,37 +95,37 @@ impl TagGuard {
     }
 
     /// Handle one invocation payload (an EventBridge event).
-    pub async fn handle(&self, payload: Value) -> Result<Value, InvocationError> {
-        self.handle_in(payload, None, &Unlimited).await
+    pub async fn handle(&self, payload: impl Into<Payload>) -> Result<Value, InvocationError> {
+        self.handle_in(payload.into(), Invocation::local()).await
     }
 
     /// Handle one Lambda invocation: as [`Self::handle`], and events for accounts other than the
     /// one the function runs in and those the policy names are ignored.
     pub async fn handle_invocation(
         &self,
-        event: lambda_runtime::LambdaEvent<Value>,
+        event: lambda_runtime::LambdaEvent<Payload>,
     ) -> Result<Value, InvocationError> {
-        let own = invoked_account(&event.context);
-        let budget: Box<dyn Budget> = match invocation_deadline(&event.context) {
+        self.handle_in(event.payload, Invocation::from(&event.context))
+            .await
+    }
+
+    async fn handle_in(
+        &self,
+        payload: Payload,
+        invocation: Invocation,
+    ) -> Result<Value, InvocationError> {
+        let budget: Box<dyn Budget> = match invocation.deadline {
             Some(at) => Box::new(Deadline {
                 at,
                 margin: SWEEP_MARGIN,
             }),
             None => Box::new(Unlimited),
         };
-        let scope = own.as_deref().map(|own| AccountScope {
+        let budget = budget.as_ref();
+        let scope = invocation.account.as_deref().map(|own| AccountScope {
             own,
             named: &self.named_ids,
         });
-        self.handle_in(event.payload, scope, budget.as_ref()).await
-    }
-
-    async fn handle_in(
-        &self,
-        payload: Value,
-        scope: Option<AccountScope<'_>>,
-        budget: &dyn Budget,
-    ) -> Result<Value, InvocationError> {
         frame(FUNCTION, &self.calls, payload, scope, |input| async move {
             match input {
                 Incoming::Event(event) => self.decide_and_act(*event, budget).await,
@@ -155,6 +156,7 @@ impl TagGuard {
             Some(there) => Ports {
                 images: &there.registry,
                 settings: &there.registry,
+                mutability: &there.registry,
                 catalog: &there.registry,
                 ledger: &there.ledger,
                 verdicts: &there.verdicts,
@@ -164,6 +166,7 @@ impl TagGuard {
             None => Ports {
                 images: &self.registry,
                 settings: &self.registry,
+                mutability: &self.registry,
                 catalog: &self.registry,
                 ledger: &self.ledger,
                 verdicts: &self.verdicts,

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use warden_core::ports::{ChatWebhook, NotificationLog, PortError, WebhookSecrets, WebhookUrl};
 
-use crate::errors::port_error;
+use crate::adapters::errors::port_error;
 
 /// Secrets Manager, with each secret read once per container.
 #[derive(Debug)]
@@ -80,7 +80,13 @@ pub struct SlackWebhook {
 }
 
 impl SlackWebhook {
+    /// Webhook posts use the SDK's TLS stack, rustls on *ring* (one stack linked): it is installed
+    /// as the process's provider unless one already is.
     pub fn new(timeout: Duration) -> Result<Self, PortError> {
+        if rustls::crypto::CryptoProvider::get_default().is_none() {
+            // Losing this race to another thread installing *ring* first is fine.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        }
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .build()

@@ -8,11 +8,11 @@ use aws_sdk_inspector2::types::{
 };
 use warden_core::names::{Digest, RepositoryName};
 use warden_core::ports::{ImageFindings, ImageResource, Page, PortError, ScanCoverage};
-use warden_core::scan_gate::verdict::Finding;
 use warden_core::severity::Severity;
+use warden_core::verdict::Finding;
 
-use crate::ecr::invalid;
-use crate::errors::port_error;
+use crate::adapters::ecr::invalid;
+use crate::adapters::errors::port_error;
 
 /// ECR's page limit for DescribeImageScanFindings.
 pub const SCAN_FINDINGS_PAGE: i32 = 1000;

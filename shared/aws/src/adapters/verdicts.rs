@@ -9,10 +9,10 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditi
 use chrono::DateTime;
 use warden_core::names::{Digest, RepositoryName};
 use warden_core::ports::{PortError, VerdictClaim, VerdictLookup, VerdictRecord, VerdictStore};
-use warden_core::scan_gate::verdict::Verdict;
 use warden_core::severity::Severity;
+use warden_core::verdict::Verdict;
 
-use crate::errors::port_error;
+use crate::adapters::errors::port_error;
 
 #[derive(Debug, Clone)]
 pub struct DynamoVerdicts {

@@ -1,0 +1,200 @@
+//! Repositories: listing them with their settings ([`RepositorySettings`]), writing the lifecycle
+//! policy ([`LifecycleControl`]) and tag mutability ([`MutabilityControl`]), listing images
+//! ([`ImageCatalog`]).
+
+use async_trait::async_trait;
+use aws_sdk_ecr::operation::get_lifecycle_policy::GetLifecyclePolicyError;
+use aws_sdk_ecr::types::{
+    DescribeImagesFilter, ImageStatusFilter, ImageTagMutability, ImageTagMutabilityExclusionFilter,
+    ImageTagMutabilityExclusionFilterType, Repository,
+};
+use warden_core::mutability::{MutabilityMode, TagMutability};
+use warden_core::names::{Digest, ExclusionFilter, RepositoryName};
+use warden_core::ports::{
+    ImageCatalog, ImageEntry, LifecycleControl, MAX_PAGE, MutabilityControl, Page, PortError,
+    RepositorySettings, RepositoryState,
+};
+
+use super::{EcrRegistry, invalid, tags_in};
+use crate::adapters::errors::port_error;
+
+/// ECR's view of a repository → the core's (names and filters re-validated: ECR's grammar is ours).
+fn repository_state(repo: &Repository) -> Result<RepositoryState, PortError> {
+    const OP: &str = "ecr:DescribeRepositories";
+    let name = RepositoryName::new(repo.repository_name().unwrap_or_default())
+        .map_err(|e| invalid(OP, e))?;
+    let mode = repo
+        .image_tag_mutability()
+        .and_then(|m| MutabilityMode::parse(m.as_str()))
+        .unwrap_or(MutabilityMode::Mutable);
+    let exclusions = repo
+        .image_tag_mutability_exclusion_filters()
+        .iter()
+        .map(|f| ExclusionFilter::new(f.filter()).map_err(|e| invalid(OP, e)))
+        .collect::<Result<_, _>>()?;
+    Ok(RepositoryState {
+        name,
+        mutability: TagMutability { mode, exclusions },
+    })
+}
+
+#[async_trait]
+impl RepositorySettings for EcrRegistry {
+    async fn repositories(&self, next: Option<String>) -> Result<Page<RepositoryState>, PortError> {
+        let out = self
+            .client
+            .describe_repositories()
+            .set_registry_id(self.registry_id.clone())
+            .max_results(MAX_PAGE)
+            .set_next_token(next)
+            .send()
+            .await
+            .map_err(|e| port_error("ecr:DescribeRepositories", e))?;
+        let items = out
+            .repositories()
+            .iter()
+            .map(repository_state)
+            .collect::<Result<_, _>>()?;
+        Ok(Page {
+            items,
+            next: out.next_token().map(str::to_owned),
+        })
+    }
+
+    async fn lifecycle_policy(
+        &self,
+        repository: &RepositoryName,
+    ) -> Result<Option<String>, PortError> {
+        const OP: &str = "ecr:GetLifecyclePolicy";
+        match self
+            .client
+            .get_lifecycle_policy()
+            .set_registry_id(self.registry_id.clone())
+            .repository_name(repository.as_str())
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out.lifecycle_policy_text().map(str::to_owned)),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(GetLifecyclePolicyError::LifecyclePolicyNotFoundException(_))
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(port_error(OP, e)),
+        }
+    }
+}
+
+#[async_trait]
+impl LifecycleControl for EcrRegistry {
+    async fn put_lifecycle_policy(
+        &self,
+        repository: &RepositoryName,
+        text: &str,
+    ) -> Result<(), PortError> {
+        self.client
+            .put_lifecycle_policy()
+            .set_registry_id(self.registry_id.clone())
+            .repository_name(repository.as_str())
+            .lifecycle_policy_text(text)
+            .send()
+            .await
+            .map_err(|e| port_error("ecr:PutLifecyclePolicy", e))?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl MutabilityControl for EcrRegistry {
+    async fn set_tag_mutability(
+        &self,
+        repository: &RepositoryName,
+        setting: &TagMutability,
+    ) -> Result<(), PortError> {
+        const OP: &str = "ecr:PutImageTagMutability";
+        let filters = setting
+            .exclusions
+            .iter()
+            .map(|f| {
+                ImageTagMutabilityExclusionFilter::builder()
+                    .filter(f.as_str())
+                    .filter_type(ImageTagMutabilityExclusionFilterType::Wildcard)
+                    .build()
+                    .map_err(|e| invalid(OP, e))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.client
+            .put_image_tag_mutability()
+            .set_registry_id(self.registry_id.clone())
+            .repository_name(repository.as_str())
+            .image_tag_mutability(ImageTagMutability::from(setting.mode.as_str()))
+            .set_image_tag_mutability_exclusion_filters(if filters.is_empty() {
+                None
+            } else {
+                Some(filters)
+            })
+            .send()
+            .await
+            .map_err(|e| port_error(OP, e))?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ImageCatalog for EcrRegistry {
+    async fn images(
+        &self,
+        repository: &RepositoryName,
+        next: Option<String>,
+    ) -> Result<Page<ImageEntry>, PortError> {
+        const OP: &str = "ecr:DescribeImages";
+        let out = self
+            .client
+            .describe_images()
+            .set_registry_id(self.registry_id.clone())
+            .repository_name(repository.as_str())
+            // ECR lists ACTIVE images only by default: archived and restoring images must be seen
+            // too (the 90-day archive keep, ACTIVATING, referrers of archived subjects).
+            .filter(
+                DescribeImagesFilter::builder()
+                    .image_status(ImageStatusFilter::Any)
+                    .build(),
+            )
+            .max_results(MAX_PAGE)
+            .set_next_token(next)
+            .send()
+            .await
+            .map_err(|e| port_error(OP, e))?;
+        let items = out
+            .image_details()
+            .iter()
+            .map(|d| {
+                let time = |t: Option<&aws_smithy_types::DateTime>| {
+                    t.and_then(|t| chrono::DateTime::from_timestamp_millis(t.to_millis().ok()?))
+                };
+                Ok(ImageEntry {
+                    digest: Digest::new(d.image_digest().unwrap_or_default())
+                        .map_err(|e| invalid(OP, e))?,
+                    tags: tags_in(d.image_tags(), OP)?,
+                    pushed_at: time(d.image_pushed_at()),
+                    last_pull: time(d.last_recorded_pull_time()),
+                    size: d
+                        .image_size_in_bytes()
+                        .and_then(|s| u64::try_from(s).ok())
+                        .unwrap_or(0),
+                    manifest_media_type: d.image_manifest_media_type().map(str::to_owned),
+                    artifact_media_type: d.artifact_media_type().map(str::to_owned),
+                    status: d.image_status().map(|s| s.as_str().to_owned()),
+                    archived_at: time(d.last_archived_at()),
+                })
+            })
+            .collect::<Result<_, PortError>>()?;
+        Ok(Page {
+            items,
+            next: out.next_token().map(str::to_owned),
+        })
+    }
+}

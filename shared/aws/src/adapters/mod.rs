@@ -1,0 +1,21 @@
+//! Service adapters: SDK calls turned into the core's facts, plans carried out. Each is compiled
+//! only for the functions that use its service (the features of `warden-aws`).
+
+pub(crate) mod errors;
+
+#[cfg(any(feature = "tag-guard", feature = "janitor"))]
+pub mod checkpoints;
+#[cfg(any(feature = "tag-guard", feature = "scan-gate", feature = "janitor"))]
+pub mod ecr;
+#[cfg(feature = "scan-gate")]
+pub mod findings;
+#[cfg(feature = "tag-guard")]
+pub mod ledger;
+#[cfg(any(feature = "tag-guard", feature = "scan-gate", feature = "janitor"))]
+pub mod publisher;
+#[cfg(feature = "notifier")]
+pub mod slack;
+#[cfg(any(feature = "tag-guard", feature = "scan-gate"))]
+pub mod verdicts;
+#[cfg(feature = "janitor")]
+pub mod workloads;

@@ -1,0 +1,8 @@
+//! Lambda plumbing every function shares.
+
+pub mod calls;
+pub mod config;
+pub mod env;
+pub mod lambda;
+pub mod policy_source;
+pub mod telemetry;

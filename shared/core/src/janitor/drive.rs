@@ -1,0 +1,401 @@
+//! janitor's I/O driver: list, read manifests, plan with [`super::plan`], tell, delete.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::plan::{
+    ImageRecord, InUse, RepositoryPlan, Storage, Structure, deletion_group, plan_repository,
+};
+use super::{
+    Budget, DEFAULT_KEEP_REVISIONS, FUNCTION, Reference, RepositoryRefs, refs_by_repository,
+};
+use crate::execute::{Executor, Grants, Outcomes};
+use crate::manifest::{manifest_links, needs_manifest, subject_from_tag};
+use crate::message::{Body, CleanupBody, Message, SCHEMA};
+use crate::names::{AccountId, Digest, Region, RepositoryName, Tag};
+use crate::plan::{Action, ListedImage, Plan};
+use crate::policy::{DEFAULT_QUARANTINE_PREFIX, Policy};
+use crate::ports::{
+    Checkpoints, ImageCatalog, ImageDeletion, ImageEntry, ImageManifests, LifecycleControl,
+    MAX_BATCH_GET_IMAGE_IDS, PortError, Publisher, RepositorySettings, Workloads,
+};
+
+fn record(entry: &ImageEntry, now: DateTime<Utc>) -> ImageRecord {
+    ImageRecord {
+        digest: entry.digest.clone(),
+        tags: entry.tags.clone(),
+        // An image without a push time is treated as new: never old enough to delete.
+        pushed_at: entry.pushed_at.unwrap_or(now),
+        last_pull: entry.last_pull,
+        size: entry.size,
+        storage: match entry.status.as_deref() {
+            Some("ARCHIVED") => Storage::Archived,
+            Some("ACTIVATING") => Storage::Activating,
+            _ => Storage::Active,
+        },
+        archived_at: entry.archived_at,
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub account: AccountId,
+    pub region: Region,
+    pub force_dry_run: bool,
+    /// Publish a cleanup message per repository (the Lambda does; a plan on a terminal does not).
+    pub notify: bool,
+    pub now: DateTime<Utc>,
+}
+
+pub struct Ports<'a> {
+    pub settings: &'a dyn RepositorySettings,
+    /// Setting a repository's native lifecycle policy.
+    pub lifecycle: &'a dyn LifecycleControl,
+    /// Deleting images (whole images: never given to scan-gate or tag-guard).
+    pub deletion: &'a dyn ImageDeletion,
+    pub catalog: &'a dyn ImageCatalog,
+    pub images: &'a dyn ImageManifests,
+    pub workloads: &'a dyn Workloads,
+    pub publisher: &'a dyn Publisher,
+    /// Where a run that ran out of time stopped (`None`: runs always go to the end, as the CLI).
+    pub checkpoints: Option<&'a dyn Checkpoints>,
+}
+
+/// Progress, for a terminal's progress bar.
+pub trait Progress: Send + Sync {
+    fn repository(&self, name: &RepositoryName);
+    fn images_listed(&self, count: usize);
+}
+
+/// No progress display (the Lambda).
+pub struct Quiet;
+
+impl Progress for Quiet {
+    fn repository(&self, _: &RepositoryName) {}
+    fn images_listed(&self, _: usize) {}
+}
+
+#[derive(Debug, Serialize)]
+pub struct RepositoryReport {
+    pub repository: RepositoryName,
+    pub images: usize,
+    pub applied: bool,
+    pub plan: RepositoryPlan,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Report {
+    pub repositories: Vec<RepositoryReport>,
+    pub outcomes: Outcomes,
+    pub errors: Vec<String>,
+    /// The run stopped for time after this repository; the next run continues after it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped_after: Option<RepositoryName>,
+}
+
+impl Report {
+    pub fn decision(&self) -> String {
+        let deleted: usize = self.repositories.iter().map(|r| r.plan.delete.len()).sum();
+        let applied = self.repositories.iter().filter(|r| r.applied).count();
+        format!(
+            "{} repositories, {deleted} images to delete ({applied} repositories applied)",
+            self.repositories.len()
+        )
+    }
+}
+
+/// One janitor run over every repository with a cleanup policy (or only `only`, from the CLI).
+///
+/// Repositories are taken in name order. Before each, `budget` is asked for time; when it says no,
+/// the run records a checkpoint (the last repository done) and stops, and the next run starts after
+/// it. A run that reaches the end clears the checkpoint.
+pub async fn run(
+    policy: &Policy,
+    ctx: &Context,
+    ports: &Ports<'_>,
+    only: Option<&RepositoryName>,
+    progress: &dyn Progress,
+    budget: &dyn Budget,
+) -> Result<Report, PortError> {
+    let mut report = Report::default();
+    let keep_revisions = policy
+        .document()
+        .repositories
+        .iter()
+        .filter_map(|r| r.cleanup.as_ref()?.ecs_keep_revisions)
+        .max()
+        .unwrap_or(DEFAULT_KEEP_REVISIONS);
+    let mut names = Vec::new();
+    let mut next = None;
+    loop {
+        let page = ports.settings.repositories(next).await?;
+        names.extend(
+            page.items.into_iter().map(|r| r.name).filter(|n| {
+                only.is_none_or(|o| o == n) && policy.for_repository(n).cleanup.is_some()
+            }),
+        );
+        next = page.next;
+        if next.is_none() {
+            break;
+        }
+    }
+    names.sort();
+    let key = format!("janitor#{}#{}", ctx.account, ctx.region);
+    let resume = match ports.checkpoints {
+        Some(c) => c.get(&key).await?,
+        None => None,
+    };
+    let refs = ports.workloads.image_references(keep_revisions).await?;
+    let by_repo = refs_by_repository(&refs, &ctx.account, &ctx.region);
+    let mut last_done: Option<&RepositoryName> = None;
+    for repo in names
+        .iter()
+        .filter(|n| resume.as_deref().is_none_or(|r| n.as_str() > r))
+    {
+        if !budget.time_left() {
+            if let (Some(c), Some(done)) = (ports.checkpoints, last_done) {
+                c.set(&key, Some(done.as_str())).await?;
+                report.stopped_after = Some(done.clone());
+            }
+            return Ok(report);
+        }
+        progress.repository(repo);
+        let empty = RepositoryRefs::new();
+        let refs = by_repo.get(repo).unwrap_or(&empty);
+        match clean_repository(repo, refs, policy, ctx, ports, progress, &mut report).await {
+            Ok(()) => {}
+            Err(e) if e.is_retryable() => return Err(e),
+            Err(e) => report.errors.push(format!("{repo}: {e}")),
+        }
+        last_done = Some(repo);
+    }
+    if let (Some(c), Some(_)) = (ports.checkpoints, resume) {
+        c.set(&key, None).await?;
+    }
+    Ok(report)
+}
+
+async fn clean_repository(
+    repository: &RepositoryName,
+    refs: &RepositoryRefs,
+    policy: &Policy,
+    ctx: &Context,
+    ports: &Ports<'_>,
+    progress: &dyn Progress,
+    report: &mut Report,
+) -> Result<(), PortError> {
+    let resolved = policy.for_repository(repository);
+    let Some(cleanup) = resolved.cleanup else {
+        return Ok(());
+    };
+    let dry = ctx.force_dry_run || resolved.dry_run || !cleanup.value.apply;
+    if !cleanup.value.lifecycle.is_empty() {
+        reconcile_lifecycle(repository, &cleanup.value.lifecycle, dry, ports, report).await?;
+    }
+    if cleanup.value.rules.is_empty() {
+        return Ok(()); // native rules only: nothing for janitor to list or delete itself
+    }
+    let mut entries: Vec<ImageEntry> = Vec::new();
+    let mut next = None;
+    loop {
+        let page = ports.catalog.images(repository, next).await?;
+        entries.extend(page.items);
+        progress.images_listed(entries.len());
+        next = page.next;
+        if next.is_none() {
+            break;
+        }
+    }
+    // What is in use here, by digest: digest references, and the images carrying referenced tags.
+    let mut in_use = InUse::new();
+    let tag_owner: HashMap<&Tag, &Digest> = entries
+        .iter()
+        .flat_map(|e| e.tags.iter().map(move |t| (t, &e.digest)))
+        .collect();
+    // Digest references first (exact, and what deployments pinned), then tags resolved against
+    // the listing: the reason shown for an image does not depend on iteration order.
+    let mut ordered: Vec<(&Reference, &String)> = refs.iter().collect();
+    ordered.sort_by_key(|(reference, why)| (matches!(reference, Reference::Tag(_)), why.as_str()));
+    for (reference, why) in ordered {
+        let digest = match reference {
+            Reference::Digest(d) => Some(d),
+            Reference::Tag(t) => tag_owner.get(t).copied(),
+        };
+        if let Some(d) = digest {
+            in_use.entry(d.clone()).or_insert_with(|| why.clone());
+        }
+    }
+    // Structure: manifests of indexes and artifacts, 100 per BatchGetImage.
+    let mut structure = Structure::default();
+    let wanted: Vec<Digest> = entries
+        .iter()
+        .filter(|e| needs_manifest(e))
+        .map(|e| e.digest.clone())
+        .collect();
+    for chunk in wanted.chunks(MAX_BATCH_GET_IMAGE_IDS) {
+        for manifest in ports.images.manifests(repository, chunk).await? {
+            let (children, subject) = manifest_links(&manifest.bytes);
+            if !children.is_empty() {
+                structure.children.insert(manifest.digest.clone(), children);
+            }
+            if let Some(subject) = subject {
+                structure.subjects.insert(manifest.digest.clone(), subject);
+            }
+        }
+    }
+    for entry in &entries {
+        if let Some(subject) = entry.tags.iter().find_map(subject_from_tag) {
+            structure
+                .subjects
+                .entry(entry.digest.clone())
+                .or_insert(subject);
+        }
+    }
+    let records: Vec<ImageRecord> = entries.iter().map(|e| record(e, ctx.now)).collect();
+    let prefix = resolved
+        .gate
+        .and_then(|g| g.value.quarantine_prefix.as_deref())
+        .unwrap_or(DEFAULT_QUARANTINE_PREFIX);
+    let planned = plan_repository(
+        &records,
+        &structure,
+        cleanup.value,
+        &in_use,
+        prefix,
+        ctx.now,
+    );
+
+    // The plan lists deletions group by group; one action per group, so no delete batch mixes an
+    // index with what comes after it.
+    let listed: HashMap<&Digest, &Vec<Tag>> =
+        records.iter().map(|r| (&r.digest, &r.tags)).collect();
+    let actions: Vec<Action> = planned
+        .delete
+        .chunk_by(|a, b| deletion_group(&structure, a) == deletion_group(&structure, b))
+        .map(|digests| Action::DeleteImages {
+            repository: repository.clone(),
+            images: digests
+                .iter()
+                .map(|d| ListedImage {
+                    digest: d.clone(),
+                    tags: listed.get(d).map(|t| (*t).clone()).unwrap_or_default(),
+                })
+                .collect(),
+        })
+        .collect();
+    let body = CleanupBody {
+        applied: !dry,
+        images_total: records.len() as u64,
+        images_kept: planned.keep.len() as u64,
+        images_deleted: planned.delete.len() as u64,
+        bytes_freed: planned.bytes_freed,
+        kept_because: planned.kept_because(),
+        failures: Vec::new(),
+    };
+    let mut message = Message {
+        schema: SCHEMA.to_owned(),
+        function: FUNCTION.to_owned(),
+        account: ctx.account.clone(),
+        region: ctx.region.clone(),
+        repository: repository.clone(),
+        action: if dry {
+            "planned".to_owned()
+        } else {
+            "applied".to_owned()
+        },
+        dry_run: dry,
+        event_id: None,
+        body: Body::Cleanup(Box::new(body)),
+    };
+    let topic_arn = resolved.notify.and_then(|n| n.value.topic_arn.clone());
+    let plan = Plan {
+        decision: format!(
+            "{repository}: delete {} of {} images",
+            planned.delete.len(),
+            records.len()
+        ),
+        dry_run: dry,
+        actions,
+    };
+    let executor = Executor {
+        images: ports.images,
+        publisher: ports.publisher,
+        grants: Grants {
+            lifecycle: Some(ports.lifecycle),
+            deletion: Some(ports.deletion),
+            ..Grants::default()
+        },
+    };
+    let failures = executor.run(&plan, &mut report.outcomes).await?.failures;
+    // Tell after acting, so the message reports what ECR refused.
+    if let Body::Cleanup(body) = &mut message.body {
+        body.failures.clone_from(&failures);
+        body.images_deleted = body.images_deleted.saturating_sub(failures.len() as u64);
+    }
+    if ctx.notify {
+        let tell = Plan {
+            decision: plan.decision.clone(),
+            dry_run: dry,
+            actions: vec![Action::Publish { topic_arn, message }],
+        };
+        executor.run(&tell, &mut report.outcomes).await?;
+    }
+    *report.outcomes.entry("BytesFreed").or_default() += if dry { 0 } else { planned.bytes_freed };
+    report
+        .errors
+        .extend(failures.into_iter().map(|f| format!("{repository}: {f}")));
+    report.repositories.push(RepositoryReport {
+        repository: repository.clone(),
+        images: records.len(),
+        applied: !dry,
+        plan: planned,
+    });
+    Ok(())
+}
+
+/// Keep the repository's native lifecycle policy equal to the policy's rules: one
+/// GetLifecyclePolicy, and a PutLifecyclePolicy only when they differ (and not in dry-run).
+async fn reconcile_lifecycle(
+    repository: &RepositoryName,
+    rules: &[crate::policy::LifecycleRule],
+    dry: bool,
+    ports: &Ports<'_>,
+    report: &mut Report,
+) -> Result<(), PortError> {
+    let wanted = crate::policy::lifecycle_policy_text(rules);
+    let current = ports.settings.lifecycle_policy(repository).await?;
+    if current
+        .as_deref()
+        .is_some_and(|c| crate::policy::same_lifecycle_policy(c, &wanted))
+    {
+        *report
+            .outcomes
+            .entry("LifecyclePoliciesInPlace")
+            .or_default() += 1;
+        return Ok(());
+    }
+    let plan = Plan {
+        decision: format!(
+            "{repository}: set the native lifecycle policy ({} rules)",
+            rules.len()
+        ),
+        dry_run: dry,
+        actions: vec![Action::PutLifecyclePolicy {
+            repository: repository.clone(),
+            text: wanted,
+        }],
+    };
+    let executor = Executor {
+        images: ports.images,
+        publisher: ports.publisher,
+        grants: Grants {
+            lifecycle: Some(ports.lifecycle),
+            deletion: Some(ports.deletion),
+            ..Grants::default()
+        },
+    };
+    executor.run(&plan, &mut report.outcomes).await?;
+    Ok(())
+}

@@ -1,0 +1,190 @@
+//! The registry: image manifests and tags, deletion, repositories and their settings, listings.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::{Page, PortError};
+use crate::mutability::TagMutability;
+use crate::names::{Digest, RepositoryName, Tag};
+
+/// An image manifest exactly as stored: re-putting these bytes preserves the digest.
+/// (Plans print it as digest and media type; the bytes are not worth showing.)
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Manifest {
+    pub digest: Digest,
+    pub media_type: Option<String>,
+    #[serde(skip)]
+    pub bytes: String,
+}
+
+/// Reads and writes image manifests and tags in one registry.
+/// An image's manifest (`None` if it is gone) and where some tags point now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageView {
+    pub manifest: Option<Manifest>,
+    pub tags: Vec<(Tag, Option<Digest>)>,
+}
+
+/// What a conditional tag removal did not do.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TagRemoval {
+    /// Tags that point at another image now: left alone.
+    pub moved: Vec<Tag>,
+    /// Per-tag refusals, `tag: code reason`.
+    pub refused: Vec<(Tag, String)>,
+}
+
+/// ECR's BatchGetImage limit on image ids per call.
+pub const MAX_BATCH_GET_IMAGE_IDS: usize = 100;
+
+#[async_trait]
+pub trait ImageManifests: Send + Sync {
+    /// The manifests of these images, as stored; missing images are absent from the result.
+    /// One `BatchGetImage` call; at most [`MAX_BATCH_GET_IMAGE_IDS`] digests.
+    async fn manifests(
+        &self,
+        repository: &RepositoryName,
+        digests: &[Digest],
+    ) -> Result<Vec<Manifest>, PortError>;
+
+    /// The digest `tag` points to now, or `None` when no image has it. One `BatchGetImage` call.
+    async fn tag_target(
+        &self,
+        repository: &RepositoryName,
+        tag: &Tag,
+    ) -> Result<Option<Digest>, PortError>;
+
+    /// The image's manifest (`None` if it is gone) and where each of `tags` points now, in one
+    /// `BatchGetImage` (at most [`MAX_BATCH_GET_IMAGE_IDS`] ids in all).
+    async fn image_and_tags(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+        tags: &[Tag],
+    ) -> Result<ImageView, PortError>;
+
+    /// The current tags of each image (`None` for one that is gone), in the order asked. One
+    /// `DescribeImages` by image ids (at most 100); ECR refuses the whole call when one id is
+    /// missing, and then each image is read on its own (one call each).
+    async fn tags_now(
+        &self,
+        repository: &RepositoryName,
+        digests: &[Digest],
+    ) -> Result<Vec<Option<Vec<Tag>>>, PortError>;
+
+    /// The image's current tags (`None` if it is gone). One `DescribeImages` by digest.
+    async fn tags_of(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<Option<Vec<Tag>>, PortError>;
+
+    /// Remove `tags` from the image `digest`, each only while it still points there: one
+    /// `BatchDeleteImage` with digest + tag ids (at most 100). A tag gone already counts as removed;
+    /// a tag that points at another image now (`ImageTagDoesNotMatchDigest`) is left alone and
+    /// reported in `moved`; other per-tag refusals come back in `refused`. Removing an image's
+    /// *last* tag deletes the image: callers make sure it keeps another.
+    async fn remove_tags(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+        tags: &[Tag],
+    ) -> Result<TagRemoval, PortError>;
+
+    /// Point `tag` at the image stored as `manifest`, digest-preserving. One `PutImage` call
+    /// (ECR allows 10 PutImage per second per repository; callers pace bulk work).
+    /// Errors: `TagAlreadyExists` when the tag is immutable and elsewhere; `ImageAlreadyExists`
+    /// when the tag already points here (callers treat that as done).
+    async fn put_tag(
+        &self,
+        repository: &RepositoryName,
+        manifest: &Manifest,
+        tag: &Tag,
+    ) -> Result<Digest, PortError>;
+}
+
+/// Deleting images: janitor's alone. scan-gate and tag-guard are never given it.
+#[async_trait]
+pub trait ImageDeletion: Send + Sync {
+    /// Delete images by digest. One `BatchDeleteImage` (at most 100 ids); an image already gone
+    /// counts as deleted; other per-image failures (e.g. `ImageReferencedByManifestList`) come back
+    /// in the result.
+    async fn delete_images(
+        &self,
+        repository: &RepositoryName,
+        digests: &[Digest],
+    ) -> Result<Vec<String>, PortError>;
+}
+
+/// A repository as listed, with its tag-mutability setting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepositoryState {
+    pub name: RepositoryName,
+    pub mutability: TagMutability,
+}
+
+/// ECR's page limit for DescribeRepositories / DescribeImages / ListImages.
+pub const MAX_PAGE: i32 = 1000;
+
+/// Reading repository-level settings.
+#[async_trait]
+pub trait RepositorySettings: Send + Sync {
+    /// One page of repositories (`DescribeRepositories`, [`MAX_PAGE`] per page).
+    async fn repositories(&self, next: Option<String>) -> Result<Page<RepositoryState>, PortError>;
+
+    /// The repository's lifecycle policy text, or `None` when it has none. One
+    /// `GetLifecyclePolicy`.
+    async fn lifecycle_policy(
+        &self,
+        repository: &RepositoryName,
+    ) -> Result<Option<String>, PortError>;
+}
+
+/// Writing a repository's lifecycle policy: janitor's alone.
+#[async_trait]
+pub trait LifecycleControl: Send + Sync {
+    /// Set the repository's lifecycle policy. One `PutLifecyclePolicy`.
+    async fn put_lifecycle_policy(
+        &self,
+        repository: &RepositoryName,
+        text: &str,
+    ) -> Result<(), PortError>;
+}
+
+/// Writing a repository's tag mutability: tag-guard's alone.
+#[async_trait]
+pub trait MutabilityControl: Send + Sync {
+    /// Set a repository's tag mutability. One `PutImageTagMutability` call.
+    async fn set_tag_mutability(
+        &self,
+        repository: &RepositoryName,
+        setting: &TagMutability,
+    ) -> Result<(), PortError>;
+}
+
+/// One image as listed by DescribeImages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageEntry {
+    pub digest: Digest,
+    pub tags: Vec<Tag>,
+    pub pushed_at: Option<DateTime<Utc>>,
+    pub last_pull: Option<DateTime<Utc>>,
+    pub size: u64,
+    pub manifest_media_type: Option<String>,
+    pub artifact_media_type: Option<String>,
+    /// `ACTIVE`, `ARCHIVED` or `ACTIVATING` (ECR's archive storage class).
+    pub status: Option<String>,
+    pub archived_at: Option<DateTime<Utc>>,
+}
+
+/// Listing a repository's images.
+#[async_trait]
+pub trait ImageCatalog: Send + Sync {
+    /// One page of images in every storage state — ACTIVE, ARCHIVED and ACTIVATING (`DescribeImages`
+    /// with image status ANY: ECR lists ACTIVE only by default), [`MAX_PAGE`] per page.
+    async fn images(
+        &self,
+        repository: &RepositoryName,
+        next: Option<String>,
+    ) -> Result<Page<ImageEntry>, PortError>;
+}

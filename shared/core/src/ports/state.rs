@@ -1,0 +1,149 @@
+//! ecr-warden's own state: the protected-tag ledger, recorded verdicts, run checkpoints.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::PortError;
+use crate::names::{Digest, RepositoryName, Tag};
+use crate::severity::Severity;
+use crate::verdict::Verdict;
+
+/// A ledger entry: the digest a protected tag pointed to first, and when that was observed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerEntry {
+    pub digest: Digest,
+    pub observed_at: DateTime<Utc>,
+}
+
+/// What a claim found, and did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// The tag had no entry: this digest is now recorded.
+    Recorded,
+    /// The tag had an entry observed no later than this one: it stands.
+    Existing(Digest),
+    /// The tag had an entry observed *later* (events arrived out of order): this digest replaced it.
+    Replaced { previous: Digest },
+}
+
+impl Claim {
+    /// What a claim would do, given the entry there is (dry-run decides with this, writing nothing).
+    pub fn would(
+        existing: Option<&LedgerEntry>,
+        digest: &Digest,
+        observed_at: DateTime<Utc>,
+    ) -> Self {
+        match existing {
+            None => Self::Recorded,
+            Some(e) if e.observed_at > observed_at && &e.digest != digest => Self::Replaced {
+                previous: e.digest.clone(),
+            },
+            Some(e) => Self::Existing(e.digest.clone()),
+        }
+    }
+}
+
+/// The protected-tag ledger: the earliest-observed digest of each protected tag. Keeping the
+/// earliest (not the first to arrive) makes out-of-order deliveries converge on the same state.
+#[async_trait]
+pub trait TagLedger: Send + Sync {
+    /// Record `digest` (observed at `observed_at`) for `tag` unless an entry observed no later
+    /// exists; say what happened. One conditional write (DynamoDB `PutItem`, condition
+    /// `attribute_not_exists OR observed_at > :t`, returning the old item either way).
+    async fn claim(
+        &self,
+        repository: &RepositoryName,
+        tag: &Tag,
+        digest: &Digest,
+        observed_at: DateTime<Utc>,
+    ) -> Result<Claim, PortError>;
+
+    /// The entry, without writing (dry-run). One `GetItem`.
+    async fn entry(
+        &self,
+        repository: &RepositoryName,
+        tag: &Tag,
+    ) -> Result<Option<LedgerEntry>, PortError>;
+
+    /// Make the tag's legitimate digest `to` (observed at `observed_at`), but only while the entry
+    /// still says `from`: one conditional `PutItem`. `false` when the entry changed meanwhile.
+    async fn follow(
+        &self,
+        repository: &RepositoryName,
+        tag: &Tag,
+        from: &Digest,
+        to: &Digest,
+        observed_at: DateTime<Utc>,
+    ) -> Result<bool, PortError>;
+}
+
+/// The verdict last recorded for an image: what the replicator and the CLI ask ("did D pass?").
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct VerdictRecord {
+    pub repository: RepositoryName,
+    pub digest: Digest,
+    pub verdict: Verdict,
+    pub max_severity: Option<Severity>,
+    /// (verdict, finding set) identity; see `verdict::Evaluation::fingerprint`.
+    pub fingerprint: String,
+    /// The policy rule whose gate decided.
+    pub policy_pattern: Option<String>,
+    pub decided_at: DateTime<Utc>,
+}
+
+/// What a verdict claim found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VerdictClaim {
+    /// Recorded; `previous` is what it replaced.
+    Recorded { previous: Option<VerdictRecord> },
+    /// The same verdict and finding set were recorded already: nothing new to act on or tell.
+    Unchanged,
+}
+
+impl VerdictClaim {
+    /// What a claim would do given the stored record (dry-run decides with this, writing nothing).
+    pub fn would(stored: Option<VerdictRecord>, fingerprint: &str) -> Self {
+        match stored {
+            Some(s) if s.fingerprint == fingerprint => Self::Unchanged,
+            previous => Self::Recorded { previous },
+        }
+    }
+}
+
+/// Reading scan-gate's recorded verdicts (tag-guard asks before re-pointing a protected tag).
+#[async_trait]
+pub trait VerdictLookup: Send + Sync {
+    /// The stored record. One `GetItem` (consistent read).
+    async fn verdict(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<Option<VerdictRecord>, PortError>;
+}
+
+/// Recorded verdicts, one per image (scan-gate's).
+#[async_trait]
+pub trait VerdictStore: VerdictLookup {
+    /// Record unless the stored fingerprint is this one. One conditional `PutItem` returning the
+    /// old item.
+    async fn claim(&self, record: &VerdictRecord) -> Result<VerdictClaim, PortError>;
+
+    /// Put `previous` back (or remove the record) after acting on a claim failed, so the retry
+    /// acts again. One `PutItem` or `DeleteItem`.
+    async fn restore(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+        previous: Option<&VerdictRecord>,
+    ) -> Result<(), PortError>;
+}
+
+/// Where a long run stopped, so the next invocation continues there.
+#[async_trait]
+pub trait Checkpoints: Send + Sync {
+    /// The checkpoint under `key`. One `GetItem`.
+    async fn get(&self, key: &str) -> Result<Option<String>, PortError>;
+
+    /// Save (`Some`) or clear (`None`) the checkpoint under `key`. One `PutItem` or `DeleteItem`.
+    async fn set(&self, key: &str, value: Option<&str>) -> Result<(), PortError>;
+}
