@@ -9,6 +9,7 @@ use aws_sdk_ecr::types::{
 use serde_json::{Value, json};
 use warden_aws::functions::scan_gate::{ScanGate, ScanGateConfig};
 use warden_aws::functions::tag_guard::{TagGuard, TagGuardConfig};
+use warden_aws::runtime::lambda::Function;
 use warden_core::names::Digest;
 use warden_core::policy::Policy;
 use warden_tests::{Emulator, TestAccount, at};

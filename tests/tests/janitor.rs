@@ -671,7 +671,7 @@ async fn a_timeout_below_the_margin_is_an_error_not_an_empty_run() {
     let schedule = acct.event("scheduled-event.json", |_| {});
     let deadline = std::time::SystemTime::now() + std::time::Duration::from_secs(30);
     let before = acct.clients.calls.snapshot();
-    let error = janitor.handle(schedule, deadline).await.unwrap_err();
+    let error = janitor.handle_until(schedule, deadline).await.unwrap_err();
     assert!(
         error.to_string().contains("WARDEN_RUN_MARGIN_SECONDS=60"),
         "{error}"

@@ -4,6 +4,7 @@
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
+use warden_aws::runtime::lambda::Function;
 
 use serde_json::{Value, json};
 use warden_aws::functions::notifier::{Notifier, NotifierConfig};

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)] // test code: a panic is a failed assertion
 
 use std::collections::BTreeMap;
+use warden_aws::runtime::lambda::Function;
 
 use serde_json::{Value, json};
 use warden_aws::adapters::ecr::EcrRegistry;

@@ -3,6 +3,7 @@
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use warden_aws::functions::notifier::{Notifier, NotifierConfig};
+use warden_aws::runtime::lambda::Function;
 use warden_aws::runtime::lambda::Payload;
 use warden_aws::runtime::{policy_source, telemetry};
 use warden_aws::{ApiCalls, load_sdk_config};

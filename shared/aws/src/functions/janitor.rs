@@ -23,7 +23,8 @@ use crate::adapters::workloads::AccountWorkloads;
 use crate::runtime::calls::ApiCalls;
 use crate::runtime::env::{self, ConfigError};
 use crate::runtime::lambda::{
-    AccountScope, Deadline, Handled, Invocation, InvocationError, Payload, frame, not_for_me,
+    AccountScope, Deadline, Function, Handled, Invocation, InvocationError, Payload, frame,
+    not_for_me,
 };
 use aws_config::SdkConfig;
 
@@ -141,7 +142,7 @@ impl Janitor {
     }
 
     /// Handle one invocation: the schedule. Starts no repository within the margin of `deadline`.
-    pub async fn handle(
+    pub async fn handle_until(
         &self,
         payload: impl Into<Payload>,
         deadline: SystemTime,
@@ -150,20 +151,14 @@ impl Janitor {
             deadline: Some(deadline),
             ..Invocation::local()
         };
-        self.handle_in(payload.into(), invocation).await
+        self.invoke(payload.into(), invocation).await
     }
+}
 
-    /// Handle one Lambda invocation: as [`Self::handle`] with the invocation's deadline, and a
-    /// schedule event for another account than the function's own is ignored.
-    pub async fn handle_invocation(
-        &self,
-        event: lambda_runtime::LambdaEvent<Payload>,
-    ) -> Result<Value, InvocationError> {
-        self.handle_in(event.payload, Invocation::from(&event.context))
-            .await
-    }
-
-    async fn handle_in(
+/// The schedule, with the invocation's deadline; a schedule event for another account than the
+/// function's own is ignored.
+impl Function for Janitor {
+    async fn invoke(
         &self,
         payload: Payload,
         invocation: Invocation,

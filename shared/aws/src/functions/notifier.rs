@@ -15,7 +15,9 @@ use warden_core::ports::PortError;
 use crate::adapters::slack::{DynamoNotificationLog, SecretsManagerWebhooks, SlackWebhook};
 use crate::runtime::calls::ApiCalls;
 use crate::runtime::env::{self, ConfigError};
-use crate::runtime::lambda::{Handled, InvocationError, Payload, frame, not_for_me};
+use crate::runtime::lambda::{
+    Function, Handled, Invocation, InvocationError, Payload, frame, not_for_me,
+};
 use aws_config::SdkConfig;
 
 pub const FUNCTION: &str = "notifier";
@@ -82,19 +84,6 @@ impl Notifier {
         })
     }
 
-    /// Handle one invocation: an SNS delivery from the warden topic.
-    pub async fn handle(&self, payload: impl Into<Payload>) -> Result<Value, InvocationError> {
-        let payload = payload.into();
-        frame(FUNCTION, &self.calls, payload, None, |input| async move {
-            match input {
-                Incoming::Sns(delivery) => self.on_records(&delivery.records).await,
-                Incoming::Event(_) => Ok(not_for_me(FUNCTION, "EventBridge events")),
-                Incoming::Queue(_) => Ok(not_for_me(FUNCTION, "SQS batches")),
-            }
-        })
-        .await
-    }
-
     async fn on_records(&self, records: &[SnsRecord]) -> Result<Handled, PortError> {
         let ports = Ports {
             secrets: &self.secrets,
@@ -136,5 +125,23 @@ impl Notifier {
         );
         handled.response = json!({"status": "ok", "decision": handled.decision, "results": results, "errors": handled.errors});
         Ok(handled)
+    }
+}
+
+/// An SNS delivery from the warden topic.
+impl Function for Notifier {
+    async fn invoke(
+        &self,
+        payload: Payload,
+        _invocation: Invocation,
+    ) -> Result<Value, InvocationError> {
+        frame(FUNCTION, &self.calls, payload, None, |input| async move {
+            match input {
+                Incoming::Sns(delivery) => self.on_records(&delivery.records).await,
+                Incoming::Event(_) => Ok(not_for_me(FUNCTION, "EventBridge events")),
+                Incoming::Queue(_) => Ok(not_for_me(FUNCTION, "SQS batches")),
+            }
+        })
+        .await
     }
 }

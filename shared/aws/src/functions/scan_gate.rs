@@ -22,7 +22,7 @@ use crate::adapters::publisher::SnsPublisher;
 use crate::adapters::verdicts::DynamoVerdicts;
 use crate::runtime::config::assume_role;
 use crate::runtime::lambda::{
-    AccountScope, Handled, Invocation, InvocationError, Payload, frame, not_for_me,
+    AccountScope, Function, Handled, Invocation, InvocationError, Payload, frame, not_for_me,
 };
 
 use crate::runtime::env::StateConfig;
@@ -121,40 +121,6 @@ impl ScanGate {
         }
     }
 
-    /// Handle one invocation: an EventBridge event or an SQS batch.
-    pub async fn handle(&self, payload: impl Into<Payload>) -> Result<Value, InvocationError> {
-        self.handle_in(payload.into(), Invocation::local()).await
-    }
-
-    /// Handle one Lambda invocation: as [`Self::handle`], and events (and queued findings) for
-    /// accounts other than the one the function runs in and those the policy names are ignored.
-    pub async fn handle_invocation(
-        &self,
-        event: lambda_runtime::LambdaEvent<Payload>,
-    ) -> Result<Value, InvocationError> {
-        self.handle_in(event.payload, Invocation::from(&event.context))
-            .await
-    }
-
-    async fn handle_in(
-        &self,
-        payload: Payload,
-        invocation: Invocation,
-    ) -> Result<Value, InvocationError> {
-        let scope = invocation.account.as_deref().map(|own| AccountScope {
-            own,
-            named: &self.named_ids,
-        });
-        frame(FUNCTION, &self.calls, payload, scope, |input| async move {
-            match input {
-                Incoming::Event(event) => self.on_event(&event).await,
-                Incoming::Queue(batch) => Ok(self.on_batch(&batch.records, scope).await),
-                Incoming::Sns(_) => Ok(not_for_me(FUNCTION, "SNS deliveries")),
-            }
-        })
-        .await
-    }
-
     async fn on_event(&self, event: &Event) -> Result<Handled, PortError> {
         let report = scan_gate::handle_event(
             event,
@@ -226,5 +192,28 @@ fn handled(report: Report, response: impl FnOnce(&Report) -> Value) -> Handled {
         outcomes: report.outcomes.clone(),
         errors: report.errors.clone(),
         response: response(&report),
+    }
+}
+
+/// An EventBridge event or an SQS batch per invocation; events (and queued findings) for accounts other than the one the
+/// function runs in and those the policy names are ignored.
+impl Function for ScanGate {
+    async fn invoke(
+        &self,
+        payload: Payload,
+        invocation: Invocation,
+    ) -> Result<Value, InvocationError> {
+        let scope = invocation.account.as_deref().map(|own| AccountScope {
+            own,
+            named: &self.named_ids,
+        });
+        frame(FUNCTION, &self.calls, payload, scope, |input| async move {
+            match input {
+                Incoming::Event(event) => self.on_event(&event).await,
+                Incoming::Queue(batch) => Ok(self.on_batch(&batch.records, scope).await),
+                Incoming::Sns(_) => Ok(not_for_me(FUNCTION, "SNS deliveries")),
+            }
+        })
+        .await
     }
 }

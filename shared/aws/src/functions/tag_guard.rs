@@ -19,7 +19,8 @@ use crate::adapters::publisher::SnsPublisher;
 use crate::adapters::verdicts::DynamoVerdicts;
 use crate::runtime::config::assume_role;
 use crate::runtime::lambda::{
-    AccountScope, Deadline, Handled, Invocation, InvocationError, Payload, frame, not_for_me,
+    AccountScope, Deadline, Function, Handled, Invocation, InvocationError, Payload, frame,
+    not_for_me,
 };
 
 /// The sweep starts no repository within this much of the Lambda deadline; out of time, it
@@ -94,48 +95,6 @@ impl TagGuard {
         self
     }
 
-    /// Handle one invocation payload (an EventBridge event).
-    pub async fn handle(&self, payload: impl Into<Payload>) -> Result<Value, InvocationError> {
-        self.handle_in(payload.into(), Invocation::local()).await
-    }
-
-    /// Handle one Lambda invocation: as [`Self::handle`], and events for accounts other than the
-    /// one the function runs in and those the policy names are ignored.
-    pub async fn handle_invocation(
-        &self,
-        event: lambda_runtime::LambdaEvent<Payload>,
-    ) -> Result<Value, InvocationError> {
-        self.handle_in(event.payload, Invocation::from(&event.context))
-            .await
-    }
-
-    async fn handle_in(
-        &self,
-        payload: Payload,
-        invocation: Invocation,
-    ) -> Result<Value, InvocationError> {
-        let budget: Box<dyn Budget> = match invocation.deadline {
-            Some(at) => Box::new(Deadline {
-                at,
-                margin: SWEEP_MARGIN,
-            }),
-            None => Box::new(Unlimited),
-        };
-        let budget = budget.as_ref();
-        let scope = invocation.account.as_deref().map(|own| AccountScope {
-            own,
-            named: &self.named_ids,
-        });
-        frame(FUNCTION, &self.calls, payload, scope, |input| async move {
-            match input {
-                Incoming::Event(event) => self.decide_and_act(*event, budget).await,
-                Incoming::Queue(_) => Ok(not_for_me(FUNCTION, "SQS batches")),
-                Incoming::Sns(_) => Ok(not_for_me(FUNCTION, "SNS deliveries")),
-            }
-        })
-        .await
-    }
-
     async fn decide_and_act(
         &self,
         event: Event,
@@ -182,5 +141,36 @@ impl TagGuard {
             errors: report.errors.clone(),
             response: json!({"status": "ok", "decision": report.decision(), "report": report}),
         })
+    }
+}
+
+/// An EventBridge event per invocation; events (and queued findings) for accounts other than the one the
+/// function runs in and those the policy names are ignored.
+impl Function for TagGuard {
+    async fn invoke(
+        &self,
+        payload: Payload,
+        invocation: Invocation,
+    ) -> Result<Value, InvocationError> {
+        let budget: Box<dyn Budget> = match invocation.deadline {
+            Some(at) => Box::new(Deadline {
+                at,
+                margin: SWEEP_MARGIN,
+            }),
+            None => Box::new(Unlimited),
+        };
+        let budget = budget.as_ref();
+        let scope = invocation.account.as_deref().map(|own| AccountScope {
+            own,
+            named: &self.named_ids,
+        });
+        frame(FUNCTION, &self.calls, payload, scope, |input| async move {
+            match input {
+                Incoming::Event(event) => self.decide_and_act(*event, budget).await,
+                Incoming::Queue(_) => Ok(not_for_me(FUNCTION, "SQS batches")),
+                Incoming::Sns(_) => Ok(not_for_me(FUNCTION, "SNS deliveries")),
+            }
+        })
+        .await
     }
 }

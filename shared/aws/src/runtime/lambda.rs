@@ -70,6 +70,33 @@ impl From<&lambda_runtime::Context> for Invocation {
     }
 }
 
+/// One of ecr-warden's Lambda functions: what it does with one payload in one invocation. The
+/// runtime calls [`Function::handle_invocation`]; tests and local tools call [`Function::handle`].
+// Only ever used in the function's own single-threaded Lambda runtime (no `Send` bound needed).
+#[allow(async_fn_in_trait)]
+pub trait Function {
+    /// Handle `payload` as `invocation` (the account the function runs in, the deadline).
+    async fn invoke(
+        &self,
+        payload: Payload,
+        invocation: Invocation,
+    ) -> Result<Value, InvocationError>;
+
+    /// What the Lambda runtime calls: the payload with what the runtime says of the invocation.
+    async fn handle_invocation(
+        &self,
+        event: lambda_runtime::LambdaEvent<Payload>,
+    ) -> Result<Value, InvocationError> {
+        self.invoke(event.payload, Invocation::from(&event.context))
+            .await
+    }
+
+    /// Handle one payload outside Lambda (tests, local tools): no account scope, no deadline.
+    async fn handle(&self, payload: impl Into<Payload>) -> Result<Value, InvocationError> {
+        self.invoke(payload.into(), Invocation::local()).await
+    }
+}
+
 /// What a handler made of one event.
 #[derive(Debug, Default)]
 pub struct Handled {
