@@ -127,9 +127,13 @@ def sns_from_inbox(out: str) -> None:
             break
         for m in got:
             envelope = json.loads(m["Body"])
-            records.append({"EventSource": "aws:sns", "EventVersion": "1.0", "Sns": {
+            # Every field SNS sends a Lambda subscriber (aws_lambda_events' SnsEvent requires them).
+            records.append({"EventSource": "aws:sns", "EventVersion": "1.0",
+                "EventSubscriptionArn": envelope["TopicArn"] + ":demo", "Sns": {
                 "Type": "Notification", "MessageId": envelope["MessageId"], "TopicArn": envelope["TopicArn"],
                 "Subject": envelope.get("Subject"), "Message": envelope["Message"], "Timestamp": envelope["Timestamp"],
+                "SignatureVersion": envelope.get("SignatureVersion", "1"), "Signature": envelope.get("Signature", "EXAMPLE"),
+                "SigningCertUrl": envelope.get("SigningCertURL", "EXAMPLE"), "UnsubscribeUrl": envelope.get("UnsubscribeURL", "EXAMPLE"),
                 "MessageAttributes": envelope.get("MessageAttributes", {})}})
             sqs.delete_message(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"])
     with open(out, "w") as fh:
