@@ -6,10 +6,15 @@ VENV      := .venv
 PY        := $(VENV)/bin/python
 HOST      := $(shell rustc -vV | sed -n "s/^host: //p")
 STAMP     := $(VENV)/.installed
+# The deploy and template-check tools, each in a venv of its own (infra/requirements-*.txt).
+SAM_STAMP     := .venv-sam/.installed
+CHECKOV_STAMP := .venv-checkov/.installed
+# Where the integration tests record each function's AWS operations, for the IAM check.
+CALL_LOG  := $(CURDIR)/target/iam-calls
 FUNCTIONS := $(notdir $(wildcard functions/*))
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help setup build test lint demo bench clean
+.PHONY: help setup build test lint demo bench deploy sam-build clean
 
 help:
 	@echo "make demo   - run ecr-warden against the local AWS emulator"
@@ -17,7 +22,8 @@ help:
 	@echo "make lint   - rustfmt --check and clippy -D warnings"
 	@echo "make build  - release Lambda binaries (arm64) with cargo-lambda"
 	@echo "make bench  - janitor's planner at scale; each function's cold start, RSS and zip"
-	@echo "make setup  - Python venv with pinned moto, cargo-lambda and zig"
+	@echo "make setup  - Python venvs: pinned moto, cargo-lambda and zig; aws-sam-cli + cfn-lint; checkov"
+	@echo "make deploy - sam build && sam deploy (guided the first time; README \"Deploy\")"
 
 # The venv holds the emulator (pinned moto) and the build tools that come from PyPI.
 $(STAMP): tests/emulator/requirements.txt infra/requirements.txt
@@ -26,7 +32,19 @@ $(STAMP): tests/emulator/requirements.txt infra/requirements.txt
 	$(PY) -m pip install --quiet -r tests/emulator/requirements.txt -r infra/requirements.txt
 	touch $@
 
-setup: $(STAMP)
+$(SAM_STAMP): infra/requirements-sam.txt
+	python3 -m venv .venv-sam
+	.venv-sam/bin/python -m pip install --quiet --upgrade pip
+	.venv-sam/bin/python -m pip install --quiet -r infra/requirements-sam.txt
+	touch $@
+
+$(CHECKOV_STAMP): infra/requirements-checkov.txt
+	python3 -m venv .venv-checkov
+	.venv-checkov/bin/python -m pip install --quiet --upgrade pip
+	.venv-checkov/bin/python -m pip install --quiet -r infra/requirements-checkov.txt
+	touch $@
+
+setup: $(STAMP) $(SAM_STAMP) $(CHECKOV_STAMP)
 
 build: $(STAMP)
 	@command -v rustup >/dev/null && rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1 || true
@@ -34,8 +52,12 @@ build: $(STAMP)
 	@# and each function enables only its own SDK crates (shared/aws/Cargo.toml, [features]).
 	for f in $(FUNCTIONS); do cargo lambda build --release --arm64 -p $$f || exit 1; done
 
-test: $(STAMP)
-	tests/emulator/with-emulator.sh cargo test --workspace --all-targets --no-fail-fast
+# The integration tests record every function's AWS operations (the tests' `call-log` feature);
+# infra/check.sh then lints the SAM template and compares each role with those operations.
+test: $(STAMP) $(SAM_STAMP) $(CHECKOV_STAMP)
+	rm -rf $(CALL_LOG)
+	WARDEN_CALL_LOG=$(CALL_LOG) tests/emulator/with-emulator.sh cargo test --workspace --all-targets --no-fail-fast
+	infra/check.sh $(CALL_LOG)
 
 lint:
 	cargo fmt --all -- --check
@@ -55,6 +77,15 @@ bench: $(STAMP)
 	for f in $(FUNCTIONS); do RUSTFLAGS="-C relocation-model=static" cargo build --quiet --release --target $(HOST) -p $$f || exit 1; done
 	$(PY) tests/bench/cold_start.py 20 "$$(cargo metadata --format-version 1 --no-deps | $(PY) -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/$(HOST)/release"
 
+# sam build runs cargo-lambda (arm64, release) for each function at the workspace root and puts
+# the template and bootstraps in infra/.aws-sam/build.
+sam-build: $(STAMP) $(SAM_STAMP)
+	cd infra && SAM_CLI_TELEMETRY=0 ../.venv-sam/bin/sam build
+
+# First deploy: guided (asks for region and parameters, saves them in infra/samconfig.toml).
+deploy: sam-build
+	cd infra && if grep -q '^region' samconfig.toml; then ../.venv-sam/bin/sam deploy; else ../.venv-sam/bin/sam deploy --guided; fi
+
 clean:
 	cargo clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) .venv-sam .venv-checkov infra/.aws-sam

@@ -635,3 +635,59 @@ async fn batch_get_image_results_are_matched_by_digest_not_by_the_echoed_id() {
     );
     assert_eq!(view.tags, vec![(Tag::new("latest").unwrap(), Some(a))]);
 }
+
+#[tokio::test]
+async fn list_task_definitions_sorts_newest_first_on_desc_and_pages() {
+    use aws_sdk_ecs::types::{ContainerDefinition, SortOrder};
+    let acct = Emulator::shared().account().await;
+    for _ in 0..3 {
+        acct.clients
+            .ecs
+            .register_task_definition()
+            .family("probe")
+            .container_definitions(
+                ContainerDefinition::builder()
+                    .name("app")
+                    .image("busybox")
+                    .memory(128)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    let revisions = |arns: &[String]| -> Vec<String> {
+        arns.iter()
+            .map(|a| a.rsplit(':').next().unwrap().to_owned())
+            .collect()
+    };
+    let newest_first = |next: Option<String>| {
+        acct.clients
+            .ecs
+            .list_task_definitions()
+            .family_prefix("probe")
+            .sort(SortOrder::Desc)
+            .max_results(2)
+            .set_next_token(next)
+            .send()
+    };
+    let newest = newest_first(None).await.unwrap();
+    assert_eq!(revisions(newest.task_definition_arns()), ["3", "2"]);
+    let rest = newest_first(newest.next_token().map(str::to_owned))
+        .await
+        .unwrap();
+    assert_eq!(revisions(rest.task_definition_arns()), ["1"]);
+    assert!(rest.next_token().is_none());
+    let oldest_first = acct
+        .clients
+        .ecs
+        .list_task_definitions()
+        .family_prefix("probe")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        revisions(oldest_first.task_definition_arns()),
+        ["1", "2", "3"]
+    );
+}

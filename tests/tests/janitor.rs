@@ -16,6 +16,10 @@ use warden_tests::{Emulator, OCI_INDEX, OCI_MANIFEST, REGION, TestAccount, image
 const DAY: i64 = 86_400;
 
 fn policy(rules: &str) -> Policy {
+    policy_keeping_revisions(rules, 0)
+}
+
+fn policy_keeping_revisions(rules: &str, ecs_keep_revisions: u32) -> Policy {
     Policy::from_yaml(&format!(
         r#"
 version: 1
@@ -24,7 +28,7 @@ repositories:
     cleanup:
       apply: true
       grace_days: 0
-      ecs_keep_revisions: 0
+      ecs_keep_revisions: {ecs_keep_revisions}
       rules:
 {rules}
 "#
@@ -615,6 +619,71 @@ async fn an_image_referenced_by_tag_and_digest_is_in_use_by_its_digest() {
     );
 }
 
+/// The other two ECS sources of "in use": the newest `ecs_keep_revisions` ACTIVE revisions of each
+/// task definition family (ready to roll back to), and the task definition of a running task
+/// (a one-off task, no service). build-1 is in neither and goes.
+#[tokio::test]
+async fn recent_task_definition_revisions_and_running_tasks_keep_their_images() {
+    let acct = Emulator::shared().account().await;
+    acct.create_repository("svc/rev").await;
+    let mut images = Vec::new();
+    for i in 1..=4 {
+        let (d, _) = acct
+            .push("svc/rev", &format!("rev-{i}"), Some(&format!("build-{i}")))
+            .await;
+        images.push(d);
+    }
+    let ages: Vec<(&Digest, i64, Option<i64>)> = images
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (d, (40 - 10 * i as i64) * DAY, None))
+        .collect();
+    acct.age_images("svc/rev", &ages).await;
+    let registry = acct.registry();
+    let uri = |d: &Digest| format!("{registry}/svc/rev@{d}");
+    // Family "web": revision 1 → build-1, revision 2 → build-2; only the newest is kept.
+    task_definition(&acct, "web", &uri(&images[0])).await;
+    task_definition(&acct, "web", &uri(&images[1])).await;
+    // Family "job": revision 1 → build-3 runs as a task; revision 2 → build-4 is the newest.
+    let job = task_definition(&acct, "job", &uri(&images[2])).await;
+    task_definition(&acct, "job", &uri(&images[3])).await;
+    acct.clients
+        .ecs
+        .create_cluster()
+        .cluster_name("batch")
+        .send()
+        .await
+        .unwrap();
+    acct.clients
+        .ecs
+        .run_task()
+        .cluster("batch")
+        .task_definition(&job)
+        .launch_type(aws_sdk_ecs::types::LaunchType::Fargate)
+        .send()
+        .await
+        .unwrap();
+
+    let keep_one = policy_keeping_revisions(
+        r#"        - { priority: 1, select: { tag_status: tagged, tags: ["build-*"] }, keep_newest: 1 }"#,
+        1,
+    );
+    let (report, made) = run(&acct, keep_one, None).await;
+    let plan = &report["repositories"][0]["plan"];
+    assert_eq!(plan["delete"], json!([images[0].as_str()]), "{report}");
+    assert_eq!(
+        plan["keep"][images[1].as_str()],
+        "in use: ECS task definition web (newest 1 revisions)",
+        "{report}"
+    );
+    let by_task = plan["keep"][images[2].as_str()]
+        .as_str()
+        .unwrap_or_default();
+    assert!(by_task.starts_with("in use: ECS task batch/"), "{report}");
+    assert_eq!(made.get("ECS.ListTaskDefinitions"), Some(&2), "{made:?}");
+    assert_eq!(made.get("ECS.DescribeTasks"), Some(&1), "{made:?}");
+}
+
 /// Safety flow 3, through the adapters: rules `1: tagged [build-*] keep 1`, `2: tagged [*] keep 1`
 /// over build-8, build-9, build-10+latest, release-1 (oldest → newest). As ECR evaluates them,
 /// build-10+latest is rule 1's (one matching tag selects it) and its newest: it stays, and rule 2
@@ -754,13 +823,19 @@ struct TagDuringListing<'a> {
 impl warden_core::janitor::Progress for TagDuringListing<'_> {
     fn repository(&self, _: &warden_core::names::RepositoryName) {}
     fn images_listed(&self, _: usize) {
+        // Someone else's push: a client of its own, so janitor's call counts do not include it.
+        let ecr = aws_sdk_ecr::Client::new(&self.acct.sdk);
         tokio::task::block_in_place(|| {
-            tokio::runtime::Handle::current().block_on(self.acct.push_manifest(
-                self.repository,
-                &self.manifest,
-                OCI_MANIFEST,
-                Some("hotfix"),
-            ))
+            tokio::runtime::Handle::current()
+                .block_on(
+                    ecr.put_image()
+                        .repository_name(self.repository)
+                        .image_manifest(&self.manifest)
+                        .image_manifest_media_type(OCI_MANIFEST)
+                        .image_tag("hotfix")
+                        .send(),
+                )
+                .unwrap();
         });
     }
 }

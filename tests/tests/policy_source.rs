@@ -16,11 +16,16 @@ async fn a_policy_loads_from_ssm_and_a_bad_one_is_refused_by_name() {
         .send()
         .await
         .unwrap();
+    acct.clients.calls.take();
     let policy = PolicySource::Ssm("/ecr-warden/policy".into())
         .load(&acct.clients.ssm)
         .await
         .unwrap();
     assert_eq!(policy.document().repositories.len(), 3);
+    // What every function with WARDEN_POLICY_SSM calls at init, for the IAM check.
+    let init = acct.clients.calls.take();
+    assert_eq!(init.get("SSM.GetParameter"), Some(&1), "{init:?}");
+    warden_aws::runtime::calls::log_calls("policy-load", &init);
 
     let bad = "version: 1\nrepositories:\n  - match: a\n    gatee: {}\n";
     ssm.put_parameter()

@@ -484,6 +484,7 @@ async fn a_sweep_out_of_time_checkpoints_and_the_next_continues_there() {
             _ => unreachable!(),
         };
     let policy = Policy::from_yaml(POLICY).unwrap();
+    let before = s.acct.clients.calls.snapshot();
     let first = handle(&schedule, &policy, &ctx, &ports, &After(1.into()))
         .await
         .unwrap();
@@ -502,6 +503,9 @@ async fn a_sweep_out_of_time_checkpoints_and_the_next_continues_there() {
         "{decided:?}"
     );
     assert!(second.stopped_after.is_none());
+    // tag-guard's own sweep and adapters, driven without the Lambda frame: log what they called
+    // (the checkpoint's PutItem and DeleteItem among them) for the IAM check.
+    warden_aws::runtime::calls::log_calls("tag-guard", &s.acct.clients.calls.since(&before));
     assert_eq!(
         s.acct.table_items(&s.table).await.len(),
         0,

@@ -1,4 +1,4 @@
-"""ECS service revisions, which stock moto 5.2.5 lacks.
+"""ECS service revisions, which stock moto 5.2.5 lacks, and ListTaskDefinitions' order and pages.
 
 Real ECS resolves each container's image tag to a digest when a service is deployed, records it in
 a service revision (`DescribeServiceRevisions` → `containerImages[].imageDigest`), and names the
@@ -75,8 +75,31 @@ def _describe_service_revisions(self: responses.EC2ContainerServiceResponse) -> 
             failures.append({"arn": arn, "reason": "MISSING"})
     return ActionResult({"serviceRevisions": found, "failures": failures})
 
+def _list_task_definitions(self: responses.EC2ContainerServiceResponse) -> ActionResult:
+    """Real ECS orders task definitions by family, then revision, and reverses that order with
+    `sort: DESC` (newest revision first); it returns `maxResults` (≤ 100) per page with a
+    `nextToken`. Stock moto ignores `sort`, `maxResults` and `nextToken`.
+    """
+    arns = self.ecs_backend.list_task_definitions(
+        self._get_param("familyPrefix"), self._get_param("status", "ACTIVE")
+    )
+
+    def order(arn: str) -> tuple[str, int]:
+        family, revision = arn.rsplit("/", 1)[1].rsplit(":", 1)
+        return family, int(revision)
+
+    arns.sort(key=order, reverse=self._get_param("sort", "ASC") == "DESC")
+    start = int(self._get_param("nextToken") or 0)
+    size = int(self._get_param("maxResults") or 100)
+    page = arns[start : start + size]
+    result: dict[str, Any] = {"taskDefinitionArns": page}
+    if start + size < len(arns):
+        result["nextToken"] = str(start + size)
+    return ActionResult(result)
+
 
 def apply() -> None:
     models.EC2ContainerServiceBackend.create_service = _create_service
     models.EC2ContainerServiceBackend.update_service = _update_service
     responses.EC2ContainerServiceResponse.describe_service_revisions = _describe_service_revisions
+    responses.EC2ContainerServiceResponse.list_task_definitions = _list_task_definitions

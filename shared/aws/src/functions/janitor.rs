@@ -138,7 +138,14 @@ impl Janitor {
                 .as_ref()
                 .map(|c| c as &dyn warden_core::ports::Checkpoints),
         };
-        janitor::run(&self.policy, &ctx, &ports, only.as_ref(), progress, budget).await
+        #[cfg(feature = "call-log")]
+        let before = self.calls.snapshot();
+        let report =
+            janitor::run(&self.policy, &ctx, &ports, only.as_ref(), progress, budget).await;
+        // The CLI and the tests call `run` without the invocation frame, which logs for the rest.
+        #[cfg(feature = "call-log")]
+        crate::runtime::calls::log_calls(FUNCTION, &self.calls.since(&before));
+        report
     }
 
     /// Handle one invocation: the schedule. Starts no repository within the margin of `deadline`.

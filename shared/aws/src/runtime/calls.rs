@@ -87,3 +87,31 @@ impl Intercept for ApiCalls {
         Ok(())
     }
 }
+
+/// An audit trail of the operations each function calls, for comparing them with the IAM actions
+/// the deployment grants (`tests/infra/iam_check.py`). Built only with the `call-log` feature (the tests
+/// enable it; the Lambda binaries do not), and only writes when `WARDEN_CALL_LOG` names a folder:
+/// one line `Service.Operation` per operation per event, appended to `<folder>/<function>.calls`.
+#[cfg(feature = "call-log")]
+pub fn log_calls(function: &str, calls: &BTreeMap<String, u64>) {
+    use std::io::Write;
+    let Some(folder) = std::env::var_os("WARDEN_CALL_LOG") else {
+        return;
+    };
+    let lines: String = calls.keys().map(|op| format!("{op}\n")).collect();
+    if lines.is_empty() {
+        return;
+    }
+    let path = std::path::Path::new(&folder).join(format!("{function}.calls"));
+    // One write per event with O_APPEND: lines from tests running in parallel do not interleave.
+    let written = std::fs::create_dir_all(&folder).and_then(|()| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)?
+            .write_all(lines.as_bytes())
+    });
+    if let Err(error) = written {
+        tracing::warn!(%error, path = %path.display(), "call log not written");
+    }
+}

@@ -264,6 +264,8 @@ where
         }
     };
     summary.api_calls = calls.since(&calls_before);
+    #[cfg(feature = "call-log")]
+    crate::runtime::calls::log_calls(function, &summary.api_calls);
     summary.duration = started.elapsed();
     summary.emit();
     result

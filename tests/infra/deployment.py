@@ -1,0 +1,200 @@
+"""A deployment template, SAM or CDK-synthesized, read as the facts the checks compare.
+
+Both are reduced to plain CloudFormation first (the SAM template through AWS's own SAM
+translator, offline), then to one `Function` per Lambda: its binary (from its name,
+`<stack>-<binary>`), settings, IAM actions, environment variable names, triggers (EventBridge
+rules and schedules, SQS mappings, SNS subscriptions) and async-invocation settings.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cfnlint.decode import decode
+from samtranslator.translator.transform import transform
+
+ROOT = Path(__file__).resolve().parents[2]
+BINARIES = sorted(p.name for p in (ROOT / "functions").iterdir() if p.is_dir())
+
+
+@dataclass
+class Function:
+    binary: str
+    logical_id: str
+    settings: dict[str, Any]
+    env: set[str]
+    actions: set[str] = field(default_factory=set)
+    triggers: set[str] = field(default_factory=set)
+
+
+class _NoManagedPolicies:
+    """The template names no AWS managed policy, so the translator never needs IAM to look one up."""
+
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+def load(path: str | Path) -> dict[str, Any]:
+    """The template as plain CloudFormation (a SAM template is transformed)."""
+    path = Path(path)
+    if path.suffix == ".json":
+        return json.loads(path.read_text())
+    template, errors = decode(str(path))
+    if errors:
+        raise ValueError("\n".join(str(e) for e in errors))
+    if "AWS::Serverless-2016-10-31" not in str(template.get("Transform", "")):
+        return template
+    sam = copy.deepcopy(template)
+    # The translator wants an S3 location; sam build/package put the bundle there.
+    sam.setdefault("Globals", {}).setdefault("Function", {})["CodeUri"] = "s3://bucket/bootstrap.zip"
+    defaults = {k: v.get("Default") for k, v in sam.get("Parameters", {}).items()}
+    cfn = transform(sam, defaults, _NoManagedPolicies())
+    cfn["Parameters"] = template.get("Parameters", {})
+    return cfn
+
+
+def resolve(value: Any, template: dict[str, Any]) -> Any:
+    """Parameter references replaced by their defaults, pseudo parameters by placeholders."""
+    params = template.get("Parameters", {})
+    if isinstance(value, dict):
+        if set(value) == {"Ref"} and value["Ref"] in params:
+            return params[value["Ref"]].get("Default")
+        return {k: resolve(v, template) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve(v, template) for v in value]
+    return value
+
+
+def _ref(value: Any) -> str | None:
+    """The logical id a Ref / Fn::GetAtt points at."""
+    if isinstance(value, dict):
+        if "Ref" in value:
+            return value["Ref"]
+        if "Fn::GetAtt" in value:
+            target = value["Fn::GetAtt"]
+            return target[0] if isinstance(target, list) else target.split(".")[0]
+    return None
+
+
+def _binary(name: Any) -> str | None:
+    text = json.dumps(name)
+    for binary in sorted(BINARIES, key=len, reverse=True):
+        if f'-{binary}"' in text:
+            return binary
+    return None
+
+
+def _statements(node: Any):
+    if isinstance(node, list):
+        for item in node:
+            yield from _statements(item)
+    elif isinstance(node, dict):
+        if "Fn::If" in node:
+            for branch in node["Fn::If"][1:]:
+                yield from _statements(branch)
+        elif "PolicyDocument" in node:
+            yield from node["PolicyDocument"]["Statement"]
+        elif "Statement" in node:
+            yield from node["Statement"]
+
+
+def _actions(statements) -> set[str]:
+    found: set[str] = set()
+    for statement in statements:
+        if statement.get("Effect") != "Allow":
+            raise ValueError(f"only Allow statements are expected: {statement}")
+        action = statement["Action"]
+        found.update([action] if isinstance(action, str) else action)
+    return found
+
+
+def _pattern(rule: dict[str, Any]) -> str:
+    """A rule's event pattern, the account list (own account + members) normalised."""
+    pattern = copy.deepcopy(rule.get("EventPattern"))
+    if isinstance(pattern, str):
+        pattern = json.loads(pattern)
+    if "account" in pattern:
+        pattern["account"] = "<this account and the member accounts>"
+    return json.dumps(pattern, sort_keys=True)
+
+
+def functions(template: dict[str, Any]) -> dict[str, Function]:
+    resources = template["Resources"]
+    found: dict[str, Function] = {}
+    by_logical: dict[str, Function] = {}
+    for logical, resource in resources.items():
+        if resource["Type"] != "AWS::Lambda::Function":
+            continue
+        props = resource["Properties"]
+        binary = _binary(props.get("FunctionName"))
+        if binary is None:
+            raise ValueError(f"{logical}: FunctionName does not end in a function's binary name")
+        settings = {
+            key: resolve(props.get(key), template)
+            for key in ("Runtime", "Architectures", "Handler", "Timeout", "MemorySize",
+                        "ReservedConcurrentExecutions")
+        }
+        logging = props.get("LoggingConfig", {})
+        settings["LogFormat"] = logging.get("LogFormat")
+        settings["SystemLogLevel"] = logging.get("SystemLogLevel")
+        env = set(props.get("Environment", {}).get("Variables", {}))
+        function = Function(binary, logical, settings, env)
+        role = resources[_ref(props["Role"])]
+        function.actions |= _actions(_statements(role["Properties"].get("Policies", [])))
+        found[binary] = by_logical[logical] = function
+        role_id = _ref(props["Role"])
+        for other in resources.values():
+            if other["Type"] == "AWS::IAM::Policy" and any(
+                _ref(r) == role_id for r in other["Properties"].get("Roles", [])
+            ):
+                function.actions |= _actions(_statements(other["Properties"]["PolicyDocument"]))
+    queues: dict[str | None, set[str]] = {}
+    # Rules first: a queue's mapping names the rules that feed the queue.
+    ordered = sorted(resources.values(), key=lambda r: r["Type"] != "AWS::Events::Rule")
+    for resource in ordered:
+        props = resource.get("Properties", {})
+        kind = resource["Type"]
+        if kind == "AWS::Lambda::EventInvokeConfig":
+            target = by_logical.get(_ref(props["FunctionName"]) or "")
+            if target:
+                on_failure = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+                target.settings["AsyncRetries"] = props.get("MaximumRetryAttempts")
+                target.settings["AsyncMaxEventAge"] = props.get("MaximumEventAgeInSeconds")
+                target.settings["OnFailure"] = _ref(on_failure) is not None
+        elif kind == "AWS::Events::Rule":
+            for t in props.get("Targets", []):
+                what = by_logical.get(_ref(t["Arn"]) or "")
+                trigger = (
+                    f"schedule {resolve(props['ScheduleExpression'], template)}"
+                    if "ScheduleExpression" in props
+                    else f"rule {_pattern(props)}"
+                )
+                retry = t.get("RetryPolicy", {})
+                trigger += (
+                    f" retries={retry.get('MaximumRetryAttempts')}"
+                    f" max_age={retry.get('MaximumEventAgeInSeconds')}"
+                    f" dead_letter={'DeadLetterConfig' in t}"
+                )
+                if what:
+                    what.triggers.add(trigger)
+                else:
+                    queues.setdefault(_ref(t["Arn"]), set()).add(trigger)
+        elif kind == "AWS::Lambda::EventSourceMapping":
+            target = by_logical.get(_ref(props["FunctionName"]) or "")
+            source = _ref(props["EventSourceArn"])
+            rules = sorted(queues.get(source, set())) if source else []
+            target.triggers.add(
+                f"sqs batch={props.get('BatchSize')}"
+                f" window={props.get('MaximumBatchingWindowInSeconds')}"
+                f" response={props.get('FunctionResponseTypes')}"
+                f" concurrency={props.get('ScalingConfig', {}).get('MaximumConcurrency')}"
+                f" fed by {rules}"
+            )
+        elif kind == "AWS::SNS::Subscription" and props.get("Protocol") == "lambda":
+            target = by_logical.get(_ref(props["Endpoint"]) or "")
+            target.triggers.add(f"sns dead_letter={'RedrivePolicy' in props}")
+    return found
