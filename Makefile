@@ -9,12 +9,14 @@ STAMP     := $(VENV)/.installed
 # The deploy and template-check tools, each in a venv of its own (infra/requirements-*.txt).
 SAM_STAMP     := .venv-sam/.installed
 CHECKOV_STAMP := .venv-checkov/.installed
+# The CDK app's npm packages (versions locked in infra/cdk/package-lock.json).
+CDK_STAMP     := infra/cdk/node_modules/.installed
 # Where the integration tests record each function's AWS operations, for the IAM check.
 CALL_LOG  := $(CURDIR)/target/iam-calls
 FUNCTIONS := $(notdir $(wildcard functions/*))
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help setup build test lint demo bench deploy sam-build clean
+.PHONY: help setup build test lint demo bench deploy sam-build synth infra-build clean
 
 help:
 	@echo "make demo   - run ecr-warden against the local AWS emulator"
@@ -24,6 +26,7 @@ help:
 	@echo "make bench  - janitor's planner at scale; each function's cold start, RSS and zip"
 	@echo "make setup  - Python venvs: pinned moto, cargo-lambda and zig; aws-sam-cli + cfn-lint; checkov"
 	@echo "make deploy - sam build && sam deploy (guided the first time; README \"Deploy\")"
+	@echo "make synth  - the CDK app synthesized, functions bundled with cargo-lambda (infra/cdk/cdk.out)"
 
 # The venv holds the emulator (pinned moto) and the build tools that come from PyPI.
 $(STAMP): tests/emulator/requirements.txt infra/requirements.txt
@@ -44,7 +47,11 @@ $(CHECKOV_STAMP): infra/requirements-checkov.txt
 	.venv-checkov/bin/python -m pip install --quiet -r infra/requirements-checkov.txt
 	touch $@
 
-setup: $(STAMP) $(SAM_STAMP) $(CHECKOV_STAMP)
+$(CDK_STAMP): infra/cdk/package-lock.json
+	cd infra/cdk && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(STAMP) $(SAM_STAMP) $(CHECKOV_STAMP) $(CDK_STAMP)
 
 build: $(STAMP)
 	@command -v rustup >/dev/null && rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1 || true
@@ -54,7 +61,8 @@ build: $(STAMP)
 
 # The integration tests record every function's AWS operations (the tests' `call-log` feature);
 # infra/check.sh then lints the SAM template and compares each role with those operations.
-test: $(STAMP) $(SAM_STAMP) $(CHECKOV_STAMP)
+# infra/check.sh also runs the CDK app's assertion tests and compares its template with SAM's.
+test: $(STAMP) $(SAM_STAMP) $(CHECKOV_STAMP) $(CDK_STAMP)
 	rm -rf $(CALL_LOG)
 	WARDEN_CALL_LOG=$(CALL_LOG) tests/emulator/with-emulator.sh cargo test --workspace --all-targets --no-fail-fast
 	infra/check.sh $(CALL_LOG)
@@ -82,10 +90,19 @@ bench: $(STAMP)
 sam-build: $(STAMP) $(SAM_STAMP)
 	cd infra && SAM_CLI_TELEMETRY=0 ../.venv-sam/bin/sam build
 
+# cdk synth bundles every function with the local cargo-lambda (the same build as sam build's).
+synth: $(STAMP) $(CDK_STAMP)
+	cd infra/cdk && npx cdk synth --quiet
+
+# Both deployments built for real, and their bootstraps checked (arm64 ELF, one per function):
+# what CI runs after `make test` (see .ci/run).
+infra-build: sam-build synth
+	.venv-sam/bin/python tests/infra/artifacts.py
+
 # First deploy: guided (asks for region and parameters, saves them in infra/samconfig.toml).
 deploy: sam-build
 	cd infra && if grep -q '^region' samconfig.toml; then ../.venv-sam/bin/sam deploy; else ../.venv-sam/bin/sam deploy --guided; fi
 
 clean:
 	cargo clean
-	rm -rf $(VENV) .venv-sam .venv-checkov infra/.aws-sam
+	rm -rf $(VENV) .venv-sam .venv-checkov infra/.aws-sam infra/cdk/node_modules infra/cdk/cdk.out

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The deployment, checked offline (part of `make test`): the SAM template validates and lints
-# clean, checkov finds no failed check (each suppression in the template carries its reason), and
-# every function's role grants exactly the AWS actions its code calls (tests/infra/iam_check.py, fed by
-# the call log the integration tests just wrote to $1).
+# clean; checkov finds no failed check (each suppression in the template carries its reason);
+# every function's role grants exactly the AWS actions its code calls (tests/infra/iam_check.py,
+# fed by the call log the integration tests just wrote to $1); the CDK app type-checks and passes
+# its assertion tests, and synthesizes the same functions, triggers and IAM as the SAM template.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
-call_log=${1:?usage: infra/check.sh CALL_LOG_DIR}
+call_log=$(realpath -m "${1:?usage: infra/check.sh CALL_LOG_DIR}")
 sam=${WARDEN_SAM_VENV:-$root/.venv-sam}/bin
 checkov=${WARDEN_CHECKOV_VENV:-$root/.venv-checkov}/bin
 # sam validate needs a region; nothing here talks to AWS.
@@ -20,3 +21,15 @@ echo "== checkov"
 "$checkov/checkov" --file template.yaml --framework cloudformation --compact --quiet --skip-download
 echo "== IAM = code"
 "$sam/python" "$root/tests/infra/iam_check.py" template.yaml "$call_log"
+echo "== CDK app: type check and assertion tests"
+cdk_out=$(mktemp -d)
+trap 'rm -rf "$cdk_out"' EXIT
+(cd cdk && npx tsc --noEmit && npx jest --silent)
+echo "== SAM and CDK deploy the same"
+# Synthesized without bundling (the template is what is compared, not the binaries), with one
+# member account so that the conditional grants appear in both.
+(cd cdk && CDK_OUTDIR="$cdk_out" CDK_CONTEXT_JSON='{"aws:cdk:bundling-stacks": [], "memberAccountIds": "111122223333", "memberAccountRoleArns": "arn:aws:iam::111122223333:role/ecr-warden"}' \
+  npx ts-node --prefer-ts-exts bin/ecr-warden.ts)
+"$sam/python" "$root/tests/infra/compare.py" template.yaml "$cdk_out/ecr-warden.template.json"
+echo "== IAM = code, CDK"
+"$sam/python" "$root/tests/infra/iam_check.py" "$cdk_out/ecr-warden.template.json" "$call_log"

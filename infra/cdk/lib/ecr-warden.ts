@@ -1,0 +1,534 @@
+// ecr-warden as a construct: the same deployment as infra/template.yaml (functions, rules,
+// queues, table, topic, roles, alarms), for platform teams that build their stacks with the CDK.
+// tests/infra/compare.py checks that both synthesize the same functions, event patterns and IAM
+// actions; tests/infra/iam_check.py that every role grants exactly what its function's code calls.
+
+import { Aws, CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { BundlingOptions, RustFunction } from 'cargo-lambda-cdk';
+import { Construct } from 'constructs';
+
+export interface EcrWardenProps {
+  /** The workspace's Cargo.toml: every function is a binary of one of its members. */
+  readonly manifestPath: string;
+  /** SSM parameter holding the policy YAML, created out of band. @default /ecr-warden/policy */
+  readonly policyParameterName?: string;
+  /** Global dry-run: plan and publish, change nothing. @default true */
+  readonly dryRun?: boolean;
+  /** Repositories the functions may change, as an ECR repository ARN's tail. @default '*' */
+  readonly repositoryScope?: string;
+  /** Prefix of the Secrets Manager secrets holding Slack webhooks. @default 'ecr-warden/slack/' */
+  readonly slackSecretPrefix?: string;
+  /** tag-guard's reconciling sweep (an EventBridge rule). @default rate(6 hours) */
+  readonly tagGuardSweepSchedule?: events.Schedule;
+  /** janitor's run (an EventBridge rule, UTC). @default cron(0 3 * * ? *) */
+  readonly janitorSchedule?: events.Schedule;
+  /** Accounts named in the policy whose events reach this account's default bus. */
+  readonly memberAccountIds?: string[];
+  /** Roles in those accounts that tag-guard and scan-gate assume. */
+  readonly memberAccountRoleArns?: string[];
+  /** Where alarms notify; without it the alarms have no actions. */
+  readonly alarmTopic?: sns.ITopic;
+  /** @default one year */
+  readonly logRetention?: logs.RetentionDays;
+  /** @default INFO */
+  readonly logLevel?: lambda.ApplicationLogLevel;
+  /** cargo-lambda bundling options for every function (arm64 is always set). */
+  readonly bundling?: BundlingOptions;
+}
+
+/** A queue as an on-failure destination, without CDK's grant: the role's statement is explicit. */
+class QueueDestination implements lambda.IDestination {
+  constructor(private readonly queue: sqs.IQueue) {}
+  bind(): lambda.DestinationConfig {
+    return { destination: this.queue.queueArn };
+  }
+}
+
+interface FunctionSpec {
+  readonly id: string;
+  readonly binary: string;
+  readonly description: string;
+  readonly timeout: Duration;
+  readonly memorySize: number;
+  readonly reservedConcurrency: number;
+  readonly retryAttempts: number;
+  readonly maxEventAge: Duration;
+  readonly environment: Record<string, string>;
+  readonly statements: iam.PolicyStatement[];
+}
+
+const RULE_RETRIES = 185;
+
+export class EcrWarden extends Construct {
+  readonly table: dynamodb.Table;
+  readonly topic: sns.Topic;
+  readonly findingsQueue: sqs.Queue;
+  /** The functions by construct id (TagGuard, ScanGate, Notifier, Janitor). */
+  readonly functions: Record<string, lambda.Function> = {};
+  /** Every EventBridge rule, schedules included, by construct id. */
+  readonly rules: Record<string, events.Rule> = {};
+
+  private readonly props: EcrWardenProps;
+  private readonly ruleDeadLetterQueue: sqs.Queue;
+  private readonly failedInvocationQueue: sqs.Queue;
+
+  constructor(scope: Construct, id: string, props: EcrWardenProps) {
+    super(scope, id);
+    this.props = props;
+    const stack = Stack.of(this);
+    const partition = Aws.PARTITION;
+    const region = Aws.REGION;
+    const account = Aws.ACCOUNT_ID;
+    const policyParameter = props.policyParameterName ?? '/ecr-warden/policy';
+    const repositoryScope = props.repositoryScope ?? '*';
+    const accounts = [account, ...(props.memberAccountIds ?? [])];
+
+    // ---------------------------------------------------------------- state and messaging
+    this.table = new dynamodb.Table(this, 'StateTable', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: 'ttl',
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      // The ledger is the only record of a protected tag's first digest: keep it past the stack.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.topic = new sns.Topic(this, 'WardenTopic', {
+      displayName: 'ecr-warden',
+      masterKey: kms.Alias.fromAliasName(this, 'SnsKey', 'alias/aws/sns'),
+    });
+    const deadLetterQueue = (queueId: string) =>
+      new sqs.Queue(this, queueId, {
+        retentionPeriod: Duration.days(14),
+        encryption: sqs.QueueEncryption.SQS_MANAGED,
+      });
+    const findingsDeadLetterQueue = deadLetterQueue('FindingsDeadLetterQueue');
+    this.ruleDeadLetterQueue = deadLetterQueue('RuleDeadLetterQueue');
+    this.failedInvocationQueue = deadLetterQueue('FailedInvocationQueue');
+    this.findingsQueue = new sqs.Queue(this, 'FindingsQueue', {
+      // >= 6x scan-gate's timeout (AWS's guidance for SQS event sources).
+      visibilityTimeout: Duration.seconds(720),
+      retentionPeriod: Duration.days(4),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      deadLetterQueue: { queue: findingsDeadLetterQueue, maxReceiveCount: 5 },
+    });
+    const findingsRule = new events.Rule(this, 'InspectorFindingRule', {
+      description: 'ecr-warden scan-gate - Inspector findings on ECR images, to the findings queue',
+      eventPattern: {
+        source: ['aws.inspector2'],
+        detailType: ['Inspector2 Finding'],
+        account: accounts,
+        detail: { resources: { type: ['AWS_ECR_CONTAINER_IMAGE'] } },
+      },
+    });
+    findingsRule.addTarget(
+      new targets.SqsQueue(this.findingsQueue, {
+        deadLetterQueue: this.ruleDeadLetterQueue,
+        retryAttempts: RULE_RETRIES,
+        maxEventAge: Duration.hours(24),
+      }),
+    );
+    this.rules.InspectorFindingRule = findingsRule;
+
+    // ---------------------------------------------------------------- IAM building blocks
+    const repositories = (tail: string) =>
+      `arn:${partition}:ecr:${region}:${account}:repository/${tail}`;
+    const allow = (sid: string, actions_: string[], resources: string[], conditions?: Record<string, unknown>) =>
+      new iam.PolicyStatement({ sid, actions: actions_, resources, conditions });
+    const tableWith = (sid: string, actions_: string[], prefixes: string[]) =>
+      allow(sid, actions_, [this.table.tableArn], {
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': prefixes },
+      });
+    const publish = allow('Publish', ['sns:Publish'], [this.topic.topicArn]);
+    const policy = allow('Policy', ['ssm:GetParameter'], [
+      `arn:${partition}:ssm:${region}:${account}:parameter${policyParameter}`,
+    ]);
+    const memberRoles = props.memberAccountRoleArns?.length
+      ? [allow('MemberAccounts', ['sts:AssumeRole'], props.memberAccountRoleArns)]
+      : [];
+    const environment = {
+      WARDEN_POLICY_SSM: policyParameter,
+      WARDEN_DRY_RUN: String(props.dryRun ?? true),
+      WARDEN_TABLE: this.table.tableName,
+      WARDEN_TOPIC_ARN: this.topic.topicArn,
+    };
+
+    // ---------------------------------------------------------------- functions
+    const tagGuard = this.rustFunction({
+      id: 'TagGuard',
+      binary: 'tag-guard',
+      description: 'ecr-warden tag-guard - repository tag mutability, protected tags reverted',
+      // The sweep checks its deadline: it starts no repository in the last 30 s and checkpoints.
+      timeout: Duration.seconds(300),
+      memorySize: 128,
+      reservedConcurrency: 10, // PutImage is 10 TPS per account and region
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(6),
+      environment,
+      statements: [
+        allow('ListRepositories', ['ecr:DescribeRepositories'], [repositories('*')]),
+        allow(
+          'GuardTags',
+          ['ecr:BatchGetImage', 'ecr:DescribeImages', 'ecr:PutImage', 'ecr:PutImageTagMutability'],
+          [repositories(repositoryScope)],
+        ),
+        tableWith('LedgerVerdictsCheckpoints', ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'], [
+          'tag#*',
+          'verdict#*',
+          'checkpoint#*',
+        ]),
+        publish,
+        policy,
+        ...memberRoles,
+      ],
+    });
+    this.rule('TagGuardFunctionPush', tagGuard, {
+      source: ['aws.ecr'],
+      detailType: ['ECR Image Action'],
+      account: accounts,
+      detail: { 'action-type': ['PUSH'], result: ['SUCCESS'] },
+    });
+    // CloudTrail management events: needs a trail in this region.
+    this.rule('TagGuardFunctionRepositorySettings', tagGuard, {
+      source: ['aws.ecr'],
+      detailType: ['AWS API Call via CloudTrail'],
+      account: accounts,
+      detail: {
+        eventSource: ['ecr.amazonaws.com'],
+        eventName: ['CreateRepository', 'PutImageTagMutability'],
+        errorCode: events.Match.doesNotExist(),
+      },
+    });
+    this.schedule(
+      'TagGuardFunctionSweep',
+      tagGuard,
+      props.tagGuardSweepSchedule ?? events.Schedule.expression('rate(6 hours)'),
+      'ecr-warden tag-guard - reconciling sweep',
+      3,
+    );
+
+    const scanGate = this.rustFunction({
+      id: 'ScanGate',
+      binary: 'scan-gate',
+      description: 'ecr-warden scan-gate - verdict per image, quarantine and release',
+      timeout: Duration.seconds(120),
+      memorySize: 128,
+      reservedConcurrency: 10,
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(6),
+      environment,
+      statements: [
+        allow(
+          'FindingsQueue',
+          ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
+          [this.findingsQueue.queueArn],
+        ),
+        allow(
+          'GateImages',
+          [
+            'ecr:BatchGetImage',
+            'ecr:DescribeImages',
+            'ecr:DescribeImageScanFindings',
+            'ecr:PutImage',
+            'ecr:BatchDeleteImage',
+          ],
+          [repositories(repositoryScope)],
+        ),
+        // inspector2:ListFindings and ListCoverage have no resource type.
+        allow('InspectorReads', ['inspector2:ListFindings', 'inspector2:ListCoverage'], ['*']),
+        tableWith('Verdicts', ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'], ['verdict#*']),
+        publish,
+        policy,
+        ...memberRoles,
+      ],
+    });
+    // Every result, FAILED included: a scan that did not finish is a FAIL verdict.
+    this.rule('ScanGateFunctionBasicScan', scanGate, {
+      source: ['aws.ecr'],
+      detailType: ['ECR Image Scan'],
+      account: accounts,
+    });
+    this.rule('ScanGateFunctionInspectorScan', scanGate, {
+      source: ['aws.inspector2'],
+      detailType: ['Inspector2 Scan'],
+      account: accounts,
+    });
+    new lambda.EventSourceMapping(this, 'ScanGateFunctionFindings', {
+      target: scanGate,
+      eventSourceArn: this.findingsQueue.queueArn,
+      batchSize: 10,
+      maxBatchingWindow: Duration.seconds(20),
+      reportBatchItemFailures: true,
+      maxConcurrency: 5,
+    });
+
+    const notifier = this.rustFunction({
+      id: 'Notifier',
+      binary: 'notifier',
+      description: 'ecr-warden notifier - Slack Block Kit messages from the warden topic',
+      timeout: Duration.seconds(60),
+      memorySize: 128,
+      reservedConcurrency: 5, // Slack webhooks allow about one message per second
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(6),
+      environment,
+      statements: [
+        allow('Webhooks', ['secretsmanager:GetSecretValue'], [
+          `arn:${partition}:secretsmanager:${region}:${account}:secret:${props.slackSecretPrefix ?? 'ecr-warden/slack/'}*`,
+        ]),
+        tableWith('DedupeLog', ['dynamodb:PutItem', 'dynamodb:DeleteItem'], ['notified#*']),
+        policy,
+      ],
+    });
+    this.topic.addSubscription(
+      new subscriptions.LambdaSubscription(notifier, { deadLetterQueue: this.failedInvocationQueue }),
+    );
+
+    const janitor = this.rustFunction({
+      id: 'Janitor',
+      binary: 'janitor',
+      description: 'ecr-warden janitor - scheduled cleanup that keeps what is in use',
+      // A run stops starting repositories 60 s before this and checkpoints.
+      timeout: Duration.seconds(900),
+      memorySize: 512,
+      reservedConcurrency: 1,
+      // A retried run would race its own checkpoint; the next scheduled run continues instead.
+      retryAttempts: 0,
+      maxEventAge: Duration.hours(1),
+      environment,
+      statements: [
+        allow('ListRepositories', ['ecr:DescribeRepositories'], [repositories('*')]),
+        allow(
+          'CleanUp',
+          [
+            'ecr:DescribeImages',
+            'ecr:BatchGetImage',
+            'ecr:BatchDeleteImage',
+            'ecr:GetLifecyclePolicy',
+            'ecr:PutLifecyclePolicy',
+          ],
+          [repositories(repositoryScope)],
+        ),
+        // These ECS reads have no resource type.
+        allow(
+          'InUseEcs',
+          [
+            'ecs:ListClusters',
+            'ecs:ListServices',
+            'ecs:ListTasks',
+            'ecs:ListTaskDefinitionFamilies',
+            'ecs:ListTaskDefinitions',
+            'ecs:DescribeTaskDefinition',
+          ],
+          ['*'],
+        ),
+        allow('InUseEcsDescribe', ['ecs:DescribeServices', 'ecs:DescribeTasks', 'ecs:DescribeServiceRevisions'], [
+          `arn:${partition}:ecs:${region}:${account}:service/*`,
+          `arn:${partition}:ecs:${region}:${account}:task/*`,
+          `arn:${partition}:ecs:${region}:${account}:service-revision/*`,
+        ]),
+        // lambda:ListFunctions has no resource type.
+        allow('InUseLambdaList', ['lambda:ListFunctions'], ['*']),
+        allow('InUseLambda', ['lambda:GetFunction', 'lambda:ListVersionsByFunction'], [
+          `arn:${partition}:lambda:${region}:${account}:function:*`,
+        ]),
+        tableWith('Checkpoints', ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'], ['checkpoint#*']),
+        publish,
+        policy,
+      ],
+    });
+    this.schedule(
+      'JanitorFunctionRun',
+      janitor,
+      props.janitorSchedule ?? events.Schedule.expression('cron(0 3 * * ? *)'),
+      'ecr-warden janitor - cleanup run',
+      0,
+    );
+
+    // ---------------------------------------------------------------- alarms
+    const alarm = (alarmId: string, description: string, metric: cloudwatch.IMetric, threshold: number) => {
+      const created = new cloudwatch.Alarm(this, alarmId, {
+        alarmDescription: description,
+        metric,
+        threshold,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      if (props.alarmTopic) {
+        created.addAlarmAction(new actions.SnsAction(props.alarmTopic));
+        created.addOkAction(new actions.SnsAction(props.alarmTopic));
+      }
+    };
+    const fiveMinutes = Duration.minutes(5);
+    for (const [alarmId, fn] of Object.entries(this.functions)) {
+      const name = this.binaries[alarmId];
+      // Its own EMF Errors: acknowledged errors (AccessDenied, NotFound, a Slack 4xx) leave
+      // Lambda's Errors at 0.
+      alarm(
+        `${alarmId}WardenErrorsAlarm`,
+        `ecr-warden ${name} - an event ended in an error (EMF Errors, namespace ecr-warden)`,
+        new cloudwatch.Metric({
+          namespace: 'ecr-warden',
+          metricName: 'Errors',
+          dimensionsMap: { function: name },
+          statistic: 'Sum',
+          period: fiveMinutes,
+        }),
+        1,
+      );
+      alarm(
+        `${alarmId}LambdaErrorsAlarm`,
+        `ecr-warden ${name} - invocations failed (Lambda Errors)`,
+        fn.metricErrors({ statistic: 'Sum', period: fiveMinutes }),
+        1,
+      );
+      alarm(
+        `${alarmId}ThrottlesAlarm`,
+        `ecr-warden ${name} - invocations throttled`,
+        fn.metricThrottles({ statistic: 'Sum', period: fiveMinutes }),
+        1,
+      );
+    }
+    alarm(
+      'JanitorDurationAlarm',
+      'ecr-warden janitor - a run took over 90% of its 900 s timeout',
+      janitor.metricDuration({ statistic: 'Maximum', period: Duration.hours(1) }),
+      810000,
+    );
+    const queues: [string, sqs.Queue, string][] = [
+      ['FindingsDeadLetterQueue', findingsDeadLetterQueue, 'Inspector finding messages scan-gate failed 5 times'],
+      ['RuleDeadLetterQueue', this.ruleDeadLetterQueue, 'events EventBridge could not deliver to a function'],
+      [
+        'FailedInvocationQueue',
+        this.failedInvocationQueue,
+        "invocations that failed after Lambda's retries, or SNS deliveries to the notifier given up",
+      ],
+    ];
+    for (const [queueId, queue, what] of queues) {
+      alarm(
+        `${queueId}DepthAlarm`,
+        `ecr-warden - ${what}`,
+        queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: fiveMinutes }),
+        1,
+      );
+    }
+    alarm(
+      'FindingsQueueAgeAlarm',
+      'ecr-warden scan-gate - Inspector finding messages waiting over 30 minutes',
+      this.findingsQueue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: fiveMinutes }),
+      1800,
+    );
+    for (const [ruleId, rule] of Object.entries(this.rules)) {
+      alarm(
+        `${ruleId}FailedAlarm`,
+        `ecr-warden - rule ${ruleId} failed to invoke its target`,
+        new cloudwatch.Metric({
+          namespace: 'AWS/Events',
+          metricName: 'FailedInvocations',
+          dimensionsMap: { RuleName: rule.ruleName },
+          statistic: 'Sum',
+          period: fiveMinutes,
+        }),
+        1,
+      );
+    }
+    // ---------------------------------------------------------------- outputs
+    new CfnOutput(stack, 'TopicArn', { value: this.topic.topicArn });
+    new CfnOutput(stack, 'TableName', { value: this.table.tableName });
+    new CfnOutput(stack, 'TableArn', { value: this.table.tableArn });
+    new CfnOutput(stack, 'FindingsQueueArn', { value: this.findingsQueue.queueArn });
+    new CfnOutput(stack, 'FindingsDeadLetterQueueArn', { value: findingsDeadLetterQueue.queueArn });
+    new CfnOutput(stack, 'RuleDeadLetterQueueArn', { value: this.ruleDeadLetterQueue.queueArn });
+    new CfnOutput(stack, 'FailedInvocationQueueArn', { value: this.failedInvocationQueue.queueArn });
+  }
+
+  private readonly binaries: Record<string, string> = {};
+
+  private rustFunction(spec: FunctionSpec): lambda.Function {
+    const stackName = Stack.of(this).stackName;
+    const logGroup = new logs.LogGroup(this, `${spec.id}Logs`, {
+      logGroupName: `/aws/lambda/${stackName}-${spec.binary}`,
+      retention: this.props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    // Written out, not CDK's default role: no AWSLambdaBasicExecutionRole (logs on every group).
+    const role = new iam.Role(this, `${spec.id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
+      }),
+      inlinePolicies: {
+        [spec.binary]: new iam.PolicyDocument({
+          statements: [
+            new iam.PolicyStatement({
+              sid: 'OwnLogs',
+              actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+              resources: [logGroup.logGroupArn],
+            }),
+            new iam.PolicyStatement({
+              sid: 'OnFailureDestination',
+              actions: ['sqs:SendMessage'],
+              resources: [this.failedInvocationQueue.queueArn],
+            }),
+            ...spec.statements,
+          ],
+        }),
+      },
+    });
+    const fn = new RustFunction(this, `${spec.id}Function`, {
+      manifestPath: this.props.manifestPath,
+      binaryName: spec.binary,
+      architecture: lambda.Architecture.ARM_64,
+      bundling: { ...this.props.bundling, architecture: lambda.Architecture.ARM_64 },
+      functionName: `${stackName}-${spec.binary}`,
+      description: spec.description,
+      role,
+      timeout: spec.timeout,
+      memorySize: spec.memorySize,
+      reservedConcurrentExecutions: spec.reservedConcurrency,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      applicationLogLevelV2: this.props.logLevel ?? lambda.ApplicationLogLevel.INFO,
+      systemLogLevelV2: lambda.SystemLogLevel.WARN,
+      logGroup,
+      environment: spec.environment,
+      retryAttempts: spec.retryAttempts,
+      maxEventAge: spec.maxEventAge,
+      onFailure: new QueueDestination(this.failedInvocationQueue),
+    });
+    this.functions[spec.id] = fn;
+    this.binaries[spec.id] = spec.binary;
+    return fn;
+  }
+
+  private rule(ruleId: string, fn: lambda.IFunction, eventPattern: events.EventPattern): void {
+    const rule = new events.Rule(this, ruleId, { eventPattern });
+    rule.addTarget(this.target(fn, RULE_RETRIES, Duration.hours(6)));
+    this.rules[ruleId] = rule;
+  }
+
+  private schedule(ruleId: string, fn: lambda.IFunction, schedule: events.Schedule, description: string, retries: number): void {
+    const rule = new events.Rule(this, ruleId, { schedule, description });
+    rule.addTarget(this.target(fn, retries, Duration.hours(1)));
+    this.rules[ruleId] = rule;
+  }
+
+  private target(fn: lambda.IFunction, retryAttempts: number, maxEventAge: Duration): targets.LambdaFunction {
+    return new targets.LambdaFunction(fn, {
+      deadLetterQueue: this.ruleDeadLetterQueue,
+      retryAttempts,
+      maxEventAge,
+    });
+  }
+}

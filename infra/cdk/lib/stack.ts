@@ -1,0 +1,51 @@
+// The deployable stack: one EcrWarden construct, configured from CDK context (cdk.json or
+// `cdk synth -c key=value`), with the same defaults as infra/template.yaml's parameters.
+
+import * as path from 'path';
+import { App, Stack, StackProps } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { EcrWarden } from './ecr-warden';
+
+/** The workspace Cargo.toml, from infra/cdk/lib. */
+export const WORKSPACE_MANIFEST = path.join(__dirname, '..', '..', '..', 'Cargo.toml');
+
+export class EcrWardenStack extends Stack {
+  readonly warden: EcrWarden;
+
+  constructor(scope: Construct, id: string, props?: StackProps) {
+    super(scope, id, props);
+    const context = (key: string): string | undefined => this.node.tryGetContext(key);
+    const list = (key: string): string[] =>
+      (context(key) ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0);
+    const alarmTopicArn = context('alarmTopicArn');
+    this.warden = new EcrWarden(this, 'Warden', {
+      manifestPath: WORKSPACE_MANIFEST,
+      policyParameterName: context('policyParameterName'),
+      dryRun: (context('dryRun') ?? 'true') !== 'false',
+      repositoryScope: context('repositoryScope'),
+      slackSecretPrefix: context('slackSecretPrefix'),
+      tagGuardSweepSchedule: context('tagGuardSweepSchedule')
+        ? events.Schedule.expression(context('tagGuardSweepSchedule')!)
+        : undefined,
+      janitorSchedule: context('janitorSchedule')
+        ? events.Schedule.expression(context('janitorSchedule')!)
+        : undefined,
+      memberAccountIds: list('memberAccountIds'),
+      memberAccountRoleArns: list('memberAccountRoleArns'),
+      alarmTopic: alarmTopicArn ? sns.Topic.fromTopicArn(this, 'AlarmTopic', alarmTopicArn) : undefined,
+      logLevel: context('logLevel') as lambda.ApplicationLogLevel | undefined,
+    });
+  }
+}
+
+export function app(context?: Record<string, unknown>): App {
+  const created = new App({ context });
+  new EcrWardenStack(created, 'ecr-warden');
+  return created;
+}

@@ -1,0 +1,265 @@
+// Assertions on the synthesized stack (bundling skipped: these check the template, not the
+// binaries; `make synth` bundles with cargo-lambda). The same rules infra/template.yaml follows.
+
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { EcrWardenStack } from '../lib/stack';
+
+function synth(context: Record<string, string> = {}): Template {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } });
+  return Template.fromStack(new EcrWardenStack(app, 'ecr-warden'));
+}
+
+const template = synth();
+const resources = (type: string) => template.findResources(type);
+
+/** Every action the role of the function named `<stack>-<binary>` is granted. */
+function actionsOf(binary: string): string[] {
+  const [fn] = Object.values(resources('AWS::Lambda::Function')).filter(
+    (r) => r.Properties.FunctionName === `ecr-warden-${binary}`,
+  );
+  const roleId = fn.Properties.Role['Fn::GetAtt'][0];
+  const role = resources('AWS::IAM::Role')[roleId];
+  const statements = role.Properties.Policies.flatMap(
+    (p: { PolicyDocument: { Statement: { Action: string | string[] }[] } }) => p.PolicyDocument.Statement,
+  );
+  return statements.flatMap((s: { Action: string | string[] }) => (Array.isArray(s.Action) ? s.Action : [s.Action])).sort();
+}
+
+describe('functions', () => {
+  test.each(['tag-guard', 'scan-gate', 'notifier', 'janitor'])('%s: arm64, provided.al2023, JSON logs in its own group', (binary) => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: `ecr-warden-${binary}`,
+      Runtime: 'provided.al2023',
+      Architectures: ['arm64'],
+      Handler: 'bootstrap',
+      LoggingConfig: { LogFormat: 'JSON', SystemLogLevel: 'WARN', LogGroup: Match.anyValue() },
+      Environment: {
+        Variables: {
+          WARDEN_POLICY_SSM: '/ecr-warden/policy',
+          WARDEN_DRY_RUN: 'true',
+          WARDEN_TABLE: Match.anyValue(),
+          WARDEN_TOPIC_ARN: Match.anyValue(),
+        },
+      },
+    });
+    template.hasResourceProperties('AWS::Logs::LogGroup', {
+      LogGroupName: `/aws/lambda/ecr-warden-${binary}`,
+      RetentionInDays: 365,
+    });
+  });
+
+  test('janitor: 15 minutes, one at a time, no async retry', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: 'ecr-warden-janitor',
+      Timeout: 900,
+      ReservedConcurrentExecutions: 1,
+    });
+    const configs = Object.values(resources('AWS::Lambda::EventInvokeConfig'));
+    expect(configs).toHaveLength(4);
+    expect(configs.map((c) => c.Properties.MaximumRetryAttempts).sort()).toEqual([0, 2, 2, 2]);
+    for (const config of configs) {
+      expect(config.Properties.DestinationConfig.OnFailure.Destination).toBeDefined();
+    }
+  });
+
+  test('no role carries a managed policy (AWSLambdaBasicExecutionRole grants logs everywhere)', () => {
+    for (const role of Object.values(resources('AWS::IAM::Role'))) {
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    }
+    expect(Object.keys(resources('AWS::IAM::Policy'))).toHaveLength(0);
+  });
+});
+
+describe('event sources', () => {
+  test('push: PUSH and SUCCESS only, pinned to the account, retried then dead-lettered', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.ecr'],
+        'detail-type': ['ECR Image Action'],
+        account: [{ Ref: 'AWS::AccountId' }],
+        detail: { 'action-type': ['PUSH'], result: ['SUCCESS'] },
+      },
+      Targets: [
+        Match.objectLike({
+          RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 21600 },
+          DeadLetterConfig: { Arn: Match.anyValue() },
+        }),
+      ],
+    });
+  });
+
+  test('CloudTrail: the two calls tag-guard decides from, successful ones only', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: Match.objectLike({
+        detail: {
+          eventSource: ['ecr.amazonaws.com'],
+          eventName: ['CreateRepository', 'PutImageTagMutability'],
+          errorCode: [{ exists: false }],
+        },
+      }),
+    });
+  });
+
+  test('scans: basic scans of every result and Inspector scans', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { source: ['aws.ecr'], 'detail-type': ['ECR Image Scan'], account: Match.anyValue() },
+    });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { source: ['aws.inspector2'], 'detail-type': ['Inspector2 Scan'], account: Match.anyValue() },
+    });
+  });
+
+  test('Inspector findings on ECR images go to the queue raw, and the queue to scan-gate in batches', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: Match.objectLike({
+        'detail-type': ['Inspector2 Finding'],
+        detail: { resources: { type: ['AWS_ECR_CONTAINER_IMAGE'] } },
+      }),
+      Targets: [Match.objectLike({ Arn: Match.anyValue(), InputTransformer: Match.absent() })],
+    });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: 10,
+      MaximumBatchingWindowInSeconds: 20,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 5 },
+    });
+    // Visibility timeout >= 6x scan-gate's 120 s timeout; 5 receives, then the dead-letter queue.
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      VisibilityTimeout: 720,
+      RedrivePolicy: { deadLetterTargetArn: Match.anyValue(), maxReceiveCount: 5 },
+    });
+  });
+
+  test('schedules are EventBridge rules (Scheduler sends no Scheduled Event envelope)', () => {
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(6 hours)' });
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'cron(0 3 * * ? *)' });
+    expect(Object.keys(resources('AWS::Scheduler::Schedule'))).toHaveLength(0);
+  });
+
+  test('the notifier is subscribed to the warden topic, with a dead-letter queue', () => {
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'lambda',
+      RedrivePolicy: { deadLetterTargetArn: Match.anyValue() },
+    });
+  });
+});
+
+describe('state', () => {
+  test('the table: pk, TTL, point-in-time recovery, retained with the stack gone', () => {
+    template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: Match.objectLike({
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+        TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      }),
+    });
+  });
+
+  test('the topic is encrypted; every queue too', () => {
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    const queues = Object.values(resources('AWS::SQS::Queue'));
+    expect(queues).toHaveLength(4);
+    for (const queue of queues) {
+      expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
+    }
+  });
+});
+
+describe('IAM: exactly what the code calls (tests/infra/iam_check.py checks it against the code)', () => {
+  test('tag-guard', () => {
+    expect(actionsOf('tag-guard')).toEqual([
+      'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem',
+      'ecr:BatchGetImage', 'ecr:DescribeImages', 'ecr:DescribeRepositories', 'ecr:PutImage', 'ecr:PutImageTagMutability',
+      'logs:CreateLogStream', 'logs:PutLogEvents', 'sns:Publish', 'sqs:SendMessage', 'ssm:GetParameter',
+    ]);
+  });
+
+  test('scan-gate: no repository settings or lifecycle writes; Inspector reads; its queue', () => {
+    const actions = actionsOf('scan-gate');
+    expect(actions).not.toContain('ecr:PutImageTagMutability');
+    expect(actions).not.toContain('ecr:PutLifecyclePolicy');
+    expect(actions).toContain('inspector2:ListFindings');
+    expect(actions).toContain('sqs:ReceiveMessage');
+  });
+
+  test('notifier: its secrets, its log of what it sent, nothing of ECR', () => {
+    expect(actionsOf('notifier')).toEqual([
+      'dynamodb:DeleteItem', 'dynamodb:PutItem', 'logs:CreateLogStream', 'logs:PutLogEvents',
+      'secretsmanager:GetSecretValue', 'sqs:SendMessage', 'ssm:GetParameter',
+    ]);
+  });
+
+  test('the table is reached only under each function\'s own key prefixes', () => {
+    const prefixes = (binary: string) => {
+      const [fn] = Object.values(resources('AWS::Lambda::Function')).filter(
+        (r) => r.Properties.FunctionName === `ecr-warden-${binary}`,
+      );
+      const role = resources('AWS::IAM::Role')[fn.Properties.Role['Fn::GetAtt'][0]];
+      const statement = role.Properties.Policies[0].PolicyDocument.Statement.find((s: { Action: string[] }) =>
+        [s.Action].flat().some((a) => a.startsWith('dynamodb:')),
+      );
+      return statement.Condition['ForAllValues:StringLike']['dynamodb:LeadingKeys'];
+    };
+    expect(prefixes('tag-guard')).toEqual(['tag#*', 'verdict#*', 'checkpoint#*']);
+    expect(prefixes('scan-gate')).toEqual(['verdict#*']);
+    expect(prefixes('notifier')).toEqual(['notified#*']);
+    expect(prefixes('janitor')).toEqual(['checkpoint#*']);
+  });
+
+  test('member accounts: sts:AssumeRole on their roles only when configured', () => {
+    expect(actionsOf('tag-guard')).not.toContain('sts:AssumeRole');
+    const withMembers = synth({
+      memberAccountIds: '111122223333',
+      memberAccountRoleArns: 'arn:aws:iam::111122223333:role/ecr-warden',
+    });
+    withMembers.hasResourceProperties('AWS::IAM::Role', {
+      Policies: [
+        Match.objectLike({
+          PolicyDocument: Match.objectLike({
+            Statement: Match.arrayWith([
+              Match.objectLike({ Action: 'sts:AssumeRole', Resource: 'arn:aws:iam::111122223333:role/ecr-warden' }),
+            ]),
+          }),
+        }),
+      ],
+    });
+    withMembers.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: Match.objectLike({ account: [{ Ref: 'AWS::AccountId' }, '111122223333'] }),
+    });
+  });
+});
+
+describe('alarms', () => {
+  test('per function: its EMF Errors, Lambda Errors and Throttles; plus janitor duration, queues and rules', () => {
+    for (const binary of ['tag-guard', 'scan-gate', 'notifier', 'janitor']) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'ecr-warden',
+        MetricName: 'Errors',
+        Dimensions: [{ Name: 'function', Value: binary }],
+      });
+    }
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Duration',
+      Threshold: 810000,
+    });
+    const alarms = Object.values(resources('AWS::CloudWatch::Alarm'));
+    const count = (metric: string) => alarms.filter((a) => a.Properties.MetricName === metric).length;
+    expect(count('Errors')).toBe(8);
+    expect(count('Throttles')).toBe(4);
+    expect(count('ApproximateNumberOfMessagesVisible')).toBe(3);
+    expect(count('ApproximateAgeOfOldestMessage')).toBe(1);
+    expect(count('FailedInvocations')).toBe(7);
+    expect(alarms).toHaveLength(24);
+  });
+
+  test('an alarm topic, when given, is each alarm\'s action', () => {
+    const withTopic = synth({ alarmTopicArn: 'arn:aws:sns:us-east-1:111122223333:alarms' });
+    for (const alarm of Object.values(withTopic.findResources('AWS::CloudWatch::Alarm'))) {
+      expect(alarm.Properties.AlarmActions).toEqual(['arn:aws:sns:us-east-1:111122223333:alarms']);
+    }
+  });
+});
