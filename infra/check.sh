@@ -31,5 +31,7 @@ echo "== SAM and CDK deploy the same"
 (cd cdk && CDK_OUTDIR="$cdk_out" CDK_CONTEXT_JSON='{"aws:cdk:bundling-stacks": [], "memberAccountIds": "111122223333", "memberAccountRoleArns": "arn:aws:iam::111122223333:role/ecr-warden"}' \
   npx ts-node --prefer-ts-exts bin/ecr-warden.ts)
 "$sam/python" "$root/tests/infra/compare.py" template.yaml "$cdk_out/ecr-warden.template.json"
+echo "== checkov, CDK"
+"$checkov/checkov" --file "$cdk_out/ecr-warden.template.json" --framework cloudformation --compact --quiet --skip-download
 echo "== IAM = code, CDK"
 "$sam/python" "$root/tests/infra/iam_check.py" "$cdk_out/ecr-warden.template.json" "$call_log"

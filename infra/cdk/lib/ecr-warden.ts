@@ -3,7 +3,7 @@
 // tests/infra/compare.py checks that both synthesize the same functions, event patterns and IAM
 // actions; tests/infra/iam_check.py that every role grants exactly what its function's code calls.
 
-import { Aws, CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Aws, CfnOutput, CfnResource, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -71,6 +71,52 @@ interface FunctionSpec {
 
 const RULE_RETRIES = 185;
 
+/** checkov suppressions, each with its reason: the same as infra/template.yaml's. */
+const CHECKOV = {
+  function: [
+    {
+      id: 'CKV_AWS_117',
+      comment:
+        'No VPC: the function reaches only AWS APIs (and Slack, for the notifier) over HTTPS, and no resource of its lives in a VPC.',
+    },
+    {
+      id: 'CKV_AWS_173',
+      comment:
+        'The environment holds names and ARNs only (policy parameter, table, topic, dry-run); secrets live in Secrets Manager and are read at run time.',
+    },
+    {
+      id: 'CKV_AWS_116',
+      comment:
+        'Failed asynchronous invocations go to an on-failure destination (EventInvokeConfig, FailedInvocationQueue), which records the error with the event; a legacy DeadLetterConfig would duplicate it without the error.',
+    },
+  ],
+  queue: [
+    {
+      id: 'CKV_AWS_27',
+      comment:
+        'Encrypted at rest with SSE-SQS (SqsManagedSseEnabled), which this check does not recognise. EventBridge and SNS cannot send to a queue under the AWS managed KMS key (aws/sqs), and these queues hold event bodies, no secrets.',
+    },
+  ],
+  logGroup: [
+    {
+      id: 'CKV_AWS_158',
+      comment:
+        'CloudWatch Logs encrypts at rest by default; the functions never log a secret (webhook URLs are redacted), so a customer managed key adds no confidentiality.',
+    },
+  ],
+  table: [
+    {
+      id: 'CKV_AWS_119',
+      comment:
+        'Encrypted with the AWS managed key (aws/dynamodb). The table holds tags, digests, verdicts and checkpoints, no secrets; a customer managed key would add a KMS grant to every function role for no confidentiality gain.',
+    },
+  ],
+};
+
+function suppress(construct: Construct, skip: { id: string; comment: string }[]): void {
+  (construct.node.defaultChild as CfnResource).addMetadata('checkov', { skip });
+}
+
 export class EcrWarden extends Construct {
   readonly table: dynamodb.Table;
   readonly topic: sns.Topic;
@@ -105,15 +151,19 @@ export class EcrWarden extends Construct {
       // The ledger is the only record of a protected tag's first digest: keep it past the stack.
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    suppress(this.table, CHECKOV.table);
     this.topic = new sns.Topic(this, 'WardenTopic', {
       displayName: 'ecr-warden',
       masterKey: kms.Alias.fromAliasName(this, 'SnsKey', 'alias/aws/sns'),
     });
-    const deadLetterQueue = (queueId: string) =>
-      new sqs.Queue(this, queueId, {
+    const deadLetterQueue = (queueId: string) => {
+      const queue = new sqs.Queue(this, queueId, {
         retentionPeriod: Duration.days(14),
         encryption: sqs.QueueEncryption.SQS_MANAGED,
       });
+      suppress(queue, CHECKOV.queue);
+      return queue;
+    };
     const findingsDeadLetterQueue = deadLetterQueue('FindingsDeadLetterQueue');
     this.ruleDeadLetterQueue = deadLetterQueue('RuleDeadLetterQueue');
     this.failedInvocationQueue = deadLetterQueue('FailedInvocationQueue');
@@ -124,6 +174,7 @@ export class EcrWarden extends Construct {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       deadLetterQueue: { queue: findingsDeadLetterQueue, maxReceiveCount: 5 },
     });
+    suppress(this.findingsQueue, CHECKOV.queue);
     const findingsRule = new events.Rule(this, 'InspectorFindingRule', {
       description: 'ecr-warden scan-gate - Inspector findings on ECR images, to the findings queue',
       eventPattern: {
@@ -464,6 +515,7 @@ export class EcrWarden extends Construct {
       retention: this.props.logRetention ?? logs.RetentionDays.ONE_YEAR,
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    suppress(logGroup, CHECKOV.logGroup);
     // Written out, not CDK's default role: no AWSLambdaBasicExecutionRole (logs on every group).
     const role = new iam.Role(this, `${spec.id}Role`, {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com', {
@@ -507,6 +559,7 @@ export class EcrWarden extends Construct {
       maxEventAge: spec.maxEventAge,
       onFailure: new QueueDestination(this.failedInvocationQueue),
     });
+    suppress(fn, CHECKOV.function);
     this.functions[spec.id] = fn;
     this.binaries[spec.id] = spec.binary;
     return fn;

@@ -1,0 +1,56 @@
+"""What `make infra-build` produced: one arm64 Lambda bootstrap per function from `sam build`
+(infra/.aws-sam/build/<Function>/bootstrap) and one per function asset from `cdk synth`
+(infra/cdk/cdk.out/asset.*/bootstrap), each an AArch64 ELF executable.
+
+Usage: python tests/infra/artifacts.py
+"""
+
+from __future__ import annotations
+
+import struct
+import sys
+from pathlib import Path
+
+from deployment import BINARIES, ROOT
+
+EM_AARCH64 = 183
+
+
+def aarch64_executable(path: Path) -> str | None:
+    """Why `path` is not an AArch64 ELF executable, or None."""
+    header = path.read_bytes()[:20]
+    if header[:4] != b"\x7fELF":
+        return "not an ELF file"
+    if header[4] != 2 or header[5] != 1:
+        return "not a 64-bit little-endian ELF file"
+    kind, machine = struct.unpack_from("<HH", header, 16)
+    if machine != EM_AARCH64:
+        return f"machine {machine}, not AArch64 ({EM_AARCH64})"
+    if kind not in (2, 3):  # ET_EXEC, or ET_DYN (position independent)
+        return f"ELF type {kind}, not an executable"
+    return None
+
+
+def main() -> int:
+    problems = []
+    sam = ROOT / "infra" / ".aws-sam" / "build"
+    sam_functions = sorted(p.parent.name for p in sam.glob("*/bootstrap"))
+    if len(sam_functions) != len(BINARIES):
+        problems.append(f"sam build: {len(sam_functions)} bootstraps for {len(BINARIES)} functions")
+    cdk = sorted((ROOT / "infra" / "cdk" / "cdk.out").glob("asset.*/bootstrap"))
+    if len(cdk) != len(BINARIES):
+        problems.append(f"cdk synth: {len(cdk)} bootstrap assets for {len(BINARIES)} functions")
+    for path in sorted(sam.glob("*/bootstrap")) + cdk:
+        why = aarch64_executable(path)
+        print(f"{path.relative_to(ROOT)}: {path.stat().st_size / 1e6:.1f} MB {why or 'AArch64 executable'}")
+        if why:
+            problems.append(f"{path}: {why}")
+    if not (sam / "template.yaml").exists():
+        problems.append("sam build wrote no template (infra/.aws-sam/build/template.yaml)")
+    for problem in problems:
+        print("  PROBLEM  " + problem)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
