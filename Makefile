@@ -95,7 +95,7 @@ synth: $(STAMP) $(CDK_STAMP)
 	cd infra/cdk && npx cdk synth --quiet
 
 # Both deployments built for real, and their bootstraps checked (arm64 ELF, one per function):
-# run it before a release (not in CI: it does not fit the 40-minute budget, docs/deploy.md).
+# what CI runs after `make test` (see .ci/run).
 infra-build: sam-build synth
 	.venv-sam/bin/python tests/infra/artifacts.py
 
