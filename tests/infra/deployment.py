@@ -143,10 +143,10 @@ def functions(template: dict[str, Any]) -> dict[str, Function]:
         settings["SystemLogLevel"] = logging.get("SystemLogLevel")
         env = set(props.get("Environment", {}).get("Variables", {}))
         function = Function(binary, logical, settings, env)
-        role = resources[_ref(props["Role"])]
+        role_id = _ref(props["Role"])
+        role = resources[role_id]
         function.actions |= _actions(_statements(role["Properties"].get("Policies", [])))
         found[binary] = by_logical[logical] = function
-        role_id = _ref(props["Role"])
         for other in resources.values():
             if other["Type"] == "AWS::IAM::Policy" and any(
                 _ref(r) == role_id for r in other["Properties"].get("Roles", [])
