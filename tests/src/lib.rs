@@ -528,6 +528,97 @@ impl TestAccount {
             .expect("create repository");
     }
 
+    /// An ECR client for this account in `region` (not counted: seeding and reading back).
+    pub fn ecr_in(&self, region: &str) -> aws_sdk_ecr::Client {
+        aws_sdk_ecr::Client::from_conf(
+            aws_sdk_ecr::config::Builder::from(&self.sdk)
+                .region(Region::new(region.to_owned()))
+                .build(),
+        )
+    }
+
+    /// Upload `bytes` as a blob (a layer or config) of `repository` through the ECR layer API,
+    /// in one part; returns its digest.
+    pub async fn upload_blob(
+        &self,
+        ecr: &aws_sdk_ecr::Client,
+        repository: &str,
+        bytes: &[u8],
+    ) -> Digest {
+        let digest = Digest::of_bytes(bytes);
+        let upload = ecr
+            .initiate_layer_upload()
+            .repository_name(repository)
+            .send()
+            .await
+            .expect("initiate layer upload");
+        let id = upload.upload_id().expect("upload id");
+        ecr.upload_layer_part()
+            .repository_name(repository)
+            .upload_id(id)
+            .part_first_byte(0)
+            .part_last_byte(bytes.len() as i64 - 1)
+            .layer_part_blob(aws_sdk_ecr::primitives::Blob::new(bytes.to_vec()))
+            .send()
+            .await
+            .expect("upload layer part");
+        ecr.complete_layer_upload()
+            .repository_name(repository)
+            .upload_id(id)
+            .layer_digests(digest.as_str())
+            .send()
+            .await
+            .expect("complete layer upload");
+        digest
+    }
+
+    /// Push a real image to `repository` in `region`: its config (named by `seed`) and `layers`
+    /// uploaded as blobs, then an OCI manifest naming them, with an optional tag. Returns the
+    /// image's digest and exact manifest bytes.
+    pub async fn push_layers(
+        &self,
+        region: &str,
+        repository: &str,
+        seed: &str,
+        layers: &[Vec<u8>],
+        tag: Option<&str>,
+    ) -> (Digest, String) {
+        let ecr = self.ecr_in(region);
+        let config = format!(r#"{{"architecture":"amd64","os":"linux","seed":"{seed}"}}"#);
+        let config_digest = self.upload_blob(&ecr, repository, config.as_bytes()).await;
+        let mut descriptors = Vec::new();
+        for layer in layers {
+            let digest = self.upload_blob(&ecr, repository, layer).await;
+            descriptors.push(json!({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": digest, "size": layer.len()}));
+        }
+        let manifest = json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config.len()},
+            "layers": descriptors,
+        })
+        .to_string();
+        let mut put = ecr
+            .put_image()
+            .repository_name(repository)
+            .image_manifest(&manifest)
+            .image_manifest_media_type(OCI_MANIFEST);
+        if let Some(tag) = tag {
+            put = put.image_tag(tag);
+        }
+        put.send().await.expect("put image");
+        (Digest::of_bytes(manifest.as_bytes()), manifest)
+    }
+
+    /// Make the stored bytes of a layer stop matching its digest (in `region`).
+    pub async fn corrupt_layer(&self, region: &str, repository: &str, digest: &Digest) {
+        self.post(
+            "/_warden/seed/corrupt-layer",
+            json!({"account": self.id, "region": region, "repository": repository, "digest": digest}),
+        )
+        .await;
+    }
+
     /// Push an image manifest (config + one layer named by `seed`) with an optional tag; returns
     /// its digest and exact bytes.
     pub async fn push(&self, repository: &str, seed: &str, tag: Option<&str>) -> (Digest, String) {
@@ -557,6 +648,24 @@ impl TestAccount {
         put.send().await.expect("put image");
         (Digest::of_bytes(manifest.as_bytes()), manifest)
     }
+}
+
+/// A Lambda SNS event delivering `messages` (each a message body), as SNS hands them to a
+/// subscribed function.
+pub fn sns_delivery(messages: &[(String, String)]) -> Value {
+    let records: Vec<Value> = messages
+        .iter()
+        .enumerate()
+        .map(|(i, (subject, body))| {
+            json!({"EventSource": "aws:sns", "EventVersion": "1.0",
+                "EventSubscriptionArn": "arn:aws:sns:eu-west-1:123456789012:ecr-warden:2bcfbf39-05c3-41de-beaa-fcfcc21c8f55", "Sns": {
+                "Type": "Notification", "MessageId": format!("msg-{i}"), "TopicArn": "arn:aws:sns:eu-west-1:123456789012:ecr-warden",
+                "Subject": subject, "Message": body, "Timestamp": "2026-11-28T10:00:00.000Z",
+                "SignatureVersion": "1", "Signature": "EXAMPLE", "SigningCertUrl": "EXAMPLE", "UnsubscribeUrl": "EXAMPLE",
+                "MessageAttributes": {}}})
+        })
+        .collect();
+    json!({"Records": records})
 }
 
 /// A JSON fixture from events/.

@@ -169,19 +169,11 @@ fn verdict(
 }
 
 fn sns(messages: &[&Message]) -> Value {
-    let records: Vec<Value> = messages
+    let bodies: Vec<(String, String)> = messages
         .iter()
-        .enumerate()
-        .map(|(i, m)| {
-            json!({"EventSource": "aws:sns", "EventVersion": "1.0",
-                "EventSubscriptionArn": "arn:aws:sns:eu-west-1:123456789012:ecr-warden:2bcfbf39-05c3-41de-beaa-fcfcc21c8f55", "Sns": {
-                "Type": "Notification", "MessageId": format!("msg-{i}"), "TopicArn": "arn:aws:sns:eu-west-1:123456789012:ecr-warden",
-                "Subject": m.subject(), "Message": serde_json::to_string(m).unwrap(), "Timestamp": "2026-11-28T10:00:00.000Z",
-                "SignatureVersion": "1", "Signature": "EXAMPLE", "SigningCertUrl": "EXAMPLE", "UnsubscribeUrl": "EXAMPLE",
-                "MessageAttributes": {}}})
-        })
+        .map(|m| (m.subject(), serde_json::to_string(m).unwrap()))
         .collect();
-    json!({"Records": records})
+    warden_tests::sns_delivery(&bodies)
 }
 
 /// Everything Slack allows, checked on one payload.

@@ -15,6 +15,7 @@ pub mod notify;
 pub mod plan;
 pub mod policy;
 pub mod ports;
+pub mod replicate;
 pub mod scan_gate;
 pub mod severity;
 pub mod tag_guard;

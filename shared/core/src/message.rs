@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::mutability::TagMutability;
 use crate::names::{AccountId, Digest, Region, RepositoryName, Tag};
+use crate::replicate::image::CopyReport;
 use crate::severity::{Severity, SeverityCounts};
 use crate::verdict::{ExceptionUse, Finding, Verdict};
 
@@ -70,6 +71,26 @@ pub enum Body {
     Cleanup(Box<CleanupBody>),
     /// scan-gate's verdict on one image, and what it did about it.
     Verdict(Box<VerdictBody>),
+    /// The replicator's copies of one image (planned in dry-run).
+    Replication(Box<ReplicationBody>),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReplicationBody {
+    pub digest: Digest,
+    /// The tags the copies got (empty: by digest only).
+    pub tags: Vec<Tag>,
+    /// One report per destination that was copied to (none in dry-run).
+    pub copies: Vec<CopyReport>,
+    /// Destinations (`account/region/repository`) planned in dry-run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub planned: Vec<String>,
+    /// Destinations that failed, each with the reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<String>,
+    pub api_calls: u64,
+    pub duration_ms: u64,
+    pub policy_pattern: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -140,6 +161,7 @@ impl Body {
             Self::RepositoryFixed { .. } => "repository_fixed",
             Self::Verdict(_) => "verdict",
             Self::Cleanup(_) => "cleanup",
+            Self::Replication(_) => "replication",
         }
     }
 }
@@ -205,6 +227,15 @@ impl Message {
                     _ => "",
                 };
                 format!("{would}{} {image}{max}{did}", v.verdict.as_str())
+            }
+            Body::Replication(r) => {
+                let image = match r.tags.first() {
+                    Some(tag) => format!("{}:{tag}", self.repository),
+                    None => format!("{}@{}", self.repository, r.digest.short()),
+                };
+                let bytes: u64 = r.copies.iter().map(|c| c.bytes_copied).sum();
+                let count = r.copies.len().max(r.planned.len());
+                format!("{would}replicated {image} to {count} destination(s), {bytes} bytes")
             }
         };
         truncate(&text, MAX_SUBJECT)

@@ -28,6 +28,7 @@ SEEDERS: dict[str, Seeder] = {
     "/_warden/seed/inspector-findings": inspector.seed_findings,
     "/_warden/seed/image-times": ecr.seed_image_times,
     "/_warden/seed/ecr-options": ecr.seed_options,
+    "/_warden/seed/corrupt-layer": ecr.seed_corrupt_layer,
 }
 
 

@@ -612,6 +612,16 @@ def seed_image_times(body: dict[str, Any]) -> dict[str, Any]:
     return {"updated": len(body["images"])}
 
 
+def seed_corrupt_layer(body: dict[str, Any]) -> dict[str, Any]:
+    """Make a stored layer's bytes no longer match its digest (a storage or transit fault), so a
+    client that checks what it downloads is tested. body: account, region, repository, digest."""
+    repo = models.ecr_backends[body["account"]][body["region"]]._get_repository(body["repository"])
+    blobs = getattr(repo, "warden_layer_blobs", {})
+    blob = blobs[body["digest"]]
+    blobs[body["digest"]] = bytes([blob[0] ^ 0xFF]) + blob[1:]
+    return {"corrupted": body["digest"]}
+
+
 def apply() -> None:
     models.Image.__init__ = _image_init
     models.Image._create_digest = _create_digest

@@ -5,17 +5,29 @@ pub(crate) mod errors;
 
 #[cfg(any(feature = "tag-guard", feature = "janitor"))]
 pub mod checkpoints;
-#[cfg(any(feature = "tag-guard", feature = "scan-gate", feature = "janitor"))]
+#[cfg(any(
+    feature = "tag-guard",
+    feature = "scan-gate",
+    feature = "janitor",
+    feature = "replicator"
+))]
 pub mod ecr;
 #[cfg(feature = "scan-gate")]
 pub mod findings;
 #[cfg(feature = "tag-guard")]
 pub mod ledger;
-#[cfg(any(feature = "tag-guard", feature = "scan-gate", feature = "janitor"))]
+#[cfg(any(
+    feature = "tag-guard",
+    feature = "scan-gate",
+    feature = "janitor",
+    feature = "replicator"
+))]
 pub mod publisher;
+#[cfg(feature = "replicator")]
+pub mod replication;
 #[cfg(feature = "notifier")]
 pub mod slack;
-#[cfg(any(feature = "tag-guard", feature = "scan-gate"))]
+#[cfg(any(feature = "tag-guard", feature = "scan-gate", feature = "replicator"))]
 pub mod verdicts;
 #[cfg(feature = "janitor")]
 pub mod workloads;

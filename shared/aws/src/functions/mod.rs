@@ -4,6 +4,8 @@
 pub mod janitor;
 #[cfg(feature = "notifier")]
 pub mod notifier;
+#[cfg(feature = "replicator")]
+pub mod replicator;
 #[cfg(feature = "scan-gate")]
 pub mod scan_gate;
 #[cfg(feature = "tag-guard")]

@@ -103,6 +103,14 @@ pub fn fingerprint(message: &Message) -> String {
             "{}|{}|{}",
             c.applied, c.images_deleted, c.bytes_freed
         )),
+        Body::Replication(r) => {
+            part(r.digest.as_str());
+            for copy in &r.copies {
+                part(&copy.target);
+            }
+            part(&r.planned.join(","));
+            part(&r.failures.join(","));
+        }
     }
     hex::encode(&h.finalize()[..16])
 }

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::message::{Body, CleanupBody, Message, VerdictBody};
+use crate::message::{Body, CleanupBody, Message, ReplicationBody, VerdictBody};
 use crate::names::{Digest, Tag};
 use crate::verdict::{Finding, Verdict};
 
@@ -222,6 +222,7 @@ pub fn render(m: &Message) -> Value {
             )
         }
         Body::Cleanup(c) => cleanup(m, c, &links, dry),
+        Body::Replication(r) => replication(m, r, &links, dry),
     };
     blocks.push(context(&format!(
         "ecr-warden · {} · {} · {}",
@@ -446,4 +447,42 @@ fn human_bytes(n: u64) -> String {
     } else {
         format!("{value:.1} {}", UNITS[unit])
     }
+}
+
+fn replication(m: &Message, r: &ReplicationBody, links: &Links, dry: &str) -> (String, Vec<Value>) {
+    let image = image_ref(m, &r.tags, &r.digest);
+    let icon = if r.failures.is_empty() {
+        ":arrows_counterclockwise:"
+    } else {
+        ":warning:"
+    };
+    let mut lines: Vec<String> = r
+        .copies
+        .iter()
+        .map(|c| {
+            format!(
+                "`{}` — {} layer(s) copied, {} skipped, {} bytes{}",
+                c.target,
+                c.layers_copied,
+                c.layers_skipped,
+                c.bytes_copied,
+                if c.problems.is_empty() {
+                    String::new()
+                } else {
+                    format!(" · {}", esc(&c.problems.join("; ")))
+                }
+            )
+        })
+        .collect();
+    lines.extend(r.planned.iter().map(|t| format!("`{t}` — planned")));
+    lines.extend(r.failures.iter().map(|f| format!(":x: {}", esc(f))));
+    let text = format!("*Image* `{image}`\n{}", lines.join("\n"));
+    (
+        format!("{dry}replicated {image}"),
+        vec![
+            header(&format!("{icon} {dry}Replicated — {image}")),
+            section(&text),
+            buttons(&[("Image", links.image(&r.digest))]),
+        ],
+    )
 }

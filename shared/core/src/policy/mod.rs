@@ -5,6 +5,7 @@
 //! [`Policy::for_repository`] resolves which pattern's section applies (see `resolve.rs`).
 
 mod lifecycle_rules;
+mod replication_rules;
 mod resolve;
 mod validate;
 
@@ -195,8 +196,12 @@ pub struct Destination {
     pub region: String,
     #[serde(default)]
     pub account: Option<String>,
+    /// The role to assume in `account` (required with `account`).
     #[serde(default)]
     pub role_arn: Option<String>,
+    /// The external id that role's trust policy demands (the confused-deputy guard).
+    #[serde(default)]
+    pub external_id: Option<String>,
     #[serde(default)]
     pub repository: Option<String>,
 }

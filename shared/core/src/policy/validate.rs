@@ -12,6 +12,7 @@ use jsonschema::Validator;
 use serde_json::Value;
 
 use super::lifecycle_rules::{cleanup_rule_problems, lifecycle_problems};
+use super::replication_rules::replication_problems;
 use super::{PolicyDocument, SCHEMA};
 use crate::mutability::MutabilityMode;
 
@@ -222,6 +223,7 @@ fn rule_problems(value: &Value) -> Vec<Problem> {
             .unwrap_or_default();
         cleanup_rule_problems(&mut problems, &at, &cleanup_rules);
         lifecycle_problems(&mut problems, &at, rule.pointer("/cleanup/lifecycle"));
+        replication_problems(&mut problems, &at, rule.get("replication"));
         if let Some(caps) = rule
             .pointer("/gate/max_findings")
             .and_then(Value::as_object)

@@ -4,6 +4,8 @@
 
 mod manifests;
 mod repositories;
+#[cfg(feature = "replicator")]
+pub mod transfer;
 
 use async_trait::async_trait;
 use aws_sdk_ecr::types::{Image, ImageFailure, ImageIdentifier};

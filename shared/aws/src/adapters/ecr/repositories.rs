@@ -115,17 +115,7 @@ impl MutabilityControl for EcrRegistry {
         setting: &TagMutability,
     ) -> Result<(), PortError> {
         const OP: &str = "ecr:PutImageTagMutability";
-        let filters = setting
-            .exclusions
-            .iter()
-            .map(|f| {
-                ImageTagMutabilityExclusionFilter::builder()
-                    .filter(f.as_str())
-                    .filter_type(ImageTagMutabilityExclusionFilterType::Wildcard)
-                    .build()
-                    .map_err(|e| invalid(OP, e))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let filters = exclusion_filters(setting, OP)?;
         self.client
             .put_image_tag_mutability()
             .set_registry_id(self.registry_id.clone())
@@ -197,4 +187,22 @@ impl ImageCatalog for EcrRegistry {
             next: out.next_token().map(str::to_owned),
         })
     }
+}
+
+/// A setting's exclusion filters as ECR takes them (PutImageTagMutability, CreateRepository).
+pub(super) fn exclusion_filters(
+    setting: &TagMutability,
+    operation: &'static str,
+) -> Result<Vec<ImageTagMutabilityExclusionFilter>, PortError> {
+    setting
+        .exclusions
+        .iter()
+        .map(|f| {
+            ImageTagMutabilityExclusionFilter::builder()
+                .filter(f.as_str())
+                .filter_type(ImageTagMutabilityExclusionFilterType::Wildcard)
+                .build()
+                .map_err(|e| invalid(operation, e))
+        })
+        .collect()
 }

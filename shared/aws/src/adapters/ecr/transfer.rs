@@ -1,0 +1,271 @@
+//! The ECR calls a copy makes, on the source registry (the image, its referrers, layer download
+//! URLs) and on the destination (layer availability, layer uploads, manifests, the repository).
+
+use std::collections::BTreeSet;
+
+use aws_sdk_ecr::operation::batch_check_layer_availability::BatchCheckLayerAvailabilityError;
+use aws_sdk_ecr::operation::create_repository::CreateRepositoryError;
+use aws_sdk_ecr::operation::put_image::PutImageError;
+use aws_sdk_ecr::primitives::Blob as SdkBlob;
+use aws_sdk_ecr::types::{ImageIdentifier, ImageTagMutability, LayerAvailability};
+use warden_core::mutability::TagMutability;
+use warden_core::names::{Digest, RepositoryName, Tag};
+use warden_core::ports::{Manifest, PortError};
+
+use super::repositories::exclusion_filters;
+use super::{EcrRegistry, digest_of, invalid};
+use crate::adapters::errors::port_error;
+
+/// ECR's BatchCheckLayerAvailability limit on digests per call.
+pub const MAX_LAYER_CHECK_DIGESTS: usize = 100;
+
+/// What one PutImage did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Put {
+    Put,
+    /// The destination had this manifest (under this tag): success, nothing changed.
+    Present,
+    /// The tag is immutable there and points at another image: reported, not forced.
+    TagTaken,
+}
+
+impl EcrRegistry {
+    /// The image `digest` and whichever of `tags` exist, in one BatchGetImage: the image's
+    /// manifest (`None` when it is gone) and the tagged manifests found, with their tags.
+    pub async fn image_and_tagged(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+        tags: &[Tag],
+    ) -> Result<(Option<Manifest>, Vec<(Tag, Manifest)>), PortError> {
+        const OP: &str = "ecr:BatchGetImage";
+        let mut ids = vec![
+            ImageIdentifier::builder()
+                .image_digest(digest.as_str())
+                .build(),
+        ];
+        ids.extend(
+            tags.iter()
+                .map(|t| ImageIdentifier::builder().image_tag(t.as_str()).build()),
+        );
+        let mut image = None;
+        let mut tagged = Vec::new();
+        for found in self.batch_get(repository, ids).await? {
+            let manifest = Manifest {
+                digest: digest_of(&found, OP)?,
+                media_type: found.image_manifest_media_type().map(str::to_owned),
+                bytes: found.image_manifest().unwrap_or_default().to_owned(),
+            };
+            let tag = found.image_id().and_then(|i| i.image_tag());
+            match tag.and_then(|t| tags.iter().find(|x| x.as_str() == t)) {
+                Some(tag) => tagged.push((tag.clone(), manifest)),
+                None if manifest.digest == *digest => image = Some(manifest),
+                None => {}
+            }
+        }
+        Ok((image, tagged))
+    }
+
+    /// A URL the layer's bytes can be fetched from (pre-signed: a credential, never logged).
+    /// One GetDownloadUrlForLayer.
+    pub async fn layer_download_url(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<String, PortError> {
+        const OP: &str = "ecr:GetDownloadUrlForLayer";
+        let out = self
+            .client
+            .get_download_url_for_layer()
+            .set_registry_id(self.registry_id.clone())
+            .repository_name(repository.as_str())
+            .layer_digest(digest.as_str())
+            .send()
+            .await
+            .map_err(|e| port_error(OP, e))?;
+        out.download_url
+            .ok_or_else(|| invalid(OP, format!("no URL for layer {digest}")))
+    }
+
+    /// Which of `digests` the repository has; `None` when the repository does not exist.
+    /// ⌈n/100⌉ BatchCheckLayerAvailability calls.
+    pub async fn available_layers(
+        &self,
+        repository: &RepositoryName,
+        digests: &[Digest],
+    ) -> Result<Option<BTreeSet<Digest>>, PortError> {
+        const OP: &str = "ecr:BatchCheckLayerAvailability";
+        let mut available = BTreeSet::new();
+        for chunk in digests.chunks(MAX_LAYER_CHECK_DIGESTS) {
+            let out = self
+                .client
+                .batch_check_layer_availability()
+                .set_registry_id(self.registry_id.clone())
+                .repository_name(repository.as_str())
+                .set_layer_digests(Some(chunk.iter().map(|d| d.as_str().to_owned()).collect()))
+                .send()
+                .await;
+            let out = match out {
+                Ok(out) => out,
+                Err(e)
+                    if matches!(
+                        e.as_service_error(),
+                        Some(BatchCheckLayerAvailabilityError::RepositoryNotFoundException(_))
+                    ) =>
+                {
+                    return Ok(None);
+                }
+                Err(e) => return Err(port_error(OP, e)),
+            };
+            for layer in out.layers() {
+                if layer.layer_availability() == Some(&LayerAvailability::Available)
+                    && let Some(d) = layer.layer_digest().and_then(|d| Digest::new(d).ok())
+                {
+                    available.insert(d);
+                }
+            }
+        }
+        Ok(Some(available))
+    }
+
+    /// Create the repository with `mutability` (the policy's for it, when it has one); one that
+    /// exists already is fine. One CreateRepository.
+    pub async fn create_repository_with(
+        &self,
+        repository: &RepositoryName,
+        mutability: Option<&TagMutability>,
+    ) -> Result<(), PortError> {
+        const OP: &str = "ecr:CreateRepository";
+        let mut create = self
+            .client
+            .create_repository()
+            .set_registry_id(self.registry_id.clone())
+            .repository_name(repository.as_str());
+        if let Some(setting) = mutability {
+            create = create.image_tag_mutability(ImageTagMutability::from(setting.mode.as_str()));
+            let filters = exclusion_filters(setting, OP)?;
+            if !filters.is_empty() {
+                create = create.set_image_tag_mutability_exclusion_filters(Some(filters));
+            }
+        }
+        match create.send().await {
+            Ok(_) => Ok(()),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(CreateRepositoryError::RepositoryAlreadyExistsException(_))
+                ) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(port_error(OP, e)),
+        }
+    }
+
+    /// Start a layer upload: its id and the part size ECR expects. One InitiateLayerUpload.
+    pub async fn initiate_layer_upload(
+        &self,
+        repository: &RepositoryName,
+    ) -> Result<(String, Option<u64>), PortError> {
+        const OP: &str = "ecr:InitiateLayerUpload";
+        let out = self
+            .client
+            .initiate_layer_upload()
+            .set_registry_id(self.registry_id.clone())
+            .repository_name(repository.as_str())
+            .send()
+            .await
+            .map_err(|e| port_error(OP, e))?;
+        let id = out.upload_id.ok_or_else(|| invalid(OP, "no upload id"))?;
+        Ok((id, out.part_size.and_then(|s| u64::try_from(s).ok())))
+    }
+
+    /// Upload bytes `first..first + part.len()` of a layer (parts in order). One UploadLayerPart.
+    pub async fn upload_layer_part(
+        &self,
+        repository: &RepositoryName,
+        upload_id: &str,
+        first: u64,
+        part: Vec<u8>,
+    ) -> Result<(), PortError> {
+        const OP: &str = "ecr:UploadLayerPart";
+        let last = first + part.len() as u64 - 1;
+        let (first, last) = (
+            i64::try_from(first).map_err(|e| invalid(OP, e))?,
+            i64::try_from(last).map_err(|e| invalid(OP, e))?,
+        );
+        self.client
+            .upload_layer_part()
+            .set_registry_id(self.registry_id.clone())
+            .repository_name(repository.as_str())
+            .upload_id(upload_id)
+            .part_first_byte(first)
+            .part_last_byte(last)
+            .layer_part_blob(SdkBlob::new(part))
+            .send()
+            .await
+            .map_err(|e| port_error(OP, e))?;
+        Ok(())
+    }
+
+    /// Finish a layer upload as `digest` (ECR checks it against the bytes). One
+    /// CompleteLayerUpload; a layer that exists already counts as done.
+    pub async fn complete_layer_upload(
+        &self,
+        repository: &RepositoryName,
+        upload_id: &str,
+        digest: &Digest,
+    ) -> Result<(), PortError> {
+        const OP: &str = "ecr:CompleteLayerUpload";
+        match self
+            .client
+            .complete_layer_upload()
+            .set_registry_id(self.registry_id.clone())
+            .repository_name(repository.as_str())
+            .upload_id(upload_id)
+            .layer_digests(digest.as_str())
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_layer_already_exists_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(port_error(OP, e)),
+        }
+    }
+
+    /// Put the exact manifest bytes (the digest is preserved), under `tag` or untagged. One
+    /// PutImage; "already exists" is [`Put::Present`], an immutable tag held by another image is
+    /// [`Put::TagTaken`].
+    pub async fn put_manifest(
+        &self,
+        repository: &RepositoryName,
+        manifest: &Manifest,
+        tag: Option<&Tag>,
+    ) -> Result<Put, PortError> {
+        const OP: &str = "ecr:PutImage";
+        let result = self
+            .client
+            .put_image()
+            .set_registry_id(self.registry_id.clone())
+            .repository_name(repository.as_str())
+            .image_manifest(&manifest.bytes)
+            .set_image_manifest_media_type(manifest.media_type.clone())
+            .image_digest(manifest.digest.as_str())
+            .set_image_tag(tag.map(|t| t.as_str().to_owned()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Put::Put),
+            Err(e) => match e.as_service_error() {
+                Some(PutImageError::ImageAlreadyExistsException(_)) => Ok(Put::Present),
+                Some(PutImageError::ImageTagAlreadyExistsException(_)) => Ok(Put::TagTaken),
+                _ => Err(port_error(OP, e)),
+            },
+        }
+    }
+}

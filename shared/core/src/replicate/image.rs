@@ -1,0 +1,109 @@
+//! What a manifest needs in a registry before it can be put there — its blobs (config and layers)
+//! and its child manifests (an index's platforms) — its referrers by cosign's tag scheme, and the
+//! report of one copy.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::names::{Digest, Tag};
+
+/// A blob a manifest names: its digest and the size the manifest declares.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Blob {
+    pub digest: Digest,
+    pub size: Option<u64>,
+}
+
+/// What one manifest links to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Contents {
+    /// Config and layers (an image manifest, Docker v2 schema 2 / OCI; schema 1's `fsLayers`).
+    pub blobs: Vec<Blob>,
+    /// Child manifests (a manifest list / OCI index), in the index's order.
+    pub children: Vec<Digest>,
+}
+
+/// The blobs and children `bytes` names. `Err` names what is malformed: a manifest a copy cannot
+/// follow is not half-copied.
+pub fn contents(bytes: &str) -> Result<Contents, String> {
+    let value: Value =
+        serde_json::from_str(bytes).map_err(|e| format!("manifest is not JSON: {e}"))?;
+    let descriptor = |d: &Value, at: &str| -> Result<Blob, String> {
+        let raw = d["digest"]
+            .as_str()
+            .or_else(|| d["blobSum"].as_str())
+            .ok_or_else(|| format!("{at} has no digest"))?;
+        Ok(Blob {
+            digest: Digest::new(raw).map_err(|e| format!("{at}: {e}"))?,
+            size: d["size"].as_u64(),
+        })
+    };
+    let mut out = Contents::default();
+    if let Some(children) = value["manifests"].as_array() {
+        for (i, child) in children.iter().enumerate() {
+            out.children
+                .push(descriptor(child, &format!("manifests[{i}]"))?.digest);
+        }
+        return Ok(out);
+    }
+    if value.get("config").is_some_and(|c| !c.is_null()) {
+        out.blobs.push(descriptor(&value["config"], "config")?);
+    }
+    let layers = value["layers"]
+        .as_array()
+        .or_else(|| value["fsLayers"].as_array());
+    for (i, layer) in layers.into_iter().flatten().enumerate() {
+        out.blobs.push(descriptor(layer, &format!("layers[{i}]"))?);
+    }
+    // Schema 1 repeats a layer per history entry: a blob is copied once.
+    let mut seen = BTreeSet::new();
+    out.blobs.retain(|b| seen.insert(b.digest.clone()));
+    Ok(out)
+}
+
+/// The tags cosign gives an image's signature, attestation and SBOM: `sha256-<hex>.sig`, `.att`,
+/// `.sbom`. They travel with the image whatever the tag filter says.
+pub fn referrer_tags(digest: &Digest) -> Vec<Tag> {
+    let hex = digest.as_str().trim_start_matches("sha256:");
+    ["sig", "att", "sbom"]
+        .iter()
+        .filter_map(|kind| Tag::new(format!("sha256-{hex}.{kind}")).ok())
+        .collect()
+}
+
+/// The blobs not `available` at the destination, each once, in the order first named.
+pub fn missing<'a>(
+    blobs: impl IntoIterator<Item = &'a Blob>,
+    available: &BTreeSet<Digest>,
+) -> Vec<Blob> {
+    let mut seen = BTreeSet::new();
+    blobs
+        .into_iter()
+        .filter(|b| !available.contains(&b.digest) && seen.insert(b.digest.clone()))
+        .cloned()
+        .collect()
+}
+
+/// What one copy of one image to one destination did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CopyReport {
+    /// `account/region/repository`.
+    pub target: String,
+    /// Manifests put (children, referrers, the image; once per tag).
+    pub manifests_put: u64,
+    /// Manifest puts the destination already had ("already exists" is success).
+    pub manifests_present: u64,
+    pub layers_copied: u64,
+    pub layers_skipped: u64,
+    /// Layer bytes uploaded (manifests not counted).
+    pub bytes_copied: u64,
+    pub tags: Vec<Tag>,
+    /// Referrer tags (cosign) that travelled with the image.
+    pub referrers: Vec<Tag>,
+    /// The destination repository was created by this copy.
+    pub created_repository: bool,
+    /// What was not done, each naming the tag and why (an immutable tag pointing elsewhere).
+    pub problems: Vec<String>,
+}
