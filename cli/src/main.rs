@@ -45,6 +45,10 @@ enum Command {
         #[command(subcommand)]
         what: PlanWhat,
     },
+    /// Copy existing images the policy replicates to its destinations (`--dry-run`: list them).
+    ///
+    /// Example: warden replicate --backfill --policy policy.yaml --table ecr-warden-state --dry-run
+    Replicate(replicate::ReplicateArgs),
     /// Clean up: plan, and with --apply delete where the policy says `cleanup.apply: true`.
     Cleanup {
         #[command(flatten)]
@@ -78,6 +82,7 @@ pub(crate) struct CleanupArgs {
 }
 
 mod cleanup;
+mod replicate;
 
 fn main() -> ExitCode {
     match run(Cli::parse()) {
@@ -101,6 +106,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             what: PlanWhat::Cleanup(args),
         } => cleanup::run(&args, false),
         Command::Cleanup { args, apply } => cleanup::run(&args, apply),
+        Command::Replicate(args) => replicate::run(&args),
     }
 }
 

@@ -443,3 +443,156 @@ async fn plan_cleanup_reads_the_registry_and_changes_nothing() {
         "a plan changes nothing"
     );
 }
+
+#[tokio::test]
+async fn replicate_backfill_dry_run_lists_and_copies_nothing_then_copies_once() {
+    use warden_aws::adapters::verdicts::DynamoVerdicts;
+    use warden_core::ports::{VerdictRecord, VerdictStore};
+    use warden_tests::Emulator;
+    let acct = Emulator::shared().account().await;
+    let table = acct.state_table().await;
+    acct.create_repository("bf/open").await;
+    acct.create_repository("bf/gated").await;
+    let layer = |n: u8| vec![n; 1500];
+    let (open, _) = acct
+        .push_layers("us-east-1", "bf/open", "o", &[layer(1)], Some("1.0"))
+        .await;
+    let (passed, _) = acct
+        .push_layers("us-east-1", "bf/gated", "p", &[layer(2)], Some("v1"))
+        .await;
+    let (unjudged, _) = acct
+        .push_layers("us-east-1", "bf/gated", "u", &[layer(3)], Some("v2"))
+        .await;
+    DynamoVerdicts::new(aws_sdk_dynamodb::Client::new(&acct.sdk), table.clone())
+        .claim(&VerdictRecord {
+            repository: warden_core::names::RepositoryName::new("bf/gated").unwrap(),
+            digest: passed.clone(),
+            verdict: warden_core::verdict::Verdict::Pass,
+            max_severity: None,
+            fingerprint: "pass".into(),
+            policy_pattern: None,
+            decided_at: chrono::Utc::now(),
+        })
+        .await
+        .unwrap();
+    let dir = std::env::temp_dir().join(format!("warden-cli-backfill-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let policy = dir.join("policy.yaml");
+    std::fs::write(
+        &policy,
+        "version: 1\nrepositories:\n  - match: 'bf/open'\n    replication: { require_pass: false, destinations: [{ region: eu-west-1 }] }\n  - match: 'bf/gated'\n    replication: { destinations: [{ region: eu-west-1 }] }\n",
+    )
+    .unwrap();
+    let backfill = |extra: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_warden"));
+        cmd.args([
+            "replicate",
+            "--backfill",
+            "--policy",
+            policy.to_str().unwrap(),
+            "--table",
+            &table,
+        ])
+        .args(extra)
+        .current_dir(root())
+        .envs(acct.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        cmd.output().unwrap()
+    };
+    let eu = acct.ecr_in("eu-west-1");
+    let copied = || async {
+        let mut out = Vec::new();
+        for repo in ["bf/open", "bf/gated"] {
+            if let Ok(listed) = eu.list_images().repository_name(repo).send().await {
+                out.extend(
+                    listed
+                        .image_ids()
+                        .iter()
+                        .map(|i| i.image_digest().unwrap().to_owned()),
+                );
+            }
+        }
+        out.sort();
+        out
+    };
+
+    let plan = backfill(&["--dry-run"]);
+    let text = String::from_utf8_lossy(&plan.stdout);
+    assert!(
+        plan.status.success(),
+        "{text} {}",
+        String::from_utf8_lossy(&plan.stderr)
+    );
+    assert!(
+        text.contains(&format!(
+            "bf/open@sha256:{} 1.0 → {}/eu-west-1/bf/open: would copy",
+            open.short(),
+            acct.id
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("bf/gated@sha256:{} v1", passed.short())),
+        "{text}"
+    );
+    assert!(
+        !text.contains(unjudged.short()),
+        "no verdict, no copy: {text}"
+    );
+    assert!(
+        text.contains("total: 2 of 3 images in 2 repositories, 1 skipped"),
+        "{text}"
+    );
+    assert!(text.contains("plan only: nothing was copied"), "{text}");
+    assert!(copied().await.is_empty(), "a dry run copies nothing");
+
+    let run = backfill(&["--json"]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let report = stdout_json(&run);
+    assert_eq!(
+        (report["copied"].as_u64(), report["layers_copied"].as_u64()),
+        (Some(2), Some(4)),
+        "{report}"
+    );
+    let mut expected = vec![open.to_string(), passed.to_string()];
+    expected.sort();
+    assert_eq!(copied().await, expected);
+
+    let again = stdout_json(&backfill(&["--json"]));
+    assert_eq!(
+        (
+            again["bytes_copied"].as_u64(),
+            again["layers_copied"].as_u64()
+        ),
+        (Some(0), Some(0)),
+        "{again}"
+    );
+
+    let missing = backfill(&["--repository", "bf/none"]);
+    assert_eq!(
+        missing.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&missing.stderr)
+    );
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("bf/none"));
+}
+
+#[test]
+fn replicate_without_backfill_or_with_a_missing_policy_is_a_usage_error() {
+    let out = warden(&["replicate", "--policy", "infra/policy.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--backfill"));
+    let out = warden(&[
+        "replicate",
+        "--backfill",
+        "--policy",
+        "no/such/policy.yaml",
+        "--dry-run",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no/such/policy.yaml"));
+}

@@ -9,7 +9,6 @@ use serde_json::{Value, json};
 use warden_aws::adapters::verdicts::DynamoVerdicts;
 use warden_aws::functions::replicator::{Replicator, ReplicatorConfig};
 use warden_aws::functions::scan_gate::{ScanGate, ScanGateConfig};
-use warden_aws::runtime::env::StateConfig;
 use warden_aws::runtime::lambda::Function;
 use warden_core::message::{Body, Message, SCHEMA, VerdictBody};
 use warden_core::names::{AccountId, Digest, Region, RepositoryName, Tag};
@@ -63,11 +62,9 @@ async fn setup() -> Setup {
     let table = acct.state_table().await;
     let (topic, queue) = acct.topic_with_queue(None).await;
     let config = ReplicatorConfig {
-        state: StateConfig {
-            table: table.clone(),
-            topic_arn: Some(topic),
-            dry_run: false,
-        },
+        table: Some(table.clone()),
+        topic_arn: Some(topic),
+        dry_run: false,
         concurrency: 4,
     };
     let replicator =

@@ -22,23 +22,33 @@ use crate::adapters::ecr::EcrRegistry;
 use crate::adapters::publisher::SnsPublisher;
 use crate::adapters::replication::{Copy, DEFAULT_CONCURRENCY, Destinations, ImageCopier};
 use crate::adapters::verdicts::DynamoVerdicts;
-use crate::runtime::env::{self, ConfigError, StateConfig};
+use crate::runtime::env::{self, ConfigError};
 use crate::runtime::lambda::{
     Function, Handled, Invocation, InvocationError, Payload, frame, not_for_me,
 };
+
+mod backfill;
+
+pub use backfill::{BackfillItem, BackfillOptions, BackfillReport};
 
 pub const FUNCTION: &str = "replicator";
 
 #[derive(Debug, Clone)]
 pub struct ReplicatorConfig {
-    pub state: StateConfig,
+    /// scan-gate's verdict table. Without it (the CLI, when not given) gated copies are not made.
+    pub table: Option<String>,
+    pub topic_arn: Option<String>,
+    pub dry_run: bool,
     pub concurrency: usize,
 }
 
 impl ReplicatorConfig {
+    /// The Lambda's configuration: the verdict table is required.
     pub fn from_env() -> Result<Self, ConfigError> {
         Ok(Self {
-            state: StateConfig::from_env()?,
+            table: Some(env::required("WARDEN_TABLE")?),
+            topic_arn: env::optional("WARDEN_TOPIC_ARN"),
+            dry_run: env::flag("WARDEN_DRY_RUN")?,
             concurrency: env::number(
                 "WARDEN_COPY_CONCURRENCY",
                 DEFAULT_CONCURRENCY,
@@ -57,10 +67,17 @@ pub enum Outcome {
     Replicated { body: Box<ReplicationBody> },
 }
 
+/// How one trigger is carried out: planned only (`dry_run`), and whether the outcome is published.
+#[derive(Debug, Clone, Copy)]
+pub struct Mode {
+    pub dry_run: bool,
+    pub notify: bool,
+}
+
 pub struct Replicator {
     copier: ImageCopier,
     destinations: Destinations,
-    verdicts: DynamoVerdicts,
+    verdicts: Option<DynamoVerdicts>,
     publisher: SnsPublisher,
     calls: ApiCalls,
     policy: Policy,
@@ -79,14 +96,13 @@ impl Replicator {
         Ok(Self {
             copier: ImageCopier::new(EcrRegistry::from_sdk(sdk, calls), config.concurrency)?,
             destinations: Destinations::new(sdk, calls),
-            verdicts: DynamoVerdicts::new(
-                crate::counted!(aws_sdk_dynamodb, sdk, calls),
-                config.state.table,
-            ),
-            publisher: SnsPublisher::from_sdk(sdk, calls, config.state.topic_arn),
+            verdicts: config.table.map(|table| {
+                DynamoVerdicts::new(crate::counted!(aws_sdk_dynamodb, sdk, calls), table)
+            }),
+            publisher: SnsPublisher::from_sdk(sdk, calls, config.topic_arn),
             calls: calls.clone(),
             policy,
-            dry_run: config.state.dry_run,
+            dry_run: config.dry_run,
         })
     }
 
@@ -98,6 +114,7 @@ impl Replicator {
         trigger: &Trigger,
         here: &Registry,
         event_id: Option<String>,
+        mode: Mode,
     ) -> Result<Outcome, PortError> {
         let started = Instant::now();
         let calls_before = self.calls.snapshot();
@@ -106,16 +123,18 @@ impl Replicator {
             Decision::Copy(plan) => plan,
         };
         if plan.requires_pass {
-            let recorded = self
-                .verdicts
-                .verdict(&plan.repository, &plan.digest)
-                .await?;
+            let Some(verdicts) = &self.verdicts else {
+                return Ok(Outcome::Skipped {
+                    reason: "gated, and no verdict table was given to check the verdict".into(),
+                });
+            };
+            let recorded = verdicts.verdict(&plan.repository, &plan.digest).await?;
             if let Err(reason) = replicate::confirm(&plan, recorded.as_ref()) {
                 return Ok(Outcome::Skipped { reason });
             }
         }
         let resolved = self.policy.for_repository(&plan.repository);
-        let dry_run = self.dry_run || resolved.dry_run;
+        let dry_run = mode.dry_run || self.dry_run || resolved.dry_run;
         let mut body = ReplicationBody {
             digest: plan.digest.clone(),
             tags: plan.tags.clone(),
@@ -164,7 +183,9 @@ impl Replicator {
             body: Body::Replication(Box::new(body)),
         };
         let topic = resolved.notify.and_then(|n| n.value.topic_arn.as_deref());
-        self.publisher.publish(topic, &message).await?;
+        if mode.notify {
+            self.publisher.publish(topic, &message).await?;
+        }
         if dry_run {
             return Ok(Outcome::Planned { plan });
         }
@@ -212,7 +233,7 @@ impl Replicator {
             tag: push.image_tag.clone(),
         };
         let outcome = self
-            .replicate(&trigger, &here, event.envelope.id.clone())
+            .replicate(&trigger, &here, event.envelope.id.clone(), LAMBDA)
             .await?;
         Ok(summarise(vec![outcome]))
     }
@@ -253,13 +274,19 @@ impl Replicator {
                 region: message.region.clone(),
             };
             outcomes.push(
-                self.replicate(&trigger, &here, message.event_id.clone())
+                self.replicate(&trigger, &here, message.event_id.clone(), LAMBDA)
                     .await?,
             );
         }
         Ok(summarise(outcomes))
     }
 }
+
+/// The Lambda's mode: the deployment's and the policy's dry-run decide; outcomes are published.
+const LAMBDA: Mode = Mode {
+    dry_run: false,
+    notify: true,
+};
 
 fn summarise(outcomes: Vec<Outcome>) -> Handled {
     let mut handled = Handled::default();

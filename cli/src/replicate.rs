@@ -1,0 +1,168 @@
+//! `warden replicate --backfill`: copy what the policy replicates and the destinations lack — the
+//! images that existed before the replicator did (ECR's own replication never copies them) — or,
+//! with `--dry-run`, list what would be copied. Same decision and copy as the replicator Lambda.
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use indicatif::{ProgressBar, ProgressStyle};
+use warden_aws::adapters::replication::DEFAULT_CONCURRENCY;
+use warden_aws::functions::janitor::caller_account;
+use warden_aws::functions::replicator::{
+    BackfillOptions, BackfillReport, Outcome, Replicator, ReplicatorConfig,
+};
+use warden_aws::{ApiCalls, load_sdk_config};
+use warden_core::names::{AccountId, Region, RepositoryName};
+use warden_core::replicate::Registry;
+
+use crate::{emit, load_policy};
+
+#[derive(clap::Args)]
+pub(crate) struct ReplicateArgs {
+    /// Copy the images that already exist (the only mode: new images are the Lambda's).
+    #[arg(long, required = true)]
+    backfill: bool,
+    /// The policy file.
+    #[arg(long, env = "WARDEN_POLICY_FILE")]
+    policy: std::path::PathBuf,
+    /// Only this repository (default: every repository with a replication rule).
+    #[arg(long)]
+    repository: Option<String>,
+    /// List what would be copied; copy nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// scan-gate's verdict table: gated repositories copy only images it recorded a PASS for
+    /// (without it, gated images are skipped).
+    #[arg(long, env = "WARDEN_TABLE")]
+    table: Option<String>,
+    /// Publish a message per image on this topic, as the Lambda does.
+    #[arg(long)]
+    topic_arn: Option<String>,
+    /// Layers copied at once per image.
+    #[arg(long, default_value_t = DEFAULT_CONCURRENCY)]
+    concurrency: usize,
+    /// Print the report as JSON instead of a summary.
+    #[arg(long)]
+    json: bool,
+    /// The registry's account (default: the credentials' account, from STS).
+    #[arg(long)]
+    account: Option<String>,
+}
+
+pub fn run(args: &ReplicateArgs) -> anyhow::Result<ExitCode> {
+    let policy = load_policy(&args.policy)?;
+    let only = args
+        .repository
+        .as_deref()
+        .map(RepositoryName::new)
+        .transpose()?;
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let (report, account) = runtime.block_on(async {
+        let sdk = load_sdk_config().await?;
+        let region = sdk
+            .region()
+            .map(|r| r.to_string())
+            .context("no AWS region: set AWS_REGION")?;
+        let here = Registry {
+            region: Region::new(region)?,
+            account: match &args.account {
+                Some(a) => AccountId::new(a.as_str())?,
+                None => caller_account(&sdk)
+                    .await
+                    .context("finding the account (or pass --account)")?,
+            },
+        };
+        let config = ReplicatorConfig {
+            table: args.table.clone(),
+            topic_arn: args.topic_arn.clone(),
+            dry_run: args.dry_run,
+            concurrency: args.concurrency,
+        };
+        let replicator = Replicator::new(&sdk, &ApiCalls::new(), policy, config)?;
+        let bar = ProgressBar::new_spinner();
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {prefix}: {msg} [{elapsed}]")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        let options = BackfillOptions {
+            only,
+            dry_run: args.dry_run,
+            notify: args.topic_arn.is_some(),
+        };
+        let report = replicator
+            .backfill(&here, &options, &|repository, n| {
+                bar.set_prefix(repository.to_string());
+                bar.set_message(format!("image {n}"));
+                bar.tick();
+            })
+            .await;
+        bar.finish_and_clear();
+        anyhow::Ok((report?, here.account))
+    })?;
+    if args.json {
+        emit(&serde_json::to_string_pretty(&report)?)?;
+    } else {
+        emit(&summary(&report, &account))?;
+    }
+    Ok(if report.errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.2} MiB", bytes as f64 / (1u64 << 20) as f64)
+}
+
+/// One line per image copied or planned, then the totals.
+fn summary(report: &BackfillReport, account: &AccountId) -> String {
+    let mut out = String::new();
+    for item in &report.items {
+        let tags = item
+            .tags
+            .iter()
+            .map(|t| t.as_str())
+            .collect::<Vec<_>>()
+            .join(",");
+        let image = format!("{}@sha256:{} {tags}", item.repository, item.digest.short());
+        match &item.outcome {
+            Outcome::Planned { plan } => {
+                let targets: Vec<String> = plan.targets.iter().map(|t| t.label(account)).collect();
+                out.push_str(&format!("{image} → {}: would copy\n", targets.join(", ")));
+            }
+            Outcome::Replicated { body } => {
+                for copy in &body.copies {
+                    out.push_str(&format!(
+                        "{image} → {}: {} layer(s) copied ({}), {} present\n",
+                        copy.target,
+                        copy.layers_copied,
+                        mib(copy.bytes_copied),
+                        copy.layers_skipped
+                    ));
+                }
+            }
+            Outcome::Skipped { .. } => {}
+        }
+    }
+    for e in &report.errors {
+        out.push_str(&format!("error: {e}\n"));
+    }
+    let mode = if report.dry_run {
+        "plan only: nothing was copied"
+    } else {
+        "copied"
+    };
+    out.push_str(&format!(
+        "total: {} of {} images in {} repositories, {} skipped ({} archived; --json says why), {} layers copied, {} present, {} — {mode}",
+        report.copied,
+        report.images,
+        report.repositories,
+        report.skipped,
+        report.archived,
+        report.layers_copied,
+        report.layers_skipped,
+        mib(report.bytes_copied)
+    ));
+    out
+}
