@@ -27,8 +27,8 @@ trap 'rm -rf "$cdk_out"' EXIT
 (cd cdk && npx tsc --noEmit && npx jest --silent)
 echo "== SAM and CDK deploy the same"
 # Synthesized without bundling (the template is what is compared, not the binaries), with one
-# member account so that the conditional grants appear in both.
-(cd cdk && CDK_OUTDIR="$cdk_out" CDK_CONTEXT_JSON='{"aws:cdk:bundling-stacks": [], "memberAccountIds": "111122223333", "memberAccountRoleArns": "arn:aws:iam::111122223333:role/ecr-warden"}' \
+# member account and one destination account role, so that the conditional grants appear in both.
+(cd cdk && CDK_OUTDIR="$cdk_out" CDK_CONTEXT_JSON='{"aws:cdk:bundling-stacks": [], "memberAccountIds": "111122223333", "memberAccountRoleArns": "arn:aws:iam::111122223333:role/ecr-warden", "replicationRoleArns": "arn:aws:iam::210987654321:role/ecr-warden-replicator"}' \
   npx ts-node --prefer-ts-exts bin/ecr-warden.ts)
 "$sam/python" "$root/tests/infra/compare.py" template.yaml "$cdk_out/ecr-warden.template.json"
 echo "== checkov, CDK"

@@ -196,5 +196,16 @@ def functions(template: dict[str, Any]) -> dict[str, Function]:
             )
         elif kind == "AWS::SNS::Subscription" and props.get("Protocol") == "lambda":
             target = by_logical.get(_ref(props["Endpoint"]) or "")
-            target.triggers.add(f"sns dead_letter={'RedrivePolicy' in props}")
+            target.triggers.add(
+                f"sns dead_letter={'RedrivePolicy' in props} filter={_canonical(props.get('FilterPolicy'))}"
+            )
     return found
+
+
+def _canonical(value: object) -> str:
+    """A filter policy as comparable text (key order and list order do not matter to SNS)."""
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{k}:{_canonical(v)}" for k, v in sorted(value.items())) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(sorted(_canonical(v) for v in value)) + "]"
+    return str(value)

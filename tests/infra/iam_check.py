@@ -40,6 +40,10 @@ PLATFORM = {
     "tag-guard": {
         "sts:AssumeRole": "aws-config's AssumeRoleProvider, for the policy's member accounts",
     },
+    "replicator": {
+        "sts:AssumeRole": "aws-config's AssumeRoleProvider, for destination accounts' roles "
+        "(tests/tests/replicator.rs copies to a second account through one)",
+    },
 }
 
 

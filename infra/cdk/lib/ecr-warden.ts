@@ -38,6 +38,8 @@ export interface EcrWardenProps {
   readonly memberAccountIds?: string[];
   /** Roles in those accounts that tag-guard and scan-gate assume. */
   readonly memberAccountRoleArns?: string[];
+  /** Roles in destination accounts the replicator assumes (the policy's destinations' role_arn). */
+  readonly replicationRoleArns?: string[];
   /** Where alarms notify; without it the alarms have no actions. */
   readonly alarmTopic?: sns.ITopic;
   /** @default one year */
@@ -121,7 +123,7 @@ export class EcrWarden extends Construct {
   readonly table: dynamodb.Table;
   readonly topic: sns.Topic;
   readonly findingsQueue: sqs.Queue;
-  /** The functions by construct id (TagGuard, ScanGate, Notifier, Janitor). */
+  /** The functions by construct id (TagGuard, ScanGate, Replicator, Notifier, Janitor). */
   readonly functions: Record<string, lambda.Function> = {};
   /** Every EventBridge rule, schedules included, by construct id. */
   readonly rules: Record<string, events.Rule> = {};
@@ -194,8 +196,8 @@ export class EcrWarden extends Construct {
     this.rules.InspectorFindingRule = findingsRule;
 
     // ---------------------------------------------------------------- IAM building blocks
-    const repositories = (tail: string) =>
-      `arn:${partition}:ecr:${region}:${account}:repository/${tail}`;
+    const repositories = (tail: string, inRegion: string = region) =>
+      `arn:${partition}:ecr:${inRegion}:${account}:repository/${tail}`;
     const allow = (sid: string, actions_: string[], resources: string[], conditions?: Record<string, unknown>) =>
       new iam.PolicyStatement({ sid, actions: actions_, resources, conditions });
     const tableWith = (sid: string, actions_: string[], prefixes: string[]) =>
@@ -323,6 +325,54 @@ export class EcrWarden extends Construct {
       maxBatchingWindow: Duration.seconds(20),
       reportBatchItemFailures: true,
       maxConcurrency: 5,
+    });
+
+    const replicator = this.rustFunction({
+      id: 'Replicator',
+      binary: 'replicator',
+      description: 'ecr-warden replicator - copies of passed images to other regions and accounts',
+      timeout: Duration.seconds(900),
+      // Layers stream through in parts; more memory is more CPU and network for hashing and base64.
+      memorySize: 1024,
+      reservedConcurrency: 5, // PutImage is 10 TPS per account and region
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(6),
+      environment,
+      statements: [
+        allow('ReadSource', ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'], [repositories(repositoryScope)]),
+        // Destinations in this account, any region (the policy names them).
+        allow(
+          'WriteDestinations',
+          [
+            'ecr:BatchCheckLayerAvailability',
+            'ecr:InitiateLayerUpload',
+            'ecr:UploadLayerPart',
+            'ecr:CompleteLayerUpload',
+            'ecr:PutImage',
+            'ecr:CreateRepository',
+          ],
+          [repositories(repositoryScope, '*')],
+        ),
+        tableWith('Verdicts', ['dynamodb:GetItem'], ['verdict#*']),
+        publish,
+        policy,
+        ...(props.replicationRoleArns?.length
+          ? [allow('DestinationAccounts', ['sts:AssumeRole'], props.replicationRoleArns)]
+          : []),
+      ],
+    });
+    this.topic.addSubscription(
+      new subscriptions.LambdaSubscription(replicator, {
+        deadLetterQueue: this.failedInvocationQueue,
+        filterPolicy: { verdict: sns.SubscriptionFilter.stringFilter({ allowlist: ['PASS'] }) },
+      }),
+    );
+    // Repositories replicated without gating copy on push; gated ones wait for the verdict.
+    this.rule('ReplicatorFunctionPush', replicator, {
+      source: ['aws.ecr'],
+      detailType: ['ECR Image Action'],
+      account: [account],
+      detail: { 'action-type': ['PUSH'], result: ['SUCCESS'] },
     });
 
     const notifier = this.rustFunction({

@@ -38,6 +38,7 @@ export class EcrWardenStack extends Stack {
         : undefined,
       memberAccountIds: list('memberAccountIds'),
       memberAccountRoleArns: list('memberAccountRoleArns'),
+      replicationRoleArns: list('replicationRoleArns'),
       alarmTopic: alarmTopicArn ? sns.Topic.fromTopicArn(this, 'AlarmTopic', alarmTopicArn) : undefined,
       logLevel: context('logLevel') as lambda.ApplicationLogLevel | undefined,
     });

@@ -27,7 +27,7 @@ function actionsOf(binary: string): string[] {
 }
 
 describe('functions', () => {
-  test.each(['tag-guard', 'scan-gate', 'notifier', 'janitor'])('%s: arm64, provided.al2023, JSON logs in its own group', (binary) => {
+  test.each(['tag-guard', 'scan-gate', 'replicator', 'notifier', 'janitor'])('%s: arm64, provided.al2023, JSON logs in its own group', (binary) => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       FunctionName: `ecr-warden-${binary}`,
       Runtime: 'provided.al2023',
@@ -56,8 +56,8 @@ describe('functions', () => {
       ReservedConcurrentExecutions: 1,
     });
     const configs = Object.values(resources('AWS::Lambda::EventInvokeConfig'));
-    expect(configs).toHaveLength(4);
-    expect(configs.map((c) => c.Properties.MaximumRetryAttempts).sort()).toEqual([0, 2, 2, 2]);
+    expect(configs).toHaveLength(5);
+    expect(configs.map((c) => c.Properties.MaximumRetryAttempts).sort()).toEqual([0, 2, 2, 2, 2]);
     for (const config of configs) {
       expect(config.Properties.DestinationConfig.OnFailure.Destination).toBeDefined();
     }
@@ -143,6 +143,20 @@ describe('event sources', () => {
       RedrivePolicy: { deadLetterTargetArn: Match.anyValue() },
     });
   });
+
+  test('the replicator hears PASS verdicts only, and pushes of this account', () => {
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'lambda',
+      FilterPolicy: { verdict: ['PASS'] },
+      RedrivePolicy: { deadLetterTargetArn: Match.anyValue() },
+    });
+    expect(Object.keys(resources('AWS::SNS::Subscription'))).toHaveLength(2);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: 'ecr-warden-replicator',
+      Timeout: 900,
+      MemorySize: 1024,
+    });
+  });
 });
 
 describe('state', () => {
@@ -192,6 +206,31 @@ describe('IAM: exactly what the code calls (tests/infra/iam_check.py checks it a
     ]);
   });
 
+  test('replicator: reads its source, writes destinations in this account, reads verdicts', () => {
+    expect(actionsOf('replicator')).toEqual([
+      'dynamodb:GetItem',
+      'ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:CompleteLayerUpload', 'ecr:CreateRepository',
+      'ecr:GetDownloadUrlForLayer', 'ecr:InitiateLayerUpload', 'ecr:PutImage', 'ecr:UploadLayerPart',
+      'logs:CreateLogStream', 'logs:PutLogEvents', 'sns:Publish', 'sqs:SendMessage', 'ssm:GetParameter',
+    ]);
+    const withDestinations = synth({ replicationRoleArns: 'arn:aws:iam::210987654321:role/ecr-warden-replicator' });
+    withDestinations.hasResourceProperties('AWS::IAM::Role', {
+      Policies: [
+        Match.objectLike({
+          PolicyName: 'replicator',
+          PolicyDocument: Match.objectLike({
+            Statement: Match.arrayWith([
+              Match.objectLike({
+                Action: 'sts:AssumeRole',
+                Resource: 'arn:aws:iam::210987654321:role/ecr-warden-replicator',
+              }),
+            ]),
+          }),
+        }),
+      ],
+    });
+  });
+
   test('the table is reached only under each function\'s own key prefixes', () => {
     const prefixes = (binary: string) => {
       const [fn] = Object.values(resources('AWS::Lambda::Function')).filter(
@@ -206,6 +245,7 @@ describe('IAM: exactly what the code calls (tests/infra/iam_check.py checks it a
     expect(prefixes('tag-guard')).toEqual(['tag#*', 'verdict#*', 'checkpoint#*']);
     expect(prefixes('scan-gate')).toEqual(['verdict#*']);
     expect(prefixes('notifier')).toEqual(['notified#*']);
+    expect(prefixes('replicator')).toEqual(['verdict#*']);
     expect(prefixes('janitor')).toEqual(['checkpoint#*']);
   });
 
@@ -234,7 +274,7 @@ describe('IAM: exactly what the code calls (tests/infra/iam_check.py checks it a
 
 describe('alarms', () => {
   test('per function: its EMF Errors, Lambda Errors and Throttles; plus janitor duration, queues and rules', () => {
-    for (const binary of ['tag-guard', 'scan-gate', 'notifier', 'janitor']) {
+    for (const binary of ['tag-guard', 'scan-gate', 'replicator', 'notifier', 'janitor']) {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'ecr-warden',
         MetricName: 'Errors',
@@ -248,12 +288,12 @@ describe('alarms', () => {
     });
     const alarms = Object.values(resources('AWS::CloudWatch::Alarm'));
     const count = (metric: string) => alarms.filter((a) => a.Properties.MetricName === metric).length;
-    expect(count('Errors')).toBe(8);
-    expect(count('Throttles')).toBe(4);
+    expect(count('Errors')).toBe(10);
+    expect(count('Throttles')).toBe(5);
     expect(count('ApproximateNumberOfMessagesVisible')).toBe(3);
     expect(count('ApproximateAgeOfOldestMessage')).toBe(1);
-    expect(count('FailedInvocations')).toBe(7);
-    expect(alarms).toHaveLength(24);
+    expect(count('FailedInvocations')).toBe(8);
+    expect(alarms).toHaveLength(28);
   });
 
   test('an alarm topic, when given, is each alarm\'s action', () => {
