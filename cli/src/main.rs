@@ -45,9 +45,11 @@ enum Command {
         #[command(subcommand)]
         what: PlanWhat,
     },
-    /// Copy existing images the policy replicates to its destinations (`--dry-run`: list them).
+    /// Copy existing images the policy replicates (`--backfill`, `--dry-run` to list them), or
+    /// reconcile ECR's own replication with the policy's `native` rules (`--native`, `--apply`).
     ///
-    /// Example: warden replicate --backfill --policy policy.yaml --table ecr-warden-state --dry-run
+    /// Examples: warden replicate --backfill --policy policy.yaml --table ecr-warden-state --dry-run
+    ///           warden replicate --native --policy policy.yaml --apply
     Replicate(replicate::ReplicateArgs),
     /// Clean up: plan, and with --apply delete where the policy says `cleanup.apply: true`.
     Cleanup {

@@ -14,14 +14,23 @@ use warden_aws::functions::replicator::{
 use warden_aws::{ApiCalls, load_sdk_config};
 use warden_core::names::{AccountId, Region, RepositoryName};
 use warden_core::replicate::Registry;
+use warden_core::replicate::native::NativeConfiguration;
 
 use crate::{emit, load_policy};
 
 #[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("mode").required(true).args(["backfill", "native"])))]
 pub(crate) struct ReplicateArgs {
-    /// Copy the images that already exist (the only mode: new images are the Lambda's).
-    #[arg(long, required = true)]
+    /// Copy the images that already exist (new images are the replicator Lambda's).
+    #[arg(long)]
     backfill: bool,
+    /// Reconcile the registry's own replication configuration with the policy's `native` rules
+    /// (a plan; `--apply` puts it).
+    #[arg(long)]
+    native: bool,
+    /// With --native: put the configuration when it differs.
+    #[arg(long, requires = "native")]
+    apply: bool,
     /// The policy file.
     #[arg(long, env = "WARDEN_POLICY_FILE")]
     policy: std::path::PathBuf,
@@ -29,7 +38,7 @@ pub(crate) struct ReplicateArgs {
     #[arg(long)]
     repository: Option<String>,
     /// List what would be copied; copy nothing.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "native")]
     dry_run: bool,
     /// scan-gate's verdict table: gated repositories copy only images it recorded a PASS for
     /// (without it, gated images are skipped).
@@ -50,6 +59,9 @@ pub(crate) struct ReplicateArgs {
 }
 
 pub fn run(args: &ReplicateArgs) -> anyhow::Result<ExitCode> {
+    if args.native {
+        return native(args);
+    }
     let policy = load_policy(&args.policy)?;
     let only = args
         .repository
@@ -59,19 +71,7 @@ pub fn run(args: &ReplicateArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let (report, account) = runtime.block_on(async {
         let sdk = load_sdk_config().await?;
-        let region = sdk
-            .region()
-            .map(|r| r.to_string())
-            .context("no AWS region: set AWS_REGION")?;
-        let here = Registry {
-            region: Region::new(region)?,
-            account: match &args.account {
-                Some(a) => AccountId::new(a.as_str())?,
-                None => caller_account(&sdk)
-                    .await
-                    .context("finding the account (or pass --account)")?,
-            },
-        };
+        let here = registry(&sdk, args.account.as_deref()).await?;
         let config = ReplicatorConfig {
             table: args.table.clone(),
             topic_arn: args.topic_arn.clone(),
@@ -165,4 +165,89 @@ fn summary(report: &BackfillReport, account: &AccountId) -> String {
         mib(report.bytes_copied)
     ));
     out
+}
+
+/// `--native`: the registry's replication configuration against the policy's.
+fn native(args: &ReplicateArgs) -> anyhow::Result<ExitCode> {
+    let policy = load_policy(&args.policy)?;
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let report = runtime.block_on(async {
+        let sdk = load_sdk_config().await?;
+        let here = registry(&sdk, args.account.as_deref()).await?;
+        let config = ReplicatorConfig {
+            table: None,
+            topic_arn: None,
+            dry_run: !args.apply,
+            concurrency: DEFAULT_CONCURRENCY,
+        };
+        let replicator = Replicator::new(&sdk, &ApiCalls::new(), policy, config)?;
+        anyhow::Ok(replicator.reconcile_native(&here, args.apply).await?)
+    })?;
+    if args.json {
+        emit(&serde_json::to_string_pretty(&report)?)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let show = |config: &NativeConfiguration| -> String {
+        if config.rules.is_empty() {
+            return "    (no rules)\n".into();
+        }
+        config
+            .rules
+            .iter()
+            .map(|r| {
+                let to: Vec<String> = r
+                    .destinations
+                    .iter()
+                    .map(|d| format!("{}/{}", d.registry_id, d.region))
+                    .collect();
+                let which = if r.prefixes.is_empty() {
+                    "every repository".to_owned()
+                } else {
+                    r.prefixes
+                        .iter()
+                        .map(|p| format!("{p}*"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                format!("    {which} → {}\n", to.join(", "))
+            })
+            .collect()
+    };
+    let mut out = format!("registry replication now:\n{}", show(&report.current));
+    if !report.managed {
+        out.push_str("no rule of the policy is `native`: the configuration is left alone");
+    } else if report.in_place {
+        out.push_str(
+            "in place: the registry already replicates what the policy's native rules say",
+        );
+    } else {
+        out.push_str(&format!(
+            "the policy's native rules:\n{}",
+            show(&report.desired)
+        ));
+        out.push_str(if report.applied {
+            "applied: PutReplicationConfiguration"
+        } else {
+            "plan only: nothing was changed (--apply puts it)"
+        });
+    }
+    emit(&out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The registry the credentials act in: `--account` or STS, and the configured region.
+async fn registry(sdk: &aws_config::SdkConfig, account: Option<&str>) -> anyhow::Result<Registry> {
+    let region = sdk
+        .region()
+        .map(|r| r.to_string())
+        .context("no AWS region: set AWS_REGION")?;
+    Ok(Registry {
+        region: Region::new(region)?,
+        account: match account {
+            Some(a) => AccountId::new(a)?,
+            None => caller_account(sdk)
+                .await
+                .context("finding the account (or pass --account)")?,
+        },
+    })
 }

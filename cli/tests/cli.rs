@@ -596,3 +596,69 @@ fn replicate_without_backfill_or_with_a_missing_policy_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no/such/policy.yaml"));
 }
+
+#[tokio::test]
+async fn replicate_native_plans_then_puts_the_registry_configuration_once() {
+    use warden_tests::Emulator;
+    let acct = Emulator::shared().account().await;
+    let dir = std::env::temp_dir().join(format!("warden-cli-native-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let policy = dir.join("policy.yaml");
+    std::fs::write(
+        &policy,
+        "version: 1\nrepositories:\n  - match: 'open/**'\n    replication: { native: true, require_pass: false, destinations: [{ region: eu-west-1 }] }\n  - match: 'tools/**'\n    replication: { native: true, require_pass: false, destinations: [{ region: eu-west-1 }] }\n",
+    )
+    .unwrap();
+    let native = |extra: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_warden"));
+        cmd.args([
+            "replicate",
+            "--native",
+            "--policy",
+            policy.to_str().unwrap(),
+        ])
+        .args(extra)
+        .current_dir(root())
+        .envs(acct.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let ecr = aws_sdk_ecr::Client::new(&acct.sdk);
+    let rules = || async {
+        let registry = ecr.describe_registry().send().await.unwrap();
+        registry
+            .replication_configuration()
+            .map(|c| {
+                c.rules()
+                    .iter()
+                    .map(|r| {
+                        let filters: Vec<&str> =
+                            r.repository_filters().iter().map(|f| f.filter()).collect();
+                        format!("{} -> {}", filters.join(","), r.destinations()[0].region())
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    };
+
+    let plan = native(&[]);
+    assert!(plan.contains("(no rules)"), "{plan}");
+    assert!(
+        plan.contains(&format!("open/*, tools/* → {}/eu-west-1", acct.id)),
+        "{plan}"
+    );
+    assert!(plan.contains("plan only: nothing was changed"), "{plan}");
+    assert!(rules().await.is_empty(), "a plan changes nothing");
+
+    assert!(native(&["--apply"]).contains("applied"));
+    assert_eq!(rules().await, ["open/,tools/ -> eu-west-1"]);
+    assert!(
+        native(&["--apply"]).contains("in place"),
+        "a second apply puts nothing"
+    );
+}

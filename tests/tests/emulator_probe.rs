@@ -691,3 +691,65 @@ async fn list_task_definitions_sorts_newest_first_on_desc_and_pages() {
         ["1", "2", "3"]
     );
 }
+
+#[tokio::test]
+async fn put_replication_configuration_takes_several_rules_within_ecrs_limits() {
+    use aws_sdk_ecr::types::{
+        ReplicationConfiguration, ReplicationDestination, ReplicationRule, RepositoryFilter,
+        RepositoryFilterType,
+    };
+    let acct = Emulator::shared().account().await;
+    let ecr = aws_sdk_ecr::Client::new(&acct.sdk);
+    let rule = |region: &str, prefix: &str| {
+        ReplicationRule::builder()
+            .destinations(
+                ReplicationDestination::builder()
+                    .region(region)
+                    .registry_id(&acct.id)
+                    .build()
+                    .unwrap(),
+            )
+            .repository_filters(
+                RepositoryFilter::builder()
+                    .filter(prefix)
+                    .filter_type(RepositoryFilterType::PrefixMatch)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap()
+    };
+    let put = |rules: Vec<ReplicationRule>| {
+        ecr.put_replication_configuration()
+            .replication_configuration(
+                ReplicationConfiguration::builder()
+                    .set_rules(Some(rules))
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+    };
+    put(vec![rule("eu-west-1", "open/"), rule("us-west-2", "dr/")])
+        .await
+        .expect("two rules, as ECR takes");
+    let registry = ecr.describe_registry().send().await.unwrap();
+    assert_eq!(
+        registry.replication_configuration().unwrap().rules().len(),
+        2
+    );
+    let eleven: Vec<_> = (0..11)
+        .map(|i| rule("eu-west-1", &format!("p{i}/")))
+        .collect();
+    let err = put(eleven).await.expect_err("11 rules");
+    assert!(
+        format!("{err:?}").contains("less than or equal to 10"),
+        "{err:?}"
+    );
+    let err = put(vec![rule("us-east-1", "self/")])
+        .await
+        .expect_err("itself");
+    assert!(
+        format!("{err:?}").contains("cannot be the same as the source registry"),
+        "{err:?}"
+    );
+}

@@ -19,7 +19,7 @@ import moto
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from . import PINNED_MOTO, ecr, ecs, inspector, lambda_, sns
+from . import PINNED_MOTO, ecr, ecr_replication, ecs, inspector, lambda_, sns
 
 Seeder = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -72,6 +72,7 @@ def build_app() -> Any:
     if moto.__version__ != PINNED_MOTO:
         sys.exit(f"warden_emulator is written for moto {PINNED_MOTO}, found {moto.__version__}")
     ecr.apply()
+    ecr_replication.apply()
     ecs.apply()
     inspector.apply()
     lambda_.apply()

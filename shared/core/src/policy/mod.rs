@@ -185,6 +185,10 @@ pub enum OnScanFailure {
 pub struct Replication {
     #[serde(default)]
     pub require_pass: Option<bool>,
+    /// Leave the copying to ECR's own replication: the registry's replication configuration is
+    /// reconciled from the policy (`warden replicate --native`) and the replicator copies nothing.
+    #[serde(default)]
+    pub native: Option<bool>,
     #[serde(default)]
     pub tags: Vec<String>,
     pub destinations: Vec<Destination>,

@@ -1,5 +1,6 @@
 //! Replication rules a schema cannot say: a destination in another account names the role that
-//! acts there (in that account), and no destination is listed twice.
+//! acts there (in that account), no destination is listed twice, and a `native` rule is one ECR's
+//! own replication can carry out (prefix filters, no gate, no tag filter, same names, no roles).
 
 use std::collections::BTreeSet;
 
@@ -7,7 +8,19 @@ use serde_json::Value;
 
 use super::validate::Problem;
 
-pub(super) fn replication_problems(problems: &mut Vec<Problem>, at: &str, section: Option<&Value>) {
+pub(super) fn replication_problems(
+    problems: &mut Vec<Problem>,
+    at: &str,
+    pattern: Option<&str>,
+    section: Option<&Value>,
+) {
+    let native = section
+        .and_then(|s| s.get("native"))
+        .and_then(Value::as_bool)
+        == Some(true);
+    if native {
+        native_problems(problems, at, pattern, section);
+    }
     let destinations = section
         .and_then(|s| s.get("destinations"))
         .and_then(Value::as_array)
@@ -20,7 +33,7 @@ pub(super) fn replication_problems(problems: &mut Vec<Problem>, at: &str, sectio
         let account = field("account");
         let role_account = field("role_arn").and_then(|arn| arn.split(':').nth(4));
         match (account, role_account) {
-            (Some(account), None) => problems.push(Problem {
+            (Some(account), None) if !native => problems.push(Problem {
                 path: format!("{path}.role_arn"),
                 message: format!(
                     "a copy to account {account} needs the role to assume there (role_arn)"
@@ -53,5 +66,69 @@ pub(super) fn replication_problems(problems: &mut Vec<Problem>, at: &str, sectio
                 message: "this destination is listed twice".into(),
             });
         }
+    }
+}
+
+fn native_problems(
+    problems: &mut Vec<Problem>,
+    at: &str,
+    pattern: Option<&str>,
+    section: Option<&Value>,
+) {
+    let Some(section) = section else { return };
+    let mut problem = |path: &str, message: &str| {
+        problems.push(Problem {
+            path: format!("{at}.replication{path}"),
+            message: format!("native replication: {message}"),
+        });
+    };
+    if section.get("require_pass").and_then(Value::as_bool) != Some(false) {
+        problem(
+            ".require_pass",
+            "ECR replicates on push, before any scan: set require_pass: false",
+        );
+    }
+    if section
+        .get("tags")
+        .and_then(Value::as_array)
+        .is_some_and(|t| !t.is_empty())
+    {
+        problem(".tags", "ECR's replication has no tag filter");
+    }
+    for (j, d) in section
+        .get("destinations")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        for (field, why) in [
+            (
+                "repository",
+                "ECR replicates under the same repository name",
+            ),
+            (
+                "role_arn",
+                "another account admits ECR's replication through its registry policy, not a role",
+            ),
+            (
+                "external_id",
+                "another account admits ECR's replication through its registry policy, not a role",
+            ),
+        ] {
+            if d.get(field).is_some() {
+                problem(&format!(".destinations[{j}].{field}"), why);
+            }
+        }
+    }
+    if let Some(pattern) = pattern
+        && crate::replicate::native::prefix_of(pattern).is_none()
+    {
+        problems.push(Problem {
+            path: format!("{at}.match"),
+            message: format!(
+                "native replication: ECR filters repositories by name prefix; `{pattern}` is not one (write `<prefix>**`, e.g. `team-a/**`, or `**`)"
+            ),
+        });
     }
 }

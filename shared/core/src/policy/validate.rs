@@ -223,7 +223,12 @@ fn rule_problems(value: &Value) -> Vec<Problem> {
             .unwrap_or_default();
         cleanup_rule_problems(&mut problems, &at, &cleanup_rules);
         lifecycle_problems(&mut problems, &at, rule.pointer("/cleanup/lifecycle"));
-        replication_problems(&mut problems, &at, rule.get("replication"));
+        replication_problems(
+            &mut problems,
+            &at,
+            rule.get("match").and_then(Value::as_str),
+            rule.get("replication"),
+        );
         if let Some(caps) = rule
             .pointer("/gate/max_findings")
             .and_then(Value::as_object)

@@ -9,11 +9,14 @@
 //!   `require_pass: false`: pushes trigger the copy; verdicts are ignored (the push copied).
 //! - Tags: with a `tags` filter, only matching tags travel and an image with none is not copied;
 //!   without one, every tag travels (an untagged image is copied by digest).
+//! - `native: true`: ECR's own replication copies (the registry's configuration is reconciled
+//!   from the policy by `warden replicate --native`); the replicator skips the repository.
 //! - No loops: a registry that is itself one of the repository's destinations (same account,
 //!   region and repository) does not replicate that repository — a copy arriving there is not copied
 //!   again — and a destination equal to the source is never one.
 
 pub mod image;
+pub mod native;
 
 use globset::{GlobBuilder, GlobSetBuilder};
 use serde::Serialize;
@@ -155,6 +158,11 @@ pub fn decide(trigger: &Trigger, policy: &Policy, here: &Registry) -> Decision {
         return skip(format!(
             "{}/{}/{repository} is itself a destination of {repository}'s replication: a copy arriving here is not replicated again",
             here.account, here.region
+        ));
+    }
+    if rule.native == Some(true) {
+        return skip(format!(
+            "{repository} is replicated by ECR's own replication (native: true): nothing to copy"
         ));
     }
     let gated = rule.require_pass.unwrap_or(true);

@@ -269,3 +269,22 @@ repositories:
         "{err}"
     );
 }
+
+#[test]
+fn a_native_repository_is_left_to_ecrs_own_replication() {
+    let policy = Policy::from_yaml(
+        r#"
+version: 1
+repositories:
+  - match: "open/**"
+    replication: { native: true, require_pass: false, destinations: [{ region: eu-west-1 }] }
+"#,
+    )
+    .expect("policy");
+    let push = Trigger::Push {
+        repository: repo("open/tool"),
+        digest: digest(),
+        tag: None,
+    };
+    assert!(skipped(decide(&push, &policy, &here())).contains("ECR's own replication"));
+}

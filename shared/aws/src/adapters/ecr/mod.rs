@@ -3,6 +3,8 @@
 //! and deleting images (here, with the BatchDeleteImage plumbing both deleters share).
 
 mod manifests;
+#[cfg(feature = "replicator")]
+mod replication_config;
 mod repositories;
 #[cfg(feature = "replicator")]
 pub mod transfer;

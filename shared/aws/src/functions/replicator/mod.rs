@@ -28,8 +28,10 @@ use crate::runtime::lambda::{
 };
 
 mod backfill;
+mod native;
 
 pub use backfill::{BackfillItem, BackfillOptions, BackfillReport};
+pub use native::{NativeError, NativeReport};
 
 pub const FUNCTION: &str = "replicator";
 
