@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # `make demo`: ecr-warden's main job, end to end, on the local AWS emulator (the Makefile starts it;
 # WARDEN_EMULATOR_URL points at it). tag-guard runs as the real Lambda binary under the Lambda runtime
-# emulator (`cargo lambda watch`), as do scan-gate, notifier and janitor; events come from events/,
+# emulator (`cargo lambda watch`), as do scan-gate, the replicator, notifier and janitor; events come from events/,
 # the policy from infra/policy.yaml.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 py=.venv/bin/python
 aws() { "$py" tests/demo_aws.py "$@"; }
-cargo build --quiet -p warden-cli -p tag-guard -p scan-gate -p notifier -p janitor
+cargo build --quiet -p warden-cli -p tag-guard -p scan-gate -p replicator -p notifier -p janitor
 warden=target/debug/warden
 work=$(mktemp -d)
 port=$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -98,13 +98,32 @@ invoke "$work/sns.json" notifier
 aws slack_posts "$work/slack.posts"
 
 echo
-echo "== 10. janitor: what a cleanup would do (the policy plans only: apply is false)"
+echo "== 10. replicator: team-a/api:v3 scans clean → PASS → copied where the policy says (v* tags only)"
+r=$(aws push_layers team-a/api build-44 v3)
+aws seed_scan team-a/api "$r"
+aws event ecr-image-scan.complete.json "$work/scan-clean.json" detail.repository-name=team-a/api detail.image-digest="$r"
+"$py" - "$work/scan-clean.json" <<'PY'
+import json, sys
+p = sys.argv[1]; ev = json.load(open(p))
+ev["detail"]["image-tags"] = ["v3"]; ev["detail"]["finding-severity-counts"] = {}
+json.dump(ev, open(p, "w"))
+PY
+invoke "$work/scan-clean.json" scan-gate
+n=$(aws sns_from_inbox "$work/pass.json")
+echo "   scan-gate's PASS, from the warden topic, to the replicator ($n message)"
+invoke "$work/pass.json" replicator
+aws copies team-a/api "$r" 123456789012/eu-west-1 210987654321/us-west-2
+echo "   the same message again (SNS delivers at least once): nothing is uploaded twice"
+invoke "$work/pass.json" replicator
+
+echo
+echo "== 11. janitor: what a cleanup would do (the policy plans only: apply is false)"
 AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo \
   $warden plan cleanup --policy infra/policy.yaml --account 123456789012 | sed 's/^/   /'
 invoke events/scheduled-event.json janitor
 
 echo
-echo "== 11. One summary line per event (CloudWatch EMF), from the Lambdas' stdout"
+echo "== 12. One summary line per event (CloudWatch EMF), from the Lambdas' stdout"
 grep -h '"summary":true' "$work/lambda.log" | "$py" -c '
 import json, sys
 for line in sys.stdin:
@@ -113,7 +132,7 @@ for line in sys.stdin:
     print("   %-10s %-11s %4d ms  calls: %s" % (s["function"], s["kind"][:11], s["DurationMs"], calls))'
 
 echo
-echo "== 12. Bad input is refused with the field named (exit 2), never a crash"
+echo "== 13. Bad input is refused with the field named (exit 2), never a crash"
 for f in events/malformed/*.json; do
   printf '   %-40s ' "$(basename "$f")"
   if $warden explain "$f" >/dev/null 2>"$work/err"; then echo "UNEXPECTEDLY ACCEPTED"; exit 1; fi

@@ -47,6 +47,55 @@ def push(repo: str, seed: str, tag: str) -> None:
     print("sha256:" + hashlib.sha256(body.encode()).hexdigest())
 
 
+def upload(client, repo: str, blob: bytes) -> str:
+    """One blob through ECR's layer upload API (what `docker push` does for each layer)."""
+    digest = "sha256:" + hashlib.sha256(blob).hexdigest()
+    upload_id = client.initiate_layer_upload(repositoryName=repo)["uploadId"]
+    client.upload_layer_part(repositoryName=repo, uploadId=upload_id, partFirstByte=0,
+                             partLastByte=len(blob) - 1, layerPartBlob=blob)
+    client.complete_layer_upload(repositoryName=repo, uploadId=upload_id, layerDigests=[digest])
+    return digest
+
+
+def push_layers(repo: str, seed: str, tag: str) -> None:
+    """A real image: its config and two layers uploaded, then its manifest put under `tag`."""
+    config = json.dumps({"architecture": "amd64", "os": "linux", "seed": seed}).encode()
+    layers = [hashlib.sha256(f"{seed}-{i}".encode()).digest() * (4096 * (i + 1)) for i in range(2)]
+    body = json.dumps({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": upload(ecr, repo, config), "size": len(config)},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": upload(ecr, repo, l), "size": len(l)} for l in layers],
+    })
+    ecr.put_image(repositoryName=repo, imageManifest=body, imageTag=tag)
+    print("sha256:" + hashlib.sha256(body.encode()).hexdigest())
+
+
+def copies(repo: str, digest: str, *targets: str) -> None:
+    """Each target (`account/region`): the image there, compared byte for byte with the source."""
+    ids = [{"imageDigest": digest}]
+    source = ecr.batch_get_image(repositoryName=repo, imageIds=ids)["images"][0]["imageManifest"]
+    for target in targets:
+        account, region = target.split("/")
+        kw = dict(KW, region_name=region)
+        if account != "123456789012":
+            creds = boto3.client("sts", **KW).assume_role(
+                RoleArn=f"arn:aws:iam::{account}:role/ecr-warden-replicator", RoleSessionName="demo")["Credentials"]
+            kw.update(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                      aws_session_token=creds["SessionToken"])
+        there = boto3.client("ecr", **kw)
+        try:
+            image = there.batch_get_image(repositoryName=repo, imageIds=ids)["images"]
+        except there.exceptions.RepositoryNotFoundException:
+            image = []
+        if not image:
+            print(f"    {target}: no copy")
+            continue
+        tags = [i.get("imageTag") for i in there.list_images(repositoryName=repo)["imageIds"] if i["imageDigest"] == digest]
+        same = "byte-identical manifest" if image[0]["imageManifest"] == source else "DIFFERENT manifest"
+        print(f"    {target}/{repo}: {digest[7:19]} {', '.join(t for t in tags if t)} — {same}")
+
+
 def event(fixture: str, out: str, *edits: str) -> None:
     """Copy a fixture from events/ with KEY.PATH=VALUE edits (detail.image-tag=v1, ...)."""
     with open(os.path.join("events", fixture)) as fh:

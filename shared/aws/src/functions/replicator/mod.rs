@@ -317,9 +317,12 @@ fn summarise(outcomes: Vec<Outcome>) -> Handled {
                 format!("would copy to {} destination(s)", plan.targets.len())
             }
             Outcome::Replicated { body } => format!(
-                "copied to {} destination(s), {} failed",
+                "copied to {} destination(s) ({} failed): {} layer(s), {} bytes uploaded, {} layer(s) already there",
                 body.copies.len(),
-                body.failures.len()
+                body.failures.len(),
+                body.copies.iter().map(|c| c.layers_copied).sum::<u64>(),
+                body.copies.iter().map(|c| c.bytes_copied).sum::<u64>(),
+                body.copies.iter().map(|c| c.layers_skipped).sum::<u64>(),
             ),
         })
         .collect::<Vec<_>>()
