@@ -15,19 +15,10 @@ use warden_core::ports::{Manifest, PortError};
 use super::repositories::exclusion_filters;
 use super::{EcrRegistry, digest_of, invalid};
 use crate::adapters::errors::port_error;
+use crate::adapters::replication::Put;
 
 /// ECR's BatchCheckLayerAvailability limit on digests per call.
 pub const MAX_LAYER_CHECK_DIGESTS: usize = 100;
-
-/// What one PutImage did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Put {
-    Put,
-    /// The destination had this manifest (under this tag): success, nothing changed.
-    Present,
-    /// The tag is immutable there and points at another image: reported, not forced.
-    TagTaken,
-}
 
 impl EcrRegistry {
     /// The image `digest` and whichever of `tags` exist, in one BatchGetImage: the image's

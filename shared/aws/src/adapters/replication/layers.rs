@@ -1,62 +1,66 @@
-//! One layer from the source registry to the destination through the ECR API: a download URL,
-//! a streaming GET, the bytes re-cut into the destination's parts and uploaded in order, the
-//! sha256 checked while streaming. A layer is never held whole in memory (at most one part), and a
-//! layer whose bytes do not match its digest is never completed — nothing refers to it.
+//! One blob from source to destination: a streaming GET, the bytes re-cut into the destination's
+//! parts and sent in order, the sha256 checked while streaming. A blob is never held whole in
+//! memory (at most one part), and one whose bytes do not match its digest is never finished —
+//! the upload is abandoned and nothing refers to it.
 
 use sha2::Digest as _;
-use warden_core::names::{Digest, RepositoryName};
+use warden_core::names::RepositoryName;
 use warden_core::ports::PortError;
 use warden_core::replicate::image::Blob;
 
-use crate::adapters::ecr::EcrRegistry;
+use super::endpoint::{CopySource, CopyTarget, UploadSession};
+use super::{DOWNLOAD, download_error};
 
-/// The part size when the destination does not say (ECR accepts 5–20 MiB parts).
-const DEFAULT_PART: u64 = 10 * 1024 * 1024;
-const DOWNLOAD: &str = "layer download";
-
-/// Where a layer comes from and goes to.
+/// Where a blob comes from and goes to.
 pub(super) struct Route<'a> {
-    pub source: &'a EcrRegistry,
+    pub source: &'a dyn CopySource,
     pub source_repository: &'a RepositoryName,
-    pub destination: &'a EcrRegistry,
+    pub destination: &'a dyn CopyTarget,
     pub destination_repository: &'a RepositoryName,
 }
 
-/// Copy `blob`; returns the bytes uploaded. Calls: 1 GetDownloadUrlForLayer, 1
-/// InitiateLayerUpload, ⌈size/part⌉ UploadLayerPart, 1 CompleteLayerUpload.
+/// Copy `blob`; returns the bytes uploaded. Calls: the source's blob download, the destination's
+/// upload start, one call per part, the finish.
 pub(super) async fn transfer(
     http: &reqwest::Client,
     route: &Route<'_>,
     blob: &Blob,
 ) -> Result<u64, PortError> {
-    let url = route
+    let mut response = route
         .source
-        .layer_download_url(route.source_repository, &blob.digest)
+        .open_blob(http, route.source_repository, &blob.digest)
         .await?;
-    // The URL is pre-signed (a credential): errors are stripped of it.
-    let mut response = http
-        .get(url)
-        .send()
-        .await
-        .map_err(|e| transient(&blob.digest, e.without_url()))?;
-    if !response.status().is_success() {
-        return Err(PortError::Transient {
-            operation: DOWNLOAD,
-            message: format!("layer {}: HTTP {}", blob.digest, response.status()),
-        });
-    }
-    let (upload_id, part_size) = route
+    let mut upload = route
         .destination
-        .initiate_layer_upload(route.destination_repository)
+        .start_upload(route.destination_repository)
         .await?;
-    let part_size = usize::try_from(part_size.unwrap_or(DEFAULT_PART)).unwrap_or(usize::MAX);
+    match stream(&mut response, upload.as_mut(), blob).await {
+        Ok(sent) => {
+            upload.finish(&blob.digest).await?;
+            Ok(sent)
+        }
+        Err(e) => {
+            upload.abandon().await;
+            Err(e)
+        }
+    }
+}
+
+/// Send the response's bytes in parts; `Err` when they do not hash to the blob's digest or their
+/// length is not the declared size.
+async fn stream(
+    response: &mut reqwest::Response,
+    upload: &mut dyn UploadSession,
+    blob: &Blob,
+) -> Result<u64, PortError> {
+    let part_size = upload.part_size().max(1);
     let mut hasher = sha2::Sha256::new();
     let mut part: Vec<u8> = Vec::with_capacity(part_size);
     let mut sent: u64 = 0;
     while let Some(chunk) = response
         .chunk()
         .await
-        .map_err(|e| transient(&blob.digest, e.without_url()))?
+        .map_err(|e| download_error(&blob.digest, e))?
     {
         hasher.update(&chunk);
         let mut rest: &[u8] = &chunk;
@@ -66,12 +70,16 @@ pub(super) async fn transfer(
             rest = &rest[take..];
             if part.len() == part_size {
                 let full = std::mem::replace(&mut part, Vec::with_capacity(part_size));
-                sent += upload(route, &upload_id, sent, full).await?;
+                let len = full.len() as u64;
+                upload.part(sent, full).await?;
+                sent += len;
             }
         }
     }
     if !part.is_empty() {
-        sent += upload(route, &upload_id, sent, part).await?;
+        let len = part.len() as u64;
+        upload.part(sent, part).await?;
+        sent += len;
     }
     let actual = format!("sha256:{}", hex::encode(hasher.finalize()));
     if actual != blob.digest.as_str() {
@@ -92,30 +100,5 @@ pub(super) async fn transfer(
             ),
         });
     }
-    route
-        .destination
-        .complete_layer_upload(route.destination_repository, &upload_id, &blob.digest)
-        .await?;
     Ok(sent)
-}
-
-async fn upload(
-    route: &Route<'_>,
-    upload_id: &str,
-    first: u64,
-    part: Vec<u8>,
-) -> Result<u64, PortError> {
-    let len = part.len() as u64;
-    route
-        .destination
-        .upload_layer_part(route.destination_repository, upload_id, first, part)
-        .await?;
-    Ok(len)
-}
-
-fn transient(digest: &Digest, error: reqwest::Error) -> PortError {
-    PortError::Transient {
-        operation: DOWNLOAD,
-        message: format!("layer {digest}: {error}"),
-    }
 }

@@ -1,10 +1,16 @@
-//! Copying one image between ECR registries through the ECR API (docs/replicator.md): the image
-//! with its children (a multi-arch index) and its cosign referrers, only the layers the destination
-//! lacks, the manifests' exact bytes (digests preserved), children before the index.
+//! Copying one image between registries (docs/replicator.md): the image with its children (a
+//! multi-arch index) and its cosign referrers, only the blobs the destination lacks, the manifests'
+//! exact bytes (digests preserved), children before the index. The registries at either end speak
+//! ECR's API (`ecr_api.rs`) or the OCI distribution API (`oci.rs`), through `endpoint.rs`.
 
+mod ecr_api;
+mod endpoint;
 mod layers;
+mod oci;
 mod targets;
 
+pub use endpoint::{CopySource, CopyTarget, Put, UploadSession};
+pub use oci::OciRegistry;
 pub use targets::Destinations;
 
 use std::collections::BTreeSet;
@@ -12,11 +18,9 @@ use std::collections::BTreeSet;
 use futures_util::{StreamExt, TryStreamExt, stream};
 use warden_core::mutability::TagMutability;
 use warden_core::names::{Digest, RepositoryName, Tag};
-use warden_core::ports::{ImageManifests, MAX_BATCH_GET_IMAGE_IDS, Manifest, PortError};
+use warden_core::ports::{MAX_BATCH_GET_IMAGE_IDS, Manifest, PortError};
 use warden_core::replicate::image::{Blob, CopyReport, contents, missing, referrer_tags};
 
-use crate::adapters::ecr::EcrRegistry;
-use crate::adapters::ecr::transfer::Put;
 use layers::{Route, transfer};
 
 /// Layers copied at once per image by default (memory ≈ part size × this + a constant).
@@ -27,23 +31,22 @@ pub struct Copy<'a> {
     pub repository: &'a RepositoryName,
     pub digest: &'a Digest,
     pub tags: &'a [Tag],
-    pub destination: &'a EcrRegistry,
+    pub destination: &'a dyn CopyTarget,
     pub destination_repository: &'a RepositoryName,
     /// Settings for a destination repository this copy creates.
     pub mutability: Option<&'a TagMutability>,
 }
 
-/// Copies images out of one source registry.
+/// Copies images, `concurrency` blobs at once per image.
 pub struct ImageCopier {
-    source: EcrRegistry,
     http: reqwest::Client,
     concurrency: usize,
 }
 
 impl ImageCopier {
-    /// Layer downloads use the SDK's TLS stack, rustls on *ring* (installed as the process's
+    /// Blob transfers use the SDK's TLS stack, rustls on *ring* (installed as the process's
     /// provider unless one already is).
-    pub fn new(source: EcrRegistry, concurrency: usize) -> Result<Self, PortError> {
+    pub fn new(concurrency: usize) -> Result<Self, PortError> {
         if rustls::crypto::CryptoProvider::get_default().is_none() {
             // Losing this race to another thread installing *ring* first is fine.
             let _ = rustls::crypto::ring::default_provider().install_default();
@@ -56,28 +59,27 @@ impl ImageCopier {
                 message: e.to_string(),
             })?;
         Ok(Self {
-            source,
             http,
             concurrency: concurrency.max(1),
         })
     }
 
-    pub fn source(&self) -> &EcrRegistry {
-        &self.source
-    }
-
-    /// Copy one image. Calls (the floors in docs/replicator.md): 1 BatchGetImage (+1 for an
-    /// index's children), ⌈L/100⌉ BatchCheckLayerAvailability, per missing layer 1
-    /// GetDownloadUrlForLayer + 1 InitiateLayerUpload + ⌈S/part⌉ UploadLayerPart + 1
-    /// CompleteLayerUpload, 1 PutImage per manifest per tag; +1 CreateRepository when the
-    /// destination repository is missing. Nothing is put until every missing layer is complete.
-    pub async fn copy(&self, copy: &Copy<'_>) -> Result<CopyReport, PortError> {
+    /// Copy one image from `source`. ECR API calls at both ends (the floors in
+    /// docs/replicator.md): 1 BatchGetImage (+1 for an index's children), ⌈L/100⌉
+    /// BatchCheckLayerAvailability, per missing blob 1 GetDownloadUrlForLayer + 1
+    /// InitiateLayerUpload + ⌈S/part⌉ UploadLayerPart + 1 CompleteLayerUpload, 1 PutImage per
+    /// manifest per tag; +1 CreateRepository when the destination repository is missing. Nothing is
+    /// put until every missing blob is complete.
+    pub async fn copy(
+        &self,
+        source: &dyn CopySource,
+        copy: &Copy<'_>,
+    ) -> Result<CopyReport, PortError> {
         let mut report = CopyReport {
             tags: copy.tags.to_vec(),
             ..CopyReport::default()
         };
-        let (root, referrers) = self
-            .source
+        let (root, referrers) = source
             .image_and_tagged(copy.repository, copy.digest, &referrer_tags(copy.digest))
             .await?;
         let root = root.ok_or_else(|| PortError::NotFound {
@@ -88,9 +90,7 @@ impl ImageCopier {
             ),
         })?;
         let root_contents = malformed(&root, contents(&root.bytes))?;
-        let children = self
-            .children(copy.repository, &root_contents.children)
-            .await?;
+        let children = children(source, copy.repository, &root_contents.children).await?;
         let mut blobs: Vec<Blob> = root_contents.blobs;
         for manifest in children.iter().chain(referrers.iter().map(|(_, m)| m)) {
             blobs.extend(malformed(manifest, contents(&manifest.bytes))?.blobs);
@@ -103,13 +103,13 @@ impl ImageCopier {
             .collect();
         let available = match copy
             .destination
-            .available_layers(copy.destination_repository, &digests)
+            .available(copy.destination_repository, &digests)
             .await?
         {
             Some(available) => available,
             None => {
                 copy.destination
-                    .create_repository_with(copy.destination_repository, copy.mutability)
+                    .create_repository(copy.destination_repository, copy.mutability)
                     .await?;
                 report.created_repository = true;
                 BTreeSet::new()
@@ -118,7 +118,7 @@ impl ImageCopier {
         let needed = missing(&blobs, &available);
         report.layers_skipped = (digests.len() - needed.len()) as u64;
         let route = Route {
-            source: &self.source,
+            source,
             source_repository: copy.repository,
             destination: copy.destination,
             destination_repository: copy.destination_repository,
@@ -149,42 +149,6 @@ impl ImageCopier {
         Ok(report)
     }
 
-    /// An index's children, all of them (a copy missing one would be a broken index).
-    async fn children(
-        &self,
-        repository: &RepositoryName,
-        digests: &[Digest],
-    ) -> Result<Vec<Manifest>, PortError> {
-        if digests.is_empty() {
-            return Ok(Vec::new());
-        }
-        if digests.len() > MAX_BATCH_GET_IMAGE_IDS {
-            return Err(PortError::Invalid {
-                operation: "ecr:BatchGetImage",
-                message: format!(
-                    "an index of {} manifests, the limit is {MAX_BATCH_GET_IMAGE_IDS}",
-                    digests.len()
-                ),
-            });
-        }
-        let found = self.source.manifests(repository, digests).await?;
-        let mut ordered = Vec::with_capacity(digests.len());
-        for digest in digests {
-            let manifest =
-                found
-                    .iter()
-                    .find(|m| m.digest == *digest)
-                    .ok_or_else(|| PortError::NotFound {
-                        operation: "ecr:BatchGetImage",
-                        what: format!("{repository}@{digest}, a child of the index, is gone"),
-                    })?;
-            if !ordered.iter().any(|m: &Manifest| m.digest == *digest) {
-                ordered.push(manifest.clone());
-            }
-        }
-        Ok(ordered)
-    }
-
     async fn put(
         &self,
         copy: &Copy<'_>,
@@ -194,7 +158,7 @@ impl ImageCopier {
     ) -> Result<(), PortError> {
         match copy
             .destination
-            .put_manifest(copy.destination_repository, manifest, tag)
+            .put(copy.destination_repository, manifest, tag)
             .await?
         {
             Put::Put => report.manifests_put += 1,
@@ -207,6 +171,78 @@ impl ImageCopier {
         }
         Ok(())
     }
+}
+
+/// An index's children, all of them (a copy missing one would be a broken index).
+async fn children(
+    source: &dyn CopySource,
+    repository: &RepositoryName,
+    digests: &[Digest],
+) -> Result<Vec<Manifest>, PortError> {
+    if digests.is_empty() {
+        return Ok(Vec::new());
+    }
+    if digests.len() > MAX_BATCH_GET_IMAGE_IDS {
+        return Err(PortError::Invalid {
+            operation: "ecr:BatchGetImage",
+            message: format!(
+                "an index of {} manifests, the limit is {MAX_BATCH_GET_IMAGE_IDS}",
+                digests.len()
+            ),
+        });
+    }
+    let found = source.manifests(repository, digests).await?;
+    let mut ordered = Vec::with_capacity(digests.len());
+    for digest in digests {
+        let manifest =
+            found
+                .iter()
+                .find(|m| m.digest == *digest)
+                .ok_or_else(|| PortError::NotFound {
+                    operation: "ecr:BatchGetImage",
+                    what: format!("{repository}@{digest}, a child of the index, is gone"),
+                })?;
+        if !ordered.iter().any(|m: &Manifest| m.digest == *digest) {
+            ordered.push(manifest.clone());
+        }
+    }
+    Ok(ordered)
+}
+
+/// What a blob download error names: the operation, the blob (never a URL: ECR's are credentials).
+pub(super) const DOWNLOAD: &str = "layer download";
+
+pub(super) fn download_error(digest: &Digest, error: reqwest::Error) -> PortError {
+    PortError::Transient {
+        operation: DOWNLOAD,
+        message: format!("layer {digest}: {}", error.without_url()),
+    }
+}
+
+/// The response, or a typed error for its status: 5xx and 429 are retryable, the rest are not.
+pub(super) fn success(
+    digest: &Digest,
+    response: reqwest::Response,
+) -> Result<reqwest::Response, PortError> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    let message = format!("layer {digest}: HTTP {status}");
+    Err(
+        if status.is_server_error() || status.as_u16() == 429 || status.as_u16() == 403 {
+            // 403: an expired pre-signed URL; a retry asks for a new one.
+            PortError::Transient {
+                operation: DOWNLOAD,
+                message,
+            }
+        } else {
+            PortError::Invalid {
+                operation: DOWNLOAD,
+                message,
+            }
+        },
+    )
 }
 
 fn malformed<T>(manifest: &Manifest, result: Result<T, String>) -> Result<T, PortError> {

@@ -72,7 +72,7 @@ impl Replicator {
             report.repositories += 1;
             let mut next = None;
             loop {
-                let page = self.copier.source().images(&repository, next).await?;
+                let page = self.source.images(&repository, next).await?;
                 for image in page.items {
                     report.images += 1;
                     progress(&repository, report.images);
@@ -114,7 +114,7 @@ impl Replicator {
         let mut names = Vec::new();
         let mut next = None;
         loop {
-            let page = self.copier.source().repositories(next).await?;
+            let page = self.source.repositories(next).await?;
             names.extend(
                 page.items
                     .into_iter()

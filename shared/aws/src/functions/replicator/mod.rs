@@ -77,6 +77,7 @@ pub struct Mode {
 }
 
 pub struct Replicator {
+    source: EcrRegistry,
     copier: ImageCopier,
     destinations: Destinations,
     verdicts: Option<DynamoVerdicts>,
@@ -96,7 +97,8 @@ impl Replicator {
         config: ReplicatorConfig,
     ) -> Result<Self, PortError> {
         Ok(Self {
-            copier: ImageCopier::new(EcrRegistry::from_sdk(sdk, calls), config.concurrency)?,
+            source: EcrRegistry::from_sdk(sdk, calls),
+            copier: ImageCopier::new(config.concurrency)?,
             destinations: Destinations::new(sdk, calls),
             verdicts: config.table.map(|table| {
                 DynamoVerdicts::new(crate::counted!(aws_sdk_dynamodb, sdk, calls), table)
@@ -205,14 +207,17 @@ impl Replicator {
         let destination = self.destinations.registry(target).await;
         let setting = self.policy.for_repository(&target.repository).immutability;
         self.copier
-            .copy(&Copy {
-                repository: &plan.repository,
-                digest: &plan.digest,
-                tags: &plan.tags,
-                destination: &destination,
-                destination_repository: &target.repository,
-                mutability: setting.map(|s| s.value),
-            })
+            .copy(
+                &self.source,
+                &Copy {
+                    repository: &plan.repository,
+                    digest: &plan.digest,
+                    tags: &plan.tags,
+                    destination: &destination,
+                    destination_repository: &target.repository,
+                    mutability: setting.map(|s| s.value),
+                },
+            )
             .await
     }
 

@@ -46,7 +46,7 @@ impl Replicator {
                 .is_some_and(|replication| replication.native == Some(true))
         });
         let desired = desired(&self.policy, here).map_err(NativeError::Policy)?;
-        let registry = self.copier.source();
+        let registry = &self.source;
         let current = registry.replication_configuration().await?;
         if !managed {
             return Ok(NativeReport {
