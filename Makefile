@@ -75,7 +75,8 @@ demo: $(STAMP)
 	tests/emulator/with-emulator.sh tests/demo.sh
 
 # Speed and memory (results and how they were measured: docs/benchmarks.md): janitor's planner at
-# registry scale, then each function's cold start, peak RSS and zip against a Python + boto3 twin.
+# registry scale, then each function's cold start, peak RSS and zip against a Python + boto3 twin,
+# then the replicator copying a 1 GiB layer (time, peak RSS) through both data paths.
 bench: $(STAMP)
 	cargo run --quiet --release -p warden-core --example bench_janitor_plan -- 10000
 	cargo run --quiet --release -p warden-core --example bench_janitor_plan -- 100000
@@ -84,6 +85,10 @@ bench: $(STAMP)
 	@# touched. With --target, RUSTFLAGS reaches only the binaries, not build scripts or proc macros.
 	for f in $(FUNCTIONS); do RUSTFLAGS="-C relocation-model=static" cargo build --quiet --release --target $(HOST) -p $$f || exit 1; done
 	$(PY) tests/bench/cold_start.py 20 "$$(cargo metadata --format-version 1 --no-deps | $(PY) -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/$(HOST)/release"
+	@# The replicator's copy at 1 GiB: the release binary through ECR's API (emulator), then both
+	@# data paths side by side (needs the Debian packages docker-registry and skopeo).
+	tests/emulator/with-emulator.sh $(PY) tests/bench/copy_rss.py 1024 "$$(cargo metadata --format-version 1 --no-deps | $(PY) -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/$(HOST)/release/replicator"
+	tests/emulator/with-emulator.sh cargo run --quiet --release -p warden-tests --example bench_copy -- 1024
 
 # sam build runs cargo-lambda (arm64, release) for each function at the workspace root and puts
 # the template and bootstraps in infra/.aws-sam/build.

@@ -58,6 +58,7 @@ def programs(target: Path) -> list[tuple[str, list[str], bytes]]:
         ("scan-gate", [str(target / "scan-gate")], not_an_image),
         ("notifier", [str(target / "notifier")], sns),
         ("janitor", [str(target / "janitor")], not_a_schedule),
+        ("replicator", [str(target / "replicator")], push),  # no replication rule for other/app
         ("python 3.11 + boto3 twin", twin, event("ecr-image-scan.complete.json")),
     ]
 
@@ -102,11 +103,13 @@ def peak_rss_kib(pid: int) -> int:
     return 0
 
 
-def once(argv: list[str], payload: bytes) -> tuple[float, int]:
+def once(argv: list[str], payload: bytes, env: dict[str, str] | None = None, timeout: float = 30) -> tuple[float, int]:
+    """One invocation of `argv` under the loopback Runtime API; `env` adds to (or replaces) the
+    defaults below. Returns (seconds to the response, peak RSS in KiB)."""
     handler = type("Api", (RuntimeApi,), {"payload": payload, "served": threading.Event(), "answered": threading.Event()})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    env = {
+    defaults = {
         "PATH": os.environ.get("PATH", ""),
         "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{server.server_address[1]}",
         "AWS_LAMBDA_FUNCTION_NAME": "bench",
@@ -122,11 +125,12 @@ def once(argv: list[str], payload: bytes) -> tuple[float, int]:
         "AWS_LAMBDA_LOG_FORMAT": "JSON",
         "AWS_LAMBDA_LOG_LEVEL": "WARN",
     }
+    env = {**defaults, **(env or {})}
     started = time.perf_counter()
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        if not handler.answered.wait(30):
-            raise RuntimeError(f"{argv[0]}: no response within 30 s")
+        if not handler.answered.wait(timeout):
+            raise RuntimeError(f"{argv[0]}: no response within {timeout} s")
         elapsed = handler.answered_at - started
         rss = peak_rss_kib(proc.pid)
     finally:
