@@ -1,7 +1,9 @@
 //! `warden`: the operator's side of ecr-warden, on the same core the Lambdas run.
 //!
-//! Exit codes: 0 success; 1 the input is understood but not acceptable (an invalid policy);
-//! 2 the input cannot be read or parsed (nothing is printed on stdout then).
+//! Exit codes (also in `warden --help`): 0 success; 1 the input is understood but not acceptable
+//! (an invalid policy, a FAIL verdict, a problem `doctor` found, a handler that failed); 2 the
+//! input cannot be read or parsed, or AWS cannot be asked (no credentials, no region, an error);
+//! 3 `gate`: no verdict yet.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -9,9 +11,12 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
+use warden_aws::assume_role;
+use warden_aws::functions::janitor::caller_account;
 use warden_core::event::{Event, Incoming, parse_incoming};
 use warden_core::explain::describe;
-use warden_core::names::repository_from_name_or_arn;
+use warden_core::names::{AccountId, Region, repository_from_name_or_arn};
+use warden_core::operator::image_arg::ImageArg;
 use warden_core::policy::{Policy, SCHEMA};
 use warden_core::tag_guard::{self, Start, Step, TagFacts};
 
@@ -19,7 +24,11 @@ use warden_core::tag_guard::{self, Start, Step, TagFacts};
 #[command(
     name = "warden",
     version,
-    about = "Event-driven guardrails for Amazon ECR"
+    about = "Event-driven guardrails for Amazon ECR",
+    after_help = "Exit codes: 0 success; 1 understood but not acceptable (an invalid policy, a FAIL \
+verdict, a problem doctor found, a handler that failed); 2 input that cannot be read or parsed, or \
+AWS that cannot be asked (credentials, region, an error); 3 gate: no verdict yet.\n\n\
+AWS: the standard credential chain and region (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, ...)."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -51,6 +60,22 @@ enum Command {
     /// Examples: warden replicate --backfill --policy policy.yaml --table ecr-warden-state --dry-run
     ///           warden replicate --native --policy policy.yaml --apply
     Replicate(replicate::ReplicateArgs),
+    /// Evaluate an existing image now: its scan, the verdict and what scan-gate would do.
+    ///
+    /// Example: warden gate team-a/api:v1.2.3 --policy policy.yaml --table ecr-warden-state
+    ///          (exit 0 PASS, 1 FAIL, 3 no verdict yet; --apply acts as scan-gate would)
+    Gate(gate::GateArgs),
+    /// Why does this image not pull? Repository, region, tag, quarantine, archive, repository
+    /// policy — each checked, with the fix.
+    ///
+    /// Example: warden doctor 123456789012.dkr.ecr.us-east-1.amazonaws.com/team-a/api:v1
+    ///          --principal arn:aws:iam::210987654321:role/ecsTaskExecutionRole
+    Doctor(doctor::DoctorArgs),
+    /// Run one function's handler here on one event, against the configured AWS (or emulator).
+    ///
+    /// Example: WARDEN_TABLE=ecr-warden-state warden invoke tag-guard events/ecr-image-action.push.json
+    ///          --policy policy.yaml --dry-run
+    Invoke(invoke::InvokeArgs),
     /// Clean up: plan, and with --apply delete where the policy says `cleanup.apply: true`.
     Cleanup {
         #[command(flatten)]
@@ -84,6 +109,9 @@ pub(crate) struct CleanupArgs {
 }
 
 mod cleanup;
+mod doctor;
+mod gate;
+mod invoke;
 mod replicate;
 
 fn main() -> ExitCode {
@@ -109,7 +137,60 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => cleanup::run(&args, false),
         Command::Cleanup { args, apply } => cleanup::run(&args, apply),
         Command::Replicate(args) => replicate::run(&args),
+        Command::Gate(args) => gate::run(&args),
+        Command::Doctor(args) => doctor::run(&args),
+        Command::Invoke(args) => invoke::run(&args),
     }
+}
+
+/// Where an image lives, and how to reach it: the SDK configuration for its region, acting in its
+/// account (the credentials' own, or a role the policy names for that account).
+pub(crate) struct Place {
+    /// The credentials' own configuration, in the image's region (where the state table is).
+    pub home: aws_config::SdkConfig,
+    /// Acting in the image's account, in its region.
+    pub sdk: aws_config::SdkConfig,
+    pub account: AccountId,
+    pub region: Region,
+}
+
+/// The image's registry: the account and region its URI names, else the credentials' account (STS)
+/// and the configured region. Another account is reached through the role the policy names for it;
+/// without one, with the caller's credentials (as a cross-account pull is).
+pub(crate) async fn for_image(
+    sdk: &aws_config::SdkConfig,
+    image: &ImageArg,
+    policy: Option<&Policy>,
+) -> anyhow::Result<Place> {
+    let region = match &image.region {
+        Some(region) => region.clone(),
+        None => Region::new(
+            sdk.region()
+                .map(|r| r.to_string())
+                .context("no AWS region: set AWS_REGION (or give the image's full URI)")?,
+        )?,
+    };
+    let here = sdk
+        .to_builder()
+        .region(aws_config::Region::new(region.as_str().to_owned()))
+        .build();
+    let caller = caller_account(&here).await.context(
+        "no usable AWS credentials (the standard chain: AWS_PROFILE, AWS_ACCESS_KEY_ID, ...)",
+    )?;
+    let account = image.account.clone().unwrap_or_else(|| caller.clone());
+    let role = policy
+        .and_then(|p| p.accounts().iter().find(|a| a.id == account.as_str()))
+        .filter(|_| account != caller);
+    let sdk = match role {
+        Some(named) => assume_role(&here, &named.role_arn, named.external_id.as_deref()).await,
+        None => here.clone(),
+    };
+    Ok(Place {
+        home: here,
+        sdk,
+        account,
+        region,
+    })
 }
 
 /// Print to stdout; a closed pipe (`warden explain x | head`) ends quietly instead of panicking.
@@ -122,7 +203,7 @@ pub(crate) fn emit(text: &str) -> anyhow::Result<()> {
     }
 }
 
-fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
+pub(crate) fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
     if path == Path::new("-") {
         let mut buf = Vec::new();
         std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).context("reading stdin")?;

@@ -12,6 +12,7 @@ pub mod message;
 pub mod mutability;
 pub mod names;
 pub mod notify;
+pub mod operator;
 pub mod plan;
 pub mod policy;
 pub mod ports;

@@ -9,9 +9,11 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 use warden_core::event::{Event, Incoming, QueuedEvent, SqsBatchResponse, SqsMessage};
+use warden_core::names::{AccountId, Region};
 use warden_core::policy::Policy;
 use warden_core::ports::PortError;
-use warden_core::scan_gate::{self, Context, FUNCTION, Ports, Report};
+use warden_core::scan_gate::{self, Context, FUNCTION, Ports, Report, Subject};
+use warden_core::verdict::Verdict;
 
 use aws_config::SdkConfig;
 
@@ -119,6 +121,27 @@ impl ScanGate {
             force_dry_run: self.dry_run,
             now: chrono::Utc::now(),
         }
+    }
+
+    /// Evaluate one existing image now (`warden gate`) in `account`'s registry in `region`:
+    /// planned only unless `apply` (the global dry-run still wins), with the verdict the findings
+    /// gave. Same decision and, with `apply`, the same actions as an event would bring.
+    pub async fn gate(
+        &self,
+        subject: &Subject,
+        account: AccountId,
+        region: Region,
+        apply: bool,
+    ) -> Result<(Report, Option<Verdict>), PortError> {
+        let ctx = Context {
+            account,
+            region,
+            event_id: None,
+            force_dry_run: self.dry_run || !apply,
+            now: chrono::Utc::now(),
+        };
+        let ports = self.ports(ctx.account.as_str());
+        scan_gate::gate_image(subject, &self.policy, &ctx, &ports, apply).await
     }
 
     async fn on_event(&self, event: &Event) -> Result<Handled, PortError> {

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use super::{Context, Facts, Need, ParentIndex, Parents, Step, Subject, decide, subject};
+use super::{
+    Context, Facts, Need, ParentIndex, Parents, Step, Subject, decide, subject, verdict_of,
+};
 use crate::event::{Event, QueuedEvent, SqsMessage};
 use crate::execute::{Executor, Grants, Outcomes, absorb};
 use crate::manifest::{INDEX_TYPES, manifest_links};
@@ -16,6 +18,7 @@ use crate::ports::{
     ImageCatalog, ImageFindings, ImageManifests, MAX_BATCH_GET_IMAGE_IDS, PortError, Publisher,
     VerdictClaim, VerdictStore,
 };
+use crate::verdict::Verdict;
 
 pub struct Ports<'a> {
     pub images: &'a dyn ImageManifests,
@@ -66,6 +69,36 @@ pub async fn handle_event(
         }
     }
     Ok(report)
+}
+
+/// One existing image evaluated now (`warden gate`): the plan (carried out only when `act`, with
+/// `ctx.force_dry_run` off; otherwise nothing is written or published) and the verdict the facts
+/// gave ([`verdict_of`]). `Err` only for retryable failures.
+pub async fn gate_image(
+    subject: &Subject,
+    policy: &Policy,
+    ctx: &Context,
+    ports: &Ports<'_>,
+    act: bool,
+) -> Result<(Report, Option<Verdict>), PortError> {
+    let mut report = Report::default();
+    *report.outcomes.entry("Evaluations").or_default() += 1;
+    let (plan, facts) = match plan_for(subject, policy, ctx, ports).await {
+        Ok(planned) => planned,
+        Err(e) => {
+            absorb(e, &mut report.errors)?;
+            return Ok((report, None));
+        }
+    };
+    let verdict = verdict_of(subject, policy, ctx, &facts);
+    if act {
+        if let Err(e) = carry_out(subject, plan, &facts, ports, &mut report).await {
+            absorb(e, &mut report.errors)?;
+        }
+    } else {
+        report.plans.push(plan);
+    }
+    Ok((report, verdict))
 }
 
 /// An SQS batch of `Inspector2 Finding` events: one evaluation per image however many messages
@@ -121,8 +154,7 @@ pub async fn handle_batch(
     report
 }
 
-/// One evaluation: read the facts the verdict asks for, then carry out the plan. If carrying it
-/// out fails, the verdict record is put back so that the retry acts again.
+/// One evaluation: read the facts the verdict asks for, then carry out the plan.
 async fn evaluate(
     subject: &Subject,
     policy: &Policy,
@@ -131,13 +163,35 @@ async fn evaluate(
     report: &mut Report,
 ) -> Result<(), PortError> {
     *report.outcomes.entry("Evaluations").or_default() += 1;
+    let (plan, facts) = plan_for(subject, policy, ctx, ports).await?;
+    carry_out(subject, plan, &facts, ports, report).await
+}
+
+/// Decide, reading each fact the decision asks for, until there is a plan.
+async fn plan_for(
+    subject: &Subject,
+    policy: &Policy,
+    ctx: &Context,
+    ports: &Ports<'_>,
+) -> Result<(Plan, Facts), PortError> {
     let mut facts = Facts::default();
-    let plan = loop {
+    loop {
         match decide(subject, policy, ctx, &facts) {
-            Step::Done(plan) => break plan,
+            Step::Done(plan) => return Ok((plan, facts)),
             Step::Need(need) => fill(need, &mut facts, ports).await?,
         }
-    };
+    }
+}
+
+/// Carry out a plan decided on `facts`. If that fails, the verdict record is put back so that the
+/// retry acts again.
+async fn carry_out(
+    subject: &Subject,
+    plan: Plan,
+    facts: &Facts,
+    ports: &Ports<'_>,
+    report: &mut Report,
+) -> Result<(), PortError> {
     // scan-gate moves tags and publishes; it is granted no other write.
     let executor = Executor {
         images: ports.images,

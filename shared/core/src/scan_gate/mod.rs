@@ -18,7 +18,7 @@ mod naming;
 #[cfg(test)]
 mod tests;
 
-pub use drive::{Ports, Report, handle_batch, handle_event};
+pub use drive::{Ports, Report, gate_image, handle_batch, handle_event};
 pub use moves::amend;
 use moves::{Moves, Outcome, quarantine_step, release_step};
 use naming::candidates;
@@ -125,6 +125,68 @@ fn finding_subject(finding: &InspectorFinding) -> Result<Subject, String> {
         tags: image.image_tags.clone(),
         source: Source::InspectorFindings,
     })
+}
+
+/// An existing image to evaluate now (`warden gate`), from its scan status as DescribeImages
+/// reports it: basic scanning's `COMPLETE` decides from its counts, enhanced scanning's `ACTIVE`
+/// from the image's current Inspector findings, a scan that cannot finish (`FAILED`,
+/// `UNSUPPORTED_IMAGE`, `SCAN_ELIGIBILITY_EXPIRED`, `FINDINGS_UNAVAILABLE`, …) is a scan failure,
+/// and one still running or never made gives no verdict yet (`Err`, saying so).
+pub fn image_subject(
+    repository: RepositoryName,
+    digest: Digest,
+    tags: Vec<Tag>,
+    scan_status: Option<&str>,
+    counts: Option<SeverityCounts>,
+) -> Result<Subject, String> {
+    let source = match scan_status {
+        None => {
+            return Err(format!(
+                "{repository}@{}: never scanned: no verdict yet (start a scan, or enable scan on push)",
+                digest.short()
+            ));
+        }
+        Some(status @ ("IN_PROGRESS" | "PENDING")) => {
+            return Err(format!(
+                "{repository}@{}: scan {status}: no verdict yet",
+                digest.short()
+            ));
+        }
+        Some("COMPLETE") => Source::Counts {
+            counts: counts.unwrap_or_default(),
+            enhanced: false,
+        },
+        Some("ACTIVE") => Source::InspectorFindings,
+        Some(other) => Source::ScanFailed {
+            status: other.to_owned(),
+        },
+    };
+    Ok(Subject {
+        repository,
+        digest,
+        tags,
+        source,
+    })
+}
+
+/// The verdict the facts read for `subject` give, as scan-gate would act on it: `None` when no
+/// gate applies, when the facts do not decide yet, and for a PASS from Inspector findings on an
+/// image Inspector no longer scans (closed findings are no fix).
+pub fn verdict_of(
+    subject: &Subject,
+    policy: &Policy,
+    ctx: &Context,
+    facts: &Facts,
+) -> Option<Verdict> {
+    let gate = policy.for_repository(&subject.repository).gate?;
+    let verdict = evaluate(subject, gate.value, facts, ctx).ok()?.verdict;
+    let unscanned = matches!(subject.source, Source::InspectorFindings)
+        && verdict == Verdict::Pass
+        && !facts
+            .coverage
+            .as_ref()
+            .is_some_and(|c| c.as_ref().is_some_and(ScanCoverage::is_active));
+    (!unscanned).then_some(verdict)
 }
 
 /// Facts read so far. `None` = not read yet.

@@ -1,7 +1,10 @@
 //! Amazon ECR, one [`EcrRegistry`] implementing the core's ports along their seams: image manifests
 //! and tags (`manifests.rs`), repositories, their settings and image listings (`repositories.rs`),
-//! and deleting images (here, with the BatchDeleteImage plumbing both deleters share).
+//! deleting images (here, with the BatchDeleteImage plumbing both deleters share), and the
+//! operator's read-only questions about one image (`inspect.rs`, the CLI's).
 
+#[cfg(feature = "cli")]
+pub mod inspect;
 mod manifests;
 #[cfg(feature = "replicator")]
 mod replication_config;

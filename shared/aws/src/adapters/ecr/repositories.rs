@@ -5,8 +5,8 @@
 use async_trait::async_trait;
 use aws_sdk_ecr::operation::get_lifecycle_policy::GetLifecyclePolicyError;
 use aws_sdk_ecr::types::{
-    DescribeImagesFilter, ImageStatusFilter, ImageTagMutability, ImageTagMutabilityExclusionFilter,
-    ImageTagMutabilityExclusionFilterType, Repository,
+    DescribeImagesFilter, ImageDetail, ImageStatusFilter, ImageTagMutability,
+    ImageTagMutabilityExclusionFilter, ImageTagMutabilityExclusionFilterType, Repository,
 };
 use warden_core::mutability::{MutabilityMode, TagMutability};
 use warden_core::names::{Digest, ExclusionFilter, RepositoryName};
@@ -161,32 +161,38 @@ impl ImageCatalog for EcrRegistry {
         let items = out
             .image_details()
             .iter()
-            .map(|d| {
-                let time = |t: Option<&aws_smithy_types::DateTime>| {
-                    t.and_then(|t| chrono::DateTime::from_timestamp_millis(t.to_millis().ok()?))
-                };
-                Ok(ImageEntry {
-                    digest: Digest::new(d.image_digest().unwrap_or_default())
-                        .map_err(|e| invalid(OP, e))?,
-                    tags: tags_in(d.image_tags(), OP)?,
-                    pushed_at: time(d.image_pushed_at()),
-                    last_pull: time(d.last_recorded_pull_time()),
-                    size: d
-                        .image_size_in_bytes()
-                        .and_then(|s| u64::try_from(s).ok())
-                        .unwrap_or(0),
-                    manifest_media_type: d.image_manifest_media_type().map(str::to_owned),
-                    artifact_media_type: d.artifact_media_type().map(str::to_owned),
-                    status: d.image_status().map(|s| s.as_str().to_owned()),
-                    archived_at: time(d.last_archived_at()),
-                })
-            })
+            .map(|d| image_entry(d, OP))
             .collect::<Result<_, PortError>>()?;
         Ok(Page {
             items,
             next: out.next_token().map(str::to_owned),
         })
     }
+}
+
+/// ECR's description of one image → the core's (digest and tags re-validated).
+pub(super) fn image_entry(
+    d: &ImageDetail,
+    operation: &'static str,
+) -> Result<ImageEntry, PortError> {
+    let time = |t: Option<&aws_smithy_types::DateTime>| {
+        t.and_then(|t| chrono::DateTime::from_timestamp_millis(t.to_millis().ok()?))
+    };
+    Ok(ImageEntry {
+        digest: Digest::new(d.image_digest().unwrap_or_default())
+            .map_err(|e| invalid(operation, e))?,
+        tags: tags_in(d.image_tags(), operation)?,
+        pushed_at: time(d.image_pushed_at()),
+        last_pull: time(d.last_recorded_pull_time()),
+        size: d
+            .image_size_in_bytes()
+            .and_then(|s| u64::try_from(s).ok())
+            .unwrap_or(0),
+        manifest_media_type: d.image_manifest_media_type().map(str::to_owned),
+        artifact_media_type: d.artifact_media_type().map(str::to_owned),
+        status: d.image_status().map(|s| s.as_str().to_owned()),
+        archived_at: time(d.last_archived_at()),
+    })
 }
 
 /// A setting's exclusion filters as ECR takes them (PutImageTagMutability, CreateRepository).

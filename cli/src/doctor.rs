@@ -1,0 +1,221 @@
+//! `warden doctor IMAGE [--principal ARN]`: why a pull of IMAGE fails, checked in the order a pull
+//! meets them (the checks themselves: `warden_core::operator::doctor`). Read-only.
+//!
+//! Exit: 0 nothing found wrong, 1 a problem found (each with its fix), 2 input or AWS errors.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use warden_aws::adapters::ecr::EcrRegistry;
+use warden_aws::{ApiCalls, load_sdk_config};
+use warden_core::janitor::Reference;
+use warden_core::names::{Region, RepositoryName, Tag};
+use warden_core::operator::doctor::{Check, Facts, ImageFacts, Status, diagnose};
+use warden_core::operator::image_arg::parse_image_arg;
+use warden_core::operator::resource_policy::Principal;
+use warden_core::policy::DEFAULT_QUARANTINE_PREFIX;
+use warden_core::ports::ImageCatalog;
+use warden_core::scan_gate::original_tag;
+
+use crate::{emit, for_image, load_policy};
+
+/// The commercial regions ECR serves, looked in when the repository is not where it was asked for.
+const REGIONS: &[&str] = &[
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "af-south-1",
+    "ap-east-1",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ca-central-1",
+    "ca-west-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+    "sa-east-1",
+];
+
+#[derive(clap::Args)]
+pub(crate) struct DoctorArgs {
+    /// The image that does not pull: repo:tag, repo@sha256:<digest>, or the full URI the task
+    /// definition or pod spec names (which names the account and region).
+    image: String,
+    /// The principal that pulls (ECS task execution role, EKS node role, CI role), by ARN: checks
+    /// the repository policy for it.
+    #[arg(long)]
+    principal: Option<String>,
+    /// The policy file (for scan-gate's quarantine prefix; default `quarantine-`).
+    #[arg(long, env = "WARDEN_POLICY_FILE")]
+    policy: Option<PathBuf>,
+    /// Regions to look in when the repository is missing (default: every commercial region).
+    #[arg(long, value_delimiter = ',')]
+    regions: Vec<String>,
+    /// Print the checks as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: &DoctorArgs) -> anyhow::Result<ExitCode> {
+    let image = parse_image_arg(&args.image).map_err(anyhow::Error::msg)?;
+    let principal = args
+        .principal
+        .as_deref()
+        .map(Principal::parse)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    let policy = args.policy.as_deref().map(load_policy).transpose()?;
+    let prefix = policy
+        .as_ref()
+        .and_then(|p| p.for_repository(&image.repository).gate)
+        .and_then(|g| g.value.quarantine_prefix.clone())
+        .unwrap_or_else(|| DEFAULT_QUARANTINE_PREFIX.to_owned());
+    let regions: Vec<String> = if args.regions.is_empty() {
+        REGIONS.iter().map(|r| (*r).to_owned()).collect()
+    } else {
+        args.regions.clone()
+    };
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let checks = runtime.block_on(async {
+        let sdk = load_sdk_config().await?;
+        let place = for_image(&sdk, &image, policy.as_ref()).await?;
+        let calls = ApiCalls::new();
+        let registry = EcrRegistry::from_sdk(&place.sdk, &calls).in_registry(&place.account);
+        let repository_exists = registry.repository_exists(&image.repository).await?;
+        let mut facts = Facts {
+            image: image.clone(),
+            account: place.account.clone(),
+            region: place.region.clone(),
+            repository_exists,
+            found_in: Vec::new(),
+            found: None,
+            quarantined_as: Vec::new(),
+            principal: None,
+        };
+        if !repository_exists {
+            facts.found_in = elsewhere(&place, &image.repository, &regions, &calls).await;
+            return anyhow::Ok(diagnose(&facts));
+        }
+        facts.found = registry
+            .image_state(&image.repository, &image.reference)
+            .await?
+            .map(|s| ImageFacts {
+                digest: s.entry.digest,
+                tags: s.entry.tags,
+                status: s.entry.status,
+                archived_at: s.entry.archived_at,
+            });
+        if let (None, Reference::Tag(tag)) = (&facts.found, &image.reference) {
+            facts.quarantined_as = quarantined(&registry, &image.repository, tag, &prefix).await?;
+        }
+        if let Some(principal) = principal {
+            let text = registry.repository_policy(&image.repository).await?;
+            facts.principal = Some((principal, text));
+        }
+        anyhow::Ok(diagnose(&facts))
+    })?;
+    if args.json {
+        emit(&serde_json::to_string_pretty(&checks)?)?;
+    } else {
+        emit(&format!("warden doctor {}", args.image))?;
+        emit(&render(&checks))?;
+    }
+    Ok(if checks.iter().any(|c| c.status == Status::Problem) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Each check on a line: mark, name, what was found; the fix indented below.
+fn render(checks: &[Check]) -> String {
+    let mut out = String::new();
+    for check in checks {
+        out.push_str(&format!(
+            "{} {:<18} {}\n",
+            check.status.mark(),
+            check.check,
+            check.found
+        ));
+        if let Some(fix) = &check.fix {
+            out.push_str(&format!("  {:<18} fix: {fix}\n", ""));
+        }
+    }
+    out.trim_end().to_owned()
+}
+
+/// The other regions with a repository of this name (a region that cannot be asked — not
+/// enabled, access denied — is left out). One DescribeRepositories per region, all at once.
+async fn elsewhere(
+    place: &crate::Place,
+    repository: &RepositoryName,
+    regions: &[String],
+    calls: &ApiCalls,
+) -> Vec<Region> {
+    let asks = regions
+        .iter()
+        .filter(|r| r.as_str() != place.region.as_str())
+        .filter_map(|r| Region::new(r.as_str()).ok())
+        .map(|region| async move {
+            let there = place
+                .sdk
+                .to_builder()
+                .region(aws_config::Region::new(region.as_str().to_owned()))
+                .build();
+            let registry = EcrRegistry::from_sdk(&there, calls).in_registry(&place.account);
+            matches!(registry.repository_exists(repository).await, Ok(true)).then_some(region)
+        });
+    futures_util::future::join_all(asks)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// The tags scan-gate's quarantine made from `tag` (`<prefix><tag>-<short digest>`), on any image
+/// of the repository. DescribeImages pages.
+async fn quarantined(
+    registry: &EcrRegistry,
+    repository: &RepositoryName,
+    tag: &Tag,
+    prefix: &str,
+) -> anyhow::Result<Vec<Tag>> {
+    let mut found = Vec::new();
+    let mut next = None;
+    loop {
+        let page = registry.images(repository, next).await?;
+        for image in page.items {
+            for t in &image.tags {
+                if original_tag(prefix, t, &image.digest)
+                    .ok()
+                    .flatten()
+                    .as_ref()
+                    == Some(tag)
+                {
+                    found.push(t.clone());
+                }
+            }
+        }
+        next = page.next;
+        if next.is_none() {
+            return Ok(found);
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! `warden gate IMAGE`: an existing image evaluated now, as scan-gate would on its next scan event —
+//! its scan state, the verdict with its reasons, and what scan-gate would do (`--apply` does it).
+//!
+//! Exit: 0 PASS, 1 FAIL, 3 no verdict yet (never scanned, scan in progress, no gate for the
+//! repository, or closed Inspector findings on an image no longer scanned), 2 input or AWS errors.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use serde_json::json;
+use warden_aws::adapters::ecr::EcrRegistry;
+use warden_aws::functions::scan_gate::{ScanGate, ScanGateConfig};
+use warden_aws::{ApiCalls, load_sdk_config};
+use warden_core::message::Body;
+use warden_core::operator::image_arg::parse_image_arg;
+use warden_core::plan::Action;
+use warden_core::scan_gate::{Report, image_subject};
+use warden_core::verdict::Verdict;
+
+use crate::{emit, for_image, load_policy};
+
+/// Exit code for "no verdict yet".
+const NO_VERDICT: u8 = 3;
+
+#[derive(clap::Args)]
+pub(crate) struct GateArgs {
+    /// The image: repo:tag, repo@sha256:<digest>, or its full URI (which names account and region).
+    image: String,
+    /// The policy file.
+    #[arg(long, env = "WARDEN_POLICY_FILE")]
+    policy: PathBuf,
+    /// scan-gate's state table: the verdict it recorded decides whether a PASS releases.
+    #[arg(long, env = "WARDEN_TABLE")]
+    table: String,
+    /// The warden topic (messages go where the policy routes them, else here).
+    #[arg(long, env = "WARDEN_TOPIC_ARN")]
+    topic_arn: Option<String>,
+    /// Act: record the verdict, quarantine or release, publish — as scan-gate would.
+    #[arg(long)]
+    apply: bool,
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: &GateArgs) -> anyhow::Result<ExitCode> {
+    let image = parse_image_arg(&args.image).map_err(anyhow::Error::msg)?;
+    let policy = load_policy(&args.policy)?;
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async {
+        let sdk = load_sdk_config().await?;
+        let place = for_image(&sdk, &image, Some(&policy)).await?;
+        let calls = ApiCalls::new();
+        let registry = EcrRegistry::from_sdk(&place.sdk, &calls).in_registry(&place.account);
+        let state = registry
+            .image_state(&image.repository, &image.reference)
+            .await
+            .with_context(|| format!("{image} in {}/{}", place.account, place.region))?
+            .with_context(|| format!("{image}: no such image in {}/{}", place.account, place.region))?;
+        let digest = state.entry.digest.clone();
+        let scan = json!({
+            "status": state.scan_status,
+            "description": state.scan_description,
+            "counts": state.counts,
+        });
+        let subject = match image_subject(
+            image.repository.clone(),
+            digest.clone(),
+            state.entry.tags.clone(),
+            state.scan_status.as_deref(),
+            state.counts.clone(),
+        ) {
+            Ok(subject) => subject,
+            Err(why) => {
+                if args.json {
+                    emit(&serde_json::to_string_pretty(&json!({
+                        "image": image.to_string(), "digest": digest, "scan": scan, "verdict": null, "why": why,
+                    }))?)?;
+                } else {
+                    emit(&format!("{image} → {digest}\nno verdict: {why}"))?;
+                }
+                return Ok(ExitCode::from(NO_VERDICT));
+            }
+        };
+        let config = ScanGateConfig {
+            table: args.table.clone(),
+            topic_arn: args.topic_arn.clone(),
+            dry_run: false,
+        };
+        let gate = ScanGate::new(&place.home, &calls, policy, config)
+            .with_named_accounts(&place.home)
+            .await;
+        let (report, verdict) = gate
+            .gate(&subject, place.account.clone(), place.region.clone(), args.apply)
+            .await?;
+        if args.json {
+            emit(&serde_json::to_string_pretty(&json!({
+                "image": image.to_string(),
+                "digest": digest,
+                "tags": state.entry.tags,
+                "scan": scan,
+                "verdict": verdict.map(Verdict::as_str),
+                "applied": args.apply,
+                "report": report,
+            }))?)?;
+        } else {
+            emit(&summary(&image.to_string(), &state.entry.tags, &digest, &scan, verdict, &report, args.apply))?;
+        }
+        Ok(match verdict {
+            Some(Verdict::Pass) if report.errors.is_empty() => ExitCode::SUCCESS,
+            Some(Verdict::Fail) => ExitCode::from(1),
+            Some(Verdict::Pass) => ExitCode::from(2),
+            None => ExitCode::from(NO_VERDICT),
+        })
+    })
+}
+
+fn summary(
+    image: &str,
+    tags: &[warden_core::names::Tag],
+    digest: &warden_core::names::Digest,
+    scan: &serde_json::Value,
+    verdict: Option<Verdict>,
+    report: &Report,
+    applied: bool,
+) -> String {
+    let tags: Vec<&str> = tags.iter().map(|t| t.as_str()).collect();
+    let tags = if tags.is_empty() {
+        "none".to_owned()
+    } else {
+        tags.join(", ")
+    };
+    let named = if image.contains('@') {
+        image.to_owned()
+    } else {
+        format!("{image} → {digest}")
+    };
+    let mut out = format!("image     {named} (tags: {tags})\n");
+    let counts = scan["counts"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default();
+    out.push_str(&format!(
+        "scan      {} {counts}\n",
+        scan["status"].as_str().unwrap_or("none")
+    ));
+    out.push_str(&format!(
+        "verdict   {}\n",
+        verdict.map_or("none (see decision)", Verdict::as_str)
+    ));
+    for plan in &report.plans {
+        out.push_str(&format!("decision  {}\n", plan.decision));
+        for action in &plan.actions {
+            match action {
+                Action::MoveTags { moves, .. } => {
+                    for m in moves {
+                        out.push_str(&format!("action    move tag {} → {}\n", m.from, m.to));
+                    }
+                }
+                Action::Publish { message, .. } => {
+                    if let Body::Verdict(body) = &message.body {
+                        for reason in &body.reasons {
+                            out.push_str(&format!("reason    {reason}\n"));
+                        }
+                    }
+                    out.push_str(&format!("action    tell: {}\n", message.action));
+                }
+                other => out.push_str(&format!(
+                    "action    {}\n",
+                    serde_json::to_string(other).unwrap_or_default()
+                )),
+            }
+        }
+    }
+    for error in &report.errors {
+        out.push_str(&format!("error     {error}\n"));
+    }
+    out.push_str(if applied {
+        "applied: as scan-gate would have"
+    } else {
+        "plan only: nothing was changed (--apply acts)"
+    });
+    out
+}

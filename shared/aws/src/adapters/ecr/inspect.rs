@@ -1,0 +1,143 @@
+//! What an operator asks of one image (`warden gate`, `warden doctor`): does the repository exist,
+//! what ECR says of the image — tags, storage class, scan status and counts — and the repository
+//! policy. Read-only; a missing repository, image or policy is an answer, not an error.
+
+use aws_sdk_ecr::operation::describe_images::DescribeImagesError;
+use aws_sdk_ecr::operation::get_repository_policy::GetRepositoryPolicyError;
+use aws_sdk_ecr::types::ImageIdentifier;
+use warden_core::janitor::Reference;
+use warden_core::names::{AccountId, RepositoryName};
+use warden_core::ports::{ImageEntry, PortError};
+use warden_core::severity::{Severity, SeverityCounts};
+
+use super::repositories::image_entry;
+use super::{EcrRegistry, invalid};
+use crate::adapters::errors::port_error;
+
+/// One image as DescribeImages describes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageState {
+    pub entry: ImageEntry,
+    /// `imageScanStatus.status`: `COMPLETE`, `FAILED`, `IN_PROGRESS` (basic); `ACTIVE`,
+    /// `PENDING`, `SCAN_ELIGIBILITY_EXPIRED`, `FINDINGS_UNAVAILABLE`, … (enhanced). `None`: never
+    /// scanned.
+    pub scan_status: Option<String>,
+    pub scan_description: Option<String>,
+    /// `imageScanFindingsSummary.findingSeverityCounts`, when the scan finished.
+    pub counts: Option<SeverityCounts>,
+}
+
+impl EcrRegistry {
+    /// The registry of `account` (ECR's `registryId`), reached with these credentials: another
+    /// account's repository answers when its repository policy lets them in, as a pull would.
+    pub fn in_registry(mut self, account: &AccountId) -> Self {
+        self.registry_id = Some(account.as_str().to_owned());
+        self
+    }
+
+    /// Whether the repository exists. One DescribeRepositories.
+    pub async fn repository_exists(&self, repository: &RepositoryName) -> Result<bool, PortError> {
+        const OP: &str = "ecr:DescribeRepositories";
+        match self
+            .client
+            .describe_repositories()
+            .set_registry_id(self.registry_id.clone())
+            .repository_names(repository.as_str())
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) => match port_error(OP, e) {
+                PortError::NotFound { .. } => Ok(false),
+                other => Err(other),
+            },
+        }
+    }
+
+    /// The image a tag or digest names, `None` when ECR has none. One DescribeImages.
+    pub async fn image_state(
+        &self,
+        repository: &RepositoryName,
+        reference: &Reference,
+    ) -> Result<Option<ImageState>, PortError> {
+        const OP: &str = "ecr:DescribeImages";
+        let id = match reference {
+            Reference::Tag(tag) => ImageIdentifier::builder().image_tag(tag.as_str()),
+            Reference::Digest(digest) => ImageIdentifier::builder().image_digest(digest.as_str()),
+        };
+        let out = match self
+            .client
+            .describe_images()
+            .set_registry_id(self.registry_id.clone())
+            .repository_name(repository.as_str())
+            .image_ids(id.build())
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(DescribeImagesError::is_image_not_found_exception) =>
+            {
+                return Ok(None);
+            }
+            Err(e) => return Err(port_error(OP, e)),
+        };
+        let Some(detail) = out.image_details().first() else {
+            return Ok(None);
+        };
+        let counts = detail.image_scan_findings_summary().map(|s| {
+            let counts = s
+                .finding_severity_counts()
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| (Severity::parse(k.as_str()), u64::try_from(*v).unwrap_or(0)))
+                        .collect()
+                })
+                .unwrap_or_default();
+            SeverityCounts(counts)
+        });
+        Ok(Some(ImageState {
+            entry: image_entry(detail, OP)?,
+            scan_status: detail
+                .image_scan_status()
+                .and_then(|s| s.status())
+                .map(|s| s.as_str().to_owned()),
+            scan_description: detail
+                .image_scan_status()
+                .and_then(|s| s.description())
+                .map(str::to_owned),
+            counts,
+        }))
+    }
+
+    /// The repository policy's JSON text, `None` when the repository has none. One
+    /// GetRepositoryPolicy.
+    pub async fn repository_policy(
+        &self,
+        repository: &RepositoryName,
+    ) -> Result<Option<String>, PortError> {
+        const OP: &str = "ecr:GetRepositoryPolicy";
+        match self
+            .client
+            .get_repository_policy()
+            .set_registry_id(self.registry_id.clone())
+            .repository_name(repository.as_str())
+            .send()
+            .await
+        {
+            Ok(out) => out
+                .policy_text()
+                .map(|t| Some(t.to_owned()))
+                .ok_or_else(|| invalid(OP, "a policy without text")),
+            Err(e)
+                if e.as_service_error().is_some_and(
+                    GetRepositoryPolicyError::is_repository_policy_not_found_exception,
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(port_error(OP, e)),
+        }
+    }
+}

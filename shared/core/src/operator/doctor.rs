@@ -1,0 +1,439 @@
+//! `warden doctor IMAGE`: why a pull (ECS, EKS, docker) fails, one check after another, each with
+//! what was found and the fix. Pure: the CLI reads the [`Facts`] and prints the [`Check`]s.
+//!
+//! Order follows a pull: the repository in that region and account, the tag (or digest), whether
+//! scan-gate quarantined it, whether it is archived, then whether the repository policy lets the
+//! principal pull. A check that cannot be made because an earlier one failed is `NotChecked`.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::image_arg::ImageArg;
+use super::resource_policy::{self, Decision, Principal};
+use crate::janitor::Reference;
+use crate::names::{AccountId, Digest, Region, Tag};
+
+/// The two calls a pull makes against the repository (the token is account-wide, IAM only).
+pub const PULL_ACTIONS: [&str; 2] = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Ok,
+    Problem,
+    NotChecked,
+}
+
+impl Status {
+    pub fn mark(self) -> &'static str {
+        match self {
+            Status::Ok => "✓",
+            Status::Problem => "✗",
+            Status::NotChecked => "–",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    pub check: &'static str,
+    pub status: Status,
+    pub found: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+/// The image as DescribeImages shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageFacts {
+    pub digest: Digest,
+    pub tags: Vec<Tag>,
+    /// `ACTIVE`, `ARCHIVED` or `ACTIVATING`.
+    pub status: Option<String>,
+    pub archived_at: Option<DateTime<Utc>>,
+}
+
+/// What was read. `None` in an optional read = not read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Facts {
+    pub image: ImageArg,
+    /// The registry asked (the URI's, or the credentials' account and the configured region).
+    pub account: AccountId,
+    pub region: Region,
+    pub repository_exists: bool,
+    /// Other regions of the account holding a repository of that name (read when it is missing).
+    pub found_in: Vec<Region>,
+    /// The image the argument names, `None` when ECR has no such tag or digest.
+    pub found: Option<ImageFacts>,
+    /// For a missing tag: the tags scan-gate's quarantine gave the images it was on.
+    pub quarantined_as: Vec<Tag>,
+    /// The principal asked about, with the repository policy (`Some(None)`: the repository has
+    /// none); `None` when no principal was given.
+    pub principal: Option<(Principal, Option<String>)>,
+}
+
+pub fn diagnose(facts: &Facts) -> Vec<Check> {
+    let mut checks = vec![repository(facts)];
+    if !facts.repository_exists {
+        for check in ["image", "quarantine", "storage class", "repository policy"] {
+            checks.push(not_checked(check, "the repository is missing"));
+        }
+        return checks;
+    }
+    checks.push(image(facts));
+    checks.push(quarantine(facts));
+    checks.push(storage(facts));
+    checks.push(repository_policy(facts));
+    if let Some((principal, _)) = &facts.principal {
+        checks.push(Check {
+            check: "principal's IAM",
+            status: Status::NotChecked,
+            found: "its own IAM policies and ecr:GetAuthorizationToken (account-wide) are not read by warden".into(),
+            fix: Some(iam_hint(principal, &facts.account, &facts.region, &facts.image)),
+        });
+    }
+    checks
+}
+
+fn not_checked(check: &'static str, why: &str) -> Check {
+    Check {
+        check,
+        status: Status::NotChecked,
+        found: why.to_owned(),
+        fix: None,
+    }
+}
+
+fn uri(account: &AccountId, region: &Region, rest: &str) -> String {
+    format!("{account}.dkr.ecr.{region}.amazonaws.com/{rest}")
+}
+
+fn repository(f: &Facts) -> Check {
+    let name = &f.image.repository;
+    if f.repository_exists {
+        return Check {
+            check: "repository",
+            status: Status::Ok,
+            found: format!("{name} exists in {} (account {})", f.region, f.account),
+            fix: None,
+        };
+    }
+    let (found, fix) = match f.found_in.as_slice() {
+        [] => (
+            format!(
+                "no repository {name} in account {} in any region looked at",
+                f.account
+            ),
+            format!(
+                "check the name and the account; create it with `aws ecr create-repository --repository-name {name} --region {}`",
+                f.region
+            ),
+        ),
+        regions => {
+            let list = regions
+                .iter()
+                .map(Region::as_str)
+                .collect::<Vec<_>>()
+                .join(", ");
+            (
+                format!("no repository {name} in {}; it exists in {list}", f.region),
+                format!(
+                    "pull from the region that has it ({}), or replicate it to {} (the policy's replication destinations)",
+                    uri(&f.account, &regions[0], &f.image.to_string()),
+                    f.region
+                ),
+            )
+        }
+    };
+    Check {
+        check: "repository",
+        status: Status::Problem,
+        found,
+        fix: Some(fix),
+    }
+}
+
+fn image(f: &Facts) -> Check {
+    match (&f.found, &f.image.reference) {
+        (Some(found), Reference::Tag(tag)) => Check {
+            check: "image",
+            status: Status::Ok,
+            found: format!("{tag} → {}", found.digest),
+            fix: None,
+        },
+        (Some(found), Reference::Digest(_)) => Check {
+            check: "image",
+            status: Status::Ok,
+            found: format!("{} exists (tags: {})", found.digest.short(), list(&found.tags)),
+            fix: None,
+        },
+        (None, Reference::Tag(tag)) if !f.quarantined_as.is_empty() => Check {
+            check: "image",
+            status: Status::Problem,
+            found: format!("no tag {tag} in {}: scan-gate moved it (see quarantine)", f.image.repository),
+            fix: None,
+        },
+        (None, Reference::Tag(tag)) => Check {
+            check: "image",
+            status: Status::Problem,
+            found: format!("no tag {tag} in {}", f.image.repository),
+            fix: Some(
+                "push it, or deploy a tag that exists (`aws ecr describe-images`); a tag can also be gone because it moved to a newer image or its image was cleaned up (janitor's messages name what it deleted)"
+                    .into(),
+            ),
+        },
+        (None, Reference::Digest(digest)) => Check {
+            check: "image",
+            status: Status::Problem,
+            found: format!("no image {digest} in {}", f.image.repository),
+            fix: Some("the image was deleted or never pushed here; redeploy with a digest that exists".into()),
+        },
+    }
+}
+
+fn quarantine(f: &Facts) -> Check {
+    if f.quarantined_as.is_empty() {
+        return Check {
+            check: "quarantine",
+            status: Status::Ok,
+            found: "not quarantined".into(),
+            fix: None,
+        };
+    }
+    Check {
+        check: "quarantine",
+        status: Status::Problem,
+        found: format!(
+            "scan-gate quarantined the image that had this tag: now {}",
+            list(&f.quarantined_as)
+        ),
+        fix: Some(format!(
+            "fix the findings and push a new image, or add a time-boxed exception to the policy's gate; scan-gate gives the tag back on PASS (`warden gate {}:{}` shows the verdict)",
+            f.image.repository, f.quarantined_as[0]
+        )),
+    }
+}
+
+fn storage(f: &Facts) -> Check {
+    let Some(found) = &f.found else {
+        return not_checked("storage class", "no image to look at");
+    };
+    let restore = format!(
+        "aws ecr update-image-storage-class --repository-name {} --image-id imageDigest={} --target-storage-class STANDARD --region {}",
+        f.image.repository, found.digest, f.region
+    );
+    match found.status.as_deref() {
+        Some("ARCHIVED") => Check {
+            check: "storage class",
+            status: Status::Problem,
+            found: match found.archived_at {
+                Some(at) => format!(
+                    "archived on {}: ECR does not serve archived images",
+                    at.format("%Y-%m-%d")
+                ),
+                None => "archived: ECR does not serve archived images".into(),
+            },
+            fix: Some(format!(
+                "restore it ({restore}); it pulls again once ACTIVE"
+            )),
+        },
+        Some("ACTIVATING") => Check {
+            check: "storage class",
+            status: Status::Problem,
+            found: "being restored from the archive (ACTIVATING)".into(),
+            fix: Some("wait until DescribeImages shows it ACTIVE".into()),
+        },
+        _ => Check {
+            check: "storage class",
+            status: Status::Ok,
+            found: "ACTIVE".into(),
+            fix: None,
+        },
+    }
+}
+
+fn repository_policy(f: &Facts) -> Check {
+    const CHECK: &str = "repository policy";
+    let Some((principal, policy)) = &f.principal else {
+        return not_checked(CHECK, "no --principal given");
+    };
+    let cross_account = principal.account() != f.account.as_str();
+    let grant = format!(
+        r#"{{"Sid":"pull","Effect":"Allow","Principal":{{"AWS":"{}"}},"Action":["ecr:BatchGetImage","ecr:GetDownloadUrlForLayer"]}}"#,
+        principal.arn()
+    );
+    let Some(policy) = policy else {
+        return if cross_account {
+            Check {
+                check: CHECK,
+                status: Status::Problem,
+                found: format!(
+                    "no repository policy: account {}'s principals cannot pull from account {}",
+                    principal.account(),
+                    f.account
+                ),
+                fix: Some(format!("add a repository policy statement: {grant}")),
+            }
+        } else {
+            Check {
+                check: CHECK,
+                status: Status::Ok,
+                found: "no repository policy; same account: the principal's IAM policies decide"
+                    .into(),
+                fix: None,
+            }
+        };
+    };
+    let mut allowed = Vec::new();
+    for action in PULL_ACTIONS {
+        match resource_policy::evaluate(policy, principal, action) {
+            Err(e) => return not_checked(CHECK, &e),
+            Ok(Decision::Denied { sid, conditional }) => {
+                let sid =
+                    sid.map_or_else(|| "a statement".to_owned(), |s| format!("statement {s:?}"));
+                let when = if conditional {
+                    " when its Condition holds"
+                } else {
+                    ""
+                };
+                return Check {
+                    check: CHECK,
+                    status: Status::Problem,
+                    found: format!("{sid} denies {} {action}{when}", principal.arn()),
+                    fix: Some(format!(
+                        "remove or narrow {sid} (`aws ecr get-repository-policy --repository-name {}`)",
+                        f.image.repository
+                    )),
+                };
+            }
+            Ok(Decision::NoStatement) if cross_account => {
+                return Check {
+                    check: CHECK,
+                    status: Status::Problem,
+                    found: format!(
+                        "no statement allows {} {action} (another account's principal needs one)",
+                        principal.arn()
+                    ),
+                    fix: Some(format!("add a statement: {grant}")),
+                };
+            }
+            Ok(Decision::Allowed {
+                conditional: true, ..
+            }) => allowed.push(format!("{action} (when its Condition holds)")),
+            Ok(_) => allowed.push(action.to_owned()),
+        }
+    }
+    Check {
+        check: CHECK,
+        status: Status::Ok,
+        found: if cross_account {
+            format!("allows {}", allowed.join(", "))
+        } else {
+            format!(
+                "denies nothing a pull needs ({}); the principal's IAM policies decide",
+                allowed.join(", ")
+            )
+        },
+        fix: None,
+    }
+}
+
+/// The principal's own IAM policies and `ecr:GetAuthorizationToken` (account-wide, `Resource: *`)
+/// are not read by warden; this is the command that checks them.
+fn iam_hint(
+    principal: &Principal,
+    account: &AccountId,
+    region: &Region,
+    image: &ImageArg,
+) -> String {
+    format!(
+        "aws iam simulate-principal-policy --policy-source-arn {} --action-names ecr:GetAuthorizationToken ecr:BatchGetImage ecr:GetDownloadUrlForLayer --resource-arns arn:aws:ecr:{region}:{account}:repository/{}",
+        principal.arn(),
+        image.repository
+    )
+}
+
+fn list(tags: &[Tag]) -> String {
+    if tags.is_empty() {
+        return "none".into();
+    }
+    tags.iter().map(Tag::as_str).collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::operator::image_arg::parse_image_arg;
+
+    const D: &str = "sha256:0b1a4e0c81c434fa7928e5c4a2651a521ebabc4ff200c65f7e25b99373efca3b";
+
+    fn facts(image: &str) -> Facts {
+        Facts {
+            image: parse_image_arg(image).unwrap(),
+            account: AccountId::new("123456789012").unwrap(),
+            region: Region::new("us-east-1").unwrap(),
+            repository_exists: true,
+            found_in: vec![],
+            found: Some(ImageFacts {
+                digest: Digest::new(D).unwrap(),
+                tags: vec![Tag::new("v1").unwrap()],
+                status: Some("ACTIVE".into()),
+                archived_at: None,
+            }),
+            quarantined_as: vec![],
+            principal: None,
+        }
+    }
+
+    fn status(checks: &[Check], name: &str) -> Status {
+        checks.iter().find(|c| c.check == name).unwrap().status
+    }
+
+    #[test]
+    fn a_healthy_image_passes_every_check_it_can_make() {
+        let checks = diagnose(&facts("web:v1"));
+        assert!(
+            checks.iter().all(|c| c.status != Status::Problem),
+            "{checks:#?}"
+        );
+        assert_eq!(status(&checks, "repository policy"), Status::NotChecked);
+    }
+
+    #[test]
+    fn a_repository_in_another_region_names_that_region_and_stops_there() {
+        let mut f = facts("web:v1");
+        f.repository_exists = false;
+        f.found_in = vec![Region::new("eu-west-1").unwrap()];
+        let checks = diagnose(&f);
+        assert_eq!(checks[0].status, Status::Problem);
+        assert!(checks[0].found.contains("it exists in eu-west-1"));
+        assert!(
+            checks[0]
+                .fix
+                .as_deref()
+                .unwrap()
+                .contains("123456789012.dkr.ecr.eu-west-1.amazonaws.com/web:v1")
+        );
+        assert!(checks[1..].iter().all(|c| c.status == Status::NotChecked));
+    }
+
+    #[test]
+    fn a_cross_account_principal_without_a_grant_is_a_problem_with_the_statement_to_add() {
+        let mut f = facts("web:v1");
+        let p = Principal::parse("arn:aws:iam::210987654321:role/ecs-task").unwrap();
+        f.principal = Some((p.clone(), None));
+        let checks = diagnose(&f);
+        let check = checks
+            .iter()
+            .find(|c| c.check == "repository policy")
+            .unwrap();
+        assert_eq!(check.status, Status::Problem);
+        let grant = r#""AWS":"arn:aws:iam::210987654321:role/ecs-task""#;
+        assert!(check.fix.as_deref().unwrap().contains(grant));
+        let iam = checks.last().unwrap().fix.as_deref().unwrap();
+        assert!(iam.starts_with("aws iam simulate-principal-policy"));
+        let same = Principal::parse("arn:aws:iam::123456789012:role/ecs-task").unwrap();
+        f.principal = Some((same, None));
+        assert_eq!(status(&diagnose(&f), "repository policy"), Status::Ok);
+    }
+}
