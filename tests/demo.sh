@@ -8,7 +8,11 @@ cd "$(dirname "$0")/.."
 py=.venv/bin/python
 aws() { "$py" tests/demo_aws.py "$@"; }
 cargo build --quiet -p warden-cli -p tag-guard -p scan-gate -p replicator -p notifier -p janitor
-warden=target/debug/warden
+# Where cargo puts binaries (CARGO_TARGET_DIR and build.target-dir included).
+target_dir=$(cargo metadata --format-version 1 --no-deps | "$py" -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+warden=$target_dir/debug/warden
+# The CLI acts in the same local account as the Lambdas.
+export AWS_ENDPOINT_URL="$WARDEN_EMULATOR_URL" AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo
 work=$(mktemp -d)
 port=$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 
@@ -117,13 +121,50 @@ echo "   the same message again (SNS delivers at least once): nothing is uploade
 invoke "$work/pass.json" replicator
 
 echo
-echo "== 11. janitor: what a cleanup would do (the policy plans only: apply is false)"
-AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo \
-  $warden plan cleanup --policy infra/policy.yaml --account 123456789012 | sed 's/^/   /'
-invoke events/scheduled-event.json janitor
+echo "== 11. Inspector: team-a/api:v5 gets a CRITICAL, fixable finding (enhanced scanning) → FAIL → quarantined"
+i=$(aws push team-a/api build-45 v5)
+aws inspector_finding team-a/api "$i" v5 CVE-2026-0777 ACTIVE "$work/finding-open.json"
+invoke "$work/finding-open.json" scan-gate
+aws tags team-a/api | grep "${i:7:12}"
+echo "   an on-call engineer asks why the deployment of team-a/api:v5 cannot pull it:"
+$warden doctor team-a/api:v5 --policy infra/policy.yaml --regions eu-west-1 | sed 's/^/   /' || true
 
 echo
-echo "== 12. One summary line per event (CloudWatch EMF), from the Lambdas' stdout"
+echo "== 12. Inspector closes the finding (the advisory was withdrawn; the image is still scanned) → PASS → v5 released"
+aws inspector_finding team-a/api "$i" v5 CVE-2026-0777 CLOSED "$work/finding-closed.json"
+invoke "$work/finding-closed.json" scan-gate
+aws tags team-a/api | grep "${i:7:12}"
+
+echo
+echo "== 13. An exception is added for CVE-2026-0099 (team-a/api:v2, quarantined in step 8); warden gate re-evaluates it now"
+expires=$(aws add_exception infra/policy.yaml "$work/policy.yaml" CVE-2026-0099 openssl 30)
+echo "   exception until $expires, in a copy of the policy: $work/policy.yaml"
+$warden gate "team-a/api@$c" --policy "$work/policy.yaml" --table ecr-warden --topic-arn "$topic" | sed 's/^/   /'
+echo "   (exit 0: PASS)"
+echo "   --apply: scan-gate's release, from the command line"
+$warden gate "team-a/api@$c" --policy "$work/policy.yaml" --table ecr-warden --topic-arn "$topic" --apply >/dev/null
+aws tags team-a/api | grep "${c:7:12}"
+
+echo
+echo "== 14. janitor: sandbox/web's builds, aged as months of CI leave them (cleanup applies there)"
+aws create sandbox/web
+declare -A build
+for n in 1 2 3 4; do build[$n]=$(aws push sandbox/web "sb-$n" "build-$n"); done
+read -r index amd64 arm64 <<<"$(aws push_index sandbox/web build-5 sb-5-amd64 sb-5-arm64)"
+aws age sandbox/web "${build[1]}=40" "${build[2]}=35" "${build[3]}=30" "${build[4]}=25" \
+  "$index=20" "$amd64=20" "$arm64=20"
+aws ecs_service prod web "123456789012.dkr.ecr.us-east-1.amazonaws.com/sandbox/web:build-1" 0
+echo "   ECS service prod/web runs build-1 (scaled to 0: it still needs that digest); build-5 is a"
+echo "   2-platform index whose children are untagged. Before:"
+aws tags sandbox/web
+echo "   the plan (dry run, changes nothing):"
+$warden plan cleanup --policy infra/policy.yaml --repository sandbox/web | sed 's/^/   /'
+echo "   the scheduled janitor Lambda applies it:"
+invoke events/scheduled-event.json janitor
+echo "   after: build-2 and build-3 deleted; build-1 (ECS), the newest two and the index's children stay"
+aws tags sandbox/web
+
+echo "== 15. One summary line per event (CloudWatch EMF), from the Lambdas' stdout"
 grep -h '"summary":true' "$work/lambda.log" | "$py" -c '
 import json, sys
 for line in sys.stdin:
@@ -132,7 +173,7 @@ for line in sys.stdin:
     print("   %-10s %-11s %4d ms  calls: %s" % (s["function"], s["kind"][:11], s["DurationMs"], calls))'
 
 echo
-echo "== 13. Bad input is refused with the field named (exit 2), never a crash"
+echo "== 16. Bad input is refused with the field named (exit 2), never a crash"
 for f in events/malformed/*.json; do
   printf '   %-40s ' "$(basename "$f")"
   if $warden explain "$f" >/dev/null 2>"$work/err"; then echo "UNEXPECTEDLY ACCEPTED"; exit 1; fi

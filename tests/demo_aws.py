@@ -126,10 +126,8 @@ def seed_scan(repo: str, digest: str, *cves: str) -> None:
     """A finished basic scan with these CRITICAL findings (CVE ids)."""
     findings = [{"name": c, "severity": "CRITICAL", "uri": f"https://nvd.nist.gov/vuln/detail/{c}",
                  "attributes": [{"key": "package_name", "value": "openssl"}, {"key": "package_version", "value": "3.0.12"}]} for c in cves]
-    body = json.dumps({"account": "123456789012", "region": "us-east-1", "repository": repo, "digest": digest,
-                       "status": "COMPLETE", "findings": findings}).encode()
-    req = urllib.request.Request(URL + "/_warden/seed/ecr-scan", data=body, headers={"Content-Type": "application/json"})
-    urllib.request.urlopen(req).read()
+    _seed("/_warden/seed/ecr-scan", {"account": "123456789012", "region": "us-east-1", "repository": repo, "digest": digest,
+                                     "status": "COMPLETE", "findings": findings})
 
 
 def secret(name: str, value: str) -> None:
@@ -202,6 +200,80 @@ def inbox() -> None:
             print(f"    subject: {envelope.get('Subject')}")
             print(f"    attributes: kind={attrs.get('kind')} action={attrs.get('action')} repository={attrs.get('repository')}")
             sqs.delete_message(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"])
+
+
+def _seed(path: str, body: dict) -> None:
+    req = urllib.request.Request(URL + path, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(req).read()
+
+
+def inspector_finding(repo: str, digest: str, tag: str, cve: str, status: str, out: str) -> None:
+    """Inspector's view of one CRITICAL, fixable finding on the image (seeded in the emulator), and the
+    `Inspector2 Finding` EventBridge event Inspector sends when it opens or closes it."""
+    finding = {
+        "findingArn": f"arn:aws:inspector2:us-east-1:123456789012:finding/{cve.lower()}-{digest[7:19]}",
+        "awsAccountId": "123456789012", "status": status, "severity": "CRITICAL", "type": "PACKAGE_VULNERABILITY",
+        "title": f"{cve} - libxml2", "description": "demo", "remediation": {}, "fixAvailable": "YES",
+        "firstObservedAt": 1795654030, "lastObservedAt": 1795654030, "updatedAt": 1795654030,
+        "packageVulnerabilityDetails": {"vulnerabilityId": cve, "source": "NVD",
+            "vulnerablePackages": [{"name": "libxml2", "version": "2.9.14", "fixedInVersion": "2.9.15"}]},
+        "resources": [{"type": "AWS_ECR_CONTAINER_IMAGE", "id": f"arn:aws:ecr:us-east-1:123456789012:repository/{repo}/{digest}",
+            "details": {"awsEcrContainerImage": {"repositoryName": repo, "imageHash": digest, "imageTags": [tag],
+                                                 "registry": "123456789012"}}}],
+    }
+    _seed("/_warden/seed/inspector-findings", {"account": "123456789012", "region": "us-east-1", "findings": [finding]})
+    with open(os.path.join("events", "inspector2-finding.active.json")) as fh:
+        ev = json.load(fh)
+    ev["detail"] = dict(finding, firstObservedAt="Nov 28, 2026, 10:47:10 PM", lastObservedAt="Nov 28, 2026, 10:47:10 PM",
+                        updatedAt="Dec 2, 2026, 09:12:00 AM")
+    with open(out, "w") as fh:
+        json.dump(ev, fh)
+
+
+def add_exception(src: str, dst: str, cve: str, package: str, days: str) -> None:
+    """A copy of the policy with one more time-boxed exception in team-a's gate."""
+    import datetime
+    expires = (datetime.date.today() + datetime.timedelta(days=int(days))).isoformat()
+    text = open(src).read()
+    entry = (f"      exceptions:\n        - cve: {cve}\n          package: {package}\n          expires: {expires}\n"
+             f"          reason: \"Fixed upstream; rebuild scheduled (SEC-2001)\"\n")
+    assert "      exceptions:\n" in text, "team-a's gate has an exceptions list"
+    open(dst, "w").write(text.replace("      exceptions:\n", entry, 1))
+    print(expires)
+
+
+def push_index(repo: str, tag: str, *seeds: str) -> None:
+    """A multi-arch image: one untagged child per seed (linux/amd64, linux/arm64), then the index
+    naming them, under `tag`. Prints the index digest, then each child's."""
+    children = []
+    for seed, arch in zip(seeds, ("amd64", "arm64")):
+        body = manifest(seed)
+        ecr.put_image(repositoryName=repo, imageManifest=body)
+        children.append(("sha256:" + hashlib.sha256(body.encode()).hexdigest(), len(body), arch))
+    index = json.dumps({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": d, "size": n,
+                       "platform": {"architecture": a, "os": "linux"}} for d, n, a in children],
+    })
+    ecr.put_image(repositoryName=repo, imageManifest=index, imageTag=tag)
+    print(" ".join(["sha256:" + hashlib.sha256(index.encode()).hexdigest()] + [d for d, _, _ in children]))
+
+
+def age(repo: str, *entries: str) -> None:
+    """Make images old, as months of CI leave them: DIGEST=DAYS (pushed that many days ago)."""
+    import time
+    now = int(time.time())
+    images = [{"digest": e.split("=")[0], "pushed_at": now - int(e.split("=")[1]) * 86400} for e in entries]
+    _seed("/_warden/seed/image-times", {"account": "123456789012", "region": "us-east-1", "repository": repo, "images": images})
+
+
+def ecs_service(cluster: str, service: str, image: str, desired: str) -> None:
+    """An ECS service running `image` (a tag: ECS resolves it to a digest when it deploys)."""
+    ecs = boto3.client("ecs", **KW)
+    ecs.create_cluster(clusterName=cluster)
+    family = ecs.register_task_definition(family=service, containerDefinitions=[
+        {"name": "web", "image": image, "memory": 256}])["taskDefinition"]["taskDefinitionArn"]
+    ecs.create_service(cluster=cluster, serviceName=service, taskDefinition=family, desiredCount=int(desired))
 
 
 if __name__ == "__main__":
