@@ -1,5 +1,8 @@
 //! `warden doctor IMAGE [--principal ARN]`: why a pull of IMAGE fails, checked in the order a pull
-//! meets them (the checks themselves: `warden_core::operator::doctor`). Read-only.
+//! meets them (the checks themselves: `warden_core::operator::doctor`). Read-only: one
+//! DescribeRepositories; then DescribeImages, or, when something is missing,
+//! DescribePullThroughCacheRules, DescribeRepositories in the other regions and the listing that
+//! finds quarantine tags; GetRepositoryPolicy with --principal.
 //!
 //! Exit: 0 nothing found wrong, 1 a problem found (each with its fix), 2 input or AWS errors.
 
@@ -107,10 +110,14 @@ pub fn run(args: &DoctorArgs) -> anyhow::Result<ExitCode> {
             found_in: Vec::new(),
             found: None,
             quarantined_as: Vec::new(),
+            pull_through: None,
             principal: None,
         };
         if !repository_exists {
-            facts.found_in = elsewhere(&place, &image.repository, &regions, &calls).await;
+            facts.pull_through = registry.pull_through_rule(&image.repository).await?;
+            if facts.pull_through.is_none() {
+                facts.found_in = elsewhere(&place, &image.repository, &regions, &calls).await;
+            }
             return anyhow::Ok(diagnose(&facts));
         }
         facts.found = registry
@@ -122,6 +129,9 @@ pub fn run(args: &DoctorArgs) -> anyhow::Result<ExitCode> {
                 status: s.entry.status,
                 archived_at: s.entry.archived_at,
             });
+        if facts.found.is_none() {
+            facts.pull_through = registry.pull_through_rule(&image.repository).await?;
+        }
         if let (None, Reference::Tag(tag)) = (&facts.found, &image.reference) {
             facts.quarantined_as = quarantined(&registry, &image.repository, tag, &prefix).await?;
         }

@@ -398,3 +398,38 @@ async fn invoke_runs_a_handler_in_process_on_a_fixture() {
         text(&unconfigured)
     );
 }
+
+#[tokio::test]
+async fn doctor_explains_a_pull_through_cache_repository_not_created_yet() {
+    let acct = Emulator::shared().account().await;
+    acct.clients
+        .ecr
+        .create_pull_through_cache_rule()
+        .ecr_repository_prefix("ecr-public")
+        .upstream_registry_url("public.ecr.aws")
+        .send()
+        .await
+        .unwrap();
+    let out = warden(
+        &acct,
+        &[
+            "doctor",
+            "ecr-public/nginx/nginx:1.27",
+            "--regions",
+            "eu-west-1",
+        ],
+        &[],
+    );
+    let shown = text(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "not a problem: the first pull creates it: {shown}"
+    );
+    assert!(shown.contains("✓ pull through cache"), "{shown}");
+    assert!(
+        shown.contains("cached from public.ecr.aws by the pull through cache rule for ecr-public/"),
+        "{shown}"
+    );
+    assert!(shown.contains("ecr:BatchImportUpstreamImage"), "{shown}");
+}

@@ -19,7 +19,7 @@ import moto
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from . import PINNED_MOTO, ecr, ecr_replication, ecs, inspector, lambda_, sns
+from . import PINNED_MOTO, ecr, ecr_pull_through, ecr_replication, ecs, inspector, lambda_, sns
 
 Seeder = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -73,6 +73,7 @@ def build_app() -> Any:
         sys.exit(f"warden_emulator is written for moto {PINNED_MOTO}, found {moto.__version__}")
     ecr.apply()
     ecr_replication.apply()
+    ecr_pull_through.apply()
     ecs.apply()
     inspector.apply()
     lambda_.apply()

@@ -53,6 +53,23 @@ pub struct ImageFacts {
     pub archived_at: Option<DateTime<Utc>>,
 }
 
+/// A pull through cache rule: repositories named `<prefix>/<upstream repository>` are created and
+/// filled from `upstream_url` on first pull.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullThroughRule {
+    pub prefix: String,
+    pub upstream_url: String,
+}
+
+impl PullThroughRule {
+    /// Whether this rule caches `repository` (its first path segments are the prefix).
+    pub fn caches(&self, repository: &str) -> bool {
+        repository
+            .strip_prefix(self.prefix.as_str())
+            .is_some_and(|rest| rest.starts_with('/'))
+    }
+}
+
 /// What was read. `None` in an optional read = not read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Facts {
@@ -67,6 +84,9 @@ pub struct Facts {
     pub found: Option<ImageFacts>,
     /// For a missing tag: the tags scan-gate's quarantine gave the images it was on.
     pub quarantined_as: Vec<Tag>,
+    /// The pull through cache rule whose prefix the repository name starts with (read when the
+    /// repository or the image is missing): the first pull creates and fills it from upstream.
+    pub pull_through: Option<PullThroughRule>,
     /// The principal asked about, with the repository policy (`Some(None)`: the repository has
     /// none); `None` when no principal was given.
     pub principal: Option<(Principal, Option<String>)>,
@@ -74,9 +94,17 @@ pub struct Facts {
 
 pub fn diagnose(facts: &Facts) -> Vec<Check> {
     let mut checks = vec![repository(facts)];
+    if let Some(rule) = &facts.pull_through {
+        checks.push(pull_through(facts, rule));
+    }
     if !facts.repository_exists {
+        let why = if facts.pull_through.is_some() {
+            "the first pull creates the repository"
+        } else {
+            "the repository is missing"
+        };
         for check in ["image", "quarantine", "storage class", "repository policy"] {
-            checks.push(not_checked(check, "the repository is missing"));
+            checks.push(not_checked(check, why));
         }
         return checks;
     }
@@ -108,8 +136,43 @@ fn uri(account: &AccountId, region: &Region, rest: &str) -> String {
     format!("{account}.dkr.ecr.{region}.amazonaws.com/{rest}")
 }
 
+/// The permissions a pull through the cache needs beyond a pull (ECR User Guide, "IAM permissions
+/// required to sync an upstream registry").
+const IMPORT_PERMISSIONS: &str = "ecr:BatchImportUpstreamImage (IAM, registry policy or repository policy) and, while the repository does not exist, ecr:CreateRepository (IAM or registry policy)";
+
+fn pull_through(f: &Facts, rule: &PullThroughRule) -> Check {
+    let found = format!(
+        "{} is cached from {} by the pull through cache rule for {}/",
+        f.image.repository, rule.upstream_url, rule.prefix
+    );
+    let needs_import = !f.repository_exists || f.found.is_none();
+    Check {
+        check: "pull through cache",
+        status: Status::Ok,
+        found: if needs_import {
+            format!("{found}; not cached yet: the next pull imports it from upstream")
+        } else {
+            found
+        },
+        fix: needs_import.then(|| {
+            format!("the principal that pulls first needs {IMPORT_PERMISSIONS}; the upstream must have the image (and, if it needs login, the rule its credential)")
+        }),
+    }
+}
+
 fn repository(f: &Facts) -> Check {
     let name = &f.image.repository;
+    if !f.repository_exists && f.pull_through.is_some() {
+        return Check {
+            check: "repository",
+            status: Status::Ok,
+            found: format!(
+                "{name} does not exist yet in {} (account {}): pull through cache",
+                f.region, f.account
+            ),
+            fix: None,
+        };
+    }
     if f.repository_exists {
         return Check {
             check: "repository",
@@ -165,6 +228,15 @@ fn image(f: &Facts) -> Check {
             check: "image",
             status: Status::Ok,
             found: format!("{} exists (tags: {})", found.digest.short(), list(&found.tags)),
+            fix: None,
+        },
+        (None, reference) if f.pull_through.is_some() => Check {
+            check: "image",
+            status: Status::Ok,
+            found: format!("{} is not cached yet: the next pull fetches it", match reference {
+                Reference::Tag(tag) => tag.to_string(),
+                Reference::Digest(digest) => digest.to_string(),
+            }),
             fix: None,
         },
         (None, Reference::Tag(tag)) if !f.quarantined_as.is_empty() => Check {
@@ -381,8 +453,40 @@ mod tests {
                 archived_at: None,
             }),
             quarantined_as: vec![],
+            pull_through: None,
             principal: None,
         }
+    }
+
+    #[test]
+    fn a_missing_repository_under_a_pull_through_cache_prefix_is_created_on_first_pull() {
+        let mut f = facts("docker-hub/library/nginx:1.27");
+        f.repository_exists = false;
+        f.found = None;
+        let rule = PullThroughRule {
+            prefix: "docker-hub".into(),
+            upstream_url: "registry-1.docker.io".into(),
+        };
+        assert!(rule.caches("docker-hub/library/nginx"));
+        assert!(!rule.caches("docker-hubx/nginx") && !rule.caches("docker-hub"));
+        f.pull_through = Some(rule);
+        let checks = diagnose(&f);
+        assert!(
+            checks.iter().all(|c| c.status != Status::Problem),
+            "{checks:#?}"
+        );
+        let cache = checks
+            .iter()
+            .find(|c| c.check == "pull through cache")
+            .unwrap();
+        assert!(cache.found.contains("not cached yet"));
+        assert!(
+            cache
+                .fix
+                .as_deref()
+                .unwrap()
+                .contains("ecr:BatchImportUpstreamImage")
+        );
     }
 
     fn status(checks: &[Check], name: &str) -> Status {

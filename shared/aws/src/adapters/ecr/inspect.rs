@@ -1,12 +1,13 @@
 //! What an operator asks of one image (`warden gate`, `warden doctor`): does the repository exist,
-//! what ECR says of the image — tags, storage class, scan status and counts — and the repository
-//! policy. Read-only; a missing repository, image or policy is an answer, not an error.
+//! what ECR says of the image — tags, storage class, scan status and counts — the repository
+//! policy, and the pull through cache rule for a name. Read-only; a missing repository, image or policy is an answer, not an error.
 
 use aws_sdk_ecr::operation::describe_images::DescribeImagesError;
 use aws_sdk_ecr::operation::get_repository_policy::GetRepositoryPolicyError;
 use aws_sdk_ecr::types::ImageIdentifier;
 use warden_core::janitor::Reference;
 use warden_core::names::{AccountId, RepositoryName};
+use warden_core::operator::doctor::PullThroughRule;
 use warden_core::ports::{ImageEntry, PortError};
 use warden_core::severity::{Severity, SeverityCounts};
 
@@ -138,6 +139,44 @@ impl EcrRegistry {
                 Ok(None)
             }
             Err(e) => Err(port_error(OP, e)),
+        }
+    }
+
+    /// The pull through cache rule that caches `repository` (the longest prefix it starts with,
+    /// followed by `/`), if any. DescribePullThroughCacheRules pages (1000 rules each).
+    pub async fn pull_through_rule(
+        &self,
+        repository: &RepositoryName,
+    ) -> Result<Option<PullThroughRule>, PortError> {
+        const OP: &str = "ecr:DescribePullThroughCacheRules";
+        let mut best: Option<PullThroughRule> = None;
+        let mut next = None;
+        loop {
+            let out = self
+                .client
+                .describe_pull_through_cache_rules()
+                .set_registry_id(self.registry_id.clone())
+                .max_results(1000)
+                .set_next_token(next)
+                .send()
+                .await
+                .map_err(|e| port_error(OP, e))?;
+            for rule in out.pull_through_cache_rules() {
+                let candidate = PullThroughRule {
+                    prefix: rule.ecr_repository_prefix().unwrap_or_default().to_owned(),
+                    upstream_url: rule.upstream_registry_url().unwrap_or_default().to_owned(),
+                };
+                let longer = best
+                    .as_ref()
+                    .is_none_or(|b| candidate.prefix.len() > b.prefix.len());
+                if candidate.caches(repository.as_str()) && longer {
+                    best = Some(candidate);
+                }
+            }
+            next = out.next_token().map(str::to_owned);
+            if next.is_none() {
+                return Ok(best);
+            }
         }
     }
 }
