@@ -11,12 +11,16 @@ SAM_STAMP     := .venv-sam/.installed
 CHECKOV_STAMP := .venv-checkov/.installed
 # The CDK app's npm packages (versions locked in infra/cdk/package-lock.json).
 CDK_STAMP     := infra/cdk/node_modules/.installed
+# cargo-fuzz, in a tools folder of the project's own (the fuzz targets need the nightly toolchain).
+FUZZ_STAMP    := .cargo-tools/bin/cargo-fuzz
+FUZZ_RUNS     ?= 10000000
+FUZZ_SECONDS  ?= 3600
 # Where the integration tests record each function's AWS operations, for the IAM check.
 CALL_LOG  := $(CURDIR)/target/iam-calls
 FUNCTIONS := $(notdir $(wildcard functions/*))
-export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/.cargo-tools/bin:$(PATH)
 
-.PHONY: help setup build test lint demo bench deploy sam-build synth infra-build clean
+.PHONY: help setup build test lint demo bench fuzz deploy sam-build synth infra-build clean
 
 help:
 	@echo "make demo   - run ecr-warden against the local AWS emulator"
@@ -24,6 +28,7 @@ help:
 	@echo "make lint   - rustfmt --check and clippy -D warnings"
 	@echo "make build  - release Lambda binaries (arm64) with cargo-lambda"
 	@echo "make bench  - janitor's planner at scale; each function's cold start, RSS and zip"
+	@echo "make fuzz   - every fuzz target to FUZZ_RUNS executions (10 M; cargo-fuzz, nightly)"
 	@echo "make setup  - Python venvs: pinned moto, cargo-lambda and zig; aws-sam-cli + cfn-lint; checkov"
 	@echo "make deploy - sam build && sam deploy (guided the first time; README \"Deploy\")"
 	@echo "make synth  - the CDK app synthesized, functions bundled with cargo-lambda (infra/cdk/cdk.out)"
@@ -51,7 +56,10 @@ $(CDK_STAMP): infra/cdk/package-lock.json
 	cd infra/cdk && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-setup: $(STAMP) $(SAM_STAMP) $(CHECKOV_STAMP) $(CDK_STAMP)
+$(FUZZ_STAMP):
+	cargo install --quiet --locked --root .cargo-tools cargo-fuzz --version 0.13.2
+
+setup: $(STAMP) $(SAM_STAMP) $(CHECKOV_STAMP) $(CDK_STAMP) $(FUZZ_STAMP)
 
 build: $(STAMP)
 	@command -v rustup >/dev/null && rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1 || true
@@ -62,14 +70,25 @@ build: $(STAMP)
 # The integration tests record every function's AWS operations (the tests' `call-log` feature);
 # infra/check.sh then lints the SAM template and compares each role with those operations.
 # infra/check.sh also runs the CDK app's assertion tests and compares its template with SAM's.
-test: $(STAMP) $(SAM_STAMP) $(CHECKOV_STAMP) $(CDK_STAMP)
+# Then every fuzz target for 10 seconds from its seeds and regressions (a parser regression fails
+# here; `make fuzz` is the long run).
+test: $(STAMP) $(SAM_STAMP) $(CHECKOV_STAMP) $(CDK_STAMP) $(FUZZ_STAMP)
 	rm -rf $(CALL_LOG)
 	WARDEN_CALL_LOG=$(CALL_LOG) tests/emulator/with-emulator.sh cargo test --workspace --all-targets --no-fail-fast
 	infra/check.sh $(CALL_LOG)
+	tests/fuzz/run.sh 10
+
+# Fuzzing, the long run (docs/benchmarks.md has the figures): each target until FUZZ_RUNS executions,
+# at most FUZZ_SECONDS.
+fuzz: $(FUZZ_STAMP)
+	FUZZ_RUNS=$(FUZZ_RUNS) tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	@# The fuzz targets are a workspace of their own (tests/fuzz).
+	cargo fmt --manifest-path tests/fuzz/Cargo.toml -- --check
+	cargo clippy --quiet --manifest-path tests/fuzz/Cargo.toml -- -D warnings
 
 demo: $(STAMP)
 	tests/emulator/with-emulator.sh tests/demo.sh
@@ -110,4 +129,4 @@ deploy: sam-build
 
 clean:
 	cargo clean
-	rm -rf $(VENV) .venv-sam .venv-checkov infra/.aws-sam infra/cdk/node_modules infra/cdk/cdk.out
+	rm -rf $(VENV) .venv-sam .venv-checkov .cargo-tools tests/fuzz/target infra/.aws-sam infra/cdk/node_modules infra/cdk/cdk.out

@@ -23,6 +23,7 @@ use serde_json::{Value, json};
 use warden_aws::{ApiCalls, counted};
 use warden_core::names::Digest;
 
+pub mod faults;
 pub mod registry;
 pub mod webhook;
 

@@ -233,7 +233,11 @@ impl Message {
                     Some(tag) => format!("{}:{tag}", self.repository),
                     None => format!("{}@{}", self.repository, r.digest.short()),
                 };
-                let bytes: u64 = r.copies.iter().map(|c| c.bytes_copied).sum();
+                let bytes = r
+                    .copies
+                    .iter()
+                    .map(|c| c.bytes_copied)
+                    .fold(0, u64::saturating_add);
                 let count = r.copies.len().max(r.planned.len());
                 format!("{would}replicated {image} to {count} destination(s), {bytes} bytes")
             }

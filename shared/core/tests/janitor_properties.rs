@@ -3,11 +3,12 @@
 //! referrer ever appears in a cleanup plan, and the plan's order puts indexes before their children.
 #![allow(clippy::unwrap_used)] // test code: a panic is a failed assertion
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, Utc};
 use proptest::prelude::*;
 use warden_core::janitor::plan::{ImageRecord, InUse, Storage, Structure, plan_repository};
+use warden_core::janitor::safety::violations;
 use warden_core::names::{Digest, Tag};
 use warden_core::policy::{AgeSince, Cleanup, CleanupRule, CleanupSelect, TagStatus};
 
@@ -167,49 +168,8 @@ proptest! {
     #[test]
     fn nothing_protected_or_attached_to_a_kept_image_is_ever_deleted(r in registry()) {
         let plan = plan_repository(&r.images, &r.structure, &r.cleanup, &r.in_use, "quarantine-", r.now);
-        let deleted: HashSet<&Digest> = plan.delete.iter().collect();
-        let by_digest: HashMap<&Digest, &ImageRecord> = r.images.iter().map(|i| (&i.digest, i)).collect();
-        // Every image is decided exactly once.
-        prop_assert_eq!(plan.delete.len() + plan.keep.len(), r.images.len());
-        prop_assert_eq!(deleted.len(), plan.delete.len());
-        for d in &plan.delete {
-            let image = by_digest[d];
-            prop_assert!(!r.in_use.contains_key(d), "in use, deleted: {d}");
-            prop_assert!(!r.cleanup.allow_digests.contains(&d.to_string()));
-            prop_assert!(!image.tags.iter().any(|t| t.as_str().starts_with("prod-")), "protected tag deleted");
-            if r.cleanup.keep_quarantined == Some(true) {
-                prop_assert!(!image.tags.iter().any(|t| t.as_str().starts_with("quarantine-")));
-            }
-            prop_assert!(image.storage != Storage::Activating);
-            if let (Some(days), Some(pulled)) = (r.cleanup.keep_pulled_within_days, image.last_pull) {
-                prop_assert!(r.now - pulled > Duration::days(i64::from(days)), "pulled recently, deleted: {d}");
-            }
-            if image.storage == Storage::Archived {
-                prop_assert!(image.archived_at.is_some_and(|a| r.now - a >= Duration::days(90)));
-            }
-            prop_assert!(r.now - image.pushed_at >= Duration::days(i64::from(r.cleanup.grace_days.unwrap_or(0))));
-        }
-        for (index, children) in &r.structure.children {
-            if by_digest.contains_key(index) && !deleted.contains(index) {
-                for child in children {
-                    prop_assert!(!deleted.contains(child), "child {child} of kept index {index} deleted");
-                }
-            }
-            if let Some(at) = plan.delete.iter().position(|d| d == index) {
-                for child in children {
-                    if let Some(child_at) = plan.delete.iter().position(|d| d == child) {
-                        if !r.structure.children.contains_key(child) {
-                            prop_assert!(at < child_at, "index {index} not deleted before its child {child}");
-                        }
-                    }
-                }
-            }
-        }
-        for (referrer, subject) in &r.structure.subjects {
-            if by_digest.contains_key(subject) && !deleted.contains(subject) {
-                prop_assert!(!deleted.contains(referrer), "referrer {referrer} of kept {subject} deleted");
-            }
-        }
+        let broken = violations(&plan, &r.images, &r.structure, &r.cleanup, &r.in_use, "quarantine-", r.now);
+        prop_assert!(broken.is_empty(), "{broken:#?}");
     }
 }
 
@@ -261,4 +221,45 @@ fn latest_and_build_7_on_one_image_survive_a_keep_1_rule_only_when_protected() {
     let protected = plan(&cleanup);
     assert_eq!(protected.delete, vec![digest(3)]);
     assert_eq!(protected.keep[&digest(2)], "protected tag latest");
+}
+
+/// Found by the janitor_plan fuzz target: sizes whose sum does not fit a u64 made the plan panic on
+/// overflow (a debug build) or report a wrapped figure (a release build). The sum saturates.
+#[test]
+fn bytes_freed_saturate_instead_of_overflowing() {
+    let now = DateTime::from_timestamp(1_795_000_000, 0).unwrap();
+    let image = |i: usize| ImageRecord {
+        digest: digest(i),
+        tags: vec![],
+        pushed_at: now - Duration::days(30),
+        last_pull: None,
+        size: u64::MAX / 2 + 1,
+        storage: Storage::Active,
+        archived_at: None,
+    };
+    let cleanup = Cleanup {
+        rules: vec![CleanupRule {
+            priority: 1,
+            description: None,
+            select: CleanupSelect {
+                tag_status: TagStatus::Untagged,
+                tags: vec![],
+            },
+            keep_newest: None,
+            older_than_days: Some(1),
+            since: None,
+        }],
+        ..Cleanup::default()
+    };
+    let images = [image(1), image(2)];
+    let plan = plan_repository(
+        &images,
+        &Structure::default(),
+        &cleanup,
+        &InUse::new(),
+        "quarantine-",
+        now,
+    );
+    assert_eq!(plan.delete.len(), 2);
+    assert_eq!(plan.bytes_freed, u64::MAX);
 }

@@ -328,21 +328,47 @@ async fn clean_repository(
             ..Grants::default()
         },
     };
-    let failures = executor.run(&plan, &mut report.outcomes).await?.failures;
+    let deleted =
+        |outcomes: &crate::execute::Outcomes| outcomes.get("ImagesDeleted").copied().unwrap_or(0);
+    let deleted_before = deleted(&report.outcomes);
+    let tell = |message: Message| Plan {
+        decision: plan.decision.clone(),
+        dry_run: dry,
+        actions: vec![Action::Publish {
+            topic_arn: topic_arn.clone(),
+            message,
+        }],
+    };
+    let failures = match executor.run(&plan, &mut report.outcomes).await {
+        Ok(executed) => executed.failures,
+        Err(error) => {
+            // Cut off mid-way (the batches before went through): tell what was deleted, then fail;
+            // the next run plans again from what is left and tells about the rest.
+            let done = deleted(&report.outcomes).saturating_sub(deleted_before);
+            if let Body::Cleanup(body) = &mut message.body {
+                body.images_deleted = done;
+                body.bytes_freed = 0;
+                body.failures = vec![format!(
+                    "interrupted after {done} deletions ({error}); the next run finishes"
+                )];
+            }
+            if ctx.notify && done > 0 {
+                // Best effort: the run fails with the first error either way.
+                let _ = executor.run(&tell(message), &mut report.outcomes).await;
+            }
+            return Err(error);
+        }
+    };
     // Tell after acting, so the message reports what ECR refused.
     if let Body::Cleanup(body) = &mut message.body {
         body.failures.clone_from(&failures);
         body.images_deleted = body.images_deleted.saturating_sub(failures.len() as u64);
     }
     if ctx.notify {
-        let tell = Plan {
-            decision: plan.decision.clone(),
-            dry_run: dry,
-            actions: vec![Action::Publish { topic_arn, message }],
-        };
-        executor.run(&tell, &mut report.outcomes).await?;
+        executor.run(&tell(message), &mut report.outcomes).await?;
     }
-    *report.outcomes.entry("BytesFreed").or_default() += if dry { 0 } else { planned.bytes_freed };
+    let freed = report.outcomes.entry("BytesFreed").or_default();
+    *freed = freed.saturating_add(if dry { 0 } else { planned.bytes_freed });
     report
         .errors
         .extend(failures.into_iter().map(|f| format!("{repository}: {f}")));

@@ -12,6 +12,7 @@
 
 mod drive;
 pub mod plan;
+pub mod safety;
 
 use std::collections::HashMap;
 

@@ -322,7 +322,8 @@ pub fn plan_repository(
             .then(a.digest.cmp(&b.digest))
     });
     RepositoryPlan {
-        bytes_freed: delete.iter().map(|i| i.size).sum(),
+        // Sizes come from ECR; a sum that cannot be represented says "at least this much".
+        bytes_freed: delete.iter().map(|i| i.size).fold(0, u64::saturating_add),
         delete: delete.into_iter().map(|i| i.digest.clone()).collect(),
         keep: kept.into_iter().map(|(d, r)| (d.clone(), r)).collect(),
     }
