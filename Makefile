@@ -18,6 +18,8 @@ FUZZ_SECONDS  ?= 3600
 # Where the integration tests record each function's AWS operations, for the IAM check.
 CALL_LOG  := $(CURDIR)/target/iam-calls
 FUNCTIONS := $(notdir $(wildcard functions/*))
+# Where cargo puts what it builds (CARGO_TARGET_DIR and build.target-dir included).
+TARGET_DIR = $(shell cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/.cargo-tools/bin:$(PATH)
 
 .PHONY: help setup build test lint demo bench fuzz deploy sam-build synth infra-build clean
@@ -77,6 +79,9 @@ test: $(STAMP) $(SAM_STAMP) $(CHECKOV_STAMP) $(CDK_STAMP) $(FUZZ_STAMP)
 	WARDEN_CALL_LOG=$(CALL_LOG) tests/emulator/with-emulator.sh cargo test --workspace --all-targets --no-fail-fast
 	infra/check.sh $(CALL_LOG)
 	tests/fuzz/run.sh 10
+	@# Bursts through the real binaries (debug here; `make bench` times the release ones).
+	cargo build --quiet -p tag-guard -p scan-gate
+	tests/emulator/with-emulator.sh $(PY) tests/bench/burst.py "$(TARGET_DIR)/debug"
 
 # Fuzzing, the long run (docs/benchmarks.md has the figures): each target until FUZZ_RUNS executions,
 # at most FUZZ_SECONDS.
@@ -103,11 +108,13 @@ bench: $(STAMP)
 	@# Non-PIE (static relocation model): no start-up relocation of ~34,000 pointers, fewer pages
 	@# touched. With --target, RUSTFLAGS reaches only the binaries, not build scripts or proc macros.
 	for f in $(FUNCTIONS); do RUSTFLAGS="-C relocation-model=static" cargo build --quiet --release --target $(HOST) -p $$f || exit 1; done
-	$(PY) tests/bench/cold_start.py 20 "$$(cargo metadata --format-version 1 --no-deps | $(PY) -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/$(HOST)/release"
+	$(PY) tests/bench/cold_start.py 20 "$(TARGET_DIR)/$(HOST)/release"
 	@# The replicator's copy at 1 GiB: the release binary through ECR's API (emulator), then both
 	@# data paths side by side (needs the Debian packages docker-registry and skopeo).
-	tests/emulator/with-emulator.sh $(PY) tests/bench/copy_rss.py 1024 "$$(cargo metadata --format-version 1 --no-deps | $(PY) -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/$(HOST)/release/replicator"
+	tests/emulator/with-emulator.sh $(PY) tests/bench/copy_rss.py 1024 "$(TARGET_DIR)/$(HOST)/release/replicator"
 	tests/emulator/with-emulator.sh cargo run --quiet --release -p warden-tests --example bench_copy -- 1024
+	@# Bursts: 1,000 pushes and 2,000 Inspector messages through the release binaries built above.
+	tests/emulator/with-emulator.sh $(PY) tests/bench/burst.py "$(TARGET_DIR)/$(HOST)/release"
 
 # sam build runs cargo-lambda (arm64, release) for each function at the workspace root and puts
 # the template and bootstraps in infra/.aws-sam/build.
