@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use warden_aws::functions::janitor::{Janitor, JanitorConfig};
 use warden_aws::functions::scan_gate::{ScanGate, ScanGateConfig};
 use warden_aws::functions::tag_guard::{TagGuard, TagGuardConfig};
-use warden_aws::runtime::lambda::Function;
+use warden_aws::runtime::lambda::{Function, HANDLER_MARGIN, Invocation};
 use warden_core::names::Digest;
 use warden_core::policy::Policy;
 use warden_tests::faults::{Fault, FaultProxy};
@@ -340,4 +340,48 @@ async fn a_janitor_run_cut_off_mid_batch_is_finished_by_the_next_run_and_nothing
         .map(|m| m["images_deleted"].as_u64().unwrap_or(0))
         .sum();
     assert_eq!(deleted, 149, "each deletion told once, across both runs");
+}
+
+#[tokio::test]
+async fn a_slow_aws_makes_the_handler_stop_before_the_deadline_with_a_retryable_error() {
+    let s = setup().await;
+    let (a, _) = s.acct.push("shop/api", "a", Some("v1")).await;
+    // Every verdict claim takes 8 s; the invocation has 10 s, so the handler must stop at 5 s.
+    s.proxy.inject(
+        "DynamoDB.PutItem",
+        Fault::Delay(std::time::Duration::from_secs(8)),
+        0,
+        None,
+    );
+    let started = std::time::Instant::now();
+    let invocation = Invocation {
+        account: None,
+        deadline: Some(std::time::SystemTime::now() + std::time::Duration::from_secs(10)),
+    };
+    let error = s
+        .gate
+        .invoke(critical_scan(&s.acct, &a, &["v1"]).into(), invocation)
+        .await
+        .unwrap_err();
+    let took = started.elapsed();
+    assert_eq!(error.error_type, "Retryable", "{}", error.message);
+    assert!(
+        error.message.contains("before the invocation's deadline"),
+        "{}",
+        error.message
+    );
+    assert!(
+        took < std::time::Duration::from_secs(10) - HANDLER_MARGIN
+            + std::time::Duration::from_secs(1),
+        "{took:?}"
+    );
+    assert!(
+        took >= std::time::Duration::from_secs(4),
+        "it had 5 s: {took:?}"
+    );
+    assert_eq!(
+        s.acct.tags_by_digest("shop/api").await,
+        [(a.to_string(), vec!["v1".to_owned()])],
+        "nothing acted on"
+    );
 }

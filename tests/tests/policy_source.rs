@@ -21,7 +21,11 @@ async fn a_policy_loads_from_ssm_and_a_bad_one_is_refused_by_name() {
         .load(&acct.clients.ssm)
         .await
         .unwrap();
-    assert_eq!(policy.document().repositories.len(), 3);
+    assert_eq!(
+        policy.document().repositories.len(),
+        4,
+        "the example policy's four rules"
+    );
     // What every function with WARDEN_POLICY_SSM calls at init, for the IAM check.
     let init = acct.clients.calls.take();
     assert_eq!(init.get("SSM.GetParameter"), Some(&1), "{init:?}");

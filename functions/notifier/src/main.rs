@@ -18,7 +18,7 @@ async fn main() -> Result<(), Error> {
     let policy = policy_source::load_policy(&sdk, &calls).await?;
     let notifier = Notifier::new(&sdk, &calls, policy, config)?;
     lambda_runtime::run(service_fn(|event: LambdaEvent<Payload>| {
-        notifier.handle(event.payload)
+        notifier.handle_invocation(event)
     }))
     .await
 }

@@ -183,7 +183,8 @@ impl Function for Janitor {
             margin: self.margin,
         };
         let margin = self.margin;
-        frame(FUNCTION, &self.calls, payload, scope, |input| async move {
+        // janitor keeps its own budget (it stops starting repositories and checkpoints).
+        frame(FUNCTION, &self.calls, payload, scope, None, |input| async move {
             match input {
                 Incoming::Event(_) if !budget.time_left() => {
                     // A timeout within the margin could start no repository: say so, loudly,

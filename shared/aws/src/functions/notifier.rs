@@ -16,7 +16,7 @@ use crate::adapters::slack::{DynamoNotificationLog, SecretsManagerWebhooks, Slac
 use crate::runtime::calls::ApiCalls;
 use crate::runtime::env::{self, ConfigError};
 use crate::runtime::lambda::{
-    Function, Handled, Invocation, InvocationError, Payload, frame, not_for_me,
+    Function, Handled, Invocation, InvocationError, Payload, frame, not_for_me, stop_by,
 };
 use aws_config::SdkConfig;
 
@@ -133,15 +133,22 @@ impl Function for Notifier {
     async fn invoke(
         &self,
         payload: Payload,
-        _invocation: Invocation,
+        invocation: Invocation,
     ) -> Result<Value, InvocationError> {
-        frame(FUNCTION, &self.calls, payload, None, |input| async move {
-            match input {
-                Incoming::Sns(delivery) => self.on_records(&delivery.records).await,
-                Incoming::Event(_) => Ok(not_for_me(FUNCTION, "EventBridge events")),
-                Incoming::Queue(_) => Ok(not_for_me(FUNCTION, "SQS batches")),
-            }
-        })
+        frame(
+            FUNCTION,
+            &self.calls,
+            payload,
+            None,
+            stop_by(&invocation),
+            |input| async move {
+                match input {
+                    Incoming::Sns(delivery) => self.on_records(&delivery.records).await,
+                    Incoming::Event(_) => Ok(not_for_me(FUNCTION, "EventBridge events")),
+                    Incoming::Queue(_) => Ok(not_for_me(FUNCTION, "SQS batches")),
+                }
+            },
+        )
         .await
     }
 }

@@ -25,6 +25,7 @@ use crate::adapters::verdicts::DynamoVerdicts;
 use crate::runtime::config::assume_role;
 use crate::runtime::lambda::{
     AccountScope, Function, Handled, Invocation, InvocationError, Payload, frame, not_for_me,
+    stop_by,
 };
 
 use crate::runtime::env::StateConfig;
@@ -230,13 +231,20 @@ impl Function for ScanGate {
             own,
             named: &self.named_ids,
         });
-        frame(FUNCTION, &self.calls, payload, scope, |input| async move {
-            match input {
-                Incoming::Event(event) => self.on_event(&event).await,
-                Incoming::Queue(batch) => Ok(self.on_batch(&batch.records, scope).await),
-                Incoming::Sns(_) => Ok(not_for_me(FUNCTION, "SNS deliveries")),
-            }
-        })
+        frame(
+            FUNCTION,
+            &self.calls,
+            payload,
+            scope,
+            stop_by(&invocation),
+            |input| async move {
+                match input {
+                    Incoming::Event(event) => self.on_event(&event).await,
+                    Incoming::Queue(batch) => Ok(self.on_batch(&batch.records, scope).await),
+                    Incoming::Sns(_) => Ok(not_for_me(FUNCTION, "SNS deliveries")),
+                }
+            },
+        )
         .await
     }
 }

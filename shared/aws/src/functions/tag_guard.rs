@@ -20,7 +20,7 @@ use crate::adapters::verdicts::DynamoVerdicts;
 use crate::runtime::config::assume_role;
 use crate::runtime::lambda::{
     AccountScope, Deadline, Function, Handled, Invocation, InvocationError, Payload, frame,
-    not_for_me,
+    not_for_me, stop_by,
 };
 
 /// The sweep starts no repository within this much of the Lambda deadline; out of time, it
@@ -164,13 +164,20 @@ impl Function for TagGuard {
             own,
             named: &self.named_ids,
         });
-        frame(FUNCTION, &self.calls, payload, scope, |input| async move {
-            match input {
-                Incoming::Event(event) => self.decide_and_act(*event, budget).await,
-                Incoming::Queue(_) => Ok(not_for_me(FUNCTION, "SQS batches")),
-                Incoming::Sns(_) => Ok(not_for_me(FUNCTION, "SNS deliveries")),
-            }
-        })
+        frame(
+            FUNCTION,
+            &self.calls,
+            payload,
+            scope,
+            stop_by(&invocation),
+            |input| async move {
+                match input {
+                    Incoming::Event(event) => self.decide_and_act(*event, budget).await,
+                    Incoming::Queue(_) => Ok(not_for_me(FUNCTION, "SQS batches")),
+                    Incoming::Sns(_) => Ok(not_for_me(FUNCTION, "SNS deliveries")),
+                }
+            },
+        )
         .await
     }
 }

@@ -16,6 +16,17 @@ use warden_core::ports::PortError;
 use crate::runtime::calls::ApiCalls;
 use crate::runtime::telemetry::Summary;
 
+/// How long before Lambda's deadline a single-event handler is stopped, leaving the runtime time to
+/// report the error (see [`frame`]).
+pub const HANDLER_MARGIN: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// When a single-event handler must stop: the invocation's deadline less [`HANDLER_MARGIN`].
+pub fn stop_by(invocation: &Invocation) -> Option<std::time::SystemTime> {
+    invocation
+        .deadline
+        .and_then(|at| at.checked_sub(HANDLER_MARGIN))
+}
+
 /// The answer to a payload a function does not take (acknowledged: retrying cannot help).
 pub fn not_for_me(function: &str, what: &str) -> Handled {
     let error = format!("{function} does not take {what}");
@@ -189,12 +200,15 @@ impl AccountScope<'_> {
 /// Run one invocation through `handler`, emit its summary, and map the result to Lambda's
 /// contract. With a `scope`, an EventBridge event for an account outside it — delivered by a
 /// cross-account event bus — is acknowledged and ignored: the function has no credentials there,
-/// and its own registry's repository of the same name would be the wrong one.
+/// and its own registry's repository of the same name would be the wrong one. With `stop_by`
+/// (the deadline less [`HANDLER_MARGIN`]), a handler still running then is stopped and the
+/// invocation fails retryable — reported, rather than killed by Lambda's timeout without a word.
 pub async fn frame<F, Fut>(
     function: &'static str,
     calls: &ApiCalls,
     payload: Payload,
     scope: Option<AccountScope<'_>>,
+    stop_by: Option<std::time::SystemTime>,
     handler: F,
 ) -> Result<Value, InvocationError>
 where
@@ -241,7 +255,26 @@ where
                     summary.kind = format!("sns({})", delivery.records.len());
                 }
             }
-            match handler(input).await {
+            let outcome = match stop_by {
+                None => handler(input).await,
+                Some(at) => {
+                    let left = at
+                        .duration_since(std::time::SystemTime::now())
+                        .unwrap_or_default();
+                    tokio::time::timeout(left, handler(input))
+                        .await
+                        .unwrap_or_else(|_| {
+                            Err(PortError::Transient {
+                                operation: "lambda:deadline",
+                                message: format!(
+                                    "stopped {} s before the invocation's deadline (AWS is slow): the event is retried",
+                                    HANDLER_MARGIN.as_secs()
+                                ),
+                            })
+                        })
+                }
+            };
+            match outcome {
                 Ok(handled) => {
                     for error in &handled.errors {
                         tracing::error!(%error, "not retried: retrying cannot fix this");

@@ -24,7 +24,7 @@ use crate::adapters::replication::{Copy, DEFAULT_CONCURRENCY, Destinations, Imag
 use crate::adapters::verdicts::DynamoVerdicts;
 use crate::runtime::env::{self, ConfigError};
 use crate::runtime::lambda::{
-    Function, Handled, Invocation, InvocationError, Payload, frame, not_for_me,
+    Function, Handled, Invocation, InvocationError, Payload, frame, not_for_me, stop_by,
 };
 
 mod backfill;
@@ -341,15 +341,22 @@ impl Function for Replicator {
     async fn invoke(
         &self,
         payload: Payload,
-        _invocation: Invocation,
+        invocation: Invocation,
     ) -> Result<Value, InvocationError> {
-        frame(FUNCTION, &self.calls, payload, None, |input| async move {
-            match input {
-                Incoming::Sns(delivery) => self.on_records(&delivery.records).await,
-                Incoming::Event(event) => self.on_event(&event).await,
-                Incoming::Queue(_) => Ok(not_for_me(FUNCTION, "SQS batches")),
-            }
-        })
+        frame(
+            FUNCTION,
+            &self.calls,
+            payload,
+            None,
+            stop_by(&invocation),
+            |input| async move {
+                match input {
+                    Incoming::Sns(delivery) => self.on_records(&delivery.records).await,
+                    Incoming::Event(event) => self.on_event(&event).await,
+                    Incoming::Queue(_) => Ok(not_for_me(FUNCTION, "SQS batches")),
+                }
+            },
+        )
         .await
     }
 }
