@@ -1,14 +1,16 @@
 //! A fault-injecting HTTP proxy between the functions and the emulator: every request is forwarded
 //! unchanged, except those a rule picks — by operation (`ECR.BatchDeleteImage`, `SNS.Publish`, ...,
 //! the names the call counter uses), after letting the first N through, for M calls or for good —
-//! which are answered with throttling, a 500, or forwarded late. The operation is read from the
-//! request as AWS routes it: the service from the SigV4 credential scope, the action from
-//! `X-Amz-Target` (JSON protocols) or the `Action` form field (query protocols).
+//! which are answered with throttling, a 500, a reset connection, or forwarded late. The operation
+//! is read from the request as AWS routes it: the service from the SigV4 credential scope, the
+//! action from `X-Amz-Target` (JSON protocols) or the `Action` form field (query protocols).
+//! HTTP/1.1 with keep-alive on a plain TCP listener, so that a connection can be reset (RST).
 
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
-
-use tiny_http::{Header, Response, Server};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
@@ -16,6 +18,8 @@ pub enum Fault {
     Throttle,
     /// 500 `InternalFailure`.
     ServerError,
+    /// The connection reset (RST) before any response.
+    Reset,
     /// Forwarded after this long.
     Delay(Duration),
 }
@@ -35,36 +39,41 @@ struct State {
     rules: Vec<Rule>,
 }
 
+/// A status, headers and body, sent back as one HTTP/1.1 response.
+type Answer = (u16, Vec<(String, String)>, Vec<u8>);
+
 pub struct FaultProxy {
     url: String,
     state: Arc<Mutex<State>>,
-    server: Arc<Server>,
+    stop: Arc<AtomicBool>,
 }
 
 impl FaultProxy {
     /// A proxy on 127.0.0.1 (a free port) in front of `upstream`.
     pub fn start(upstream: &str) -> Self {
-        let server = Arc::new(Server::http("127.0.0.1:0").expect("bind the fault proxy"));
-        let url = format!(
-            "http://{}",
-            server.server_addr().to_ip().expect("an IP address")
-        );
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the fault proxy");
+        let url = format!("http://{}", listener.local_addr().expect("an address"));
         let state = Arc::new(Mutex::new(State::default()));
+        let stop = Arc::new(AtomicBool::new(false));
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .expect("the proxy's runtime");
         let client = crate::http();
-        let (accept, rules, upstream) = (server.clone(), state.clone(), upstream.to_owned());
+        let (rules, stopping, upstream) = (state.clone(), stop.clone(), upstream.to_owned());
         std::thread::spawn(move || {
-            for request in accept.incoming_requests() {
+            for stream in listener.incoming() {
+                if stopping.load(Ordering::Relaxed) {
+                    return;
+                }
+                let Ok(stream) = stream else { continue };
                 let (rules, client, upstream) = (rules.clone(), client.clone(), upstream.clone());
                 let handle = runtime.handle().clone();
-                std::thread::spawn(move || serve(request, &rules, &client, &upstream, &handle));
+                std::thread::spawn(move || connection(stream, &rules, &client, &upstream, &handle));
             }
         });
-        Self { url, state, server }
+        Self { url, state, stop }
     }
 
     /// `base` (an account's SDK configuration) talking to AWS through this proxy, with the SDK's
@@ -111,42 +120,57 @@ impl FaultProxy {
 
 impl Drop for FaultProxy {
     fn drop(&mut self) {
-        self.server.unblock();
+        self.stop.store(true, Ordering::Relaxed);
+        // Wake the accept loop so that it sees the flag.
+        let _ = TcpStream::connect(self.url.trim_start_matches("http://"));
     }
 }
 
-/// `Service.Action` as the call counter names it, from a request's headers and body.
-fn operation(headers: &[Header], body: &[u8]) -> String {
-    let header = |name: &str| {
-        headers
+/// One request as read off the connection.
+struct Request {
+    method: String,
+    path: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Request {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
             .iter()
-            .find(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name))
-            .map(|h| h.value.as_str().to_owned())
-    };
-    let scope = header("Authorization")
-        .and_then(|a| a.split("Credential=").nth(1).map(str::to_owned))
-        .and_then(|c| c.split('/').nth(3).map(str::to_owned))
-        .unwrap_or_default();
-    let service = match scope.as_str() {
-        "ecr" => "ECR",
-        "dynamodb" => "DynamoDB",
-        "sns" => "SNS",
-        "sts" => "STS",
-        "ecs" => "ECS",
-        "inspector2" => "Inspector2",
-        "lambda" => "Lambda",
-        "secretsmanager" => "Secrets Manager",
-        other => other,
-    };
-    let action = header("X-Amz-Target")
-        .and_then(|t| t.rsplit('.').next().map(str::to_owned))
-        .or_else(|| {
-            String::from_utf8_lossy(body)
-                .split('&')
-                .find_map(|kv| kv.strip_prefix("Action=").map(str::to_owned))
-        })
-        .unwrap_or_default();
-    format!("{service}.{action}")
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// `Service.Action` as the call counter names it.
+    fn operation(&self) -> String {
+        let scope = self
+            .header("Authorization")
+            .and_then(|a| a.split("Credential=").nth(1))
+            .and_then(|c| c.split('/').nth(3))
+            .unwrap_or_default();
+        let service = match scope {
+            "ecr" => "ECR",
+            "dynamodb" => "DynamoDB",
+            "sns" => "SNS",
+            "sts" => "STS",
+            "ecs" => "ECS",
+            "inspector2" => "Inspector2",
+            "lambda" => "Lambda",
+            "secretsmanager" => "Secrets Manager",
+            other => other,
+        };
+        let action = self
+            .header("X-Amz-Target")
+            .and_then(|t| t.rsplit('.').next().map(str::to_owned))
+            .or_else(|| {
+                String::from_utf8_lossy(&self.body)
+                    .split('&')
+                    .find_map(|kv| kv.strip_prefix("Action=").map(str::to_owned))
+            })
+            .unwrap_or_default();
+        format!("{service}.{action}")
+    }
 }
 
 /// The fault a rule picks for this call, counting the call against every rule for it.
@@ -164,113 +188,142 @@ fn pick(state: &Mutex<State>, operation: &str) -> Option<Fault> {
     chosen
 }
 
-fn error(
-    json_protocol: bool,
-    status: u16,
-    json_code: &str,
-    query_code: &str,
-) -> Response<std::io::Cursor<Vec<u8>>> {
-    let header =
-        |k: &str, v: &str| Header::from_bytes(k.as_bytes(), v.as_bytes()).expect("a header");
+/// An AWS error response in the request's protocol: JSON (`X-Amz-Target`) or query (XML).
+fn error(json_protocol: bool, status: u16, json_code: &str, query_code: &str) -> Answer {
     if json_protocol {
         let body = format!(r#"{{"__type":"{json_code}","message":"injected by the fault proxy"}}"#);
-        Response::from_data(body.into_bytes())
-            .with_status_code(status)
-            .with_header(header("Content-Type", "application/x-amz-json-1.1"))
-            .with_header(header("x-amzn-ErrorType", json_code))
+        let headers = vec![
+            (
+                "Content-Type".to_owned(),
+                "application/x-amz-json-1.1".to_owned(),
+            ),
+            ("x-amzn-ErrorType".to_owned(), json_code.to_owned()),
+        ];
+        (status, headers, body.into_bytes())
     } else {
         let body = format!(
             "<ErrorResponse><Error><Type>Sender</Type><Code>{query_code}</Code><Message>injected by the fault proxy</Message></Error><RequestId>fault-proxy</RequestId></ErrorResponse>"
         );
-        Response::from_data(body.into_bytes())
-            .with_status_code(status)
-            .with_header(header("Content-Type", "text/xml"))
+        let headers = vec![("Content-Type".to_owned(), "text/xml".to_owned())];
+        (status, headers, body.into_bytes())
     }
 }
 
-fn serve(
-    mut request: tiny_http::Request,
+/// Read one HTTP/1.1 request (`None` when the client closed the connection).
+fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
+    let mut line = String::new();
+    if reader.read_line(&mut line).ok()? == 0 {
+        return None;
+    }
+    let mut parts = line.split_whitespace();
+    let (method, path) = (parts.next()?.to_owned(), parts.next()?.to_owned());
+    let mut headers = Vec::new();
+    loop {
+        let mut header = String::new();
+        reader.read_line(&mut header).ok()?;
+        let header = header.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        let (k, v) = header.split_once(':')?;
+        headers.push((k.trim().to_owned(), v.trim().to_owned()));
+    }
+    let length = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("Content-Length"))
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    Some(Request {
+        method,
+        path,
+        headers,
+        body,
+    })
+}
+
+/// Headers the proxy sets itself (or that belong to one hop only).
+fn hop_by_hop(name: &str) -> bool {
+    ["host", "content-length", "connection", "transfer-encoding"]
+        .contains(&name.to_ascii_lowercase().as_str())
+}
+
+fn write_response(stream: &mut TcpStream, (status, headers, body): Answer) -> std::io::Result<()> {
+    let reason = reqwest::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("Unknown");
+    let mut head = format!("HTTP/1.1 {status} {reason}\r\n");
+    for (k, v) in headers.iter().filter(|(k, _)| !hop_by_hop(k)) {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+    stream.write_all(head.as_bytes())?;
+    stream.write_all(&body)?;
+    stream.flush()
+}
+
+/// Serve one client connection, request after request (keep-alive).
+fn connection(
+    stream: TcpStream,
     state: &Mutex<State>,
     client: &reqwest::Client,
     upstream: &str,
     runtime: &tokio::runtime::Handle,
 ) {
-    let mut body = Vec::new();
-    if request.as_reader().read_to_end(&mut body).is_err() {
+    let Ok(mut writer) = stream.try_clone() else {
         return;
-    }
-    let headers = request.headers().to_vec();
-    let op = operation(&headers, &body);
-    let json_protocol = headers.iter().any(|h| {
-        h.field
-            .as_str()
-            .as_str()
-            .eq_ignore_ascii_case("X-Amz-Target")
-    });
-    let fault = pick(state, &op);
-    match fault {
-        Some(Fault::Throttle) => {
-            let _ = request.respond(error(
-                json_protocol,
-                400,
-                "ThrottlingException",
-                "Throttling",
-            ));
+    };
+    let mut reader = BufReader::new(stream);
+    while let Some(request) = read_request(&mut reader) {
+        let json_protocol = request.header("X-Amz-Target").is_some();
+        let answer = match pick(state, &request.operation()) {
+            Some(Fault::Reset) => {
+                // An RST rather than a FIN: no linger, then close.
+                let _ = socket2::SockRef::from(&writer).set_linger(Some(Duration::ZERO));
+                return;
+            }
+            Some(Fault::Throttle) => error(json_protocol, 400, "ThrottlingException", "Throttling"),
+            Some(Fault::ServerError) => {
+                error(json_protocol, 500, "InternalFailure", "InternalFailure")
+            }
+            Some(Fault::Delay(pause)) => {
+                std::thread::sleep(pause);
+                forward(request, client, upstream, runtime, json_protocol)
+            }
+            None => forward(request, client, upstream, runtime, json_protocol),
+        };
+        if write_response(&mut writer, answer).is_err() {
             return;
         }
-        Some(Fault::ServerError) => {
-            let _ = request.respond(error(
-                json_protocol,
-                500,
-                "InternalFailure",
-                "InternalFailure",
-            ));
-            return;
-        }
-        Some(Fault::Delay(d)) => std::thread::sleep(d),
-        None => {}
     }
-    let method =
-        reqwest::Method::from_bytes(request.method().as_str().as_bytes()).expect("a method");
-    let mut forward = client.request(method, format!("{upstream}{}", request.url()));
-    for h in &headers {
-        let name = h.field.as_str().as_str();
-        if !["host", "content-length", "connection", "transfer-encoding"]
-            .contains(&name.to_ascii_lowercase().as_str())
-        {
-            forward = forward.header(name, h.value.as_str());
-        }
+}
+
+fn forward(
+    request: Request,
+    client: &reqwest::Client,
+    upstream: &str,
+    runtime: &tokio::runtime::Handle,
+    json_protocol: bool,
+) -> Answer {
+    let Ok(method) = reqwest::Method::from_bytes(request.method.as_bytes()) else {
+        return error(json_protocol, 400, "ValidationException", "InvalidAction");
+    };
+    let mut call = client.request(method, format!("{upstream}{}", request.path));
+    for (k, v) in request.headers.iter().filter(|(k, _)| !hop_by_hop(k)) {
+        call = call.header(k, v);
     }
     let answer = runtime.block_on(async move {
-        let resp = forward.body(body).send().await?;
+        let resp = call.body(request.body).send().await?;
         let status = resp.status().as_u16();
-        let headers: Vec<(String, Vec<u8>)> = resp
+        let headers: Vec<(String, String)> = resp
             .headers()
             .iter()
-            .map(|(k, v)| (k.as_str().to_owned(), v.as_bytes().to_vec()))
+            .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
             .collect();
         let bytes = resp.bytes().await?;
-        Ok::<_, reqwest::Error>((status, headers, bytes))
+        Ok::<_, reqwest::Error>((status, headers, bytes.to_vec()))
     });
-    match answer {
-        Ok((status, headers, bytes)) => {
-            let mut response = Response::from_data(bytes.to_vec()).with_status_code(status);
-            for (k, v) in headers {
-                if !["content-length", "connection", "transfer-encoding"].contains(&k.as_str()) {
-                    if let Ok(h) = Header::from_bytes(k.as_bytes(), v) {
-                        response = response.with_header(h);
-                    }
-                }
-            }
-            let _ = request.respond(response);
-        }
-        Err(_) => {
-            let _ = request.respond(error(
-                json_protocol,
-                502,
-                "InternalFailure",
-                "InternalFailure",
-            ));
-        }
-    }
+    answer.unwrap_or_else(|_| error(json_protocol, 502, "InternalFailure", "InternalFailure"))
 }

@@ -385,3 +385,60 @@ async fn a_slow_aws_makes_the_handler_stop_before_the_deadline_with_a_retryable_
         "nothing acted on"
     );
 }
+
+#[tokio::test]
+async fn a_reset_connection_is_retried_by_the_sdk_and_a_lasting_one_is_retryable() {
+    let s = setup().await;
+    let (a, _) = s.acct.push("shop/api", "a", Some("v1")).await;
+    s.proxy
+        .inject("ECR.BatchGetImage", Fault::Reset, 0, Some(1));
+    let response = s
+        .gate
+        .handle(critical_scan(&s.acct, &a, &["v1"]))
+        .await
+        .unwrap();
+    assert_eq!(response["status"], "ok", "{response}");
+    assert_eq!(s.proxy.served("ECR.BatchGetImage"), 1);
+    assert_eq!(
+        s.acct.tags_by_digest("shop/api").await,
+        [(a.to_string(), vec![q("v1", &a)])]
+    );
+
+    let (b, _) = s.acct.push("shop/api", "b", Some("v2")).await;
+    s.proxy.heal();
+    s.proxy.inject("ECR.BatchGetImage", Fault::Reset, 0, None);
+    let error = s
+        .gate
+        .handle(critical_scan(&s.acct, &b, &["v2"]))
+        .await
+        .unwrap_err();
+    assert_eq!(error.error_type, "Retryable", "{}", error.message);
+    assert!(
+        s.acct
+            .tags_by_digest("shop/api")
+            .await
+            .contains(&(b.to_string(), vec!["v2".to_owned()]))
+    );
+    assert!(
+        s.acct
+            .table_items(&s.table)
+            .await
+            .iter()
+            .all(|item| !item.contains(b.as_str())),
+        "b's verdict put back"
+    );
+
+    s.proxy.heal();
+    let response = s
+        .gate
+        .handle(critical_scan(&s.acct, &b, &["v2"]))
+        .await
+        .unwrap();
+    assert_eq!(response["status"], "ok", "the retry acts: {response}");
+    assert!(
+        s.acct
+            .tags_by_digest("shop/api")
+            .await
+            .contains(&(b.to_string(), vec![q("v2", &b)]))
+    );
+}

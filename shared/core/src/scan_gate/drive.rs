@@ -167,7 +167,9 @@ async fn evaluate(
     carry_out(subject, plan, &facts, ports, report).await
 }
 
-/// Decide, reading each fact the decision asks for, until there is a plan.
+/// Decide, reading each fact the decision asks for, until there is a plan. A read that fails after
+/// the verdict was claimed puts the claim back: a recorded verdict without its action would make
+/// the retry see "unchanged" and never act (found with the fault proxy: a reset BatchGetImage).
 async fn plan_for(
     subject: &Subject,
     policy: &Policy,
@@ -178,9 +180,29 @@ async fn plan_for(
     loop {
         match decide(subject, policy, ctx, &facts) {
             Step::Done(plan) => return Ok((plan, facts)),
-            Step::Need(need) => fill(need, &mut facts, ports).await?,
+            Step::Need(need) => {
+                if let Err(error) = fill(need, &mut facts, ports).await {
+                    restore_claim(subject, &facts, ports).await?;
+                    return Err(error);
+                }
+            }
         }
     }
+}
+
+/// Put the verdict record back as it was before this evaluation claimed it, if it did.
+async fn restore_claim(
+    subject: &Subject,
+    facts: &Facts,
+    ports: &Ports<'_>,
+) -> Result<(), PortError> {
+    if let Some(VerdictClaim::Recorded { previous }) = &facts.claim {
+        ports
+            .verdicts
+            .restore(&subject.repository, &subject.digest, previous.as_ref())
+            .await?;
+    }
+    Ok(())
 }
 
 /// Carry out a plan decided on `facts`. If that fails, the verdict record is put back so that the
@@ -212,12 +234,7 @@ async fn carry_out(
         }
         Err(error) => {
             // Put the verdict record back, so that the retry acts again.
-            if let Some(VerdictClaim::Recorded { previous }) = &facts.claim {
-                ports
-                    .verdicts
-                    .restore(&subject.repository, &subject.digest, previous.as_ref())
-                    .await?;
-            }
+            restore_claim(subject, facts, ports).await?;
             Err(error)
         }
     }
