@@ -118,10 +118,40 @@ fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("warden: {err:#}");
+            eprintln!("warden: {}", one_line(&err));
             ExitCode::from(2)
         }
     }
+}
+
+/// An error and its causes on one line: the first line of each (the SDK's own errors span many),
+/// without the SDK's debug dump, a cause that repeats the one before it left out.
+fn one_line(err: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        let first = without_debug_dump(text.lines().next().unwrap_or_default())
+            .trim()
+            .trim_end_matches(':');
+        if !first.is_empty() && !parts.last().is_some_and(|p| p.contains(first)) {
+            parts.push(first.to_owned());
+        }
+    }
+    parts.join(": ")
+}
+
+/// The SDK writes errors as `message (DebugOfTheError(...))`: keep the message.
+fn without_debug_dump(text: &str) -> &str {
+    let dump = text.match_indices(" (").find(|(at, _)| {
+        let rest = &text[at + 2..];
+        let name: String = rest
+            .chars()
+            .take_while(char::is_ascii_alphanumeric)
+            .collect();
+        name.starts_with(|c: char| c.is_ascii_uppercase())
+            && rest[name.len()..].starts_with(['(', ' '])
+    });
+    dump.map_or(text, |(at, _)| &text[..at])
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -167,6 +197,7 @@ pub(crate) async fn for_image(
         None => Region::new(
             sdk.region()
                 .map(|r| r.to_string())
+                .filter(|r| !r.is_empty())
                 .context("no AWS region: set AWS_REGION (or give the image's full URI)")?,
         )?,
     };
@@ -174,9 +205,15 @@ pub(crate) async fn for_image(
         .to_builder()
         .region(aws_config::Region::new(region.as_str().to_owned()))
         .build();
-    let caller = caller_account(&here).await.context(
-        "no usable AWS credentials (the standard chain: AWS_PROFILE, AWS_ACCESS_KEY_ID, ...)",
-    )?;
+    let caller = caller_account(&here).await.map_err(|e| {
+        if e.to_string().contains("no credentials found") {
+            anyhow::anyhow!(
+                "no AWS credentials found (environment, profile, web identity, container or instance metadata)"
+            )
+        } else {
+            anyhow::Error::new(e).context("the credentials' account (sts:GetCallerIdentity)")
+        }
+    })?;
     let account = image.account.clone().unwrap_or_else(|| caller.clone());
     let role = policy
         .and_then(|p| p.accounts().iter().find(|a| a.id == account.as_str()))

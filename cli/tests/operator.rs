@@ -166,7 +166,12 @@ async fn gate_says_when_there_is_no_verdict_yet_and_refuses_what_it_cannot_find(
         text(&no_credentials)
     );
     assert!(
-        text(&no_credentials).contains("no usable AWS credentials"),
+        text(&no_credentials).contains("no AWS credentials found")
+            && String::from_utf8_lossy(&no_credentials.stderr)
+                .trim_end()
+                .lines()
+                .count()
+                == 1,
         "{}",
         text(&no_credentials)
     );
