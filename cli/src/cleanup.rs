@@ -5,11 +5,12 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
-use warden_aws::functions::janitor::{Janitor, JanitorConfig, RunOptions, caller_account};
+use warden_aws::functions::janitor::{Janitor, JanitorConfig, RunOptions};
 use warden_aws::{ApiCalls, load_sdk_config};
 use warden_core::janitor::{Progress, Report, Unlimited};
-use warden_core::names::{AccountId, Region, RepositoryName};
+use warden_core::names::RepositoryName;
 
+use crate::aws::registry;
 use crate::{CleanupArgs, emit, load_policy};
 
 /// A spinner on stderr while repositories are listed; hidden when stderr is not a terminal.
@@ -37,17 +38,7 @@ pub fn run(args: &CleanupArgs, apply: bool) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let report = runtime.block_on(async {
         let sdk = load_sdk_config().await?;
-        let region = sdk
-            .region()
-            .map(|r| r.to_string())
-            .context("no AWS region: set AWS_REGION")?;
-        let region = Region::new(region)?;
-        let account = match &args.account {
-            Some(a) => AccountId::new(a.as_str())?,
-            None => caller_account(&sdk)
-                .await
-                .context("finding the account (or pass --account)")?,
-        };
+        let here = registry(&sdk, args.account.as_deref()).await?;
         let janitor = Janitor::new(&sdk, &ApiCalls::new(), policy, JanitorConfig::default());
         let bar = ProgressBar::new_spinner();
         bar.set_style(
@@ -56,8 +47,8 @@ pub fn run(args: &CleanupArgs, apply: bool) -> anyhow::Result<ExitCode> {
         );
         let report = janitor
             .run(
-                account,
-                region,
+                here.account,
+                here.region,
                 &RunOptions {
                     only,
                     dry_run: !apply,

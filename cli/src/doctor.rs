@@ -21,7 +21,8 @@ use warden_core::policy::DEFAULT_QUARANTINE_PREFIX;
 use warden_core::ports::ImageCatalog;
 use warden_core::scan_gate::original_tag;
 
-use crate::{emit, for_image, load_policy};
+use crate::aws::for_image;
+use crate::{emit, load_policy};
 
 /// The commercial regions ECR serves, looked in when the repository is not where it was asked for.
 const REGIONS: &[&str] = &[
@@ -174,7 +175,7 @@ fn render(checks: &[Check]) -> String {
 /// The other regions with a repository of this name (a region that cannot be asked — not
 /// enabled, access denied — is left out). One DescribeRepositories per region, all at once.
 async fn elsewhere(
-    place: &crate::Place,
+    place: &crate::aws::Place,
     repository: &RepositoryName,
     regions: &[String],
     calls: &ApiCalls,

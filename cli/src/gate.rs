@@ -18,7 +18,8 @@ use warden_core::plan::Action;
 use warden_core::scan_gate::{Report, image_subject};
 use warden_core::verdict::Verdict;
 
-use crate::{emit, for_image, load_policy};
+use crate::aws::for_image;
+use crate::{emit, load_policy};
 
 /// Exit code for "no verdict yet".
 const NO_VERDICT: u8 = 3;

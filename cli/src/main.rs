@@ -11,12 +11,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
-use warden_aws::assume_role;
-use warden_aws::functions::janitor::caller_account;
 use warden_core::event::{Event, Incoming, parse_incoming};
 use warden_core::explain::describe;
-use warden_core::names::{AccountId, Region, repository_from_name_or_arn};
-use warden_core::operator::image_arg::ImageArg;
+use warden_core::names::repository_from_name_or_arn;
 use warden_core::policy::{Policy, SCHEMA};
 use warden_core::tag_guard::{self, Start, Step, TagFacts};
 
@@ -108,6 +105,7 @@ pub(crate) struct CleanupArgs {
     account: Option<String>,
 }
 
+mod aws;
 mod cleanup;
 mod doctor;
 mod gate;
@@ -171,63 +169,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Doctor(args) => doctor::run(&args),
         Command::Invoke(args) => invoke::run(&args),
     }
-}
-
-/// Where an image lives, and how to reach it: the SDK configuration for its region, acting in its
-/// account (the credentials' own, or a role the policy names for that account).
-pub(crate) struct Place {
-    /// The credentials' own configuration, in the image's region (where the state table is).
-    pub home: aws_config::SdkConfig,
-    /// Acting in the image's account, in its region.
-    pub sdk: aws_config::SdkConfig,
-    pub account: AccountId,
-    pub region: Region,
-}
-
-/// The image's registry: the account and region its URI names, else the credentials' account (STS)
-/// and the configured region. Another account is reached through the role the policy names for it;
-/// without one, with the caller's credentials (as a cross-account pull is).
-pub(crate) async fn for_image(
-    sdk: &aws_config::SdkConfig,
-    image: &ImageArg,
-    policy: Option<&Policy>,
-) -> anyhow::Result<Place> {
-    let region = match &image.region {
-        Some(region) => region.clone(),
-        None => Region::new(
-            sdk.region()
-                .map(|r| r.to_string())
-                .filter(|r| !r.is_empty())
-                .context("no AWS region: set AWS_REGION (or give the image's full URI)")?,
-        )?,
-    };
-    let here = sdk
-        .to_builder()
-        .region(aws_config::Region::new(region.as_str().to_owned()))
-        .build();
-    let caller = caller_account(&here).await.map_err(|e| {
-        if e.to_string().contains("no credentials found") {
-            anyhow::anyhow!(
-                "no AWS credentials found (environment, profile, web identity, container or instance metadata)"
-            )
-        } else {
-            anyhow::Error::new(e).context("the credentials' account (sts:GetCallerIdentity)")
-        }
-    })?;
-    let account = image.account.clone().unwrap_or_else(|| caller.clone());
-    let role = policy
-        .and_then(|p| p.accounts().iter().find(|a| a.id == account.as_str()))
-        .filter(|_| account != caller);
-    let sdk = match role {
-        Some(named) => assume_role(&here, &named.role_arn, named.external_id.as_deref()).await,
-        None => here.clone(),
-    };
-    Ok(Place {
-        home: here,
-        sdk,
-        account,
-        region,
-    })
 }
 
 /// Print to stdout; a closed pipe (`warden explain x | head`) ends quietly instead of panicking.

@@ -7,15 +7,14 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
 use warden_aws::adapters::replication::DEFAULT_CONCURRENCY;
-use warden_aws::functions::janitor::caller_account;
 use warden_aws::functions::replicator::{
     BackfillOptions, BackfillReport, Outcome, Replicator, ReplicatorConfig,
 };
 use warden_aws::{ApiCalls, load_sdk_config};
-use warden_core::names::{AccountId, Region, RepositoryName};
-use warden_core::replicate::Registry;
+use warden_core::names::{AccountId, RepositoryName};
 use warden_core::replicate::native::NativeConfiguration;
 
+use crate::aws::registry;
 use crate::{emit, load_policy};
 
 #[derive(clap::Args)]
@@ -233,21 +232,4 @@ fn native(args: &ReplicateArgs) -> anyhow::Result<ExitCode> {
     }
     emit(&out)?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// The registry the credentials act in: `--account` or STS, and the configured region.
-async fn registry(sdk: &aws_config::SdkConfig, account: Option<&str>) -> anyhow::Result<Registry> {
-    let region = sdk
-        .region()
-        .map(|r| r.to_string())
-        .context("no AWS region: set AWS_REGION")?;
-    Ok(Registry {
-        region: Region::new(region)?,
-        account: match account {
-            Some(a) => AccountId::new(a)?,
-            None => caller_account(sdk)
-                .await
-                .context("finding the account (or pass --account)")?,
-        },
-    })
 }
