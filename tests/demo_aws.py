@@ -126,7 +126,7 @@ def seed_scan(repo: str, digest: str, *cves: str) -> None:
     """A finished basic scan with these CRITICAL findings (CVE ids)."""
     findings = [{"name": c, "severity": "CRITICAL", "uri": f"https://nvd.nist.gov/vuln/detail/{c}",
                  "attributes": [{"key": "package_name", "value": "openssl"}, {"key": "package_version", "value": "3.0.12"}]} for c in cves]
-    _seed("/_warden/seed/ecr-scan", {"account": "123456789012", "region": "us-east-1", "repository": repo, "digest": digest,
+    seed_emulator("/_warden/seed/ecr-scan", {"account": "123456789012", "region": "us-east-1", "repository": repo, "digest": digest,
                                      "status": "COMPLETE", "findings": findings})
 
 
@@ -202,15 +202,15 @@ def inbox() -> None:
             sqs.delete_message(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"])
 
 
-def _seed(path: str, body: dict) -> None:
+def seed_emulator(path: str, body: dict) -> None:
+    """POST to one of the emulator's seeding routes (tests/emulator)."""
     req = urllib.request.Request(URL + path, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
     urllib.request.urlopen(req).read()
 
 
-def inspector_finding(repo: str, digest: str, tag: str, cve: str, status: str, out: str) -> None:
-    """Inspector's view of one CRITICAL, fixable finding on the image (seeded in the emulator), and the
-    `Inspector2 Finding` EventBridge event Inspector sends when it opens or closes it."""
-    finding = {
+def finding(repo: str, digest: str, tag: str, cve: str, status: str) -> dict:
+    """Inspector's view of one CRITICAL, fixable finding on the image (the API's Finding shape)."""
+    return {
         "findingArn": f"arn:aws:inspector2:us-east-1:123456789012:finding/{cve.lower()}-{digest[7:19]}",
         "awsAccountId": "123456789012", "status": status, "severity": "CRITICAL", "type": "PACKAGE_VULNERABILITY",
         "title": f"{cve} - libxml2", "description": "demo", "remediation": {}, "fixAvailable": "YES",
@@ -221,13 +221,24 @@ def inspector_finding(repo: str, digest: str, tag: str, cve: str, status: str, o
             "details": {"awsEcrContainerImage": {"repositoryName": repo, "imageHash": digest, "imageTags": [tag],
                                                  "registry": "123456789012"}}}],
     }
-    _seed("/_warden/seed/inspector-findings", {"account": "123456789012", "region": "us-east-1", "findings": [finding]})
-    with open(os.path.join("events", "inspector2-finding.active.json")) as fh:
+
+
+def finding_event(f: dict) -> dict:
+    """The `Inspector2 Finding` EventBridge event for a finding (Inspector's date format)."""
+    with open(os.path.join(os.path.dirname(__file__), "..", "events", "inspector2-finding.active.json")) as fh:
         ev = json.load(fh)
-    ev["detail"] = dict(finding, firstObservedAt="Nov 28, 2026, 10:47:10 PM", lastObservedAt="Nov 28, 2026, 10:47:10 PM",
+    ev["account"] = f["awsAccountId"]
+    ev["detail"] = dict(f, firstObservedAt="Nov 28, 2026, 10:47:10 PM", lastObservedAt="Nov 28, 2026, 10:47:10 PM",
                         updatedAt="Dec 2, 2026, 09:12:00 AM")
+    return ev
+
+
+def inspector_finding(repo: str, digest: str, tag: str, cve: str, status: str, out: str) -> None:
+    """Seed the finding in the emulator and write the event Inspector sends when it opens or closes it."""
+    f = finding(repo, digest, tag, cve, status)
+    seed_emulator("/_warden/seed/inspector-findings", {"account": "123456789012", "region": "us-east-1", "findings": [f]})
     with open(out, "w") as fh:
-        json.dump(ev, fh)
+        json.dump(finding_event(f), fh)
 
 
 def add_exception(src: str, dst: str, cve: str, package: str, days: str) -> None:
@@ -264,7 +275,7 @@ def age(repo: str, *entries: str) -> None:
     import time
     now = int(time.time())
     images = [{"digest": e.split("=")[0], "pushed_at": now - int(e.split("=")[1]) * 86400} for e in entries]
-    _seed("/_warden/seed/image-times", {"account": "123456789012", "region": "us-east-1", "repository": repo, "images": images})
+    seed_emulator("/_warden/seed/image-times", {"account": "123456789012", "region": "us-east-1", "repository": repo, "images": images})
 
 
 def ecs_service(cluster: str, service: str, image: str, desired: str) -> None:

@@ -23,12 +23,13 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import boto3
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests"))
+import demo_aws  # noqa: E402  (images, findings and seeding, shared with the demo)
 URL = os.environ["WARDEN_EMULATOR_URL"]
 ACCOUNT = "123456789012"
 KW = dict(endpoint_url=URL, region_name="us-east-1", aws_access_key_id="burst", aws_secret_access_key="burst")
@@ -115,24 +116,6 @@ def serve(binary: Path, payloads: list[bytes], env: dict[str, str]) -> tuple[lis
     return handler.times, handler.errors, rss, summaries
 
 
-def manifest(seed: str) -> str:
-    d = lambda s: "sha256:" + hashlib.sha256(s.encode()).hexdigest()  # noqa: E731
-    return json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": d("c" + seed), "size": 100},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": d("l" + seed), "size": 1000}]})
-
-
-def finding(digest: str, tag: str, status: str) -> dict:
-    return {"findingArn": f"arn:aws:inspector2:us-east-1:{ACCOUNT}:finding/burst-{digest[7:19]}", "awsAccountId": ACCOUNT,
-            "status": status, "severity": "CRITICAL", "type": "PACKAGE_VULNERABILITY", "title": "CVE-2026-4242 - zlib",
-            "description": "burst", "remediation": {}, "fixAvailable": "YES",
-            "firstObservedAt": 1795654030, "lastObservedAt": 1795654030, "updatedAt": 1795654030,
-            "packageVulnerabilityDetails": {"vulnerabilityId": "CVE-2026-4242", "source": "NVD",
-                "vulnerablePackages": [{"name": "zlib", "version": "1.2.13", "fixedInVersion": "1.3.1"}]},
-            "resources": [{"type": "AWS_ECR_CONTAINER_IMAGE", "id": f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/{REPO}/{digest}",
-                "details": {"awsEcrContainerImage": {"repositoryName": REPO, "imageHash": digest, "imageTags": [tag], "registry": ACCOUNT}}}]}
-
-
 def event(fixture: str) -> dict:
     return json.loads((ROOT / "events" / fixture).read_text())
 
@@ -161,7 +144,7 @@ def main() -> None:
     ecr.create_repository(repositoryName=REPO)
     digests = []
     for i in range(IMAGES):
-        body = manifest(f"burst-{i}")
+        body = demo_aws.manifest(f"burst-{i}")
         ecr.put_image(repositoryName=REPO, imageManifest=body, imageTag=f"v{i}")
         digests.append("sha256:" + hashlib.sha256(body.encode()).hexdigest())
     policy = Path(tempfile.mkdtemp()) / "policy.yaml"
@@ -191,16 +174,10 @@ def main() -> None:
     seeded, messages = [], []
     for i, digest in enumerate(digests):
         status = "ACTIVE" if i < IMAGES // 2 else "CLOSED"
-        f = finding(digest, f"v{i}", status)
+        f = demo_aws.finding(REPO, digest, f"v{i}", "CVE-2026-4242", status)
         seeded.append(f)
-        e = event("inspector2-finding.active.json")
-        e["account"] = ACCOUNT
-        e["detail"] = dict(f, firstObservedAt="Nov 28, 2026, 10:47:10 PM", lastObservedAt="Nov 28, 2026, 10:47:10 PM",
-                           updatedAt="Dec 2, 2026, 09:12:00 AM")
-        messages += [json.dumps(e)] * 40
-    req = urllib.request.Request(URL + "/_warden/seed/inspector-findings", headers={"Content-Type": "application/json"},
-                                 data=json.dumps({"account": ACCOUNT, "region": "us-east-1", "findings": seeded}).encode())
-    urllib.request.urlopen(req).read()
+        messages += [json.dumps(demo_aws.finding_event(f))] * 40
+    demo_aws.seed_emulator("/_warden/seed/inspector-findings", {"account": ACCOUNT, "region": "us-east-1", "findings": seeded})
     rng.shuffle(messages)
     batch = event("sqs.inspector2-finding-batch.json")
     template = batch["Records"][0]
