@@ -1,0 +1,273 @@
+use super::*;
+
+fn problems(yaml: &str) -> Vec<Problem> {
+    match load(yaml) {
+        Ok(_) => Vec::new(),
+        Err(e) => e.problems,
+    }
+}
+
+fn paths(yaml: &str) -> Vec<String> {
+    problems(yaml).into_iter().map(|p| p.path).collect()
+}
+
+#[test]
+fn schema_compiles_and_minimal_policy_loads() {
+    let p = load("version: 1\nrepositories:\n  - match: '*'\n").unwrap();
+    assert_eq!(p.repositories[0].pattern, "*");
+}
+
+#[test]
+fn every_problem_is_reported_with_its_path() {
+    let yaml = r#"
+version: 1
+repositories:
+  - match: "team-a/*"
+    immutability:
+      mode: IMMUTABLE_WITH_EXCLUSION
+      exclusions: ["a", "b", "c", "d", "e", "f"]
+    gatee: {}
+  - match: "team-b/[oops"
+    immutability:
+      mode: IMMUTABLE_WITH_EXCLUSION
+      exclusions: ["v?"]
+"#;
+    let found = problems(yaml);
+    let at = |p: &str| {
+        found
+            .iter()
+            .find(|x| x.path == p)
+            .map(|x| x.message.clone())
+    };
+    assert!(
+        at("repositories[0].immutability.exclusions")
+            .unwrap()
+            .contains("more than 5"),
+        "{found:?}"
+    );
+    let unknown = at("repositories[0].gatee").unwrap();
+    assert!(
+        unknown.contains("unknown key `gatee`") && unknown.contains("gate"),
+        "{unknown}"
+    );
+    assert!(
+        at("repositories[1].match")
+            .unwrap()
+            .contains("not a valid glob")
+    );
+    assert!(
+        at("repositories[1].immutability.exclusions[0]").is_some(),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn exclusions_must_agree_with_the_mode() {
+    let need = "version: 1\nrepositories:\n  - match: a\n    immutability: {mode: IMMUTABLE_WITH_EXCLUSION}\n";
+    assert_eq!(paths(need), ["repositories[0].immutability.exclusions"]);
+    let forbid = "version: 1\nrepositories:\n  - match: a\n    immutability: {mode: IMMUTABLE, exclusions: [x]}\n";
+    assert_eq!(paths(forbid), ["repositories[0].immutability.exclusions"]);
+}
+
+#[test]
+fn dates_duplicates_and_yaml_errors() {
+    let yaml = "version: 1\nrepositories:\n  - match: a\n    gate:\n      exceptions:\n        - {cve: CVE-1-2, expires: 2026-02-30, reason: r}\n  - match: a\n";
+    assert_eq!(
+        paths(yaml),
+        [
+            "repositories[0].gate.exceptions[0].expires",
+            "repositories[1].match"
+        ]
+    );
+    assert!(
+        problems("version: [1\n")[0]
+            .message
+            .contains("not valid YAML")
+    );
+    assert!(problems("version: 2\nrepositories: []\n").len() >= 2);
+}
+
+#[test]
+fn named_accounts_need_a_role_in_that_account() {
+    let yaml = "version: 1\naccounts:\n  - { id: '111122223333', role_arn: 'arn:aws:iam::999999999999:role/w' }\n  - { id: '111122223333', role_arn: 'arn:aws:iam::111122223333:role/w' }\n  - { id: '12', role_arn: 'nope' }\nrepositories: []\n";
+    let found = paths(yaml);
+    for expected in [
+        "accounts[0].role_arn",
+        "accounts[1].id",
+        "accounts[2].id",
+        "accounts[2].role_arn",
+    ] {
+        assert!(
+            found.iter().any(|p| p == expected),
+            "{expected} not in {found:?}"
+        );
+    }
+}
+
+#[test]
+fn gate_caps_that_can_never_trip_are_refused() {
+    let yaml = "version: 1\nrepositories:\n  - match: a\n    gate: { max_findings: { UNTRIAGED: 0, HIGH: 0 }, untriaged_as: HIGH }\n";
+    assert_eq!(paths(yaml), ["repositories[0].gate.max_findings.UNTRIAGED"]);
+}
+
+#[test]
+fn janitor_rules_are_held_to_ecrs_lifecycle_rules() {
+    let yaml = r#"
+version: 1
+repositories:
+  - match: a
+    cleanup:
+      rules:
+        - { priority: 1, select: { tag_status: untagged }, older_than_days: 7 }
+        - { priority: 2, select: { tag_status: untagged }, older_than_days: 9 }
+        - { priority: 3, select: { tag_status: tagged }, keep_newest: 3 }
+        - { priority: 9, select: { tag_status: any, tags: ["x"] }, keep_newest: 3 }
+        - { priority: 4, select: { tag_status: any }, keep_newest: 3, since: pull }
+        - { priority: 4, select: { tag_status: tagged, tags: ["*a*b*c*d*e"] }, keep_newest: 1 }
+"#;
+    let found = paths(yaml);
+    for expected in [
+        "repositories[0].cleanup.rules[1].select.tag_status",
+        "repositories[0].cleanup.rules[2].select.tags",
+        "repositories[0].cleanup.rules[3].select.tags",
+        "repositories[0].cleanup.rules[4].priority",
+        "repositories[0].cleanup.rules[4].since",
+        "repositories[0].cleanup.rules[5].priority",
+        "repositories[0].cleanup.rules[5].select.tags[0]",
+    ] {
+        assert!(
+            found.iter().any(|p| p == expected),
+            "{expected} not in {found:?}"
+        );
+    }
+}
+
+#[test]
+fn lifecycle_rules_follow_ecrs_own_rules() {
+    let yaml = r#"
+version: 1
+repositories:
+  - match: a
+    cleanup:
+      lifecycle:
+        - { rulePriority: 2, selection: { tagStatus: any, countType: imageCountMoreThan, countNumber: 5 }, action: { type: expire } }
+        - { rulePriority: 1, selection: { tagStatus: tagged, countType: sinceImagePushed, countNumber: 5 }, action: { type: expire } }
+        - { rulePriority: 3, selection: { tagStatus: tagged, tagPatternList: ["*a*b*c*d*e"], countType: imageCountMoreThan, countUnit: days, countNumber: 5 }, action: { type: expire } }
+        - { rulePriority: 4, selection: { tagStatus: untagged, countType: imageCountMoreThan, countNumber: 5 }, action: { type: expire } }
+        - { rulePriority: 5, selection: { tagStatus: untagged, countType: sinceImageTransitioned, countUnit: days, countNumber: 5 }, action: { type: transition } }
+"#;
+    let found = paths(yaml);
+    for expected in [
+        "repositories[0].cleanup.lifecycle[0].rulePriority",
+        "repositories[0].cleanup.lifecycle[1].selection",
+        "repositories[0].cleanup.lifecycle[1].selection.countUnit",
+        "repositories[0].cleanup.lifecycle[2].selection.countUnit",
+        "repositories[0].cleanup.lifecycle[2].selection.tagPatternList[0]",
+        "repositories[0].cleanup.lifecycle[4].selection.tagStatus",
+        "repositories[0].cleanup.lifecycle[4].selection.storageClass",
+        "repositories[0].cleanup.lifecycle[4].action",
+    ] {
+        assert!(
+            found.iter().any(|p| p == expected),
+            "{expected} not in {found:?}"
+        );
+    }
+    let good = "version: 1\nrepositories:\n  - match: a\n    cleanup:\n      lifecycle:\n        - { rulePriority: 1, selection: { tagStatus: untagged, countType: sinceImagePushed, countUnit: days, countNumber: 14 }, action: { type: expire } }\n        - { rulePriority: 2, selection: { tagStatus: tagged, tagPatternList: [\"v*\"], countType: sinceImagePulled, countUnit: days, countNumber: 90 }, action: { type: transition, targetStorageClass: archive } }\n        - { rulePriority: 3, selection: { tagStatus: any, storageClass: archive, countType: sinceImageTransitioned, countUnit: days, countNumber: 365 }, action: { type: expire } }\n";
+    assert!(paths(good).is_empty(), "{:?}", paths(good));
+}
+
+#[test]
+fn pointer_paths_read_naturally() {
+    assert_eq!(
+        pointer_to_path("/repositories/0/gate/max_findings"),
+        "repositories[0].gate.max_findings"
+    );
+    assert_eq!(pointer_to_path(""), "");
+}
+
+#[test]
+fn the_policy_schema_is_valid_under_its_meta_schema() {
+    let schema: Value = serde_json::from_str(SCHEMA).unwrap();
+    assert_eq!(
+        schema["$schema"], "https://json-schema.org/draft/2020-12/schema",
+        "the dialect VALIDATOR registers the schema as"
+    );
+    assert_eq!(schema["$id"], SCHEMA_ID);
+    jsonschema::meta::validate(&schema).unwrap();
+    // And so it compiles the ordinary way too, meta-schema check included.
+    jsonschema::validator_for(&schema).unwrap();
+}
+
+/// Every document: the example policy, and that policy with each value in turn replaced by each
+/// of a set of wrong ones, and an unknown key added to each object.
+fn mutations_of_the_example_policy() -> Vec<Value> {
+    let example: Value =
+        serde_norway::from_str(include_str!("../../../../../infra/policy.yaml")).unwrap();
+    let wrong: Vec<Value> = serde_json::from_str(
+        r#"["", "A B", "x", -1, 0, 3, 1000000, 1.5, true, null, [], [""], {}, {"x": 1}]"#,
+    )
+    .unwrap();
+    let mut pointers = Vec::new();
+    fn walk(value: &Value, at: String, out: &mut Vec<(String, bool)>) {
+        match value {
+            Value::Object(map) => {
+                out.push((at.clone(), true));
+                for (key, child) in map {
+                    walk(child, format!("{at}/{key}"), out);
+                }
+            }
+            Value::Array(items) => {
+                out.push((at.clone(), false));
+                for (i, child) in items.iter().enumerate() {
+                    walk(child, format!("{at}/{i}"), out);
+                }
+            }
+            _ => out.push((at, false)),
+        }
+    }
+    walk(&example, String::new(), &mut pointers);
+    let mut documents = vec![example.clone()];
+    for (pointer, is_object) in &pointers {
+        if pointer.is_empty() {
+            continue;
+        }
+        for value in &wrong {
+            let mut document = example.clone();
+            *document.pointer_mut(pointer).unwrap() = value.clone();
+            documents.push(document);
+        }
+        if *is_object {
+            let mut document = example.clone();
+            document.pointer_mut(pointer).unwrap()["unknown_key"] = Value::Bool(true);
+            documents.push(document);
+        }
+    }
+    documents
+}
+
+#[test]
+fn the_schema_compiled_through_its_registry_judges_as_the_schema_itself() {
+    let schema: Value = serde_json::from_str(SCHEMA).unwrap();
+    let direct = jsonschema::validator_for(&schema).unwrap();
+    let errors = |validator: &Validator, document: &Value| {
+        let mut found: Vec<(String, String)> = validator
+            .iter_errors(document)
+            .map(|e| (e.instance_path().as_str().to_owned(), e.to_string()))
+            .collect();
+        found.sort();
+        found
+    };
+    let documents = mutations_of_the_example_policy();
+    assert!(documents.len() > 1000, "{} documents", documents.len());
+    let mut invalid = 0;
+    for document in &documents {
+        let expected = errors(&direct, document);
+        invalid += usize::from(!expected.is_empty());
+        assert_eq!(errors(&VALIDATOR, document), expected, "{document}");
+    }
+    assert!(
+        invalid > documents.len() / 2,
+        "{invalid} of {} invalid",
+        documents.len()
+    );
+}
