@@ -149,7 +149,9 @@ impl Emulator {
 
     async fn sdk_config(&self, credentials: Credentials) -> SdkConfig {
         aws_config::defaults(BehaviorVersion::latest())
-            .http_client(warden_aws::runtime::config::https_client())
+            .http_client(warden_aws::runtime::config::https_client(
+                warden_aws::runtime::tls::TrustRoots::shared(),
+            ))
             .endpoint_url(&self.url)
             .region(Region::new(REGION))
             .credentials_provider(credentials)

@@ -11,22 +11,59 @@ use std::time::Duration;
 
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
-use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
-use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use aws_smithy_http_client::tls::{self, TlsContext, rustls_provider::CryptoMode};
+use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 
 use crate::runtime::env::{self, ConfigError};
+use crate::runtime::tls::TrustRoots;
 
-/// The one HTTPS client every SDK client shares: hyper 1 with rustls 0.23 on *ring*. The SDK
-/// crates' default features would link two TLS stacks (and aws-lc's C library) into every binary.
-/// Connections and the platform's root certificates are set up on the first call, not at init.
-pub fn https_client() -> SharedHttpClient {
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-        .build_https()
+/// The one HTTPS client every SDK client shares: hyper 1 with rustls 0.23 on *ring*, trusting
+/// `roots`. The SDK crates' default features would link two TLS stacks (and aws-lc's C library)
+/// into every binary. The TLS connector is built on the first call and then reused by every
+/// client (one per timeout setting, cached by smithy).
+pub fn https_client(roots: &TrustRoots) -> SharedHttpClient {
+    let context = TlsContext::builder()
+        .with_trust_store(roots.sdk_trust_store())
+        .build();
+    let builder = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring));
+    let client = match context {
+        Ok(context) => builder.tls_context(context).build_https(),
+        // Building a context only stores its parts; should it ever fail, the platform's roots.
+        Err(_) => builder.build_https(),
+    };
+    SharedHttpClient::new(ConnectorOnFirstCall(client))
+}
+
+/// smithy's HTTPS client, without its check at client construction: that check builds a TLS
+/// connector and throws it away, so that the platform's root certificates are read at init rather
+/// than at the first call — once for *every* service client, each time parsing every root
+/// certificate again (3 clients: ~2 ms of tag-guard's cold start, docs/benchmarks.md). The roots
+/// are already read and checked at init by [`TrustRoots`]; the one connector every client uses is
+/// built by the first call.
+#[derive(Debug)]
+struct ConnectorOnFirstCall(SharedHttpClient);
+
+impl HttpClient for ConnectorOnFirstCall {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        self.0.http_connector(settings, components)
+    }
+
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        self.0.connector_metadata()
+    }
 }
 
 /// Load the shared SDK configuration from the environment, with ecr-warden's timeouts and HTTPS
-/// client. A timeout variable that does not parse fails init, naming it.
+/// client (trusting the process's [`TrustRoots::shared`]). A timeout variable that does not parse fails init, naming it.
 pub async fn load_sdk_config() -> Result<SdkConfig, ConfigError> {
     let millis = |name, default| {
         env::number(name, default, "a whole number of milliseconds").map(Duration::from_millis)
@@ -37,7 +74,7 @@ pub async fn load_sdk_config() -> Result<SdkConfig, ConfigError> {
         .operation_timeout(millis("WARDEN_OPERATION_TIMEOUT_MS", 20_000)?)
         .build();
     Ok(aws_config::defaults(BehaviorVersion::latest())
-        .http_client(https_client())
+        .http_client(https_client(TrustRoots::shared()))
         .timeout_config(timeouts)
         .load()
         .await)

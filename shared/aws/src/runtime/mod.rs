@@ -6,3 +6,4 @@ pub mod env;
 pub mod lambda;
 pub mod policy_source;
 pub mod telemetry;
+pub mod tls;

@@ -23,6 +23,8 @@ use warden_core::replicate::image::{Blob, CopyReport, contents, missing, referre
 
 use layers::{Route, transfer};
 
+use crate::runtime::tls::TrustRoots;
+
 /// Layers copied at once per image by default (memory ≈ part size × this + a constant).
 pub const DEFAULT_CONCURRENCY: usize = 4;
 
@@ -45,13 +47,17 @@ pub struct ImageCopier {
 
 impl ImageCopier {
     /// Blob transfers use the SDK's TLS stack, rustls on *ring* (installed as the process's
-    /// provider unless one already is).
+    /// provider unless one already is), trusting the SDK client's roots ([`TrustRoots::shared`]).
     pub fn new(concurrency: usize) -> Result<Self, PortError> {
         if rustls::crypto::CryptoProvider::get_default().is_none() {
             // Losing this race to another thread installing *ring* first is fine.
             let _ = rustls::crypto::ring::default_provider().install_default();
         }
-        let http = reqwest::Client::builder()
+        let mut http = reqwest::Client::builder();
+        if let Some(tls) = TrustRoots::shared().rustls_config() {
+            http = http.tls_backend_preconfigured(tls);
+        }
+        let http = http
             .connect_timeout(std::time::Duration::from_secs(5))
             .build()
             .map_err(|e| PortError::Invalid {

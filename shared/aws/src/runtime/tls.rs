@@ -1,0 +1,262 @@
+//! The root certificates every HTTPS client of a function trusts, read once per process and shared
+//! by the SDK's client and reqwest's (Slack webhooks, registry blobs).
+//!
+//! Where they come from, in order:
+//! 1. `SSL_CERT_FILE` / `SSL_CERT_DIR` set: exactly those, read by each library's own loader
+//!    (rustls-native-certs, which reads them as OpenSSL does).
+//! 2. Otherwise the distribution's CA bundle: the first of [`BUNDLES`] that exists (on Lambda's
+//!    provided.al2023 image, `/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem`).
+//! 3. No bundle found, or none of its certificates usable: the libraries' own platform loaders.
+//!
+//! Why not always the platform loader: besides the bundle it reads every file in the hashed
+//! directory (`/etc/ssl/certs`, ~290 opens on Debian), which the distributions generate from the
+//! same source as the bundle (`update-ca-certificates`, `update-ca-trust`). That walk was the largest
+//! single cost of a cold start (docs/benchmarks.md), and reqwest's verifier did it a second time.
+//! A certificate added only to the hashed directory is therefore not trusted: add it to the bundle
+//! or point `SSL_CERT_FILE` at a file holding it.
+
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+use aws_smithy_http_client::tls::TrustStore;
+use rustls::RootCertStore;
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
+
+/// The distributions' CA bundles, in the order OpenSSL's probe (openssl-probe) tries them.
+pub const BUNDLES: &[&str] = &[
+    "/etc/ssl/certs/ca-certificates.crt", // Debian, Ubuntu, Gentoo
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem", // Amazon Linux 2023, RHEL, CentOS
+    "/etc/pki/tls/certs/ca-bundle.crt",   // Fedora, RHEL 6
+    "/etc/ssl/ca-bundle.pem",             // openSUSE
+    "/etc/pki/tls/cacert.pem",
+    "/etc/ssl/cert.pem", // Alpine
+];
+
+const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+const END: &str = "-----END CERTIFICATE-----";
+
+/// The roots an HTTPS client verifies servers against.
+#[derive(Debug, Clone)]
+pub enum TrustRoots {
+    /// Certificates read from one PEM bundle, each checked to be a usable trust anchor.
+    Bundle(Arc<Bundle>),
+    /// Each library loads the platform's roots itself (`SSL_CERT_FILE`/`SSL_CERT_DIR` honoured).
+    Platform,
+}
+
+/// A PEM bundle's usable certificates: as a rustls store (reqwest) and as PEM (the SDK's client,
+/// which takes PEM and parses it itself).
+#[derive(Debug)]
+pub struct Bundle {
+    path: String,
+    store: Arc<RootCertStore>,
+    pem: Vec<u8>,
+    skipped: usize,
+}
+
+impl Bundle {
+    /// Where the certificates were read from.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// How many certificates are trusted.
+    pub fn len(&self) -> usize {
+        self.store.len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.store.is_empty()
+    }
+
+    /// How many PEM certificate blocks were dropped: not base64, or not a certificate rustls can
+    /// use as a trust anchor.
+    pub fn skipped(&self) -> usize {
+        self.skipped
+    }
+}
+
+impl TrustRoots {
+    /// The process's roots, read on first use (see the module doc for where from).
+    pub fn shared() -> &'static TrustRoots {
+        static ROOTS: OnceLock<TrustRoots> = OnceLock::new();
+        ROOTS.get_or_init(|| {
+            let set = |name| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+            if set("SSL_CERT_FILE") || set("SSL_CERT_DIR") {
+                return TrustRoots::Platform;
+            }
+            BUNDLES
+                .iter()
+                .find_map(|path| TrustRoots::from_bundle(Path::new(path)).ok())
+                .unwrap_or(TrustRoots::Platform)
+        })
+    }
+
+    /// The usable certificates of the PEM bundle at `path`. Fails when it cannot be read or holds
+    /// no usable certificate; blocks that do not parse are skipped (and counted).
+    pub fn from_bundle(path: &Path) -> std::io::Result<TrustRoots> {
+        let text = std::fs::read(path)?;
+        let bundle = Bundle::parse(&path.display().to_string(), &text);
+        if bundle.is_empty() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("{}: no usable certificate", path.display()),
+            ));
+        }
+        if bundle.skipped > 0 {
+            tracing::warn!(
+                bundle = %bundle.path,
+                skipped = bundle.skipped,
+                "some certificates in the CA bundle are not usable and are not trusted"
+            );
+        }
+        Ok(TrustRoots::Bundle(Arc::new(bundle)))
+    }
+
+    /// The SDK HTTP client's trust store.
+    pub fn sdk_trust_store(&self) -> TrustStore {
+        match self {
+            // The SDK's client parses the PEM again and panics on a block it cannot use: it is
+            // given only the blocks that parsed here.
+            TrustRoots::Bundle(bundle) => {
+                TrustStore::empty().with_pem_certificate(bundle.pem.clone())
+            }
+            TrustRoots::Platform => TrustStore::default(),
+        }
+    }
+
+    /// A rustls client configuration (*ring*, TLS 1.2 and 1.3) for reqwest, or `None` to let
+    /// reqwest's platform verifier load the roots itself.
+    pub fn rustls_config(&self) -> Option<rustls::ClientConfig> {
+        let TrustRoots::Bundle(bundle) = self else {
+            return None;
+        };
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .ok()?
+            .with_root_certificates(Arc::clone(&bundle.store))
+            .with_no_client_auth();
+        Some(config)
+    }
+}
+
+impl Bundle {
+    fn parse(path: &str, text: &[u8]) -> Bundle {
+        let mut store = RootCertStore::empty();
+        let mut pem = Vec::new();
+        let mut skipped = 0;
+        for block in certificate_blocks(text) {
+            let usable = CertificateDer::from_pem_slice(block)
+                .ok()
+                .is_some_and(|der| store.add(der).is_ok());
+            if usable {
+                pem.extend_from_slice(block);
+                pem.push(b'\n');
+            } else {
+                skipped += 1;
+            }
+        }
+        Bundle {
+            path: path.to_owned(),
+            store: Arc::new(store),
+            pem,
+            skipped,
+        }
+    }
+}
+
+/// Each `-----BEGIN CERTIFICATE-----` … `-----END CERTIFICATE-----` block, markers included.
+/// Other PEM sections (keys, `TRUSTED CERTIFICATE`) and text between blocks are passed over.
+fn certificate_blocks(text: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        let start = find(rest, BEGIN.as_bytes())?;
+        let after_begin = start + BEGIN.len();
+        let end = after_begin + find(&rest[after_begin..], END.as_bytes())? + END.len();
+        let block = &rest[start..end];
+        rest = &rest[end..];
+        Some(block)
+    })
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CA: &[u8] = include_bytes!("../../../../tests/fixtures/tls/ca.pem");
+    const LEAF: &[u8] = include_bytes!("../../../../tests/fixtures/tls/localhost.pem");
+
+    fn bundle(roots: &TrustRoots) -> &Bundle {
+        match roots {
+            TrustRoots::Bundle(bundle) => bundle,
+            TrustRoots::Platform => panic!("expected a bundle"),
+        }
+    }
+
+    #[test]
+    fn a_bundle_keeps_each_usable_certificate_and_skips_the_rest() {
+        let broken = format!("{BEGIN}\nnot base64 at all!\n{END}\n");
+        let key = "-----BEGIN PRIVATE KEY-----\nMIGH\n-----END PRIVATE KEY-----\n";
+        let mut text = b"# a comment line, as in Debian's bundle\n".to_vec();
+        text.extend_from_slice(CA);
+        text.extend_from_slice(broken.as_bytes());
+        text.extend_from_slice(key.as_bytes());
+        text.extend_from_slice(LEAF);
+        let parsed = Bundle::parse("test", &text);
+        assert_eq!((parsed.len(), parsed.skipped()), (2, 1));
+        // The PEM handed to the SDK's client is the two usable blocks, nothing else.
+        let ders: Vec<_> = CertificateDer::pem_slice_iter(&parsed.pem)
+            .collect::<Result<_, _>>()
+            .expect("PEM the SDK client can parse");
+        assert_eq!(ders.len(), 2);
+        assert!(!String::from_utf8_lossy(&parsed.pem).contains("PRIVATE KEY"));
+    }
+
+    #[test]
+    fn a_bundle_file_is_read_once_into_both_forms() {
+        let dir = std::env::temp_dir().join(format!("warden-tls-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("bundle.pem");
+        std::fs::write(&path, CA).expect("write bundle");
+        let roots = TrustRoots::from_bundle(&path).expect("a usable bundle");
+        assert_eq!(bundle(&roots).len(), 1);
+        assert_eq!(bundle(&roots).path(), path.display().to_string());
+        assert!(roots.rustls_config().is_some());
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn a_bundle_without_a_usable_certificate_is_refused() {
+        let dir = std::env::temp_dir().join(format!("warden-tls-empty-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("bundle.pem");
+        std::fs::write(&path, b"no certificates here\n").expect("write bundle");
+        let error = TrustRoots::from_bundle(&path).expect_err("nothing to trust");
+        assert_eq!(error.kind(), std::io::ErrorKind::InvalidData);
+        assert!(
+            error.to_string().contains("no usable certificate"),
+            "{error}"
+        );
+        let missing = TrustRoots::from_bundle(&dir.join("absent.pem")).expect_err("no file");
+        assert_eq!(missing.kind(), std::io::ErrorKind::NotFound);
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn platform_roots_leave_reqwest_to_its_own_verifier() {
+        assert!(TrustRoots::Platform.rustls_config().is_none());
+    }
+
+    #[test]
+    fn an_unterminated_block_ends_the_bundle() {
+        let text = format!("{BEGIN}\nMIIB\n");
+        assert_eq!(certificate_blocks(text.as_bytes()).count(), 0);
+    }
+}
