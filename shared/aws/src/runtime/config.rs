@@ -9,6 +9,8 @@
 
 use std::time::Duration;
 
+use aws_config::Region;
+use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_smithy_http_client::tls::{self, TlsContext, rustls_provider::CryptoMode};
@@ -63,7 +65,8 @@ impl HttpClient for ConnectorOnFirstCall {
 }
 
 /// Load the shared SDK configuration from the environment, with ecr-warden's timeouts and HTTPS
-/// client (trusting the process's [`TrustRoots::shared`]). A timeout variable that does not parse fails init, naming it.
+/// client (trusting the process's [`TrustRoots::shared`]). A timeout variable that does not parse
+/// fails init, naming it.
 pub async fn load_sdk_config() -> Result<SdkConfig, ConfigError> {
     let millis = |name, default| {
         env::number(name, default, "a whole number of milliseconds").map(Duration::from_millis)
@@ -73,11 +76,24 @@ pub async fn load_sdk_config() -> Result<SdkConfig, ConfigError> {
         .operation_attempt_timeout(millis("WARDEN_ATTEMPT_TIMEOUT_MS", 5_000)?)
         .operation_timeout(millis("WARDEN_OPERATION_TIMEOUT_MS", 20_000)?)
         .build();
-    Ok(aws_config::defaults(BehaviorVersion::latest())
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .http_client(https_client(TrustRoots::shared()))
-        .timeout_config(timeouts)
-        .load()
-        .await)
+        .timeout_config(timeouts);
+    // The default chains' first links, taken directly when they answer: the chains build all their
+    // later links up front (an STS client for web identity, IMDS clients), ~0.5 ms of a cold
+    // start, and on Lambda the environment always holds the region and the role's credentials.
+    // Unset, the default chains decide (profiles, SSO, web identity, containers, IMDS).
+    if let Some(region) =
+        env::optional("AWS_REGION").or_else(|| env::optional("AWS_DEFAULT_REGION"))
+    {
+        loader = loader.region(Region::new(region));
+    }
+    if env::optional("AWS_ACCESS_KEY_ID").is_some()
+        && env::optional("AWS_SECRET_ACCESS_KEY").is_some()
+    {
+        loader = loader.credentials_provider(EnvironmentVariableCredentialsProvider::new());
+    }
+    Ok(loader.load().await)
 }
 
 /// A service client from the shared SDK configuration, counting its calls into an [`ApiCalls`]:
