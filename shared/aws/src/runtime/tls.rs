@@ -182,8 +182,19 @@ fn certificate_blocks(text: &[u8]) -> impl Iterator<Item = &[u8]> {
     })
 }
 
+/// Where `needle` (a PEM marker, which starts with `-`) first occurs: a scan for its first byte,
+/// then a comparison there. (A compare at every offset was 5% of a cold start.)
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+    let (&first, _) = needle.split_first()?;
+    let mut from = 0;
+    while let Some(offset) = haystack.get(from..)?.iter().position(|&b| b == first) {
+        let at = from + offset;
+        if haystack[at..].starts_with(needle) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 #[cfg(test)]
@@ -204,7 +215,8 @@ mod tests {
     fn a_bundle_keeps_each_usable_certificate_and_skips_the_rest() {
         let broken = format!("{BEGIN}\nnot base64 at all!\n{END}\n");
         let key = "-----BEGIN PRIVATE KEY-----\nMIGH\n-----END PRIVATE KEY-----\n";
-        let mut text = b"# a comment line, as in Debian's bundle\n".to_vec();
+        let mut text =
+            b"# a comment line, as in Debian's bundle\n--- a rule, not a marker ---\n".to_vec();
         text.extend_from_slice(CA);
         text.extend_from_slice(broken.as_bytes());
         text.extend_from_slice(key.as_bytes());
