@@ -108,7 +108,7 @@ bench: $(STAMP)
 	@# Non-PIE (static relocation model): no start-up relocation of ~34,000 pointers, fewer pages
 	@# touched. With --target, RUSTFLAGS reaches only the binaries, not build scripts or proc macros.
 	for f in $(FUNCTIONS); do RUSTFLAGS="-C relocation-model=static" cargo build --quiet --release --target $(HOST) -p $$f || exit 1; done
-	$(PY) tests/bench/cold_start.py 20 "$(TARGET_DIR)/$(HOST)/release"
+	$(PY) tests/bench/cold_start.py 20 "$(TARGET_DIR)/$(HOST)/release" --write docs/benchmarks.md
 	@# The replicator's copy at 1 GiB: the release binary through ECR's API (emulator), then both
 	@# data paths side by side (needs the Debian packages docker-registry and skopeo).
 	tests/emulator/with-emulator.sh $(PY) tests/bench/copy_rss.py 1024 "$(TARGET_DIR)/$(HOST)/release/replicator"

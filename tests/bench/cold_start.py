@@ -5,14 +5,18 @@ boto3 twin (tests/bench/boto3_twin.py) so the ratio is measured, not assumed.
 Each function is given its real init (its clients, its policy from a file) and an event it decides
 without an AWS call, so the figure is start-up and decision, not network.
 
-usage: python cold_start.py RUNS TARGET_DIR   (prints a Markdown table, one row per program)
+usage: python cold_start.py RUNS TARGET_DIR [--write DOC]
+  prints a Markdown table, one row per program, and which targets the run missed; with --write,
+  also puts it into DOC between the cold-start markers (docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
+import datetime
 import http.server
 import json
 import os
+import platform
 import statistics
 import subprocess
 import sys
@@ -148,8 +152,67 @@ def zip_size(binary: Path) -> int:
     return len(buffer.getvalue())
 
 
+def machine() -> str:
+    """This machine in one line: CPU model, cores, memory, kernel."""
+    model = next(
+        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
+        platform.processor() or "unknown CPU",
+    )
+    mem_kib = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
+    return f"{model}, {os.cpu_count()} cores, {mem_kib / 1024 / 1024:.0f} GiB, Linux {platform.release()}"
+
+
+BEGIN, END = "<!-- cold-start: begin (written by make bench) -->", "<!-- cold-start: end -->"
+
+# The lean-functions targets, checked against every run.
+TARGET_MS, TARGET_RSS_MIB, TARGET_RATIO, TARGET_ZIP_MB = 8.0, 12.0, 20.0, 4.0
+
+
+def report(runs: int, rows: list[tuple[str, float, float, float, int | None]], twin: float | None) -> str:
+    lines = [
+        f"Last run: {datetime.date.today().isoformat()}, {machine()}; {runs} runs per program.",
+        "",
+        f"| program | cold start median ({runs} runs) | max | peak RSS (median) | vs boto3 twin | zip x86_64 |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    misses = []
+    for label, median, worst, rss, size in rows:
+        is_twin = label.startswith("python")
+        ratio = twin / median if twin and not is_twin else None
+        zip_text = f"{size / 1e6:.2f} MB" if size else ""
+        ratio_text = f"{ratio:.1f}x faster" if ratio else ""
+        lines.append(f"| {label} | {median:.1f} ms | {worst:.1f} ms | {rss:.1f} MiB | {ratio_text} | {zip_text} |")
+        if is_twin:
+            continue
+        if median > TARGET_MS:
+            misses.append(f"{label}: cold start {median:.1f} ms > {TARGET_MS:.0f} ms")
+        if rss > TARGET_RSS_MIB:
+            misses.append(f"{label}: peak RSS {rss:.1f} MiB > {TARGET_RSS_MIB:.0f} MiB")
+        if ratio is not None and ratio < TARGET_RATIO:
+            misses.append(f"{label}: {ratio:.1f}x the twin < {TARGET_RATIO:.0f}x")
+        if size and size / 1e6 > TARGET_ZIP_MB:
+            misses.append(f"{label}: zip {size / 1e6:.2f} MB > {TARGET_ZIP_MB:.0f} MB")
+    lines.append("")
+    if misses:
+        lines.append("Targets missed in this run: " + "; ".join(misses) + ".")
+    else:
+        lines.append(
+            f"Every function within the targets in this run: median ≤ {TARGET_MS:.0f} ms, peak RSS ≤ "
+            f"{TARGET_RSS_MIB:.0f} MiB, ≥ {TARGET_RATIO:.0f}x the twin, zip ≤ {TARGET_ZIP_MB:.0f} MB."
+        )
+    return "\n".join(lines)
+
+
+def write_into(doc: Path, text: str) -> None:
+    """Replace what lies between the markers in `doc` with `text`."""
+    content = doc.read_text()
+    start, end = content.index(BEGIN) + len(BEGIN), content.index(END)
+    doc.write_text(content[:start] + "\n" + text + "\n" + content[end:])
+
+
 def main() -> None:
     runs, target = int(sys.argv[1]), Path(sys.argv[2])
+    write = Path(sys.argv[4]) if len(sys.argv) > 4 and sys.argv[3] == "--write" else None
     rows = []
     medians = {}
     for label, argv, payload in programs(target):
@@ -160,14 +223,13 @@ def main() -> None:
             peaks.append(rss / 1024)
         medians[label] = statistics.median(times)
         binary = Path(argv[0])
-        size = f"{zip_size(binary) / 1e6:.1f} MB" if binary.parent == target else ""
+        size = zip_size(binary) if binary.parent == target else None
         rows.append((label, statistics.median(times), max(times), statistics.median(peaks), size))
-    twin = medians.get("python 3.11 + boto3 twin")
-    print(f"| program | cold start median ({runs} runs) | max | peak RSS (median) | vs boto3 twin | zip |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for label, median, worst, rss, size in rows:
-        ratio = f"{twin / median:.1f}x faster" if twin and not label.startswith("python") else ""
-        print(f"| {label} | {median:.1f} ms | {worst:.1f} ms | {rss:.1f} MiB | {ratio} | {size} |")
+    text = report(runs, rows, medians.get("python 3.11 + boto3 twin"))
+    print(text)
+    if write:
+        write_into(write, text)
+        print(f"written into {write}")
 
 
 if __name__ == "__main__":
