@@ -98,7 +98,7 @@ impl TrustRoots {
     /// no usable certificate; blocks that do not parse are skipped (and counted).
     pub fn from_bundle(path: &Path) -> std::io::Result<TrustRoots> {
         let text = std::fs::read(path)?;
-        let bundle = Bundle::parse(&path.display().to_string(), &text);
+        let bundle = Bundle::parse(&path.display().to_string(), text);
         if bundle.is_empty() {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
@@ -144,21 +144,33 @@ impl TrustRoots {
 }
 
 impl Bundle {
-    fn parse(path: &str, text: &[u8]) -> Bundle {
+    fn parse(path: &str, text: Vec<u8>) -> Bundle {
         let mut store = RootCertStore::empty();
-        let mut pem = Vec::new();
+        let mut usable = Vec::new();
         let mut skipped = 0;
-        for block in certificate_blocks(text) {
-            let usable = CertificateDer::from_pem_slice(block)
+        for block in certificate_blocks(&text) {
+            let ok = CertificateDer::from_pem_slice(block)
                 .ok()
                 .is_some_and(|der| store.add(der).is_ok());
-            if usable {
-                pem.extend_from_slice(block);
-                pem.push(b'\n');
+            if ok {
+                usable.push(block);
             } else {
                 skipped += 1;
             }
         }
+        // The usual case, a bundle of certificates that all parsed, is handed on as read: the PEM
+        // reader the SDK's client uses passes over the text between them. Anything else is
+        // rebuilt from the usable blocks alone.
+        let pem = if skipped == 0 && sections(&text) == usable.len() {
+            text
+        } else {
+            let mut pem = Vec::with_capacity(text.len());
+            for block in usable {
+                pem.extend_from_slice(block);
+                pem.push(b'\n');
+            }
+            pem
+        };
         Bundle {
             path: path.to_owned(),
             store: Arc::new(store),
@@ -166,6 +178,17 @@ impl Bundle {
             skipped,
         }
     }
+}
+
+/// How many PEM sections of any kind `text` opens.
+fn sections(text: &[u8]) -> usize {
+    let mut rest = text;
+    let mut count = 0;
+    while let Some(at) = find(rest, b"-----BEGIN ") {
+        count += 1;
+        rest = &rest[at + 1..];
+    }
+    count
 }
 
 /// Each `-----BEGIN CERTIFICATE-----` … `-----END CERTIFICATE-----` block, markers included.
@@ -221,7 +244,7 @@ mod tests {
         text.extend_from_slice(broken.as_bytes());
         text.extend_from_slice(key.as_bytes());
         text.extend_from_slice(LEAF);
-        let parsed = Bundle::parse("test", &text);
+        let parsed = Bundle::parse("test", text);
         assert_eq!((parsed.len(), parsed.skipped()), (2, 1));
         // The PEM handed to the SDK's client is the two usable blocks, nothing else.
         let ders: Vec<_> = CertificateDer::pem_slice_iter(&parsed.pem)
@@ -229,6 +252,23 @@ mod tests {
             .expect("PEM the SDK client can parse");
         assert_eq!(ders.len(), 2);
         assert!(!String::from_utf8_lossy(&parsed.pem).contains("PRIVATE KEY"));
+    }
+
+    #[test]
+    fn a_bundle_whose_certificates_all_parse_is_handed_on_as_read() {
+        let mut text = b"# Debian's bundle has no comments, others do\n".to_vec();
+        text.extend_from_slice(CA);
+        text.extend_from_slice(LEAF);
+        let parsed = Bundle::parse("test", text.clone());
+        assert_eq!((parsed.len(), parsed.skipped()), (2, 0));
+        assert_eq!(parsed.pem, text);
+        // Another section kind, even a well-formed one, is not handed to the SDK's client.
+        text.extend_from_slice(
+            b"-----BEGIN TRUSTED CERTIFICATE-----\nMIIB\n-----END TRUSTED CERTIFICATE-----\n",
+        );
+        let parsed = Bundle::parse("test", text.clone());
+        assert_eq!((parsed.len(), parsed.skipped()), (2, 0));
+        assert!(!String::from_utf8_lossy(&parsed.pem).contains("TRUSTED"));
     }
 
     #[test]
