@@ -204,13 +204,11 @@ pub struct TestAccount {
     pub env: Vec<(String, String)>,
 }
 
-/// An HTTP client for the emulator's own endpoints. reqwest is built without a default TLS
-/// provider (the functions use rustls on *ring*, installed where they need it); install it here too.
+/// An HTTP client for the emulator's own endpoints, built as the functions build theirs.
 pub fn http() -> reqwest::Client {
-    if rustls::crypto::CryptoProvider::get_default().is_none() {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    }
-    reqwest::Client::new()
+    warden_aws::runtime::tls::reqwest_builder()
+        .build()
+        .expect("a reqwest client on rustls")
 }
 
 impl TestAccount {

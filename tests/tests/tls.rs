@@ -53,15 +53,6 @@ fn test_ca() -> TrustRoots {
     TrustRoots::from_bundle(&repo_root().join("tests/fixtures/tls/ca.pem")).unwrap()
 }
 
-/// Roots that do not hold the test CA: this machine's own bundle when it has one, else the
-/// platform's loader — either way a public CA set.
-fn public_roots() -> TrustRoots {
-    warden_aws::runtime::tls::BUNDLES
-        .iter()
-        .find_map(|path| TrustRoots::from_bundle(std::path::Path::new(path)).ok())
-        .unwrap_or(TrustRoots::Platform)
-}
-
 async fn list_repositories(
     acct_sdk: &aws_config::SdkConfig,
     url: &str,
@@ -95,7 +86,8 @@ async fn the_sdk_client_trusts_the_bundle_it_is_given_and_nothing_else() {
     let listed = list_repositories(&acct.sdk, &front.url, &test_ca()).await;
     assert_eq!(listed, Ok(1), "through TLS, verified against the test CA");
 
-    let refused = list_repositories(&acct.sdk, &front.url, &public_roots())
+    // This machine's own roots (its bundle, else the platform's loader): a public CA set.
+    let refused = list_repositories(&acct.sdk, &front.url, &TrustRoots::distribution())
         .await
         .unwrap_err();
     assert!(
@@ -107,9 +99,7 @@ async fn the_sdk_client_trusts_the_bundle_it_is_given_and_nothing_else() {
 #[tokio::test]
 async fn reqwest_gets_the_same_roots_as_the_sdk_client() {
     let front = TlsFront::start(&Emulator::shared().url);
-    if rustls::crypto::CryptoProvider::get_default().is_none() {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    }
+    // No process-wide provider is installed here: the configuration carries its own (*ring*).
     let get = |roots: TrustRoots| {
         let url = format!("{}/moto-api/", front.url);
         async move {
@@ -127,7 +117,7 @@ async fn reqwest_gets_the_same_roots_as_the_sdk_client() {
         }
     };
     assert_eq!(get(test_ca()).await.unwrap(), 200);
-    if let roots @ TrustRoots::Bundle(_) = public_roots() {
+    if let roots @ TrustRoots::Bundle(_) = TrustRoots::distribution() {
         let refused = get(roots).await.unwrap_err();
         assert!(refused.is_connect(), "{refused:?}");
     }

@@ -14,7 +14,7 @@ use serde_json::Value;
 use warden_core::ports::{ChatWebhook, NotificationLog, PortError, WebhookSecrets, WebhookUrl};
 
 use crate::adapters::errors::port_error;
-use crate::runtime::tls::TrustRoots;
+use crate::runtime::tls;
 
 /// Secrets Manager, with each secret read once per container.
 #[derive(Debug)]
@@ -81,19 +81,9 @@ pub struct SlackWebhook {
 }
 
 impl SlackWebhook {
-    /// Webhook posts use the SDK's TLS stack, rustls on *ring* (one stack linked): it is installed
-    /// as the process's provider unless one already is. Servers are verified against the roots the
-    /// SDK's client trusts ([`TrustRoots::shared`]), read once.
+    /// Webhook posts use the SDK's TLS stack and roots ([`tls::reqwest_builder`]).
     pub fn new(timeout: Duration) -> Result<Self, PortError> {
-        if rustls::crypto::CryptoProvider::get_default().is_none() {
-            // Losing this race to another thread installing *ring* first is fine.
-            let _ = rustls::crypto::ring::default_provider().install_default();
-        }
-        let mut http = reqwest::Client::builder();
-        if let Some(tls) = TrustRoots::shared().rustls_config() {
-            http = http.tls_backend_preconfigured(tls);
-        }
-        let http = http
+        let http = tls::reqwest_builder()
             .timeout(timeout)
             .build()
             .map_err(|e| PortError::Invalid {

@@ -28,17 +28,16 @@ use crate::runtime::tls::TrustRoots;
 /// into every binary. The TLS connector is built on the first call and then reused by every
 /// client (one per timeout setting, cached by smithy).
 pub fn https_client(roots: &TrustRoots) -> SharedHttpClient {
-    let context = TlsContext::builder()
-        .with_trust_store(roots.sdk_trust_store())
-        .build();
-    let builder = aws_smithy_http_client::Builder::new()
+    let mut builder = aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(CryptoMode::Ring));
-    let client = match context {
-        Ok(context) => builder.tls_context(context).build_https(),
-        // Building a context only stores its parts; should it ever fail, the platform's roots.
-        Err(_) => builder.build_https(),
-    };
-    SharedHttpClient::new(ConnectorOnFirstCall(client))
+    // Building a context only stores its parts; were it ever to fail, the platform's roots.
+    if let Ok(context) = TlsContext::builder()
+        .with_trust_store(roots.sdk_trust_store())
+        .build()
+    {
+        builder = builder.tls_context(context);
+    }
+    SharedHttpClient::new(ConnectorOnFirstCall(builder.build_https()))
 }
 
 /// smithy's HTTPS client, without its check at client construction: that check builds a TLS

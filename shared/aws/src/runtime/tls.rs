@@ -87,11 +87,17 @@ impl TrustRoots {
             if set("SSL_CERT_FILE") || set("SSL_CERT_DIR") {
                 return TrustRoots::Platform;
             }
-            BUNDLES
-                .iter()
-                .find_map(|path| TrustRoots::from_bundle(Path::new(path)).ok())
-                .unwrap_or(TrustRoots::Platform)
+            TrustRoots::distribution()
         })
+    }
+
+    /// The first of [`BUNDLES`] that exists and holds a usable certificate, else the platform's
+    /// loaders. (What [`TrustRoots::shared`] gives when `SSL_CERT_*` are unset.)
+    pub fn distribution() -> TrustRoots {
+        BUNDLES
+            .iter()
+            .find_map(|path| TrustRoots::from_bundle(Path::new(path)).ok())
+            .unwrap_or(TrustRoots::Platform)
     }
 
     /// The usable certificates of the PEM bundle at `path`. Fails when it cannot be read or holds
@@ -140,6 +146,22 @@ impl TrustRoots {
             .with_root_certificates(Arc::clone(&bundle.store))
             .with_no_client_auth();
         Some(config)
+    }
+}
+
+/// A reqwest client builder on the SDK's TLS stack, rustls on *ring* (installed as the process's
+/// provider unless one already is), verifying servers against [`TrustRoots::shared`]. Every
+/// reqwest client of a function starts here (Slack webhooks, registry blobs).
+#[cfg(any(feature = "notifier", feature = "replicator"))]
+pub fn reqwest_builder() -> reqwest::ClientBuilder {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Losing this race to another thread installing *ring* first is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+    let builder = reqwest::Client::builder();
+    match TrustRoots::shared().rustls_config() {
+        Some(tls) => builder.tls_backend_preconfigured(tls),
+        None => builder,
     }
 }
 

@@ -23,7 +23,7 @@ use warden_core::replicate::image::{Blob, CopyReport, contents, missing, referre
 
 use layers::{Route, transfer};
 
-use crate::runtime::tls::TrustRoots;
+use crate::runtime::tls;
 
 /// Layers copied at once per image by default (memory ≈ part size × this + a constant).
 pub const DEFAULT_CONCURRENCY: usize = 4;
@@ -46,18 +46,9 @@ pub struct ImageCopier {
 }
 
 impl ImageCopier {
-    /// Blob transfers use the SDK's TLS stack, rustls on *ring* (installed as the process's
-    /// provider unless one already is), trusting the SDK client's roots ([`TrustRoots::shared`]).
+    /// Blob transfers use the SDK's TLS stack and roots ([`tls::reqwest_builder`]).
     pub fn new(concurrency: usize) -> Result<Self, PortError> {
-        if rustls::crypto::CryptoProvider::get_default().is_none() {
-            // Losing this race to another thread installing *ring* first is fine.
-            let _ = rustls::crypto::ring::default_provider().install_default();
-        }
-        let mut http = reqwest::Client::builder();
-        if let Some(tls) = TrustRoots::shared().rustls_config() {
-            http = http.tls_backend_preconfigured(tls);
-        }
-        let http = http
+        let http = tls::reqwest_builder()
             .connect_timeout(std::time::Duration::from_secs(5))
             .build()
             .map_err(|e| PortError::Invalid {
