@@ -11,7 +11,7 @@ use warden_aws::{ApiCalls, load_sdk_config};
 // One invocation at a time per container: one thread is all a Lambda needs (and what it starts).
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    telemetry::init_logging();
+    telemetry::init_logging()?;
     let config = JanitorConfig::from_env()?;
     let sdk = load_sdk_config().await?;
     let calls = ApiCalls::new();

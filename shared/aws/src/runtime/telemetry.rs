@@ -1,7 +1,7 @@
 //! Logs and the one summary line per event.
 //!
 //! Logs are `tracing` events; [`init_logging`] honours Lambda's `AWS_LAMBDA_LOG_FORMAT` (JSON or
-//! text) and `AWS_LAMBDA_LOG_LEVEL`. The summary is a CloudWatch Embedded Metric Format object on one
+//! text) and `AWS_LAMBDA_LOG_LEVEL`, and `RUST_LOG`'s per-target directives. The summary is a CloudWatch Embedded Metric Format object on one
 //! stdout line: CloudWatch turns its metrics (API calls, duration, and each outcome count such as
 //! TagsReverted or ImagesDeleted) into metrics with no extra API call, and its properties keep what
 //! was decided for Logs Insights.
@@ -11,10 +11,76 @@ use std::io::Write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value, json};
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::fmt;
+use tracing_subscriber::prelude::*;
 
-/// Install the log subscriber (once, at init).
-pub fn init_logging() {
-    lambda_runtime::tracing::init_default_subscriber();
+use super::env::{self, ConfigError};
+
+/// Install the log subscriber (once, at init; a second call keeps the first). Lines go to stdout,
+/// without timestamps (Lambda stamps every line): JSON objects when `AWS_LAMBDA_LOG_FORMAT` is
+/// `JSON` (any case), text otherwise. Which events are written: see [`log_filter`].
+///
+/// The filter is a [`Targets`] list, not an `EnvFilter`: its span and field directives are not
+/// offered, and so not linked: `EnvFilter` brings a regex engine that builds full DFAs, which
+/// made every regex the process compiles at init (the policy schema's patterns) slower.
+pub fn init_logging() -> Result<(), ConfigError> {
+    let filter = log_filter(
+        env::optional("AWS_LAMBDA_LOG_LEVEL"),
+        env::optional("RUST_LOG"),
+    )?;
+    let json =
+        env::optional("AWS_LAMBDA_LOG_FORMAT").is_some_and(|f| f.eq_ignore_ascii_case("json"));
+    let text_lines = (!json).then(|| {
+        fmt::layer()
+            .with_target(false)
+            .without_time()
+            .with_ansi(false)
+    });
+    let json_lines = json.then(|| fmt::layer().json().with_target(false).without_time());
+    // Err only when a subscriber is already installed: that one stays.
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(text_lines)
+        .with(json_lines)
+        .try_init();
+    Ok(())
+}
+
+/// Which events are logged. `AWS_LAMBDA_LOG_LEVEL` (Lambda's advanced logging controls: `TRACE`,
+/// `DEBUG`, `INFO`, `WARN`, `ERROR` or `FATAL`; FATAL logs errors, the most severe level `tracing`
+/// has) sets the level; when it is unset, `RUST_LOG`'s bare level does; else `INFO`. `RUST_LOG`'s
+/// `target=level` directives (comma-separated, e.g. `warden_aws=debug,aws_smithy_runtime=warn`)
+/// set the level of their targets either way. A value that does not parse fails init, naming the
+/// variable.
+pub fn log_filter(
+    lambda_level: Option<String>,
+    rust_log: Option<String>,
+) -> Result<Targets, ConfigError> {
+    let targets = match rust_log {
+        None => Targets::new(),
+        Some(value) => value.parse::<Targets>().map_err(|_| ConfigError::Invalid {
+            name: "RUST_LOG",
+            value,
+            expected: "a level or target=level directives, comma-separated",
+        })?,
+    };
+    let level = match lambda_level {
+        None => targets.default_level(),
+        Some(value) => {
+            let level = if value.eq_ignore_ascii_case("fatal") {
+                Ok(LevelFilter::ERROR)
+            } else {
+                value.parse::<LevelFilter>()
+            };
+            Some(level.map_err(|_| ConfigError::Invalid {
+                name: "AWS_LAMBDA_LOG_LEVEL",
+                value,
+                expected: "one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL",
+            })?)
+        }
+    };
+    Ok(targets.with_default(level.unwrap_or(LevelFilter::INFO)))
 }
 
 /// What one event led to. Build it while handling, then [`Summary::emit`] it once.
@@ -101,6 +167,55 @@ impl Summary {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tracing::Level;
+
+    fn filter(lambda_level: Option<&str>, rust_log: Option<&str>) -> Result<Targets, ConfigError> {
+        log_filter(lambda_level.map(str::to_owned), rust_log.map(str::to_owned))
+    }
+
+    #[test]
+    fn without_settings_info_and_above_are_logged() {
+        let f = filter(None, None).unwrap();
+        assert!(f.would_enable("warden_aws", &Level::INFO));
+        assert!(!f.would_enable("warden_aws", &Level::DEBUG));
+    }
+
+    #[test]
+    fn lambdas_log_level_sets_the_level_and_fatal_logs_errors_only() {
+        let f = filter(Some("DEBUG"), None).unwrap();
+        assert!(f.would_enable("aws_smithy_runtime", &Level::DEBUG));
+        assert!(!f.would_enable("aws_smithy_runtime", &Level::TRACE));
+        let f = filter(Some("FATAL"), None).unwrap();
+        assert!(f.would_enable("warden_aws", &Level::ERROR));
+        assert!(!f.would_enable("warden_aws", &Level::WARN));
+    }
+
+    #[test]
+    fn lambdas_log_level_wins_over_rust_logs_bare_level_but_target_directives_refine_it() {
+        let f = filter(Some("WARN"), Some("trace,warden_aws=debug")).unwrap();
+        assert!(!f.would_enable("aws_smithy_runtime", &Level::INFO));
+        assert!(f.would_enable("aws_smithy_runtime", &Level::WARN));
+        assert!(f.would_enable("warden_aws::adapters", &Level::DEBUG));
+        let f = filter(None, Some("error,warden_aws=info")).unwrap();
+        assert!(!f.would_enable("hyper", &Level::WARN));
+        assert!(f.would_enable("warden_aws", &Level::INFO));
+    }
+
+    #[test]
+    fn a_level_that_does_not_parse_fails_init_naming_the_variable() {
+        let err = filter(Some("LOUD"), None).unwrap_err().to_string();
+        assert!(
+            err.contains("AWS_LAMBDA_LOG_LEVEL") && err.contains("LOUD"),
+            "{err}"
+        );
+        let err = filter(None, Some("warden_aws=loud"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("RUST_LOG") && err.contains("warden_aws=loud"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn emf_line_declares_every_metric_it_carries() {
