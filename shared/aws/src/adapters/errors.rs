@@ -2,7 +2,6 @@
 
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::http::Response;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use warden_core::ports::PortError;
 
@@ -34,7 +33,7 @@ pub(crate) fn port_error<E>(operation: &'static str, err: SdkError<E, Response>)
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let message = DisplayErrorContext(&err).to_string();
+    let message = describe(&err);
     match &err {
         SdkError::ServiceError(service) => {
             let code = service.err().code().unwrap_or_default();
@@ -63,5 +62,140 @@ where
             PortError::Transient { operation, message }
         }
         _ => PortError::Invalid { operation, message },
+    }
+}
+
+/// An SDK error on one line, as an operator reads it: a service's error as its code, message and
+/// HTTP status; any other failure (dispatch, timeout, response) as its message and its causes'.
+/// Never the error's `Debug` dump (smithy's `DisplayErrorContext` appends one: request ids, the
+/// raw response).
+fn describe<E>(err: &SdkError<E, Response>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let SdkError::ServiceError(service) = err else {
+        return with_causes(err);
+    };
+    let status = service.raw().status().as_u16();
+    match (service.err().code(), service.err().message()) {
+        (Some(code), Some(message)) => format!("{code}: {message} (HTTP {status})"),
+        (Some(code), None) => format!("{code} (HTTP {status})"),
+        (None, Some(message)) => format!("{message} (HTTP {status})"),
+        (None, None) => format!("HTTP {status}, no error code"),
+    }
+}
+
+/// The error's message and each cause's, joined by ": "; a cause whose text the previous part
+/// already holds is left out.
+fn with_causes(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(err);
+    while let Some(error) = next {
+        let text = error.to_string();
+        if !text.is_empty() && !parts.last().is_some_and(|last| last.contains(&text)) {
+            parts.push(text);
+        }
+        next = error.source();
+    }
+    parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_smithy_runtime_api::client::result::ConnectorError;
+    use aws_smithy_types::body::SdkBody;
+    use aws_smithy_types::error::ErrorMetadata;
+
+    /// A service's error as the SDK models one: its metadata, no more.
+    #[derive(Debug)]
+    struct ServiceFailure(ErrorMetadata);
+
+    impl std::fmt::Display for ServiceFailure {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "unhandled error ({:?})", self.0)
+        }
+    }
+
+    impl std::error::Error for ServiceFailure {}
+
+    impl ProvideErrorMetadata for ServiceFailure {
+        fn meta(&self) -> &ErrorMetadata {
+            &self.0
+        }
+    }
+
+    fn service(status: u16, code: &str, message: &str) -> SdkError<ServiceFailure, Response> {
+        let meta = ErrorMetadata::builder()
+            .code(code)
+            .message(message)
+            .custom("aws_request_id", "4d1b-request-id")
+            .build();
+        let raw = Response::new(status.try_into().unwrap(), SdkBody::from("{}"));
+        SdkError::service_error(ServiceFailure(meta), raw)
+    }
+
+    #[test]
+    fn a_service_error_reads_as_its_code_message_and_status_without_the_debug_dump() {
+        let err = port_error(
+            "ECR.PutImage",
+            service(
+                400,
+                "InvalidParameterException",
+                "Invalid parameter at 'imageTag'",
+            ),
+        );
+        let text = err.to_string();
+        assert!(
+            text.contains("InvalidParameterException: Invalid parameter at 'imageTag' (HTTP 400)"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("request-id") && !text.contains("Error {"),
+            "{text}"
+        );
+        assert!(!err.is_retryable());
+    }
+
+    #[test]
+    fn a_dispatch_failure_reads_as_its_causes_on_one_line_and_is_retried() {
+        let refused =
+            std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused");
+        let err: SdkError<ServiceFailure, Response> =
+            SdkError::dispatch_failure(ConnectorError::io(Box::new(refused)));
+        let err = port_error("ECR.DescribeImages", err);
+        let text = err.to_string();
+        assert!(
+            text.contains("dispatch failure: io error: connection refused"),
+            "{text}"
+        );
+        assert!(
+            !text.contains('\n') && !text.contains("DispatchFailure"),
+            "{text}"
+        );
+        assert!(err.is_retryable());
+    }
+
+    #[test]
+    fn throttling_and_server_errors_are_retryable_access_denied_is_not() {
+        assert!(matches!(
+            port_error(
+                "SNS.Publish",
+                service(400, "ThrottlingException", "Rate exceeded")
+            ),
+            PortError::Throttled { .. }
+        ));
+        assert!(
+            port_error(
+                "ECR.PutImage",
+                service(503, "ServiceUnavailable", "try later")
+            )
+            .is_retryable()
+        );
+        let denied = port_error(
+            "ECR.PutImage",
+            service(403, "AccessDeniedException", "not allowed"),
+        );
+        assert!(matches!(denied, PortError::Denied { .. }) && !denied.is_retryable());
     }
 }

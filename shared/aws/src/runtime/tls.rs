@@ -111,13 +111,18 @@ impl TrustRoots {
                 format!("{}: no usable certificate", path.display()),
             ));
         }
-        if bundle.skipped > 0 {
+        if bundle.skipped() > 0 {
             tracing::warn!(
-                bundle = %bundle.path,
-                skipped = bundle.skipped,
+                bundle = %bundle.path(),
+                skipped = bundle.skipped(),
                 "some certificates in the CA bundle are not usable and are not trusted"
             );
         }
+        tracing::debug!(
+            bundle = %bundle.path(),
+            certificates = bundle.len(),
+            "trusted roots read"
+        );
         Ok(TrustRoots::Bundle(Arc::new(bundle)))
     }
 
