@@ -5,7 +5,9 @@
 //! - [`Emulator::account`]: a fresh AWS account for one test (STS AssumeRole into a random account id:
 //!   moto keeps each account's state apart), so tests run in parallel on one server and each starts
 //!   clean.
-//! - Seeding helpers for what the emulator cannot produce on its own (scan results, Inspector findings).
+//! - Seeding what the emulator cannot produce on its own (`seed`: scan results, Inspector
+//!   findings, image ages); pushing images (`images`); events (`fixtures`); a real registry
+//!   (`registry`), a Slack stand-in (`webhook`) and a fault proxy (`faults`).
 //!
 //! Test helpers panic with a message on failure: a panic here is a failed test.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::missing_panics_doc)]
@@ -21,11 +23,16 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_sts::config::Credentials;
 use serde_json::{Value, json};
 use warden_aws::{ApiCalls, counted};
-use warden_core::names::Digest;
 
 pub mod faults;
+mod fixtures;
+mod images;
 pub mod registry;
+mod seed;
 pub mod webhook;
+
+pub use fixtures::{at, load_fixture, sns_delivery};
+pub use images::{OCI_INDEX, OCI_MANIFEST, image_index, image_manifest};
 
 pub const REGION: &str = "us-east-1";
 
@@ -225,79 +232,6 @@ impl TestAccount {
         serde_json::from_str(&text).expect("seed response JSON")
     }
 
-    /// Give an image a finished scan with these findings (basic shape unless `enhanced`).
-    pub async fn seed_scan(
-        &self,
-        repository: &str,
-        digest: &Digest,
-        status: &str,
-        findings: Vec<Value>,
-        enhanced: bool,
-    ) {
-        self.post(
-            "/_warden/seed/ecr-scan",
-            json!({"account": self.id, "region": REGION, "repository": repository, "digest": digest,
-                   "status": status, "findings": findings, "enhanced": enhanced}),
-        )
-        .await;
-    }
-
-    /// Set images' push (and last pull) times, as seconds before now: registries are months old.
-    pub async fn age_images(&self, repository: &str, ages: &[(&Digest, i64, Option<i64>)]) {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs() as i64;
-        let images: Vec<Value> = ages
-            .iter()
-            .map(|(d, pushed, pulled)| json!({"digest": d, "pushed_at": now - pushed, "last_pull": pulled.map(|p| now - p)}))
-            .collect();
-        self.post("/_warden/seed/image-times", json!({"account": self.id, "region": REGION, "repository": repository, "images": images}))
-            .await;
-    }
-
-    /// Put an image in ECR's archive storage class, archived `days_ago` days ago (or, with
-    /// `activating`, being restored from it).
-    pub async fn archive_image(
-        &self,
-        repository: &str,
-        digest: &Digest,
-        days_ago: i64,
-        activating: bool,
-    ) {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs() as i64;
-        let status = if activating { "ACTIVATING" } else { "ARCHIVED" };
-        let image = json!({"digest": digest, "pushed_at": now - (days_ago + 30) * 86_400,
-                           "status": status, "archived_at": now - days_ago * 86_400});
-        self.post("/_warden/seed/image-times", json!({"account": self.id, "region": REGION, "repository": repository, "images": [image]}))
-            .await;
-    }
-
-    /// Set Inspector's coverage scan status of one image (as when it stops being eligible).
-    pub async fn set_coverage(
-        &self,
-        repository: &str,
-        digest: &Digest,
-        status: &str,
-        reason: &str,
-    ) {
-        let image = json!({"digest": digest, "coverage": {"statusCode": status, "reason": reason}});
-        self.post("/_warden/seed/image-times", json!({"account": self.id, "region": REGION, "repository": repository, "images": [image]}))
-            .await;
-    }
-
-    /// Make ECR in this account answer with response shapes a client must also cope with
-    /// (see the emulator's `seed_options`).
-    pub async fn ecr_options(&self, options: Value) {
-        let mut body = options;
-        body["account"] = json!(self.id);
-        body["region"] = json!(REGION);
-        self.post("/_warden/seed/ecr-options", body).await;
-    }
-
     /// An IAM role Lambda functions can be created with.
     pub async fn lambda_role(&self) -> String {
         let iam = aws_sdk_iam::Client::new(&self.sdk);
@@ -315,15 +249,6 @@ impl TestAccount {
     /// The ECR registry host of this account.
     pub fn registry(&self) -> String {
         format!("{}.dkr.ecr.{REGION}.amazonaws.com", self.id)
-    }
-
-    /// Add (or replace, by findingArn) Inspector findings in this account.
-    pub async fn seed_findings(&self, findings: Vec<Value>) {
-        self.post(
-            "/_warden/seed/inspector-findings",
-            json!({"account": self.id, "region": REGION, "findings": findings}),
-        )
-        .await;
     }
 
     /// The DynamoDB table the functions keep state in (ledger, verdicts, dedupe), as infra defines it.
@@ -538,179 +463,4 @@ impl TestAccount {
                 .build(),
         )
     }
-
-    /// Upload `bytes` as a blob (a layer or config) of `repository` through the ECR layer API,
-    /// in one part; returns its digest.
-    pub async fn upload_blob(
-        &self,
-        ecr: &aws_sdk_ecr::Client,
-        repository: &str,
-        bytes: &[u8],
-    ) -> Digest {
-        let digest = Digest::of_bytes(bytes);
-        let upload = ecr
-            .initiate_layer_upload()
-            .repository_name(repository)
-            .send()
-            .await
-            .expect("initiate layer upload");
-        let id = upload.upload_id().expect("upload id");
-        ecr.upload_layer_part()
-            .repository_name(repository)
-            .upload_id(id)
-            .part_first_byte(0)
-            .part_last_byte(bytes.len() as i64 - 1)
-            .layer_part_blob(aws_sdk_ecr::primitives::Blob::new(bytes.to_vec()))
-            .send()
-            .await
-            .expect("upload layer part");
-        ecr.complete_layer_upload()
-            .repository_name(repository)
-            .upload_id(id)
-            .layer_digests(digest.as_str())
-            .send()
-            .await
-            .expect("complete layer upload");
-        digest
-    }
-
-    /// Push a real image to `repository` in `region`: its config (named by `seed`) and `layers`
-    /// uploaded as blobs, then an OCI manifest naming them, with an optional tag. Returns the
-    /// image's digest and exact manifest bytes.
-    pub async fn push_layers(
-        &self,
-        region: &str,
-        repository: &str,
-        seed: &str,
-        layers: &[Vec<u8>],
-        tag: Option<&str>,
-    ) -> (Digest, String) {
-        let ecr = self.ecr_in(region);
-        let config = format!(r#"{{"architecture":"amd64","os":"linux","seed":"{seed}"}}"#);
-        let config_digest = self.upload_blob(&ecr, repository, config.as_bytes()).await;
-        let mut descriptors = Vec::new();
-        for layer in layers {
-            let digest = self.upload_blob(&ecr, repository, layer).await;
-            descriptors.push(json!({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": digest, "size": layer.len()}));
-        }
-        let manifest = json!({
-            "schemaVersion": 2,
-            "mediaType": OCI_MANIFEST,
-            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config.len()},
-            "layers": descriptors,
-        })
-        .to_string();
-        let mut put = ecr
-            .put_image()
-            .repository_name(repository)
-            .image_manifest(&manifest)
-            .image_manifest_media_type(OCI_MANIFEST);
-        if let Some(tag) = tag {
-            put = put.image_tag(tag);
-        }
-        put.send().await.expect("put image");
-        (Digest::of_bytes(manifest.as_bytes()), manifest)
-    }
-
-    /// Make the stored bytes of a layer stop matching its digest (in `region`).
-    pub async fn corrupt_layer(&self, region: &str, repository: &str, digest: &Digest) {
-        self.post(
-            "/_warden/seed/corrupt-layer",
-            json!({"account": self.id, "region": region, "repository": repository, "digest": digest}),
-        )
-        .await;
-    }
-
-    /// Push an image manifest (config + one layer named by `seed`) with an optional tag; returns
-    /// its digest and exact bytes.
-    pub async fn push(&self, repository: &str, seed: &str, tag: Option<&str>) -> (Digest, String) {
-        self.push_manifest(repository, &image_manifest(seed), OCI_MANIFEST, tag)
-            .await
-    }
-
-    /// Push exact manifest bytes (an image, an index, a referrer) with an optional tag.
-    pub async fn push_manifest(
-        &self,
-        repository: &str,
-        manifest: &str,
-        media_type: &str,
-        tag: Option<&str>,
-    ) -> (Digest, String) {
-        let manifest = manifest.to_owned();
-        let mut put = self
-            .clients
-            .ecr
-            .put_image()
-            .repository_name(repository)
-            .image_manifest(&manifest)
-            .image_manifest_media_type(media_type);
-        if let Some(tag) = tag {
-            put = put.image_tag(tag);
-        }
-        put.send().await.expect("put image");
-        (Digest::of_bytes(manifest.as_bytes()), manifest)
-    }
-}
-
-/// A Lambda SNS event delivering `messages` (each a message body), as SNS hands them to a
-/// subscribed function.
-pub fn sns_delivery(messages: &[(String, String)]) -> Value {
-    let records: Vec<Value> = messages
-        .iter()
-        .enumerate()
-        .map(|(i, (subject, body))| {
-            json!({"EventSource": "aws:sns", "EventVersion": "1.0",
-                "EventSubscriptionArn": "arn:aws:sns:eu-west-1:123456789012:ecr-warden:2bcfbf39-05c3-41de-beaa-fcfcc21c8f55", "Sns": {
-                "Type": "Notification", "MessageId": format!("msg-{i}"), "TopicArn": "arn:aws:sns:eu-west-1:123456789012:ecr-warden",
-                "Subject": subject, "Message": body, "Timestamp": "2026-11-28T10:00:00.000Z",
-                "SignatureVersion": "1", "Signature": "EXAMPLE", "SigningCertUrl": "EXAMPLE", "UnsubscribeUrl": "EXAMPLE",
-                "MessageAttributes": {}}})
-        })
-        .collect();
-    json!({"Records": records})
-}
-
-/// A JSON fixture from events/.
-pub fn load_fixture(name: &str) -> Value {
-    let path = repo_root().join("events").join(name);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).expect("fixture JSON")
-}
-
-/// An RFC 3339 time `seconds` after a fixed base: event times that order pushes.
-pub fn at(seconds: i64) -> String {
-    (chrono::DateTime::from_timestamp(1_795_000_000, 0).expect("base")
-        + chrono::Duration::seconds(seconds))
-    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
-pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-
-fn fake_digest(seed: &str) -> Digest {
-    Digest::of_bytes(seed.as_bytes())
-}
-
-/// An OCI image manifest whose layer digest derives from `seed`: distinct seeds, distinct images.
-pub fn image_manifest(seed: &str) -> String {
-    json!({
-        "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": fake_digest(&format!("config-{seed}")), "size": 1469},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": fake_digest(&format!("layer-{seed}")), "size": 3_208_942}],
-    })
-    .to_string()
-}
-
-/// An OCI index over the given (digest, architecture) children.
-pub fn image_index(children: &[(&Digest, &str)]) -> String {
-    json!({
-        "schemaVersion": 2,
-        "mediaType": OCI_INDEX,
-        "manifests": children.iter().map(|(d, arch)| json!({
-            "mediaType": OCI_MANIFEST, "digest": d, "size": 512,
-            "platform": {"architecture": arch, "os": "linux"},
-        })).collect::<Vec<_>>(),
-    })
-    .to_string()
 }

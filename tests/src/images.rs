@@ -1,0 +1,151 @@
+//! Images: blobs and manifests pushed through ECR's API, and synthetic OCI manifests and indexes.
+
+use serde_json::json;
+use warden_core::names::Digest;
+
+use crate::TestAccount;
+
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+
+impl TestAccount {
+    /// Upload `bytes` as a blob (a layer or config) of `repository` through the ECR layer API,
+    /// in one part; returns its digest.
+    pub async fn upload_blob(
+        &self,
+        ecr: &aws_sdk_ecr::Client,
+        repository: &str,
+        bytes: &[u8],
+    ) -> Digest {
+        let digest = Digest::of_bytes(bytes);
+        let upload = ecr
+            .initiate_layer_upload()
+            .repository_name(repository)
+            .send()
+            .await
+            .expect("initiate layer upload");
+        let id = upload.upload_id().expect("upload id");
+        ecr.upload_layer_part()
+            .repository_name(repository)
+            .upload_id(id)
+            .part_first_byte(0)
+            .part_last_byte(bytes.len() as i64 - 1)
+            .layer_part_blob(aws_sdk_ecr::primitives::Blob::new(bytes.to_vec()))
+            .send()
+            .await
+            .expect("upload layer part");
+        ecr.complete_layer_upload()
+            .repository_name(repository)
+            .upload_id(id)
+            .layer_digests(digest.as_str())
+            .send()
+            .await
+            .expect("complete layer upload");
+        digest
+    }
+
+    /// Push a real image to `repository` in `region`: its config (named by `seed`) and `layers`
+    /// uploaded as blobs, then an OCI manifest naming them, with an optional tag. Returns the
+    /// image's digest and exact manifest bytes.
+    pub async fn push_layers(
+        &self,
+        region: &str,
+        repository: &str,
+        seed: &str,
+        layers: &[Vec<u8>],
+        tag: Option<&str>,
+    ) -> (Digest, String) {
+        let ecr = self.ecr_in(region);
+        let config = format!(r#"{{"architecture":"amd64","os":"linux","seed":"{seed}"}}"#);
+        let config_digest = self.upload_blob(&ecr, repository, config.as_bytes()).await;
+        let mut descriptors = Vec::new();
+        for layer in layers {
+            let digest = self.upload_blob(&ecr, repository, layer).await;
+            descriptors.push(json!({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": digest, "size": layer.len()}));
+        }
+        let manifest = json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config.len()},
+            "layers": descriptors,
+        })
+        .to_string();
+        let mut put = ecr
+            .put_image()
+            .repository_name(repository)
+            .image_manifest(&manifest)
+            .image_manifest_media_type(OCI_MANIFEST);
+        if let Some(tag) = tag {
+            put = put.image_tag(tag);
+        }
+        put.send().await.expect("put image");
+        (Digest::of_bytes(manifest.as_bytes()), manifest)
+    }
+
+    /// Make the stored bytes of a layer stop matching its digest (in `region`).
+    pub async fn corrupt_layer(&self, region: &str, repository: &str, digest: &Digest) {
+        self.post(
+            "/_warden/seed/corrupt-layer",
+            json!({"account": self.id, "region": region, "repository": repository, "digest": digest}),
+        )
+        .await;
+    }
+
+    /// Push an image manifest (config + one layer named by `seed`) with an optional tag; returns
+    /// its digest and exact bytes.
+    pub async fn push(&self, repository: &str, seed: &str, tag: Option<&str>) -> (Digest, String) {
+        self.push_manifest(repository, &image_manifest(seed), OCI_MANIFEST, tag)
+            .await
+    }
+
+    /// Push exact manifest bytes (an image, an index, a referrer) with an optional tag.
+    pub async fn push_manifest(
+        &self,
+        repository: &str,
+        manifest: &str,
+        media_type: &str,
+        tag: Option<&str>,
+    ) -> (Digest, String) {
+        let manifest = manifest.to_owned();
+        let mut put = self
+            .clients
+            .ecr
+            .put_image()
+            .repository_name(repository)
+            .image_manifest(&manifest)
+            .image_manifest_media_type(media_type);
+        if let Some(tag) = tag {
+            put = put.image_tag(tag);
+        }
+        put.send().await.expect("put image");
+        (Digest::of_bytes(manifest.as_bytes()), manifest)
+    }
+}
+
+fn fake_digest(seed: &str) -> Digest {
+    Digest::of_bytes(seed.as_bytes())
+}
+
+/// An OCI image manifest whose layer digest derives from `seed`: distinct seeds, distinct images.
+pub fn image_manifest(seed: &str) -> String {
+    json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": fake_digest(&format!("config-{seed}")), "size": 1469},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": fake_digest(&format!("layer-{seed}")), "size": 3_208_942}],
+    })
+    .to_string()
+}
+
+/// An OCI index over the given (digest, architecture) children.
+pub fn image_index(children: &[(&Digest, &str)]) -> String {
+    json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_INDEX,
+        "manifests": children.iter().map(|(d, arch)| json!({
+            "mediaType": OCI_MANIFEST, "digest": d, "size": 512,
+            "platform": {"architecture": arch, "os": "linux"},
+        })).collect::<Vec<_>>(),
+    })
+    .to_string()
+}

@@ -1,0 +1,93 @@
+//! Seeding what the emulator cannot produce on its own: scan results, Inspector findings and
+//! coverage, image ages and archive state, ECR response shapes.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+use warden_core::names::Digest;
+
+use crate::{REGION, TestAccount};
+
+impl TestAccount {
+    /// Give an image a finished scan with these findings (basic shape unless `enhanced`).
+    pub async fn seed_scan(
+        &self,
+        repository: &str,
+        digest: &Digest,
+        status: &str,
+        findings: Vec<Value>,
+        enhanced: bool,
+    ) {
+        self.post(
+            "/_warden/seed/ecr-scan",
+            json!({"account": self.id, "region": REGION, "repository": repository, "digest": digest,
+                   "status": status, "findings": findings, "enhanced": enhanced}),
+        )
+        .await;
+    }
+
+    /// Set images' push (and last pull) times, as seconds before now: registries are months old.
+    pub async fn age_images(&self, repository: &str, ages: &[(&Digest, i64, Option<i64>)]) {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let images: Vec<Value> = ages
+            .iter()
+            .map(|(d, pushed, pulled)| json!({"digest": d, "pushed_at": now - pushed, "last_pull": pulled.map(|p| now - p)}))
+            .collect();
+        self.post("/_warden/seed/image-times", json!({"account": self.id, "region": REGION, "repository": repository, "images": images}))
+            .await;
+    }
+
+    /// Put an image in ECR's archive storage class, archived `days_ago` days ago (or, with
+    /// `activating`, being restored from it).
+    pub async fn archive_image(
+        &self,
+        repository: &str,
+        digest: &Digest,
+        days_ago: i64,
+        activating: bool,
+    ) {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let status = if activating { "ACTIVATING" } else { "ARCHIVED" };
+        let image = json!({"digest": digest, "pushed_at": now - (days_ago + 30) * 86_400,
+                           "status": status, "archived_at": now - days_ago * 86_400});
+        self.post("/_warden/seed/image-times", json!({"account": self.id, "region": REGION, "repository": repository, "images": [image]}))
+            .await;
+    }
+
+    /// Set Inspector's coverage scan status of one image (as when it stops being eligible).
+    pub async fn set_coverage(
+        &self,
+        repository: &str,
+        digest: &Digest,
+        status: &str,
+        reason: &str,
+    ) {
+        let image = json!({"digest": digest, "coverage": {"statusCode": status, "reason": reason}});
+        self.post("/_warden/seed/image-times", json!({"account": self.id, "region": REGION, "repository": repository, "images": [image]}))
+            .await;
+    }
+
+    /// Make ECR in this account answer with response shapes a client must also cope with
+    /// (see the emulator's `seed_options`).
+    pub async fn ecr_options(&self, options: Value) {
+        let mut body = options;
+        body["account"] = json!(self.id);
+        body["region"] = json!(REGION);
+        self.post("/_warden/seed/ecr-options", body).await;
+    }
+
+    /// Add (or replace, by findingArn) Inspector findings in this account.
+    pub async fn seed_findings(&self, findings: Vec<Value>) {
+        self.post(
+            "/_warden/seed/inspector-findings",
+            json!({"account": self.id, "region": REGION, "findings": findings}),
+        )
+        .await;
+    }
+}
