@@ -70,16 +70,7 @@ impl TestAccount {
             "layers": descriptors,
         })
         .to_string();
-        let mut put = ecr
-            .put_image()
-            .repository_name(repository)
-            .image_manifest(&manifest)
-            .image_manifest_media_type(OCI_MANIFEST);
-        if let Some(tag) = tag {
-            put = put.image_tag(tag);
-        }
-        put.send().await.expect("put image");
-        (Digest::of_bytes(manifest.as_bytes()), manifest)
+        put_image(&ecr, repository, manifest, OCI_MANIFEST, tag).await
     }
 
     /// Make the stored bytes of a layer stop matching its digest (in `region`).
@@ -107,19 +98,29 @@ impl TestAccount {
         tag: Option<&str>,
     ) -> (Digest, String) {
         let manifest = manifest.to_owned();
-        let mut put = self
-            .clients
-            .ecr
-            .put_image()
-            .repository_name(repository)
-            .image_manifest(&manifest)
-            .image_manifest_media_type(media_type);
-        if let Some(tag) = tag {
-            put = put.image_tag(tag);
-        }
-        put.send().await.expect("put image");
-        (Digest::of_bytes(manifest.as_bytes()), manifest)
+        put_image(&self.clients.ecr, repository, manifest, media_type, tag).await
     }
+}
+
+/// PutImage of exact manifest bytes through `ecr` (the account's counted client, or one of
+/// another region); returns the image's digest and the bytes.
+async fn put_image(
+    ecr: &aws_sdk_ecr::Client,
+    repository: &str,
+    manifest: String,
+    media_type: &str,
+    tag: Option<&str>,
+) -> (Digest, String) {
+    let mut put = ecr
+        .put_image()
+        .repository_name(repository)
+        .image_manifest(&manifest)
+        .image_manifest_media_type(media_type);
+    if let Some(tag) = tag {
+        put = put.image_tag(tag);
+    }
+    put.send().await.expect("put image");
+    (Digest::of_bytes(manifest.as_bytes()), manifest)
 }
 
 fn fake_digest(seed: &str) -> Digest {
