@@ -1,0 +1,135 @@
+//! Which images are gated: a signature is not (it cannot be scanned); an index is quarantined while
+//! any child fails.
+
+use super::*;
+
+/// Only container images are gated: a cosign signature (basic scanning ends UNSUPPORTED_IMAGE) is
+/// not failed and its tag is not moved — quarantining it would break its subject's verification.
+#[tokio::test]
+async fn a_signature_that_cannot_be_scanned_is_not_gated() {
+    let s = setup("").await;
+    let repo = "shop/signed";
+    s.acct.create_repository(repo).await;
+    let (image, _) = s.acct.push(repo, "app", Some("v1")).await;
+    let signature = json!({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": "application/vnd.dev.cosign.artifact.sig.v1+json", "digest": Digest::of_bytes(b"c"), "size": 233},
+        "layers": [{"mediaType": "application/vnd.dev.cosign.simplesigning.v1+json", "digest": Digest::of_bytes(b"l"), "size": 250}]})
+    .to_string();
+    let tag = format!("sha256-{}.sig", &image.as_str()[7..]);
+    let (sig, _) = s
+        .acct
+        .push_manifest(repo, &signature, OCI_MANIFEST, Some(&tag))
+        .await;
+    let event = s.acct.event("ecr-image-scan.failed.json", |e| {
+        e["detail"]["repository-name"] = json!(repo);
+        e["detail"]["image-digest"] = json!(sig);
+        e["detail"]["image-tags"] = json!([tag]);
+        e["detail"]["scan-status"] = json!("UNSUPPORTED_IMAGE");
+    });
+    let (response, made) = run(&s, event).await;
+    assert_eq!(made, calls(&[("ECR.BatchGetImage", 1)]), "{response}");
+    assert!(
+        response["decision"]
+            .as_str()
+            .unwrap()
+            .contains("not a container image (application/vnd.dev.cosign.artifact.sig.v1+json)"),
+        "{response}"
+    );
+    assert!(
+        s.acct
+            .tags_by_digest(repo)
+            .await
+            .contains(&(sig.to_string(), vec![tag]))
+    );
+    assert!(
+        s.acct.received(&s.all).await.is_empty(),
+        "no verdict to tell"
+    );
+}
+
+/// A multi-arch image's platform children are untagged: a failing child is deployable through its
+/// index, so the index is quarantined by its own tags; it is released only once none of its
+/// children fails any more.
+#[tokio::test]
+async fn a_failing_child_quarantines_its_index_until_every_child_passes() {
+    let s = setup("").await;
+    let repo = "shop/multi";
+    s.acct.create_repository(repo).await;
+    let (amd, _) = s.acct.push(repo, "amd64", None).await;
+    let (arm, _) = s.acct.push(repo, "arm64", None).await;
+    let (index, _) = s
+        .acct
+        .push_manifest(
+            repo,
+            &image_index(&[(&amd, "amd64"), (&arm, "arm64")]),
+            OCI_INDEX,
+            Some("v1"),
+        )
+        .await;
+    s.acct
+        .push_manifest(
+            repo,
+            &image_index(&[(&amd, "amd64"), (&arm, "arm64")]),
+            OCI_INDEX,
+            Some("latest"),
+        )
+        .await;
+    let finding = |digest: &Digest, cve: &str, status: &str| {
+        inspector_finding(&s.acct, repo, digest, &[], cve, status)
+    };
+    let tags_of = |state: &[(String, Vec<String>)], d: &Digest| {
+        state
+            .iter()
+            .find(|(x, _)| x == d.as_str())
+            .map(|(_, t)| t.clone())
+            .unwrap_or_default()
+    };
+
+    let amd_bad = finding(&amd, "CVE-2026-0201", "ACTIVE");
+    s.acct.seed_findings(vec![amd_bad.clone()]).await;
+    run(&s, finding_event(&s.acct, &amd_bad)).await;
+    let state = s.acct.tags_by_digest(repo).await;
+    assert_eq!(
+        tags_of(&state, &index),
+        [q("latest", &index), q("v1", &index)],
+        "{state:?}"
+    );
+    let told = s.acct.received(&s.all).await;
+    let body = message(&told[0]);
+    assert_eq!(
+        told[0]["MessageAttributes"]["action"]["Value"],
+        "quarantined"
+    );
+    assert_eq!(body["via_indexes"], json!([index]));
+
+    let arm_bad = finding(&arm, "CVE-2026-0202", "ACTIVE");
+    s.acct.seed_findings(vec![arm_bad.clone()]).await;
+    run(&s, finding_event(&s.acct, &arm_bad)).await;
+
+    // amd64 is fixed (its finding closes) but arm64 still fails: the index stays quarantined.
+    let amd_fixed = finding(&amd, "CVE-2026-0201", "CLOSED");
+    s.acct.seed_findings(vec![amd_fixed.clone()]).await;
+    s.acct.received(&s.all).await;
+    let (response, _) = run(&s, finding_event(&s.acct, &amd_fixed)).await;
+    let state = s.acct.tags_by_digest(repo).await;
+    assert_eq!(
+        tags_of(&state, &index),
+        [q("latest", &index), q("v1", &index)],
+        "{response}"
+    );
+    let body = message(&s.acct.received(&s.all).await[0]);
+    assert!(
+        body["problems"][0]
+            .as_str()
+            .unwrap()
+            .contains("still fails"),
+        "{body}"
+    );
+
+    // arm64 is fixed too: the index gets its tags back.
+    let arm_fixed = finding(&arm, "CVE-2026-0202", "CLOSED");
+    s.acct.seed_findings(vec![arm_fixed.clone()]).await;
+    let (response, _) = run(&s, finding_event(&s.acct, &arm_fixed)).await;
+    let state = s.acct.tags_by_digest(repo).await;
+    assert_eq!(tags_of(&state, &index), ["latest", "v1"], "{response}");
+}
