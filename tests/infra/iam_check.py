@@ -42,7 +42,7 @@ PLATFORM = {
     },
     "replicator": {
         "sts:AssumeRole": "aws-config's AssumeRoleProvider, for destination accounts' roles "
-        "(tests/tests/replicator.rs copies to a second account through one)",
+        "(tests/tests/replicator/ copies to a second account through one)",
     },
 }
 

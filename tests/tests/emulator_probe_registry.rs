@@ -1,4 +1,4 @@
-//! The emulator probe for registry-wide settings (see emulator_probe.rs for the rest): ECR's
+//! The emulator probe for registry-wide settings (see emulator_probe/ for the rest): ECR's
 //! replication configuration within its limits, and pull through cache rules, which stock moto
 //! 5.2.5 refuses (more than one replication rule) or lacks (pull through cache).
 #![allow(clippy::unwrap_used)] // test code: a panic is a failed assertion

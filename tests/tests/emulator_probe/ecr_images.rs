@@ -1,0 +1,329 @@
+//! ECR's images and tags: digests, overwrites, immutability and its exclusion filters, missing
+//! repositories, layer uploads, tag removal, BatchGetImage results.
+
+use super::*;
+
+#[tokio::test]
+async fn digest_is_sha256_of_the_manifest_bytes_for_images_and_indexes() {
+    let acct = Emulator::shared().account().await;
+    acct.create_repository("probe/digest").await;
+    let (amd, manifest) = acct.push("probe/digest", "amd64", Some("v1")).await;
+    let listed = acct
+        .clients
+        .ecr
+        .list_images()
+        .repository_name("probe/digest")
+        .send()
+        .await
+        .unwrap();
+    let ids = listed.image_ids();
+    assert_eq!(ids.len(), 1);
+    assert_eq!(
+        ids[0].image_digest(),
+        Some(amd.as_str()),
+        "listed under sha256(manifest bytes)"
+    );
+    assert_eq!(amd, Digest::of_bytes(manifest.as_bytes()));
+
+    let (arm, _) = acct.push("probe/digest", "arm64", None).await;
+    let index = image_index(&[(&amd, "amd64"), (&arm, "arm64")]);
+    let put = acct
+        .clients
+        .ecr
+        .put_image()
+        .repository_name("probe/digest")
+        .image_manifest(&index)
+        .image_manifest_media_type(OCI_INDEX)
+        .image_tag("multi")
+        .send()
+        .await
+        .unwrap();
+    let index_digest = put
+        .image()
+        .unwrap()
+        .image_id()
+        .unwrap()
+        .image_digest()
+        .unwrap();
+    assert_eq!(
+        index_digest,
+        Digest::of_bytes(index.as_bytes()).as_str(),
+        "an index is named by its bytes too"
+    );
+}
+
+#[tokio::test]
+async fn overwriting_a_tag_in_a_mutable_repository_keeps_the_old_image_untagged() {
+    let acct = Emulator::shared().account().await;
+    acct.create_repository("probe/overwrite").await;
+    let (a, _) = acct.push("probe/overwrite", "a", Some("v1")).await;
+    let (b, _) = acct.push("probe/overwrite", "b", Some("v1")).await;
+    let untagged = acct
+        .clients
+        .ecr
+        .list_images()
+        .repository_name("probe/overwrite")
+        .filter(
+            ListImagesFilter::builder()
+                .tag_status(TagStatus::Untagged)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let untagged: Vec<_> = untagged
+        .image_ids()
+        .iter()
+        .filter_map(|i| i.image_digest())
+        .collect();
+    assert_eq!(untagged, [a.as_str()], "A survives, untagged");
+    let registry = EcrRegistry::new(acct.clients.ecr.clone());
+    let tag = Tag::new("v1").unwrap();
+    assert_eq!(
+        registry
+            .tag_target(&name("probe/overwrite"), &tag)
+            .await
+            .unwrap(),
+        Some(b)
+    );
+}
+
+#[tokio::test]
+async fn immutable_conflict_is_a_typed_tag_exists_error() {
+    let acct = Emulator::shared().account().await;
+    acct.clients
+        .ecr
+        .create_repository()
+        .repository_name("probe/immutable")
+        .image_tag_mutability(ImageTagMutability::Immutable)
+        .send()
+        .await
+        .unwrap();
+    acct.push("probe/immutable", "a", Some("v1")).await;
+    let b = warden_tests::image_manifest("b");
+    let raw = acct
+        .clients
+        .ecr
+        .put_image()
+        .repository_name("probe/immutable")
+        .image_manifest(&b)
+        .image_tag("v1")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            raw.as_service_error(),
+            Some(PutImageError::ImageTagAlreadyExistsException(_))
+        ),
+        "{raw:?}"
+    );
+
+    // And through the adapter the functions use.
+    let registry = EcrRegistry::new(acct.clients.ecr.clone());
+    let manifest = Manifest {
+        digest: Digest::of_bytes(b.as_bytes()),
+        media_type: Some(warden_tests::OCI_MANIFEST.into()),
+        bytes: b,
+    };
+    let err = registry
+        .put_tag(
+            &name("probe/immutable"),
+            &manifest,
+            &Tag::new("v1").unwrap(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, PortError::TagAlreadyExists { .. }), "{err:?}");
+    assert!(!err.is_retryable());
+}
+
+#[tokio::test]
+async fn exclusion_filters_are_wildcards_not_regexes() {
+    let acct = Emulator::shared().account().await;
+    acct.clients
+        .ecr
+        .create_repository()
+        .repository_name("probe/exclusions")
+        .image_tag_mutability(ImageTagMutability::ImmutableWithExclusion)
+        .image_tag_mutability_exclusion_filters(filter("v*"))
+        .send()
+        .await
+        .unwrap();
+    acct.push("probe/exclusions", "a", Some("v1")).await;
+    acct.push("probe/exclusions", "b", Some("v1")).await; // v1 matches v*: mutable
+    acct.push("probe/exclusions", "a", Some("release-v1")).await;
+    let second = acct
+        .clients
+        .ecr
+        .put_image()
+        .repository_name("probe/exclusions")
+        .image_manifest(warden_tests::image_manifest("c"))
+        .image_tag("release-v1")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            second.as_service_error(),
+            Some(PutImageError::ImageTagAlreadyExistsException(_))
+        ),
+        "release-v1 does not match v* (a regex search would have exempted it): {second:?}"
+    );
+
+    // `*` is a valid filter (stock moto: HTTP 500 from re.match("*")).
+    acct.clients
+        .ecr
+        .create_repository()
+        .repository_name("probe/star")
+        .image_tag_mutability(ImageTagMutability::ImmutableWithExclusion)
+        .image_tag_mutability_exclusion_filters(filter("*"))
+        .send()
+        .await
+        .unwrap();
+    acct.push("probe/star", "a", Some("anything")).await;
+    acct.push("probe/star", "b", Some("anything")).await;
+}
+
+#[tokio::test]
+async fn put_image_into_a_missing_repository_is_repository_not_found() {
+    let acct = Emulator::shared().account().await;
+    let err = acct
+        .clients
+        .ecr
+        .put_image()
+        .repository_name("probe/missing")
+        .image_manifest(warden_tests::image_manifest("a"))
+        .image_tag("v1")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err.as_service_error(),
+            Some(PutImageError::RepositoryNotFoundException(_))
+        ),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_layer_uploaded_in_parts_downloads_byte_identical() {
+    let acct = Emulator::shared().account().await;
+    acct.create_repository("probe/layers").await;
+    let started = acct
+        .clients
+        .ecr
+        .initiate_layer_upload()
+        .repository_name("probe/layers")
+        .send()
+        .await
+        .unwrap();
+    let part_size = usize::try_from(started.part_size().unwrap()).unwrap();
+    let upload_id = started.upload_id().unwrap();
+    // 2.5 parts of pseudo-random bytes.
+    let blob: Vec<u8> = (0..part_size * 5 / 2)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    for (n, chunk) in blob.chunks(part_size).enumerate() {
+        let first = n * part_size;
+        acct.clients
+            .ecr
+            .upload_layer_part()
+            .repository_name("probe/layers")
+            .upload_id(upload_id)
+            .part_first_byte(first as i64)
+            .part_last_byte((first + chunk.len() - 1) as i64)
+            .layer_part_blob(aws_sdk_ecr::primitives::Blob::new(chunk.to_vec()))
+            .send()
+            .await
+            .unwrap();
+    }
+    let digest = Digest::of_bytes(&blob);
+    acct.clients
+        .ecr
+        .complete_layer_upload()
+        .repository_name("probe/layers")
+        .upload_id(upload_id)
+        .layer_digests(digest.as_str())
+        .send()
+        .await
+        .unwrap();
+    let url = acct
+        .clients
+        .ecr
+        .get_download_url_for_layer()
+        .repository_name("probe/layers")
+        .layer_digest(digest.as_str())
+        .send()
+        .await
+        .unwrap();
+    let downloaded = warden_tests::http()
+        .get(url.download_url().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(downloaded.len(), blob.len());
+    assert!(downloaded.as_ref() == blob.as_slice(), "byte-identical");
+}
+
+#[tokio::test]
+async fn removing_a_tag_by_digest_and_tag_leaves_a_moved_tag_alone() {
+    let acct = Emulator::shared().account().await;
+    acct.create_repository("probe/conditional").await;
+    let (a, _) = acct.push("probe/conditional", "a", Some("v1")).await;
+    acct.push("probe/conditional", "a", Some("keep")).await;
+    acct.push("probe/conditional", "a", Some("gone-soon")).await;
+    // `v1` moves to B: removing `v1` "from A" must not touch B.
+    let (b, _) = acct.push("probe/conditional", "b", Some("v1")).await;
+    let registry = EcrRegistry::new(acct.clients.ecr.clone());
+    let tags = [
+        Tag::new("v1").unwrap(),
+        Tag::new("gone-soon").unwrap(),
+        Tag::new("never-was").unwrap(),
+    ];
+    let removal = registry
+        .remove_tags(&name("probe/conditional"), &a, &tags)
+        .await
+        .unwrap();
+    assert_eq!(
+        removal.moved,
+        [Tag::new("v1").unwrap()],
+        "ImageTagDoesNotMatchDigest"
+    );
+    assert!(removal.refused.is_empty(), "{:?}", removal.refused);
+    let state = acct.tags_by_digest("probe/conditional").await;
+    assert!(
+        state.contains(&(a.to_string(), vec!["keep".into()])),
+        "{state:?}"
+    );
+    assert!(
+        state.contains(&(b.to_string(), vec!["v1".into()])),
+        "{state:?}"
+    );
+}
+
+#[tokio::test]
+async fn batch_get_image_results_are_matched_by_digest_not_by_the_echoed_id() {
+    let acct = Emulator::shared().account().await;
+    acct.create_repository("probe/echo").await;
+    let (a, _) = acct.push("probe/echo", "a", Some("v1")).await;
+    acct.push("probe/echo", "a", Some("latest")).await;
+    // ECR answers the id asked by digest with a tag in it as well.
+    acct.ecr_options(json!({"echo_tags_for_digest_ids": true}))
+        .await;
+    let registry = EcrRegistry::new(acct.clients.ecr.clone());
+    let view = registry
+        .image_and_tags(&name("probe/echo"), &a, &[Tag::new("latest").unwrap()])
+        .await
+        .unwrap();
+    assert_eq!(
+        view.manifest.map(|m| m.digest),
+        Some(a.clone()),
+        "the manifest is found by digest"
+    );
+    assert_eq!(view.tags, vec![(Tag::new("latest").unwrap(), Some(a))]);
+}

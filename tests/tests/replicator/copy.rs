@@ -1,0 +1,248 @@
+//! The copy itself: layers byte-identical across regions and accounts, an index with its children
+//! and signature, a second run that uploads nothing, a corrupted layer that puts nothing.
+
+use super::*;
+
+#[tokio::test]
+async fn a_passed_three_layer_image_is_copied_byte_identical_to_another_region_and_account() {
+    let s = setup().await;
+    s.acct.create_repository("team-a/api").await;
+    // One layer spans two 10 MiB parts.
+    let layers = vec![layer(1, 11 * 1024 * 1024), layer(2, 4096), layer(3, 512)];
+    let (digest, _) = s
+        .acct
+        .push_layers(SOURCE, "team-a/api", "api", &layers, Some("v1"))
+        .await;
+    record(&s, "team-a/api", &digest, Verdict::Pass).await;
+
+    let (response, made) = run(
+        &s,
+        verdict_delivery(&s, "team-a/api", &digest, &["v1"], Verdict::Pass),
+    )
+    .await;
+
+    // Floors, per destination: 1 BatchGetImage, 1 BatchCheckLayerAvailability (repository missing
+    // → 1 CreateRepository), per missing blob (3 layers + config) 1 GetDownloadUrlForLayer +
+    // 1 Initiate + parts + 1 Complete, 1 PutImage for the one tag. Plus the verdict re-read and
+    // the message.
+    let bytes: usize = layers.iter().map(Vec::len).sum();
+    assert_eq!(
+        made,
+        calls(&[
+            ("DynamoDB.GetItem", 1),
+            ("ECR.BatchGetImage", 2),
+            ("ECR.BatchCheckLayerAvailability", 2),
+            ("ECR.CreateRepository", 2),
+            ("ECR.GetDownloadUrlForLayer", 8),
+            ("ECR.InitiateLayerUpload", 8),
+            ("ECR.UploadLayerPart", 2 * (4 + 1)),
+            ("ECR.CompleteLayerUpload", 8),
+            ("ECR.PutImage", 2),
+            ("SNS.Publish", 1),
+        ]),
+        "{response}"
+    );
+    let source = images(&s.acct.ecr_in(SOURCE), "team-a/api").await;
+    for (client, target) in [
+        (s.acct.ecr_in(EU), EU),
+        (s.other.ecr_in(SOURCE), s.other.id.as_str()),
+    ] {
+        assert_eq!(
+            images(&client, "team-a/api").await,
+            source,
+            "{target}: same digests, same bytes, same tag"
+        );
+        let copy = report(&response, target);
+        assert_eq!(copy["layers_copied"], 4);
+        assert_eq!(copy["layers_skipped"], 0);
+        assert!(
+            copy["bytes_copied"].as_u64().unwrap() > bytes as u64,
+            "layers + config"
+        );
+        assert_eq!(copy["created_repository"], true);
+        // Created with the policy's settings for that repository.
+        let described = client
+            .describe_repositories()
+            .repository_names("team-a/api")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            described.repositories()[0]
+                .image_tag_mutability()
+                .unwrap()
+                .as_str(),
+            "IMMUTABLE_WITH_EXCLUSION"
+        );
+    }
+    let told = s.acct.received(&s.queue).await;
+    assert_eq!(told.len(), 1);
+    assert_eq!(told[0]["MessageAttributes"]["kind"]["Value"], "replication");
+    assert_eq!(
+        told[0]["MessageAttributes"]["action"]["Value"],
+        "replicated"
+    );
+}
+
+#[tokio::test]
+async fn a_two_platform_index_travels_with_its_children_and_signature() {
+    let s = setup().await;
+    s.acct.create_repository("team-a/multi").await;
+    let (amd, _) = s
+        .acct
+        .push_layers(SOURCE, "team-a/multi", "amd", &[layer(4, 2048)], None)
+        .await;
+    let (arm, _) = s
+        .acct
+        .push_layers(SOURCE, "team-a/multi", "arm", &[layer(5, 2048)], None)
+        .await;
+    let index = warden_tests::image_index(&[(&amd, "amd64"), (&arm, "arm64")]);
+    let (digest, _) = s
+        .acct
+        .push_manifest("team-a/multi", &index, OCI_INDEX, Some("v2"))
+        .await;
+    // A cosign signature, by its tag scheme.
+    let sig_tag = format!("sha256-{}.sig", &digest.as_str()[7..]);
+    s.acct
+        .push_layers(
+            SOURCE,
+            "team-a/multi",
+            "sig",
+            &[layer(6, 300)],
+            Some(&sig_tag),
+        )
+        .await;
+    record(&s, "team-a/multi", &digest, Verdict::Pass).await;
+
+    let (response, made) = run(
+        &s,
+        verdict_delivery(&s, "team-a/multi", &digest, &["v2"], Verdict::Pass),
+    )
+    .await;
+
+    // Per destination: the index + the signature tag (1), the 2 children (1); 2 children + the
+    // signature + the index = 4 PutImage.
+    assert_eq!(made["ECR.BatchGetImage"], 4, "{made:?}");
+    assert_eq!(made["ECR.PutImage"], 8, "{made:?}");
+    let source = images(&s.acct.ecr_in(SOURCE), "team-a/multi").await;
+    assert_eq!(source.len(), 4);
+    assert_eq!(images(&s.acct.ecr_in(EU), "team-a/multi").await, source);
+    assert_eq!(
+        images(&s.other.ecr_in(SOURCE), "team-a/multi").await,
+        source
+    );
+    assert_eq!(report(&response, EU)["referrers"], json!([sig_tag]));
+}
+
+#[tokio::test]
+async fn a_second_run_uploads_nothing_and_a_destination_with_two_of_three_layers_gets_the_third() {
+    let s = setup().await;
+    s.acct.create_repository("team-a/web").await;
+    let layers = vec![layer(7, 3000), layer(8, 2000), layer(9, 1000)];
+    let (digest, manifest) = s
+        .acct
+        .push_layers(SOURCE, "team-a/web", "web", &layers, Some("v3"))
+        .await;
+    record(&s, "team-a/web", &digest, Verdict::Pass).await;
+    // eu-west-1 already has the config and two of the three layers.
+    let eu = s.acct.ecr_in(EU);
+    eu.create_repository()
+        .repository_name("team-a/web")
+        .send()
+        .await
+        .unwrap();
+    let config = serde_json::from_str::<Value>(&manifest).unwrap()["config"]["digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    s.acct
+        .upload_blob(
+            &eu,
+            "team-a/web",
+            br#"{"architecture":"amd64","os":"linux","seed":"web"}"#,
+        )
+        .await;
+    for l in &layers[..2] {
+        s.acct.upload_blob(&eu, "team-a/web", l).await;
+    }
+    let delivery = verdict_delivery(&s, "team-a/web", &digest, &["v3"], Verdict::Pass);
+    let (response, _) = run(&s, delivery.clone()).await;
+    let copy = report(&response, EU);
+    assert_eq!(
+        (
+            copy["layers_copied"].as_u64(),
+            copy["layers_skipped"].as_u64()
+        ),
+        (Some(1), Some(3)),
+        "{config}"
+    );
+    assert_eq!(copy["bytes_copied"], 1000);
+
+    // Again: the availability check finds everything, PutImage finds the image: 0 bytes.
+    let (response, made) = run(&s, delivery).await;
+    for target in [EU, s.other.id.as_str()] {
+        let copy = report(&response, target);
+        assert_eq!(copy["bytes_copied"], 0);
+        assert_eq!(copy["layers_copied"], 0);
+        assert_eq!(copy["manifests_present"], 1);
+    }
+    assert_eq!(
+        made,
+        calls(&[
+            ("DynamoDB.GetItem", 1),
+            ("ECR.BatchGetImage", 2),
+            ("ECR.BatchCheckLayerAvailability", 2),
+            ("ECR.PutImage", 2),
+            ("SNS.Publish", 1),
+        ])
+    );
+}
+
+#[tokio::test]
+async fn a_layer_whose_bytes_do_not_match_its_digest_fails_the_copy_and_puts_nothing() {
+    let s = setup().await;
+    s.acct.create_repository("team-a/bad").await;
+    let layers = vec![layer(10, 5000), layer(11, 6000)];
+    let (digest, manifest) = s
+        .acct
+        .push_layers(SOURCE, "team-a/bad", "bad", &layers, Some("v1"))
+        .await;
+    let corrupted = serde_json::from_str::<Value>(&manifest).unwrap()["layers"][1]["digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    s.acct
+        .corrupt_layer(
+            SOURCE,
+            "team-a/bad",
+            &Digest::new(corrupted.as_str()).unwrap(),
+        )
+        .await;
+    record(&s, "team-a/bad", &digest, Verdict::Pass).await;
+
+    let error = s
+        .replicator
+        .handle(verdict_delivery(
+            &s,
+            "team-a/bad",
+            &digest,
+            &["v1"],
+            Verdict::Pass,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(error.error_type, "Retryable", "{}", error.message);
+    assert!(
+        error.message.contains(&corrupted) && error.message.contains("hash to"),
+        "{}",
+        error.message
+    );
+    assert!(
+        images(&s.acct.ecr_in(EU), "team-a/bad").await.is_empty(),
+        "no image in the destination"
+    );
+    assert!(
+        s.acct.received(&s.queue).await.is_empty(),
+        "nothing told of a copy that failed"
+    );
+}
