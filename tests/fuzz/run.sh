@@ -17,7 +17,8 @@ targets=("$@")
 # the search down (3-5x); debug assertions stay on, so an integer overflow is a crash.
 fuzz() { local command=$1; shift; cargo +nightly fuzz "$command" --fuzz-dir tests/fuzz --sanitizer none "$@"; }
 cargo +nightly --version >/dev/null 2>&1 || { echo "fuzzing needs the nightly toolchain (rustup toolchain install nightly)" >&2; exit 1; }
-fuzz build >/dev/null
+# A build that runs out of disk or memory fails inside rustc or LLVM (exit 101) without saying so.
+fuzz build >/dev/null || { status=$?; echo "fuzz build failed (exit $status); disk and memory now:" >&2; df -h . >&2; free -m >&2; exit "$status"; }
 corpus=target/fuzz-corpus
 mkdir -p "$corpus"/{event,policy,slack,janitor_plan}
 cp events/*.json events/malformed/*.json "$corpus/event/"
