@@ -3,9 +3,7 @@
 // tests/infra/compare.py checks that both synthesize the same functions, event patterns and IAM
 // actions; tests/infra/iam_check.py that every role grants exactly what its function's code calls.
 
-import { Aws, CfnOutput, CfnResource, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { Aws, CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -18,6 +16,9 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { BundlingOptions, RustFunction } from 'cargo-lambda-cdk';
 import { Construct } from 'constructs';
+
+import { addAlarms } from './alarms';
+import { CHECKOV, suppress } from './checkov';
 
 export interface EcrWardenProps {
   /** The workspace's Cargo.toml: every function is a binary of one of its members. */
@@ -72,52 +73,6 @@ interface FunctionSpec {
 }
 
 const RULE_RETRIES = 185;
-
-/** checkov suppressions, each with its reason: the same as infra/template.yaml's. */
-const CHECKOV = {
-  function: [
-    {
-      id: 'CKV_AWS_117',
-      comment:
-        'No VPC: the function reaches only AWS APIs (and Slack, for the notifier) over HTTPS, and no resource of its lives in a VPC.',
-    },
-    {
-      id: 'CKV_AWS_173',
-      comment:
-        'The environment holds names and ARNs only (policy parameter, table, topic, dry-run); secrets live in Secrets Manager and are read at run time.',
-    },
-    {
-      id: 'CKV_AWS_116',
-      comment:
-        'Failed asynchronous invocations go to an on-failure destination (EventInvokeConfig, FailedInvocationQueue), which records the error with the event; a legacy DeadLetterConfig would duplicate it without the error.',
-    },
-  ],
-  queue: [
-    {
-      id: 'CKV_AWS_27',
-      comment:
-        'Encrypted at rest with SSE-SQS (SqsManagedSseEnabled), which this check does not recognise. EventBridge and SNS cannot send to a queue under the AWS managed KMS key (aws/sqs), and these queues hold event bodies, no secrets.',
-    },
-  ],
-  logGroup: [
-    {
-      id: 'CKV_AWS_158',
-      comment:
-        'CloudWatch Logs encrypts at rest by default; the functions never log a secret (webhook URLs are redacted), so a customer managed key adds no confidentiality.',
-    },
-  ],
-  table: [
-    {
-      id: 'CKV_AWS_119',
-      comment:
-        'Encrypted with the AWS managed key (aws/dynamodb). The table holds tags, digests, verdicts and checkpoints, no secrets; a customer managed key would add a KMS grant to every function role for no confidentiality gain.',
-    },
-  ],
-};
-
-function suppress(construct: Construct, skip: { id: string; comment: string }[]): void {
-  (construct.node.defaultChild as CfnResource).addMetadata('checkov', { skip });
-}
 
 export class EcrWarden extends Construct {
   readonly table: dynamodb.Table;
@@ -459,93 +414,23 @@ export class EcrWarden extends Construct {
     );
 
     // ---------------------------------------------------------------- alarms
-    const alarm = (alarmId: string, description: string, metric: cloudwatch.IMetric, threshold: number) => {
-      const created = new cloudwatch.Alarm(this, alarmId, {
-        alarmDescription: description,
-        metric,
-        threshold,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-      if (props.alarmTopic) {
-        created.addAlarmAction(new actions.SnsAction(props.alarmTopic));
-        created.addOkAction(new actions.SnsAction(props.alarmTopic));
-      }
-    };
-    const fiveMinutes = Duration.minutes(5);
-    for (const [alarmId, fn] of Object.entries(this.functions)) {
-      const name = this.binaries[alarmId];
-      // Its own EMF Errors: acknowledged errors (AccessDenied, NotFound, a Slack 4xx) leave
-      // Lambda's Errors at 0.
-      alarm(
-        `${alarmId}WardenErrorsAlarm`,
-        `ecr-warden ${name} - an event ended in an error (EMF Errors, namespace ecr-warden)`,
-        new cloudwatch.Metric({
-          namespace: 'ecr-warden',
-          metricName: 'Errors',
-          dimensionsMap: { function: name },
-          statistic: 'Sum',
-          period: fiveMinutes,
-        }),
-        1,
-      );
-      alarm(
-        `${alarmId}LambdaErrorsAlarm`,
-        `ecr-warden ${name} - invocations failed (Lambda Errors)`,
-        fn.metricErrors({ statistic: 'Sum', period: fiveMinutes }),
-        1,
-      );
-      alarm(
-        `${alarmId}ThrottlesAlarm`,
-        `ecr-warden ${name} - invocations throttled`,
-        fn.metricThrottles({ statistic: 'Sum', period: fiveMinutes }),
-        1,
-      );
-    }
-    alarm(
-      'JanitorDurationAlarm',
-      'ecr-warden janitor - a run took over 90% of its 900 s timeout',
-      janitor.metricDuration({ statistic: 'Maximum', period: Duration.hours(1) }),
-      810000,
-    );
-    const queues: [string, sqs.Queue, string][] = [
-      ['FindingsDeadLetterQueue', findingsDeadLetterQueue, 'Inspector finding messages scan-gate failed 5 times'],
-      ['RuleDeadLetterQueue', this.ruleDeadLetterQueue, 'events EventBridge could not deliver to a function'],
-      [
-        'FailedInvocationQueue',
-        this.failedInvocationQueue,
-        "invocations that failed after Lambda's retries, or SNS deliveries to the notifier given up",
+    addAlarms(this, {
+      functions: this.functions,
+      binaries: this.binaries,
+      janitor,
+      deadLetterQueues: [
+        ['FindingsDeadLetterQueue', findingsDeadLetterQueue, 'Inspector finding messages scan-gate failed 5 times'],
+        ['RuleDeadLetterQueue', this.ruleDeadLetterQueue, 'events EventBridge could not deliver to a function'],
+        [
+          'FailedInvocationQueue',
+          this.failedInvocationQueue,
+          "invocations that failed after Lambda's retries, or SNS deliveries to the notifier given up",
+        ],
       ],
-    ];
-    for (const [queueId, queue, what] of queues) {
-      alarm(
-        `${queueId}DepthAlarm`,
-        `ecr-warden - ${what}`,
-        queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: fiveMinutes }),
-        1,
-      );
-    }
-    alarm(
-      'FindingsQueueAgeAlarm',
-      'ecr-warden scan-gate - Inspector finding messages waiting over 30 minutes',
-      this.findingsQueue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: fiveMinutes }),
-      1800,
-    );
-    for (const [ruleId, rule] of Object.entries(this.rules)) {
-      alarm(
-        `${ruleId}FailedAlarm`,
-        `ecr-warden - rule ${ruleId} failed to invoke its target`,
-        new cloudwatch.Metric({
-          namespace: 'AWS/Events',
-          metricName: 'FailedInvocations',
-          dimensionsMap: { RuleName: rule.ruleName },
-          statistic: 'Sum',
-          period: fiveMinutes,
-        }),
-        1,
-      );
-    }
+      findingsQueue: this.findingsQueue,
+      rules: this.rules,
+      alarmTopic: props.alarmTopic,
+    });
     // ---------------------------------------------------------------- outputs
     new CfnOutput(stack, 'TopicArn', { value: this.topic.topicArn });
     new CfnOutput(stack, 'TableName', { value: this.table.tableName });
