@@ -19,16 +19,16 @@ import moto
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from . import PINNED_MOTO, ecr, ecr_pull_through, ecr_replication, ecs, inspector, lambda_, sns
+from . import PINNED_MOTO, ecr, ecr_pull_through, ecr_replication, ecr_responses, ecr_seed, ecs, inspector, lambda_, sns
 
 Seeder = Callable[[dict[str, Any]], dict[str, Any]]
 
 SEEDERS: dict[str, Seeder] = {
-    "/_warden/seed/ecr-scan": ecr.seed_scan,
+    "/_warden/seed/ecr-scan": ecr_seed.seed_scan,
     "/_warden/seed/inspector-findings": inspector.seed_findings,
-    "/_warden/seed/image-times": ecr.seed_image_times,
-    "/_warden/seed/ecr-options": ecr.seed_options,
-    "/_warden/seed/corrupt-layer": ecr.seed_corrupt_layer,
+    "/_warden/seed/image-times": ecr_seed.seed_image_times,
+    "/_warden/seed/ecr-options": ecr_seed.seed_options,
+    "/_warden/seed/corrupt-layer": ecr_seed.seed_corrupt_layer,
 }
 
 
@@ -72,6 +72,7 @@ def build_app() -> Any:
     if moto.__version__ != PINNED_MOTO:
         sys.exit(f"warden_emulator is written for moto {PINNED_MOTO}, found {moto.__version__}")
     ecr.apply()
+    ecr_responses.apply()
     ecr_replication.apply()
     ecr_pull_through.apply()
     ecs.apply()

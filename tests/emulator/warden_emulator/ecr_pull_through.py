@@ -13,7 +13,7 @@ from moto.core.exceptions import JsonRESTError
 from moto.core.responses import ActionResult
 from moto.ecr import responses
 
-from .ecr import page
+from .ecr_responses import page
 
 UPSTREAMS = {
     "public.ecr.aws": "ecr-public",

@@ -1,0 +1,95 @@
+"""ECR's test-only seeding: what real registries accumulate that the emulator cannot produce on its
+own (finished scans, push and pull times, archive state, a corrupted layer), and per-account
+response variations a client must cope with."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from moto.ecr import models
+
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+_OPTIONS: dict[tuple[str, str], dict[str, Any]] = {}
+
+
+def options(account: str, region: str) -> dict[str, Any]:
+    return _OPTIONS.get((account, region), {})
+
+
+def seed_options(body: dict[str, Any]) -> dict[str, Any]:
+    """Per-account response variations a client must cope with. body: account, region, and
+    `echo_tags_for_digest_ids` (BatchGetImage answers an id asked by digest with a tag too)."""
+    options = {k: v for k, v in body.items() if k not in ("account", "region")}
+    _OPTIONS[(body["account"], body["region"])] = options
+    return options
+
+
+
+def seed_scan(body: dict[str, Any]) -> dict[str, Any]:
+    """Give one image a finished scan, as ECR would after basic or enhanced scanning.
+
+    body: account, region, repository, digest, status (COMPLETE, FAILED, ACTIVE, ...), description,
+    findings (list; basic or enhanced shape), enhanced (bool).
+    """
+    backend = models.ecr_backends[body["account"]][body["region"]]
+    repo = backend._get_repository(body["repository"])
+    image = repo._get_image(None, body["digest"])
+    findings = list(body.get("findings", []))
+    counts: dict[str, int] = {}
+    for finding in findings:
+        severity = finding.get("severity", "UNDEFINED")
+        counts[severity] = counts.get(severity, 0) + 1
+    status = body.get("status", "COMPLETE")
+    completed = _now() if status in ("COMPLETE", "ACTIVE") else None
+    image.image_scan_status = {"status": status, "description": body.get("description", "")}
+    image.image_scan_findings_summary = (
+        {"imageScanCompletedAt": completed, "vulnerabilitySourceUpdatedAt": completed, "findingSeverityCounts": counts}
+        if completed
+        else None
+    )
+    image.warden_scan = {
+        "enhanced": bool(body.get("enhanced", False)),
+        "findings": findings,
+        "counts": counts,
+        "completed_at": completed,
+    }
+    return {"digest": image.get_image_digest(), "counts": counts}
+
+
+def seed_image_times(body: dict[str, Any]) -> dict[str, Any]:
+    """Give images the push and pull times real registries accumulate over months.
+
+    body: account, region, repository, images: [{digest, pushed_at (epoch s), last_pull (epoch s)?,
+    status (ACTIVE | ARCHIVED | ACTIVATING)?, archived_at (epoch s)?,
+    coverage ({statusCode, reason}: Inspector's scan status for the image)?}]
+    """
+    repo = models.ecr_backends[body["account"]][body["region"]]._get_repository(body["repository"])
+    by_digest = {i.get_image_digest(): i for i in repo.images}
+    for entry in body["images"]:
+        image = by_digest[entry["digest"]]
+        if entry.get("pushed_at") is not None:
+            image.image_pushed_at = int(entry["pushed_at"])
+        if entry.get("last_pull") is not None:
+            image.warden_last_pull = int(entry["last_pull"])
+        if entry.get("status") is not None:
+            image.warden_status = entry["status"]
+        if entry.get("archived_at") is not None:
+            image.warden_archived_at = int(entry["archived_at"])
+        if entry.get("coverage") is not None:
+            image.warden_coverage = entry["coverage"]
+    return {"updated": len(body["images"])}
+
+
+def seed_corrupt_layer(body: dict[str, Any]) -> dict[str, Any]:
+    """Make a stored layer's bytes no longer match its digest (a storage or transit fault), so a
+    client that checks what it downloads is tested. body: account, region, repository, digest."""
+    repo = models.ecr_backends[body["account"]][body["region"]]._get_repository(body["repository"])
+    blobs = getattr(repo, "warden_layer_blobs", {})
+    blob = blobs[body["digest"]]
+    blobs[body["digest"]] = bytes([blob[0] ^ 0xFF]) + blob[1:]
+    return {"corrupted": body["digest"]}
