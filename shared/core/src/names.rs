@@ -1,10 +1,7 @@
 //! Names that validate on construction: a value of these types is always something ECR would accept.
 
-use std::fmt;
-use std::sync::LazyLock;
-
-use regex::Regex;
 use serde::{Deserialize, Deserializer, Serialize};
+use std::fmt;
 
 /// A value that is not a valid name of its kind; says which kind and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -15,19 +12,79 @@ pub struct InvalidName {
     pub rule: &'static str,
 }
 
-#[allow(clippy::expect_used)] // the patterns are literals, checked by the unit tests below
-fn regex(pattern: &str) -> Regex {
-    Regex::new(pattern).expect("literal regex")
+// The grammars, checked byte by byte (every allowed character is ASCII, so a byte outside them is
+// a character outside them). Each is ECR's pattern, written out here instead of compiled as a
+// regex at every cold start; the unit tests check each against that pattern as a reference model.
+
+/// `^(?:SEG/)*SEG$`, SEG = `[a-z0-9]+(?:[._-][a-z0-9]+)*`.
+fn is_repository(v: &str) -> bool {
+    v.split('/').all(|segment| {
+        separated(
+            segment,
+            |b| b.is_ascii_lowercase() || b.is_ascii_digit(),
+            |b| matches!(b, b'.' | b'_' | b'-'),
+        )
+    })
 }
 
-static REPOSITORY: LazyLock<Regex> =
-    LazyLock::new(|| regex(r"^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$"));
-static DIGEST: LazyLock<Regex> =
-    LazyLock::new(|| regex(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-fA-F0-9]{32,}$"));
-static TAG: LazyLock<Regex> = LazyLock::new(|| regex(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,299}$"));
-static ACCOUNT: LazyLock<Regex> = LazyLock::new(|| regex(r"^[0-9]{12}$"));
-static REGION: LazyLock<Regex> = LazyLock::new(|| regex(r"^[a-z]{2}(?:-[a-z]+)+-[0-9]+$"));
-static EXCLUSION: LazyLock<Regex> = LazyLock::new(|| regex(r"^[0-9a-zA-Z._*-]{1,128}$"));
+/// `^ALG:[a-fA-F0-9]{32,}$`, ALG = `[a-z0-9]+(?:[.+_-][a-z0-9]+)*`.
+fn is_digest(v: &str) -> bool {
+    v.split_once(':').is_some_and(|(algorithm, hex)| {
+        separated(
+            algorithm,
+            |b| b.is_ascii_lowercase() || b.is_ascii_digit(),
+            |b| matches!(b, b'.' | b'+' | b'_' | b'-'),
+        ) && hex.len() >= 32
+            && hex.bytes().all(|b| b.is_ascii_hexdigit())
+    })
+}
+
+/// `^[A-Za-z0-9_][A-Za-z0-9._-]{0,299}$`.
+fn is_tag(v: &str) -> bool {
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    match v.as_bytes().split_first() {
+        Some((&first, rest)) => {
+            v.len() <= 300 && word(first) && rest.iter().all(|&b| word(b) || b == b'.' || b == b'-')
+        }
+        None => false,
+    }
+}
+
+/// `^[0-9]{12}$`.
+fn is_account(v: &str) -> bool {
+    v.len() == 12 && v.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `^[a-z]{2}(?:-[a-z]+)+-[0-9]+$`.
+fn is_region(v: &str) -> bool {
+    let parts: Vec<&str> = v.split('-').collect();
+    let letters = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase());
+    match parts.as_slice() {
+        [area, middle @ .., number] if !middle.is_empty() => {
+            area.len() == 2
+                && letters(area)
+                && middle.iter().all(|p| letters(p))
+                && !number.is_empty()
+                && number.bytes().all(|b| b.is_ascii_digit())
+        }
+        _ => false,
+    }
+}
+
+/// `^[0-9a-zA-Z._*-]{1,128}$`.
+fn is_exclusion(v: &str) -> bool {
+    (1..=128).contains(&v.len())
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'*' | b'-'))
+}
+
+/// `WORD+(?:SEP WORD+)*`: words of `word` bytes joined by single `sep` bytes.
+fn separated(v: &str, word: fn(u8) -> bool, sep: fn(u8) -> bool) -> bool {
+    !v.is_empty()
+        && v.as_bytes()
+            .split(|&b| sep(b))
+            .all(|w| !w.is_empty() && w.iter().all(|&b| word(b)))
+}
 
 macro_rules! name_type {
     ($(#[$doc:meta])* $name:ident, $kind:literal, $rule:literal, $check:expr) => {
@@ -80,7 +137,7 @@ name_type!(
     RepositoryName,
     "repository name",
     "2-256 characters of lowercase letters, digits and . _ - separators, segments joined by /",
-    |v| (2..=256).contains(&v.len()) && REPOSITORY.is_match(v)
+    |v| (2..=256).contains(&v.len()) && is_repository(v)
 );
 
 name_type!(
@@ -88,7 +145,7 @@ name_type!(
     Digest,
     "image digest",
     "algorithm:hex, e.g. sha256:<64 hex digits>",
-    |v| DIGEST.is_match(v)
+    is_digest
 );
 
 name_type!(
@@ -96,7 +153,7 @@ name_type!(
     Tag,
     "image tag",
     "1-300 characters of letters, digits, _ . -, not starting with . or -",
-    |v| TAG.is_match(v)
+    is_tag
 );
 
 name_type!(
@@ -104,7 +161,7 @@ name_type!(
     AccountId,
     "account id",
     "12 digits",
-    |v| ACCOUNT.is_match(v)
+    is_account
 );
 
 name_type!(
@@ -112,7 +169,7 @@ name_type!(
     Region,
     "region",
     "an AWS region such as us-east-1",
-    |v| REGION.is_match(v)
+    is_region
 );
 
 name_type!(
@@ -120,7 +177,7 @@ name_type!(
     ExclusionFilter,
     "exclusion filter",
     "1-128 characters of [0-9a-zA-Z._*-]",
-    |v| EXCLUSION.is_match(v)
+    is_exclusion
 );
 
 impl Digest {
@@ -214,6 +271,63 @@ pub fn repository_from_name_or_arn(value: &str) -> Result<RepositoryName, Invali
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+    use regex::Regex;
+
+    /// ECR's pattern for a name: the reference model each hand-written grammar is checked against.
+    fn ecr(pattern: &str) -> Regex {
+        Regex::new(pattern).unwrap()
+    }
+
+    fn agrees(check: fn(&str) -> bool, pattern: &str, value: &str) -> Result<(), TestCaseError> {
+        let expected = ecr(pattern).is_match(value);
+        prop_assert_eq!(check(value), expected, "{:?} against {}", value, pattern);
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+
+        #[test]
+        fn the_repository_grammar_is_ecrs_pattern(
+            v in "([a-z0-9]{1,3}[._/-]{1,2}){0,4}[a-z0-9]{0,3}|[a-zA-Z0-9._/ -]{0,10}|.{0,4}"
+        ) {
+            agrees(is_repository, r"^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$", &v)?;
+        }
+
+        #[test]
+        fn the_digest_grammar_is_ecrs_pattern(
+            v in "[a-z0-9.+_-]{0,8}:[a-fA-F0-9]{30,34}|[a-z0-9.+_:gG-]{0,40}|[a-z0-9]{1,3}([.+_-][a-z0-9]{1,3}){0,2}:[0-9a-f:]{31,33}"
+        ) {
+            agrees(is_digest, r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-fA-F0-9]{32,}$", &v)?;
+        }
+
+        #[test]
+        fn the_tag_grammar_is_ecrs_pattern(
+            v in "[A-Za-z0-9._-]{0,8}|[A-Za-z0-9_][A-Za-z0-9._-]{297,301}|.{0,4}"
+        ) {
+            agrees(is_tag, r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,299}$", &v)?;
+        }
+
+        #[test]
+        fn the_account_grammar_is_ecrs_pattern(v in "[0-9]{10,14}|[0-9a ]{12}|.{0,3}") {
+            agrees(is_account, r"^[0-9]{12}$", &v)?;
+        }
+
+        #[test]
+        fn the_region_grammar_is_ecrs_pattern(
+            v in "[a-z]{1,3}(-[a-z0-9]{0,4}){0,4}|[a-z]{2}(-[a-z]{1,5}){1,3}-[0-9]{1,2}|.{0,4}"
+        ) {
+            agrees(is_region, r"^[a-z]{2}(?:-[a-z]+)+-[0-9]+$", &v)?;
+        }
+
+        #[test]
+        fn the_exclusion_filter_grammar_is_ecrs_pattern(
+            v in "[0-9a-zA-Z._*-]{0,3}|[0-9a-zA-Z._*-]{126,130}|.{0,4}"
+        ) {
+            agrees(is_exclusion, r"^[0-9a-zA-Z._*-]{1,128}$", &v)?;
+        }
+    }
 
     #[test]
     fn repository_names_follow_ecr_grammar() {

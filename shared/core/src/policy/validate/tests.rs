@@ -207,6 +207,18 @@ fn mutations_of_the_example_policy() -> Vec<Value> {
         r#"["", "A B", "x", -1, 0, 3, 1000000, 1.5, true, null, [], [""], {}, {"x": 1}]"#,
     )
     .unwrap();
+    // Strings where regex engines and ECMA-262 may part: non-ASCII word characters and digits,
+    // a line break before the end, a no-break space. The production validator compiles patterns
+    // with the `regex` engine; the reference one with jsonschema's default.
+    let edges = [
+        "é",
+        "ab_é",
+        "١٢٣٤٥٦٧٨٩٠١٢",
+        "123456789012\n",
+        "eu-west-1\n",
+        "a\u{a0}b",
+        "v1.2\n",
+    ];
     let mut pointers = Vec::new();
     fn walk(value: &Value, at: String, out: &mut Vec<(String, bool)>) {
         match value {
@@ -236,10 +248,26 @@ fn mutations_of_the_example_policy() -> Vec<Value> {
             *document.pointer_mut(pointer).unwrap() = value.clone();
             documents.push(document);
         }
+        let at = example.pointer(pointer).unwrap();
+        if at.is_string() {
+            for edge in edges {
+                let mut document = example.clone();
+                *document.pointer_mut(pointer).unwrap() = Value::from(edge);
+                documents.push(document);
+            }
+        }
         if *is_object {
             let mut document = example.clone();
             document.pointer_mut(pointer).unwrap()["unknown_key"] = Value::Bool(true);
             documents.push(document);
+            // A replication destination: its external id, whose pattern is `\w`-based.
+            if at.get("region").is_some() {
+                for edge in edges.iter().chain(&["ok-id_1", "x\u{e9}y"]) {
+                    let mut document = example.clone();
+                    document.pointer_mut(pointer).unwrap()["external_id"] = Value::from(*edge);
+                    documents.push(document);
+                }
+            }
         }
     }
     documents
@@ -269,5 +297,31 @@ fn the_schema_compiled_through_its_registry_judges_as_the_schema_itself() {
         invalid > documents.len() / 2,
         "{invalid} of {} invalid",
         documents.len()
+    );
+}
+
+#[test]
+fn pattern_edges_are_judged_by_ascii_classes_and_a_strict_end() {
+    let example: Value =
+        serde_norway::from_str(include_str!("../../../../../infra/policy.yaml")).unwrap();
+    let with = |pointer: &str, key: &str, value: &str| {
+        let mut document = example.clone();
+        document.pointer_mut(pointer).unwrap()[key] = Value::from(value);
+        VALIDATOR.is_valid(&document)
+    };
+    let destination = "/repositories/1/replication/destinations/1";
+    assert!(with(destination, "external_id", "ok-id_1"));
+    assert!(
+        !with(destination, "external_id", "x\u{e9}y"),
+        "é is not a \\w"
+    );
+    assert!(with(destination, "account", "210987654321"));
+    assert!(
+        !with(destination, "account", "١٢٣٤٥٦٧٨٩٠١٢"),
+        "Arabic-Indic digits are not [0-9]"
+    );
+    assert!(
+        !with(destination, "account", "210987654321\n"),
+        "$ is the end, not a line end"
     );
 }
