@@ -252,7 +252,8 @@ fn certificate(block: &[u8]) -> Option<CertificateDer<'static>> {
     }
     // Line by line: each line of a canonical body is whole base64 quanta, padded only at the end
     // of the last; anything else (other whitespace, a short line) goes to rustls' reader.
-    let mut der = Vec::with_capacity(body.len() / 4 * 3);
+    let mut der = vec![0; body.len() / 4 * 3];
+    let mut decoded = 0;
     let mut ended = false;
     let mut start = 0;
     for end in memchr::memchr_iter(b'\n', body).chain([body.len()]) {
@@ -262,15 +263,14 @@ fn certificate(block: &[u8]) -> Option<CertificateDer<'static>> {
         if line.is_empty() {
             continue;
         }
-        if ended
-            || base64::engine::general_purpose::STANDARD
-                .decode_vec(line, &mut der)
-                .is_err()
-        {
-            return slow();
+        let into = &mut der[decoded..];
+        match base64::engine::general_purpose::STANDARD.decode_slice(line, into) {
+            Ok(n) if !ended => decoded += n,
+            _ => return slow(),
         }
         ended = line.ends_with(b"=");
     }
+    der.truncate(decoded);
     Some(CertificateDer::from(der))
 }
 
