@@ -29,7 +29,7 @@ help:
 	@echo "make test   - unit + emulator integration tests"
 	@echo "make lint   - rustfmt --check and clippy -D warnings"
 	@echo "make build  - release Lambda binaries (arm64) with cargo-lambda"
-	@echo "make bench  - janitor's planner at scale; each function's cold start, RSS and zip"
+	@echo "make bench  - janitor's planner at scale; each function's cold start, RSS, zip and start-up instructions"
 	@echo "make fuzz   - every fuzz target to FUZZ_RUNS executions (10 M; cargo-fuzz, nightly)"
 	@echo "make setup  - Python venvs: pinned moto, cargo-lambda and zig; aws-sam-cli + cfn-lint; checkov"
 	@echo "make deploy - sam build && sam deploy (guided the first time; README \"Deploy\")"
@@ -99,8 +99,9 @@ demo: $(STAMP)
 	tests/emulator/with-emulator.sh tests/demo.sh
 
 # Speed and memory (results and how they were measured: docs/benchmarks.md): janitor's planner at
-# registry scale, then each function's cold start, peak RSS and zip against a Python + boto3 twin,
-# then the replicator copying a 1 GiB layer (time, peak RSS) through both data paths.
+# registry scale, then each function's cold start, peak RSS, zip and start-up instructions
+# (callgrind) against a Python + boto3 twin, then the replicator copying a 1 GiB layer (time, peak
+# RSS) through both data paths.
 bench: $(STAMP)
 	cargo run --quiet --release -p warden-core --example bench_janitor_plan -- 10000
 	cargo run --quiet --release -p warden-core --example bench_janitor_plan -- 100000

@@ -5,6 +5,10 @@ boto3 twin (tests/bench/boto3_twin.py) so the ratio is measured, not assumed.
 Each function is given its real init (its clients, its policy from a file) and an event it decides
 without an AWS call, so the figure is start-up and decision, not network.
 
+Each function's start-up is also counted in instructions, once, under callgrind (when valgrind
+is installed): unlike the milliseconds, that count does not move with the machine's load or speed,
+so it shows what a change did.
+
 usage: python cold_start.py RUNS TARGET_DIR [--write DOC]
   prints a Markdown table, one row per program, and which targets the run missed; with --write,
   also puts it into DOC between the cold-start markers (docs/benchmarks.md).
@@ -17,9 +21,11 @@ import http.server
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import zipfile
@@ -107,9 +113,12 @@ def peak_rss_kib(pid: int) -> int:
     return 0
 
 
-def once(argv: list[str], payload: bytes, env: dict[str, str] | None = None, timeout: float = 30) -> tuple[float, int]:
+def once(
+    argv: list[str], payload: bytes, env: dict[str, str] | None = None, timeout: float = 30, graceful: bool = False
+) -> tuple[float, int]:
     """One invocation of `argv` under the loopback Runtime API; `env` adds to (or replaces) the
-    defaults below. Returns (seconds to the response, peak RSS in KiB)."""
+    defaults below. Returns (seconds to the response, peak RSS in KiB). The process is then killed,
+    or with `graceful` terminated (SIGTERM) and waited for."""
     handler = type("Api", (RuntimeApi,), {"payload": payload, "served": threading.Event(), "answered": threading.Event()})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -138,10 +147,27 @@ def once(argv: list[str], payload: bytes, env: dict[str, str] | None = None, tim
         elapsed = handler.answered_at - started
         rss = peak_rss_kib(proc.pid)
     finally:
-        proc.kill()
+        if graceful:
+            proc.terminate()
+        else:
+            proc.kill()
         proc.wait()
         server.shutdown()
     return elapsed, rss
+
+
+def instructions(argv: list[str], payload: bytes) -> int | None:
+    """Instructions from spawn to the process's end, one invocation under callgrind; None without
+    valgrind."""
+    if shutil.which("valgrind") is None:
+        return None
+    with tempfile.TemporaryDirectory() as scratch:
+        out = Path(scratch) / "callgrind.out"
+        once(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *argv], payload, timeout=120, graceful=True)
+        for line in out.read_text().splitlines():
+            if line.startswith("summary:"):
+                return int(line.split()[1])
+    return None
 
 
 def zip_size(binary: Path) -> int:
@@ -168,20 +194,24 @@ BEGIN, END = "<!-- cold-start: begin (written by make bench) -->", "<!-- cold-st
 TARGET_MS, TARGET_RSS_MIB, TARGET_RATIO, TARGET_ZIP_MB = 8.0, 12.0, 20.0, 4.0
 
 
-def report(runs: int, rows: list[tuple[str, float, float, float, int | None]], twin: float | None) -> str:
+def report(runs: int, rows: list[tuple[str, float, float, float, int | None, int | None]], twin: float | None) -> str:
     lines = [
         f"Last run: {datetime.date.today().isoformat()}, {machine()}; {runs} runs per program.",
         "",
-        f"| program | cold start median ({runs} runs) | max | peak RSS (median) | vs boto3 twin | zip x86_64 |",
-        "|---|---:|---:|---:|---:|---:|",
+        f"| program | cold start median ({runs} runs) | max | peak RSS (median) | vs boto3 twin | zip x86_64 "
+        "| start-up instructions (callgrind) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     misses = []
-    for label, median, worst, rss, size in rows:
+    for label, median, worst, rss, size, count in rows:
         is_twin = label.startswith("python")
         ratio = twin / median if twin and not is_twin else None
         zip_text = f"{size / 1e6:.2f} MB" if size else ""
         ratio_text = f"{ratio:.1f}x faster" if ratio else ""
-        lines.append(f"| {label} | {median:.1f} ms | {worst:.1f} ms | {rss:.1f} MiB | {ratio_text} | {zip_text} |")
+        count_text = f"{count / 1e6:.1f} M" if count else ""
+        lines.append(
+            f"| {label} | {median:.1f} ms | {worst:.1f} ms | {rss:.1f} MiB | {ratio_text} | {zip_text} | {count_text} |"
+        )
         if is_twin:
             continue
         if median > TARGET_MS:
@@ -223,8 +253,10 @@ def main() -> None:
             peaks.append(rss / 1024)
         medians[label] = statistics.median(times)
         binary = Path(argv[0])
-        size = zip_size(binary) if binary.parent == target else None
-        rows.append((label, statistics.median(times), max(times), statistics.median(peaks), size))
+        ours = binary.parent == target
+        size = zip_size(binary) if ours else None
+        count = instructions(argv, payload) if ours else None
+        rows.append((label, statistics.median(times), max(times), statistics.median(peaks), size, count))
     text = report(runs, rows, medians.get("python 3.11 + boto3 twin"))
     print(text)
     if write:
