@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
+use warden_aws::adapters::errors::one_line;
 use warden_core::event::{Event, Incoming, parse_incoming};
 use warden_core::explain::describe;
 use warden_core::names::repository_from_name_or_arn;
@@ -116,40 +117,10 @@ fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("warden: {}", one_line(&err));
+            eprintln!("warden: {}", one_line(err.as_ref()));
             ExitCode::from(2)
         }
     }
-}
-
-/// An error and its causes on one line: the first line of each (the SDK's own errors span many),
-/// without the SDK's debug dump, a cause that repeats the one before it left out.
-fn one_line(err: &anyhow::Error) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    for cause in err.chain() {
-        let text = cause.to_string();
-        let first = without_debug_dump(text.lines().next().unwrap_or_default())
-            .trim()
-            .trim_end_matches(':');
-        if !first.is_empty() && !parts.last().is_some_and(|p| p.contains(first)) {
-            parts.push(first.to_owned());
-        }
-    }
-    parts.join(": ")
-}
-
-/// The SDK writes errors as `message (DebugOfTheError(...))`: keep the message.
-fn without_debug_dump(text: &str) -> &str {
-    let dump = text.match_indices(" (").find(|(at, _)| {
-        let rest = &text[at + 2..];
-        let name: String = rest
-            .chars()
-            .take_while(char::is_ascii_alphanumeric)
-            .collect();
-        name.starts_with(|c: char| c.is_ascii_uppercase())
-            && rest[name.len()..].starts_with(['(', ' '])
-    });
-    dump.map_or(text, |(at, _)| &text[..at])
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {

@@ -1,4 +1,5 @@
-//! SDK errors turned into the core's [`PortError`], which decides retry-or-not for Lambda.
+//! SDK errors turned into the core's [`PortError`], which decides retry-or-not for Lambda, and any
+//! error written on one line ([`one_line`]: the SDK failures in a `PortError`, the CLI's errors).
 
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::http::Response;
@@ -74,7 +75,7 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
     let SdkError::ServiceError(service) = err else {
-        return with_causes(err);
+        return one_line(err);
     };
     let status = service.raw().status().as_u16();
     match (service.err().code(), service.err().message()) {
@@ -85,19 +86,37 @@ where
     }
 }
 
-/// The error's message and each cause's, joined by ": "; a cause whose text the previous part
-/// already holds is left out.
-fn with_causes(err: &(dyn std::error::Error + 'static)) -> String {
+/// An error and its causes on one line, as a `PortError` and the CLI show them: the first line of
+/// each (the SDK's own errors span many), without the SDK's debug dump, a cause whose text the
+/// part before it already holds left out, joined by ": ".
+pub fn one_line(err: &(dyn std::error::Error + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut next = Some(err);
     while let Some(error) = next {
         let text = error.to_string();
-        if !text.is_empty() && !parts.last().is_some_and(|last| last.contains(&text)) {
-            parts.push(text);
+        let first = without_debug_dump(text.lines().next().unwrap_or_default())
+            .trim()
+            .trim_end_matches(':');
+        if !first.is_empty() && !parts.last().is_some_and(|last| last.contains(first)) {
+            parts.push(first.to_owned());
         }
         next = error.source();
     }
     parts.join(": ")
+}
+
+/// The SDK writes errors as `message (DebugOfTheError(...))`: keep the message.
+fn without_debug_dump(text: &str) -> &str {
+    let dump = text.match_indices(" (").find(|(at, _)| {
+        let rest = &text[at + 2..];
+        let name: String = rest
+            .chars()
+            .take_while(char::is_ascii_alphanumeric)
+            .collect();
+        name.starts_with(|c: char| c.is_ascii_uppercase())
+            && rest[name.len()..].starts_with(['(', ' '])
+    });
+    dump.map_or(text, |(at, _)| &text[..at])
 }
 
 #[cfg(test)]

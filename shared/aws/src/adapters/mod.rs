@@ -1,7 +1,7 @@
 //! Service adapters: SDK calls turned into the core's facts, plans carried out. Each is compiled
 //! only for the functions that use its service (the features of `warden-aws`).
 
-pub(crate) mod errors;
+pub mod errors;
 
 #[cfg(any(feature = "tag-guard", feature = "janitor"))]
 pub mod checkpoints;
