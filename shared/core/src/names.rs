@@ -1,7 +1,8 @@
 //! Names that validate on construction: a value of these types is always something ECR would accept.
 
-use serde::{Deserialize, Deserializer, Serialize};
 use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// A value that is not a valid name of its kind; says which kind and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -18,23 +19,16 @@ pub struct InvalidName {
 
 /// `^(?:SEG/)*SEG$`, SEG = `[a-z0-9]+(?:[._-][a-z0-9]+)*`.
 fn is_repository(v: &str) -> bool {
-    v.split('/').all(|segment| {
-        separated(
-            segment,
-            |b| b.is_ascii_lowercase() || b.is_ascii_digit(),
-            |b| matches!(b, b'.' | b'_' | b'-'),
-        )
-    })
+    v.split('/')
+        .all(|segment| separated(segment, lower_alnum, |b| matches!(b, b'.' | b'_' | b'-')))
 }
 
 /// `^ALG:[a-fA-F0-9]{32,}$`, ALG = `[a-z0-9]+(?:[.+_-][a-z0-9]+)*`.
 fn is_digest(v: &str) -> bool {
     v.split_once(':').is_some_and(|(algorithm, hex)| {
-        separated(
-            algorithm,
-            |b| b.is_ascii_lowercase() || b.is_ascii_digit(),
-            |b| matches!(b, b'.' | b'+' | b'_' | b'-'),
-        ) && hex.len() >= 32
+        separated(algorithm, lower_alnum, |b| {
+            matches!(b, b'.' | b'+' | b'_' | b'-')
+        }) && hex.len() >= 32
             && hex.bytes().all(|b| b.is_ascii_hexdigit())
     })
 }
@@ -76,6 +70,11 @@ fn is_exclusion(v: &str) -> bool {
     (1..=128).contains(&v.len())
         && v.bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'*' | b'-'))
+}
+
+/// `[a-z0-9]`: the word characters of repository names and digest algorithms.
+fn lower_alnum(b: u8) -> bool {
+    b.is_ascii_lowercase() || b.is_ascii_digit()
 }
 
 /// `WORD+(?:SEP WORD+)*`: words of `word` bytes joined by single `sep` bytes.

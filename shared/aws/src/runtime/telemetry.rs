@@ -1,10 +1,10 @@
 //! Logs and the one summary line per event.
 //!
 //! Logs are `tracing` events; [`init_logging`] honours Lambda's `AWS_LAMBDA_LOG_FORMAT` (JSON or
-//! text) and `AWS_LAMBDA_LOG_LEVEL`, and `RUST_LOG`'s per-target directives. The summary is a CloudWatch Embedded Metric Format object on one
-//! stdout line: CloudWatch turns its metrics (API calls, duration, and each outcome count such as
-//! TagsReverted or ImagesDeleted) into metrics with no extra API call, and its properties keep what
-//! was decided for Logs Insights.
+//! text) and `AWS_LAMBDA_LOG_LEVEL`, and `RUST_LOG`'s per-target directives. The summary is a
+//! CloudWatch Embedded Metric Format object on one stdout line: CloudWatch turns its metrics (API
+//! calls, duration, and each outcome count such as TagsReverted or ImagesDeleted) into metrics with
+//! no extra API call, and its properties keep what was decided for Logs Insights.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -53,7 +53,7 @@ pub fn init_logging() -> Result<(), ConfigError> {
 /// `target=level` directives (comma-separated, e.g. `warden_aws=debug,aws_smithy_runtime=warn`)
 /// set the level of their targets either way. A value that does not parse fails init, naming the
 /// variable.
-pub fn log_filter(
+fn log_filter(
     lambda_level: Option<String>,
     rust_log: Option<String>,
 ) -> Result<Targets, ConfigError> {

@@ -10,8 +10,9 @@
 //!
 //! Why not always the platform loader: besides the bundle it reads every file in the hashed
 //! directory (`/etc/ssl/certs`, ~290 opens on Debian), which the distributions generate from the
-//! same source as the bundle (`update-ca-certificates`, `update-ca-trust`). That walk was the largest
-//! single cost of a cold start (docs/benchmarks.md), and reqwest's verifier did it a second time.
+//! same source as the bundle (`update-ca-certificates`, `update-ca-trust`). That walk was the
+//! largest single cost of a cold start (docs/benchmarks.md), and reqwest's verifier did it a second
+//! time.
 //! A certificate added only to the hashed directory is therefore not trusted: add it to the bundle
 //! or point `SSL_CERT_FILE` at a file holding it.
 
@@ -20,7 +21,7 @@ use std::sync::{Arc, OnceLock};
 
 use aws_smithy_http_client::tls::TrustStore;
 use base64::Engine as _;
-use memchr::memmem;
+use memchr::{memchr_iter, memmem};
 use rustls::RootCertStore;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
@@ -211,7 +212,7 @@ impl Bundle {
 fn sections(text: &[u8]) -> usize {
     let mut rest = text;
     let mut count = 0;
-    while let Some(at) = find(rest, b"-----BEGIN ") {
+    while let Some(at) = memmem::find(rest, b"-----BEGIN ") {
         count += 1;
         rest = &rest[at + 1..];
     }
@@ -223,25 +224,20 @@ fn sections(text: &[u8]) -> usize {
 fn certificate_blocks(text: &[u8]) -> impl Iterator<Item = &[u8]> {
     let mut rest = text;
     std::iter::from_fn(move || {
-        let start = find(rest, BEGIN.as_bytes())?;
+        let start = memmem::find(rest, BEGIN.as_bytes())?;
         let after_begin = start + BEGIN.len();
-        let end = after_begin + find(&rest[after_begin..], END.as_bytes())? + END.len();
+        let end = after_begin + memmem::find(&rest[after_begin..], END.as_bytes())? + END.len();
         let block = &rest[start..end];
         rest = &rest[end..];
         Some(block)
     })
 }
 
-/// Where `needle` first occurs in `haystack` (memchr's substring search: a PEM bundle is ~200 KB,
-/// scanned twice per cold start).
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    memmem::find(haystack, needle)
-}
-
 /// The DER certificate of one `BEGIN CERTIFICATE` … `END CERTIFICATE` block. A body of base64
-/// lines between marker lines is decoded line by line with a fast decoder (a trust bundle is public: rustls'
-/// constant-time decoder was a fifth of a cold start); any other block is left to rustls' PEM
-/// reader, which the SDK's client also uses, so a block this accepts is one that reader accepts.
+/// lines between marker lines is decoded line by line with a fast decoder (a trust bundle is
+/// public: rustls' constant-time decoder was a fifth of a cold start); any other block is left to
+/// rustls' PEM reader, which the SDK's client also uses, so a block this accepts is one that
+/// reader accepts.
 fn certificate(block: &[u8]) -> Option<CertificateDer<'static>> {
     let slow = || CertificateDer::from_pem_slice(block).ok();
     let body = &block[BEGIN.len()..block.len() - END.len()];
@@ -256,7 +252,7 @@ fn certificate(block: &[u8]) -> Option<CertificateDer<'static>> {
     let mut decoded = 0;
     let mut ended = false;
     let mut start = 0;
-    for end in memchr::memchr_iter(b'\n', body).chain([body.len()]) {
+    for end in memchr_iter(b'\n', body).chain([body.len()]) {
         let line = &body[start..end];
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         start = end + 1;
