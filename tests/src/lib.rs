@@ -102,6 +102,55 @@ impl Emulator {
         }
     }
 
+    async fn get(&self, path: &str) -> Value {
+        let resp = http()
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .expect("emulator request");
+        assert!(resp.status().is_success(), "GET {path}: {}", resp.status());
+        resp.json().await.expect("emulator JSON")
+    }
+
+    /// The reading switches the emulator offers (where AWS's words fit more than one behaviour):
+    /// each switch's name and readings, the first being the default.
+    pub async fn switches(&self) -> Vec<(String, Vec<String>)> {
+        let body = self.get("/_warden/readings").await;
+        let mut switches: Vec<(String, Vec<String>)> = body["switches"]
+            .as_object()
+            .expect("switches")
+            .iter()
+            .map(|(name, s)| {
+                let readings = s["readings"].as_array().expect("readings");
+                let readings = readings
+                    .iter()
+                    .map(|r| r.as_str().expect("reading").to_owned());
+                (name.clone(), readings.collect())
+            })
+            .collect();
+        switches.sort();
+        switches
+    }
+
+    /// Every reading of one switch.
+    pub async fn readings_of(&self, switch: &str) -> Vec<String> {
+        let all = self.switches().await;
+        let found = all.into_iter().find(|(name, _)| name == switch);
+        found
+            .unwrap_or_else(|| panic!("no reading switch {switch}"))
+            .1
+    }
+
+    /// The moto behaviours the patch layer replaces or adds, by name (`Class.method`).
+    pub async fn patches(&self) -> Vec<String> {
+        let body = self.get("/_warden/patches").await;
+        let patches = body["patches"].as_array().expect("patches");
+        patches
+            .iter()
+            .map(|p| p.as_str().expect("name").to_owned())
+            .collect()
+    }
+
     /// A fresh, empty account for one test, with clients built the way the Lambdas build theirs.
     pub async fn account(&self) -> TestAccount {
         static NEXT: AtomicU64 = AtomicU64::new(0);

@@ -73,13 +73,35 @@ impl TestAccount {
             .await;
     }
 
-    /// Make ECR in this account answer with response shapes a client must also cope with
-    /// (see the emulator's `seed_options`).
-    pub async fn ecr_options(&self, options: Value) {
-        let mut body = options;
-        body["account"] = json!(self.id);
-        body["region"] = json!(REGION);
-        self.post("/_warden/seed/ecr-options", body).await;
+    /// Choose, for this account, the readings of switches where AWS's words fit more than one
+    /// behaviour (`tests/emulator/warden_emulator/readings.py`), e.g.
+    /// `{"batch_delete_digest_and_tag": "tag"}`.
+    pub async fn choose_readings(&self, readings: Value) {
+        self.post(
+            "/_warden/seed/readings",
+            json!({"account": self.id, "region": REGION, "readings": readings}),
+        )
+        .await;
+    }
+
+    /// The reading of `switch` in force for this account (its own choice, else the server's).
+    pub async fn reading(&self, switch: &str) -> String {
+        let url = format!(
+            "{}/_warden/readings?account={}&region={REGION}",
+            self.emulator_url, self.id
+        );
+        let body: Value = crate::http()
+            .get(url)
+            .send()
+            .await
+            .expect("readings request")
+            .json()
+            .await
+            .expect("readings JSON");
+        body["switches"][switch]["active"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no reading switch {switch}"))
+            .to_owned()
     }
 
     /// Add (or replace, by findingArn) Inspector findings in this account.

@@ -19,7 +19,20 @@ import moto
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from . import PINNED_MOTO, ecr, ecr_pull_through, ecr_replication, ecr_responses, ecr_seed, ecs, inspector, lambda_, sns
+from . import (
+    PINNED_MOTO,
+    ecr,
+    ecr_pull_through,
+    ecr_replication,
+    ecr_responses,
+    ecr_seed,
+    ecs,
+    inspector,
+    lambda_,
+    readings,
+    sns,
+)
+from .patching import PATCHES
 
 Seeder = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -27,7 +40,7 @@ SEEDERS: dict[str, Seeder] = {
     "/_warden/seed/ecr-scan": ecr_seed.seed_scan,
     "/_warden/seed/inspector-findings": inspector.seed_findings,
     "/_warden/seed/image-times": ecr_seed.seed_image_times,
-    "/_warden/seed/ecr-options": ecr_seed.seed_options,
+    "/_warden/seed/readings": readings.seed_readings,
     "/_warden/seed/corrupt-layer": ecr_seed.seed_corrupt_layer,
 }
 
@@ -49,6 +62,11 @@ class WardenRoutes:
         path = request.path
         if path == "/_warden/health":
             return Response(json.dumps({"moto": moto.__version__}), mimetype="application/json")
+        if path == "/_warden/patches":
+            return Response(json.dumps({"patches": PATCHES}), mimetype="application/json")
+        if path == "/_warden/readings":
+            chosen = readings.active(request.args.get("account"), request.args.get("region"))
+            return Response(json.dumps(chosen), mimetype="application/json")
         if path in SEEDERS and request.method == "POST":
             try:
                 body = json.loads(request.get_data(as_text=True))

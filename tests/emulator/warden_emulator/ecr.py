@@ -19,6 +19,8 @@ from moto.ecr.exceptions import (
     UploadNotFoundException,
 )
 
+from .patching import patch
+from .readings import reading
 from .wildcard import matches
 
 EXCLUSION_FILTER = re.compile(r"[0-9a-zA-Z._*-]{1,128}")
@@ -48,10 +50,12 @@ def manifest_digest(manifest: str) -> str:
     return "sha256:" + hashlib.sha256(manifest.encode("utf-8")).hexdigest()
 
 
-def tag_is_immutable(repo: models.Repository, tag: str) -> bool:
-    """ECR: exclusion filters are wildcards (`*` only), and they invert the repository's mode."""
+def tag_is_immutable(repo: models.Repository, tag: str, account: str, region: str) -> bool:
+    """ECR: exclusion filters are wildcards (`*` only), and they invert the repository's mode. How a
+    filter without `*` matches is a reading (`exclusion_filter_without_wildcard`)."""
     filters = [f.get("filter", "") for f in repo.image_tag_mutability_exclusion_filters or []]
-    excluded = any(matches(f, tag) for f in filters)
+    plain = reading("exclusion_filter_without_wildcard", account, region)
+    excluded = any(matches(f, tag, plain) for f in filters)
     mode = repo.image_tag_mutability
     if mode == "IMMUTABLE":
         return True
@@ -145,6 +149,12 @@ def _put_image(
         if holder is not None and image_tag not in holder.image_tags:  # stale entry: look properly
             holder = next((i for i in repository.images if image_tag in i.image_tags), None)
     if image is not None and (not image_tag or holder is image):
+        if (
+            image_tag
+            and tag_is_immutable(repository, image_tag, self.account_id, self.region_name)
+            and reading("put_image_same_tag_immutable", self.account_id, self.region_name) == "tag_exists"
+        ):
+            raise ImageTagAlreadyExistsException(repository_name, repository.registry_id, image_tag)
         raise ImageAlreadyExistsException(
             repository_name=repository_name,
             registry_id=repository.registry_id,
@@ -152,7 +162,7 @@ def _put_image(
             image_tag=image_tag or "null",
         )
     if holder is not None and image_tag:
-        if tag_is_immutable(repository, image_tag):
+        if tag_is_immutable(repository, image_tag, self.account_id, self.region_name):
             raise ImageTagAlreadyExistsException(repository_name, repository.registry_id, image_tag)
         holder.remove_tag(image_tag)
     if image is None:
@@ -230,10 +240,10 @@ def layer_blob(account: str, region: str, repository_name: str, digest: str) -> 
 
 
 def apply() -> None:
-    models.Image.__init__ = _image_init
-    models.Image._create_digest = _create_digest
-    models.Image.get_image_size_in_bytes = _image_size
-    models.Image.remove_tag = _remove_tag
-    models.ECRBackend.put_image = _put_image
-    models.ECRBackend._validate_mutability_exclusion_filters = _validate_exclusion_filters
-    models.ECRBackend.complete_layer_upload = _complete_layer_upload
+    patch(models.Image, "__init__", _image_init)
+    patch(models.Image, "_create_digest", _create_digest)
+    patch(models.Image, "get_image_size_in_bytes", _image_size)
+    patch(models.Image, "remove_tag", _remove_tag)
+    patch(models.ECRBackend, "put_image", _put_image)
+    patch(models.ECRBackend, "_validate_mutability_exclusion_filters", _validate_exclusion_filters)
+    patch(models.ECRBackend, "complete_layer_upload", _complete_layer_upload)

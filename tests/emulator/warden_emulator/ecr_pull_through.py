@@ -6,6 +6,7 @@ fetched from an upstream."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from typing import Any
 
@@ -14,15 +15,36 @@ from moto.core.responses import ActionResult
 from moto.ecr import responses
 
 from .ecr_responses import page
+from .patching import patch
 
+# CreatePullThroughCacheRule's upstreamRegistryUrl, "the syntax to use for each supported upstream
+# registry"; any other URL is UnsupportedUpstreamRegistryException.
 UPSTREAMS = {
     "public.ecr.aws": "ecr-public",
+    "ecr-premium.aws.com": "ecr-public-premium",
     "registry.k8s.io": "k8s",
     "quay.io": "quay",
     "registry-1.docker.io": "docker-hub",
     "ghcr.io": "github-container-registry",
     "registry.gitlab.com": "gitlab-container-registry",
 }
+PATTERNS = (
+    (re.compile(r"\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com"), "ecr"),
+    (re.compile(r"[a-z0-9-]+\.azurecr\.io"), "azure-container-registry"),
+)
+
+
+def upstream_of(url: str) -> str | None:
+    if url in UPSTREAMS:
+        return UPSTREAMS[url]
+    return next((name for pattern, name in PATTERNS if pattern.fullmatch(url)), None)
+
+
+class UnsupportedUpstreamRegistryException(JsonRESTError):
+    code = 400
+
+    def __init__(self, url: str) -> None:
+        super().__init__("UnsupportedUpstreamRegistryException", f"The upstream registry '{url}' isn't supported")
 
 
 class PullThroughCacheRuleAlreadyExistsException(JsonRESTError):
@@ -53,17 +75,20 @@ def _create_pull_through_cache_rule(self: responses.ECRResponse) -> ActionResult
     rules = _rules(self)
     if prefix in rules:
         raise PullThroughCacheRuleAlreadyExistsException(prefix)
+    upstream = upstream_of(url or "")
+    if upstream is None:
+        raise UnsupportedUpstreamRegistryException(url)
     rule = {
         "ecrRepositoryPrefix": prefix,
         "upstreamRegistryUrl": url,
         "createdAt": datetime.now(timezone.utc),
         "registryId": self.ecr_backend.account_id,
-        "upstreamRegistry": self._get_param("upstreamRegistry") or UPSTREAMS.get(url, "ecr-public"),
+        "upstreamRegistry": self._get_param("upstreamRegistry") or upstream,
     }
     if self._get_param("credentialArn"):
         rule["credentialArn"] = self._get_param("credentialArn")
     rules[prefix] = rule
-    return ActionResult({k: v for k, v in rule.items() if k != "upstreamRegistry"})
+    return ActionResult(dict(rule))
 
 
 def _describe_pull_through_cache_rules(self: responses.ECRResponse) -> ActionResult:
@@ -84,5 +109,5 @@ def _describe_pull_through_cache_rules(self: responses.ECRResponse) -> ActionRes
 
 
 def apply() -> None:
-    responses.ECRResponse.create_pull_through_cache_rule = _create_pull_through_cache_rule
-    responses.ECRResponse.describe_pull_through_cache_rules = _describe_pull_through_cache_rules
+    patch(responses.ECRResponse, "create_pull_through_cache_rule", _create_pull_through_cache_rule)
+    patch(responses.ECRResponse, "describe_pull_through_cache_rules", _describe_pull_through_cache_rules)

@@ -1,7 +1,8 @@
 """ECR's registry replication configuration with ECR's own limits: moto refuses more than one rule
-("This feature is disabled"); ECR takes up to 10 rules, 25 unique destinations across them and 100
-repository filters per rule, and never the registry itself as a destination (API reference:
-ReplicationConfiguration, ReplicationRule, PutReplicationConfiguration)."""
+("This feature is disabled"); ECR takes 25 unique destinations across all rules and 100 repository
+filters per rule (service quotas page), and never the registry itself as a destination. Rules per
+configuration: 10 on the quotas page and in the user guide, 25 in the current API reference — the
+`replication_rules_limit` reading."""
 
 from __future__ import annotations
 
@@ -10,16 +11,19 @@ from typing import Any
 from moto.ecr import models
 from moto.ecr.exceptions import InvalidParameterException
 
-MAX_RULES = 10
+from .patching import patch
+from .readings import reading
+
 MAX_DESTINATIONS = 25
 MAX_FILTERS = 100
 
 
 def _put_replication_configuration(self: models.ECRBackend, replication_config: dict[str, Any]) -> dict[str, Any]:
     rules = replication_config.get("rules", [])
-    if len(rules) > MAX_RULES:
+    max_rules = int(reading("replication_rules_limit", self.account_id, self.region_name))
+    if len(rules) > max_rules:
         raise InvalidParameterException(
-            f"Invalid parameter at 'replicationConfiguration.rules' failed to satisfy constraint: 'Member must have length less than or equal to {MAX_RULES}'"
+            f"Invalid parameter at 'replicationConfiguration.rules' failed to satisfy constraint: 'Member must have length less than or equal to {max_rules}'"
         )
     unique = set()
     for rule in rules:
@@ -44,4 +48,4 @@ def _put_replication_configuration(self: models.ECRBackend, replication_config: 
 
 
 def apply() -> None:
-    models.ECRBackend.put_replication_configuration = _put_replication_configuration
+    patch(models.ECRBackend, "put_replication_configuration", _put_replication_configuration)

@@ -14,11 +14,16 @@ from moto.core.responses import ActionResult
 from moto.ecr import models, responses
 from moto.ecr.exceptions import InvalidParameterException, ScanNotFoundException
 
-from .ecr_seed import options
+from .patching import patch
+from .readings import reading
 
 
 class LayersNotFoundException(ServiceException):
     code = "LayersNotFoundException"
+
+
+class LayerInaccessibleException(ServiceException):
+    code = "LayerInaccessibleException"
 
 
 def page(items: list[Any], max_results: Any, next_token: Any, default: int, limit: int) -> tuple[list[Any], str | None]:
@@ -60,8 +65,10 @@ def _tag_status_filter(images: list[models.Image], tag_status: str | None) -> li
 
 
 def _list_images(self: responses.ECRResponse) -> ActionResult:
+    """ECR: ACTIVE images only unless the image-status filter says otherwise, as DescribeImages."""
     repo = self.ecr_backend._get_repository(self._get_param("repositoryName"), self._get_param("registryId"))
-    images = _tag_status_filter(list(repo.images), (self._get_param("filter") or {}).get("tagStatus"))
+    filters = self._get_param("filter") or {}
+    images = _tag_status_filter(_image_status_filter(list(repo.images), filters.get("imageStatus")), filters.get("tagStatus"))
     ids: list[dict[str, str]] = []
     for image in images:
         if image.image_tags:
@@ -89,21 +96,39 @@ def _image_detail(repo: models.Repository, image: models.Image) -> dict[str, Any
         detail["lastArchivedAt"] = datetime.fromtimestamp(archived, timezone.utc)
     if image.image_tags:
         detail["imageTags"] = list(image.image_tags)
-    size = image.get_image_size_in_bytes()
+    size = _size(repo, image)
     if size is not None:
         detail["imageSizeInBytes"] = size
     manifest = json.loads(image.image_manifest)
     config_type = manifest.get("config", {}).get("mediaType") if isinstance(manifest, dict) else None
     if config_type:
         detail["artifactMediaType"] = config_type
+    subject = manifest.get("subject", {}).get("digest") if isinstance(manifest, dict) else None
+    if isinstance(subject, str):
+        detail["subjectManifestDigest"] = subject
     pulled = getattr(image, "warden_last_pull", None)
     if pulled is not None:
         detail["lastRecordedPullTime"] = datetime.fromtimestamp(pulled, timezone.utc)
-    if image.image_scan_status:
-        detail["imageScanStatus"] = image.image_scan_status
-    if image.image_scan_findings_summary:
-        detail["imageScanFindingsSummary"] = image.image_scan_findings_summary
+    activated = getattr(image, "warden_activated_at", None)
+    if activated is not None:
+        detail["lastActivatedAt"] = datetime.fromtimestamp(activated, timezone.utc)
+    if reading("scan_no_findings_counts", repo.registry_id, repo.region_name) != "not_in_describe_images":
+        if image.image_scan_status:
+            detail["imageScanStatus"] = image.image_scan_status
+        if image.image_scan_findings_summary:
+            detail["imageScanFindingsSummary"] = image.image_scan_findings_summary
     return detail
+
+
+def _size(repo: models.Repository, image: models.Image) -> int | None:
+    """ECR: "If the image is a manifest list, this will be the max size of all manifests in the list"."""
+    own = image.get_image_size_in_bytes()
+    if own is not None:
+        return own
+    by_digest = {i.get_image_digest(): i for i in repo.images}
+    sizes = [by_digest[c].get_image_size_in_bytes() for c in _children(image) if c in by_digest]
+    sizes = [s for s in sizes if s is not None]
+    return max(sizes) if sizes else None
 
 
 INDEX_TYPES = ("application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json")
@@ -118,10 +143,26 @@ def _children(image: models.Image) -> list[str]:
         return []
 
 
+def _blobs(image: models.Image) -> set[str]:
+    """The layer and config digests an image manifest references."""
+    try:
+        manifest = json.loads(image.image_manifest)
+    except (ValueError, TypeError):
+        return set()
+    if not isinstance(manifest, dict):
+        return set()
+    found = {layer.get("digest") for layer in manifest.get("layers") or [] if isinstance(layer, dict)}
+    config = manifest.get("config")
+    if isinstance(config, dict):
+        found.add(config.get("digest"))
+    return {d for d in found if d}
+
+
 def _batch_delete_image(self: responses.ECRResponse) -> ActionResult:
-    """ECR: per-id results; removing an image's last tag deletes it; an image an index in the
-    repository still references is refused with ImageReferencedByManifestList (so an index must go
-    before its children). moto scanned every image for every id and never refused."""
+    """ECR: per-id results; removing an image's last tag deletes it; a digest deletes the image and
+    all its tags (with a tag beside it: the `batch_delete_digest_and_tag` reading); an image an index
+    in the repository still references is refused with ImageReferencedByManifestList (so an index
+    must go before its children). moto scanned every image for every id and never refused."""
     name = self._get_param("repositoryName")
     repo = self.ecr_backend._get_repository(name, self._get_param("registryId"))
     by_digest = {i.get_image_digest(): i for i in repo.images}
@@ -167,7 +208,8 @@ def _batch_delete_image(self: responses.ECRResponse) -> ActionResult:
         if image is None:
             failures.append({"imageId": image_id, "failureCode": "ImageNotFound", "failureReason": "Requested image not found"})
             continue
-        if tag and len(image.image_tags) > 1:
+        whole = bool(digest) and reading("batch_delete_digest_and_tag", self.current_account, self.region) == "image"
+        if tag and not whole and len(image.image_tags) > 1:
             image.remove_tag(tag)
             by_tag.pop(tag, None)
             done.append({"imageDigest": image.get_image_digest(), "imageTag": tag})
@@ -190,6 +232,9 @@ def _batch_delete_image(self: responses.ECRResponse) -> ActionResult:
 def _describe_images(self: responses.ECRResponse) -> ActionResult:
     repo = self.ecr_backend._get_repository(self._get_param("repositoryName"), self._get_param("registryId"))
     image_ids = self._get_param("imageIds")
+    if image_ids and (self._get_param("maxResults") is not None or self._get_param("nextToken")):
+        # "This option cannot be used when you specify images with imageIds."
+        raise InvalidParameterException("maxResults and nextToken cannot be used with imageIds")
     if image_ids:
         images = []
         for image_id in image_ids:
@@ -207,6 +252,9 @@ def _describe_images(self: responses.ECRResponse) -> ActionResult:
 
 
 def _describe_repositories(self: responses.ECRResponse) -> ActionResult:
+    if self._get_param("repositoryNames") and (self._get_param("maxResults") is not None or self._get_param("nextToken")):
+        # "This option cannot be used when you specify repositories with repositoryNames."
+        raise InvalidParameterException("maxResults and nextToken cannot be used with repositoryNames")
     repos = self.ecr_backend.describe_repositories(
         repository_names=self._get_param("repositoryNames"), registry_id=self._get_param("registryId")
     )
@@ -229,7 +277,8 @@ def _find_image(repo: models.Repository, tag: str | None, digest: str | None) ->
 
 
 def _batch_get_image(self: responses.ECRResponse) -> ActionResult:
-    """ECR answers with the image id as asked (moto: the image's last tag) and per-id failures."""
+    """ECR: per-id failures; the image id each result carries is a reading (`batch_get_image_id`).
+    moto answered with the image's last tag, whatever was asked."""
     name = self._get_param("repositoryName")
     repo = self.ecr_backend._get_repository(name, self._get_param("registryId"))
     images, failures = [], []
@@ -243,9 +292,8 @@ def _batch_get_image(self: responses.ECRResponse) -> ActionResult:
         asked = {"imageDigest": image.get_image_digest()}
         if tag:
             asked["imageTag"] = tag
-        elif image.image_tags and options(self.current_account, self.region).get("echo_tags_for_digest_ids"):
-            # Robustness knob: answer a digest-only id with one of the image's tags as well.
-            asked["imageTag"] = image.image_tags[0]
+        elif image.image_tags and reading("batch_get_image_id", self.current_account, self.region) == "with_tag":
+            asked["imageTag"] = image.image_tags[-1]
         images.append(
             {
                 "registryId": repo.registry_id,
@@ -272,11 +320,16 @@ def _put_image_tag_mutability(self: responses.ECRResponse) -> ActionResult:
 
 
 def _get_download_url_for_layer(self: responses.ECRResponse) -> ActionResult:
-    """ECR answers with a pre-signed URL; ours is served by the emulator's /_warden/layers route."""
+    """ECR answers with a pre-signed URL (ours is served by the emulator's /_warden/layers route),
+    only for a layer an image in the repository references (config or layer)."""
     name = self._get_param("repositoryName")
     digest = self._get_param("layerDigest")
     repo = self.ecr_backend._get_repository(name, self._get_param("registryId"))
     if digest not in getattr(repo, "warden_layer_blobs", {}):
+        raise LayersNotFoundException(f"The image layer '{digest}' does not exist in the repository '{name}'")
+    if not any(digest in _blobs(i) for i in repo.images):
+        if reading("unreferenced_layer_download", self.current_account, self.region) == "layer_inaccessible":
+            raise LayerInaccessibleException(f"The image layer '{digest}' is not associated with an image")
         raise LayersNotFoundException(f"The image layer '{digest}' does not exist in the repository '{name}'")
     host = self.headers.get("Host", "127.0.0.1")
     url = f"http://{host}/_warden/layers/{repo.registry_id}/{self.region}/{name}/{digest}"
@@ -298,7 +351,10 @@ def _describe_image_scan_findings(self: responses.ECRResponse) -> ActionResult:
     asked = {"imageDigest": image.get_image_digest()}
     if image_id.get("imageTag"):
         asked["imageTag"] = image_id["imageTag"]
-    findings: dict[str, Any] = {"findingSeverityCounts": scan["counts"], key: chunk}
+    findings: dict[str, Any] = {key: chunk}
+    summary = image.image_scan_findings_summary or {}
+    if "findingSeverityCounts" in summary:
+        findings["findingSeverityCounts"] = summary["findingSeverityCounts"]
     if scan["completed_at"]:
         findings["imageScanCompletedAt"] = scan["completed_at"]
         findings["vulnerabilitySourceUpdatedAt"] = scan["completed_at"]
@@ -315,11 +371,14 @@ def _describe_image_scan_findings(self: responses.ECRResponse) -> ActionResult:
 
 
 def apply() -> None:
-    responses.ECRResponse.list_images = _list_images
-    responses.ECRResponse.describe_images = _describe_images
-    responses.ECRResponse.describe_repositories = _describe_repositories
-    responses.ECRResponse.batch_get_image = _batch_get_image
-    responses.ECRResponse.batch_delete_image = _batch_delete_image
-    responses.ECRResponse.put_image_tag_mutability = _put_image_tag_mutability
-    responses.ECRResponse.get_download_url_for_layer = _get_download_url_for_layer
-    responses.ECRResponse.describe_image_scan_findings = _describe_image_scan_findings
+    for name, handler in (
+        ("list_images", _list_images),
+        ("describe_images", _describe_images),
+        ("describe_repositories", _describe_repositories),
+        ("batch_get_image", _batch_get_image),
+        ("batch_delete_image", _batch_delete_image),
+        ("put_image_tag_mutability", _put_image_tag_mutability),
+        ("get_download_url_for_layer", _get_download_url_for_layer),
+        ("describe_image_scan_findings", _describe_image_scan_findings),
+    ):
+        patch(responses.ECRResponse, name, handler)

@@ -1,6 +1,5 @@
 """ECR's test-only seeding: what real registries accumulate that the emulator cannot produce on its
-own (finished scans, push and pull times, archive state, a corrupted layer), and per-account
-response variations a client must cope with."""
+own (finished scans, push and pull times, archive state, a corrupted layer)."""
 
 from __future__ import annotations
 
@@ -9,26 +8,11 @@ from typing import Any
 
 from moto.ecr import models
 
+from .readings import reading
 
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
-
-_OPTIONS: dict[tuple[str, str], dict[str, Any]] = {}
-
-
-def options(account: str, region: str) -> dict[str, Any]:
-    return _OPTIONS.get((account, region), {})
-
-
-def seed_options(body: dict[str, Any]) -> dict[str, Any]:
-    """Per-account response variations a client must cope with. body: account, region, and
-    `echo_tags_for_digest_ids` (BatchGetImage answers an id asked by digest with a tag too)."""
-    options = {k: v for k, v in body.items() if k not in ("account", "region")}
-    _OPTIONS[(body["account"], body["region"])] = options
-    return options
-
-
 
 def seed_scan(body: dict[str, Any]) -> dict[str, Any]:
     """Give one image a finished scan, as ECR would after basic or enhanced scanning.
@@ -47,11 +31,13 @@ def seed_scan(body: dict[str, Any]) -> dict[str, Any]:
     status = body.get("status", "COMPLETE")
     completed = _now() if status in ("COMPLETE", "ACTIVE") else None
     image.image_scan_status = {"status": status, "description": body.get("description", "")}
-    image.image_scan_findings_summary = (
-        {"imageScanCompletedAt": completed, "vulnerabilitySourceUpdatedAt": completed, "findingSeverityCounts": counts}
-        if completed
-        else None
-    )
+    summary: dict[str, Any] | None = None
+    if completed:
+        summary = {"imageScanCompletedAt": completed, "vulnerabilitySourceUpdatedAt": completed}
+        # A scan that found nothing: counts as {} or left out (the `scan_no_findings_counts` reading).
+        if counts or reading("scan_no_findings_counts", body["account"], body["region"]) == "empty":
+            summary["findingSeverityCounts"] = counts
+    image.image_scan_findings_summary = summary
     image.warden_scan = {
         "enhanced": bool(body.get("enhanced", False)),
         "findings": findings,
@@ -65,7 +51,7 @@ def seed_image_times(body: dict[str, Any]) -> dict[str, Any]:
     """Give images the push and pull times real registries accumulate over months.
 
     body: account, region, repository, images: [{digest, pushed_at (epoch s), last_pull (epoch s)?,
-    status (ACTIVE | ARCHIVED | ACTIVATING)?, archived_at (epoch s)?,
+    status (ACTIVE | ARCHIVED | ACTIVATING)?, archived_at (epoch s)?, activated_at (epoch s)?,
     coverage ({statusCode, reason}: Inspector's scan status for the image)?}]
     """
     repo = models.ecr_backends[body["account"]][body["region"]]._get_repository(body["repository"])
@@ -80,6 +66,8 @@ def seed_image_times(body: dict[str, Any]) -> dict[str, Any]:
             image.warden_status = entry["status"]
         if entry.get("archived_at") is not None:
             image.warden_archived_at = int(entry["archived_at"])
+        if entry.get("activated_at") is not None:
+            image.warden_activated_at = int(entry["activated_at"])
         if entry.get("coverage") is not None:
             image.warden_coverage = entry["coverage"]
     return {"updated": len(body["images"])}

@@ -15,6 +15,8 @@ from moto.core.exceptions import ServiceException
 from moto.inspector2 import models, responses, urls
 from moto.ecr import models as ecr_models
 
+from .patching import patch, route
+
 
 class ValidationException(ServiceException):
     code = "ValidationException"
@@ -56,13 +58,38 @@ def _string_filter_matches(flt: dict[str, Any], values: list[str]) -> bool:
     raise ValidationException(f"Unsupported comparison {comparison!r}")
 
 
-def finding_matches(criteria: dict[str, Any] | None, finding: dict[str, Any]) -> bool:
+# ListCoverage's filter keys ecr-warden's stand-in applies, each mapped to a covered resource's
+# values; its string filters compare with EQUALS or NOT_EQUALS only (CoverageStringComparison).
+COVERAGE_FIELDS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
+    "accountId": lambda c: [c["accountId"]],
+    "resourceId": lambda c: [c["resourceId"]],
+    "resourceType": lambda c: [c["resourceType"]],
+    "scanType": lambda c: [c["scanType"]],
+    "scanStatusCode": lambda c: [c["scanStatus"].get("statusCode", "")],
+    "scanStatusReason": lambda c: [c["scanStatus"].get("reason", "")],
+    "ecrRepositoryName": lambda c: [c["resourceMetadata"]["ecrRepository"]["name"]],
+    "ecrImageTags": lambda c: list(c["resourceMetadata"]["ecrImage"]["tags"]),
+}
+
+
+def check_criteria(
+    criteria: dict[str, Any] | None, fields: dict[str, Any], comparisons: tuple[str, ...]
+) -> None:
+    """Refuse what this stand-in cannot filter, before looking at anything: never answer unfiltered."""
+    for key, filters in (criteria or {}).items():
+        if key not in fields:
+            raise ValidationException(f"warden emulator: filter key {key!r} is not supported")
+        for f in filters:
+            if f.get("comparison") not in comparisons:
+                raise ValidationException(f"Unsupported comparison {f.get('comparison')!r} for {key}")
+
+
+def finding_matches(
+    criteria: dict[str, Any] | None, finding: dict[str, Any], fields: dict[str, Any] = FIELDS
+) -> bool:
     """Inspector semantics: filters of one key are OR-ed (NOT_EQUALS ones AND-ed), keys are AND-ed."""
     for key, filters in (criteria or {}).items():
-        if key not in FIELDS:
-            # Refuse what this stand-in cannot filter, rather than answer unfiltered.
-            raise ValidationException(f"warden emulator: filter key {key!r} is not supported")
-        values = FIELDS[key](finding)
+        values = fields[key](finding)
         positive = [f for f in filters if f.get("comparison") != "NOT_EQUALS"]
         negative = [f for f in filters if f.get("comparison") == "NOT_EQUALS"]
         if positive and not any(_string_filter_matches(f, values) for f in positive):
@@ -91,6 +118,7 @@ def _seeded(backend: models.Inspector2Backend) -> list[dict[str, Any]]:
 
 def _list_findings(self: responses.Inspector2Response) -> str:
     criteria = self._get_param("filterCriteria")
+    check_criteria(criteria, FIELDS, ("EQUALS", "PREFIX", "NOT_EQUALS"))
     found = [f for f in _seeded(self.inspector2_backend) if finding_matches(criteria, f)]
     chunk, token = _page(found, self._get_param("maxResults"), self._get_param("nextToken"), 100)
     result: dict[str, Any] = {"findings": chunk}
@@ -116,17 +144,14 @@ def _batch_get_finding_details(self: responses.Inspector2Response) -> str:
 
 def _list_coverage(self: responses.Inspector2Response) -> str:
     """Coverage: every ECR image of the account and region is covered, ACTIVE unless seeded otherwise;
-    filtered by repository name and resource id (an image's ARN)."""
+    filtered (EQUALS / NOT_EQUALS) by the keys in COVERAGE_FIELDS, any other key refused."""
     account, region = self.current_account, self.region
     criteria = self._get_param("filterCriteria") or {}
+    check_criteria(criteria, COVERAGE_FIELDS, ("EQUALS", "NOT_EQUALS"))
     covered = []
     for repo in ecr_models.ecr_backends[account][region].repositories.values():
-        if not _coverage_name_matches(criteria.get("ecrRepositoryName"), repo.name):
-            continue
         for image in repo.images:
             resource_id = f"arn:aws:ecr:{region}:{account}:repository/{repo.name}/{image.get_image_digest()}"
-            if not _coverage_name_matches(criteria.get("resourceId"), resource_id):
-                continue
             covered.append(
                 {
                     "accountId": account,
@@ -141,17 +166,12 @@ def _list_coverage(self: responses.Inspector2Response) -> str:
                     },
                 }
             )
+    covered = [c for c in covered if finding_matches(criteria, c, COVERAGE_FIELDS)]
     chunk, token = _page(covered, self._get_param("maxResults"), self._get_param("nextToken"), 200)
     result: dict[str, Any] = {"coveredResources": chunk}
     if token:
         result["nextToken"] = token
     return json.dumps(result)
-
-
-def _coverage_name_matches(filters: list[dict[str, Any]] | None, name: str) -> bool:
-    if not filters:
-        return True
-    return any(_string_filter_matches(f, [name]) for f in filters if f.get("comparison") != "NOT_EQUALS")
 
 
 def seed_findings(body: dict[str, Any]) -> dict[str, Any]:
@@ -166,8 +186,13 @@ def seed_findings(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def apply() -> None:
-    responses.Inspector2Response.list_findings = _list_findings
-    responses.Inspector2Response.list_coverage = _list_coverage
-    responses.Inspector2Response.batch_get_finding_details = _batch_get_finding_details
-    urls.url_paths["{0}/coverage/list$"] = responses.Inspector2Response.dispatch
-    urls.url_paths["{0}/findings/details/batch/get$"] = responses.Inspector2Response.dispatch
+    patch(responses.Inspector2Response, "list_findings", _list_findings)
+    patch(responses.Inspector2Response, "list_coverage", _list_coverage)
+    patch(responses.Inspector2Response, "batch_get_finding_details", _batch_get_finding_details)
+    route(urls.url_paths, "{0}/coverage/list$", responses.Inspector2Response.dispatch, "Inspector2 route ListCoverage")
+    route(
+        urls.url_paths,
+        "{0}/findings/details/batch/get$",
+        responses.Inspector2Response.dispatch,
+        "Inspector2 route BatchGetFindingDetails",
+    )

@@ -14,6 +14,8 @@ from typing import Any
 from moto.awslambda import models
 from moto.ecr import models as ecr_models
 
+from .patching import patch
+
 URI = re.compile(r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/(?P<repo>[^:@]+)(?::(?P<tag>[^@]+)|@(?P<digest>sha256:[0-9a-f]{64}))?$")
 
 _original_set_code = models.LambdaFunction._set_function_code
@@ -54,5 +56,5 @@ def _get_code(self: models.LambdaFunction) -> dict[str, Any]:
 
 
 def apply() -> None:
-    models.LambdaFunction._set_function_code = _set_code
-    models.LambdaFunction.get_code = _get_code
+    patch(models.LambdaFunction, "_set_function_code", _set_code)
+    patch(models.LambdaFunction, "get_code", _get_code)

@@ -13,6 +13,8 @@ from typing import Any
 import requests
 from moto.sns import models
 
+from .patching import patch
+
 log = logging.getLogger("warden_emulator.sns")
 
 
@@ -32,4 +34,4 @@ class _DeliveryOnly:
 
 
 def apply() -> None:
-    models.requests = _DeliveryOnly()
+    patch(models, "requests", _DeliveryOnly())
