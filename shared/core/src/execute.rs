@@ -193,14 +193,28 @@ impl Executor<'_> {
                 count(
                     outcomes,
                     "TagsRemoved",
-                    from.len() - removal.moved.len() - removal.refused.len(),
+                    from.len() - removal.moved.len() - removal.refused.len() - removal.raced.len(),
                 );
                 let move_of = |tag: &Tag| placed.iter().find(|m| &m.from == tag).copied();
                 for tag in removal.moved {
                     if let Some(m) = move_of(&tag) {
                         executed.not_moved.push(NotMoved {
                             tag_move: m.clone(),
-                            reason: format!("{tag} points at another image now: left alone"),
+                            reason: format!("{tag} is no longer on this image: left alone"),
+                            still_on_image: false,
+                        });
+                    }
+                }
+                for (tag, other) in removal.raced {
+                    if let Some(m) = move_of(&tag) {
+                        count(outcomes, "TagsRemovedElsewhere", 1);
+                        executed.not_moved.push(NotMoved {
+                            tag_move: m.clone(),
+                            reason: format!(
+                                "{tag} was pushed onto {other} just before it was removed, and was \
+                                 removed from {other} (ECR deletes an image with its last tag): \
+                                 push {tag} again"
+                            ),
                             still_on_image: false,
                         });
                     }

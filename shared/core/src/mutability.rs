@@ -57,14 +57,19 @@ pub struct TagMutability {
 pub const MAX_EXCLUSION_FILTERS: usize = 5;
 
 impl TagMutability {
-    /// Whether ECR refuses to move `tag` once it exists, under this setting.
+    /// Whether ECR refuses to move `tag` once it exists, under this setting — under every reading
+    /// of a filter without `*` (ECR does not say whether it matches exactly, as a prefix or as a
+    /// substring: docs/emulator.md, `exclusion_filter_without_wildcard`). A tag is called immutable
+    /// only when it is immutable under all of them, so nobody leaves a tag to ECR's protection
+    /// where ECR might not give it.
     pub fn is_tag_immutable(&self, tag: &str) -> bool {
-        let excluded = self.exclusions.iter().any(|f| f.matches(tag));
         match self.mode {
             MutabilityMode::Mutable => false,
             MutabilityMode::Immutable => true,
-            MutabilityMode::ImmutableWithExclusion => !excluded,
-            MutabilityMode::MutableWithExclusion => excluded,
+            MutabilityMode::ImmutableWithExclusion => {
+                !self.exclusions.iter().any(|f| f.may_match(tag))
+            }
+            MutabilityMode::MutableWithExclusion => self.exclusions.iter().any(|f| f.matches(tag)),
         }
     }
 
@@ -114,5 +119,35 @@ mod tests {
             &["dev-*", "latest"]
         )));
         assert!(!s.same_as(&m));
+    }
+
+    /// A filter without `*` may match exactly, as a prefix or as a substring (AWS does not say):
+    /// a tag counts as immutable only where it is immutable under all three readings.
+    #[test]
+    fn a_filter_without_a_wildcard_is_read_every_way_before_a_tag_counts_as_immutable() {
+        let s = setting(MutabilityMode::ImmutableWithExclusion, &["latest"]);
+        assert!(!s.is_tag_immutable("latest"), "exact");
+        assert!(
+            !s.is_tag_immutable("latest-rc"),
+            "prefix reading: excluded, so mutable"
+        );
+        assert!(
+            !s.is_tag_immutable("pre-latest"),
+            "substring reading: excluded, so mutable"
+        );
+        assert!(s.is_tag_immutable("v1"), "excluded under no reading");
+        let m = setting(MutabilityMode::MutableWithExclusion, &["release"]);
+        assert!(
+            m.is_tag_immutable("release"),
+            "immutable under every reading"
+        );
+        assert!(
+            !m.is_tag_immutable("release-1"),
+            "immutable under the prefix reading only"
+        );
+        assert!(
+            !m.is_tag_immutable("pre-release"),
+            "immutable under the substring reading only"
+        );
     }
 }

@@ -201,6 +201,16 @@ impl ExclusionFilter {
     pub fn matches(&self, tag: &str) -> bool {
         wildcard_match(&self.0, tag)
     }
+
+    /// Whether the filter matches `tag` under some reading of a filter without `*` (exact, prefix
+    /// or substring; each reading matches a subset of the next): with a `*`, as [`Self::matches`].
+    pub fn may_match(&self, tag: &str) -> bool {
+        if self.0.contains('*') {
+            self.matches(tag)
+        } else {
+            tag.contains(self.0.as_str())
+        }
+    }
 }
 
 /// `*`-only wildcard matching, anchored at both ends (ECR's exclusion filter semantics).

@@ -29,8 +29,9 @@ pub enum Action {
     },
     /// Move tags of one image to new names (quarantine and release): put each `to` on the image
     /// stored as `manifest` (digest-preserving `PutImage`), then remove each `from` whose `to` is
-    /// in place, in one `BatchDeleteImage` conditional on the digest (a `from` that moved to another
-    /// image meanwhile is left alone). The image always keeps a tag.
+    /// in place, by tag only, after checking the image still holds it (a `from` that moved to
+    /// another image meanwhile is left alone; `ImageManifests::remove_tags`). The image always
+    /// keeps a tag.
     MoveTags {
         repository: RepositoryName,
         manifest: Manifest,

@@ -207,8 +207,12 @@ async fn put_image_into_a_missing_repository_is_repository_not_found() {
     );
 }
 
+/// Cites the GetDownloadUrlForLayer reference (Amazon ECR API Reference): "Retrieves the pre-signed
+/// Amazon S3 download URL corresponding to an image layer. You can only get URLs for image layers
+/// that are referenced in an image." — and CompleteLayerUpload's "You can optionally provide a
+/// sha256 digest of the image layer for data validation purposes": the bytes come back as sent.
 #[tokio::test]
-async fn a_layer_uploaded_in_parts_downloads_byte_identical() {
+async fn a_layer_uploaded_in_parts_downloads_byte_identical_once_an_image_references_it() {
     let acct = Emulator::shared().account().await;
     acct.create_repository("probe/layers").await;
     let started = acct
@@ -249,6 +253,32 @@ async fn a_layer_uploaded_in_parts_downloads_byte_identical() {
         .send()
         .await
         .unwrap();
+    let unreferenced = acct
+        .clients
+        .ecr
+        .get_download_url_for_layer()
+        .repository_name("probe/layers")
+        .layer_digest(digest.as_str())
+        .send()
+        .await;
+    assert!(
+        unreferenced.is_err(),
+        "no image references the layer yet: no URL"
+    );
+    let manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": warden_tests::OCI_MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": digest, "size": blob.len()},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": digest, "size": blob.len()}],
+    })
+    .to_string();
+    acct.push_manifest(
+        "probe/layers",
+        &manifest,
+        warden_tests::OCI_MANIFEST,
+        Some("v1"),
+    )
+    .await;
     let url = acct
         .clients
         .ecr
@@ -270,60 +300,65 @@ async fn a_layer_uploaded_in_parts_downloads_byte_identical() {
     assert!(downloaded.as_ref() == blob.as_slice(), "byte-identical");
 }
 
+/// Cites the BatchDeleteImage reference (Amazon ECR API Reference): "You can remove a tag from an
+/// image by specifying the image's tag in your request. When you remove the last tag from an image,
+/// the image is deleted from your repository."
 #[tokio::test]
-async fn removing_a_tag_by_digest_and_tag_leaves_a_moved_tag_alone() {
+async fn a_tag_alone_removes_that_tag_and_the_last_tag_takes_the_image() {
     let acct = Emulator::shared().account().await;
-    acct.create_repository("probe/conditional").await;
-    let (a, _) = acct.push("probe/conditional", "a", Some("v1")).await;
-    acct.push("probe/conditional", "a", Some("keep")).await;
-    acct.push("probe/conditional", "a", Some("gone-soon")).await;
-    // `v1` moves to B: removing `v1` "from A" must not touch B.
-    let (b, _) = acct.push("probe/conditional", "b", Some("v1")).await;
-    let registry = EcrRegistry::new(acct.clients.ecr.clone());
-    let tags = [
-        Tag::new("v1").unwrap(),
-        Tag::new("gone-soon").unwrap(),
-        Tag::new("never-was").unwrap(),
-    ];
-    let removal = registry
-        .remove_tags(&name("probe/conditional"), &a, &tags)
+    acct.create_repository("probe/untag").await;
+    let (a, _) = acct.push("probe/untag", "a", Some("v1")).await;
+    acct.push("probe/untag", "a", Some("keep")).await;
+    let (b, _) = acct.push("probe/untag", "b", Some("only")).await;
+    let out = acct
+        .clients
+        .ecr
+        .batch_delete_image()
+        .repository_name("probe/untag")
+        .image_ids(ImageIdentifier::builder().image_tag("v1").build())
+        .image_ids(ImageIdentifier::builder().image_tag("only").build())
+        .send()
         .await
         .unwrap();
+    assert!(out.failures().is_empty(), "{:?}", out.failures());
+    let removed: Vec<(Option<&str>, Option<&str>)> = out
+        .image_ids()
+        .iter()
+        .map(|i| (i.image_tag(), i.image_digest()))
+        .collect();
+    assert!(
+        removed.contains(&(Some("v1"), Some(a.as_str()))),
+        "{removed:?}"
+    );
+    assert!(
+        removed.contains(&(Some("only"), Some(b.as_str()))),
+        "{removed:?}"
+    );
+    let state = acct.tags_by_digest("probe/untag").await;
     assert_eq!(
-        removal.moved,
-        [Tag::new("v1").unwrap()],
-        "ImageTagDoesNotMatchDigest"
-    );
-    assert!(removal.refused.is_empty(), "{:?}", removal.refused);
-    let state = acct.tags_by_digest("probe/conditional").await;
-    assert!(
-        state.contains(&(a.to_string(), vec!["keep".into()])),
-        "{state:?}"
-    );
-    assert!(
-        state.contains(&(b.to_string(), vec!["v1".into()])),
-        "{state:?}"
+        state,
+        [(a.to_string(), vec!["keep".to_owned()])],
+        "b went with its last tag"
     );
 }
 
+/// Cites the BatchDeleteImage reference (Amazon ECR API Reference): "You can completely delete an
+/// image (and all of its tags) by specifying the image's digest in your request."
 #[tokio::test]
-async fn batch_get_image_results_are_matched_by_digest_not_by_the_echoed_id() {
+async fn a_digest_alone_deletes_the_image_and_all_its_tags() {
     let acct = Emulator::shared().account().await;
-    acct.create_repository("probe/echo").await;
-    let (a, _) = acct.push("probe/echo", "a", Some("v1")).await;
-    acct.push("probe/echo", "a", Some("latest")).await;
-    // ECR answers the id asked by digest with a tag in it as well.
-    acct.ecr_options(json!({"echo_tags_for_digest_ids": true}))
-        .await;
-    let registry = EcrRegistry::new(acct.clients.ecr.clone());
-    let view = registry
-        .image_and_tags(&name("probe/echo"), &a, &[Tag::new("latest").unwrap()])
+    acct.create_repository("probe/delete").await;
+    let (a, _) = acct.push("probe/delete", "a", Some("v1")).await;
+    acct.push("probe/delete", "a", Some("latest")).await;
+    let (b, _) = acct.push("probe/delete", "b", Some("v2")).await;
+    acct.clients
+        .ecr
+        .batch_delete_image()
+        .repository_name("probe/delete")
+        .image_ids(ImageIdentifier::builder().image_digest(a.as_str()).build())
+        .send()
         .await
         .unwrap();
-    assert_eq!(
-        view.manifest.map(|m| m.digest),
-        Some(a.clone()),
-        "the manifest is found by digest"
-    );
-    assert_eq!(view.tags, vec![(Tag::new("latest").unwrap(), Some(a))]);
+    let state = acct.tags_by_digest("probe/delete").await;
+    assert_eq!(state, [(b.to_string(), vec!["v2".to_owned()])]);
 }

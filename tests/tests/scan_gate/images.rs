@@ -27,7 +27,11 @@ async fn a_signature_that_cannot_be_scanned_is_not_gated() {
         e["detail"]["scan-status"] = json!("UNSUPPORTED_IMAGE");
     });
     let (response, made) = run(&s, event).await;
-    assert_eq!(made, calls(&[("ECR.BatchGetImage", 1)]), "{response}");
+    assert_eq!(
+        made,
+        calls(&[("ECR.BatchGetImage", 1), ("ECR.DescribeImages", 1)]),
+        "{response}"
+    );
     assert!(
         response["decision"]
             .as_str()

@@ -87,11 +87,12 @@ async fn a_moved_protected_tag_is_reverted_and_the_offender_kept() {
         calls(&[
             ("DynamoDB.GetItem", 1),
             ("DynamoDB.PutItem", 1),
-            ("ECR.BatchGetImage", 2),
+            ("ECR.BatchGetImage", 1),
+            ("ECR.DescribeImages", 1),
             ("ECR.PutImage", 2),
             ("SNS.Publish", 1)
         ]),
-        "ledger 1 + current state 1 + recorded image's verdict 1 + manifests 1 + restore 1 + keep offender 1 + publish 1: {response}"
+        "ledger 1 + current state (DescribeImages by tag) 1 + recorded image's verdict 1 + manifests 1 + restore 1 + keep offender 1 + publish 1: {response}"
     );
     let kept = format!("rejected-v1.2.3-{}", b.short());
     assert_eq!(
@@ -121,7 +122,7 @@ async fn a_moved_protected_tag_is_reverted_and_the_offender_kept() {
     let (_, made) = run(&s, push_event(&s.acct, "team-a/api", "v1.2.3", &b, &at(2))).await;
     assert_eq!(
         made,
-        calls(&[("DynamoDB.PutItem", 1), ("ECR.BatchGetImage", 1)])
+        calls(&[("DynamoDB.PutItem", 1), ("ECR.DescribeImages", 1)])
     );
     assert_eq!(s.acct.tags_by_digest("team-a/api").await, before);
     assert!(

@@ -42,8 +42,9 @@ pub struct BasicScan {
     pub image_digest: Digest,
     #[serde(default, deserialize_with = "null_as_default")]
     pub image_tags: Vec<Tag>,
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub finding_severity_counts: SeverityCounts,
+    /// `None` when the event leaves the counts out (or sends null): then they are unknown, not 0.
+    #[serde(default)]
+    pub finding_severity_counts: Option<SeverityCounts>,
 }
 
 /// `ECR Scan Resource Change`: scanning configuration of repositories changed.

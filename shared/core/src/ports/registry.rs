@@ -25,13 +25,17 @@ pub struct ImageView {
     pub tags: Vec<(Tag, Option<Digest>)>,
 }
 
-/// What a conditional tag removal did not do.
+/// What a conditional tag removal did not do, or did elsewhere.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TagRemoval {
-    /// Tags that point at another image now: left alone.
+    /// Tags the image no longer held just before the removal (moved to another image, or gone):
+    /// left alone.
     pub moved: Vec<Tag>,
-    /// Per-tag refusals, `tag: code reason`.
+    /// Per-tag refusals, `tag: code reason`; the tag is still on the image.
     pub refused: Vec<(Tag, String)>,
+    /// Tags pushed onto another image between the check and the removal, and removed from that
+    /// image (the residual race, docs/invariants.md #3): the other image's digest.
+    pub raced: Vec<(Tag, Digest)>,
 }
 
 /// ECR's BatchGetImage limit on image ids per call.
@@ -47,15 +51,18 @@ pub trait ImageManifests: Send + Sync {
         digests: &[Digest],
     ) -> Result<Vec<Manifest>, PortError>;
 
-    /// The digest `tag` points to now, or `None` when no image has it. One `BatchGetImage` call.
+    /// The digest `tag` points to now, or `None` when no image has it. One `DescribeImages` by tag
+    /// (the image's `imageTags` say it holds the tag).
     async fn tag_target(
         &self,
         repository: &RepositoryName,
         tag: &Tag,
     ) -> Result<Option<Digest>, PortError>;
 
-    /// The image's manifest (`None` if it is gone) and where each of `tags` points now, in one
-    /// `BatchGetImage` (at most [`MAX_BATCH_GET_IMAGE_IDS`] ids in all).
+    /// The image's manifest (`None` if it is gone) and where each of `tags` points now: one
+    /// `BatchGetImage` (at most [`MAX_BATCH_GET_IMAGE_IDS`] ids in all; results matched by digest),
+    /// then, when `tags` is not empty, the found images' `imageTags` as [`Self::tags_now`] reads
+    /// them.
     async fn image_and_tags(
         &self,
         repository: &RepositoryName,
@@ -79,11 +86,13 @@ pub trait ImageManifests: Send + Sync {
         digest: &Digest,
     ) -> Result<Option<Vec<Tag>>, PortError>;
 
-    /// Remove `tags` from the image `digest`, each only while it still points there: one
-    /// `BatchDeleteImage` with digest + tag ids (at most 100). A tag gone already counts as removed;
-    /// a tag that points at another image now (`ImageTagDoesNotMatchDigest`) is left alone and
-    /// reported in `moved`; other per-tag refusals come back in `refused`. Removing an image's
-    /// *last* tag deletes the image: callers make sure it keeps another.
+    /// Remove `tags` from the image `digest`, each only while it still points there, never naming
+    /// the digest in the delete (ECR: a digest deletes the image and all its tags). One
+    /// `DescribeImages` by digest just before (tags the image no longer holds are left alone and
+    /// reported in `moved`; none is removed if the image would be left without a tag, since ECR
+    /// deletes an image with its last tag), one `BatchDeleteImage` of tag-only ids (at most 100),
+    /// one `DescribeImages` by digest just after (a tag still there is `refused`). A tag another
+    /// image took between the check and the delete loses it there: reported in `raced`.
     async fn remove_tags(
         &self,
         repository: &RepositoryName,
@@ -94,7 +103,8 @@ pub trait ImageManifests: Send + Sync {
     /// Point `tag` at the image stored as `manifest`, digest-preserving. One `PutImage` call
     /// (ECR allows 10 PutImage per second per repository; callers pace bulk work).
     /// Errors: `TagAlreadyExists` when the tag is immutable and elsewhere; `ImageAlreadyExists`
-    /// when the tag already points here (callers treat that as done).
+    /// when the tag already points here (callers treat that as done) — also when ECR answers that
+    /// case with `ImageTagAlreadyExistsException` (then one `DescribeImages` by tag settles it).
     async fn put_tag(
         &self,
         repository: &RepositoryName,

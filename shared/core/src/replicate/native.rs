@@ -14,6 +14,9 @@ use crate::names::{AccountId, Region};
 use crate::policy::Policy;
 use crate::replicate::Registry;
 
+/// Rules per replication configuration: 10 on ECR's service-quotas page and in its user guide, 25
+/// in the current API reference (docs/emulator.md, `replication_rules_limit`); the smaller is
+/// accepted under both.
 pub const MAX_RULES: usize = 10;
 pub const MAX_DESTINATIONS: usize = 25;
 pub const MAX_FILTERS: usize = 100;

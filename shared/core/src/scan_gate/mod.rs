@@ -58,6 +58,10 @@ pub enum Source {
         counts: SeverityCounts,
         enhanced: bool,
     },
+    /// A finished basic scan whose counts ECR left out (AWS does not say a scan that found nothing
+    /// reports `{}`: docs/emulator.md, `scan_no_findings_counts`): the whole findings listing
+    /// decides, never the absence of counts.
+    Unlisted,
     /// A scan that did not finish (`FAILED`, `UNSUPPORTED_IMAGE`, ...).
     ScanFailed { status: String },
     /// An Inspector finding changed: the image's current ACTIVE findings decide.
@@ -80,15 +84,15 @@ pub fn subject(event: &Event) -> Result<Subject, String> {
             repository: scan.repository_name.clone(),
             digest: scan.image_digest.clone(),
             tags: scan.image_tags.clone(),
-            source: if scan.scan_status == "COMPLETE" {
-                Source::Counts {
-                    counts: scan.finding_severity_counts.clone(),
+            source: match (&scan.finding_severity_counts, scan.scan_status.as_str()) {
+                (Some(counts), "COMPLETE") => Source::Counts {
+                    counts: counts.clone(),
                     enhanced: false,
-                }
-            } else {
-                Source::ScanFailed {
+                },
+                (None, "COMPLETE") => Source::Unlisted,
+                _ => Source::ScanFailed {
                     status: scan.scan_status.clone(),
-                }
+                },
             },
         }),
         Detail::InspectorScan(scan) => Ok(Subject {
@@ -152,9 +156,12 @@ pub fn image_subject(
                 digest.short()
             ));
         }
-        Some("COMPLETE") => Source::Counts {
-            counts: counts.unwrap_or_default(),
-            enhanced: false,
+        Some("COMPLETE") => match counts {
+            Some(counts) => Source::Counts {
+                counts,
+                enhanced: false,
+            },
+            None => Source::Unlisted,
         },
         Some("ACTIVE") => Source::InspectorFindings,
         Some(other) => Source::ScanFailed {
@@ -317,6 +324,10 @@ fn evaluate(
                 None => Err(need_findings(*enhanced, verdict::counted_findings(counts))),
             }
         }
+        Source::Unlisted => match &facts.findings {
+            Some(findings) => Ok(verdict::from_findings(gate, findings, today)),
+            None => Err(need_findings(false, 0)),
+        },
         Source::InspectorFindings => match &facts.findings {
             Some(findings) => Ok(verdict::from_findings(gate, findings, today)),
             None => Err(need_findings(true, 0)),

@@ -43,6 +43,7 @@ impl Outcome<'_> {
                 Source::Counts {
                     enhanced: false, ..
                 }
+                | Source::Unlisted
                 | Source::ScanFailed { .. } => "basic",
                 Source::Counts { enhanced: true, .. } => "enhanced",
                 Source::InspectorFindings => "inspector_finding",

@@ -2,6 +2,7 @@
 //! what ECR says of the image — tags, storage class, scan status and counts — the repository
 //! policy, and the pull through cache rule for a name. Read-only; a missing repository, image or policy is an answer, not an error.
 
+use aws_sdk_ecr::operation::describe_image_scan_findings::DescribeImageScanFindingsError;
 use aws_sdk_ecr::operation::describe_images::DescribeImagesError;
 use aws_sdk_ecr::operation::get_repository_policy::GetRepositoryPolicyError;
 use aws_sdk_ecr::types::ImageIdentifier;
@@ -12,6 +13,16 @@ use warden_core::ports::{ImageEntry, PortError};
 use warden_core::severity::{Severity, SeverityCounts};
 
 use super::repositories::image_entry;
+
+fn severity_counts(
+    m: &std::collections::HashMap<aws_sdk_ecr::types::FindingSeverity, i32>,
+) -> SeverityCounts {
+    let counts = m
+        .iter()
+        .map(|(k, v)| (Severity::parse(k.as_str()), u64::try_from(*v).unwrap_or(0)))
+        .collect();
+    SeverityCounts(counts)
+}
 use super::{EcrRegistry, invalid};
 use crate::adapters::errors::port_error;
 
@@ -24,7 +35,8 @@ pub struct ImageState {
     /// scanned.
     pub scan_status: Option<String>,
     pub scan_description: Option<String>,
-    /// `imageScanFindingsSummary.findingSeverityCounts`, when the scan finished.
+    /// `imageScanFindingsSummary.findingSeverityCounts`, when the scan finished and ECR gave them
+    /// (`None` otherwise: unknown, not 0).
     pub counts: Option<SeverityCounts>,
 }
 
@@ -55,7 +67,8 @@ impl EcrRegistry {
         }
     }
 
-    /// The image a tag or digest names, `None` when ECR has none. One DescribeImages.
+    /// The image a tag or digest names, `None` when ECR has none. One DescribeImages, and one
+    /// DescribeImageScanFindings when DescribeImages says nothing of a scan.
     pub async fn image_state(
         &self,
         repository: &RepositoryName,
@@ -87,18 +100,12 @@ impl EcrRegistry {
         let Some(detail) = out.image_details().first() else {
             return Ok(None);
         };
-        let counts = detail.image_scan_findings_summary().map(|s| {
-            let counts = s
-                .finding_severity_counts()
-                .map(|m| {
-                    m.iter()
-                        .map(|(k, v)| (Severity::parse(k.as_str()), u64::try_from(*v).unwrap_or(0)))
-                        .collect()
-                })
-                .unwrap_or_default();
-            SeverityCounts(counts)
-        });
-        Ok(Some(ImageState {
+        // Counts ECR leaves out are unknown, never 0 (docs/emulator.md, `scan_no_findings_counts`).
+        let counts = detail
+            .image_scan_findings_summary()
+            .and_then(|s| s.finding_severity_counts())
+            .map(severity_counts);
+        let mut state = ImageState {
             entry: image_entry(detail, OP)?,
             scan_status: detail
                 .image_scan_status()
@@ -109,7 +116,57 @@ impl EcrRegistry {
                 .and_then(|s| s.description())
                 .map(str::to_owned),
             counts,
-        }))
+        };
+        if state.scan_status.is_none() {
+            self.scan_state(repository, &mut state).await?;
+        }
+        Ok(Some(state))
+    }
+
+    /// ECR's DescribeImages reference: "The new version of Amazon ECR Basic Scanning doesn't use the
+    /// ImageDetail$imageScanFindingsSummary and ImageDetail$imageScanStatus attributes from the API
+    /// response to return scan results. Use the DescribeImageScanFindings API instead." When
+    /// DescribeImages says nothing of a scan, one DescribeImageScanFindings (one finding per page:
+    /// only its status and counts are read) does; `ScanNotFoundException` = never scanned.
+    async fn scan_state(
+        &self,
+        repository: &RepositoryName,
+        state: &mut ImageState,
+    ) -> Result<(), PortError> {
+        const OP: &str = "ecr:DescribeImageScanFindings";
+        let out = self
+            .client
+            .describe_image_scan_findings()
+            .set_registry_id(self.registry_id.clone())
+            .repository_name(repository.as_str())
+            .image_id(
+                ImageIdentifier::builder()
+                    .image_digest(state.entry.digest.as_str())
+                    .build(),
+            )
+            .max_results(1)
+            .send()
+            .await;
+        let out = match out {
+            Ok(out) => out,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(DescribeImageScanFindingsError::is_scan_not_found_exception) =>
+            {
+                return Ok(());
+            }
+            Err(e) => return Err(port_error(OP, e)),
+        };
+        let status = out.image_scan_status();
+        state.scan_status = status
+            .and_then(|s| s.status())
+            .map(|s| s.as_str().to_owned());
+        state.scan_description = status.and_then(|s| s.description()).map(str::to_owned);
+        state.counts = out
+            .image_scan_findings()
+            .and_then(|f| f.finding_severity_counts())
+            .map(severity_counts);
+        Ok(())
     }
 
     /// The repository policy's JSON text, `None` when the repository has none. One

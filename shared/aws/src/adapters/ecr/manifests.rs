@@ -1,8 +1,7 @@
-//! Image manifests and tags ([`ImageManifests`]): reads through BatchGetImage and DescribeImages,
-//! tag moves through PutImage and conditional BatchDeleteImage.
+//! Image manifests and tags ([`ImageManifests`]): manifests through BatchGetImage (matched by
+//! digest), tags put through PutImage; tag reads and removal in `tags.rs`.
 
 use async_trait::async_trait;
-use aws_sdk_ecr::operation::describe_images::DescribeImagesError;
 use aws_sdk_ecr::operation::put_image::PutImageError;
 use aws_sdk_ecr::types::ImageIdentifier;
 use warden_core::names::{Digest, RepositoryName, Tag};
@@ -10,7 +9,7 @@ use warden_core::ports::{
     ImageManifests, ImageView, MAX_BATCH_GET_IMAGE_IDS, Manifest, PortError, TagRemoval,
 };
 
-use super::{EcrRegistry, MAX_BATCH_DELETE_IDS, digest_of, invalid, tags_in};
+use super::{EcrRegistry, digest_of, invalid};
 use crate::adapters::errors::port_error;
 
 #[async_trait]
@@ -61,11 +60,7 @@ impl ImageManifests for EcrRegistry {
         repository: &RepositoryName,
         tag: &Tag,
     ) -> Result<Option<Digest>, PortError> {
-        let id = ImageIdentifier::builder().image_tag(tag.as_str()).build();
-        match self.batch_get(repository, vec![id]).await?.first() {
-            Some(image) => digest_of(image, "ecr:BatchGetImage").map(Some),
-            None => Ok(None),
-        }
+        self.tag_owner(repository, tag).await
     }
 
     async fn image_and_tags(
@@ -94,36 +89,32 @@ impl ImageManifests for EcrRegistry {
                 .map(|t| ImageIdentifier::builder().image_tag(t.as_str()).build()),
         );
         let images = self.batch_get(repository, ids).await?;
-        // Results are matched to what was asked by content, not by the shape of the echoed id (an
-        // id asked by digest may come back with a tag, and one asked by tag carries the digest):
-        // the manifest is whichever result has the asked digest; a tag points where a result
-        // naming it says.
+        // Results are matched by content, never by the shape of the echoed id: the manifest is the
+        // result with the asked digest; which tag each found image holds is read from its
+        // DescribeImages `imageTags` (one more call).
         let mut manifest = None;
-        let mut targets: Vec<(Tag, Option<Digest>)> =
-            tags.iter().map(|t| (t.clone(), None)).collect();
+        let mut found = Vec::with_capacity(images.len());
         for image in &images {
-            let found = digest_of(image, OP)?;
-            if let Some(tag) = image.image_id().and_then(|i| i.image_tag()) {
-                if let Some(slot) = targets.iter_mut().find(|(t, _)| t.as_str() == tag) {
-                    slot.1 = Some(found.clone());
-                }
-            }
-            if &found == digest && manifest.is_none() {
+            let digest_found = digest_of(image, OP)?;
+            if &digest_found == digest && manifest.is_none() {
                 let bytes = image
                     .image_manifest()
                     .map(str::to_owned)
                     .ok_or_else(|| invalid(OP, "no manifest in the response"))?;
                 manifest = Some(Manifest {
-                    digest: found,
+                    digest: digest_found.clone(),
                     media_type: image.image_manifest_media_type().map(str::to_owned),
                     bytes,
                 });
             }
+            found.push(digest_found);
         }
-        Ok(ImageView {
-            manifest,
-            tags: targets,
-        })
+        let tags = if tags.is_empty() {
+            Vec::new()
+        } else {
+            self.owners_among(repository, tags, found).await?
+        };
+        Ok(ImageView { manifest, tags })
     }
 
     async fn tags_now(
@@ -131,51 +122,7 @@ impl ImageManifests for EcrRegistry {
         repository: &RepositoryName,
         digests: &[Digest],
     ) -> Result<Vec<Option<Vec<Tag>>>, PortError> {
-        const OP: &str = "ecr:DescribeImages";
-        if digests.is_empty() {
-            return Ok(Vec::new());
-        }
-        if digests.len() > MAX_BATCH_DELETE_IDS {
-            return Err(invalid(
-                OP,
-                format!("{} ids, the limit is 100", digests.len()),
-            ));
-        }
-        let ids = digests
-            .iter()
-            .map(|d| ImageIdentifier::builder().image_digest(d.as_str()).build())
-            .collect();
-        let out = self
-            .client
-            .describe_images()
-            .set_registry_id(self.registry_id.clone())
-            .repository_name(repository.as_str())
-            .set_image_ids(Some(ids))
-            .send()
-            .await;
-        let out = match out {
-            Ok(out) => out,
-            // One id missing fails the whole call: read each on its own.
-            Err(e)
-                if matches!(
-                    e.as_service_error(),
-                    Some(DescribeImagesError::ImageNotFoundException(_))
-                ) =>
-            {
-                let mut each = Vec::with_capacity(digests.len());
-                for digest in digests {
-                    each.push(self.tags_of(repository, digest).await?);
-                }
-                return Ok(each);
-            }
-            Err(e) => return Err(port_error(OP, e)),
-        };
-        let mut found: std::collections::HashMap<&str, Vec<Tag>> = std::collections::HashMap::new();
-        for detail in out.image_details() {
-            let tags = tags_in(detail.image_tags(), OP)?;
-            found.insert(detail.image_digest().unwrap_or_default(), tags);
-        }
-        Ok(digests.iter().map(|d| found.remove(d.as_str())).collect())
+        self.current_tags_of_each(repository, digests).await
     }
 
     async fn tags_of(
@@ -183,35 +130,7 @@ impl ImageManifests for EcrRegistry {
         repository: &RepositoryName,
         digest: &Digest,
     ) -> Result<Option<Vec<Tag>>, PortError> {
-        const OP: &str = "ecr:DescribeImages";
-        let out = self
-            .client
-            .describe_images()
-            .set_registry_id(self.registry_id.clone())
-            .repository_name(repository.as_str())
-            .image_ids(
-                ImageIdentifier::builder()
-                    .image_digest(digest.as_str())
-                    .build(),
-            )
-            .send()
-            .await;
-        let out = match out {
-            Ok(out) => out,
-            Err(e)
-                if matches!(
-                    e.as_service_error(),
-                    Some(DescribeImagesError::ImageNotFoundException(_))
-                ) =>
-            {
-                return Ok(None);
-            }
-            Err(e) => return Err(port_error(OP, e)),
-        };
-        match out.image_details().first() {
-            None => Ok(None),
-            Some(detail) => tags_in(detail.image_tags(), OP).map(Some),
-        }
+        self.current_tags(repository, digest).await
     }
 
     async fn remove_tags(
@@ -220,40 +139,7 @@ impl ImageManifests for EcrRegistry {
         digest: &Digest,
         tags: &[Tag],
     ) -> Result<TagRemoval, PortError> {
-        const OP: &str = "ecr:BatchDeleteImage";
-        let ids = tags
-            .iter()
-            .map(|t| {
-                ImageIdentifier::builder()
-                    .image_digest(digest.as_str())
-                    .image_tag(t.as_str())
-                    .build()
-            })
-            .collect();
-        let failures = self.batch_delete_failures(repository, ids).await?;
-        let mut removal = TagRemoval::default();
-        for f in failures {
-            let code = f.failure_code().map(|c| c.as_str()).unwrap_or_default();
-            let Some(tag) = f
-                .image_id()
-                .and_then(|i| i.image_tag())
-                .and_then(|t| tags.iter().find(|x| x.as_str() == t))
-            else {
-                return Err(invalid(
-                    OP,
-                    format!("a failure for an id not asked: {code}"),
-                ));
-            };
-            match code {
-                "ImageNotFound" => {}
-                "ImageTagDoesNotMatchDigest" => removal.moved.push(tag.clone()),
-                _ => removal.refused.push((
-                    tag.clone(),
-                    format!("{code} {}", f.failure_reason().unwrap_or_default()),
-                )),
-            }
-        }
-        Ok(removal)
+        self.remove_held_tags(repository, digest, tags).await
     }
 
     async fn put_tag(
@@ -289,7 +175,22 @@ impl ImageManifests for EcrRegistry {
                     }
                 }
                 _ => port_error(OP, e),
-            })?;
+            });
+        let out = match out {
+            Ok(out) => out,
+            // ECR may answer the same manifest under an immutable tag it already holds either way
+            // (docs/emulator.md, `put_image_same_tag_immutable`): the tag's owner decides.
+            Err(e @ PortError::TagAlreadyExists { .. }) => {
+                if self.tag_owner(repository, tag).await?.as_ref() == Some(&manifest.digest) {
+                    return Err(PortError::ImageAlreadyExists {
+                        operation: OP,
+                        repository: repository.to_string(),
+                    });
+                }
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        };
         let raw = out
             .image()
             .and_then(|i| i.image_id())

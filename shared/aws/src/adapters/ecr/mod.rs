@@ -1,5 +1,6 @@
 //! Amazon ECR, one [`EcrRegistry`] implementing the core's ports along their seams: image manifests
-//! and tags (`manifests.rs`), repositories, their settings and image listings (`repositories.rs`),
+//! (`manifests.rs`), which image holds a tag and tag removal (`tags.rs`), repositories, their
+//! settings and image listings (`repositories.rs`),
 //! deleting images (here, with the BatchDeleteImage plumbing both deleters share), and the
 //! operator's read-only questions about one image (`inspect.rs`, the CLI's).
 
@@ -9,10 +10,12 @@ mod manifests;
 #[cfg(feature = "replicator")]
 mod replication_config;
 mod repositories;
+mod tags;
 #[cfg(feature = "replicator")]
 pub mod transfer;
 
 use async_trait::async_trait;
+use aws_sdk_ecr::operation::batch_delete_image::BatchDeleteImageOutput;
 use aws_sdk_ecr::types::{Image, ImageFailure, ImageIdentifier};
 use warden_core::names::{Digest, RepositoryName, Tag};
 use warden_core::ports::{ImageDeletion, PortError};
@@ -52,33 +55,29 @@ impl EcrRegistry {
         }
     }
 
-    /// One BatchDeleteImage (at most [`MAX_BATCH_DELETE_IDS`] ids); returns the per-id failures
-    /// (they come back in the response, not as errors).
-    async fn batch_delete_failures(
+    /// One BatchDeleteImage (at most [`MAX_BATCH_DELETE_IDS`] ids): the ids deleted (each with the
+    /// digest of the image it was deleted from) and the per-id failures (they come back in the
+    /// response, not as errors). Callers never send an empty list.
+    async fn batch_delete(
         &self,
         repository: &RepositoryName,
         ids: Vec<ImageIdentifier>,
-    ) -> Result<Vec<ImageFailure>, PortError> {
+    ) -> Result<BatchDeleteImageOutput, PortError> {
         const OP: &str = "ecr:BatchDeleteImage";
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
         if ids.len() > MAX_BATCH_DELETE_IDS {
             return Err(invalid(
                 OP,
                 format!("{} ids, the limit is {MAX_BATCH_DELETE_IDS}", ids.len()),
             ));
         }
-        let out = self
-            .client
+        self.client
             .batch_delete_image()
             .set_registry_id(self.registry_id.clone())
             .repository_name(repository.as_str())
             .set_image_ids(Some(ids))
             .send()
             .await
-            .map_err(|e| port_error(OP, e))?;
-        Ok(out.failures.unwrap_or_default())
+            .map_err(|e| port_error(OP, e))
     }
 
     /// One BatchGetImage; "not found" failures just leave the image out.
@@ -155,11 +154,17 @@ impl ImageDeletion for EcrRegistry {
         repository: &RepositoryName,
         digests: &[Digest],
     ) -> Result<Vec<String>, PortError> {
+        if digests.is_empty() {
+            return Ok(Vec::new());
+        }
+        // A digest alone: the whole image and all its tags, under every reading of ECR's reference.
         let ids = digests
             .iter()
             .map(|d| ImageIdentifier::builder().image_digest(d.as_str()).build())
             .collect();
-        Ok(refused(&self.batch_delete_failures(repository, ids).await?))
+        Ok(refused(
+            self.batch_delete(repository, ids).await?.failures(),
+        ))
     }
 }
 

@@ -21,8 +21,9 @@ use crate::adapters::replication::Put;
 pub const MAX_LAYER_CHECK_DIGESTS: usize = 100;
 
 impl EcrRegistry {
-    /// The image `digest` and whichever of `tags` exist, in one BatchGetImage: the image's
-    /// manifest (`None` when it is gone) and the tagged manifests found, with their tags.
+    /// The image `digest` and whichever of `tags` exist: the image's manifest (`None` when it is
+    /// gone) and the tagged manifests found, with their tags. One BatchGetImage (results matched by
+    /// digest); when it finds other images, one DescribeImages of them says which tag each holds.
     pub async fn image_and_tagged(
         &self,
         repository: &RepositoryName,
@@ -40,20 +41,32 @@ impl EcrRegistry {
                 .map(|t| ImageIdentifier::builder().image_tag(t.as_str()).build()),
         );
         let mut image = None;
-        let mut tagged = Vec::new();
+        let mut others: Vec<Manifest> = Vec::new();
         for found in self.batch_get(repository, ids).await? {
             let manifest = Manifest {
                 digest: digest_of(&found, OP)?,
                 media_type: found.image_manifest_media_type().map(str::to_owned),
                 bytes: found.image_manifest().unwrap_or_default().to_owned(),
             };
-            let tag = found.image_id().and_then(|i| i.image_tag());
-            match tag.and_then(|t| tags.iter().find(|x| x.as_str() == t)) {
-                Some(tag) => tagged.push((tag.clone(), manifest)),
-                None if manifest.digest == *digest => image = Some(manifest),
-                None => {}
+            if manifest.digest == *digest {
+                image.get_or_insert(manifest);
+            } else if !others.iter().any(|m| m.digest == manifest.digest) {
+                others.push(manifest);
             }
         }
+        if others.is_empty() {
+            return Ok((image, Vec::new()));
+        }
+        let found = others.iter().map(|m| m.digest.clone()).collect();
+        let tagged = self
+            .owners_among(repository, tags, found)
+            .await?
+            .into_iter()
+            .filter_map(|(tag, owner)| {
+                let manifest = others.iter().find(|m| Some(&m.digest) == owner.as_ref())?;
+                Some((tag, manifest.clone()))
+            })
+            .collect();
         Ok((image, tagged))
     }
 
@@ -231,7 +244,8 @@ impl EcrRegistry {
 
     /// Put the exact manifest bytes (the digest is preserved), under `tag` or untagged. One
     /// PutImage; "already exists" is [`Put::Present`], an immutable tag held by another image is
-    /// [`Put::TagTaken`].
+    /// [`Put::TagTaken`] (one DescribeImages by tag tells the two apart when ECR answers
+    /// `ImageTagAlreadyExistsException`).
     pub async fn put_manifest(
         &self,
         repository: &RepositoryName,
@@ -252,9 +266,16 @@ impl EcrRegistry {
             .await;
         match result {
             Ok(_) => Ok(Put::Put),
-            Err(e) => match e.as_service_error() {
-                Some(PutImageError::ImageAlreadyExistsException(_)) => Ok(Put::Present),
-                Some(PutImageError::ImageTagAlreadyExistsException(_)) => Ok(Put::TagTaken),
+            Err(e) => match (e.as_service_error(), tag) {
+                (Some(PutImageError::ImageAlreadyExistsException(_)), _) => Ok(Put::Present),
+                // The same manifest under an immutable tag it already holds may be answered either
+                // way (docs/emulator.md, `put_image_same_tag_immutable`): the tag's owner decides.
+                (Some(PutImageError::ImageTagAlreadyExistsException(_)), Some(tag)) => {
+                    match self.tag_owner(repository, tag).await? {
+                        Some(owner) if owner == manifest.digest => Ok(Put::Present),
+                        _ => Ok(Put::TagTaken),
+                    }
+                }
                 _ => Err(port_error(OP, e)),
             },
         }
