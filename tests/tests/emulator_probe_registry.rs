@@ -5,6 +5,10 @@
 
 use warden_tests::Emulator;
 
+/// Cites "Private image replication" (Amazon ECR User Guide): "The replication configuration for a
+/// private registry may contain up to 25 unique destinations across all rules, with a maximum of 10
+/// rules total. Each rule may contain up to 100 filters." (The current API reference says 25 rules:
+/// the `replication_rules_limit` reading; 10 rules are taken and 26 refused under both.)
 #[tokio::test]
 async fn put_replication_configuration_takes_several_rules_within_ecrs_limits() {
     use aws_sdk_ecr::types::{
@@ -65,6 +69,12 @@ async fn put_replication_configuration_takes_several_rules_within_ecrs_limits() 
     );
 }
 
+/// Cites CreatePullThroughCacheRule (Amazon ECR API Reference): PullThroughCacheRuleAlreadyExists,
+/// "A pull through cache rule with these settings already exists for the private registry.";
+/// UnsupportedUpstreamRegistryException, "The specified upstream registry isn't supported."; the
+/// response's upstreamRegistry, "The name of the upstream registry associated with the pull through
+/// cache rule."; DescribePullThroughCacheRules' PullThroughCacheRuleNotFoundException, "The pull
+/// through cache rule was not found."
 #[tokio::test]
 async fn pull_through_cache_rules_are_kept_and_refused_as_ecr_does() {
     let acct = Emulator::shared().account().await;
@@ -77,6 +87,18 @@ async fn pull_through_cache_rules_are_kept_and_refused_as_ecr_does() {
     };
     let made = create("ecr-public", "public.ecr.aws").await.unwrap();
     assert_eq!(made.ecr_repository_prefix(), Some("ecr-public"));
+    assert_eq!(
+        made.upstream_registry().map(|u| u.as_str()),
+        Some("ecr-public")
+    );
+    let unsupported = create("nowhere", "registry.invalid").await.unwrap_err();
+    assert!(
+        unsupported
+            .as_service_error()
+            .unwrap()
+            .is_unsupported_upstream_registry_exception(),
+        "{unsupported:?}"
+    );
     assert_eq!(made.registry_id(), Some(acct.id.as_str()));
     create("k8s", "registry.k8s.io").await.unwrap();
     let again = create("k8s", "registry.k8s.io").await.unwrap_err();
@@ -92,7 +114,7 @@ async fn pull_through_cache_rules_are_kept_and_refused_as_ecr_does() {
         .send()
         .await
         .unwrap();
-    let prefixes: Vec<_> = all
+    let mut prefixes: Vec<_> = all
         .pull_through_cache_rules()
         .iter()
         .map(|r| {
@@ -102,6 +124,7 @@ async fn pull_through_cache_rules_are_kept_and_refused_as_ecr_does() {
             )
         })
         .collect();
+    prefixes.sort(); // the order is not written down
     assert_eq!(
         prefixes,
         [("ecr-public", "public.ecr.aws"), ("k8s", "registry.k8s.io")]

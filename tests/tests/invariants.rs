@@ -267,3 +267,68 @@ async fn a_refused_quarantine_is_published_with_what_is_still_deployable() {
         messages[0]
     );
 }
+
+/// scan-gate ↔ ECR (docs/invariants.md #3) under every reading of a BatchDeleteImage id holding a
+/// digest and a tag: a quarantine keeps the image (same digest, each original tag replaced by its
+/// quarantine tag), a release puts the originals back on that digest, and tag-guard's revert keeps
+/// both images.
+#[tokio::test]
+async fn quarantine_release_and_revert_keep_every_image_under_every_batch_delete_reading() {
+    for reading in Emulator::shared()
+        .readings_of("batch_delete_digest_and_tag")
+        .await
+    {
+        let b = both().await;
+        b.acct
+            .choose_readings(json!({"batch_delete_digest_and_tag": reading}))
+            .await;
+        let repo = "team-a/web";
+        b.acct.create_repository(repo).await;
+        let (a, _) = b.acct.push(repo, "a", Some("v1")).await;
+        b.acct.push(repo, "a", Some("latest")).await;
+        b.gate
+            .handle(critical_scan(&b.acct, repo, &a, &["v1", "latest"]))
+            .await
+            .unwrap();
+        assert_eq!(
+            b.acct.tags_by_digest(repo).await,
+            [(a.to_string(), vec![q("latest", &a), q("v1", &a)])],
+            "{reading}: quarantined, same digest"
+        );
+        let clean = b.acct.event("ecr-image-scan.complete.json", |e| {
+            e["detail"]["repository-name"] = json!(repo);
+            e["detail"]["image-digest"] = json!(a);
+            e["detail"]["image-tags"] = json!([q("latest", &a), q("v1", &a)]);
+            e["detail"]["finding-severity-counts"] = json!({});
+        });
+        b.gate.handle(clean).await.unwrap();
+        assert_eq!(
+            b.acct.tags_by_digest(repo).await,
+            [(a.to_string(), vec!["latest".to_owned(), "v1".to_owned()])],
+            "{reading}: released onto the same digest"
+        );
+
+        let guarded = "team-a/api";
+        b.acct.create_repository(guarded).await;
+        let (d1, _) = b.acct.push(guarded, "d1", Some("v2")).await;
+        b.guard
+            .handle(push(&b.acct, guarded, "v2", &d1, 1))
+            .await
+            .unwrap();
+        let (d2, _) = b.acct.push(guarded, "d2", Some("v2")).await;
+        b.guard
+            .handle(push(&b.acct, guarded, "v2", &d2, 2))
+            .await
+            .unwrap();
+        let mut expected = vec![
+            (d1.to_string(), vec!["v2".to_owned()]),
+            (d2.to_string(), vec![format!("rejected-v2-{}", d2.short())]),
+        ];
+        expected.sort();
+        assert_eq!(
+            b.acct.tags_by_digest(guarded).await,
+            expected,
+            "{reading}: reverted"
+        );
+    }
+}

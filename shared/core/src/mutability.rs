@@ -58,10 +58,10 @@ pub const MAX_EXCLUSION_FILTERS: usize = 5;
 
 impl TagMutability {
     /// Whether ECR refuses to move `tag` once it exists, under this setting — under every reading
-    /// of a filter without `*` (ECR does not say whether it matches exactly, as a prefix or as a
-    /// substring: docs/emulator.md, `exclusion_filter_without_wildcard`). A tag is called immutable
-    /// only when it is immutable under all of them, so nobody leaves a tag to ECR's protection
-    /// where ECR might not give it.
+    /// of how a filter is anchored (ECR does not say whether it meets the whole tag, its start or
+    /// any part: docs/emulator.md, `exclusion_filter_anchoring`). A tag is called immutable only
+    /// when it is immutable under all of them, so nobody leaves a tag to ECR's protection where
+    /// ECR might not give it.
     pub fn is_tag_immutable(&self, tag: &str) -> bool {
         match self.mode {
             MutabilityMode::Mutable => false,
@@ -121,10 +121,10 @@ mod tests {
         assert!(!s.same_as(&m));
     }
 
-    /// A filter without `*` may match exactly, as a prefix or as a substring (AWS does not say):
-    /// a tag counts as immutable only where it is immutable under all three readings.
+    /// A filter may meet the whole tag, its start or any part of it (AWS does not say): a tag
+    /// counts as immutable only where it is immutable under all three readings.
     #[test]
-    fn a_filter_without_a_wildcard_is_read_every_way_before_a_tag_counts_as_immutable() {
+    fn a_filter_is_read_every_way_before_a_tag_counts_as_immutable() {
         let s = setting(MutabilityMode::ImmutableWithExclusion, &["latest"]);
         assert!(!s.is_tag_immutable("latest"), "exact");
         assert!(
@@ -148,6 +148,15 @@ mod tests {
         assert!(
             !m.is_tag_immutable("pre-release"),
             "immutable under the substring reading only"
+        );
+        let w = setting(MutabilityMode::ImmutableWithExclusion, &["v*"]);
+        assert!(
+            !w.is_tag_immutable("release-v1"),
+            "`v*` found inside it: substring reading"
+        );
+        assert!(
+            w.is_tag_immutable("latest"),
+            "no `v` anywhere: immutable under every reading"
         );
     }
 }

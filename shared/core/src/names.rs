@@ -202,14 +202,11 @@ impl ExclusionFilter {
         wildcard_match(&self.0, tag)
     }
 
-    /// Whether the filter matches `tag` under some reading of a filter without `*` (exact, prefix
-    /// or substring; each reading matches a subset of the next): with a `*`, as [`Self::matches`].
+    /// Whether the filter matches `tag` under some reading of how ECR anchors it: the whole tag,
+    /// its start, or anywhere in it (each reading matches a superset of the one before, so this is
+    /// the last: the filter found anywhere in the tag).
     pub fn may_match(&self, tag: &str) -> bool {
-        if self.0.contains('*') {
-            self.matches(tag)
-        } else {
-            tag.contains(self.0.as_str())
-        }
+        wildcard_match(&format!("*{}*", self.0), tag)
     }
 }
 

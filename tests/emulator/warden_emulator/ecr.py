@@ -52,10 +52,10 @@ def manifest_digest(manifest: str) -> str:
 
 def tag_is_immutable(repo: models.Repository, tag: str, account: str, region: str) -> bool:
     """ECR: exclusion filters are wildcards (`*` only), and they invert the repository's mode. How a
-    filter without `*` matches is a reading (`exclusion_filter_without_wildcard`)."""
+    filter is anchored is a reading (`exclusion_filter_anchoring`)."""
     filters = [f.get("filter", "") for f in repo.image_tag_mutability_exclusion_filters or []]
-    plain = reading("exclusion_filter_without_wildcard", account, region)
-    excluded = any(matches(f, tag, plain) for f in filters)
+    anchoring = reading("exclusion_filter_anchoring", account, region)
+    excluded = any(matches(f, tag, anchoring) for f in filters)
     mode = repo.image_tag_mutability
     if mode == "IMMUTABLE":
         return True

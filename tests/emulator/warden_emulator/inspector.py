@@ -16,6 +16,7 @@ from moto.inspector2 import models, responses, urls
 from moto.ecr import models as ecr_models
 
 from .patching import patch, route
+from .readings import reading
 
 
 class ValidationException(ServiceException):
@@ -85,9 +86,17 @@ def check_criteria(
 
 
 def finding_matches(
-    criteria: dict[str, Any] | None, finding: dict[str, Any], fields: dict[str, Any] = FIELDS
+    criteria: dict[str, Any] | None,
+    finding: dict[str, Any],
+    fields: dict[str, Any] = FIELDS,
+    combination: str = "keys_and",
 ) -> bool:
-    """Inspector semantics: filters of one key are OR-ed (NOT_EQUALS ones AND-ed), keys are AND-ed."""
+    """How filters combine is a reading (`inspector_filter_combination`): `keys_and` — filters of one
+    key OR-ed (NOT_EQUALS ones AND-ed), keys AND-ed; `all_or` — any one filter that matches."""
+    if combination == "all_or" and criteria:
+        return any(
+            _string_filter_matches(f, fields[key](finding)) for key, filters in criteria.items() for f in filters
+        )
     for key, filters in (criteria or {}).items():
         values = fields[key](finding)
         positive = [f for f in filters if f.get("comparison") != "NOT_EQUALS"]
@@ -119,7 +128,8 @@ def _seeded(backend: models.Inspector2Backend) -> list[dict[str, Any]]:
 def _list_findings(self: responses.Inspector2Response) -> str:
     criteria = self._get_param("filterCriteria")
     check_criteria(criteria, FIELDS, ("EQUALS", "PREFIX", "NOT_EQUALS"))
-    found = [f for f in _seeded(self.inspector2_backend) if finding_matches(criteria, f)]
+    combination = reading("inspector_filter_combination", self.current_account, self.region)
+    found = [f for f in _seeded(self.inspector2_backend) if finding_matches(criteria, f, FIELDS, combination)]
     chunk, token = _page(found, self._get_param("maxResults"), self._get_param("nextToken"), 100)
     result: dict[str, Any] = {"findings": chunk}
     if token:
@@ -166,7 +176,8 @@ def _list_coverage(self: responses.Inspector2Response) -> str:
                     },
                 }
             )
-    covered = [c for c in covered if finding_matches(criteria, c, COVERAGE_FIELDS)]
+    combination = reading("inspector_filter_combination", account, region)
+    covered = [c for c in covered if finding_matches(criteria, c, COVERAGE_FIELDS, combination)]
     chunk, token = _page(covered, self._get_param("maxResults"), self._get_param("nextToken"), 200)
     result: dict[str, Any] = {"coveredResources": chunk}
     if token:

@@ -43,10 +43,12 @@ SWITCHES: dict[str, Switch] = {
         "`image_exists` answers ImageAlreadyExistsException; `tag_exists` "
         "ImageTagAlreadyExistsException.",
     ),
-    "exclusion_filter_without_wildcard": Switch(
+    "exclusion_filter_anchoring": Switch(
         ("exact", "prefix", "substring"),
-        "A tag-mutability exclusion filter without `*`: `exact` matches that tag only; `prefix` "
-        "every tag starting with it; `substring` every tag containing it.",
+        "How a tag-mutability exclusion filter (`*` = any run of characters) meets a tag: `exact` "
+        "the whole tag (a filter without `*` names one tag); `prefix` the tag's start (a filter "
+        "without `*` is a tag prefix, as older ECR model text said); `substring` anywhere in the "
+        "tag (as ECR's scan filters without `*` match names that contain them).",
     ),
     "scan_no_findings_counts": Switch(
         ("empty", "absent", "not_in_describe_images"),
@@ -59,6 +61,11 @@ SWITCHES: dict[str, Switch] = {
         ("layers_not_found", "layer_inaccessible"),
         "GetDownloadUrlForLayer for an uploaded layer no image references: "
         "`layers_not_found` LayersNotFoundException; `layer_inaccessible` LayerInaccessibleException.",
+    ),
+    "inspector_filter_combination": Switch(
+        ("keys_and", "all_or"),
+        "How ListFindings / ListCoverage combine filters: `keys_and` ANDs keys (filters of one key "
+        "OR-ed, NOT_EQUALS ones AND-ed); `all_or` returns what matches any one filter.",
     ),
     "replication_rules_limit": Switch(
         ("10", "25"),

@@ -3,6 +3,9 @@
 
 use super::*;
 
+/// Cites ImageIdentifier.imageDigest (Amazon ECR API Reference): "The sha256 digest of the image
+/// manifest." — for an index as for an image; and ImageDetail.imageSizeInBytes: "If the image is a
+/// manifest list, this will be the max size of all manifests in the list."
 #[tokio::test]
 async fn digest_is_sha256_of_the_manifest_bytes_for_images_and_indexes() {
     let acct = Emulator::shared().account().await;
@@ -50,44 +53,31 @@ async fn digest_is_sha256_of_the_manifest_bytes_for_images_and_indexes() {
         Digest::of_bytes(index.as_bytes()).as_str(),
         "an index is named by its bytes too"
     );
-}
-
-#[tokio::test]
-async fn overwriting_a_tag_in_a_mutable_repository_keeps_the_old_image_untagged() {
-    let acct = Emulator::shared().account().await;
-    acct.create_repository("probe/overwrite").await;
-    let (a, _) = acct.push("probe/overwrite", "a", Some("v1")).await;
-    let (b, _) = acct.push("probe/overwrite", "b", Some("v1")).await;
-    let untagged = acct
+    let sizes = acct
         .clients
         .ecr
-        .list_images()
-        .repository_name("probe/overwrite")
-        .filter(
-            ListImagesFilter::builder()
-                .tag_status(TagStatus::Untagged)
-                .build(),
-        )
+        .describe_images()
+        .repository_name("probe/digest")
         .send()
         .await
         .unwrap();
-    let untagged: Vec<_> = untagged
-        .image_ids()
-        .iter()
-        .filter_map(|i| i.image_digest())
-        .collect();
-    assert_eq!(untagged, [a.as_str()], "A survives, untagged");
-    let registry = EcrRegistry::new(acct.clients.ecr.clone());
-    let tag = Tag::new("v1").unwrap();
+    let size_of = |d: &str| {
+        let detail = sizes
+            .image_details()
+            .iter()
+            .find(|i| i.image_digest() == Some(d));
+        detail.and_then(|i| i.image_size_in_bytes()).unwrap()
+    };
     assert_eq!(
-        registry
-            .tag_target(&name("probe/overwrite"), &tag)
-            .await
-            .unwrap(),
-        Some(b)
+        size_of(index_digest),
+        size_of(amd.as_str()).max(size_of(arm.as_str())),
+        "an index's size is its largest manifest's"
     );
 }
 
+/// Cites "Preventing image tags from being overwritten in Amazon ECR" (Amazon ECR User Guide):
+/// "After tag immutability is turned on, the ImageTagAlreadyExistsException error is returned if
+/// you push an image with a tag that is already in the repository."
 #[tokio::test]
 async fn immutable_conflict_is_a_typed_tag_exists_error() {
     let acct = Emulator::shared().account().await;
@@ -138,6 +128,10 @@ async fn immutable_conflict_is_a_typed_tag_exists_error() {
     assert!(!err.is_retryable());
 }
 
+/// Cites ImageTagMutabilityExclusionFilter (Amazon ECR API Reference): "Pattern:
+/// ^[0-9a-zA-Z._*-]{1,128}$", filter type "Valid Values: WILDCARD", and the user guide's "use
+/// wildcards (*) to match multiple similar tags": `*` is a valid filter and `v*` exempts `v1`.
+/// Where a filter meets a tag (whole, start, anywhere) is a reading: see tests/tests/readings.rs.
 #[tokio::test]
 async fn exclusion_filters_are_wildcards_not_regexes() {
     let acct = Emulator::shared().account().await;
@@ -152,14 +146,14 @@ async fn exclusion_filters_are_wildcards_not_regexes() {
         .unwrap();
     acct.push("probe/exclusions", "a", Some("v1")).await;
     acct.push("probe/exclusions", "b", Some("v1")).await; // v1 matches v*: mutable
-    acct.push("probe/exclusions", "a", Some("release-v1")).await;
+    acct.push("probe/exclusions", "a", Some("latest")).await;
     let second = acct
         .clients
         .ecr
         .put_image()
         .repository_name("probe/exclusions")
         .image_manifest(warden_tests::image_manifest("c"))
-        .image_tag("release-v1")
+        .image_tag("latest")
         .send()
         .await
         .unwrap_err();
@@ -168,7 +162,7 @@ async fn exclusion_filters_are_wildcards_not_regexes() {
             second.as_service_error(),
             Some(PutImageError::ImageTagAlreadyExistsException(_))
         ),
-        "release-v1 does not match v* (a regex search would have exempted it): {second:?}"
+        "latest meets v* under no reading: immutable: {second:?}"
     );
 
     // `*` is a valid filter (stock moto: HTTP 500 from re.match("*")).
@@ -185,6 +179,8 @@ async fn exclusion_filters_are_wildcards_not_regexes() {
     acct.push("probe/star", "b", Some("anything")).await;
 }
 
+/// Cites PutImage's errors (Amazon ECR API Reference), RepositoryNotFoundException: "The specified
+/// repository could not be found."
 #[tokio::test]
 async fn put_image_into_a_missing_repository_is_repository_not_found() {
     let acct = Emulator::shared().account().await;

@@ -2,6 +2,10 @@
 
 use super::*;
 
+/// Cites the DescribeImages and ListImages references (Amazon ECR API Reference), maxResults: "This
+/// value can be between 1 and 1000. If this parameter is not used, then DescribeImages returns up to
+/// 100 results and a nextToken value, if applicable." — and DescribeImagesFilter.tagStatus: "You can
+/// filter results based on whether they are TAGGED or UNTAGGED."
 #[tokio::test]
 async fn listings_page_and_filter_and_calls_are_counted() {
     let acct = Emulator::shared().account().await;
@@ -141,6 +145,8 @@ async fn a_finished_scan_pages_its_findings_and_counts_every_one() {
     );
 }
 
+/// Cites DescribeImagesFilter.imageStatus and ListImagesFilter.imageStatus (Amazon ECR API
+/// Reference): "If not specified, only images with ACTIVE status are returned."
 #[tokio::test]
 async fn describe_images_lists_active_images_unless_the_status_filter_says_otherwise() {
     let acct = Emulator::shared().account().await;
@@ -157,6 +163,19 @@ async fn describe_images_lists_active_images_unless_the_status_filter_says_other
         .await
         .unwrap();
     assert_eq!(stock.image_details().len(), 1, "ACTIVE only by default");
+    let listed = acct
+        .clients
+        .ecr
+        .list_images()
+        .repository_name("probe/archive")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        listed.image_ids().len(),
+        1,
+        "ListImages: ACTIVE only by default"
+    );
     let registry = EcrRegistry::new(acct.clients.ecr.clone());
     let page = warden_core::ports::ImageCatalog::images(&registry, &name("probe/archive"), None)
         .await

@@ -6,7 +6,7 @@
 use aws_sdk_ecr::operation::put_image::PutImageError;
 use aws_sdk_ecr::types::{
     ImageIdentifier, ImageTagMutability, ImageTagMutabilityExclusionFilter,
-    ImageTagMutabilityExclusionFilterType, ListImagesFilter, TagStatus,
+    ImageTagMutabilityExclusionFilterType, TagStatus,
 };
 use serde_json::json;
 use warden_aws::adapters::ecr::EcrRegistry;

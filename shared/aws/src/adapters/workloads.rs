@@ -116,6 +116,19 @@ impl AccountWorkloads {
                     .send()
                     .await
                     .map_err(|e| port_error("ecs:DescribeServiceRevisions", e))?;
+                // A revision ECS cannot describe pinned a digest nobody can name: cleanup cannot
+                // know what is in use, so it stops (what a failure's reason is, is not written down).
+                if let Some(failure) = out.failures().first() {
+                    return Err(PortError::Invalid {
+                        operation: "ecs:DescribeServiceRevisions",
+                        message: format!(
+                            "{}: {}: what that deployment pinned is unknown, so nothing can be \
+                             deleted safely",
+                            failure.arn().unwrap_or_default(),
+                            failure.reason().unwrap_or_default()
+                        ),
+                    });
+                }
                 for revision in out.service_revisions() {
                     let why = chunk
                         .iter()
