@@ -74,6 +74,13 @@ enum Command {
     /// Example: WARDEN_TABLE=ecr-warden-state warden invoke tag-guard events/ecr-image-action.push.json
     ///          --policy policy.yaml --dry-run
     Invoke(invoke::InvokeArgs),
+    /// Settle on a real account what AWS's documentation leaves open: in temporary repositories,
+    /// which reading of each undocumented behaviour the account shows, and whether ecr-warden's
+    /// promises hold under it (exit 1 if one does not). Everything it creates is deleted, also on
+    /// failure or Ctrl-C. Run it once per partition before turning DryRun off.
+    ///
+    /// Example: warden probe --region eu-west-1
+    Probe(probe::ProbeArgs),
     /// Clean up: plan, and with --apply delete where the policy says `cleanup.apply: true`.
     Cleanup {
         #[command(flatten)]
@@ -111,6 +118,7 @@ mod cleanup;
 mod doctor;
 mod gate;
 mod invoke;
+mod probe;
 mod replicate;
 
 fn main() -> ExitCode {
@@ -139,6 +147,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Gate(args) => gate::run(&args),
         Command::Doctor(args) => doctor::run(&args),
         Command::Invoke(args) => invoke::run(&args),
+        Command::Probe(args) => probe::run(&args),
     }
 }
 

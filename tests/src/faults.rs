@@ -76,6 +76,11 @@ impl FaultProxy {
         Self { url, state, stop }
     }
 
+    /// The proxy's address (`http://127.0.0.1:PORT`): an `AWS_ENDPOINT_URL` for a subprocess.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
     /// `base` (an account's SDK configuration) talking to AWS through this proxy, with the SDK's
     /// standard retry mode at its default 3 attempts — what `load_sdk_config` gives the Lambdas.
     pub fn sdk(&self, base: &aws_config::SdkConfig) -> aws_config::SdkConfig {

@@ -19,6 +19,7 @@ from moto.ecr.exceptions import (
     UploadNotFoundException,
 )
 
+from .ecr_seed import finish_scan
 from .patching import patch
 from .readings import reading
 from .wildcard import matches
@@ -239,7 +240,25 @@ def layer_blob(account: str, region: str, repository_name: str, digest: str) -> 
     return getattr(repo, "warden_layer_blobs", {}).get(digest)
 
 
+_original_start_image_scan = models.ECRBackend.start_image_scan
+
+
+def _start_image_scan(
+    self: models.ECRBackend, registry_id: str, repository_name: str, image_id: dict[str, str]
+) -> dict[str, Any]:
+    """ECR: "Starts a basic image vulnerability scan." (once per 24 hours per image, as moto checks).
+    The emulator knows no vulnerabilities: the scan finishes at once, COMPLETE with no findings
+    (tests seed findings with /_warden/seed/ecr-scan)."""
+    started = _original_start_image_scan(self, registry_id, repository_name, image_id)
+    repo = self._get_repository(repository_name, registry_id)
+    image = repo._get_image(image_id.get("imageTag"), image_id.get("imageDigest"))
+    finish_scan(image, {"status": "COMPLETE"}, self.account_id, self.region_name)
+    started["imageId"] = {k: v for k, v in started["imageId"].items() if v}
+    return started
+
+
 def apply() -> None:
+    patch(models.ECRBackend, "start_image_scan", _start_image_scan)
     patch(models.Image, "__init__", _image_init)
     patch(models.Image, "_create_digest", _create_digest)
     patch(models.Image, "get_image_size_in_bytes", _image_size)

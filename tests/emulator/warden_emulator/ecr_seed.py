@@ -23,6 +23,12 @@ def seed_scan(body: dict[str, Any]) -> dict[str, Any]:
     backend = models.ecr_backends[body["account"]][body["region"]]
     repo = backend._get_repository(body["repository"])
     image = repo._get_image(None, body["digest"])
+    finish_scan(image, body, body["account"], body["region"])
+    return {"digest": image.get_image_digest(), "counts": image.warden_scan["counts"]}
+
+
+def finish_scan(image: models.Image, body: dict[str, Any], account: str, region: str) -> None:
+    """Give `image` a finished scan (body: status, description, findings, enhanced)."""
     findings = list(body.get("findings", []))
     counts: dict[str, int] = {}
     for finding in findings:
@@ -35,7 +41,7 @@ def seed_scan(body: dict[str, Any]) -> dict[str, Any]:
     if completed:
         summary = {"imageScanCompletedAt": completed, "vulnerabilitySourceUpdatedAt": completed}
         # A scan that found nothing: counts as {} or left out (the `scan_no_findings_counts` reading).
-        if counts or reading("scan_no_findings_counts", body["account"], body["region"]) == "empty":
+        if counts or reading("scan_no_findings_counts", account, region) == "empty":
             summary["findingSeverityCounts"] = counts
     image.image_scan_findings_summary = summary
     image.warden_scan = {
@@ -44,7 +50,6 @@ def seed_scan(body: dict[str, Any]) -> dict[str, Any]:
         "counts": counts,
         "completed_at": completed,
     }
-    return {"digest": image.get_image_digest(), "counts": counts}
 
 
 def seed_image_times(body: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,337 @@
+//! `warden probe`: settle on a real account what AWS's documentation leaves open.
+//!
+//! Where ECR's or Inspector's words fit more than one behaviour, ecr-warden is built to keep its
+//! promises under every reading (docs/emulator.md). The probe shows which reading an account
+//! actually has: in temporary repositories it pushes tiny images through the API, asks each
+//! question, checks the promise live through the adapters the functions use where it can, and
+//! deletes everything it created — also when a step fails or the run is interrupted (Ctrl-C).
+//! Exit 0: every promise holds; 1: one does not; 2: a step or the clean-up could not be done.
+
+mod image;
+mod scans;
+mod steps;
+
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context as _;
+use aws_sdk_ecr::types::{
+    ImageTagMutability, ImageTagMutabilityExclusionFilter, ImageTagMutabilityExclusionFilterType,
+};
+use serde_json::{Value, json};
+use warden_aws::adapters::ecr::EcrRegistry;
+use warden_aws::{ApiCalls, load_sdk_config};
+
+use crate::aws::{caller, configured_region};
+use crate::emit;
+
+#[derive(clap::Args)]
+pub struct ProbeArgs {
+    /// The region to probe (default: the configured one).
+    #[arg(long)]
+    region: Option<String>,
+    /// Keep the temporary repositories (their names are printed) instead of deleting them.
+    #[arg(long)]
+    keep: bool,
+    /// How long to wait for the basic scan the probe starts, in seconds.
+    #[arg(long, default_value_t = 90)]
+    scan_wait: u64,
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Whether ecr-warden's promise holds under the reading observed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Promise {
+    Holds,
+    Broken,
+    Unknown,
+}
+
+impl From<bool> for Promise {
+    fn from(holds: bool) -> Self {
+        if holds { Self::Holds } else { Self::Broken }
+    }
+}
+
+impl Promise {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Holds => "holds",
+            Self::Broken => "broken",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+/// One behaviour: the reading the account showed (`None`: not settled here) and the promise.
+struct Observation {
+    behaviour: &'static str,
+    reading: Option<&'static str>,
+    promise: Promise,
+    detail: String,
+    failed: bool,
+}
+
+impl Observation {
+    fn new(
+        behaviour: &'static str,
+        reading: Option<&'static str>,
+        promise: Promise,
+        detail: String,
+    ) -> Self {
+        Self {
+            behaviour,
+            reading,
+            promise,
+            detail,
+            failed: false,
+        }
+    }
+
+    fn failed(behaviour: &'static str, error: &anyhow::Error) -> Self {
+        Self {
+            failed: true,
+            ..Self::new(
+                behaviour,
+                None,
+                Promise::Unknown,
+                format!("could not run: {error:#}"),
+            )
+        }
+    }
+
+    fn to_json(&self) -> Value {
+        json!({
+            "behaviour": self.behaviour,
+            "reading": self.reading,
+            "promise": self.promise.as_str(),
+            "detail": self.detail,
+            "failed": self.failed,
+        })
+    }
+}
+
+/// The clients and the temporary repositories of one probe run.
+struct Probe {
+    ecr: aws_sdk_ecr::Client,
+    inspector: aws_sdk_inspector2::Client,
+    registry: EcrRegistry,
+    mutable: String,
+    immutable: String,
+    exclusion: String,
+}
+
+impl Probe {
+    fn new(sdk: &aws_config::SdkConfig, prefix: &str) -> Self {
+        let calls = ApiCalls::new();
+        Self {
+            ecr: aws_sdk_ecr::Client::new(sdk),
+            inspector: aws_sdk_inspector2::Client::new(sdk),
+            registry: EcrRegistry::from_sdk(sdk, &calls),
+            mutable: format!("{prefix}/mutable"),
+            immutable: format!("{prefix}/immutable"),
+            exclusion: format!("{prefix}/exclusion"),
+        }
+    }
+
+    fn repositories(&self) -> [&str; 3] {
+        [&self.mutable, &self.immutable, &self.exclusion]
+    }
+
+    async fn create_repositories(&self) -> anyhow::Result<()> {
+        let filter = ImageTagMutabilityExclusionFilter::builder()
+            .filter(steps::EXCLUSION_FILTER)
+            .filter_type(ImageTagMutabilityExclusionFilterType::Wildcard)
+            .build()?;
+        let settings = [
+            (&self.mutable, ImageTagMutability::Mutable, None),
+            (&self.immutable, ImageTagMutability::Immutable, None),
+            (
+                &self.exclusion,
+                ImageTagMutability::ImmutableWithExclusion,
+                Some(filter),
+            ),
+        ];
+        for (name, mode, filter) in settings {
+            self.ecr
+                .create_repository()
+                .repository_name(name)
+                .image_tag_mutability(mode)
+                .set_image_tag_mutability_exclusion_filters(filter.map(|f| vec![f]))
+                .send()
+                .await
+                .with_context(|| format!("ecr:CreateRepository {name}"))?;
+        }
+        Ok(())
+    }
+
+    /// Every behaviour, in turn; a step that fails is reported and the others still run.
+    async fn observe(&self, scan_wait: Duration) -> Vec<Observation> {
+        let mut seen = Vec::new();
+        macro_rules! step {
+            ($name:literal, $call:expr) => {
+                seen.push(
+                    $call
+                        .await
+                        .unwrap_or_else(|e| Observation::failed($name, &e)),
+                )
+            };
+        }
+        step!(
+            "batch_delete_digest_and_tag",
+            self.batch_delete_digest_and_tag()
+        );
+        step!("batch_get_image_id", self.batch_get_image_id());
+        step!(
+            "put_image_same_tag_immutable",
+            self.put_image_same_tag_immutable()
+        );
+        step!(
+            "exclusion_filter_anchoring",
+            self.exclusion_filter_anchoring()
+        );
+        step!(
+            "scan_no_findings_counts",
+            self.scan_no_findings_counts(scan_wait)
+        );
+        step!(
+            "unreferenced_layer_download",
+            self.unreferenced_layer_download()
+        );
+        step!(
+            "inspector_filter_combination",
+            self.inspector_filter_combination()
+        );
+        step!(
+            "overwrite_leaves_the_old_image",
+            self.overwrite_leaves_the_old_image()
+        );
+        seen.push(Self::replication_rules_limit());
+        seen
+    }
+
+    /// Delete every repository the probe may have created (with its images); one already gone
+    /// counts as deleted. Returns those that could not be deleted, with why.
+    async fn clean_up(&self) -> Vec<(String, String)> {
+        let mut left = Vec::new();
+        for name in self.repositories() {
+            let out = self
+                .ecr
+                .delete_repository()
+                .repository_name(name)
+                .force(true)
+                .send()
+                .await;
+            match out {
+                Ok(_) => {}
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_repository_not_found_exception()) => {}
+                Err(e) => left.push((name.to_owned(), steps::one_line(&e))),
+            }
+        }
+        left
+    }
+}
+
+/// A prefix no other run shares: `ecr-warden-probe-<8 hex>`.
+fn run_prefix() -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let seed = format!("{nanos}-{}", std::process::id());
+    let digest = warden_core::names::Digest::of_bytes(seed.as_bytes());
+    let hex = digest.as_str().trim_start_matches("sha256:");
+    format!("ecr-warden-probe-{}", &hex[..8])
+}
+
+pub fn run(args: &ProbeArgs) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async {
+        let sdk = load_sdk_config().await?;
+        let sdk = match &args.region {
+            Some(region) => sdk.to_builder().region(aws_config::Region::new(region.clone())).build(),
+            None => sdk,
+        };
+        let region = configured_region(&sdk, " or pass --region")?;
+        let account = caller(&sdk).await?;
+        let probe = Probe::new(&sdk, &run_prefix());
+        let work = async {
+            probe.create_repositories().await?;
+            anyhow::Ok(probe.observe(Duration::from_secs(args.scan_wait)).await)
+        };
+        let outcome = tokio::select! {
+            done = work => done,
+            _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
+        };
+        let left = if args.keep { Vec::new() } else { probe.clean_up().await };
+        let report = json!({
+            "region": region.as_str(),
+            "account": account.as_str(),
+            "repositories": probe.repositories(),
+            "kept": args.keep,
+            "left_behind": left.iter().map(|(n, why)| json!({"repository": n, "why": why})).collect::<Vec<_>>(),
+            "behaviours": outcome.as_ref().map(|seen| seen.iter().map(Observation::to_json).collect::<Vec<_>>()).unwrap_or_default(),
+            "error": outcome.as_ref().err().map(|e| format!("{e:#}")),
+        });
+        if args.json {
+            emit(&serde_json::to_string_pretty(&report)?)?;
+        } else {
+            emit(&summary(&report))?;
+        }
+        let seen = match outcome {
+            Ok(seen) => seen,
+            Err(_) => return Ok(ExitCode::from(2)),
+        };
+        if !left.is_empty() || seen.iter().any(|o| o.failed) {
+            return Ok(ExitCode::from(2));
+        }
+        let broken = seen.iter().any(|o| o.promise == Promise::Broken);
+        Ok(if broken { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    })
+}
+
+fn summary(report: &Value) -> String {
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+    let mut out = format!(
+        "warden probe: {} in account {}, repositories {}\n",
+        text(&report["region"]),
+        text(&report["account"]),
+        report["repositories"]
+            .as_array()
+            .map(|r| r.iter().map(text).collect::<Vec<_>>().join(", "))
+            .unwrap_or_default(),
+    );
+    for b in report["behaviours"].as_array().into_iter().flatten() {
+        out.push_str(&format!(
+            "  {:<32} {:<24} promise {:<7} {}\n",
+            text(&b["behaviour"]),
+            b["reading"].as_str().unwrap_or("(not settled)"),
+            text(&b["promise"]),
+            text(&b["detail"]),
+        ));
+    }
+    if let Some(error) = report["error"].as_str() {
+        out.push_str(&format!("stopped: {error}\n"));
+    }
+    let left = report["left_behind"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if report["kept"].as_bool() == Some(true) {
+        out.push_str("kept: the repositories above (--keep); delete them with `aws ecr delete-repository --force`\n");
+    } else if left.is_empty() {
+        out.push_str("cleaned up: every repository the probe created is deleted\n");
+    } else {
+        for l in left {
+            out.push_str(&format!(
+                "NOT deleted: {} ({})\n",
+                text(&l["repository"]),
+                text(&l["why"])
+            ));
+        }
+    }
+    out
+}

@@ -1,0 +1,209 @@
+//! The probe's questions about scanning: how a clean basic scan is reported, and how Inspector
+//! combines coverage filters.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use aws_sdk_inspector2::types::{
+    CoverageFilterCriteria, CoverageStringComparison, CoverageStringFilter,
+};
+
+use super::image::{by_digest, push};
+use super::steps::one_line;
+use super::{Observation, Probe, Promise};
+
+/// What DescribeImages and DescribeImageScanFindings say of one image's scan.
+enum Scan {
+    Pending,
+    Reported { counts: Option<usize> },
+    OnlyInFindings,
+    Ended(String),
+}
+
+impl Probe {
+    async fn scan_now(&self, digest: &warden_core::names::Digest) -> anyhow::Result<Scan> {
+        let repo = &self.mutable;
+        let described = self
+            .ecr
+            .describe_images()
+            .repository_name(repo)
+            .image_ids(by_digest(digest))
+            .send()
+            .await
+            .context("ecr:DescribeImages")?;
+        let detail = described
+            .image_details()
+            .first()
+            .context("the probe's image is gone")?;
+        let status = detail
+            .image_scan_status()
+            .and_then(|s| s.status())
+            .map(|s| s.as_str().to_owned());
+        if let Some(status) = status {
+            return Ok(match status.as_str() {
+                "IN_PROGRESS" | "PENDING" => Scan::Pending,
+                "COMPLETE" => Scan::Reported {
+                    counts: detail
+                        .image_scan_findings_summary()
+                        .and_then(|s| s.finding_severity_counts())
+                        .map(|c| c.values().map(|n| usize::try_from(*n).unwrap_or(0)).sum()),
+                },
+                other => Scan::Ended(format!(
+                    "{other} {}",
+                    detail
+                        .image_scan_status()
+                        .and_then(|s| s.description())
+                        .unwrap_or_default()
+                )),
+            });
+        }
+        let findings = self
+            .ecr
+            .describe_image_scan_findings()
+            .repository_name(repo)
+            .image_id(by_digest(digest))
+            .max_results(1)
+            .send()
+            .await;
+        match findings {
+            Ok(out) => Ok(
+                match out
+                    .image_scan_status()
+                    .and_then(|s| s.status())
+                    .map(|s| s.as_str())
+                {
+                    Some("COMPLETE") => Scan::OnlyInFindings,
+                    Some("IN_PROGRESS" | "PENDING") | None => Scan::Pending,
+                    Some(other) => Scan::Ended(other.to_owned()),
+                },
+            ),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_scan_not_found_exception()) =>
+            {
+                Ok(Scan::Pending)
+            }
+            Err(e) => Err(e).context("ecr:DescribeImageScanFindings"),
+        }
+    }
+
+    /// A basic scan that finds nothing: `{}`, no counts, or nothing in DescribeImages at all?
+    pub(super) async fn scan_no_findings_counts(
+        &self,
+        wait: Duration,
+    ) -> anyhow::Result<Observation> {
+        let image = push(&self.ecr, &self.mutable, "scan", "scan").await?;
+        let unsettled =
+            |why: String| Observation::new("scan_no_findings_counts", None, Promise::Holds, why);
+        let started = self
+            .ecr
+            .start_image_scan()
+            .repository_name(&self.mutable)
+            .image_id(by_digest(&image.digest))
+            .send()
+            .await;
+        if let Err(e) = started {
+            return Ok(unsettled(format!(
+                "StartImageScan: {} (basic scanning off, or enhanced scanning on?)",
+                one_line(&e)
+            )));
+        }
+        let deadline = Instant::now() + wait;
+        let scan = loop {
+            match self.scan_now(&image.digest).await? {
+                Scan::Pending if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_secs(3)).await
+                }
+                Scan::Pending => {
+                    return Ok(unsettled(format!(
+                        "the scan had not finished after {}s (--scan-wait)",
+                        wait.as_secs()
+                    )));
+                }
+                done => break done,
+            }
+        };
+        let reading = match scan {
+            Scan::Reported { counts: Some(0) } => Some("empty"),
+            Scan::Reported { counts: None } => Some("absent"),
+            Scan::OnlyInFindings => Some("not_in_describe_images"),
+            Scan::Reported { counts: Some(n) } => {
+                return Ok(unsettled(format!(
+                    "the scan found {n} findings: not a clean result"
+                )));
+            }
+            Scan::Ended(status) => {
+                return Ok(unsettled(format!(
+                    "the scan ended {status}: a scan of an image with an OS settles it"
+                )));
+            }
+            Scan::Pending => None,
+        };
+        Ok(Observation::new(
+            "scan_no_findings_counts",
+            reading,
+            Promise::Holds,
+            "ecr-warden reads counts ECR leaves out as unknown, never 0, and asks DescribeImageScanFindings when DescribeImages says nothing".to_owned(),
+        ))
+    }
+
+    /// How ListCoverage combines filters on two keys.
+    pub(super) async fn inspector_filter_combination(&self) -> anyhow::Result<Observation> {
+        let filter = |value: &str| {
+            CoverageStringFilter::builder()
+                .comparison(CoverageStringComparison::Equals)
+                .value(value)
+                .build()
+        };
+        let ours = CoverageFilterCriteria::builder()
+            .ecr_repository_name(filter(&self.mutable)?)
+            .build();
+        let unsettled = |why: String| {
+            Observation::new("inspector_filter_combination", None, Promise::Holds, why)
+        };
+        let covered = match self.covered(ours).await {
+            Ok(n) => n,
+            Err(e) => return Ok(unsettled(format!("inspector2:ListCoverage: {e:#}"))),
+        };
+        if covered == 0 {
+            return Ok(unsettled(
+                "Inspector covers none of the probe's images (enhanced scanning off, or not yet): nothing to compare".to_owned(),
+            ));
+        }
+        let both = CoverageFilterCriteria::builder()
+            .ecr_repository_name(filter(&self.mutable)?)
+            .scan_type(filter("NETWORK")?)
+            .build();
+        let matched = self.covered(both).await?;
+        let reading = if matched == 0 { "keys_and" } else { "all_or" };
+        Ok(Observation::new(
+            "inspector_filter_combination",
+            Some(reading),
+            Promise::Holds,
+            format!(
+                "{covered} images covered by repository; {matched} by repository and scan type NETWORK. ecr-warden checks every finding it is given against the image it asked for"
+            ),
+        ))
+    }
+
+    /// How many resources ListCoverage returns for `criteria` (every page).
+    async fn covered(&self, criteria: CoverageFilterCriteria) -> anyhow::Result<usize> {
+        let mut total = 0;
+        let mut next = None;
+        loop {
+            let out = self
+                .inspector
+                .list_coverage()
+                .filter_criteria(criteria.clone())
+                .set_next_token(next)
+                .send()
+                .await
+                .map_err(|e| anyhow::anyhow!(one_line(&e)))?;
+            total += out.covered_resources().len();
+            next = out.next_token().map(str::to_owned);
+            if next.is_none() {
+                return Ok(total);
+            }
+        }
+    }
+}
