@@ -84,6 +84,16 @@ impl TestAccount {
         .await;
     }
 
+    /// Arm a push that lands between a client's check and its next BatchDeleteImage in
+    /// `repository`: just before that delete is answered, `tag` is put on the image `digest`.
+    pub async fn push_before_next_delete(&self, repository: &str, tag: &str, digest: &Digest) {
+        self.post(
+            "/_warden/seed/push-before-delete",
+            json!({"account": self.id, "region": REGION, "repository": repository, "tag": tag, "digest": digest}),
+        )
+        .await;
+    }
+
     /// The reading of `switch` in force for this account (its own choice, else the server's).
     pub async fn reading(&self, switch: &str) -> String {
         let url = format!(

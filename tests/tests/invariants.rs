@@ -332,3 +332,38 @@ async fn quarantine_release_and_revert_keep_every_image_under_every_batch_delete
         );
     }
 }
+
+/// docs/invariants.md #3, the residual race: a push moves a tag onto another image between
+/// scan-gate's check and its tag-only delete. The delete takes the tag from that image (ECR: "When
+/// you remove the last tag from an image, the image is deleted"); the failing image still ends
+/// quarantined, and the message says what happened and which tag to push again — never hidden.
+#[tokio::test]
+async fn a_tag_pushed_between_the_check_and_the_delete_is_reported_not_hidden() {
+    let b = both().await;
+    let repo = "imm/race";
+    b.acct.create_repository(repo).await;
+    let (a, _) = b.acct.push(repo, "a", Some("v1")).await;
+    b.acct.push(repo, "a", Some("latest")).await;
+    let (other, _) = b.acct.push(repo, "other", None).await;
+    b.acct.push_before_next_delete(repo, "v1", &other).await;
+    b.gate
+        .handle(critical_scan(&b.acct, repo, &a, &["v1", "latest"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        b.acct.tags_by_digest(repo).await,
+        [(a.to_string(), vec![q("latest", &a), q("v1", &a)])],
+        "the failing image is quarantined; the image v1 was pushed onto lost it, and with it itself"
+    );
+    let messages = told(&b).await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    let m = &messages[0];
+    assert_eq!(m["action"], "quarantined", "{m}");
+    assert_eq!(m["quarantined_tags"], json!(["latest"]), "{m}");
+    assert_eq!(m["moved_meanwhile"], json!(["v1"]), "{m}");
+    let problems = m["problems"].to_string();
+    assert!(
+        problems.contains(other.as_str()) && problems.contains("push v1 again"),
+        "{m}"
+    );
+}

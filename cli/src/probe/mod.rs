@@ -196,6 +196,7 @@ impl Probe {
             "scan_no_findings_counts",
             self.scan_no_findings_counts(scan_wait)
         );
+        step!("artifact_media_type", self.artifact_media_type());
         step!(
             "unreferenced_layer_download",
             self.unreferenced_layer_download()

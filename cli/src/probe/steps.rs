@@ -10,6 +10,9 @@ use warden_core::ports::{ImageManifests, Manifest, PortError};
 use super::image::{OCI_MANIFEST, by_digest, prepare, push, put, upload_blob};
 use super::{Observation, Probe, Promise};
 
+/// The artifactType of the referrer the probe pushes.
+const PROBE_ARTIFACT_TYPE: &str = "application/vnd.ecr-warden.probe.v1";
+
 /// The filter the exclusion repository is created with.
 pub(super) const EXCLUSION_FILTER: &str = "ex";
 
@@ -215,6 +218,50 @@ impl Probe {
                     .filter(|(_, m)| *m)
                     .map(|(t, _)| *t)
                     .collect::<Vec<_>>()
+            ),
+        ))
+    }
+
+    /// What DescribeImages calls an OCI 1.1 artifact's `artifactMediaType`: its config's media
+    /// type, or its `artifactType`?
+    pub(super) async fn artifact_media_type(&self) -> anyhow::Result<Observation> {
+        let repo = &self.mutable;
+        let subject = push(&self.ecr, repo, "subject", "subject").await?;
+        let base = prepare(&self.ecr, repo, "referrer").await?;
+        let mut referrer: serde_json::Value = serde_json::from_str(&base.manifest)?;
+        referrer["artifactType"] = serde_json::json!(PROBE_ARTIFACT_TYPE);
+        referrer["subject"] = serde_json::json!({
+            "mediaType": OCI_MANIFEST, "digest": subject.digest, "size": subject.manifest.len(),
+        });
+        let referrer = referrer.to_string();
+        put(&self.ecr, repo, &referrer, "referrer")
+            .await
+            .context("ecr:PutImage")?;
+        let digest = Digest::of_bytes(referrer.as_bytes());
+        let page =
+            warden_core::ports::ImageCatalog::images(&self.registry, &name(repo)?, None).await?;
+        let entry = page
+            .items
+            .iter()
+            .find(|e| e.digest == digest)
+            .context("the referrer is not listed")?;
+        let reading = match entry.artifact_media_type.as_deref() {
+            Some(PROBE_ARTIFACT_TYPE) => Some("artifact_type"),
+            Some("application/vnd.oci.image.config.v1+json") => Some("config"),
+            _ => None,
+        };
+        // janitor ties a referrer to its subject: from subjectManifestDigest, or by reading the
+        // manifest (which it does whenever the listed type is not an image config).
+        let tied = entry.subject.as_ref() == Some(&subject.digest)
+            || warden_core::manifest::needs_manifest(entry);
+        Ok(Observation::new(
+            "artifact_media_type",
+            reading,
+            Promise::from(tied),
+            format!(
+                "artifactMediaType {:?}, subjectManifestDigest {}",
+                entry.artifact_media_type,
+                entry.subject.as_ref().map_or("absent", |_| "given")
             ),
         ))
     }

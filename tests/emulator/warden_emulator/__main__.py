@@ -42,6 +42,7 @@ SEEDERS: dict[str, Seeder] = {
     "/_warden/seed/image-times": ecr_seed.seed_image_times,
     "/_warden/seed/readings": readings.seed_readings,
     "/_warden/seed/corrupt-layer": ecr_seed.seed_corrupt_layer,
+    "/_warden/seed/push-before-delete": ecr_seed.seed_push_before_delete,
 }
 
 

@@ -14,6 +14,7 @@ from moto.core.responses import ActionResult
 from moto.ecr import models, responses
 from moto.ecr.exceptions import InvalidParameterException, ScanNotFoundException
 
+from .ecr_seed import push_before_delete
 from .patching import patch
 from .readings import reading
 
@@ -101,7 +102,10 @@ def _image_detail(repo: models.Repository, image: models.Image) -> dict[str, Any
         detail["imageSizeInBytes"] = size
     manifest = json.loads(image.image_manifest)
     config_type = manifest.get("config", {}).get("mediaType") if isinstance(manifest, dict) else None
-    if config_type:
+    artifact_type = manifest.get("artifactType") if isinstance(manifest, dict) else None
+    if artifact_type and reading("artifact_media_type", repo.registry_id, repo.region_name) == "artifact_type":
+        detail["artifactMediaType"] = artifact_type
+    elif config_type:
         detail["artifactMediaType"] = config_type
     subject = manifest.get("subject", {}).get("digest") if isinstance(manifest, dict) else None
     if isinstance(subject, str):
@@ -165,6 +169,7 @@ def _batch_delete_image(self: responses.ECRResponse) -> ActionResult:
     must go before its children). moto scanned every image for every id and never refused."""
     name = self._get_param("repositoryName")
     repo = self.ecr_backend._get_repository(name, self._get_param("registryId"))
+    push_before_delete(self.ecr_backend, name)
     by_digest = {i.get_image_digest(): i for i in repo.images}
     by_tag = {t: i for i in repo.images for t in i.image_tags}
     referenced: dict[str, int] = {}

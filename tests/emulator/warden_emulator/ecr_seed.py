@@ -86,3 +86,26 @@ def seed_corrupt_layer(body: dict[str, Any]) -> dict[str, Any]:
     blob = blobs[body["digest"]]
     blobs[body["digest"]] = bytes([blob[0] ^ 0xFF]) + blob[1:]
     return {"corrupted": body["digest"]}
+
+
+_PUSH_BEFORE_DELETE: dict[tuple[str, str, str], dict[str, str]] = {}
+
+
+def seed_push_before_delete(body: dict[str, Any]) -> dict[str, Any]:
+    """A push that lands between a client's check and its BatchDeleteImage: just before the next
+    BatchDeleteImage in the repository is answered, `tag` is put on the image `digest` (as a
+    `docker push` of that image under that tag would). body: account, region, repository, tag,
+    digest."""
+    key = (body["account"], body["region"], body["repository"])
+    _PUSH_BEFORE_DELETE[key] = {"tag": body["tag"], "digest": body["digest"]}
+    return {"armed": body["tag"]}
+
+
+def push_before_delete(backend: models.ECRBackend, repository_name: str) -> None:
+    """Carry out a push armed by seed_push_before_delete, once."""
+    push = _PUSH_BEFORE_DELETE.pop((backend.account_id, backend.region_name, repository_name), None)
+    if push is None:
+        return
+    repo = backend._get_repository(repository_name)
+    image = repo._get_image(None, push["digest"])
+    backend.put_image(repository_name, image.image_manifest, push["tag"], image.image_manifest_media_type)

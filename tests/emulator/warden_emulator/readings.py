@@ -57,6 +57,12 @@ SWITCHES: dict[str, Switch] = {
         "`not_in_describe_images` leaves imageScanStatus and imageScanFindingsSummary out of "
         "DescribeImages altogether (the new basic scanning: DescribeImageScanFindings has them).",
     ),
+    "artifact_media_type": Switch(
+        ("config", "artifact_type"),
+        "What DescribeImages' artifactMediaType (\"The artifact media type of the image.\") is: "
+        "`config` the config descriptor's media type (AWS's Helm example); `artifact_type` the "
+        "manifest's OCI 1.1 artifactType where it has one, else the config's.",
+    ),
     "unreferenced_layer_download": Switch(
         ("layers_not_found", "layer_inaccessible"),
         "GetDownloadUrlForLayer for an uploaded layer no image references: "

@@ -246,7 +246,8 @@ async fn clean_repository(
         }
     }
     for entry in &entries {
-        if let Some(subject) = entry.tags.iter().find_map(subject_from_tag) {
+        let named = entry.subject.clone();
+        if let Some(subject) = named.or_else(|| entry.tags.iter().find_map(subject_from_tag)) {
             structure
                 .subjects
                 .entry(entry.digest.clone())

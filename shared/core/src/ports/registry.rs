@@ -184,6 +184,9 @@ pub struct ImageEntry {
     pub artifact_media_type: Option<String>,
     /// `ACTIVE`, `ARCHIVED` or `ACTIVATING` (ECR's archive storage class).
     pub status: Option<String>,
+    /// DescribeImages' `subjectManifestDigest`: "The digest of the subject manifest for images
+    /// that are referrers" (when ECR reports it; the manifest's own `subject` says the same).
+    pub subject: Option<Digest>,
     pub archived_at: Option<DateTime<Utc>>,
 }
 

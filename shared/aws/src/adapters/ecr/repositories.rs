@@ -191,6 +191,11 @@ pub(super) fn image_entry(
         manifest_media_type: d.image_manifest_media_type().map(str::to_owned),
         artifact_media_type: d.artifact_media_type().map(str::to_owned),
         status: d.image_status().map(|s| s.as_str().to_owned()),
+        subject: d
+            .subject_manifest_digest()
+            .map(Digest::new)
+            .transpose()
+            .map_err(|e| invalid(operation, e))?,
         archived_at: time(d.last_archived_at()),
     })
 }
