@@ -294,12 +294,19 @@ export class EcrWarden extends Construct {
       maxEventAge: Duration.hours(6),
       environment,
       statements: [
-        allow('ReadSource', ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'], [repositories(repositoryScope)]),
-        // Destinations in this account, any region (the policy names them).
+        // DescribeImages: which referrer holds which tag (imageTags, not BatchGetImage's echo).
+        allow(
+          'ReadSource',
+          ['ecr:BatchGetImage', 'ecr:DescribeImages', 'ecr:GetDownloadUrlForLayer'],
+          [repositories(repositoryScope)],
+        ),
+        // Destinations in this account, any region (the policy names them). DescribeImages:
+        // whether an immutable tag ECR refused already holds this manifest.
         allow(
           'WriteDestinations',
           [
             'ecr:BatchCheckLayerAvailability',
+            'ecr:DescribeImages',
             'ecr:InitiateLayerUpload',
             'ecr:UploadLayerPart',
             'ecr:CompleteLayerUpload',
