@@ -36,22 +36,22 @@ async fn every_patched_behaviour_has_a_ledger_row_with_a_verdict() {
     let mut missing = Vec::new();
     for patch in &patches {
         let heading = format!("### `{patch}`");
-        match section(&ledger, &heading) {
-            None => missing.push(format!("{patch}: no row")),
-            Some(row) => {
-                let verdict = row
-                    .lines()
-                    .find_map(|l| l.trim().strip_prefix("- **Verdict:**"));
-                let known = verdict.is_some_and(|v| VERDICTS.iter().any(|k| v.contains(k)));
-                if !known {
-                    missing.push(format!("{patch}: no verdict ({})", VERDICTS.join(" | ")));
-                }
-                if !row.contains("> ") && !row.contains("no AWS sentence") {
-                    missing.push(format!(
-                        "{patch}: neither AWS's words nor 'no AWS sentence'"
-                    ));
-                }
-            }
+        let Some(row) = section(&ledger, &heading) else {
+            missing.push(format!("{patch}: no row"));
+            continue;
+        };
+        let verdict = row
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("- **Verdict:**"));
+        let known = verdict.is_some_and(|v| VERDICTS.iter().any(|k| v.trim_start().starts_with(k)));
+        if !known {
+            missing.push(format!("{patch}: no verdict ({})", VERDICTS.join(" | ")));
+        }
+        let quoted = row.lines().any(|l| l.trim_start().starts_with("> "));
+        if !quoted && !row.contains("no AWS sentence") {
+            missing.push(format!(
+                "{patch}: neither AWS's words nor 'no AWS sentence'"
+            ));
         }
     }
     assert!(
@@ -84,8 +84,9 @@ async fn every_reading_switch_is_described_with_each_reading() {
     );
 }
 
-/// Every probe test's doc comment starts its citation with `Cites`: the sentence it asserts and
-/// where AWS wrote it. A probe that can only assert the patch's own choice is no evidence.
+/// Every probe test's doc comment cites (`Cites …`) the sentence it asserts and where AWS wrote
+/// it, and every sentence it quotes stands in the ledger too, word for word. A probe that can only
+/// assert the patch's own choice is no evidence.
 #[test]
 fn every_probe_cites_the_sentence_it_asserts() {
     let root = repo_root().join("tests/tests");
@@ -94,6 +95,7 @@ fn every_probe_cites_the_sentence_it_asserts() {
         .map(|e| e.unwrap().path())
         .collect();
     files.push(root.join("emulator_probe_registry.rs"));
+    let ledger = flat(&ledger());
     let mut uncited = Vec::new();
     let mut probes = 0;
     for file in &files {
@@ -104,24 +106,50 @@ fn every_probe_cites_the_sentence_it_asserts() {
                 continue;
             }
             probes += 1;
+            let name = lines.get(i + 1).copied().unwrap_or_default().trim();
             let docs: Vec<&str> = lines[..i]
                 .iter()
                 .rev()
                 .take_while(|l| l.trim_start().starts_with("///"))
-                .copied()
+                .map(|l| l.trim_start().trim_start_matches("///").trim())
                 .collect();
             if !docs.iter().any(|l| l.contains("Cites ")) {
-                let name = lines.get(i + 1).copied().unwrap_or_default().trim();
-                uncited.push(format!("{}: {name}", short(file)));
+                uncited.push(format!("{}: {name}: no citation", short(file)));
+            }
+            let comment: Vec<&str> = docs.into_iter().rev().collect();
+            for quote in quotes(&comment.join(" ")) {
+                if !ledger.contains(&quote) {
+                    uncited.push(format!(
+                        "{}: {name}: not in the ledger: \"{quote}\"",
+                        short(file)
+                    ));
+                }
             }
         }
     }
     assert!(probes >= 15, "{probes} probes found");
-    assert!(
-        uncited.is_empty(),
-        "probes without a citation:\n{}",
-        uncited.join("\n")
-    );
+    assert!(uncited.is_empty(), "probes:\n{}", uncited.join("\n"));
+}
+
+/// The ledger as one line of words: quote markers and line breaks gone.
+fn flat(text: &str) -> String {
+    let lines = text.lines().map(|l| l.trim_start().trim_start_matches('>'));
+    lines
+        .collect::<Vec<_>>()
+        .join(" ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The `"…"` quotations in a doc comment, of four words or more (a name in quotes is no quote).
+fn quotes(text: &str) -> Vec<String> {
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let quoted = flat.split('"').skip(1).step_by(2);
+    quoted
+        .filter(|q| q.split_whitespace().count() >= 4)
+        .map(str::to_owned)
+        .collect()
 }
 
 fn short(path: &Path) -> String {

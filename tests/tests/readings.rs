@@ -81,8 +81,8 @@ async fn tags_leave_an_image_without_deleting_it_under_every_batch_delete_readin
 }
 
 /// Which image holds a tag, and which manifest is the image's, come out the same whatever imageId
-/// BatchGetImage answers with (the id as asked, a tag added to a digest id, or the image's first
-/// tag whatever was asked).
+/// BatchGetImage answers an id asked by digest with (the digest alone, or with one of the image's
+/// tags).
 #[tokio::test]
 async fn tag_owners_and_manifests_are_read_the_same_under_every_batch_get_reading() {
     for reading in Emulator::shared().readings_of("batch_get_image_id").await {

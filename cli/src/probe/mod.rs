@@ -12,6 +12,7 @@ mod scans;
 mod steps;
 
 use std::process::ExitCode;
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
@@ -20,7 +21,9 @@ use aws_sdk_ecr::types::{
 };
 use serde_json::{Value, json};
 use warden_aws::adapters::ecr::EcrRegistry;
+use warden_aws::adapters::findings::Scanners;
 use warden_aws::{ApiCalls, load_sdk_config};
+use warden_core::names::{AccountId, Region};
 
 use crate::aws::{caller, configured_region};
 use crate::emit;
@@ -39,6 +42,10 @@ pub struct ProbeArgs {
     /// Print the result as JSON.
     #[arg(long)]
     json: bool,
+    /// The temporary repositories' prefix (default: `ecr-warden-probe-<8 random hex>`); a
+    /// repository that exists already under it is never touched.
+    #[arg(long)]
+    prefix: Option<String>,
 }
 
 /// Whether ecr-warden's promise holds under the reading observed.
@@ -118,21 +125,45 @@ struct Probe {
     ecr: aws_sdk_ecr::Client,
     inspector: aws_sdk_inspector2::Client,
     registry: EcrRegistry,
+    scanners: Scanners,
+    account: AccountId,
+    region: Region,
+    /// `ecr-warden-probe-<8 hex>`: the run's repositories' prefix, and the value of their
+    /// `RUN_TAG` tag.
+    prefix: String,
     mutable: String,
     immutable: String,
     exclusion: String,
+    /// Repositories whose CreateRepository was sent and not refused (the outcome may be unknown:
+    /// an error or Ctrl-C in flight), and those ECR confirmed created.
+    attempted: Mutex<Vec<String>>,
+    created: Mutex<Vec<String>>,
+}
+
+/// The tag every repository the probe creates carries, valued with the run's prefix: clean-up
+/// deletes a repository whose creation it did not see confirmed only when it carries it.
+const RUN_TAG: &str = "ecr-warden-probe";
+
+fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Probe {
-    fn new(sdk: &aws_config::SdkConfig, prefix: &str) -> Self {
+    fn new(sdk: &aws_config::SdkConfig, prefix: &str, account: AccountId, region: Region) -> Self {
         let calls = ApiCalls::new();
         Self {
             ecr: aws_sdk_ecr::Client::new(sdk),
             inspector: aws_sdk_inspector2::Client::new(sdk),
             registry: EcrRegistry::from_sdk(sdk, &calls),
+            scanners: Scanners::from_sdk(sdk, &calls),
+            account,
+            region,
+            prefix: prefix.to_owned(),
             mutable: format!("{prefix}/mutable"),
             immutable: format!("{prefix}/immutable"),
             exclusion: format!("{prefix}/exclusion"),
+            attempted: Mutex::new(Vec::new()),
+            created: Mutex::new(Vec::new()),
         }
     }
 
@@ -154,15 +185,35 @@ impl Probe {
                 Some(filter),
             ),
         ];
+        let run = aws_sdk_ecr::types::Tag::builder()
+            .key(RUN_TAG)
+            .value(&self.prefix)
+            .build()?;
         for (name, mode, filter) in settings {
-            self.ecr
+            locked(&self.attempted).push(name.clone());
+            let out = self
+                .ecr
                 .create_repository()
                 .repository_name(name)
                 .image_tag_mutability(mode)
                 .set_image_tag_mutability_exclusion_filters(filter.map(|f| vec![f]))
+                .tags(run.clone())
                 .send()
-                .await
-                .with_context(|| format!("ecr:CreateRepository {name}"))?;
+                .await;
+            match out {
+                Ok(_) => locked(&self.created).push(name.clone()),
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_repository_already_exists_exception()) =>
+                {
+                    // Not ours: never touched, never deleted.
+                    locked(&self.attempted).retain(|n| n != name);
+                    anyhow::bail!(
+                        "{name} exists already: the probe works only in repositories it creates"
+                    );
+                }
+                Err(e) => return Err(e).with_context(|| format!("ecr:CreateRepository {name}")),
+            }
         }
         Ok(())
     }
@@ -213,11 +264,27 @@ impl Probe {
         seen
     }
 
-    /// Delete every repository the probe may have created (with its images); one already gone
-    /// counts as deleted. Returns those that could not be deleted, with why.
+    /// Delete every repository the probe created (with its images): those ECR confirmed, and
+    /// those whose creation was in flight when a step failed or the run was interrupted, if they
+    /// exist and carry this run's tag. One already gone counts as deleted. Returns those that
+    /// could not be deleted, with why.
     async fn clean_up(&self) -> Vec<(String, String)> {
         let mut left = Vec::new();
-        for name in self.repositories() {
+        let attempted = locked(&self.attempted).clone();
+        for name in &attempted {
+            if !locked(&self.created).contains(name) {
+                match self.carries_run_tag(name).await {
+                    Ok(true) => {}
+                    Ok(false) => continue,
+                    Err(e) => {
+                        left.push((
+                            name.clone(),
+                            format!("cannot tell whether it is the probe's: {e:#}"),
+                        ));
+                        continue;
+                    }
+                }
+            }
             let out = self
                 .ecr
                 .delete_repository()
@@ -230,10 +297,47 @@ impl Probe {
                 Err(e)
                     if e.as_service_error()
                         .is_some_and(|s| s.is_repository_not_found_exception()) => {}
-                Err(e) => left.push((name.to_owned(), steps::one_line(&e))),
+                Err(e) => left.push((name.clone(), steps::one_line(&e))),
             }
         }
         left
+    }
+
+    /// Whether `name` exists and carries this run's tag (DescribeRepositories,
+    /// ListTagsForResource); a missing repository does not.
+    async fn carries_run_tag(&self, name: &str) -> anyhow::Result<bool> {
+        let found = self
+            .ecr
+            .describe_repositories()
+            .repository_names(name)
+            .send()
+            .await;
+        let arn = match found {
+            Ok(out) => out
+                .repositories()
+                .first()
+                .and_then(|r| r.repository_arn())
+                .map(str::to_owned),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_repository_not_found_exception()) =>
+            {
+                None
+            }
+            Err(e) => return Err(e).context("ecr:DescribeRepositories"),
+        };
+        let Some(arn) = arn else { return Ok(false) };
+        let tags = self
+            .ecr
+            .list_tags_for_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+            .context("ecr:ListTagsForResource")?;
+        Ok(tags
+            .tags()
+            .iter()
+            .any(|t| t.key() == RUN_TAG && t.value() == self.prefix))
     }
 }
 
@@ -258,7 +362,8 @@ pub fn run(args: &ProbeArgs) -> anyhow::Result<ExitCode> {
         };
         let region = configured_region(&sdk, " or pass --region")?;
         let account = caller(&sdk).await?;
-        let probe = Probe::new(&sdk, &run_prefix());
+        let prefix = args.prefix.clone().unwrap_or_else(run_prefix);
+        let probe = Probe::new(&sdk, &prefix, account.clone(), region.clone());
         let work = async {
             probe.create_repositories().await?;
             anyhow::Ok(probe.observe(Duration::from_secs(args.scan_wait)).await)

@@ -94,7 +94,7 @@ impl Probe {
     ) -> anyhow::Result<Observation> {
         let image = push(&self.ecr, &self.mutable, "scan", "scan").await?;
         let unsettled =
-            |why: String| Observation::new("scan_no_findings_counts", None, Promise::Holds, why);
+            |why: String| Observation::new("scan_no_findings_counts", None, Promise::Unknown, why);
         let started = self
             .ecr
             .start_image_scan()
@@ -124,9 +124,9 @@ impl Probe {
             }
         };
         let reading = match scan {
-            Scan::Reported { counts: Some(0) } => Some("empty"),
-            Scan::Reported { counts: None } => Some("absent"),
-            Scan::OnlyInFindings => Some("not_in_describe_images"),
+            Scan::Reported { counts: Some(0) } => "empty",
+            Scan::Reported { counts: None } => "absent",
+            Scan::OnlyInFindings => "not_in_describe_images",
             Scan::Reported { counts: Some(n) } => {
                 return Ok(unsettled(format!(
                     "the scan found {n} findings: not a clean result"
@@ -137,13 +137,27 @@ impl Probe {
                     "the scan ended {status}: a scan of an image with an OS settles it"
                 )));
             }
-            Scan::Pending => None,
+            Scan::Pending => return Ok(unsettled("the scan did not finish".to_owned())),
         };
+        // The promise: what `warden gate` reads of this image gives counts only where ECR gave
+        // them, so a verdict never rests on counts ECR left out.
+        let reference = warden_core::janitor::Reference::Digest(image.digest.clone());
+        let repository = warden_core::names::RepositoryName::new(self.mutable.as_str())?;
+        let state = self
+            .registry
+            .image_state(&repository, &reference)
+            .await?
+            .context("the probe's image is gone")?;
+        let holds = state.scan_status.as_deref() == Some("COMPLETE")
+            && (reading == "empty" || state.counts.is_none());
         Ok(Observation::new(
             "scan_no_findings_counts",
-            reading,
-            Promise::Holds,
-            "ecr-warden reads counts ECR leaves out as unknown, never 0, and asks DescribeImageScanFindings when DescribeImages says nothing".to_owned(),
+            Some(reading),
+            Promise::from(holds),
+            format!(
+                "warden gate read status {:?} and counts {:?} (unknown where ECR gave none)",
+                state.scan_status, state.counts
+            ),
         ))
     }
 
@@ -159,7 +173,7 @@ impl Probe {
             .ecr_repository_name(filter(&self.mutable)?)
             .build();
         let unsettled = |why: String| {
-            Observation::new("inspector_filter_combination", None, Promise::Holds, why)
+            Observation::new("inspector_filter_combination", None, Promise::Unknown, why)
         };
         let covered = match self.covered(ours).await {
             Ok(n) => n,
@@ -176,14 +190,45 @@ impl Probe {
             .build();
         let matched = self.covered(both).await?;
         let reading = if matched == 0 { "keys_and" } else { "all_or" };
+        // The promise: scan-gate finds a probe image's own coverage entry by the resource id it
+        // builds (the image's ARN), whatever else the filter lets through.
+        let image = self.probe_image_resource().await?;
+        let found = warden_core::ports::ImageFindings::coverage(&self.scanners, &image).await?;
         Ok(Observation::new(
             "inspector_filter_combination",
             Some(reading),
-            Promise::Holds,
+            Promise::from(found.is_some()),
             format!(
-                "{covered} images covered by repository; {matched} by repository and scan type NETWORK. ecr-warden checks every finding it is given against the image it asked for"
+                "{covered} images covered by repository; {matched} by repository and scan type NETWORK; scan-gate's coverage read of {} found {}",
+                image.arn(),
+                found.map_or_else(
+                    || "nothing (its resource id differs)".to_owned(),
+                    |c| c.status
+                )
             ),
         ))
+    }
+
+    /// One of the probe's images, as scan-gate names it to Inspector.
+    async fn probe_image_resource(&self) -> anyhow::Result<warden_core::ports::ImageResource> {
+        let listed = self
+            .ecr
+            .describe_images()
+            .repository_name(&self.mutable)
+            .max_results(1)
+            .send()
+            .await
+            .context("ecr:DescribeImages")?;
+        let detail = listed
+            .image_details()
+            .first()
+            .context("the probe's repository is empty")?;
+        Ok(warden_core::ports::ImageResource {
+            account: self.account.clone(),
+            region: self.region.clone(),
+            repository: warden_core::names::RepositoryName::new(self.mutable.as_str())?,
+            digest: warden_core::names::Digest::new(detail.image_digest().unwrap_or_default())?,
+        })
     }
 
     /// How many resources ListCoverage returns for `criteria` (every page).

@@ -175,7 +175,8 @@ impl Probe {
     pub(super) async fn exclusion_filter_anchoring(&self) -> anyhow::Result<Observation> {
         let repo = &self.exclusion;
         let mut mutable = Vec::new();
-        for (n, t) in ["ex", "ex-1", "pre-ex"].into_iter().enumerate() {
+        // `v1` meets the filter under no reading: ecr-warden calls it immutable, ECR must agree.
+        for (n, t) in ["ex", "ex-1", "pre-ex", "v1"].into_iter().enumerate() {
             push(&self.ecr, repo, &format!("x{n}"), t).await?;
             let other = prepare(&self.ecr, repo, &format!("y{n}")).await?;
             let moved = match put(&self.ecr, repo, &other.manifest, t).await {
@@ -191,10 +192,10 @@ impl Probe {
             mutable.push((t, moved));
         }
         let is = |t: &str| mutable.iter().any(|(x, m)| *x == t && *m);
-        let reading = match (is("ex"), is("ex-1"), is("pre-ex")) {
-            (true, false, false) => Some("exact"),
-            (true, true, false) => Some("prefix"),
-            (true, true, true) => Some("substring"),
+        let reading = match (is("ex"), is("ex-1"), is("pre-ex"), is("v1")) {
+            (true, false, false, false) => Some("exact"),
+            (true, true, false, false) => Some("prefix"),
+            (true, true, true, false) => Some("substring"),
             _ => None,
         };
         let setting = TagMutability {
@@ -293,9 +294,9 @@ impl Probe {
         Ok(Observation::new(
             "unreferenced_layer_download",
             reading,
-            Promise::Holds,
+            Promise::Unknown,
             format!(
-                "ECR answered {answered}; the replicator downloads only layers the manifests it copies name"
+                "ECR answered {answered}; nothing to check live: the replicator downloads only layers the manifests it copies name, and fails the copy on either error"
             ),
         ))
     }
@@ -324,7 +325,7 @@ impl Probe {
         Observation::new(
             "replication_rules_limit",
             None,
-            Promise::Holds,
+            Promise::Unknown,
             "not probed: it would replace the registry's replication configuration; ecr-warden writes at most 10 rules, which both readings (10, 25) take".to_owned(),
         )
     }

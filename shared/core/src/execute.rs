@@ -193,7 +193,9 @@ impl Executor<'_> {
                 count(
                     outcomes,
                     "TagsRemoved",
-                    from.len() - removal.moved.len() - removal.refused.len() - removal.raced.len(),
+                    from.len().saturating_sub(
+                        removal.moved.len() + removal.refused.len() + removal.raced.len(),
+                    ),
                 );
                 let move_of = |tag: &Tag| placed.iter().find(|m| &m.from == tag).copied();
                 for tag in removal.moved {

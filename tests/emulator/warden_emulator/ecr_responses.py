@@ -14,6 +14,7 @@ from moto.core.responses import ActionResult
 from moto.ecr import models, responses
 from moto.ecr.exceptions import InvalidParameterException, ScanNotFoundException
 
+from .ecr import _index
 from .ecr_seed import push_before_delete
 from .patching import patch
 from .readings import reading
@@ -101,15 +102,18 @@ def _image_detail(repo: models.Repository, image: models.Image) -> dict[str, Any
     if size is not None:
         detail["imageSizeInBytes"] = size
     manifest = json.loads(image.image_manifest)
-    config_type = manifest.get("config", {}).get("mediaType") if isinstance(manifest, dict) else None
-    artifact_type = manifest.get("artifactType") if isinstance(manifest, dict) else None
+    if not isinstance(manifest, dict):
+        manifest = {}
+    config = manifest.get("config")
+    config_type = config.get("mediaType") if isinstance(config, dict) else None
+    artifact_type = manifest.get("artifactType")
     if artifact_type and reading("artifact_media_type", repo.registry_id, repo.region_name) == "artifact_type":
         detail["artifactMediaType"] = artifact_type
     elif config_type:
         detail["artifactMediaType"] = config_type
-    subject = manifest.get("subject", {}).get("digest") if isinstance(manifest, dict) else None
-    if isinstance(subject, str):
-        detail["subjectManifestDigest"] = subject
+    subject = manifest.get("subject")
+    if isinstance(subject, dict) and isinstance(subject.get("digest"), str):
+        detail["subjectManifestDigest"] = subject["digest"]
     pulled = getattr(image, "warden_last_pull", None)
     if pulled is not None:
         detail["lastRecordedPullTime"] = datetime.fromtimestamp(pulled, timezone.utc)
@@ -129,7 +133,7 @@ def _size(repo: models.Repository, image: models.Image) -> int | None:
     own = image.get_image_size_in_bytes()
     if own is not None:
         return own
-    by_digest = {i.get_image_digest(): i for i in repo.images}
+    by_digest = _index(repo)["digest"]
     sizes = [by_digest[c].get_image_size_in_bytes() for c in _children(image) if c in by_digest]
     sizes = [s for s in sizes if s is not None]
     return max(sizes) if sizes else None

@@ -86,7 +86,7 @@ def _update_service(self: models.EC2ContainerServiceBackend, service_properties:
     """ECS: "Amazon ECS automatically creates a new service revision when you create a service, or
     update a service property that starts a deployment"; desiredCount "doesn't trigger a new service
     deployment". An update that starts none keeps the revision (nothing is resolved again)."""
-    deploys = any(v not in (None, False) for k, v in service_properties.items() if k not in _NO_DEPLOYMENT)
+    deploys = any(v is not None and v is not False for k, v in service_properties.items() if k not in _NO_DEPLOYMENT)
     service = _original_update(self, service_properties)
     if deploys or not getattr(service, "current_service_revisions", None):
         return _record(self, service)

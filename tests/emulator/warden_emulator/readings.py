@@ -8,7 +8,7 @@ Readings are chosen, in order of precedence:
 - for the whole server, by `WARDEN_READINGS="switch=reading,..."`;
 - for the whole server, by `WARDEN_READING_SET=N`: each switch's N-th reading (its last one where it
   has fewer). Sets 0 .. `reading_sets() - 1` between them try every reading of every switch: that is
-  how `make test` runs the suites under each (tests/emulator/readings.sh).
+  how `make test` runs the suites under each (tests/emulator/every-reading.sh).
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ fn finding(n: u32, repository: &str, digest: &str, status: &str) -> serde_json::
 /// return a nextToken value"; ListCoverage CoverageFilterCriteria.scanStatusCode with
 /// CoverageStringComparison "EQUALS | NOT_EQUALS"; BatchGetFindingDetails errors
 /// "FINDING_DETAILS_NOT_FOUND". How filters of several keys combine is not written down (the
-/// emulator ANDs them: docs/emulator.md), so this probe asserts one key at a time.
+/// `inspector_filter_combination` reading), so this probe asserts one key at a time.
 #[tokio::test]
 async fn inspector_findings_come_back_filtered_and_coverage_and_details_exist() {
     use aws_sdk_inspector2::types::{

@@ -226,3 +226,67 @@ async fn dry_run_reads_instead_of_writing_and_changes_no_tag() {
         "would_quarantined"
     );
 }
+
+/// A basic scan event that leaves `finding-severity-counts` out (docs/emulator.md,
+/// `scan_no_findings_counts`): the counts are unknown, not 0. The whole findings listing decides —
+/// a CRITICAL there fails the image — and a listing of a scan that is not COMPLETE (running again)
+/// is a retryable error, never a PASS.
+#[tokio::test]
+async fn a_scan_event_without_counts_is_judged_on_the_whole_listing_never_on_their_absence() {
+    let s = setup("").await;
+    s.acct.create_repository("shop/nocounts").await;
+    let (bad, _) = s.acct.push("shop/nocounts", "bad", Some("v1")).await;
+    let (clean, _) = s.acct.push("shop/nocounts", "clean", Some("v2")).await;
+    let (busy, _) = s.acct.push("shop/nocounts", "busy", Some("v3")).await;
+    let without_counts = |digest: &Digest, tag: &str| {
+        let mut event = basic_scan(&s.acct, "shop/nocounts", digest, &[tag], json!({}));
+        event["detail"]
+            .as_object_mut()
+            .unwrap()
+            .remove("finding-severity-counts");
+        event
+    };
+    s.acct
+        .seed_scan(
+            "shop/nocounts",
+            &bad,
+            "COMPLETE",
+            vec![scan_finding("CVE-2026-0001")],
+            false,
+        )
+        .await;
+    s.acct
+        .seed_scan("shop/nocounts", &clean, "COMPLETE", Vec::new(), false)
+        .await;
+    s.acct
+        .seed_scan("shop/nocounts", &busy, "IN_PROGRESS", Vec::new(), false)
+        .await;
+
+    let (response, made) = run(&s, without_counts(&bad, "v1")).await;
+    assert_eq!(
+        made.get("ECR.DescribeImageScanFindings"),
+        Some(&1),
+        "{response}"
+    );
+    assert!(
+        response["decision"].as_str().unwrap().contains("FAIL"),
+        "{response}"
+    );
+    let (response, _) = run(&s, without_counts(&clean, "v2")).await;
+    assert!(
+        response["decision"].as_str().unwrap().contains("PASS"),
+        "{response}"
+    );
+
+    let err = s
+        .gate
+        .handle(without_counts(&busy, "v3"))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("not COMPLETE"), "{err}");
+    let state = s.acct.tags_by_digest("shop/nocounts").await;
+    assert!(
+        state.contains(&(busy.to_string(), vec!["v3".to_owned()])),
+        "{state:?}"
+    );
+}

@@ -108,6 +108,19 @@ impl ImageFindings for Scanners {
             .send()
             .await
             .map_err(|e| port_error("ecr:DescribeImageScanFindings", e))?;
+        // Findings are evidence only of a finished scan: a listing of a scan that is running again,
+        // or that failed, is no ground for a verdict (above all for a PASS).
+        let status = out.image_scan_status().and_then(|s| s.status());
+        if status.map(|s| s.as_str()) != Some("COMPLETE") {
+            return Err(PortError::Transient {
+                operation: "ecr:DescribeImageScanFindings",
+                message: format!(
+                    "{repository}@{}: the scan is {}, not COMPLETE: no verdict on its findings yet",
+                    digest.short(),
+                    status.map_or("of unknown status", |s| s.as_str())
+                ),
+            });
+        }
         let items = out
             .image_scan_findings()
             .map(|f| f.findings().iter().map(basic).collect())

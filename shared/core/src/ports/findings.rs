@@ -51,6 +51,7 @@ impl ScanCoverage {
 #[async_trait]
 pub trait ImageFindings: Send + Sync {
     /// One page of the image's basic-scan findings (`DescribeImageScanFindings`, 1000 per page).
+    /// A scan that is not COMPLETE is a retryable error, never an empty listing.
     async fn scan_findings(
         &self,
         repository: &RepositoryName,

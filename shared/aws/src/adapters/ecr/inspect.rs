@@ -127,7 +127,8 @@ impl EcrRegistry {
     /// ImageDetail$imageScanFindingsSummary and ImageDetail$imageScanStatus attributes from the API
     /// response to return scan results. Use the DescribeImageScanFindings API instead." When
     /// DescribeImages says nothing of a scan, one DescribeImageScanFindings (one finding per page:
-    /// only its status and counts are read) does; `ScanNotFoundException` = never scanned.
+    /// only its status is read; the verdict reads the whole listing) does; `ScanNotFoundException`
+    /// = never scanned.
     async fn scan_state(
         &self,
         repository: &RepositoryName,
@@ -162,10 +163,9 @@ impl EcrRegistry {
             .and_then(|s| s.status())
             .map(|s| s.as_str().to_owned());
         state.scan_description = status.and_then(|s| s.description()).map(str::to_owned);
-        state.counts = out
-            .image_scan_findings()
-            .and_then(|f| f.finding_severity_counts())
-            .map(severity_counts);
+        // The counts stay unknown: whether this response's counts cover the whole scan or the page
+        // is not written down, so the verdict rests on the whole listing (`Source::Unlisted`).
+        state.counts = None;
         Ok(())
     }
 

@@ -100,7 +100,10 @@ impl EcrRegistry {
             let tags = tags_in(detail.image_tags(), DESCRIBE)?;
             found.insert(detail.image_digest().unwrap_or_default(), tags);
         }
-        Ok(digests.iter().map(|d| found.remove(d.as_str())).collect())
+        Ok(digests
+            .iter()
+            .map(|d| found.get(d.as_str()).cloned())
+            .collect())
     }
 
     /// The image `tag` is on now (`None` when no image has it): one DescribeImages by tag, the
@@ -123,7 +126,9 @@ impl EcrRegistry {
     }
 
     /// Where each of `tags` is now, given the digests a read by those tags found: one DescribeImages
-    /// of those digests (their `imageTags` say which holds which tag).
+    /// of those digests (their `imageTags` say which holds which tag). A tag none of them holds
+    /// may have moved to another image since the read: it is asked for on its own (one
+    /// DescribeImages by tag each), so a moved tag never reads as free.
     pub(super) async fn owners_among(
         &self,
         repository: &RepositoryName,
@@ -133,17 +138,20 @@ impl EcrRegistry {
         found.sort();
         found.dedup();
         let current = self.current_tags_of_each(repository, &found).await?;
-        Ok(tags
-            .iter()
-            .map(|tag| {
-                let owner = found
-                    .iter()
-                    .zip(&current)
-                    .find(|(_, held)| held.as_ref().is_some_and(|h| h.contains(tag)))
-                    .map(|(d, _)| d.clone());
-                (tag.clone(), owner)
-            })
-            .collect())
+        let mut owners = Vec::with_capacity(tags.len());
+        for tag in tags {
+            let held = found
+                .iter()
+                .zip(&current)
+                .find(|(_, held)| held.as_ref().is_some_and(|h| h.contains(tag)))
+                .map(|(d, _)| d.clone());
+            let owner = match held {
+                Some(owner) => Some(owner),
+                None => self.tag_owner(repository, tag).await?,
+            };
+            owners.push((tag.clone(), owner));
+        }
+        Ok(owners)
     }
 
     /// Remove `tags` from the image `digest` without naming the digest in the delete:
@@ -152,8 +160,9 @@ impl EcrRegistry {
     /// 2. one BatchDeleteImage of tag-only ids (at most 100);
     /// 3. the response names the image each tag was removed from: one removed from another image
     ///    (pushed there between 1 and 2) is reported in `raced`;
-    /// 4. just after: one DescribeImages by digest; a tag still on the image is `refused`, and the
-    ///    image being gone is an error (nothing asked for that).
+    /// 4. just after: one DescribeImages by digest, whose tags decide: a tag still on the image is
+    ///    `refused` (with ECR's reason when it gave one), one ECR refused that is no longer there
+    ///    moved (`moved`); the image being gone is an error (nothing asked for that).
     pub(super) async fn remove_held_tags(
         &self,
         repository: &RepositoryName,
@@ -208,33 +217,39 @@ impl EcrRegistry {
                 }
             }
         }
+        let mut reasons: HashMap<&str, String> = HashMap::new();
         for f in out.failures() {
             let code = f.failure_code().map(|c| c.as_str()).unwrap_or_default();
             let tag = f.image_id().and_then(|i| i.image_tag());
-            let Some(tag) = tag.and_then(|t| ours.iter().find(|x| x.as_str() == t)) else {
+            let Some(tag) = tag.filter(|t| ours.iter().any(|x| x.as_str() == *t)) else {
                 return Err(invalid(
                     DELETE,
                     format!("a failure for an id not asked: {code}"),
                 ));
             };
-            // Gone between the read and the delete: what was wanted.
-            if code != "ImageNotFound" {
-                let reason = format!("{code} {}", f.failure_reason().unwrap_or_default());
-                removal.refused.push((tag.clone(), reason));
-            }
+            reasons.insert(
+                tag,
+                format!("{code} {}", f.failure_reason().unwrap_or_default()),
+            );
         }
+        // Just after: the image's own tags are the authority. A tag still on it was not removed
+        // (with ECR's reason, when it gave one); a refused tag that is no longer on it moved.
         let Some(after) = self.current_tags(repository, digest).await? else {
             return Err(invalid(
                 DELETE,
                 format!("{repository}@{digest} is gone after its tags were removed by tag"),
             ));
         };
-        for tag in ours.iter().filter(|t| after.contains(t)) {
-            if !removal.refused.iter().any(|(t, _)| t == tag) {
-                removal.refused.push((
-                    tag.clone(),
-                    "still on the image after BatchDeleteImage".to_owned(),
-                ));
+        for tag in &ours {
+            if after.contains(tag) {
+                let reason = reasons.get(tag.as_str()).cloned();
+                let reason = reason
+                    .unwrap_or_else(|| "still on the image after BatchDeleteImage".to_owned());
+                removal.refused.push((tag.clone(), reason));
+            } else if reasons.contains_key(tag.as_str())
+                && !removal.raced.iter().any(|(t, _)| t == tag)
+            {
+                removal.moved.push(tag.clone());
             }
         }
         Ok(removal)
