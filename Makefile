@@ -22,7 +22,7 @@ FUNCTIONS := $(notdir $(wildcard functions/*))
 TARGET_DIR = $(shell cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/.cargo-tools/bin:$(PATH)
 
-.PHONY: help setup build test lint demo bench fuzz deploy sam-build synth infra-build clean
+.PHONY: help setup debian-packages build test lint demo bench fuzz deploy sam-build synth infra-build clean
 
 help:
 	@echo "make demo   - run ecr-warden against the local AWS emulator"
@@ -61,7 +61,12 @@ $(CDK_STAMP): infra/cdk/package-lock.json
 $(FUZZ_STAMP):
 	cargo install --quiet --locked --root .cargo-tools cargo-fuzz --version 0.13.2
 
-setup: $(STAMP) $(SAM_STAMP) $(CHECKOV_STAMP) $(CDK_STAMP) $(FUZZ_STAMP)
+# docker-registry and skopeo (tests/tests/registry_copy.rs): apt-get as root or through sudo, else
+# the exact command to run.
+debian-packages:
+	@tests/setup/debian-packages.sh
+
+setup: $(STAMP) $(SAM_STAMP) $(CHECKOV_STAMP) $(CDK_STAMP) $(FUZZ_STAMP) debian-packages
 
 build: $(STAMP)
 	@command -v rustup >/dev/null && rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1 || true
@@ -74,7 +79,7 @@ build: $(STAMP)
 # infra/check.sh also runs the CDK app's assertion tests and compares its template with SAM's.
 # Then every fuzz target for 10 seconds from its seeds and regressions (a parser regression fails
 # here; `make fuzz` is the long run).
-test: $(STAMP) $(SAM_STAMP) $(CHECKOV_STAMP) $(CDK_STAMP) $(FUZZ_STAMP)
+test: $(STAMP) $(SAM_STAMP) $(CHECKOV_STAMP) $(CDK_STAMP) $(FUZZ_STAMP) debian-packages
 	rm -rf $(CALL_LOG)
 	WARDEN_CALL_LOG=$(CALL_LOG) tests/emulator/with-emulator.sh cargo test --workspace --all-targets --no-fail-fast
 	@# Where AWS's words fit more than one behaviour, the emulator offers each reading behind a

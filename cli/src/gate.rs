@@ -138,15 +138,31 @@ fn summary(
         format!("{image} → {digest}")
     };
     let mut out = format!("image     {named} (tags: {tags})\n");
-    let counts = scan["counts"]
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| format!("{k} {v}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        })
-        .unwrap_or_default();
+    let listed = |m: &serde_json::Map<String, serde_json::Value>| {
+        m.iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    // Counts ECR gave, else those the verdict counted from the whole findings listing.
+    let counted = report
+        .plans
+        .iter()
+        .flat_map(|p| &p.actions)
+        .find_map(|a| match a {
+            Action::Publish { message, .. } => match &message.body {
+                Body::Verdict(body) => serde_json::to_value(&body.counts).ok(),
+                _ => None,
+            },
+            _ => None,
+        });
+    let counts = match (scan["counts"].as_object(), counted) {
+        (Some(given), _) => listed(given),
+        (None, Some(serde_json::Value::Object(counted))) => {
+            format!("{} (counted from the findings)", listed(&counted))
+        }
+        _ => String::new(),
+    };
     out.push_str(&format!(
         "scan      {} {counts}\n",
         scan["status"].as_str().unwrap_or("none")
