@@ -142,7 +142,7 @@ infra-build: sam-build synth
 
 # First deploy: guided (asks for region and parameters, saves them in infra/samconfig.toml).
 deploy: sam-build
-	cd infra && if grep -q '^region' samconfig.toml; then ../.venv-sam/bin/sam deploy; else ../.venv-sam/bin/sam deploy --guided; fi
+	cd infra && if [ -f samconfig.local.toml ]; then ../.venv-sam/bin/sam deploy --config-file samconfig.local.toml; else ../.venv-sam/bin/sam deploy --guided --config-file samconfig.local.toml; fi
 
 clean:
 	cargo clean

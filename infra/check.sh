@@ -21,6 +21,8 @@ echo "== checkov"
 "$checkov/checkov" --file template.yaml --framework cloudformation --compact --quiet --skip-download
 echo "== IAM = code"
 "$sam/python" "$root/tests/infra/iam_check.py" template.yaml "$call_log"
+echo "== samconfig: shared settings only"
+"$sam/python" "$root/tests/infra/samconfig_check.py" samconfig.toml template.yaml
 echo "== CDK app: type check and assertion tests"
 cdk_out=$(mktemp -d)
 trap 'rm -rf "$cdk_out"' EXIT

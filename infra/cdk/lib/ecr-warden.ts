@@ -268,10 +268,13 @@ export class EcrWarden extends Construct {
       detailType: ['ECR Image Scan'],
       account: accounts,
     });
+    // Inspector sends this type for EC2 instances and Lambda functions too: only scans of ECR
+    // images name a repository.
     this.rule('ScanGateFunctionInspectorScan', scanGate, {
       source: ['aws.inspector2'],
       detailType: ['Inspector2 Scan'],
       account: accounts,
+      detail: { 'repository-name': [{ exists: true }] },
     });
     new lambda.EventSourceMapping(this, 'ScanGateFunctionFindings', {
       target: scanGate,

@@ -40,9 +40,23 @@ export class EcrWardenStack extends Stack {
       memberAccountRoleArns: list('memberAccountRoleArns'),
       replicationRoleArns: list('replicationRoleArns'),
       alarmTopic: alarmTopicArn ? sns.Topic.fromTopicArn(this, 'AlarmTopic', alarmTopicArn) : undefined,
-      logLevel: context('logLevel') as lambda.ApplicationLogLevel | undefined,
+      logLevel: logLevel(context('logLevel')),
     });
   }
+}
+
+/**
+ * The functions' application log level: TRACE, DEBUG or INFO. Lambda gives a JSON line without a
+ * "level" key the level INFO, so WARN and above would drop each invocation's summary line, which
+ * carries the EMF metrics the alarms read.
+ */
+function logLevel(raw: string | undefined): lambda.ApplicationLogLevel | undefined {
+  if (raw === undefined) return undefined;
+  const allowed = ['TRACE', 'DEBUG', 'INFO'];
+  if (!allowed.includes(raw)) {
+    throw new Error(`logLevel ${raw}: one of ${allowed.join(', ')} (WARN and above drop the EMF summary lines)`);
+  }
+  return raw as lambda.ApplicationLogLevel;
 }
 
 export function app(context?: Record<string, unknown>): App {

@@ -27,6 +27,17 @@ function actionsOf(binary: string): string[] {
 }
 
 describe('functions', () => {
+  // Lambda gives a JSON line without a "level" key the level INFO: WARN and above would drop the
+  // EMF summary lines the alarms read.
+  test('the log level is INFO at most', () => {
+    expect(() => synth({ logLevel: 'WARN' })).toThrow(/logLevel WARN/);
+    expect(() => synth({ logLevel: 'FATAL' })).toThrow(/logLevel FATAL/);
+    synth({ logLevel: 'DEBUG' }).hasResourceProperties('AWS::Lambda::Function', {
+      LoggingConfig: Match.objectLike({ ApplicationLogLevel: 'DEBUG' }),
+    });
+  });
+
+
   test.each(['tag-guard', 'scan-gate', 'replicator', 'notifier', 'janitor'])('%s: arm64, provided.al2023, JSON logs in its own group', (binary) => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       FunctionName: `ecr-warden-${binary}`,
@@ -105,8 +116,14 @@ describe('event sources', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: { source: ['aws.ecr'], 'detail-type': ['ECR Image Scan'], account: Match.anyValue() },
     });
+    // Only scans of ECR images: Inspector sends `Inspector2 Scan` for EC2 and Lambda too.
     template.hasResourceProperties('AWS::Events::Rule', {
-      EventPattern: { source: ['aws.inspector2'], 'detail-type': ['Inspector2 Scan'], account: Match.anyValue() },
+      EventPattern: {
+        source: ['aws.inspector2'],
+        'detail-type': ['Inspector2 Scan'],
+        account: Match.anyValue(),
+        detail: { 'repository-name': [{ exists: true }] },
+      },
     });
   });
 
