@@ -16,20 +16,7 @@ use warden_tests::faults::{Fault, FaultProxy};
 use warden_tests::{Emulator, REGION, TestAccount};
 
 async fn repositories(acct: &TestAccount) -> Vec<String> {
-    let out = acct
-        .clients
-        .ecr
-        .describe_repositories()
-        .send()
-        .await
-        .unwrap();
-    let mut names: Vec<String> = out
-        .repositories()
-        .iter()
-        .map(|r| r.repository_name().unwrap_or_default().to_owned())
-        .collect();
-    names.sort();
-    names
+    acct.repository_names().await
 }
 
 #[tokio::test]

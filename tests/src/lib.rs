@@ -494,6 +494,23 @@ impl TestAccount {
         )
     }
 
+    /// The names of the account's repositories in this region, sorted.
+    pub async fn repository_names(&self) -> Vec<String> {
+        let out = self
+            .clients
+            .ecr
+            .describe_repositories()
+            .send()
+            .await
+            .expect("describe repositories");
+        let repositories = out.repositories().iter();
+        let mut names: Vec<String> = repositories
+            .map(|r| r.repository_name().unwrap_or_default().to_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
     pub async fn create_repository(&self, name: &str) {
         self.clients
             .ecr
