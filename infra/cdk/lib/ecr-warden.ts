@@ -47,6 +47,12 @@ export interface EcrWardenProps {
   readonly logRetention?: logs.RetentionDays;
   /** @default INFO */
   readonly logLevel?: lambda.ApplicationLogLevel;
+  /**
+   * The name of a state table a former stack left behind (it is retained on delete): the
+   * functions use it, with its ledgers and verdicts, and no table is created.
+   * @default a new table
+   */
+  readonly existingStateTableName?: string;
   /** cargo-lambda bundling options for every function (arm64 is always set). */
   readonly bundling?: BundlingOptions;
 }
@@ -75,7 +81,7 @@ interface FunctionSpec {
 const RULE_RETRIES = 185;
 
 export class EcrWarden extends Construct {
-  readonly table: dynamodb.Table;
+  readonly table: dynamodb.ITable;
   readonly topic: sns.Topic;
   readonly findingsQueue: sqs.Queue;
   /** The functions by construct id (TagGuard, ScanGate, Replicator, Notifier, Janitor). */
@@ -99,16 +105,21 @@ export class EcrWarden extends Construct {
     const accounts = [account, ...(props.memberAccountIds ?? [])];
 
     // ---------------------------------------------------------------- state and messaging
-    this.table = new dynamodb.Table(this, 'StateTable', {
-      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      timeToLiveAttribute: 'ttl',
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      encryption: dynamodb.TableEncryption.AWS_MANAGED,
-      // The ledger is the only record of a protected tag's first digest: keep it past the stack.
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    suppress(this.table, CHECKOV.table);
+    if (props.existingStateTableName) {
+      this.table = dynamodb.Table.fromTableName(this, 'StateTable', props.existingStateTableName);
+    } else {
+      const table = new dynamodb.Table(this, 'StateTable', {
+        partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+        billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+        timeToLiveAttribute: 'ttl',
+        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+        encryption: dynamodb.TableEncryption.AWS_MANAGED,
+        // The ledger is the only record of a protected tag's first digest: keep it past the stack.
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+      suppress(table, CHECKOV.table);
+      this.table = table;
+    }
     this.topic = new sns.Topic(this, 'WardenTopic', {
       displayName: 'ecr-warden',
       masterKey: kms.Alias.fromAliasName(this, 'SnsKey', 'alias/aws/sns'),

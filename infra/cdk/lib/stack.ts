@@ -27,6 +27,7 @@ export class EcrWardenStack extends Stack {
     this.warden = new EcrWarden(this, 'Warden', {
       manifestPath: WORKSPACE_MANIFEST,
       policyParameterName: context('policyParameterName'),
+      existingStateTableName: context('existingStateTableName') || undefined,
       dryRun: (context('dryRun') ?? 'true') !== 'false',
       repositoryScope: context('repositoryScope'),
       slackSecretPrefix: context('slackSecretPrefix'),

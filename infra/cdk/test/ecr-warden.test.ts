@@ -321,3 +321,17 @@ describe('alarms', () => {
     }
   });
 });
+
+describe('a state table a former stack left behind', () => {
+  // The table is retained on delete: a redeployed stack adopts it, ledgers and verdicts intact.
+  test('is used, not created, and the roles name it', () => {
+    const adopted = synth({ existingStateTableName: 'ecr-warden-StateTable-OLD' });
+    adopted.resourceCountIs('AWS::DynamoDB::Table', 0);
+    adopted.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ WARDEN_TABLE: 'ecr-warden-StateTable-OLD' }) },
+    });
+    const roles = JSON.stringify(adopted.findResources('AWS::IAM::Role'));
+    expect(roles).toContain(':table/ecr-warden-StateTable-OLD');
+    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+  });
+});
