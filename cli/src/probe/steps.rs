@@ -25,33 +25,19 @@ fn tag(raw: &str) -> anyhow::Result<Tag> {
 }
 
 impl Probe {
-    /// The image's tags now, `None` when it is gone (DescribeImages by digest).
+    /// The image's tags now, sorted, `None` when it is gone (the adapter's DescribeImages by
+    /// digest).
     async fn tags_now(
         &self,
         repository: &str,
         digest: &Digest,
     ) -> anyhow::Result<Option<Vec<String>>> {
-        let out = self
-            .ecr
-            .describe_images()
-            .repository_name(repository)
-            .image_ids(by_digest(digest))
-            .send()
-            .await;
-        match out {
-            Ok(out) => Ok(out.image_details().first().map(|d| {
-                let mut tags = d.image_tags().to_vec();
-                tags.sort();
-                tags
-            })),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_image_not_found_exception()) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(e).context("ecr:DescribeImages"),
-        }
+        let tags = self.registry.tags_of(&name(repository)?, digest).await?;
+        Ok(tags.map(|tags| {
+            let mut tags: Vec<String> = tags.iter().map(|t| t.as_str().to_owned()).collect();
+            tags.sort();
+            tags
+        }))
     }
 
     /// A digest and a tag in one BatchDeleteImage id: the whole image, or only the tag?

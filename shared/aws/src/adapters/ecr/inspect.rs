@@ -13,7 +13,10 @@ use warden_core::ports::{ImageEntry, PortError};
 use warden_core::severity::{Severity, SeverityCounts};
 
 use super::repositories::image_entry;
+use super::{EcrRegistry, invalid};
+use crate::adapters::errors::port_error;
 
+/// ECR's severity counts as the core's.
 fn severity_counts(
     m: &std::collections::HashMap<aws_sdk_ecr::types::FindingSeverity, i32>,
 ) -> SeverityCounts {
@@ -23,8 +26,6 @@ fn severity_counts(
         .collect();
     SeverityCounts(counts)
 }
-use super::{EcrRegistry, invalid};
-use crate::adapters::errors::port_error;
 
 /// One image as DescribeImages describes it.
 #[derive(Debug, Clone, PartialEq)]

@@ -9,7 +9,7 @@ use warden_core::ports::{
     ImageManifests, ImageView, MAX_BATCH_GET_IMAGE_IDS, Manifest, PortError, TagRemoval,
 };
 
-use super::{EcrRegistry, digest_of, invalid};
+use super::{EcrRegistry, digest_of};
 use crate::adapters::errors::port_error;
 
 #[async_trait]
@@ -69,52 +69,28 @@ impl ImageManifests for EcrRegistry {
         digest: &Digest,
         tags: &[Tag],
     ) -> Result<ImageView, PortError> {
-        const OP: &str = "ecr:BatchGetImage";
-        if tags.len() + 1 > MAX_BATCH_GET_IMAGE_IDS {
-            return Err(invalid(
-                OP,
-                format!(
-                    "{} ids, the limit is {MAX_BATCH_GET_IMAGE_IDS}",
-                    tags.len() + 1
-                ),
-            ));
+        let (manifest, others) = self.image_and_others(repository, digest, tags).await?;
+        if tags.is_empty() {
+            return Ok(ImageView {
+                manifest,
+                tags: Vec::new(),
+            });
         }
-        let mut ids = vec![
-            ImageIdentifier::builder()
-                .image_digest(digest.as_str())
-                .build(),
-        ];
-        ids.extend(
-            tags.iter()
-                .map(|t| ImageIdentifier::builder().image_tag(t.as_str()).build()),
-        );
-        let images = self.batch_get(repository, ids).await?;
-        // Results are matched by content, never by the shape of the echoed id: the manifest is the
-        // result with the asked digest; which tag each found image holds is read from its
-        // DescribeImages `imageTags` (one more call).
-        let mut manifest = None;
-        let mut found = Vec::with_capacity(images.len());
-        for image in &images {
-            let digest_found = digest_of(image, OP)?;
-            if &digest_found == digest && manifest.is_none() {
-                let bytes = image
-                    .image_manifest()
-                    .map(str::to_owned)
-                    .ok_or_else(|| invalid(OP, "no manifest in the response"))?;
-                manifest = Some(Manifest {
-                    digest: digest_found.clone(),
-                    media_type: image.image_manifest_media_type().map(str::to_owned),
-                    bytes,
-                });
+        let mut found: Vec<Digest> = others.into_iter().map(|m| m.digest).collect();
+        found.extend(manifest.as_ref().map(|m| m.digest.clone()));
+        let mut owners = self.owners_among(repository, tags, found).await?;
+        // A tag none of the found images holds may have moved to another image since the read:
+        // it is asked for on its own, so a moved tag never reads as free (a release would put it
+        // back over a newer push).
+        for (tag, owner) in &mut owners {
+            if owner.is_none() {
+                *owner = self.tag_owner(repository, tag).await?;
             }
-            found.push(digest_found);
         }
-        let tags = if tags.is_empty() {
-            Vec::new()
-        } else {
-            self.owners_among(repository, tags, found).await?
-        };
-        Ok(ImageView { manifest, tags })
+        Ok(ImageView {
+            manifest,
+            tags: owners,
+        })
     }
 
     async fn tags_now(

@@ -18,7 +18,7 @@ use async_trait::async_trait;
 use aws_sdk_ecr::operation::batch_delete_image::BatchDeleteImageOutput;
 use aws_sdk_ecr::types::{Image, ImageFailure, ImageIdentifier};
 use warden_core::names::{Digest, RepositoryName, Tag};
-use warden_core::ports::{ImageDeletion, PortError};
+use warden_core::ports::{ImageDeletion, MAX_BATCH_GET_IMAGE_IDS, Manifest, PortError};
 
 use crate::adapters::errors::port_error;
 
@@ -78,6 +78,56 @@ impl EcrRegistry {
             .send()
             .await
             .map_err(|e| port_error(OP, e))
+    }
+
+    /// The image `digest` and whatever images `tags` name, in one BatchGetImage (at most
+    /// [`MAX_BATCH_GET_IMAGE_IDS`] ids in all), matched by digest, never by the echoed id: the
+    /// image's manifest (`None` when it is gone) and the other manifests found, each once. Which
+    /// tag each of those holds is not known from this call.
+    async fn image_and_others(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+        tags: &[Tag],
+    ) -> Result<(Option<Manifest>, Vec<Manifest>), PortError> {
+        const OP: &str = "ecr:BatchGetImage";
+        if tags.len() + 1 > MAX_BATCH_GET_IMAGE_IDS {
+            return Err(invalid(
+                OP,
+                format!(
+                    "{} ids, the limit is {MAX_BATCH_GET_IMAGE_IDS}",
+                    tags.len() + 1
+                ),
+            ));
+        }
+        let mut ids = vec![
+            ImageIdentifier::builder()
+                .image_digest(digest.as_str())
+                .build(),
+        ];
+        ids.extend(
+            tags.iter()
+                .map(|t| ImageIdentifier::builder().image_tag(t.as_str()).build()),
+        );
+        let mut image = None;
+        let mut others: Vec<Manifest> = Vec::new();
+        for found in self.batch_get(repository, ids).await? {
+            let bytes = found
+                .image_manifest()
+                .map(str::to_owned)
+                .ok_or_else(|| invalid(OP, "no manifest in the response"))?;
+            let manifest = Manifest {
+                digest: digest_of(&found, OP)?,
+                media_type: found.image_manifest_media_type().map(str::to_owned),
+                bytes,
+            };
+            if manifest.digest == *digest {
+                image.get_or_insert(manifest);
+            } else if !others.iter().any(|m| m.digest == manifest.digest) {
+                others.push(manifest);
+            }
+        }
+        Ok((image, others))
     }
 
     /// One BatchGetImage; "not found" failures just leave the image out.

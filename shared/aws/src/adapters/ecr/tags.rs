@@ -125,10 +125,9 @@ impl EcrRegistry {
             .map_err(|e| invalid(DESCRIBE, e))
     }
 
-    /// Where each of `tags` is now, given the digests a read by those tags found: one DescribeImages
-    /// of those digests (their `imageTags` say which holds which tag). A tag none of them holds
-    /// may have moved to another image since the read: it is asked for on its own (one
-    /// DescribeImages by tag each), so a moved tag never reads as free.
+    /// Which of the `found` images (a read by `tags` found them) holds each of `tags`: one
+    /// DescribeImages of those digests, whose `imageTags` say it. `None` for a tag none of them
+    /// holds (gone, or moved to another image since the read).
     pub(super) async fn owners_among(
         &self,
         repository: &RepositoryName,
@@ -138,20 +137,17 @@ impl EcrRegistry {
         found.sort();
         found.dedup();
         let current = self.current_tags_of_each(repository, &found).await?;
-        let mut owners = Vec::with_capacity(tags.len());
-        for tag in tags {
-            let held = found
-                .iter()
-                .zip(&current)
-                .find(|(_, held)| held.as_ref().is_some_and(|h| h.contains(tag)))
-                .map(|(d, _)| d.clone());
-            let owner = match held {
-                Some(owner) => Some(owner),
-                None => self.tag_owner(repository, tag).await?,
-            };
-            owners.push((tag.clone(), owner));
-        }
-        Ok(owners)
+        Ok(tags
+            .iter()
+            .map(|tag| {
+                let owner = found
+                    .iter()
+                    .zip(&current)
+                    .find(|(_, held)| held.as_ref().is_some_and(|h| h.contains(tag)))
+                    .map(|(d, _)| d.clone());
+                (tag.clone(), owner)
+            })
+            .collect())
     }
 
     /// Remove `tags` from the image `digest` without naming the digest in the delete:

@@ -7,13 +7,13 @@ use aws_sdk_ecr::operation::batch_check_layer_availability::BatchCheckLayerAvail
 use aws_sdk_ecr::operation::create_repository::CreateRepositoryError;
 use aws_sdk_ecr::operation::put_image::PutImageError;
 use aws_sdk_ecr::primitives::Blob as SdkBlob;
-use aws_sdk_ecr::types::{ImageIdentifier, ImageTagMutability, LayerAvailability};
+use aws_sdk_ecr::types::{ImageTagMutability, LayerAvailability};
 use warden_core::mutability::TagMutability;
 use warden_core::names::{Digest, RepositoryName, Tag};
 use warden_core::ports::{Manifest, PortError};
 
 use super::repositories::exclusion_filters;
-use super::{EcrRegistry, digest_of, invalid};
+use super::{EcrRegistry, invalid};
 use crate::adapters::errors::port_error;
 use crate::adapters::replication::Put;
 
@@ -30,30 +30,7 @@ impl EcrRegistry {
         digest: &Digest,
         tags: &[Tag],
     ) -> Result<(Option<Manifest>, Vec<(Tag, Manifest)>), PortError> {
-        const OP: &str = "ecr:BatchGetImage";
-        let mut ids = vec![
-            ImageIdentifier::builder()
-                .image_digest(digest.as_str())
-                .build(),
-        ];
-        ids.extend(
-            tags.iter()
-                .map(|t| ImageIdentifier::builder().image_tag(t.as_str()).build()),
-        );
-        let mut image = None;
-        let mut others: Vec<Manifest> = Vec::new();
-        for found in self.batch_get(repository, ids).await? {
-            let manifest = Manifest {
-                digest: digest_of(&found, OP)?,
-                media_type: found.image_manifest_media_type().map(str::to_owned),
-                bytes: found.image_manifest().unwrap_or_default().to_owned(),
-            };
-            if manifest.digest == *digest {
-                image.get_or_insert(manifest);
-            } else if !others.iter().any(|m| m.digest == manifest.digest) {
-                others.push(manifest);
-            }
-        }
+        let (image, others) = self.image_and_others(repository, digest, tags).await?;
         if others.is_empty() {
             return Ok((image, Vec::new()));
         }
