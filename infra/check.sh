@@ -4,6 +4,9 @@
 # every function's role grants exactly the AWS actions its code calls (tests/infra/iam_check.py,
 # fed by the call log the integration tests just wrote to $1); the CDK app type-checks and passes
 # its assertion tests, and synthesizes the same functions, triggers and IAM as the SAM template.
+# The member accounts' template (infra/member.yaml, a StackSet) lints clean, its role grants exactly
+# the ECR and Inspector calls tag-guard and scan-gate make, and it forwards every event the hub hears
+# from member accounts (tests/infra/member_check.py).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -19,6 +22,10 @@ echo "== cfn-lint"
 "$sam/cfn-lint" --non-zero-exit-code informational template.yaml && echo "cfn-lint: no finding"
 echo "== checkov"
 "$checkov/checkov" --file template.yaml --framework cloudformation --compact --quiet --skip-download
+echo "== member template (StackSet): cfn-lint, checkov, member role = code, forwarding = hub"
+"$sam/cfn-lint" --non-zero-exit-code informational member.yaml && echo "cfn-lint: no finding (member.yaml)"
+"$checkov/checkov" --file member.yaml --framework cloudformation --compact --quiet --skip-download
+"$sam/python" "$root/tests/infra/member_check.py" member.yaml template.yaml "$call_log"
 echo "== IAM = code"
 "$sam/python" "$root/tests/infra/iam_check.py" template.yaml "$call_log"
 echo "== samconfig: shared settings only"

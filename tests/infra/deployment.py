@@ -58,15 +58,48 @@ def load(path: str | Path) -> dict[str, Any]:
 
 
 def resolve(value: Any, template: dict[str, Any]) -> Any:
-    """Parameter references replaced by their defaults, pseudo parameters by placeholders."""
+    """Parameter references replaced by their defaults, pseudo parameters by placeholders, and
+    `Fn::If` decided by its condition under those defaults (`AWS::NoValue` is None)."""
     params = template.get("Parameters", {})
     if isinstance(value, dict):
         if set(value) == {"Ref"} and value["Ref"] in params:
             return params[value["Ref"]].get("Default")
+        if set(value) == {"Ref"} and value["Ref"] == "AWS::NoValue":
+            return None
+        if set(value) == {"Fn::If"}:
+            name, then, otherwise = value["Fn::If"]
+            return resolve(then if _condition(name, template) else otherwise, template)
         return {k: resolve(v, template) for k, v in value.items()}
     if isinstance(value, list):
         return [resolve(v, template) for v in value]
     return value
+
+
+def _condition(name: str, template: dict[str, Any]) -> bool:
+    """A template condition evaluated under the parameters' defaults."""
+
+    def holds(node: Any) -> Any:
+        if isinstance(node, dict) and len(node) == 1:
+            (fn, args), = node.items()
+            if fn == "Condition":
+                return _condition(args, template)
+            if fn == "Fn::Equals":
+                left, right = (str(holds(a)) for a in args)
+                return left == right
+            if fn == "Fn::Not":
+                return not holds(args[0])
+            if fn == "Fn::And":
+                return all(holds(a) for a in args)
+            if fn == "Fn::Or":
+                return any(holds(a) for a in args)
+            if fn == "Fn::Join":
+                separator, items = args
+                items = holds(items)
+                return separator.join(str(i) for i in (items if isinstance(items, list) else [items]))
+        resolved = resolve(node, template)
+        return resolved
+
+    return bool(holds(template["Conditions"][name]))
 
 
 def _ref(value: Any) -> str | None:

@@ -21,6 +21,12 @@ export const CHECKOV = {
         'Failed asynchronous invocations go to an on-failure destination (EventInvokeConfig, FailedInvocationQueue), which records the error with the event; a legacy DeadLetterConfig would duplicate it without the error.',
     },
   ],
+  /** Only where no concurrency is reserved for the function (the default). */
+  unreserved: {
+    id: 'CKV_AWS_115',
+    comment:
+      'No concurrency reserved unless the deployer asks (ReservedConcurrency parameters): Lambda keeps 100 units of the quota unreserved, so on accounts with a quota of 10 or 50 any reservation fails the stack. Throttled AWS calls are retried by the SDK, then by Lambda.',
+  },
   queue: [
     {
       id: 'CKV_AWS_27',

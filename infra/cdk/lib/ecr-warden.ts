@@ -37,6 +37,11 @@ export interface EcrWardenProps {
   readonly janitorSchedule?: events.Schedule;
   /** Accounts named in the policy whose events reach this account's default bus. */
   readonly memberAccountIds?: string[];
+  /**
+   * The AWS Organization (`o-…`) whose accounts may put events on this account's default bus;
+   * without it only `memberAccountIds` may (docs/organization.md, infra/member.yaml).
+   */
+  readonly organizationId?: string;
   /** Roles in those accounts that tag-guard and scan-gate assume. */
   readonly memberAccountRoleArns?: string[];
   /** Roles in destination accounts the replicator assumes (the policy's destinations' role_arn). */
@@ -53,6 +58,13 @@ export interface EcrWardenProps {
    * @default a new table
    */
   readonly existingStateTableName?: string;
+  /**
+   * Concurrency reserved per function, by binary name (`tag-guard`, `scan-gate`, `replicator`,
+   * `notifier`, `janitor`); a function not named, or 0, reserves none. Lambda keeps 100 units of
+   * the account's quota unreserved: the sum must stay within the quota less 100.
+   * @default none reserved
+   */
+  readonly reservedConcurrency?: Record<string, number>;
   /** cargo-lambda bundling options for every function (arm64 is always set). */
   readonly bundling?: BundlingOptions;
 }
@@ -71,7 +83,6 @@ interface FunctionSpec {
   readonly description: string;
   readonly timeout: Duration;
   readonly memorySize: number;
-  readonly reservedConcurrency: number;
   readonly retryAttempts: number;
   readonly maxEventAge: Duration;
   readonly environment: Record<string, string>;
@@ -103,6 +114,8 @@ export class EcrWarden extends Construct {
     const policyParameter = props.policyParameterName ?? '/ecr-warden/policy';
     const repositoryScope = props.repositoryScope ?? '*';
     const accounts = [account, ...(props.memberAccountIds ?? [])];
+
+    this.admitMemberEvents(props);
 
     // ---------------------------------------------------------------- state and messaging
     if (props.existingStateTableName) {
@@ -192,7 +205,6 @@ export class EcrWarden extends Construct {
       // The sweep checks its deadline: it starts no repository in the last 30 s and checkpoints.
       timeout: Duration.seconds(300),
       memorySize: 128,
-      reservedConcurrency: 10, // PutImage is 10 TPS per account and region
       retryAttempts: 2,
       maxEventAge: Duration.hours(6),
       environment,
@@ -219,6 +231,14 @@ export class EcrWarden extends Construct {
       account: accounts,
       detail: { 'action-type': ['PUSH'], result: ['SUCCESS'] },
     });
+    // ECR's own replication writes tags in this region's registry with this event, not a PUSH:
+    // guarded like a push.
+    this.rule('TagGuardFunctionReplication', tagGuard, {
+      source: ['aws.ecr'],
+      detailType: ['ECR Replication Action'],
+      account: accounts,
+      detail: { result: ['SUCCESS'] },
+    });
     // CloudTrail management events: needs a trail in this region.
     this.rule('TagGuardFunctionRepositorySettings', tagGuard, {
       source: ['aws.ecr'],
@@ -244,7 +264,6 @@ export class EcrWarden extends Construct {
       description: 'ecr-warden scan-gate - verdict per image, quarantine and release',
       timeout: Duration.seconds(120),
       memorySize: 128,
-      reservedConcurrency: 10,
       retryAttempts: 2,
       maxEventAge: Duration.hours(6),
       environment,
@@ -303,7 +322,6 @@ export class EcrWarden extends Construct {
       timeout: Duration.seconds(900),
       // Layers stream through in parts; more memory is more CPU and network for hashing and base64.
       memorySize: 1024,
-      reservedConcurrency: 5, // PutImage is 10 TPS per account and region
       retryAttempts: 2,
       maxEventAge: Duration.hours(6),
       environment,
@@ -357,7 +375,6 @@ export class EcrWarden extends Construct {
       description: 'ecr-warden notifier - Slack Block Kit messages from the warden topic',
       timeout: Duration.seconds(60),
       memorySize: 128,
-      reservedConcurrency: 5, // Slack webhooks allow about one message per second
       retryAttempts: 2,
       maxEventAge: Duration.hours(6),
       environment,
@@ -380,7 +397,6 @@ export class EcrWarden extends Construct {
       // A run stops starting repositories 60 s before this and checkpoints.
       timeout: Duration.seconds(900),
       memorySize: 512,
-      reservedConcurrency: 1,
       // A retried run would race its own checkpoint; the next scheduled run continues instead.
       retryAttempts: 0,
       maxEventAge: Duration.hours(1),
@@ -460,6 +476,14 @@ export class EcrWarden extends Construct {
     new CfnOutput(stack, 'FindingsDeadLetterQueueArn', { value: findingsDeadLetterQueue.queueArn });
     new CfnOutput(stack, 'RuleDeadLetterQueueArn', { value: this.ruleDeadLetterQueue.queueArn });
     new CfnOutput(stack, 'FailedInvocationQueueArn', { value: this.failedInvocationQueue.queueArn });
+    // The roles other accounts trust: member accounts' MemberRole (infra/member.yaml) trusts
+    // tag-guard's and scan-gate's; a destination account's replication role trusts the replicator's.
+    for (const id of ['TagGuard', 'ScanGate', 'Replicator']) {
+      new CfnOutput(stack, `${id}RoleArn`, { value: this.functions[id].role!.roleArn });
+    }
+    new CfnOutput(stack, 'EventBusArn', {
+      value: `arn:${partition}:events:${region}:${account}:event-bus/default`,
+    });
   }
 
   private readonly binaries: Record<string, string> = {};
@@ -495,6 +519,7 @@ export class EcrWarden extends Construct {
         }),
       },
     });
+    const reserved = this.props.reservedConcurrency?.[spec.binary] || undefined;
     const fn = new RustFunction(this, `${spec.id}Function`, {
       manifestPath: this.props.manifestPath,
       binaryName: spec.binary,
@@ -505,7 +530,7 @@ export class EcrWarden extends Construct {
       role,
       timeout: spec.timeout,
       memorySize: spec.memorySize,
-      reservedConcurrentExecutions: spec.reservedConcurrency,
+      reservedConcurrentExecutions: reserved,
       loggingFormat: lambda.LoggingFormat.JSON,
       applicationLogLevelV2: this.props.logLevel ?? lambda.ApplicationLogLevel.INFO,
       systemLogLevelV2: lambda.SystemLogLevel.WARN,
@@ -515,10 +540,45 @@ export class EcrWarden extends Construct {
       maxEventAge: spec.maxEventAge,
       onFailure: new QueueDestination(this.failedInvocationQueue),
     });
-    suppress(fn, CHECKOV.function);
+    suppress(fn, reserved ? CHECKOV.function : [...CHECKOV.function, CHECKOV.unreserved]);
     this.functions[spec.id] = fn;
     this.binaries[spec.id] = spec.binary;
     return fn;
+  }
+
+  /**
+   * Member accounts forward their aws.ecr and aws.inspector2 events to this default bus
+   * (infra/member.yaml): the organization's accounts, or else exactly the listed ones, may put them.
+   */
+  private admitMemberEvents(props: EcrWardenProps): void {
+    const bus = `arn:${Aws.PARTITION}:events:${Aws.REGION}:${Aws.ACCOUNT_ID}:event-bus/default`;
+    if (props.organizationId) {
+      if (!/^o-[a-z0-9]{10,32}$/.test(props.organizationId)) {
+        throw new Error(`organizationId ${props.organizationId}: an organization id, o- and 10 to 32 letters or digits`);
+      }
+      new events.CfnEventBusPolicy(this, 'OrganizationBusPolicy', {
+        eventBusName: 'default',
+        statementId: `${Aws.STACK_NAME}-organization`,
+        statement: {
+          Effect: 'Allow',
+          Principal: '*',
+          Action: 'events:PutEvents',
+          Resource: bus,
+          Condition: { StringEquals: { 'aws:PrincipalOrgID': props.organizationId } },
+        },
+      });
+    } else if (props.memberAccountIds?.length) {
+      new events.CfnEventBusPolicy(this, 'MemberAccountsBusPolicy', {
+        eventBusName: 'default',
+        statementId: `${Aws.STACK_NAME}-member-accounts`,
+        statement: {
+          Effect: 'Allow',
+          Principal: { AWS: props.memberAccountIds },
+          Action: 'events:PutEvents',
+          Resource: bus,
+        },
+      });
+    }
   }
 
   private rule(ruleId: string, fn: lambda.IFunction, eventPattern: events.EventPattern): void {

@@ -39,9 +39,11 @@ export class EcrWardenStack extends Stack {
         : undefined,
       memberAccountIds: list('memberAccountIds'),
       memberAccountRoleArns: list('memberAccountRoleArns'),
+      organizationId: context('organizationId') || undefined,
       replicationRoleArns: list('replicationRoleArns'),
       alarmTopic: alarmTopicArn ? sns.Topic.fromTopicArn(this, 'AlarmTopic', alarmTopicArn) : undefined,
       logLevel: logLevel(context('logLevel')),
+      reservedConcurrency: reservedConcurrency(context),
     });
   }
 }
@@ -58,6 +60,26 @@ function logLevel(raw: string | undefined): lambda.ApplicationLogLevel | undefin
     throw new Error(`logLevel ${raw}: one of ${allowed.join(', ')} (WARN and above drop the EMF summary lines)`);
   }
   return raw as lambda.ApplicationLogLevel;
+}
+
+/**
+ * Concurrency reserved per function from the context keys `tagGuardReservedConcurrency`,
+ * `scanGateReservedConcurrency`, `replicatorReservedConcurrency`, `notifierReservedConcurrency` and
+ * `janitorReservedConcurrency` (0, the default, reserves none), like the SAM parameters.
+ */
+function reservedConcurrency(context: (key: string) => string | undefined): Record<string, number> {
+  const reserved: Record<string, number> = {};
+  for (const binary of ['tag-guard', 'scan-gate', 'replicator', 'notifier', 'janitor']) {
+    const key = `${binary.replace(/-(.)/g, (_, c: string) => c.toUpperCase())}ReservedConcurrency`;
+    const raw = context(key);
+    if (raw === undefined) continue;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < 0 || value > 1000) {
+      throw new Error(`${key} ${raw}: a whole number from 0 (none reserved) to 1000`);
+    }
+    reserved[binary] = value;
+  }
+  return reserved;
 }
 
 export function app(context?: Record<string, unknown>): App {

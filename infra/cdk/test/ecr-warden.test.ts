@@ -60,11 +60,10 @@ describe('functions', () => {
     });
   });
 
-  test('janitor: 15 minutes, one at a time, no async retry', () => {
+  test('janitor: 15 minutes, no async retry', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       FunctionName: 'ecr-warden-janitor',
       Timeout: 900,
-      ReservedConcurrentExecutions: 1,
     });
     const configs = Object.values(resources('AWS::Lambda::EventInvokeConfig'));
     expect(configs).toHaveLength(5);
@@ -72,6 +71,30 @@ describe('functions', () => {
     for (const config of configs) {
       expect(config.Properties.DestinationConfig.OnFailure.Destination).toBeDefined();
     }
+  });
+
+  // Lambda keeps 100 units of the account's quota unreserved; new accounts often have a quota of
+  // 10 or 50, where any reservation fails the stack's creation.
+  test('no concurrency is reserved unless asked, then exactly what was asked', () => {
+    for (const fn of Object.values(resources('AWS::Lambda::Function'))) {
+      expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
+    }
+    const reserved = synth({ tagGuardReservedConcurrency: '10', janitorReservedConcurrency: '1', scanGateReservedConcurrency: '0' });
+    const byName = Object.fromEntries(
+      Object.values(reserved.findResources('AWS::Lambda::Function')).map((r) => [
+        r.Properties.FunctionName,
+        r.Properties.ReservedConcurrentExecutions,
+      ]),
+    );
+    expect(byName).toEqual({
+      'ecr-warden-tag-guard': 10,
+      'ecr-warden-scan-gate': undefined,
+      'ecr-warden-replicator': undefined,
+      'ecr-warden-notifier': undefined,
+      'ecr-warden-janitor': 1,
+    });
+    expect(() => synth({ notifierReservedConcurrency: '-1' })).toThrow(/notifierReservedConcurrency -1/);
+    expect(() => synth({ replicatorReservedConcurrency: 'five' })).toThrow(/replicatorReservedConcurrency five/);
   });
 
   test('no role carries a managed policy (AWSLambdaBasicExecutionRole grants logs everywhere)', () => {
@@ -98,6 +121,16 @@ describe('event sources', () => {
         }),
       ],
     });
+  });
+
+  // ECR's own replication emits `ECR Replication Action` in the destination region, never a PUSH.
+  test('native replication: successful copies into this registry reach tag-guard', () => {
+    const rules = Object.values(resources('AWS::Events::Rule')).filter(
+      (r) => JSON.stringify(r.Properties.EventPattern?.['detail-type']) === '["ECR Replication Action"]',
+    );
+    expect(rules).toHaveLength(1);
+    expect(rules[0].Properties.EventPattern.detail).toEqual({ result: ['SUCCESS'] });
+    expect(JSON.stringify(rules[0].Properties.Targets[0].Arn)).toContain('TagGuardFunction');
   });
 
   test('CloudTrail: the two calls tag-guard decides from, successful ones only', () => {
@@ -290,6 +323,42 @@ describe('IAM: exactly what the code calls (tests/infra/iam_check.py checks it a
   });
 });
 
+describe('an organization', () => {
+  const policies = (t: Template) => Object.values(t.findResources('AWS::Events::EventBusPolicy'));
+
+  test('outputs: every role another account trusts, and the bus members forward to', () => {
+    const outputs = template.findOutputs('*');
+    for (const id of ['TagGuardRoleArn', 'ScanGateRoleArn', 'ReplicatorRoleArn']) {
+      expect(JSON.stringify(outputs[id].Value)).toMatch(/Role.*Arn/);
+    }
+    expect(JSON.stringify(outputs.EventBusArn.Value)).toContain(':event-bus/default');
+  });
+
+  test('a single account admits no other account to its bus', () => {
+    expect(policies(template)).toHaveLength(0);
+  });
+
+  test('the organization\'s accounts may put events on the default bus, conditioned on its id', () => {
+    const [policy, ...others] = policies(synth({ organizationId: 'o-abcdef1234', memberAccountIds: '111122223333' }));
+    expect(others).toHaveLength(0);
+    expect(policy.Properties.EventBusName).toBe('default');
+    expect(policy.Properties.Statement).toMatchObject({
+      Effect: 'Allow',
+      Principal: '*',
+      Action: 'events:PutEvents',
+      Condition: { StringEquals: { 'aws:PrincipalOrgID': 'o-abcdef1234' } },
+    });
+    expect(() => synth({ organizationId: 'org-1' })).toThrow(/organizationId org-1/);
+  });
+
+  test('without an organization, exactly the listed member accounts may', () => {
+    const [policy, ...others] = policies(synth({ memberAccountIds: '111122223333,444455556666' }));
+    expect(others).toHaveLength(0);
+    expect(policy.Properties.Statement.Principal).toEqual({ AWS: ['111122223333', '444455556666'] });
+    expect(policy.Properties.Statement.Condition).toBeUndefined();
+  });
+});
+
 describe('alarms', () => {
   test('per function: its EMF Errors, Lambda Errors and Throttles; plus janitor duration, queues and rules', () => {
     for (const binary of ['tag-guard', 'scan-gate', 'replicator', 'notifier', 'janitor']) {
@@ -310,8 +379,8 @@ describe('alarms', () => {
     expect(count('Throttles')).toBe(5);
     expect(count('ApproximateNumberOfMessagesVisible')).toBe(3);
     expect(count('ApproximateAgeOfOldestMessage')).toBe(1);
-    expect(count('FailedInvocations')).toBe(8);
-    expect(alarms).toHaveLength(28);
+    expect(count('FailedInvocations')).toBe(9);
+    expect(alarms).toHaveLength(29);
   });
 
   test('an alarm topic, when given, is each alarm\'s action', () => {

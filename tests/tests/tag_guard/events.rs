@@ -1,5 +1,6 @@
 //! tag-guard on events: a repository created mutable gets the policy's setting, a moved protected
-//! tag is reverted (in any delivery order), dry run, pushes that cost nothing.
+//! tag is reverted (in any delivery order, pushed or replicated by ECR), dry run, pushes that cost
+//! nothing.
 
 use super::*;
 
@@ -129,6 +130,52 @@ async fn a_moved_protected_tag_is_reverted_and_the_offender_kept() {
         s.acct.received(&s.queue).await.is_empty(),
         "no second notification"
     );
+}
+
+/// ECR's own replication writes a tag in the destination registry and says so with `ECR
+/// Replication Action`, never a PUSH: tag-guard guards it the same way (a failed replication and an
+/// untagged one change nothing).
+#[tokio::test]
+async fn a_protected_tag_moved_by_native_replication_is_reverted() {
+    let s = setup(false).await;
+    s.acct.create_repository("team-a/api").await;
+    let replicated = |tag: &str, digest: &Digest, time: &str, result: &str| {
+        s.acct.event("ecr-replication-action.success.json", |e| {
+            e["time"] = json!(time);
+            e["detail"]["repository-name"] = json!("team-a/api");
+            e["detail"]["image-tag"] = json!(tag);
+            e["detail"]["image-digest"] = json!(digest);
+            e["detail"]["result"] = json!(result);
+        })
+    };
+    let (a, _) = s.acct.push("team-a/api", "a", Some("v2.0.0")).await;
+    let (_, made) = run(&s, replicated("v2.0.0", &a, &at(1), "SUCCESS")).await;
+    assert_eq!(
+        made,
+        calls(&[("DynamoDB.PutItem", 1)]),
+        "first copy claims the tag"
+    );
+
+    let (b, _) = s.acct.push("team-a/api", "b", Some("v2.0.0")).await;
+    let (_, made) = run(&s, replicated("v2.0.0", &b, &at(2), "FAILED")).await;
+    assert_eq!(made, calls(&[]), "a failed replication changes nothing");
+    let (_, made) = run(&s, replicated("", &b, &at(2), "SUCCESS")).await;
+    assert_eq!(made, calls(&[]), "an untagged copy has no tag to guard");
+
+    let (response, made) = run(&s, replicated("v2.0.0", &b, &at(2), "SUCCESS")).await;
+    assert_eq!(made.get("ECR.PutImage"), Some(&2), "{response}");
+    assert_eq!(
+        s.acct.tags_by_digest("team-a/api").await,
+        sorted(vec![
+            (a.to_string(), vec!["v2.0.0".to_owned()]),
+            (
+                b.to_string(),
+                vec![format!("rejected-v2.0.0-{}", b.short())]
+            )
+        ])
+    );
+    let published = s.acct.received(&s.queue).await;
+    assert_eq!(published.len(), 1, "one notification");
 }
 
 #[tokio::test]

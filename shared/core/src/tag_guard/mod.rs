@@ -445,25 +445,49 @@ pub enum Start {
 
 pub fn start(event: &Event, policy: &Policy, ctx: &Context) -> Start {
     let dry = ctx.force_dry_run;
+    let observed_at = event
+        .envelope
+        .time
+        .as_ref()
+        .and_then(|t| t.at)
+        .unwrap_or(ctx.now);
+    let tagged =
+        |repository: &RepositoryName, tag: &Option<Tag>, digest: &Digest, what: &str| match tag {
+            None => Start::Plan(Plan::nothing(
+                format!("untagged {what}: no tag to guard"),
+                dry,
+            )),
+            Some(tag) => Start::Tag {
+                repository: repository.clone(),
+                tag: tag.clone(),
+                digest: digest.clone(),
+                observed_at,
+            },
+        };
     match &event.detail {
         Detail::ImagePush(push) => {
             if !push.succeeded() {
                 return Start::Plan(Plan::nothing("push did not succeed", dry));
             }
-            match &push.image_tag {
-                None => Start::Plan(Plan::nothing("untagged push: no tag to guard", dry)),
-                Some(tag) => Start::Tag {
-                    repository: push.repository_name.clone(),
-                    tag: tag.clone(),
-                    digest: push.image_digest.clone(),
-                    observed_at: event
-                        .envelope
-                        .time
-                        .as_ref()
-                        .and_then(|t| t.at)
-                        .unwrap_or(ctx.now),
-                },
+            tagged(
+                &push.repository_name,
+                &push.image_tag,
+                &push.image_digest,
+                "push",
+            )
+        }
+        // ECR's own replication writes the tag in this registry without a PUSH event: the same
+        // guard as a push (docs/tag-guard.md, "Replicated images").
+        Detail::Replication(copy) => {
+            if copy.result != "SUCCESS" {
+                return Start::Plan(Plan::nothing("replication did not succeed", dry));
             }
+            tagged(
+                &copy.repository_name,
+                &copy.image_tag,
+                &copy.image_digest,
+                "replication",
+            )
         }
         Detail::CloudTrail(call) => Start::Plan(decide_cloudtrail(call, policy, ctx)),
         Detail::Schedule => Start::Sweep,

@@ -1,0 +1,251 @@
+"""The member-account template (infra/member.yaml) against the code and the hub template.
+
+  (a) it has no Transform (a service-managed StackSet deploys plain CloudFormation);
+  (b) MemberRole grants exactly the ECR and Inspector actions tag-guard and scan-gate call (the
+      `ECR.*` and `Inspector2.*` operations in `$CALL_LOG/tag-guard.calls` and `scan-gate.calls`:
+      only their ECR and Inspector clients run through the member role), each on the same
+      resources as the hub's tag-guard and scan-gate roles grant it;
+  (c) every source / detail-type the hub's EventBridge rules accept from member accounts (an
+      `account` key naming MemberAccountIds) is forwarded by a member rule to the hub's bus, the
+      member pattern no narrower than the hub's; each forwarding target has a role, a retry policy
+      and a dead-letter queue;
+  (d) MemberRole's trust policy demands sts:ExternalId (the ExternalId parameter) and names the
+      hub account's roles in aws:PrincipalArn, in every statement.
+
+Usage: python tests/infra/member_check.py MEMBER_TEMPLATE HUB_TEMPLATE CALL_LOG_DIR
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from cfnlint.decode import decode
+from deployment import _binary, _ref, _statements, load
+from iam_check import iam_action
+
+# The functions that act in member accounts, and the services whose clients they build from the
+# assumed role (shared/aws/src/functions/tag_guard.rs and scan_gate.rs, `with_named_accounts`).
+MEMBER_FUNCTIONS = ("tag-guard", "scan-gate")
+MEMBER_SERVICES = ("ECR", "Inspector2")
+
+
+def canon(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
+def pattern_of(rule: dict[str, Any]) -> dict[str, Any]:
+    pattern = rule["Properties"].get("EventPattern", {})
+    return json.loads(pattern) if isinstance(pattern, str) else copy.deepcopy(pattern)
+
+
+def branches(pattern: dict[str, Any]) -> list[dict[str, Any]]:
+    """A pattern with `$or` as the plain patterns it matches the union of."""
+    alternatives = pattern.pop("$or", None)
+    if not alternatives:
+        return [pattern]
+    found = []
+    for alternative in alternatives:
+        merged = copy.deepcopy(pattern)
+        for key, value in alternative.items():
+            if isinstance(value, dict) and isinstance(merged.get(key), dict):
+                merged[key] = {**merged[key], **value}
+            else:
+                merged[key] = value
+        found.extend(branches(merged))
+    return found
+
+
+def covers(broad: Any, narrow: Any) -> bool:
+    """Whether every event `narrow` matches is matched by `broad` (exact values and the
+    `exists`/prefix objects, compared as written): each field `broad` filters on, `narrow` filters
+    on too, with a subset of its values."""
+    if isinstance(broad, dict):
+        return isinstance(narrow, dict) and all(
+            key in narrow and covers(value, narrow[key]) for key, value in broad.items()
+        )
+    if isinstance(broad, list):
+        allowed = {canon(v) for v in broad}
+        return isinstance(narrow, list) and all(canon(v) in allowed for v in narrow)
+    return canon(broad) == canon(narrow)
+
+
+def check_transform(member: dict[str, Any]) -> list[str]:
+    if "Transform" in member:
+        return [f"Transform {member['Transform']!r}: a service-managed StackSet needs plain CloudFormation"]
+    return []
+
+
+def hub_grants(hub: dict[str, Any]) -> dict[str, set[str]]:
+    """ECR/Inspector action → the resources the hub's tag-guard and scan-gate roles grant it on."""
+    resources = hub["Resources"]
+    grants: dict[str, set[str]] = {}
+    for resource in resources.values():
+        if resource["Type"] != "AWS::Lambda::Function":
+            continue
+        props = resource["Properties"]
+        if _binary(props.get("FunctionName")) not in MEMBER_FUNCTIONS:
+            continue
+        role = resources[_ref(props["Role"])]
+        for statement in _statements(role["Properties"].get("Policies", [])):
+            actions = statement["Action"]
+            targets = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            for action in [actions] if isinstance(actions, str) else actions:
+                if action.split(":")[0] in {s.lower() for s in MEMBER_SERVICES}:
+                    grants.setdefault(action, set()).update(canon(t) for t in targets)
+    return grants
+
+
+def check_actions(member: dict[str, Any], hub: dict[str, Any], folder: Path) -> list[str]:
+    problems = []
+    used: set[str] = set()
+    for name in MEMBER_FUNCTIONS:
+        path = folder / f"{name}.calls"
+        if not path.exists():
+            return [f"no call log {path}: run the integration tests with WARDEN_CALL_LOG"]
+        for line in path.read_text().splitlines():
+            if line.split(".", 1)[0] in MEMBER_SERVICES:
+                used.add(iam_action(line))
+    role = member["Resources"].get("MemberRole")
+    if role is None or role["Type"] != "AWS::IAM::Role":
+        return ["no AWS::IAM::Role MemberRole"]
+    granted: dict[str, set[str]] = {}
+    for statement in _statements(role["Properties"].get("Policies", [])):
+        if statement.get("Effect") != "Allow":
+            problems.append(f"MemberRole: only Allow statements are expected: {statement}")
+            continue
+        actions = statement["Action"]
+        targets = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        for action in [actions] if isinstance(actions, str) else actions:
+            granted.setdefault(action, set()).update(canon(t) for t in targets)
+    for action in sorted(used - set(granted)):
+        problems.append(f"MISSING  {action}: tag-guard or scan-gate calls it, MemberRole does not grant it")
+    for action in sorted(set(granted) - used):
+        problems.append(f"UNUSED   {action}: MemberRole grants it, no test saw tag-guard or scan-gate call it")
+    hub = hub_grants(hub)
+    for action in sorted(set(granted) & used):
+        if action not in hub:
+            problems.append(f"SCOPE    {action}: the hub's tag-guard and scan-gate roles do not grant it")
+        elif granted[action] != hub[action]:
+            problems.append(
+                f"SCOPE    {action}: MemberRole grants it on {sorted(granted[action])}, "
+                f"the hub on {sorted(hub[action])}"
+            )
+    print(f"MemberRole: {len(granted)} actions granted, {len(used)} ECR/Inspector actions called")
+    return problems
+
+
+def check_forwarding(member: dict[str, Any], hub: dict[str, Any]) -> list[str]:
+    problems = []
+    forwarded: list[tuple[str, dict[str, Any]]] = []
+    for logical, resource in member["Resources"].items():
+        if resource["Type"] != "AWS::Events::Rule":
+            continue
+        targets = resource["Properties"].get("Targets", [])
+        to_hub = [t for t in targets if "event-bus/default" in canon(t.get("Arn"))]
+        if not to_hub:
+            continue
+        for target in to_hub:
+            for key in ("RoleArn", "RetryPolicy", "DeadLetterConfig"):
+                if key not in target:
+                    problems.append(f"{logical}, target {target.get('Id')}: no {key}")
+        forwarded.extend((logical, b) for b in branches(pattern_of(resource)))
+    subscribed = 0
+    for logical, resource in sorted(hub["Resources"].items()):
+        if resource["Type"] != "AWS::Events::Rule" or "EventPattern" not in resource["Properties"]:
+            continue
+        pattern = pattern_of(resource)
+        if "MemberAccountIds" not in canon(pattern.get("account")):
+            continue
+        for wanted in branches(pattern):
+            wanted.pop("account")
+            for source in wanted.get("source", ["<any>"]):
+                for detail_type in wanted.get("detail-type", ["<any>"]):
+                    one = {**wanted, "source": [source], "detail-type": [detail_type]}
+                    subscribed += 1
+                    if not any(covers(pattern, one) for _, pattern in forwarded):
+                        problems.append(
+                            f"NOT FORWARDED  {source} / {detail_type}: hub rule {logical} accepts it "
+                            f"from member accounts ({canon(one)}), no member rule forwards all of it"
+                        )
+    hub_types = {
+        (s, d)
+        for r in hub["Resources"].values()
+        if r["Type"] == "AWS::Events::Rule" and "EventPattern" in r["Properties"]
+        for b in branches(pattern_of(r))
+        for s in b.get("source", [])
+        for d in b.get("detail-type", [])
+    }
+    for logical, pattern in forwarded:
+        for source in pattern.get("source", []):
+            for detail_type in pattern.get("detail-type", []):
+                if (source, detail_type) not in hub_types:
+                    print(f"  note: {logical} forwards {source} / {detail_type}, no hub rule takes it yet")
+    print(f"forwarding: {subscribed} hub subscriptions for member accounts, {len(forwarded)} member patterns")
+    return problems
+
+
+def check_trust(member: dict[str, Any]) -> list[str]:
+    role = member["Resources"].get("MemberRole", {})
+    statements = role.get("Properties", {}).get("AssumeRolePolicyDocument", {}).get("Statement", [])
+    if not statements:
+        return ["MemberRole: no trust policy"]
+    problems = []
+    for i, statement in enumerate(statements):
+        condition = statement.get("Condition", {})
+        if statement.get("Effect") != "Allow":
+            continue
+        external = condition.get("StringEquals", {}).get("sts:ExternalId")
+        if external != {"Ref": "ExternalId"}:
+            problems.append(
+                f"MemberRole trust statement {i}: no StringEquals sts:ExternalId = Ref ExternalId (found {external!r})"
+            )
+        principals = condition.get("ArnLike", {}).get("aws:PrincipalArn")
+        if not principals or "HubAccountId" not in canon(principals):
+            problems.append(
+                f"MemberRole trust statement {i}: no ArnLike aws:PrincipalArn naming the hub's roles"
+            )
+    return problems
+
+
+def main(member_path: str, hub_path: str, log_dir: str) -> int:
+    # The SAM translator wants a region for its pseudo parameters; nothing here talks to AWS.
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    written, errors = decode(member_path)
+    if errors:
+        print("\n".join(str(e) for e in errors))
+        return 1
+    member = load(member_path)  # as deployed (a Transform, which (a) refuses, applied)
+    hub = load(hub_path)
+    failures = 0
+    for title, check in (
+        ("(a) no Transform", lambda: check_transform(written)),
+        ("(b) MemberRole = tag-guard's and scan-gate's ECR/Inspector calls",
+         lambda: check_actions(member, hub, Path(log_dir))),
+        ("(c) forwarded events cover the hub's member subscriptions", lambda: check_forwarding(member, hub)),
+        ("(d) trust demands the external id", lambda: check_trust(member)),
+    ):
+        problems = check()
+        if problems:
+            failures += 1
+            print(f"FAIL {title}")
+            for problem in problems:
+                print(f"  {problem}")
+        else:
+            print(f"ok   {title}")
+    if failures:
+        print(f"member check ({member_path}): {failures} check(s) failed")
+        return 1
+    print(f"member check ({member_path}): matches the code and {hub_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 4:
+        print(__doc__)
+        sys.exit(2)
+    sys.exit(main(*sys.argv[1:]))
