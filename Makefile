@@ -126,12 +126,14 @@ bench: $(STAMP)
 	@# Bursts: 1,000 pushes and 2,000 Inspector messages through the release binaries built above.
 	tests/emulator/with-emulator.sh $(PY) tests/bench/burst.py "$(TARGET_DIR)/$(HOST)/release"
 
-# sam build runs cargo-lambda (arm64, release) for each function at the workspace root and puts
-# the template and bootstraps in infra/.aws-sam/build.
+# sam build runs cargo-lambda (arm64, release) for each function in its own package's folder (its
+# CodeUri: cargo resolves that package alone, tests/infra/features.py checks the feature set) and
+# puts the template and bootstraps in infra/.aws-sam/build.
 sam-build: $(STAMP) $(SAM_STAMP)
 	cd infra && SAM_CLI_TELEMETRY=0 ../.venv-sam/bin/sam build
 
-# cdk synth bundles every function with the local cargo-lambda (the same build as sam build's).
+# cdk synth bundles every function with the local cargo-lambda from its own Cargo.toml (the same
+# build as sam build's).
 synth: $(STAMP) $(CDK_STAMP)
 	cd infra/cdk && npx cdk synth --quiet
 

@@ -28,6 +28,8 @@ echo "== member template (StackSet): cfn-lint, checkov, member role = code, forw
 "$sam/python" "$root/tests/infra/member_check.py" member.yaml template.yaml "$call_log"
 echo "== IAM = code"
 "$sam/python" "$root/tests/infra/iam_check.py" template.yaml "$call_log"
+echo "== each function built alone (sam build's CodeUri): its own SDK features only"
+"$sam/python" "$root/tests/infra/features.py" template.yaml
 echo "== samconfig: shared settings only"
 "$sam/python" "$root/tests/infra/samconfig_check.py" samconfig.toml template.yaml
 echo "== CDK app: type check and assertion tests"

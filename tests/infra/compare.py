@@ -1,14 +1,46 @@
 """SAM and CDK deploy the same thing: the same functions with the same settings, triggers (event
-patterns, schedules, queue mappings, subscriptions, retries and dead letters) and IAM actions.
+patterns, schedules, queue mappings, subscriptions, retries and dead letters), IAM actions and the
+dashboard's widgets and metrics.
 
 Usage: python tests/infra/compare.py infra/template.yaml infra/cdk/cdk.out/ecr-warden.template.json
 """
 
 from __future__ import annotations
 
+import json
+import re
 import sys
+from collections import Counter
 
 from deployment import functions, load
+
+
+def dashboard(template: dict) -> Counter:
+    """Each dashboard widget's metrics as (title, namespace, name, dimensions); a dimension value the
+    template fills in (a function or queue name) reads `<ref>`."""
+    found: Counter = Counter()
+    for resource in template["Resources"].values():
+        if resource["Type"] != "AWS::CloudWatch::Dashboard":
+            continue
+        body = resource["Properties"]["DashboardBody"]
+        if isinstance(body, dict) and "Fn::Sub" in body:
+            text = body["Fn::Sub"] if isinstance(body["Fn::Sub"], str) else body["Fn::Sub"][0]
+            text = re.sub(r"\$\{[^}]+\}", "<ref>", text)
+        elif isinstance(body, dict) and "Fn::Join" in body:
+            separator, parts = body["Fn::Join"]
+            text = separator.join(p if isinstance(p, str) else "<ref>" for p in parts)
+        else:
+            text = body
+        for widget in json.loads(text)["widgets"]:
+            previous: list = []
+            for metric in widget["properties"].get("metrics", []):
+                fields = [f for f in metric if not isinstance(f, dict)]
+                # "." repeats the field of the metric before (CloudWatch's shorthand).
+                fields = [previous[i] if f == "." and i < len(previous) else f for i, f in enumerate(fields)]
+                previous = fields
+                namespace, name, *dims = fields
+                found[(widget["properties"].get("title"), namespace, name, tuple(dims))] += 1
+    return found
 
 
 def main(sam_path: str, cdk_path: str) -> int:
@@ -36,6 +68,12 @@ def main(sam_path: str, cdk_path: str) -> int:
             f"{binary}: {len(a.actions)} IAM actions, {len(a.triggers)} triggers, "
             f"{len(a.env)} variables, {len(a.settings)} settings"
         )
+    sam_board, cdk_board = dashboard(load(sam_path)), dashboard(load(cdk_path))
+    for only in sorted((sam_board - cdk_board).elements()):
+        differences.append(f"dashboard: only in SAM: {only}")
+    for only in sorted((cdk_board - sam_board).elements()):
+        differences.append(f"dashboard: only in CDK: {only}")
+    print(f"dashboard: {sum(sam_board.values())} metrics in {len({t for t, *_ in sam_board})} widgets")
     for line in differences:
         print("  DIFFERS  " + line)
     if differences:

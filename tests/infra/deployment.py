@@ -50,7 +50,9 @@ def load(path: str | Path) -> dict[str, Any]:
         return template
     sam = copy.deepcopy(template)
     # The translator wants an S3 location; sam build/package put the bundle there.
-    sam.setdefault("Globals", {}).setdefault("Function", {})["CodeUri"] = "s3://bucket/bootstrap.zip"
+    for resource in sam.get("Resources", {}).values():
+        if resource.get("Type") == "AWS::Serverless::Function":
+            resource["Properties"]["CodeUri"] = "s3://bucket/bootstrap.zip"
     defaults = {k: v.get("Default") for k, v in sam.get("Parameters", {}).items()}
     cfn = transform(sam, defaults, _NoManagedPolicies())
     cfn["Parameters"] = template.get("Parameters", {})

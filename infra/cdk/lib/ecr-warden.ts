@@ -3,6 +3,7 @@
 // tests/infra/compare.py checks that both synthesize the same functions, event patterns and IAM
 // actions; tests/infra/iam_check.py that every role grants exactly what its function's code calls.
 
+import * as path from 'path';
 import { Aws, CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -18,10 +19,15 @@ import { BundlingOptions, RustFunction } from 'cargo-lambda-cdk';
 import { Construct } from 'constructs';
 
 import { addAlarms } from './alarms';
+import { addDashboard } from './dashboard';
 import { CHECKOV, suppress } from './checkov';
 
 export interface EcrWardenProps {
-  /** The workspace's Cargo.toml: every function is a binary of one of its members. */
+  /**
+   * The workspace's Cargo.toml. Each function is built from its own package's Cargo.toml
+   * (`functions/<binary>/Cargo.toml`, beside it), so that cargo resolves that package alone and the
+   * bootstrap carries only that function's SDK features.
+   */
   readonly manifestPath: string;
   /** SSM parameter holding the policy YAML, created out of band. @default /ecr-warden/policy */
   readonly policyParameterName?: string;
@@ -97,6 +103,8 @@ export class EcrWarden extends Construct {
   readonly findingsQueue: sqs.Queue;
   /** The functions by construct id (TagGuard, ScanGate, Replicator, Notifier, Janitor). */
   readonly functions: Record<string, lambda.Function> = {};
+  /** The Cargo.toml each function is built from, by binary name. */
+  readonly manifests: Record<string, string> = {};
   /** Every EventBridge rule, schedules included, by construct id. */
   readonly rules: Record<string, events.Rule> = {};
 
@@ -451,6 +459,10 @@ export class EcrWarden extends Construct {
     );
 
     // ---------------------------------------------------------------- alarms
+    addDashboard(this, {
+      functions: Object.fromEntries(Object.entries(this.binaries).map(([id, binary]) => [binary, this.functions[id]])),
+      queues: [findingsDeadLetterQueue, this.ruleDeadLetterQueue, this.failedInvocationQueue],
+    });
     addAlarms(this, {
       functions: this.functions,
       binaries: this.binaries,
@@ -520,8 +532,10 @@ export class EcrWarden extends Construct {
       },
     });
     const reserved = this.props.reservedConcurrency?.[spec.binary] || undefined;
+    const manifestPath = path.join(path.dirname(this.props.manifestPath), 'functions', spec.binary, 'Cargo.toml');
+    this.manifests[spec.binary] = manifestPath;
     const fn = new RustFunction(this, `${spec.id}Function`, {
-      manifestPath: this.props.manifestPath,
+      manifestPath,
       binaryName: spec.binary,
       architecture: lambda.Architecture.ARM_64,
       bundling: { ...this.props.bundling, architecture: lambda.Architecture.ARM_64 },

@@ -1,6 +1,7 @@
 // Assertions on the synthesized stack (bundling skipped: these check the template, not the
 // binaries; `make synth` bundles with cargo-lambda). The same rules infra/template.yaml follows.
 
+import * as path from 'path';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { EcrWardenStack } from '../lib/stack';
@@ -95,6 +96,18 @@ describe('functions', () => {
     });
     expect(() => synth({ notifierReservedConcurrency: '-1' })).toThrow(/notifierReservedConcurrency -1/);
     expect(() => synth({ replicatorReservedConcurrency: 'five' })).toThrow(/replicatorReservedConcurrency five/);
+  });
+
+  // cargo unifies the features of every package one build selects: built at the workspace root,
+  // each bootstrap would carry every function's SDKs (tests/infra/features.py checks the graph).
+  test('each function is built from its own package, not the workspace', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new EcrWardenStack(app, 'ecr-warden');
+    for (const binary of ['tag-guard', 'scan-gate', 'replicator', 'notifier', 'janitor']) {
+      expect(stack.warden.manifests[binary]).toBe(
+        path.resolve(__dirname, '..', '..', '..', 'functions', binary, 'Cargo.toml'),
+      );
+    }
   });
 
   test('no role carries a managed policy (AWSLambdaBasicExecutionRole grants logs everywhere)', () => {
@@ -356,6 +369,23 @@ describe('an organization', () => {
     expect(others).toHaveLength(0);
     expect(policy.Properties.Statement.Principal).toEqual({ AWS: ['111122223333', '444455556666'] });
     expect(policy.Properties.Statement.Condition).toBeUndefined();
+  });
+});
+
+describe('dashboard', () => {
+  test('verdicts, quarantines, releases, reverts, deletions, bytes freed, copies, errors and queue depth', () => {
+    const boards = Object.values(resources('AWS::CloudWatch::Dashboard'));
+    expect(boards).toHaveLength(1);
+    const body = JSON.stringify(boards[0].Properties.DashboardBody);
+    for (const metric of [
+      'VerdictsPass', 'VerdictsFail', 'ImagesQuarantined', 'ImagesReleased', 'TagsReverted',
+      'ImagesDeleted', 'BytesFreed', 'Copies', 'BytesCopied', 'ApproximateNumberOfMessagesVisible',
+    ]) {
+      expect(body).toContain(`\\"${metric}\\"`);
+    }
+    for (const binary of ['tag-guard', 'scan-gate', 'replicator', 'notifier', 'janitor']) {
+      expect(body).toContain(`\\"ecr-warden\\",\\"Errors\\",\\"function\\",\\"${binary}\\"`);
+    }
   });
 });
 

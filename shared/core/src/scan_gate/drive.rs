@@ -91,6 +91,7 @@ pub async fn gate_image(
         }
     };
     let verdict = verdict_of(subject, policy, ctx, &facts);
+    count_verdict(verdict, &mut report);
     if act {
         if let Err(e) = carry_out(subject, plan, &facts, ports, &mut report).await {
             absorb(e, &mut report.errors)?;
@@ -164,7 +165,19 @@ async fn evaluate(
 ) -> Result<(), PortError> {
     *report.outcomes.entry("Evaluations").or_default() += 1;
     let (plan, facts) = plan_for(subject, policy, ctx, ports).await?;
+    count_verdict(verdict_of(subject, policy, ctx, &facts), report);
     carry_out(subject, plan, &facts, ports, report).await
+}
+
+/// The verdict as a metric of the summary line (`VerdictsPass` / `VerdictsFail`), for the
+/// dashboard; none where the image has no verdict (no gate, or evidence not complete).
+fn count_verdict(verdict: Option<Verdict>, report: &mut Report) {
+    let name = match verdict {
+        Some(Verdict::Pass) => "VerdictsPass",
+        Some(Verdict::Fail) => "VerdictsFail",
+        None => return,
+    };
+    *report.outcomes.entry(name).or_default() += 1;
 }
 
 /// Decide, reading each fact the decision asks for, until there is a plan. A read that fails after
@@ -362,4 +375,21 @@ async fn fill(need: Need, facts: &mut Facts, ports: &Ports<'_>) -> Result<(), Po
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The dashboard (infra/template.yaml, `Dashboard`) reads these two metric names.
+    #[test]
+    fn each_verdict_is_counted_under_its_metric_and_no_verdict_under_none() {
+        let mut report = Report::default();
+        count_verdict(Some(Verdict::Pass), &mut report);
+        count_verdict(Some(Verdict::Fail), &mut report);
+        count_verdict(Some(Verdict::Fail), &mut report);
+        count_verdict(None, &mut report);
+        let counted: Vec<_> = report.outcomes.iter().map(|(k, v)| (*k, *v)).collect();
+        assert_eq!(counted, vec![("VerdictsFail", 2), ("VerdictsPass", 1)]);
+    }
 }
