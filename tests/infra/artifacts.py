@@ -1,17 +1,22 @@
 """What `make infra-build` produced: one arm64 Lambda bootstrap per function from `sam build`
 (infra/.aws-sam/build/<Function>/bootstrap) and one per function asset from `cdk synth`
-(infra/cdk/cdk.out/asset.*/bootstrap), each an AArch64 ELF executable.
+(infra/cdk/cdk.out/asset.*/bootstrap), each an AArch64 ELF executable that links exactly its own
+function's AWS SDK crates (read from the crate paths the binary carries: `aws-sdk-<service>`), as
+tests/infra/features.py predicts from the dependency graph.
 
 Usage: python tests/infra/artifacts.py
 """
 
 from __future__ import annotations
 
+import re
 import struct
 import sys
 from pathlib import Path
 
+from cfnlint.decode import decode
 from deployment import BINARIES, ROOT
+from features import declared, resolved, sdks_of
 
 EM_AARCH64 = 183
 
@@ -31,8 +36,26 @@ def aarch64_executable(path: Path) -> str | None:
     return None
 
 
+def sdk_crates(path: Path) -> set[str]:
+    """The aws-sdk-* crates whose paths the binary carries (panic locations, type names)."""
+    return {m.decode() for m in set(re.findall(rb"aws-sdk-[a-z0-9]+(?=[-/])", path.read_bytes()))}
+
+
+def expected_sdks() -> dict[str, set[str]]:
+    """Per function (binary name), the SDK crates its own features link."""
+    _, baseline = resolved(ROOT / "shared" / "aws")
+    return {b: sdks_of(declared(ROOT / "functions" / b)) | baseline for b in BINARIES}
+
+
 def main() -> int:
     problems = []
+    expected = expected_sdks()
+    template, _ = decode(str(ROOT / "infra" / "template.yaml"))
+    binary_of = {
+        logical: r["Metadata"]["BuildProperties"]["Binary"]
+        for logical, r in template["Resources"].items()
+        if r["Type"] == "AWS::Serverless::Function"
+    }
     sam = ROOT / "infra" / ".aws-sam" / "build"
     sam_functions = sorted(p.parent.name for p in sam.glob("*/bootstrap"))
     if len(sam_functions) != len(BINARIES):
@@ -42,9 +65,18 @@ def main() -> int:
         problems.append(f"cdk synth: {len(cdk)} bootstrap assets for {len(BINARIES)} functions")
     for path in sorted(sam.glob("*/bootstrap")) + cdk:
         why = aarch64_executable(path)
-        print(f"{path.relative_to(ROOT)}: {path.stat().st_size / 1e6:.1f} MB {why or 'AArch64 executable'}")
+        linked = sdk_crates(path)
+        print(
+            f"{path.relative_to(ROOT)}: {path.stat().st_size / 1e6:.1f} MB {why or 'AArch64 executable'}; "
+            f"{', '.join(sorted(linked))}"
+        )
         if why:
             problems.append(f"{path}: {why}")
+        binary = binary_of.get(path.parent.name)
+        if binary is not None and linked != expected[binary]:
+            problems.append(f"{path}: links {sorted(linked)}, {binary} needs {sorted(expected[binary])}")
+        if binary is None and linked not in expected.values():
+            problems.append(f"{path}: links {sorted(linked)}, which is no function's own set")
     if not (sam / "template.yaml").exists():
         problems.append("sam build wrote no template (infra/.aws-sam/build/template.yaml)")
     for problem in problems:
