@@ -115,9 +115,11 @@ bench: $(STAMP)
 	cargo run --quiet --release -p warden-core --example bench_janitor_plan -- 10000
 	cargo run --quiet --release -p warden-core --example bench_janitor_plan -- 100000
 	cargo run --quiet --release -p warden-core --example bench_policy_load -- infra/policy.yaml
-	@# Non-PIE (static relocation model): no start-up relocation of ~34,000 pointers, fewer pages
-	@# touched. With --target, RUSTFLAGS reaches only the binaries, not build scripts or proc macros.
-	for f in $(FUNCTIONS); do RUSTFLAGS="-C relocation-model=static" cargo build --quiet --release --target $(HOST) -p $$f || exit 1; done
+	@# Each function built as sam build and the CDK build it: in its own package's folder (cargo
+	@# resolves that package alone), release profile, non-PIE (static relocation model, which
+	@# .cargo/config.toml gives the deployed arm64 builds): only the architecture is the host's.
+	@# With --target, RUSTFLAGS reaches only the binaries, not build scripts or proc macros.
+	for f in $(FUNCTIONS); do (cd functions/$$f && RUSTFLAGS="-C relocation-model=static" cargo build --quiet --release --target $(HOST)) || exit 1; done
 	$(PY) tests/bench/cold_start.py 20 "$(TARGET_DIR)/$(HOST)/release" --write docs/benchmarks.md
 	@# The replicator's copy at 1 GiB: the release binary through ECR's API (emulator), then both
 	@# data paths side by side (needs the Debian packages docker-registry and skopeo).

@@ -1,6 +1,7 @@
 """What `make infra-build` produced: one arm64 Lambda bootstrap per function from `sam build`
 (infra/.aws-sam/build/<Function>/bootstrap) and one per function asset from `cdk synth`
-(infra/cdk/cdk.out/asset.*/bootstrap), each an AArch64 ELF executable that links exactly its own
+(infra/cdk/cdk.out/asset.*/bootstrap), each a non-PIE AArch64 ELF executable (as `make bench`
+measures them; .cargo/config.toml) that links exactly its own
 function's AWS SDK crates (read from the crate paths the binary carries: `aws-sdk-<service>`), as
 tests/infra/features.py predicts from the dependency graph.
 
@@ -31,7 +32,9 @@ def aarch64_executable(path: Path) -> str | None:
     kind, machine = struct.unpack_from("<HH", header, 16)
     if machine != EM_AARCH64:
         return f"machine {machine}, not AArch64 ({EM_AARCH64})"
-    if kind not in (2, 3):  # ET_EXEC, or ET_DYN (position independent)
+    if kind == 3:  # ET_DYN: position independent
+        return "position independent (ET_DYN): .cargo/config.toml's relocation model did not reach the build"
+    if kind != 2:  # ET_EXEC
         return f"ELF type {kind}, not an executable"
     return None
 
