@@ -46,3 +46,5 @@ echo "== checkov, CDK"
 "$checkov/checkov" --file "$cdk_out/ecr-warden.template.json" --framework cloudformation --compact --quiet --skip-download
 echo "== IAM = code, CDK"
 "$sam/python" "$root/tests/infra/iam_check.py" "$cdk_out/ecr-warden.template.json" "$call_log"
+echo "== the operator's CLI permissions (docs/cli-policy.json) = the CLI's calls"
+"$sam/python" "$root/tests/infra/cli_policy_check.py" "$root/docs/cli-policy.json" "$call_log"

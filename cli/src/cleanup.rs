@@ -28,7 +28,7 @@ impl Progress for Bar {
     }
 }
 
-pub fn run(args: &CleanupArgs, apply: bool) -> anyhow::Result<ExitCode> {
+pub fn run(args: &CleanupArgs, apply: bool, calls: &ApiCalls) -> anyhow::Result<ExitCode> {
     let policy = load_policy(&args.policy)?;
     let only = args
         .repository
@@ -39,7 +39,7 @@ pub fn run(args: &CleanupArgs, apply: bool) -> anyhow::Result<ExitCode> {
     let report = runtime.block_on(async {
         let sdk = load_sdk_config().await?;
         let here = registry(&sdk, args.account.as_deref()).await?;
-        let janitor = Janitor::new(&sdk, &ApiCalls::new(), policy, JanitorConfig::default());
+        let janitor = Janitor::new(&sdk, calls, policy, JanitorConfig::default());
         let bar = ProgressBar::new_spinner();
         bar.set_style(
             ProgressStyle::with_template("{spinner} {prefix}: {msg} [{elapsed}]")

@@ -77,7 +77,7 @@ pub(crate) struct DoctorArgs {
     json: bool,
 }
 
-pub fn run(args: &DoctorArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: &DoctorArgs, calls: &ApiCalls) -> anyhow::Result<ExitCode> {
     let image = parse_image_arg(&args.image).map_err(anyhow::Error::msg)?;
     let principal = args
         .principal
@@ -100,8 +100,7 @@ pub fn run(args: &DoctorArgs) -> anyhow::Result<ExitCode> {
     let checks = runtime.block_on(async {
         let sdk = load_sdk_config().await?;
         let place = for_image(&sdk, &image, policy.as_ref()).await?;
-        let calls = ApiCalls::new();
-        let registry = EcrRegistry::from_sdk(&place.sdk, &calls).in_registry(&place.account);
+        let registry = EcrRegistry::from_sdk(&place.sdk, calls).in_registry(&place.account);
         let repository_exists = registry.repository_exists(&image.repository).await?;
         let mut facts = Facts {
             image: image.clone(),
@@ -117,7 +116,7 @@ pub fn run(args: &DoctorArgs) -> anyhow::Result<ExitCode> {
         if !repository_exists {
             facts.pull_through = registry.pull_through_rule(&image.repository).await?;
             if facts.pull_through.is_none() {
-                facts.found_in = elsewhere(&place, &image.repository, &regions, &calls).await;
+                facts.found_in = elsewhere(&place, &image.repository, &regions, calls).await;
             }
             return anyhow::Ok(diagnose(&facts));
         }

@@ -45,15 +45,14 @@ pub(crate) struct GateArgs {
     json: bool,
 }
 
-pub fn run(args: &GateArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: &GateArgs, calls: &ApiCalls) -> anyhow::Result<ExitCode> {
     let image = parse_image_arg(&args.image).map_err(anyhow::Error::msg)?;
     let policy = load_policy(&args.policy)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
         let sdk = load_sdk_config().await?;
         let place = for_image(&sdk, &image, Some(&policy)).await?;
-        let calls = ApiCalls::new();
-        let registry = EcrRegistry::from_sdk(&place.sdk, &calls).in_registry(&place.account);
+        let registry = EcrRegistry::from_sdk(&place.sdk, calls).in_registry(&place.account);
         let state = registry
             .image_state(&image.repository, &image.reference)
             .await
@@ -89,7 +88,7 @@ pub fn run(args: &GateArgs) -> anyhow::Result<ExitCode> {
             topic_arn: args.topic_arn.clone(),
             dry_run: false,
         };
-        let gate = ScanGate::new(&place.home, &calls, policy, config)
+        let gate = ScanGate::new(&place.home, calls, policy, config)
             .with_named_accounts(&place.home)
             .await;
         let (report, verdict) = gate

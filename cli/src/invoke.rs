@@ -49,15 +49,22 @@ pub(crate) struct InvokeArgs {
     dry_run: bool,
 }
 
-pub fn run(args: &InvokeArgs) -> anyhow::Result<ExitCode> {
+impl InvokeArgs {
+    /// The command as the call log names it: `invoke-tag-guard`, ...
+    pub(crate) fn name(&self) -> String {
+        let function = self.function.to_possible_value();
+        format!("invoke-{}", function.as_ref().map_or("", |f| f.get_name()))
+    }
+}
+
+pub fn run(args: &InvokeArgs, calls: &ApiCalls) -> anyhow::Result<ExitCode> {
     let payload = event(&args.event)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    let (result, calls) = runtime.block_on(async {
+    let (result, api_calls) = runtime.block_on(async {
         let sdk = load_sdk_config().await?;
-        let calls = ApiCalls::new();
         let policy = match &args.policy {
             Some(path) => load_policy(path)?,
-            None => policy_source::load_policy(&sdk, &calls)
+            None => policy_source::load_policy(&sdk, calls)
                 .await
                 .context("the policy (or pass --policy)")?,
         };
@@ -66,7 +73,7 @@ pub fn run(args: &InvokeArgs) -> anyhow::Result<ExitCode> {
             FunctionName::TagGuard => {
                 let mut config = TagGuardConfig::from_env()?;
                 config.dry_run |= dry;
-                let f = TagGuard::new(&sdk, &calls, policy, config)
+                let f = TagGuard::new(&sdk, calls, policy, config)
                     .with_named_accounts(&sdk)
                     .await;
                 f.handle(payload).await
@@ -74,27 +81,27 @@ pub fn run(args: &InvokeArgs) -> anyhow::Result<ExitCode> {
             FunctionName::ScanGate => {
                 let mut config = ScanGateConfig::from_env()?;
                 config.dry_run |= dry;
-                let f = ScanGate::new(&sdk, &calls, policy, config)
+                let f = ScanGate::new(&sdk, calls, policy, config)
                     .with_named_accounts(&sdk)
                     .await;
                 f.handle(payload).await
             }
             FunctionName::Notifier => {
                 anyhow::ensure!(!dry, "notifier has no dry run: it only posts messages");
-                let f = Notifier::new(&sdk, &calls, policy, NotifierConfig::from_env()?)?;
+                let f = Notifier::new(&sdk, calls, policy, NotifierConfig::from_env()?)?;
                 f.handle(payload).await
             }
             FunctionName::Janitor => {
                 let mut config = JanitorConfig::from_env()?;
                 config.dry_run |= dry;
-                Janitor::new(&sdk, &calls, policy, config)
+                Janitor::new(&sdk, calls, policy, config)
                     .handle(payload)
                     .await
             }
             FunctionName::Replicator => {
                 let mut config = ReplicatorConfig::from_env()?;
                 config.dry_run |= dry;
-                Replicator::new(&sdk, &calls, policy, config)?
+                Replicator::new(&sdk, calls, policy, config)?
                     .handle(payload)
                     .await
             }
@@ -104,7 +111,7 @@ pub fn run(args: &InvokeArgs) -> anyhow::Result<ExitCode> {
     match result {
         Ok(response) => {
             emit(&serde_json::to_string_pretty(
-                &json!({"response": response, "api_calls": calls}),
+                &json!({"response": response, "api_calls": api_calls}),
             )?)?;
             Ok(ExitCode::SUCCESS)
         }

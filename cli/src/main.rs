@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
+use warden_aws::ApiCalls;
 use warden_aws::adapters::errors::one_line;
 use warden_core::event::{Event, Incoming, parse_incoming};
 use warden_core::explain::describe;
@@ -122,7 +123,15 @@ mod probe;
 mod replicate;
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    let cli = Cli::parse();
+    // Every AWS call the command makes counts here; with the `call-log` feature (the CLI's tests)
+    // they go to $WARDEN_CALL_LOG/warden-<command>.calls, which docs/cli-policy.json is checked
+    // against (tests/infra/cli_policy_check.py).
+    let calls = ApiCalls::new();
+    let name = format!("warden-{}", cli.command.name());
+    let result = run(cli, &calls);
+    calls.log_as(&name);
+    match result {
         Ok(code) => code,
         Err(err) => {
             eprintln!("warden: {}", one_line(err.as_ref()));
@@ -131,7 +140,28 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+impl Command {
+    /// The command as the call log names it: `gate`, `plan-cleanup`, `replicate-native`,
+    /// `invoke-tag-guard`, ...
+    fn name(&self) -> String {
+        match self {
+            Command::Explain { .. } => "explain".into(),
+            Command::Validate { .. } => "validate".into(),
+            Command::Schema => "schema".into(),
+            Command::Plan {
+                what: PlanWhat::Cleanup(_),
+            } => "plan-cleanup".into(),
+            Command::Replicate(args) => args.name().into(),
+            Command::Gate(_) => "gate".into(),
+            Command::Doctor(_) => "doctor".into(),
+            Command::Invoke(args) => args.name(),
+            Command::Probe(_) => "probe".into(),
+            Command::Cleanup { .. } => "cleanup".into(),
+        }
+    }
+}
+
+fn run(cli: Cli, calls: &ApiCalls) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Explain { event, policy } => explain(&event, policy.as_deref()),
         Command::Validate { policy } => Ok(validate(&policy)?),
@@ -141,13 +171,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Plan {
             what: PlanWhat::Cleanup(args),
-        } => cleanup::run(&args, false),
-        Command::Cleanup { args, apply } => cleanup::run(&args, apply),
-        Command::Replicate(args) => replicate::run(&args),
-        Command::Gate(args) => gate::run(&args),
-        Command::Doctor(args) => doctor::run(&args),
-        Command::Invoke(args) => invoke::run(&args),
-        Command::Probe(args) => probe::run(&args),
+        } => cleanup::run(&args, false, calls),
+        Command::Cleanup { args, apply } => cleanup::run(&args, apply, calls),
+        Command::Replicate(args) => replicate::run(&args, calls),
+        Command::Gate(args) => gate::run(&args, calls),
+        Command::Doctor(args) => doctor::run(&args, calls),
+        Command::Invoke(args) => invoke::run(&args, calls),
+        Command::Probe(args) => probe::run(&args, calls),
     }
 }
 

@@ -57,9 +57,20 @@ pub(crate) struct ReplicateArgs {
     account: Option<String>,
 }
 
-pub fn run(args: &ReplicateArgs) -> anyhow::Result<ExitCode> {
+impl ReplicateArgs {
+    /// The command as the call log names it.
+    pub(crate) fn name(&self) -> &'static str {
+        if self.native {
+            "replicate-native"
+        } else {
+            "replicate-backfill"
+        }
+    }
+}
+
+pub fn run(args: &ReplicateArgs, calls: &ApiCalls) -> anyhow::Result<ExitCode> {
     if args.native {
-        return native(args);
+        return native(args, calls);
     }
     let policy = load_policy(&args.policy)?;
     let only = args
@@ -77,7 +88,7 @@ pub fn run(args: &ReplicateArgs) -> anyhow::Result<ExitCode> {
             dry_run: args.dry_run,
             concurrency: args.concurrency,
         };
-        let replicator = Replicator::new(&sdk, &ApiCalls::new(), policy, config)?;
+        let replicator = Replicator::new(&sdk, calls, policy, config)?;
         let bar = ProgressBar::new_spinner();
         bar.set_style(
             ProgressStyle::with_template("{spinner} {prefix}: {msg} [{elapsed}]")
@@ -167,7 +178,7 @@ fn summary(report: &BackfillReport, account: &AccountId) -> String {
 }
 
 /// `--native`: the registry's replication configuration against the policy's.
-fn native(args: &ReplicateArgs) -> anyhow::Result<ExitCode> {
+fn native(args: &ReplicateArgs, calls: &ApiCalls) -> anyhow::Result<ExitCode> {
     let policy = load_policy(&args.policy)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let report = runtime.block_on(async {
@@ -179,7 +190,7 @@ fn native(args: &ReplicateArgs) -> anyhow::Result<ExitCode> {
             dry_run: !args.apply,
             concurrency: DEFAULT_CONCURRENCY,
         };
-        let replicator = Replicator::new(&sdk, &ApiCalls::new(), policy, config)?;
+        let replicator = Replicator::new(&sdk, calls, policy, config)?;
         anyhow::Ok(replicator.reconcile_native(&here, args.apply).await?)
     })?;
     if args.json {

@@ -1,25 +1,55 @@
-"""IAM = code: each function's role in infra/template.yaml grants exactly the actions its code uses.
+"""IAM = code: each function's role in infra/template.yaml grants exactly the actions its code uses,
+on resources and under conditions that cover every resource its code names.
 
 The code side is measured, not declared: the integration tests run every function with the
 `call-log` feature, which appends each AWS operation a function's handler calls to
-`$WARDEN_CALL_LOG/<function>.calls` (and the policy loader's to `policy-load.calls`). The template
-side is every action in the role the function's `Role` points at.
+`$WARDEN_CALL_LOG/<function>.calls` (and the policy loader's to `policy-load.calls`), with what the
+call named (shared/aws/src/runtime/calls.rs):
 
-  granted  must equal  observed + init + platform
+  ECR.PutImage repository=team-a/api registry=123456789012 region=us-east-1
+  DynamoDB.GetItem table=ecr-warden key=verdict#team-a/api@sha256:... region=us-east-1
 
-where `init` is the policy loader's calls for a function whose environment names an SSM parameter,
-and `platform` is what AWS itself does with the function's role rather than the code (listed below,
-each with its reason). An action granted and never used fails, as does one used and not granted.
+(a line with no `key=value` fields — an older log — is checked for its action only). The template
+side is every statement in the role the function's `Role` points at.
+
+1. Actions:  granted  must equal  observed + init + platform
+
+   where `init` is the policy loader's calls for a function whose environment names an SSM
+   parameter, and `platform` is what AWS itself does with the function's role rather than the code
+   (listed below, each with its reason). An action granted and never used fails, as does one used
+   and not granted.
+
+2. Resources and conditions: every recorded call must be allowed by some statement of the role
+   that grants its action, whose Resource patterns cover the ARN the call names (IAM's `*` and `?`)
+   and whose Condition holds for what the call names (`dynamodb:LeadingKeys`: the partition key
+   values). The call's ARN is built from its fields (an action with no resource type needs `*`).
+   The template's ARNs are resolved with the values the tests use:
+   - `${AWS::Region}` is the region the function runs in: the line's `home` (the process's
+     AWS_REGION: a `warden` the CLI tests run, in whatever region they give it), else the tests'
+     REGION, us-east-1 (tests/src/lib.rs). A call in another region (the replicator's copies to
+     eu-west-1) must be granted there.
+   - `${AWS::AccountId}` stands for any account: every test runs in an account of its own
+     (tests/src/lib.rs, `Emulator::account`), which the call log does not record, so the check
+     compares everything in an ARN but the deployment's own account (a literal account in the
+     template is compared). A call that names no account (no registryId, a bare name) is in the
+     caller's, written 123456789012.
+   - parameters take their defaults; a resource the stack creates is the one the tests create in
+     its place (TEST_RESOURCES); names the tests give differently from a deployment are translated
+     (TEST_NAMES).
 
 Usage: python tests/infra/iam_check.py TEMPLATE CALL_LOG_DIR   (SAM YAML or CDK-synthesized JSON)
 """
 
 from __future__ import annotations
 
+import re
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
 
-from deployment import ROOT, functions, load
+from deployment import ROOT, _ref, _statements, functions, load
 
 # SDK service ids (smithy metadata) → IAM service prefixes, where lowercasing is not enough.
 PREFIXES = {"Secrets Manager": "secretsmanager"}
@@ -54,17 +84,311 @@ UNTESTED: dict[str, dict[str, tuple[str, str]]] = {
     # here until the fault proxy reached it: tests/tests/faults.rs.
 }
 
+# The tests' stand-ins for what the stack creates, by resource type: a Ref / GetAtt to one of these
+# in a Resource is the resource the tests create in its place.
+TEST_RESOURCES = {
+    # tests/src/lib.rs, TestAccount::state_table: the functions' WARDEN_TABLE.
+    "AWS::DynamoDB::Table": "arn:aws:dynamodb:${AWS::Region}:${AWS::AccountId}:table/ecr-warden",
+    # tests/src/lib.rs, TestAccount::topic_with_queue: the functions' WARDEN_TOPIC_ARN.
+    "AWS::SNS::Topic": "arn:aws:sns:${AWS::Region}:${AWS::AccountId}:ecr-warden",
+}
+
+# Names the tests give where a deployment's differ: (field, the tests' prefix, the deployment's).
+TEST_NAMES = [
+    # tests/tests/notifier.rs names its webhook secrets slack/<name>; a deployment keeps them under
+    # SlackSecretPrefix (SAM parameter, CDK slackSecretPrefix), default ecr-warden/slack/.
+    ("secret", "slack/", "ecr-warden/slack/"),
+]
+
+# A call that names no account is in the caller's: this stands for it (the emulator's default).
+OWN_ACCOUNT = "123456789012"
+OWN_REGION = "us-east-1"  # tests/src/lib.rs, REGION: where the tests run their functions
+PSEUDO = {
+    "AWS::Partition": "aws",
+    "AWS::URLSuffix": "amazonaws.com",
+    "AWS::AccountId": "${AWS::AccountId}",
+    "AWS::Region": "${AWS::Region}",
+    "AWS::StackName": "ecr-warden",
+    "AWS::NoValue": None,
+}
+# In a resolved pattern: the deployment's own account, matching any.
+ANY_ACCOUNT = r"\d{12}"
+
+
+def parse(line: str) -> tuple[str, list[tuple[str, str]]]:
+    """`Service.Operation k=v k=v` → the operation and its fields (a service id may hold a space:
+    `Secrets Manager.GetSecretValue secret=x`; a field is a trailing token holding `=`)."""
+    tokens = line.split(" ")
+    n = len(tokens)
+    while n > 1 and "=" in tokens[n - 1]:
+        n -= 1
+    fields = [tuple(t.split("=", 1)) for t in tokens[n:]]
+    return " ".join(tokens[:n]), [(k, unquote(v)) for k, v in fields]
+
 
 def iam_action(operation: str) -> str:
-    service, name = operation.split(".", 1)
+    """`ECR.PutImage` (or a whole call-log line) → `ecr:PutImage`."""
+    service, name = parse(operation)[0].split(".", 1)
     return f"{PREFIXES.get(service, service.lower())}:{name}"
 
 
 def observed(folder: Path, name: str) -> set[str]:
+    return {action for action, _ in recorded(folder, name)}
+
+
+def recorded(folder: Path, name: str) -> set[tuple[str, tuple[tuple[str, str], ...]]]:
+    """Each distinct (IAM action, fields) of `<name>.calls`."""
     path = folder / f"{name}.calls"
     if not path.exists():
         return set()
-    return {iam_action(line) for line in path.read_text().splitlines() if line}
+    found = set()
+    for line in path.read_text().splitlines():
+        if line:
+            operation, fields = parse(line)
+            found.add((iam_action(operation), tuple(fields)))
+    return found
+
+
+# ------------------------------------------------------------------------------ the call's side
+
+
+@dataclass
+class Call:
+    action: str
+    fields: tuple[tuple[str, str], ...]
+    resources: list[str]
+    home: str = OWN_REGION
+    context: dict[str, list[str]] = field(default_factory=dict)
+
+    def shown(self) -> str:
+        return " ".join(f"{k}={v}" for k, v in self.fields)
+
+
+def call(action: str, fields: tuple[tuple[str, str], ...]) -> Call:
+    """The ARNs IAM authorizes `action` against for a call with these fields, and the condition
+    keys the call sets."""
+    values: dict[str, list[str]] = {}
+    for key, value in fields:
+        for field_, tests, deployed in TEST_NAMES:
+            if key == field_ and value.startswith(tests):
+                value = deployed + value[len(tests):]
+        values.setdefault(key, []).append(value)
+    one = lambda key, default=None: (values.get(key) or [default])[0]  # noqa: E731
+    region = one("region", OWN_REGION)
+    service, name = action.split(":", 1)
+    arn = f"arn:aws:{service}:{region}:{OWN_ACCOUNT}:"
+    resources: list[str] = []
+    context: dict[str, list[str]] = {}
+    if service == "ecr":
+        account = one("registry", OWN_ACCOUNT)
+        resources = [f"arn:aws:ecr:{region}:{account}:repository/{r}" for r in values.get("repository", [])]
+    elif service == "dynamodb":
+        resources = [f"{arn}table/{t}" for t in values.get("table", [])]
+        if "key" in values:
+            context["dynamodb:LeadingKeys"] = values["key"]
+    elif service == "sns":
+        resources = values.get("topic", []) + values.get("target", [])
+    elif service == "sts":
+        resources = values.get("role", [])
+    elif service == "ssm":
+        resources = [
+            p if p.startswith("arn:") else f"{arn}parameter{p}" if p.startswith("/") else f"{arn}parameter/{p}"
+            for p in values.get("parameter", [])
+        ]
+    elif service == "secretsmanager":
+        # A secret's ARN ends in a random 6-character suffix; AbCdEf stands for it.
+        resources = [s if s.startswith("arn:") else f"{arn}secret:{s}-AbCdEf" for s in values.get("secret", [])]
+    elif service == "lambda":
+        resources = [f if f.startswith("arn:") else f"{arn}function:{f}" for f in values.get("function", [])]
+    elif service == "ecs":
+        cluster = one("cluster", "default").rsplit("/", 1)[-1]
+        kinds = {"DescribeServices": "service", "DescribeTasks": "task",
+                 "DescribeServiceRevisions": "service-revision"}
+        kind = kinds.get(name)
+        if kind:
+            resources = [v if v.startswith("arn:") else f"{arn}{kind}/{cluster}/{v}" for v in values.get(kind, [])]
+    # No resource named (or an action without a resource type): IAM asks for `*`.
+    return Call(action, fields, resources or ["*"], one("home", OWN_REGION), context)
+
+
+# ------------------------------------------------------------------------------ the template's side
+
+
+class Resolver:
+    """A template's values with parameters at their defaults, pseudo parameters as above, the stack's
+    own resources as the tests' stand-ins, and conditions evaluated."""
+
+    def __init__(self, template: dict[str, Any]):
+        self.template = template
+        self.params = {k: v.get("Default") for k, v in template.get("Parameters", {}).items()}
+        for name, spec in template.get("Parameters", {}).items():
+            if spec.get("Type") == "CommaDelimitedList":
+                self.params[name] = (spec.get("Default") or "").split(",")
+
+    def condition(self, name: str) -> bool:
+        return bool(self.value(self.template.get("Conditions", {})[name]))
+
+    def ref(self, name: str) -> Any:
+        if name in PSEUDO:
+            return PSEUDO[name]
+        if name in self.params:
+            return self.params[name]
+        return self.attribute(name, "Ref")
+
+    def attribute(self, logical: str, attribute: str) -> str:
+        kind = self.template["Resources"][logical]["Type"]
+        if kind in TEST_RESOURCES:
+            arn = TEST_RESOURCES[kind]
+            if attribute == "Ref" and kind == "AWS::DynamoDB::Table":
+                return arn.rsplit("/", 1)[1]
+            return arn
+        # Not a resource any call names (log groups, queues): named by its logical id.
+        return f"<{logical}.{attribute}>"
+
+    def value(self, node: Any) -> Any:
+        if isinstance(node, list):
+            return [self.value(v) for v in node]
+        if not isinstance(node, dict):
+            return node
+        if len(node) != 1:
+            return {k: self.value(v) for k, v in node.items()}
+        (fn, arg), = node.items()
+        if fn == "Ref":
+            return self.ref(arg)
+        if fn == "Fn::GetAtt":
+            logical, attribute = arg if isinstance(arg, list) else arg.split(".", 1)
+            return self.attribute(logical, attribute)
+        if fn == "Condition":
+            return self.condition(arg)
+        if fn == "Fn::If":
+            name, yes, no = arg
+            return self.value(yes if self.condition(name) else no)
+        if fn == "Fn::Equals":
+            a, b = (self.value(v) for v in arg)
+            return a == b
+        if fn == "Fn::Not":
+            return not self.value(arg[0])
+        if fn == "Fn::And":
+            return all(self.value(v) for v in arg)
+        if fn == "Fn::Or":
+            return any(self.value(v) for v in arg)
+        if fn == "Fn::Join":
+            separator, parts = arg
+            parts = self.value(parts)
+            return separator.join(str(p) for p in (parts if isinstance(parts, list) else [parts]))
+        if fn == "Fn::Split":
+            separator, text = arg
+            return str(self.value(text)).split(separator)
+        if fn == "Fn::Select":
+            index, items = arg
+            return self.value(items)[int(self.value(index))]
+        if fn == "Fn::Sub":
+            text, names = (arg, {}) if isinstance(arg, str) else arg
+            names = {k: self.value(v) for k, v in names.items()}
+
+            def sub(m: re.Match) -> str:
+                ref = m.group(1)
+                if ref in names:
+                    return str(names[ref])
+                if "." in ref and ref.split(".", 1)[0] in self.template["Resources"]:
+                    return self.attribute(*ref.split(".", 1))
+                return str(self.ref(ref))
+
+            return re.sub(r"\$\{([^}!]+)\}", sub, text)
+        return {fn: self.value(arg)}
+
+    def resources(self, statement: dict[str, Any]) -> list[str]:
+        found = self.value(statement.get("Resource", []))
+        found = found if isinstance(found, list) else [found]
+        flat: list[str] = []
+        for item in found:
+            flat.extend(item if isinstance(item, list) else [item])
+        return [r for r in flat if r not in (None, "")]
+
+
+def glob(pattern: str, home: str = OWN_REGION) -> re.Pattern:
+    """IAM's wildcards (`*`, `?`); the deployment's own account (any) and region (`home`)."""
+    out = ""
+    for piece in re.split(r"(\$\{AWS::(?:AccountId|Region)\}|\*|\?)", pattern):
+        special = {"${AWS::AccountId}": ANY_ACCOUNT, "${AWS::Region}": re.escape(home), "*": ".*", "?": "."}
+        out += special.get(piece) or re.escape(piece)
+    return re.compile(out, re.DOTALL)
+
+
+def matches(pattern: str, value: str, ignore_case: bool = False, home: str = OWN_REGION) -> bool:
+    regex = glob(pattern.lower() if ignore_case else pattern, home)
+    return regex.fullmatch(value.lower() if ignore_case else value) is not None
+
+
+OPERATORS = {
+    "StringEquals": lambda p, v: p == v,
+    "StringLike": lambda p, v: matches(p, v),
+    "ArnEquals": lambda p, v: p == v,
+    "ArnLike": lambda p, v: matches(p, v),
+}
+
+
+def condition_holds(condition: dict[str, Any], context: dict[str, list[str]]) -> tuple[bool, str]:
+    """Whether every condition of a statement holds for the call; if not, why."""
+    for operator, tests in condition.items():
+        qualifier, _, base = operator.rpartition(":")
+        test = OPERATORS.get(base)
+        if test is None or qualifier not in ("", "ForAllValues", "ForAnyValue"):
+            return False, f"operator {operator} is not one the check evaluates"
+        for key, wanted in tests.items():
+            wanted = wanted if isinstance(wanted, list) else [wanted]
+            if key not in context:
+                return False, f"{key}: the call log names no value for it"
+            values = context[key]
+            hit = [any(test(w, v) for w in wanted) for v in values]
+            ok = all(hit) if qualifier in ("", "ForAllValues") else any(hit)
+            if not ok:
+                return False, f"{operator} {key} {wanted}"
+    return True, ""
+
+
+def action_matches(pattern: str, action: str) -> bool:
+    return matches(pattern, action, ignore_case=True)
+
+
+def role_statements(template: dict[str, Any], logical_id: str) -> list[dict[str, Any]]:
+    """Every statement of the function's role: its inline policies and the policies attached to it."""
+    resources = template["Resources"]
+    role_id = _ref(resources[logical_id]["Properties"]["Role"])
+    found = list(_statements(resources[role_id]["Properties"].get("Policies", [])))
+    for other in resources.values():
+        if other["Type"] == "AWS::IAM::Policy" and any(
+            _ref(r) == role_id for r in other["Properties"].get("Roles", [])
+        ):
+            found.extend(_statements(other["Properties"]["PolicyDocument"]))
+    return found
+
+
+def allowed(c: Call, statements: list[dict[str, Any]], resolver: Resolver) -> list[tuple[str, str]]:
+    """Each of the call's resources that is not allowed, with why (empty: all are)."""
+    problems = []
+    for resource in c.resources:
+        reasons = []
+        for statement in statements:
+            if "NotAction" in statement or "NotResource" in statement:
+                raise ValueError(f"NotAction/NotResource is not expected: {statement}")
+            actions = statement["Action"]
+            if not any(action_matches(a, c.action) for a in ([actions] if isinstance(actions, str) else actions)):
+                continue
+            patterns = resolver.resources(statement)
+            sid = statement.get("Sid", "(no Sid)")
+            if not any(matches(p, resource, home=c.home) for p in patterns):
+                shown = ", ".join(p.replace("${AWS::Region}", c.home) for p in patterns)
+                reasons.append(f"{sid} grants it on {shown}")
+                continue
+            ok, why = condition_holds(resolver.value(statement.get("Condition", {})), c.context)
+            if ok:
+                reasons = []
+                break
+            reasons.append(f"{sid} covers it only if {why}")
+        if reasons:
+            problems.append((f"{c.action} on {resource} ({c.shown()})", "; ".join(reasons)))
+    return problems
 
 
 def main(template_path: str, log_dir: str) -> int:
@@ -73,8 +397,10 @@ def main(template_path: str, log_dir: str) -> int:
     if not init:
         print(f"no policy-load calls in {folder}: run the integration tests with WARDEN_CALL_LOG")
         return 2
-    failures = 0
-    for name, function in sorted(functions(load(template_path)).items()):
+    template = load(template_path)
+    resolver = Resolver(template)
+    failures = checked = 0
+    for name, function in sorted(functions(template).items()):
         grants = function.actions
         used = observed(folder, name)
         if not used:
@@ -82,8 +408,10 @@ def main(template_path: str, log_dir: str) -> int:
             failures += 1
             continue
         needed = set(used)
+        calls = set(recorded(folder, name))
         if "WARDEN_POLICY_SSM" in function.env:
             needed |= init
+            calls |= recorded(folder, "policy-load")
         platform = {**PLATFORM["*"], **PLATFORM.get(name, {})}
         untested = UNTESTED.get(name, {})
         for action, (source, _why) in untested.items():
@@ -92,22 +420,43 @@ def main(template_path: str, log_dir: str) -> int:
                 failures += 1
         missing = needed - grants
         unused = grants - needed - set(platform) - set(untested)
-        if missing or unused:
+        # Resources and conditions: each recorded call that names what it acts on.
+        statements = role_statements(template, function.logical_id)
+        named = [call(action, fields) for action, fields in sorted(calls) if fields and action in grants]
+        denied = [problem for c in named for problem in allowed(c, statements, resolver)]
+        resources = {r for c in named for r in c.resources}
+        checked += len(named)
+        conditioned = sum(1 for c in named if c.context)
+        if missing or unused or denied:
             failures += 1
         print(
             f"{name} ({function.logical_id}): {len(grants)} actions granted, "
             f"{len(used)} called by the code, {len(needed & init)} at init, "
             f"{len(grants & set(platform))} for the platform, "
-            f"{len(grants & set(untested))} on untested paths"
+            f"{len(grants & set(untested))} on untested paths; "
+            f"{len(named)} calls naming {len(resources)} resources, {conditioned} under a condition"
         )
         for action in sorted(missing):
             print(f"  MISSING  {action}: the code calls it, the role does not grant it")
         for action in sorted(unused):
             print(f"  UNUSED   {action}: granted, but no test saw the code call it")
+        # One line per action and reason: the first call it denies, and how many more.
+        by_reason: dict[tuple[str, str], list[str]] = {}
+        for what, why in denied:
+            by_reason.setdefault((what.split(" ", 1)[0], why), []).append(what)
+        for (_action, why), what in by_reason.items():
+            more = f" (and {len(what) - 1} more)" if len(what) > 1 else ""
+            print(f"  DENIED   {what[0]}{more}: {why}")
+        if not named and calls:
+            print(f"  (no call in {name}.calls names a resource: an older call log? resources not checked)")
     if failures:
         print(f"IAM check: {failures} function(s) differ from their code")
         return 1
-    print(f"IAM check ({template_path}): every role grants exactly what its function calls")
+    print(
+        f"IAM check ({template_path}): every role grants exactly what its function calls"
+        + (", on the resources and under the conditions its calls name" if checked else
+           " (no call in the log names a resource: resources and conditions not checked)")
+    )
     return 0
 
 

@@ -27,9 +27,9 @@ async fn a_policy_loads_from_ssm_and_a_bad_one_is_refused_by_name() {
         "the example policy's four rules"
     );
     // What every function with WARDEN_POLICY_SSM calls at init, for the IAM check.
+    acct.clients.calls.log_as("policy-load");
     let init = acct.clients.calls.take();
     assert_eq!(init.get("SSM.GetParameter"), Some(&1), "{init:?}");
-    warden_aws::runtime::calls::log_calls("policy-load", &init);
 
     let bad = "version: 1\nrepositories:\n  - match: a\n    gatee: {}\n";
     ssm.put_parameter()

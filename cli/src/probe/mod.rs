@@ -22,7 +22,7 @@ use aws_sdk_ecr::types::{
 use serde_json::{Value, json};
 use warden_aws::adapters::ecr::EcrRegistry;
 use warden_aws::adapters::findings::Scanners;
-use warden_aws::{ApiCalls, load_sdk_config};
+use warden_aws::{ApiCalls, counted, load_sdk_config};
 use warden_core::names::{AccountId, Region};
 
 use crate::aws::{caller, configured_region};
@@ -149,13 +149,18 @@ fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Probe {
-    fn new(sdk: &aws_config::SdkConfig, prefix: &str, account: AccountId, region: Region) -> Self {
-        let calls = ApiCalls::new();
+    fn new(
+        sdk: &aws_config::SdkConfig,
+        calls: &ApiCalls,
+        prefix: &str,
+        account: AccountId,
+        region: Region,
+    ) -> Self {
         Self {
-            ecr: aws_sdk_ecr::Client::new(sdk),
-            inspector: aws_sdk_inspector2::Client::new(sdk),
-            registry: EcrRegistry::from_sdk(sdk, &calls),
-            scanners: Scanners::from_sdk(sdk, &calls),
+            ecr: counted!(aws_sdk_ecr, sdk, calls),
+            inspector: counted!(aws_sdk_inspector2, sdk, calls),
+            registry: EcrRegistry::from_sdk(sdk, calls),
+            scanners: Scanners::from_sdk(sdk, calls),
             account,
             region,
             prefix: prefix.to_owned(),
@@ -352,7 +357,7 @@ fn run_prefix() -> String {
     format!("ecr-warden-probe-{}", &hex[..8])
 }
 
-pub fn run(args: &ProbeArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: &ProbeArgs, calls: &ApiCalls) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
         let sdk = load_sdk_config().await?;
@@ -363,7 +368,7 @@ pub fn run(args: &ProbeArgs) -> anyhow::Result<ExitCode> {
         let region = configured_region(&sdk, " or pass --region")?;
         let account = caller(&sdk).await?;
         let prefix = args.prefix.clone().unwrap_or_else(run_prefix);
-        let probe = Probe::new(&sdk, &prefix, account.clone(), region.clone());
+        let probe = Probe::new(&sdk, calls, &prefix, account.clone(), region.clone());
         let work = async {
             probe.create_repositories().await?;
             anyhow::Ok(probe.observe(Duration::from_secs(args.scan_wait)).await)

@@ -106,7 +106,7 @@ async fn a_sweep_out_of_time_checkpoints_and_the_next_continues_there() {
     assert!(second.stopped_after.is_none());
     // tag-guard's own sweep and adapters, driven without the Lambda frame: log what they called
     // (the checkpoint's PutItem and DeleteItem among them) for the IAM check.
-    warden_aws::runtime::calls::log_calls("tag-guard", &s.acct.clients.calls.since(&before));
+    s.acct.clients.calls.log_since("tag-guard", &before);
     assert_eq!(
         s.acct.table_items(&s.table).await.len(),
         0,

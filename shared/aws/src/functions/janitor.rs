@@ -144,7 +144,7 @@ impl Janitor {
             janitor::run(&self.policy, &ctx, &ports, only.as_ref(), progress, budget).await;
         // The CLI and the tests call `run` without the invocation frame, which logs for the rest.
         #[cfg(feature = "call-log")]
-        crate::runtime::calls::log_calls(FUNCTION, &self.calls.since(&before));
+        self.calls.log_since(FUNCTION, &before);
         report
     }
 

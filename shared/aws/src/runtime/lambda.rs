@@ -297,8 +297,7 @@ where
         }
     };
     summary.api_calls = calls.since(&calls_before);
-    #[cfg(feature = "call-log")]
-    crate::runtime::calls::log_calls(function, &summary.api_calls);
+    calls.log_since(function, &calls_before);
     summary.duration = started.elapsed();
     summary.emit();
     result
