@@ -4,7 +4,6 @@ SHELL := /bin/bash
 
 VENV      := .venv
 PY        := $(VENV)/bin/python
-HOST      := $(shell rustc -vV | sed -n "s/^host: //p")
 STAMP     := $(VENV)/.installed
 # The deploy and template-check tools, each in a venv of its own (infra/requirements-*.txt).
 SAM_STAMP     := .venv-sam/.installed
@@ -111,22 +110,20 @@ demo: $(STAMP)
 # registry scale, then each function's cold start, peak RSS, zip and start-up instructions
 # (callgrind) against a Python + boto3 twin, then the replicator copying a 1 GiB layer (time, peak
 # RSS) through both data paths.
-bench: $(STAMP)
+bench: $(STAMP) $(SAM_STAMP)
 	cargo run --quiet --release -p warden-core --example bench_janitor_plan -- 10000
 	cargo run --quiet --release -p warden-core --example bench_janitor_plan -- 100000
 	cargo run --quiet --release -p warden-core --example bench_policy_load -- infra/policy.yaml
-	@# Each function built as sam build and the CDK build it: in its own package's folder (cargo
-	@# resolves that package alone), release profile, non-PIE (static relocation model, which
-	@# .cargo/config.toml gives the deployed arm64 builds): only the architecture is the host's.
-	@# With --target, RUSTFLAGS reaches only the binaries, not build scripts or proc macros.
-	for f in $(FUNCTIONS); do (cd functions/$$f && RUSTFLAGS="-C relocation-model=static" cargo build --quiet --release --target $(HOST)) || exit 1; done
-	$(PY) tests/bench/cold_start.py 20 "$(TARGET_DIR)/$(HOST)/release" --write docs/benchmarks.md
+	@# Each function built by sam build from infra/template.yaml, as deployed (own package folder,
+	@# release profile, non-PIE), the architecture switched to this machine's so that it can run.
+	tests/bench/sam_build_host.sh target/bench-sam
+	$(PY) tests/bench/cold_start.py 20 target/bench-sam/bin --write docs/benchmarks.md
 	@# The replicator's copy at 1 GiB: the release binary through ECR's API (emulator), then both
 	@# data paths side by side (needs the Debian packages docker-registry and skopeo).
-	tests/emulator/with-emulator.sh $(PY) tests/bench/copy_rss.py 1024 "$(TARGET_DIR)/$(HOST)/release/replicator"
+	tests/emulator/with-emulator.sh $(PY) tests/bench/copy_rss.py 1024 target/bench-sam/bin/replicator
 	tests/emulator/with-emulator.sh cargo run --quiet --release -p warden-tests --example bench_copy -- 1024
 	@# Bursts: 1,000 pushes and 2,000 Inspector messages through the release binaries built above.
-	tests/emulator/with-emulator.sh $(PY) tests/bench/burst.py "$(TARGET_DIR)/$(HOST)/release"
+	tests/emulator/with-emulator.sh $(PY) tests/bench/burst.py target/bench-sam/bin
 
 # sam build runs cargo-lambda (arm64, release) for each function in its own package's folder (its
 # CodeUri: cargo resolves that package alone, tests/infra/features.py checks the feature set) and
