@@ -31,7 +31,7 @@ help:
 	@echo "make bench  - janitor's planner at scale; each function's cold start, RSS, zip and start-up instructions"
 	@echo "make fuzz   - every fuzz target to FUZZ_RUNS executions (10 M; cargo-fuzz, nightly)"
 	@echo "make setup  - Python venvs: pinned moto, cargo-lambda and zig; aws-sam-cli + cfn-lint; checkov"
-	@echo "make deploy - sam build && sam deploy (guided the first time; README \"Deploy\")"
+	@echo "make deploy - sam build && sam deploy (guided the first time; docs/deploy.md)"
 	@echo "make synth  - the CDK app synthesized, functions bundled with cargo-lambda (infra/cdk/cdk.out)"
 
 # The venv holds the emulator (pinned moto) and the build tools that come from PyPI.

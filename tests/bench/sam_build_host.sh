@@ -16,6 +16,8 @@ trap 'rm -f "$twin"' EXIT
 sed 's/^    Architectures: \[arm64\]$/    Architectures: [x86_64]/' "$root/infra/template.yaml" >"$twin"
 grep -q "Architectures: \[x86_64\]" "$twin" || { echo "sam_build_host.sh: no Architectures line in the template" >&2; exit 1; }
 rm -rf "$out"
+# cargo-lambda and zig come from the project's venv (make setup).
+export PATH="$root/.venv/bin:$PATH"
 (cd "$root/infra" && SAM_CLI_TELEMETRY=0 RUSTFLAGS="-C relocation-model=static" \
   "$root/.venv-sam/bin/sam" build --template-file .bench-template.yaml --build-dir "$out/build" >&2)
 mkdir -p "$out/bin"
