@@ -276,7 +276,17 @@ fn explain_tag_guard(event: &Event, policy: &Policy) -> Value {
             tag,
             digest,
             observed_at,
+            replicated_from,
         } => {
+            let moved = if replicated_from.is_some() {
+                "an earlier digest is recorded and the tag no longer points to it: the tag follows its source (ECR replication), the ledger follows it, notify"
+            } else {
+                "an earlier digest is recorded and the tag no longer points to it: keep the pushed image under the offender tag, point the tag back, notify"
+            };
+            let facts = TagFacts {
+                replicated_from,
+                ..TagFacts::default()
+            };
             match tag_guard::decide_tag(
                 &repository,
                 &tag,
@@ -284,7 +294,7 @@ fn explain_tag_guard(event: &Event, policy: &Policy) -> Value {
                 observed_at,
                 policy,
                 &ctx,
-                &TagFacts::default(),
+                &facts,
             ) {
                 Step::Done(plan) => json!({ "plan": plan }),
                 Step::Need(need) => json!({
@@ -292,7 +302,7 @@ fn explain_tag_guard(event: &Event, policy: &Policy) -> Value {
                     "then": [
                         "no entry for the tag: record this digest (nothing else)",
                         "the entry is this digest: nothing (a duplicate event)",
-                        "an earlier digest is recorded and the tag no longer points to it: keep the pushed image under the offender tag, point the tag back, notify",
+                        moved,
                         "the tag already points to the recorded digest: nothing",
                     ],
                 }),

@@ -1,6 +1,6 @@
 //! tag-guard on events: a repository created mutable gets the policy's setting, a moved protected
-//! tag is reverted (in any delivery order, pushed or replicated by ECR), dry run, pushes that cost
-//! nothing.
+//! tag is reverted (in any delivery order), a tag ECR's replication wrote follows its source, dry
+//! run, pushes that cost nothing.
 
 use super::*;
 
@@ -133,10 +133,12 @@ async fn a_moved_protected_tag_is_reverted_and_the_offender_kept() {
 }
 
 /// ECR's own replication writes a tag in the destination registry and says so with `ECR
-/// Replication Action`, never a PUSH: tag-guard guards it the same way (a failed replication and an
-/// untagged one change nothing).
+/// Replication Action`, never a PUSH. tag-guard records it and follows it — the source region's
+/// guard decides, and its revert is replicated here in turn — so two regions' ledgers never fight
+/// (with replication both ways they would loop). A push made here over the replicated tag is
+/// reverted to it. A failed replication and an untagged one change nothing.
 #[tokio::test]
-async fn a_protected_tag_moved_by_native_replication_is_reverted() {
+async fn a_tag_written_by_native_replication_follows_its_source_and_is_guarded_here() {
     let s = setup(false).await;
     s.acct.create_repository("team-a/api").await;
     let replicated = |tag: &str, digest: &Digest, time: &str, result: &str| {
@@ -156,26 +158,46 @@ async fn a_protected_tag_moved_by_native_replication_is_reverted() {
         "first copy claims the tag"
     );
 
+    // The source moved v2.0.0 to b (its own guard will answer there): replicated here, it stands.
     let (b, _) = s.acct.push("team-a/api", "b", Some("v2.0.0")).await;
     let (_, made) = run(&s, replicated("v2.0.0", &b, &at(2), "FAILED")).await;
     assert_eq!(made, calls(&[]), "a failed replication changes nothing");
     let (_, made) = run(&s, replicated("", &b, &at(2), "SUCCESS")).await;
     assert_eq!(made, calls(&[]), "an untagged copy has no tag to guard");
-
     let (response, made) = run(&s, replicated("v2.0.0", &b, &at(2), "SUCCESS")).await;
-    assert_eq!(made.get("ECR.PutImage"), Some(&2), "{response}");
     assert_eq!(
-        s.acct.tags_by_digest("team-a/api").await,
-        sorted(vec![
-            (a.to_string(), vec!["v2.0.0".to_owned()]),
-            (
-                b.to_string(),
-                vec![format!("rejected-v2.0.0-{}", b.short())]
-            )
-        ])
+        made.get("ECR.PutImage"),
+        None,
+        "never reverted here: {response}"
     );
     let published = s.acct.received(&s.queue).await;
     assert_eq!(published.len(), 1, "one notification");
+    let message: Value = serde_json::from_str(published[0]["Message"].as_str().unwrap()).unwrap();
+    assert_eq!(message["kind"], "tag_accepted");
+    assert_eq!(message["accepted_digest"], json!(b));
+    assert!(
+        message["reason"]
+            .as_str()
+            .unwrap()
+            .contains("ECR replication from us-west-2/210987654321"),
+        "{message}"
+    );
+
+    // The source's revert arrives as another copy: followed back, still no write here.
+    s.acct.push("team-a/api", "a", Some("v2.0.0")).await;
+    let (_, made) = run(&s, replicated("v2.0.0", &a, &at(3), "SUCCESS")).await;
+    assert_eq!(made.get("ECR.PutImage"), None);
+    s.acct.received(&s.queue).await;
+
+    // A push made here over the replicated tag is an overwrite like any other: reverted to a.
+    let (c, _) = s.acct.push("team-a/api", "c", Some("v2.0.0")).await;
+    let (response, made) = run(&s, push_event(&s.acct, "team-a/api", "v2.0.0", &c, &at(4))).await;
+    assert_eq!(made.get("ECR.PutImage"), Some(&2), "{response}");
+    let tags = s.acct.tags_by_digest("team-a/api").await;
+    assert!(
+        tags.contains(&(a.to_string(), vec!["v2.0.0".to_owned()])),
+        "{tags:?}"
+    );
 }
 
 #[tokio::test]

@@ -78,9 +78,16 @@ pub async fn handle(
             tag,
             digest,
             observed_at,
+            replicated_from,
         } => {
-            let plan =
-                resolve_tag(&repository, &tag, &digest, observed_at, policy, ctx, ports).await;
+            let write = TagWrite {
+                repository: &repository,
+                tag: &tag,
+                digest: &digest,
+                observed_at,
+                replicated_from,
+            };
+            let plan = resolve_tag(&write, policy, ctx, ports).await;
             match plan {
                 Ok(plan) => run(plan, ports, &mut report).await?,
                 Err(e) => absorb(e, &mut report.errors)?,
@@ -111,17 +118,29 @@ async fn run(plan: Plan, ports: &Ports<'_>, report: &mut Report) -> Result<(), P
     }
 }
 
+/// One write of a protected tag to decide on: pushed (or seen by the sweep), or replicated here.
+pub struct TagWrite<'a> {
+    pub repository: &'a RepositoryName,
+    pub tag: &'a Tag,
+    pub digest: &'a Digest,
+    pub observed_at: DateTime<Utc>,
+    /// ECR's replication wrote it, from this source (`<region>/<account>`).
+    pub replicated_from: Option<String>,
+}
+
 /// Run the tag decision to its plan, reading each fact it asks for (and nothing else).
 pub async fn resolve_tag(
-    repository: &RepositoryName,
-    tag: &Tag,
-    digest: &Digest,
-    observed_at: DateTime<Utc>,
+    write: &TagWrite<'_>,
     policy: &Policy,
     ctx: &Context,
     ports: &Ports<'_>,
 ) -> Result<Plan, PortError> {
-    let mut facts = TagFacts::default();
+    let (repository, tag, digest, observed_at) =
+        (write.repository, write.tag, write.digest, write.observed_at);
+    let mut facts = TagFacts {
+        replicated_from: write.replicated_from.clone(),
+        ..TagFacts::default()
+    };
     loop {
         match decide_tag(repository, tag, digest, observed_at, policy, ctx, &facts) {
             Step::Done(plan) => return Ok(plan),
@@ -261,7 +280,14 @@ async fn sweep_tags(
         // A tag first seen by a sweep is recorded at the sweep's time: the image's push time says
         // when the image arrived, not when the tag was put on it (a tag moved onto an old image
         // would otherwise claim to be the earliest observation).
-        let plan = resolve_tag(repository, &tag, &digest, ctx.now, policy, ctx, ports).await?;
+        let write = TagWrite {
+            repository,
+            tag: &tag,
+            digest: &digest,
+            observed_at: ctx.now,
+            replicated_from: None,
+        };
+        let plan = resolve_tag(&write, policy, ctx, ports).await?;
         run(plan, ports, report).await?;
     }
     Ok(())

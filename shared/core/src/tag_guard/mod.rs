@@ -58,6 +58,9 @@ pub struct TagFacts {
     pub recorded_verdict: Option<Option<Verdict>>,
     /// Whether the ledger followed the accepted push (`false`: the entry changed meanwhile).
     pub ledger_followed: Option<bool>,
+    /// From the event, not read: ECR's own replication wrote the tag here, from this source
+    /// (`<region>/<account>`). Such a tag follows its source, never reverted here.
+    pub replicated_from: Option<String>,
 }
 
 /// The next fact a decision needs.
@@ -289,6 +292,22 @@ pub fn decide_tag(
         }
         Some(Some(current)) => current,
     };
+    // A tag ECR's replication wrote follows its source: the source region's guard decides there
+    // (its revert is a push there, replicated here in turn). Reverting here too would make two
+    // ledgers fight, and with replication both ways, loop (docs/tag-guard.md, "Replicated images").
+    if let Some(source) = &facts.replicated_from {
+        let accepted = Accepted {
+            repository,
+            tag,
+            recorded: legit,
+            current: offending,
+            observed_at,
+            reason: format!(
+                "written by ECR replication from {source}: the tag follows its source, whose guard decides"
+            ),
+        };
+        return accepted.step(&resolved, ctx, dry, facts);
+    }
     // scan-gate ↔ tag-guard (docs/invariants.md): a protected tag is never re-pointed at an image
     // scan-gate failed (and so may have quarantined). The new push stands; the ledger follows it.
     match &facts.recorded_verdict {
@@ -310,6 +329,10 @@ pub fn decide_tag(
                 } else {
                     ctx.now
                 },
+                reason: format!(
+                    "scan-gate failed the recorded image {}: the tag is not pointed back at it",
+                    legit.short()
+                ),
             };
             return accepted.step(&resolved, ctx, dry, facts);
         }
@@ -387,6 +410,8 @@ struct Accepted<'a> {
     recorded: &'a Digest,
     current: &'a Digest,
     observed_at: DateTime<Utc>,
+    /// Why the move stands.
+    reason: String,
 }
 
 impl Accepted<'_> {
@@ -405,10 +430,7 @@ impl Accepted<'_> {
                 dry,
             )),
             _ => {
-                let reason = format!(
-                    "scan-gate failed the recorded image {}: the tag is not pointed back at it",
-                    self.recorded.short()
-                );
+                let reason = self.reason.clone();
                 let body = Body::TagAccepted {
                     tag: self.tag.clone(),
                     previous_digest: self.recorded.clone(),
@@ -417,7 +439,7 @@ impl Accepted<'_> {
                 };
                 Step::Done(Plan {
                     decision: format!(
-                        "{at} moved {} → {}: {reason}; the ledger follows the new push",
+                        "{at} moved {} → {}: {reason}; the ledger follows",
                         self.recorded.short(),
                         self.current.short()
                     ),
@@ -439,6 +461,8 @@ pub enum Start {
         tag: Tag,
         digest: Digest,
         observed_at: DateTime<Utc>,
+        /// ECR's replication wrote the tag, from this source (`<region>/<account>`).
+        replicated_from: Option<String>,
     },
     Sweep,
 }
@@ -451,19 +475,29 @@ pub fn start(event: &Event, policy: &Policy, ctx: &Context) -> Start {
         .as_ref()
         .and_then(|t| t.at)
         .unwrap_or(ctx.now);
-    let tagged =
-        |repository: &RepositoryName, tag: &Option<Tag>, digest: &Digest, what: &str| match tag {
-            None => Start::Plan(Plan::nothing(
-                format!("untagged {what}: no tag to guard"),
-                dry,
-            )),
-            Some(tag) => Start::Tag {
-                repository: repository.clone(),
-                tag: tag.clone(),
-                digest: digest.clone(),
-                observed_at,
-            },
-        };
+    let tagged = |repository: &RepositoryName,
+                  tag: &Option<Tag>,
+                  digest: &Digest,
+                  replicated_from: Option<String>| match tag {
+        None => Start::Plan(Plan::nothing(
+            format!(
+                "untagged {}: no tag to guard",
+                if replicated_from.is_some() {
+                    "replication"
+                } else {
+                    "push"
+                }
+            ),
+            dry,
+        )),
+        Some(tag) => Start::Tag {
+            repository: repository.clone(),
+            tag: tag.clone(),
+            digest: digest.clone(),
+            observed_at,
+            replicated_from,
+        },
+    };
     match &event.detail {
         Detail::ImagePush(push) => {
             if !push.succeeded() {
@@ -473,20 +507,38 @@ pub fn start(event: &Event, policy: &Policy, ctx: &Context) -> Start {
                 &push.repository_name,
                 &push.image_tag,
                 &push.image_digest,
-                "push",
+                None,
             )
         }
-        // ECR's own replication writes the tag in this registry without a PUSH event: the same
-        // guard as a push (docs/tag-guard.md, "Replicated images").
+        // ECR's own replication writes the tag in this registry without a PUSH event: the ledger
+        // records it and follows it, the revert is the source region's (docs/tag-guard.md,
+        // "Replicated images").
         Detail::Replication(copy) => {
-            if copy.result != "SUCCESS" {
-                return Start::Plan(Plan::nothing("replication did not succeed", dry));
+            if copy.result != "SUCCESS"
+                || copy
+                    .action_type
+                    .as_deref()
+                    .is_some_and(|a| a != "REPLICATE")
+            {
+                return Start::Plan(Plan::nothing(
+                    format!(
+                        "replication {} {}: nothing written",
+                        copy.action_type.as_deref().unwrap_or("REPLICATE"),
+                        copy.result
+                    ),
+                    dry,
+                ));
             }
+            let source = format!(
+                "{}/{}",
+                copy.source_region.as_deref().unwrap_or("another region"),
+                copy.source_account.as_deref().unwrap_or("an account")
+            );
             tagged(
                 &copy.repository_name,
                 &copy.image_tag,
                 &copy.image_digest,
-                "replication",
+                Some(source),
             )
         }
         Detail::CloudTrail(call) => Start::Plan(decide_cloudtrail(call, policy, ctx)),

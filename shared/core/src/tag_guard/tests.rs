@@ -213,6 +213,7 @@ fn already_reverted_or_deleted_tags_need_nothing() {
             manifests: None,
             recorded_verdict: Some(None),
             ledger_followed: None,
+            replicated_from: None,
         };
         let step = decide_tag(&r, &t, &b, t2(), &p, &ctx(), &facts);
         assert!(
@@ -245,6 +246,7 @@ fn an_earlier_push_arriving_late_replaces_the_entry_and_reverts_the_later_one() 
         manifests: Some(vec![manifest('a'), manifest('b')]),
         recorded_verdict: Some(None),
         ledger_followed: None,
+        replicated_from: None,
     };
     let Step::Done(plan) = decide_tag(&r, &t, &a, t1(), &p, &ctx(), &facts) else {
         panic!()
@@ -270,6 +272,7 @@ fn gone_original_notifies_only_and_dry_run_reads_instead_of_claiming() {
         manifests: Some(vec![manifest('b')]),
         recorded_verdict: Some(None),
         ledger_followed: None,
+        replicated_from: None,
     };
     let Step::Done(plan) = decide_tag(&r, &t, &digest('b'), t2(), &p, &ctx(), &facts) else {
         panic!()
