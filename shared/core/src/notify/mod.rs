@@ -22,18 +22,21 @@ use crate::verdict::Verdict;
 
 /// The Slack routes `message` goes to.
 pub fn routes<'p>(policy: &'p Policy, message: &Message) -> Vec<&'p SlackRoute> {
-    let mut routes: Vec<&SlackRoute> = Vec::new();
+    let mut named: Vec<&SlackRoute> = Vec::new();
     let rules = policy.matching_rules(&message.repository);
     let sections = rules
         .iter()
         .filter_map(|r| r.notify.as_ref())
         .chain(policy.document().defaults.notify.as_ref());
+    // A name is one route: its first definition (the most specific rule's) decides, also when its
+    // `min_severity` filters the message out — a default of the same name does not post instead.
     for route in sections.flat_map(|n| n.slack.iter()) {
-        if routes.iter().all(|r| r.name != route.name) && severe_enough(route, message) {
-            routes.push(route);
+        if named.iter().all(|r| r.name != route.name) {
+            named.push(route);
         }
     }
-    routes
+    named.retain(|route| severe_enough(route, message));
+    named
 }
 
 fn severe_enough(route: &SlackRoute, message: &Message) -> bool {
@@ -113,4 +116,55 @@ pub fn fingerprint(message: &Message) -> String {
         }
     }
     hex::encode(&h.finalize()[..16])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn low_fail(repository: &str) -> Message {
+        serde_json::from_value(serde_json::json!({
+            "schema": crate::message::SCHEMA, "function": "scan-gate", "account": "123456789012",
+            "region": "us-east-1", "repository": repository, "action": "quarantined",
+            "dry_run": false, "kind": "verdict",
+            "digest": format!("sha256:{}", "a".repeat(64)), "tags": ["v1"], "verdict": "FAIL",
+            "max_severity": "LOW", "scan": "enhanced", "counts": {"LOW": 1}, "reasons": [],
+            "exceptions_applied": [], "exceptions_expired": [], "findings": [],
+            "findings_total": 1, "policy_pattern": null
+        }))
+        .expect("a verdict message")
+    }
+
+    /// A route name is one route: the most specific rule's definition decides, and a default of the
+    /// same name does not post when that definition's `min_severity` filters the message out.
+    #[test]
+    fn a_route_name_is_decided_by_its_most_specific_definition() {
+        let policy = Policy::from_yaml(
+            r#"
+version: 1
+defaults:
+  notify: { slack: [{ name: platform, webhook_secret: slack/all }, { name: audit, webhook_secret: slack/audit }] }
+repositories:
+  - match: "team-a/*"
+    notify: { slack: [{ name: platform, webhook_secret: slack/platform, min_severity: CRITICAL }] }
+"#,
+        )
+        .expect("policy");
+        let names = |repo: &str| -> Vec<String> {
+            routes(&policy, &low_fail(repo))
+                .iter()
+                .map(|r| r.name.clone())
+                .collect()
+        };
+        assert_eq!(
+            names("team-a/api"),
+            vec!["audit"],
+            "platform filtered by its rule's CRITICAL"
+        );
+        assert_eq!(
+            names("team-b/api"),
+            vec!["platform", "audit"],
+            "no rule: the defaults"
+        );
+    }
 }
