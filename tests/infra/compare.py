@@ -16,8 +16,8 @@ from deployment import functions, load
 
 
 def dashboard(template: dict) -> Counter:
-    """Each dashboard widget's metrics as (title, namespace, name, dimensions); a dimension value the
-    template fills in (a function or queue name) reads `<ref>`."""
+    """Each dashboard widget's metrics as (title, namespace, name, dimensions, statistic); a
+    dimension value the template fills in (a function or queue name) reads `<ref>`."""
     found: Counter = Counter()
     for resource in template["Resources"].values():
         if resource["Type"] != "AWS::CloudWatch::Dashboard":
@@ -39,7 +39,9 @@ def dashboard(template: dict) -> Counter:
                 fields = [previous[i] if f == "." and i < len(previous) else f for i, f in enumerate(fields)]
                 previous = fields
                 namespace, name, *dims = fields
-                found[(widget["properties"].get("title"), namespace, name, tuple(dims))] += 1
+                options = next((f for f in metric if isinstance(f, dict)), {})
+                stat = options.get("stat", widget["properties"].get("stat"))
+                found[(widget["properties"].get("title"), namespace, name, tuple(dims), stat)] += 1
     return found
 
 
@@ -73,6 +75,8 @@ def main(sam_path: str, cdk_path: str) -> int:
         differences.append(f"dashboard: only in SAM: {only}")
     for only in sorted((cdk_board - sam_board).elements()):
         differences.append(f"dashboard: only in CDK: {only}")
+    if not sam_board:
+        differences.append("dashboard: the SAM template has none (or none with metrics)")
     print(f"dashboard: {sum(sam_board.values())} metrics in {len({t for t, *_ in sam_board})} widgets")
     for line in differences:
         print("  DIFFERS  " + line)

@@ -2,7 +2,7 @@
 
 cargo unifies the features of every package one build selects. `sam build` runs
 `cargo lambda build --bin <Binary>` in the function's `CodeUri` folder, and the CDK app in the
-folder of the function's own Cargo.toml; there cargo selects that one package. This check resolves
+workspace with `--package <binary>`; either way cargo selects that one package. This check resolves
 each function's dependency graph exactly there (`cargo tree -e features`, no build) and compares:
 
 - the features enabled on `warden-aws` with those the function's Cargo.toml asks for: the
@@ -28,6 +28,10 @@ from cfnlint.decode import decode
 from deployment import ROOT
 
 AWS_MANIFEST = ROOT / "shared" / "aws" / "Cargo.toml"
+# What the deployed bootstraps are built for.
+TARGET = "aarch64-unknown-linux-gnu"
+# warden-aws features that must never reach a Lambda: the tests' call log and the CLI's surface.
+NEVER = {"call-log", "cli"}
 
 
 def declared(function_dir: Path) -> set[str]:
@@ -59,7 +63,7 @@ def sdks_of(features: set[str]) -> set[str]:
 def resolved(function_dir: Path) -> tuple[set[str], set[str]]:
     """What cargo resolves in that folder: warden-aws's features and the aws-sdk-* crates."""
     out = subprocess.run(
-        ["cargo", "tree", "-e", "features,normal", "--prefix", "none"],
+        ["cargo", "tree", "-e", "features,normal", "--prefix", "none", "--target", TARGET],
         cwd=function_dir,
         check=True,
         capture_output=True,
@@ -101,6 +105,8 @@ def main(template_path: str) -> int:
         want = declared(folder)
         features, sdks = resolved(folder)
         print(f"{binary}: warden-aws [{', '.join(sorted(features))}]; {', '.join(sorted(sdks))}")
+        if features & NEVER:
+            problems.append(f"{binary}: warden-aws {sorted(features & NEVER)} reach the Lambda")
         if features != want:
             problems.append(f"{binary}: warden-aws features {sorted(features)}, its Cargo.toml asks {sorted(want)}")
         if sdks != sdks_of(want) | baseline:

@@ -10,7 +10,7 @@
       member pattern no narrower than the hub's; each forwarding target has a role, a retry policy
       and a dead-letter queue;
   (d) MemberRole's trust policy demands sts:ExternalId (the ExternalId parameter) and names the
-      hub account's roles in aws:PrincipalArn, in every statement.
+      hub's exact role ARNs (HubRoleArns) in aws:PrincipalArn, in every statement.
 
 Usage: python tests/infra/member_check.py MEMBER_TEMPLATE HUB_TEMPLATE CALL_LOG_DIR
 """
@@ -186,6 +186,8 @@ def check_forwarding(member: dict[str, Any], hub: dict[str, Any]) -> list[str]:
                 if (source, detail_type) not in hub_types:
                     print(f"  note: {logical} forwards {source} / {detail_type}, no hub rule takes it yet")
     print(f"forwarding: {subscribed} hub subscriptions for member accounts, {len(forwarded)} member patterns")
+    if subscribed == 0:
+        problems.append("the hub template has no rule for member accounts' events: nothing was compared")
     return problems
 
 
@@ -204,10 +206,11 @@ def check_trust(member: dict[str, Any]) -> list[str]:
             problems.append(
                 f"MemberRole trust statement {i}: no StringEquals sts:ExternalId = Ref ExternalId (found {external!r})"
             )
-        principals = condition.get("ArnLike", {}).get("aws:PrincipalArn")
-        if not principals or "HubAccountId" not in canon(principals):
+        principals = condition.get("ArnEquals", {}).get("aws:PrincipalArn")
+        if principals != {"Ref": "HubRoleArns"}:
             problems.append(
-                f"MemberRole trust statement {i}: no ArnLike aws:PrincipalArn naming the hub's roles"
+                f"MemberRole trust statement {i}: no ArnEquals aws:PrincipalArn = Ref HubRoleArns "
+                f"(the hub's two role ARNs; found {principals!r})"
             )
     return problems
 

@@ -28,7 +28,7 @@ export function addDashboard(scope: Construct, sources: DashboardSources): cloud
     dashboardName: `${Aws.STACK_NAME}-${Aws.REGION}`,
   });
   dashboard.addWidgets(
-    graph('scan-gate: verdicts', [emf('VerdictsPass', 'scan-gate'), emf('VerdictsFail', 'scan-gate')]),
+    graph('scan-gate: evaluations by verdict', [emf('VerdictsPass', 'scan-gate'), emf('VerdictsFail', 'scan-gate')]),
     graph('scan-gate: quarantines and releases', [
       emf('ImagesQuarantined', 'scan-gate'),
       emf('ImagesReleased', 'scan-gate'),

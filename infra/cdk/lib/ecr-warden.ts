@@ -3,8 +3,7 @@
 // tests/infra/compare.py checks that both synthesize the same functions, event patterns and IAM
 // actions; tests/infra/iam_check.py that every role grants exactly what its function's code calls.
 
-import * as path from 'path';
-import { Aws, CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Duration, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -24,9 +23,8 @@ import { CHECKOV, suppress } from './checkov';
 
 export interface EcrWardenProps {
   /**
-   * The workspace's Cargo.toml. Each function is built from its own package's Cargo.toml
-   * (`functions/<binary>/Cargo.toml`, beside it), so that cargo resolves that package alone and the
-   * bootstrap carries only that function's SDK features.
+   * The workspace's Cargo.toml. Each function is built from it with `--package <binary>`, so that
+   * cargo resolves that package alone and the bootstrap carries only that function's SDK features.
    */
   readonly manifestPath: string;
   /** SSM parameter holding the policy YAML, created out of band. @default /ecr-warden/policy */
@@ -103,8 +101,8 @@ export class EcrWarden extends Construct {
   readonly findingsQueue: sqs.Queue;
   /** The functions by construct id (TagGuard, ScanGate, Replicator, Notifier, Janitor). */
   readonly functions: Record<string, lambda.Function> = {};
-  /** The Cargo.toml each function is built from, by binary name. */
-  readonly manifests: Record<string, string> = {};
+  /** The cargo package each function's build selects alone (`--package`), by binary name. */
+  readonly packages: Record<string, string> = {};
   /** Every EventBridge rule, schedules included, by construct id. */
   readonly rules: Record<string, events.Rule> = {};
 
@@ -240,7 +238,7 @@ export class EcrWarden extends Construct {
       detail: { 'action-type': ['PUSH'], result: ['SUCCESS'] },
     });
     // ECR's own replication writes tags in this region's registry with this event, not a PUSH:
-    // guarded like a push.
+    // the ledger records and follows them (docs/tag-guard.md, "Replicated images").
     this.rule('TagGuardFunctionReplication', tagGuard, {
       source: ['aws.ecr'],
       detailType: ['ECR Replication Action'],
@@ -532,13 +530,26 @@ export class EcrWarden extends Construct {
       },
     });
     const reserved = this.props.reservedConcurrency?.[spec.binary] || undefined;
-    const manifestPath = path.join(path.dirname(this.props.manifestPath), 'functions', spec.binary, 'Cargo.toml');
-    this.manifests[spec.binary] = manifestPath;
+    // `--package`: cargo selects this function's package alone, so it resolves only its features
+    // (built for all at once, every bootstrap would carry every function's SDKs). The workspace
+    // stays the build's folder, so Docker bundling (no local cargo-lambda) still sees it.
+    const cargoLambdaFlags = [...(this.props.bundling?.cargoLambdaFlags ?? []), '--package', spec.binary];
+    this.packages[spec.binary] = spec.binary;
     const fn = new RustFunction(this, `${spec.id}Function`, {
-      manifestPath,
+      manifestPath: this.props.manifestPath,
       binaryName: spec.binary,
       architecture: lambda.Architecture.ARM_64,
-      bundling: { ...this.props.bundling, architecture: lambda.Architecture.ARM_64 },
+      bundling: {
+        ...this.props.bundling,
+        architecture: lambda.Architecture.ARM_64,
+        cargoLambdaFlags,
+        // Non-PIE like the benchmarked binaries (docs/benchmarks.md); only the arm64 target's own
+        // code, never build scripts or proc macros.
+        environment: {
+          CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUSTFLAGS: '-C relocation-model=static',
+          ...this.props.bundling?.environment,
+        },
+      },
       functionName: `${stackName}-${spec.binary}`,
       description: spec.description,
       role,
@@ -566,13 +577,15 @@ export class EcrWarden extends Construct {
    */
   private admitMemberEvents(props: EcrWardenProps): void {
     const bus = `arn:${Aws.PARTITION}:events:${Aws.REGION}:${Aws.ACCOUNT_ID}:event-bus/default`;
+    // A statement id is at most 64 characters whatever the stack's name: the stack id's UUID part.
+    const stackUuid = Fn.select(2, Fn.split('/', Aws.STACK_ID));
     if (props.organizationId) {
       if (!/^o-[a-z0-9]{10,32}$/.test(props.organizationId)) {
         throw new Error(`organizationId ${props.organizationId}: an organization id, o- and 10 to 32 letters or digits`);
       }
       new events.CfnEventBusPolicy(this, 'OrganizationBusPolicy', {
         eventBusName: 'default',
-        statementId: `${Aws.STACK_NAME}-organization`,
+        statementId: `ecr-warden-org-${stackUuid}`,
         statement: {
           Effect: 'Allow',
           Principal: '*',
@@ -584,7 +597,7 @@ export class EcrWarden extends Construct {
     } else if (props.memberAccountIds?.length) {
       new events.CfnEventBusPolicy(this, 'MemberAccountsBusPolicy', {
         eventBusName: 'default',
-        statementId: `${Aws.STACK_NAME}-member-accounts`,
+        statementId: `ecr-warden-members-${stackUuid}`,
         statement: {
           Effect: 'Allow',
           Principal: { AWS: props.memberAccountIds },
