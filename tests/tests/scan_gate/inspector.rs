@@ -318,3 +318,39 @@ async fn queued_findings_for_an_unnamed_account_are_ignored() {
         "only our finding is evaluated and told"
     );
 }
+
+/// A message that does not parse names no account, so no account scope can ignore it: invoked with
+/// its real function ARN (an account scope), scan-gate reports it as a batch item failure, as it
+/// does without one, and the finding beside it is still evaluated.
+#[tokio::test]
+async fn a_malformed_queued_message_fails_its_item_under_a_real_function_arn() {
+    let s = setup("").await;
+    let repo = "shop/malformed";
+    s.acct.create_repository(repo).await;
+    let (a, _) = s.acct.push(repo, "a", Some("v1")).await;
+    let ours = inspector_finding(&s.acct, repo, &a, &["v1"], "CVE-2026-0301", "ACTIVE");
+    s.acct.seed_findings(vec![ours.clone()]).await;
+    let batch = json!({"Records": [
+        {"messageId": "ours", "receiptHandle": "r", "body": finding_event(&s.acct, &ours).to_string(),
+         "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:findings", "awsRegion": REGION},
+        {"messageId": "broken", "receiptHandle": "r", "body": "{not json", "eventSource": "aws:sqs"},
+    ]});
+    let mut context = lambda_runtime::Context::default();
+    context.invoked_function_arn =
+        format!("arn:aws:lambda:us-east-1:{}:function:scan-gate", s.acct.id);
+    let response = s
+        .gate
+        .handle_invocation(lambda_runtime::LambdaEvent::new(batch.into(), context))
+        .await
+        .unwrap();
+    assert_eq!(
+        response["batchItemFailures"],
+        json!([{"itemIdentifier": "broken"}]),
+        "{response}"
+    );
+    assert_eq!(
+        s.acct.received(&s.all).await.len(),
+        1,
+        "the well-formed finding is evaluated and told"
+    );
+}

@@ -161,6 +161,8 @@ impl ScanGate {
 
     /// A batch, split by the account each finding is about: each account's findings go through
     /// that account's ports; findings for an account outside `scope` are acknowledged and ignored.
+    /// A message that does not parse names no account: it goes to `handle_batch` with this
+    /// deployment's ports, which reports it as a batch item failure (never "ignored").
     async fn on_batch(&self, records: &[SqsMessage], scope: Option<AccountScope<'_>>) -> Handled {
         let mut by_account: BTreeMap<Option<String>, Vec<SqsMessage>> = BTreeMap::new();
         for record in records {
@@ -170,16 +172,20 @@ impl ScanGate {
         let now = chrono::Utc::now();
         let mut report = Report::default();
         for (account, group) in by_account {
-            let account = account.unwrap_or_default();
-            if scope.is_some_and(|s| account != s.own && !s.named.contains(&account)) {
-                report.errors.extend(group.iter().map(|r| {
-                    format!(
-                        "message {}: a finding for account {account}: ignored",
-                        r.id()
-                    )
-                }));
-                continue;
-            }
+            let outside = |a: &String| scope.is_some_and(|s| a != s.own && !s.named.contains(a));
+            let account = match account {
+                Some(account) if outside(&account) => {
+                    report.errors.extend(group.iter().map(|r| {
+                        format!(
+                            "message {}: a finding for account {account}: ignored",
+                            r.id()
+                        )
+                    }));
+                    continue;
+                }
+                Some(account) => account,
+                None => String::new(),
+            };
             let part = scan_gate::handle_batch(
                 &group,
                 &self.policy,
