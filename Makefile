@@ -27,11 +27,13 @@ build sam-build synth: export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUSTFLAGS :
 TARGET_DIR = $(shell cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/.cargo-tools/bin:$(PATH)
 
-.PHONY: help setup debian-packages build test lint demo bench fuzz deploy sam-build synth infra-build clean
+.PHONY: help setup debian-packages build test test-fast check lint demo bench fuzz deploy sam-build synth infra-build clean
 
 help:
 	@echo "make demo   - run ecr-warden against the local AWS emulator"
 	@echo "make test   - unit + emulator integration tests"
+	@echo "make test-fast - unit tests and the core's property tests: no emulator, no set-up"
+	@echo "make check  - lint, then test-fast (before a commit)"
 	@echo "make lint   - rustfmt --check and clippy -D warnings"
 	@echo "make build  - release Lambda binaries (arm64) with cargo-lambda"
 	@echo "make bench  - janitor's planner at scale; each function's cold start, RSS, zip and start-up instructions"
@@ -101,6 +103,14 @@ test: $(STAMP) $(SAM_STAMP) $(CHECKOV_STAMP) $(CDK_STAMP) $(FUZZ_STAMP) debian-p
 # at most FUZZ_SECONDS.
 fuzz: $(FUZZ_STAMP)
 	FUZZ_RUNS=$(FUZZ_RUNS) tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+# What needs no emulator and no set-up: every crate's unit tests (lib and bins) and the core's
+# own test files (the ECR lifecycle reference model, janitor's properties).
+test-fast:
+	cargo test --quiet --workspace --lib --bins
+	cargo test --quiet -p warden-core --tests
+
+check: lint test-fast
 
 lint:
 	cargo fmt --all -- --check
