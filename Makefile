@@ -34,7 +34,7 @@ help:
 	@echo "make test   - unit + emulator integration tests"
 	@echo "make test-fast - unit tests and the core's property tests: no emulator, no set-up"
 	@echo "make check  - lint, then test-fast (before a commit)"
-	@echo "make lint   - rustfmt --check and clippy -D warnings"
+	@echo "make lint   - rustfmt --check, clippy -D warnings, no import cycle between a crate's modules"
 	@echo "make build  - release Lambda binaries (arm64) with cargo-lambda"
 	@echo "make bench  - janitor's planner at scale; each function's cold start, RSS, zip and start-up instructions"
 	@echo "make fuzz   - every fuzz target to FUZZ_RUNS executions (10 M; cargo-fuzz, nightly)"
@@ -115,6 +115,8 @@ check: lint test-fast
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	@# Each crate's modules import one way: a new import cycle between them fails here.
+	python3 tests/lint/import_cycles.py shared/core/src shared/aws/src cli/src tests/src
 	@# The fuzz targets are a workspace of their own (tests/fuzz).
 	cargo fmt --manifest-path tests/fuzz/Cargo.toml -- --check
 	cargo clippy --quiet --manifest-path tests/fuzz/Cargo.toml -- -D warnings

@@ -12,7 +12,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
 use warden_aws::ApiCalls;
-use warden_aws::adapters::errors::one_line;
+use warden_aws::runtime::errors::one_line;
 use warden_core::event::{Event, Incoming, parse_incoming};
 use warden_core::explain::describe;
 use warden_core::names::repository_from_name_or_arn;

@@ -319,5 +319,5 @@ impl Probe {
 
 /// An SDK error as one line: the service's code and message.
 pub(super) fn one_line<E: std::error::Error + 'static>(error: &E) -> String {
-    warden_aws::adapters::errors::one_line(error)
+    warden_aws::runtime::errors::one_line(error)
 }

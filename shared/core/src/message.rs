@@ -9,7 +9,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::mutability::TagMutability;
 use crate::names::{AccountId, Digest, Region, RepositoryName, Tag};
-use crate::replicate::image::CopyReport;
 use crate::severity::{Severity, SeverityCounts};
 use crate::verdict::{ExceptionUse, Finding, Verdict};
 
@@ -274,6 +273,28 @@ fn truncate(text: &str, max: usize) -> String {
     let mut out: String = text.chars().take(max - 1).collect();
     out.push('…');
     out
+}
+
+/// What one copy of one image to one destination did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CopyReport {
+    /// `account/region/repository`.
+    pub target: String,
+    /// Manifests put (children, referrers, the image; once per tag).
+    pub manifests_put: u64,
+    /// Manifest puts the destination already had ("already exists" is success).
+    pub manifests_present: u64,
+    pub layers_copied: u64,
+    pub layers_skipped: u64,
+    /// Layer bytes uploaded (manifests not counted).
+    pub bytes_copied: u64,
+    pub tags: Vec<Tag>,
+    /// Referrer tags (cosign) that travelled with the image.
+    pub referrers: Vec<Tag>,
+    /// The destination repository was created by this copy.
+    pub created_repository: bool,
+    /// What was not done, each naming the tag and why (an immutable tag pointing elsewhere).
+    pub problems: Vec<String>,
 }
 
 #[cfg(test)]

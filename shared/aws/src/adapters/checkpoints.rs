@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 use warden_core::ports::{Checkpoints, PortError};
 
-use crate::adapters::errors::port_error;
+use crate::runtime::errors::port_error;
 
 #[derive(Debug, Clone)]
 pub struct DynamoCheckpoints {

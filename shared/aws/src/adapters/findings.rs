@@ -12,7 +12,7 @@ use warden_core::severity::Severity;
 use warden_core::verdict::Finding;
 
 use crate::adapters::ecr::invalid;
-use crate::adapters::errors::port_error;
+use crate::runtime::errors::port_error;
 
 /// ECR's page limit for DescribeImageScanFindings.
 pub const SCAN_FINDINGS_PAGE: i32 = 1000;

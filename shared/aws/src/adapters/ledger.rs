@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use warden_core::names::{Digest, RepositoryName, Tag};
 use warden_core::ports::{Claim, LedgerEntry, PortError, TagLedger};
 
-use crate::adapters::errors::port_error;
+use crate::runtime::errors::port_error;
 
 #[derive(Debug, Clone)]
 pub struct DynamoLedger {

@@ -1,8 +1,6 @@
 //! Service adapters: SDK calls turned into the core's facts, plans carried out. Each is compiled
 //! only for the functions that use its service (the features of `warden-aws`).
 
-pub mod errors;
-
 #[cfg(any(feature = "tag-guard", feature = "janitor"))]
 pub mod checkpoints;
 #[cfg(any(

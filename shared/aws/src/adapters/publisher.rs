@@ -5,7 +5,7 @@ use aws_sdk_sns::types::MessageAttributeValue;
 use warden_core::message::Message;
 use warden_core::ports::{PortError, Publisher};
 
-use crate::adapters::errors::port_error;
+use crate::runtime::errors::port_error;
 
 #[derive(Debug, Clone)]
 pub struct SnsPublisher {

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use warden_core::ports::{ChatWebhook, NotificationLog, PortError, WebhookSecrets, WebhookUrl};
 
-use crate::adapters::errors::port_error;
+use crate::runtime::errors::port_error;
 use crate::runtime::tls;
 
 /// Secrets Manager, with each secret read once per container.

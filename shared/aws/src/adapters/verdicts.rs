@@ -12,7 +12,7 @@ use warden_core::ports::{PortError, VerdictClaim, VerdictLookup, VerdictRecord, 
 use warden_core::severity::Severity;
 use warden_core::verdict::Verdict;
 
-use crate::adapters::errors::port_error;
+use crate::runtime::errors::port_error;
 
 #[derive(Debug, Clone)]
 pub struct DynamoVerdicts {

@@ -10,7 +10,7 @@ use aws_sdk_ecs::types::{
 use aws_sdk_lambda::types::PackageType;
 use warden_core::ports::{PortError, Workloads};
 
-use crate::adapters::errors::port_error;
+use crate::runtime::errors::port_error;
 
 /// ECS's limit on service revision ARNs per DescribeServiceRevisions call.
 const MAX_SERVICE_REVISIONS: usize = 20;

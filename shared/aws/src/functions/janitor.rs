@@ -228,7 +228,7 @@ pub async fn caller_account(sdk: &aws_config::SdkConfig) -> Result<AccountId, Po
         .get_caller_identity()
         .send()
         .await
-        .map_err(|e| crate::adapters::errors::port_error(OP, e))?;
+        .map_err(|e| crate::runtime::errors::port_error(OP, e))?;
     AccountId::new(out.account().unwrap_or_default()).map_err(|e| PortError::Invalid {
         operation: OP,
         message: e.to_string(),

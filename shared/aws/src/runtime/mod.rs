@@ -3,6 +3,7 @@
 pub mod calls;
 pub mod config;
 pub mod env;
+pub mod errors;
 pub mod lambda;
 pub mod policy_source;
 pub mod telemetry;

@@ -7,7 +7,7 @@ use warden_core::policy::{Policy, PolicyError};
 use warden_core::ports::PortError;
 
 #[cfg(feature = "ssm")]
-use crate::adapters::errors::port_error;
+use crate::runtime::errors::port_error;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PolicySourceError {

@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+pub use replication_rules::ecr_filter_prefix;
 pub use resolve::{Resolved, Section, specificity};
 pub use validate::{PolicyError, Problem};
 

@@ -122,7 +122,7 @@ fn native_problems(
         }
     }
     if let Some(pattern) = pattern
-        && crate::replicate::native::prefix_of(pattern).is_none()
+        && ecr_filter_prefix(pattern).is_none()
     {
         problems.push(Problem {
             path: format!("{at}.match"),
@@ -131,4 +131,22 @@ fn native_problems(
             ),
         });
     }
+}
+
+/// The prefix ECR filters by for a policy `match`: `team-a/**` → `team-a/`, `**` → everything
+/// (`Some(None)`). `None` when the pattern is not a prefix (a single-segment `*`, `?`, classes,
+/// an exact name — a prefix would also take `name2`).
+pub fn ecr_filter_prefix(pattern: &str) -> Option<Option<String>> {
+    let literal = pattern.strip_suffix("**")?;
+    if literal.contains(['*', '?', '[', ']', '{', '}']) {
+        return None;
+    }
+    if literal.is_empty() {
+        return Some(None);
+    }
+    // ECR's RepositoryFilter pattern: lowercase name characters, `/` between segments.
+    let valid = literal
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-/".contains(&b));
+    (valid && literal.len() >= 2).then(|| Some(literal.to_owned()))
 }

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::names::{Digest, Tag};
@@ -86,24 +86,5 @@ pub fn missing<'a>(
         .collect()
 }
 
-/// What one copy of one image to one destination did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CopyReport {
-    /// `account/region/repository`.
-    pub target: String,
-    /// Manifests put (children, referrers, the image; once per tag).
-    pub manifests_put: u64,
-    /// Manifest puts the destination already had ("already exists" is success).
-    pub manifests_present: u64,
-    pub layers_copied: u64,
-    pub layers_skipped: u64,
-    /// Layer bytes uploaded (manifests not counted).
-    pub bytes_copied: u64,
-    pub tags: Vec<Tag>,
-    /// Referrer tags (cosign) that travelled with the image.
-    pub referrers: Vec<Tag>,
-    /// The destination repository was created by this copy.
-    pub created_repository: bool,
-    /// What was not done, each naming the tag and why (an immutable tag pointing elsewhere).
-    pub problems: Vec<String>,
-}
+/// What one copy of one image to one destination did (beside the messages that carry it).
+pub use crate::message::CopyReport;

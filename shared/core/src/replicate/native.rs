@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::names::{AccountId, Region};
-use crate::policy::Policy;
+use crate::policy::{Policy, ecr_filter_prefix};
 use crate::replicate::Registry;
 
 /// Rules per replication configuration: 10 on ECR's service-quotas page and in its user guide, 25
@@ -50,24 +50,6 @@ impl NativeConfiguration {
     }
 }
 
-/// The prefix ECR filters by for a policy `match`: `team-a/**` → `team-a/`, `**` → everything
-/// (`Some(None)`). `None` when the pattern is not a prefix (a single-segment `*`, `?`, classes,
-/// an exact name — a prefix would also take `name2`).
-pub fn prefix_of(pattern: &str) -> Option<Option<String>> {
-    let literal = pattern.strip_suffix("**")?;
-    if literal.contains(['*', '?', '[', ']', '{', '}']) {
-        return None;
-    }
-    if literal.is_empty() {
-        return Some(None);
-    }
-    // ECR's RepositoryFilter pattern: lowercase name characters, `/` between segments.
-    let valid = literal
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-/".contains(&b));
-    (valid && literal.len() >= 2).then(|| Some(literal.to_owned()))
-}
-
 /// The configuration the policy's `native` rules call for in `here`. `Err` lists what ECR would
 /// refuse (over its limits).
 pub fn desired(policy: &Policy, here: &Registry) -> Result<NativeConfiguration, Vec<String>> {
@@ -78,7 +60,7 @@ pub fn desired(policy: &Policy, here: &Registry) -> Result<NativeConfiguration, 
         let Some(replication) = rule.replication.as_ref().filter(|r| r.native == Some(true)) else {
             continue;
         };
-        let Some(prefix) = prefix_of(&rule.pattern) else {
+        let Some(prefix) = ecr_filter_prefix(&rule.pattern) else {
             problems.push(format!(
                 "`{}` is not a repository-name prefix",
                 rule.pattern
@@ -176,20 +158,24 @@ mod tests {
 
     #[test]
     fn only_prefix_shaped_patterns_map_to_ecr_filters() {
-        assert_eq!(prefix_of("team-a/**"), Some(Some("team-a/".into())));
-        assert_eq!(prefix_of("**"), Some(None));
+        assert_eq!(ecr_filter_prefix("team-a/**"), Some(Some("team-a/".into())));
+        assert_eq!(ecr_filter_prefix("**"), Some(None));
         assert_eq!(
-            prefix_of("team-a/*"),
+            ecr_filter_prefix("team-a/*"),
             None,
             "one segment only: narrower than a prefix"
         );
         assert_eq!(
-            prefix_of("team-a/app"),
+            ecr_filter_prefix("team-a/app"),
             None,
             "a prefix would also take team-a/app2"
         );
-        assert_eq!(prefix_of("t*m/**"), None);
-        assert_eq!(prefix_of("Team/**"), None, "ECR names are lowercase");
+        assert_eq!(ecr_filter_prefix("t*m/**"), None);
+        assert_eq!(
+            ecr_filter_prefix("Team/**"),
+            None,
+            "ECR names are lowercase"
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@ use warden_core::severity::{Severity, SeverityCounts};
 
 use super::repositories::image_entry;
 use super::{EcrRegistry, invalid};
-use crate::adapters::errors::port_error;
+use crate::runtime::errors::port_error;
 
 /// ECR's severity counts as the core's.
 fn severity_counts(

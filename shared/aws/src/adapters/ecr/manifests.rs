@@ -10,7 +10,7 @@ use warden_core::ports::{
 };
 
 use super::{EcrRegistry, digest_of};
-use crate::adapters::errors::port_error;
+use crate::runtime::errors::port_error;
 
 #[async_trait]
 impl ImageManifests for EcrRegistry {

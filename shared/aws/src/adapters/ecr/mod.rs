@@ -20,7 +20,7 @@ use aws_sdk_ecr::types::{Image, ImageFailure, ImageIdentifier};
 use warden_core::names::{Digest, RepositoryName, Tag};
 use warden_core::ports::{ImageDeletion, MAX_BATCH_GET_IMAGE_IDS, Manifest, PortError};
 
-use crate::adapters::errors::port_error;
+use crate::runtime::errors::port_error;
 
 /// Every manifest type ecr-warden must round-trip unchanged. BatchGetImage with a narrower list
 /// makes ECR convert (or refuse) the manifest, which would change the digest.

@@ -10,7 +10,7 @@ use warden_core::ports::PortError;
 use warden_core::replicate::native::{NativeConfiguration, NativeDestination, NativeRule};
 
 use super::{EcrRegistry, invalid};
-use crate::adapters::errors::port_error;
+use crate::runtime::errors::port_error;
 
 impl EcrRegistry {
     /// The registry's replication configuration now. One DescribeRegistry.

@@ -16,7 +16,7 @@ use warden_core::ports::{
 };
 
 use super::{EcrRegistry, invalid, tags_in};
-use crate::adapters::errors::port_error;
+use crate::runtime::errors::port_error;
 
 /// ECR's view of a repository → the core's (names and filters re-validated: ECR's grammar is ours).
 fn repository_state(repo: &Repository) -> Result<RepositoryState, PortError> {

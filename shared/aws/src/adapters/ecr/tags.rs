@@ -14,7 +14,7 @@ use warden_core::names::{Digest, RepositoryName, Tag};
 use warden_core::ports::{PortError, TagRemoval};
 
 use super::{EcrRegistry, MAX_BATCH_DELETE_IDS, invalid, tags_in};
-use crate::adapters::errors::port_error;
+use crate::runtime::errors::port_error;
 
 const DESCRIBE: &str = "ecr:DescribeImages";
 const DELETE: &str = "ecr:BatchDeleteImage";

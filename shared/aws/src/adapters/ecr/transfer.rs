@@ -14,8 +14,8 @@ use warden_core::ports::{Manifest, PortError};
 
 use super::repositories::exclusion_filters;
 use super::{EcrRegistry, invalid};
-use crate::adapters::errors::port_error;
 use crate::adapters::replication::Put;
+use crate::runtime::errors::port_error;
 
 /// ECR's BatchCheckLayerAvailability limit on digests per call.
 pub const MAX_LAYER_CHECK_DIGESTS: usize = 100;
