@@ -10,7 +10,10 @@
       member pattern no narrower than the hub's; each forwarding target has a role, a retry policy
       and a dead-letter queue;
   (d) MemberRole's trust policy demands sts:ExternalId (the ExternalId parameter) and names the
-      hub's exact role ARNs (HubRoleArns) in aws:PrincipalArn, in every statement.
+      hub's exact role ARNs (HubRoleArns) in aws:PrincipalArn, in every statement;
+  (e) the optional ReplicationRole (a replication destination account) grants exactly the hub
+      replicator's `WriteDestinations` actions on the same resources, and trusts the hub's
+      replicator role (ReplicatorRoleArn) with the external id.
 
 Usage: python tests/infra/member_check.py MEMBER_TEMPLATE HUB_TEMPLATE CALL_LOG_DIR
 """
@@ -215,6 +218,54 @@ def check_trust(member: dict[str, Any]) -> list[str]:
     return problems
 
 
+def check_replication_role(member: dict[str, Any], hub: dict[str, Any]) -> list[str]:
+    """The replicator's destination role: optional, grants exactly what the hub grants the
+    replicator for destinations in its own account (its `WriteDestinations` statement, which the
+    IAM check ties to the replicator's calls), on the same resources; trust as MemberRole's."""
+    role = member["Resources"].get("ReplicationRole")
+    if role is None:
+        return ["no ReplicationRole: a destination account has no role for the replicator"]
+    problems = []
+    if role.get("Condition") != "IsReplicationDestination":
+        problems.append("ReplicationRole: not conditioned on IsReplicationDestination (ReplicatorRoleArn given)")
+    granted: dict[str, set[str]] = {}
+    for statement in _statements(role["Properties"].get("Policies", [])):
+        actions = statement["Action"]
+        targets = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        for action in [actions] if isinstance(actions, str) else actions:
+            granted.setdefault(action, set()).update(canon(t) for t in targets)
+    wanted: dict[str, set[str]] = {}
+    for resource in hub["Resources"].values():
+        if resource["Type"] != "AWS::Lambda::Function":
+            continue
+        if _binary(resource["Properties"].get("FunctionName")) != "replicator":
+            continue
+        hub_role = hub["Resources"][_ref(resource["Properties"]["Role"])]
+        for statement in _statements(hub_role["Properties"].get("Policies", [])):
+            if statement.get("Sid") != "WriteDestinations":
+                continue
+            targets = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            for action in statement["Action"]:
+                wanted.setdefault(action, set()).update(canon(t) for t in targets)
+    if not wanted:
+        return ["the hub's replicator role has no WriteDestinations statement: nothing to compare"]
+    for action in sorted(set(wanted) - set(granted)):
+        problems.append(f"MISSING  {action}: the replicator writes destinations with it, ReplicationRole does not grant it")
+    for action in sorted(set(granted) - set(wanted)):
+        problems.append(f"UNUSED   {action}: ReplicationRole grants it, the replicator does not write with it")
+    for action in sorted(set(granted) & set(wanted)):
+        if granted[action] != wanted[action]:
+            problems.append(f"SCOPE    {action}: ReplicationRole on {sorted(granted[action])}, the hub on {sorted(wanted[action])}")
+    for i, statement in enumerate(role["Properties"]["AssumeRolePolicyDocument"]["Statement"]):
+        condition = statement.get("Condition", {})
+        if condition.get("StringEquals", {}).get("sts:ExternalId") != {"Ref": "ExternalId"}:
+            problems.append(f"ReplicationRole trust statement {i}: no sts:ExternalId = Ref ExternalId")
+        if condition.get("ArnEquals", {}).get("aws:PrincipalArn") != {"Ref": "ReplicatorRoleArn"}:
+            problems.append(f"ReplicationRole trust statement {i}: no ArnEquals aws:PrincipalArn = Ref ReplicatorRoleArn")
+    print(f"ReplicationRole: {len(granted)} actions, as the hub's replicator writes its own account's destinations")
+    return problems
+
+
 def main(member_path: str, hub_path: str, log_dir: str) -> int:
     # The SAM translator wants a region for its pseudo parameters; nothing here talks to AWS.
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
@@ -231,6 +282,8 @@ def main(member_path: str, hub_path: str, log_dir: str) -> int:
          lambda: check_actions(member, hub, Path(log_dir))),
         ("(c) forwarded events cover the hub's member subscriptions", lambda: check_forwarding(member, hub)),
         ("(d) trust demands the external id", lambda: check_trust(member)),
+        ("(e) the replicator's destination role = its destination writes in the hub",
+         lambda: check_replication_role(member, hub)),
     ):
         problems = check()
         if problems:
