@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::message::Message;
+use crate::message::{Did, Message};
 use crate::names::{Digest, Tag};
 use crate::plan::{Action, Plan, TagMove};
 use crate::ports::{
@@ -116,11 +116,11 @@ impl Executor<'_> {
                     .await?;
                 count(outcomes, "Notifications", 1);
                 if !message.dry_run {
-                    match message.action.as_str() {
-                        "reverted" => count(outcomes, "TagsReverted", 1),
-                        "quarantined" => count(outcomes, "ImagesQuarantined", 1),
-                        "quarantine_failed" => count(outcomes, "QuarantinesFailed", 1),
-                        "released" => count(outcomes, "ImagesReleased", 1),
+                    match message.action.did {
+                        Did::Reverted => count(outcomes, "TagsReverted", 1),
+                        Did::Quarantined => count(outcomes, "ImagesQuarantined", 1),
+                        Did::QuarantineFailed => count(outcomes, "QuarantinesFailed", 1),
+                        Did::Released => count(outcomes, "ImagesReleased", 1),
                         _ => {}
                     }
                 }

@@ -13,7 +13,7 @@ use super::{
 };
 use crate::execute::{Executor, Grants, Outcomes};
 use crate::manifest::{manifest_links, needs_manifest, subject_from_tag};
-use crate::message::{Body, CleanupBody, Message, SCHEMA};
+use crate::message::{Body, CleanupBody, Did, Message, MessageAction, SCHEMA};
 use crate::names::{AccountId, Digest, Region, RepositoryName, Tag};
 use crate::plan::{Action, ListedImage, Plan};
 use crate::policy::{DEFAULT_QUARANTINE_PREFIX, Policy};
@@ -301,11 +301,8 @@ async fn clean_repository(
         account: ctx.account.clone(),
         region: ctx.region.clone(),
         repository: repository.clone(),
-        action: if dry {
-            "planned".to_owned()
-        } else {
-            "applied".to_owned()
-        },
+        // janitor says "planned" in a dry run, without `would_`.
+        action: MessageAction::done(if dry { Did::Planned } else { Did::Applied }),
         dry_run: dry,
         event_id: None,
         body: Body::Cleanup(Box::new(body)),

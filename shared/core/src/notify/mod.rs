@@ -63,7 +63,7 @@ pub fn fingerprint(message: &Message) -> String {
     };
     part(message.body.kind());
     part(message.repository.as_str());
-    part(&message.action);
+    part(&message.action.to_string());
     match &message.body {
         Body::Verdict(v) => {
             part(v.digest.as_str());

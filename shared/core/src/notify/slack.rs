@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::message::{Body, CleanupBody, Message, ReplicationBody, VerdictBody};
+use crate::message::{Body, CleanupBody, Did, Message, ReplicationBody, VerdictBody};
 use crate::names::{Digest, Tag};
 use crate::verdict::{Finding, Verdict};
 
@@ -237,11 +237,9 @@ fn verdict(m: &Message, v: &VerdictBody, links: &Links, dry: &str) -> (String, V
         Verdict::Fail => ":no_entry:",
         Verdict::Pass => ":white_check_mark:",
     };
-    let did = m.action.trim_start_matches("would_");
-    let did = if did == "none" {
-        String::new()
-    } else {
-        format!(" · {did}")
+    let did = match &m.action.did {
+        Did::None => String::new(),
+        did => format!(" · {}", did.as_str()),
     };
     let image = image_ref(m, &v.tags, &v.digest);
     let mut blocks = vec![header(&format!(

@@ -30,7 +30,9 @@ use serde::Serialize;
 use crate::event::{Detail, Event, InspectorFinding};
 use crate::execute::Executed;
 use crate::manifest::artifact_type;
-use crate::message::{Body, MAX_MESSAGE_FINDINGS, Message, SCHEMA, VerdictBody};
+use crate::message::{
+    Body, Did, MAX_MESSAGE_FINDINGS, Message, MessageAction, SCHEMA, VerdictBody,
+};
 use crate::names::{AccountId, Digest, Region, RepositoryName, Tag, repository_from_name_or_arn};
 use crate::plan::{Action, Plan, TagMove};
 use crate::policy::{DEFAULT_QUARANTINE_PREFIX, Gate, OnFail, Policy, Resolved};
@@ -449,6 +451,6 @@ pub fn decide(subject: &Subject, policy: &Policy, ctx: &Context, facts: &Facts) 
         Verdict::Pass if previous.is_some_and(|p| p.verdict == Verdict::Fail) => {
             release_step(&outcome, prefix(gate.value), facts)
         }
-        _ => Step::Done(outcome.plan(Vec::new(), "none", Moves::default(), String::new())),
+        _ => Step::Done(outcome.plan(Vec::new(), Did::None, Moves::default(), String::new())),
     }
 }

@@ -29,7 +29,7 @@ impl Outcome<'_> {
     pub(super) fn plan(
         &self,
         mut actions: Vec<Action>,
-        action: &str,
+        action: Did,
         moves: Moves,
         note: String,
     ) -> Plan {
@@ -78,11 +78,7 @@ impl Outcome<'_> {
             account: self.ctx.account.clone(),
             region: self.ctx.region.clone(),
             repository: self.subject.repository.clone(),
-            action: if self.dry {
-                format!("would_{action}")
-            } else {
-                action.to_owned()
-            },
+            action: MessageAction::new(action, self.dry),
             dry_run: self.dry,
             event_id: self.ctx.event_id.clone(),
             body: Body::Verdict(Box::new(body)),
@@ -112,7 +108,7 @@ pub(super) fn quarantine_step(o: &Outcome<'_>, prefix: &str, facts: &Facts) -> S
     if candidates.is_empty() {
         return Step::Done(o.plan(
             Vec::new(),
-            "none",
+            Did::None,
             Moves::default(),
             "; already quarantined".to_owned(),
         ));
@@ -131,7 +127,7 @@ pub(super) fn quarantine_step(o: &Outcome<'_>, prefix: &str, facts: &Facts) -> S
     let Some(manifest) = manifest else {
         return Step::Done(o.plan(
             Vec::new(),
-            "none",
+            Did::None,
             Moves::default(),
             "; the image is gone".to_owned(),
         ));
@@ -153,7 +149,7 @@ pub(super) fn quarantine_step(o: &Outcome<'_>, prefix: &str, facts: &Facts) -> S
     if moves.is_empty() && unnamed.is_empty() {
         return Step::Done(o.plan(
             Vec::new(),
-            "none",
+            Did::None,
             Moves::default(),
             "; no tag points here any more".to_owned(),
         ));
@@ -179,9 +175,9 @@ pub(super) fn quarantine_step(o: &Outcome<'_>, prefix: &str, facts: &Facts) -> S
         ..Moves::default()
     };
     let action = if failed {
-        "quarantine_failed"
+        Did::QuarantineFailed
     } else {
-        "quarantined"
+        Did::Quarantined
     };
     Step::Done(o.plan(actions, action, moves, note))
 }
@@ -226,7 +222,7 @@ fn quarantine_parents(o: &Outcome<'_>, prefix: &str, facts: &Facts) -> Step {
     if actions.is_empty() {
         return Step::Done(o.plan(
             Vec::new(),
-            "none",
+            Did::None,
             Moves::default(),
             "; untagged, and no tagged index names it: nothing to move".to_owned(),
         ));
@@ -236,7 +232,7 @@ fn quarantine_parents(o: &Outcome<'_>, prefix: &str, facts: &Facts) -> Step {
         if moves.via.len() == 1 { "" } else { "es" },
         joined(&moves.quarantined)
     );
-    Step::Done(o.plan(actions, "quarantined", moves, note))
+    Step::Done(o.plan(actions, Did::Quarantined, moves, note))
 }
 
 /// A child that passes again gives its indexes their tags back — each index only once none of its
@@ -267,7 +263,7 @@ fn release_parents(o: &Outcome<'_>, prefix: &str, facts: &Facts) -> Step {
         .filter(|(_, pairs)| !pairs.is_empty())
         .collect();
     if held.is_empty() {
-        return Step::Done(o.plan(Vec::new(), "none", Moves::default(), String::new()));
+        return Step::Done(o.plan(Vec::new(), Did::None, Moves::default(), String::new()));
     }
     let Some(siblings) = &facts.sibling_verdicts else {
         let mut digests: Vec<Digest> = held
@@ -323,9 +319,9 @@ fn release_parents(o: &Outcome<'_>, prefix: &str, facts: &Facts) -> Step {
         }
     }
     let action = if actions.is_empty() {
-        "none"
+        Did::None
     } else {
-        "released"
+        Did::Released
     };
     Step::Done(o.plan(actions, action, moves, String::new()))
 }
@@ -351,8 +347,8 @@ pub fn amend(executed: &Executed, message: &mut Message) {
         }
         body.restored_tags.retain(|t| t != to);
     }
-    if !body.still_deployable.is_empty() && message.action == "quarantined" {
-        message.action = "quarantine_failed".to_owned();
+    if !body.still_deployable.is_empty() && message.action.is(&Did::Quarantined) {
+        message.action = MessageAction::done(Did::QuarantineFailed);
     }
 }
 
@@ -368,7 +364,7 @@ pub(super) fn release_step(o: &Outcome<'_>, prefix: &str, facts: &Facts) -> Step
         Some(None) => {
             return Step::Done(o.plan(
                 Vec::new(),
-                "none",
+                Did::None,
                 Moves::default(),
                 "; the image is gone".to_owned(),
             ));
@@ -393,7 +389,7 @@ pub(super) fn release_step(o: &Outcome<'_>, prefix: &str, facts: &Facts) -> Step
             problems,
             ..Moves::default()
         };
-        return Step::Done(o.plan(Vec::new(), "none", moves, String::new()));
+        return Step::Done(o.plan(Vec::new(), Did::None, moves, String::new()));
     }
     let Some(ImageView {
         manifest,
@@ -409,7 +405,7 @@ pub(super) fn release_step(o: &Outcome<'_>, prefix: &str, facts: &Facts) -> Step
     let Some(manifest) = manifest else {
         return Step::Done(o.plan(
             Vec::new(),
-            "none",
+            Did::None,
             Moves::default(),
             "; the image is gone".to_owned(),
         ));
@@ -456,7 +452,7 @@ pub(super) fn release_step(o: &Outcome<'_>, prefix: &str, facts: &Facts) -> Step
             joined(&moves.taken)
         ));
     }
-    Step::Done(o.plan(actions, "released", moves, note))
+    Step::Done(o.plan(actions, Did::Released, moves, note))
 }
 
 /// Tags as a reader sees them in a decision line: `v1, latest`.

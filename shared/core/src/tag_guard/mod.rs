@@ -24,7 +24,7 @@ use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::Serialize;
 
 use crate::event::{Detail, Event};
-use crate::message::{Body, Message, SCHEMA};
+use crate::message::{Body, Did, Message, MessageAction, SCHEMA};
 use crate::names::{AccountId, Digest, Region, RepositoryName, Tag};
 use crate::plan::{Action, Plan};
 use crate::policy::{Offender, Policy, ProtectedTags, Resolved};
@@ -153,7 +153,7 @@ fn dry_run(resolved: &Resolved<'_>, ctx: &Context) -> bool {
 fn publish(
     resolved: &Resolved<'_>,
     ctx: &Context,
-    action: &str,
+    action: Did,
     dry_run: bool,
     body: Body,
 ) -> Action {
@@ -166,7 +166,7 @@ fn publish(
 fn message(
     ctx: &Context,
     repository: &RepositoryName,
-    action: &str,
+    action: Did,
     dry_run: bool,
     body: Body,
 ) -> Message {
@@ -176,11 +176,7 @@ fn message(
         account: ctx.account.clone(),
         region: ctx.region.clone(),
         repository: repository.clone(),
-        action: if dry_run {
-            format!("would_{action}")
-        } else {
-            action.to_owned()
-        },
+        action: MessageAction::new(action, dry_run),
         dry_run,
         event_id: ctx.event_id.clone(),
         body,
@@ -358,7 +354,7 @@ pub fn decide_tag(
                 offending.short()
             ),
             dry_run: dry,
-            actions: vec![publish(&resolved, ctx, "none", dry, body)],
+            actions: vec![publish(&resolved, ctx, Did::None, dry, body)],
         });
     };
     let mut actions = Vec::new();
@@ -389,7 +385,7 @@ pub fn decide_tag(
         offending_digest: offending.clone(),
         offender_kept_as: kept_as.clone(),
     };
-    actions.push(publish(&resolved, ctx, "reverted", dry, body));
+    actions.push(publish(&resolved, ctx, Did::Reverted, dry, body));
     let kept = kept_as.map_or_else(|| "left untagged".to_owned(), |k| format!("kept as {k}"));
     Step::Done(Plan {
         decision: format!(
@@ -444,7 +440,7 @@ impl Accepted<'_> {
                         self.current.short()
                     ),
                     dry_run: dry,
-                    actions: vec![publish(resolved, ctx, "accepted", dry, body)],
+                    actions: vec![publish(resolved, ctx, Did::Accepted, dry, body)],
                 })
             }
         }

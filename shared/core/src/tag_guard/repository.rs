@@ -2,7 +2,7 @@
 
 use super::{Context, dry_run, publish};
 use crate::event::CloudTrailCall;
-use crate::message::Body;
+use crate::message::{Body, Did};
 use crate::mutability::TagMutability;
 use crate::names::RepositoryName;
 use crate::plan::{Action, Plan};
@@ -46,7 +46,7 @@ pub fn decide_repository(
                 repository: repository.clone(),
                 setting: wanted.value.clone(),
             },
-            publish(&resolved, ctx, "fixed", dry, body),
+            publish(&resolved, ctx, Did::Fixed, dry, body),
         ],
     }
 }

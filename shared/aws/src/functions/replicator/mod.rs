@@ -11,7 +11,7 @@ use aws_config::SdkConfig;
 use serde::Serialize;
 use serde_json::{Value, json};
 use warden_core::event::{Detail, Event, Incoming, SnsRecord};
-use warden_core::message::{Body, Message, ReplicationBody, SCHEMA};
+use warden_core::message::{Body, Did, Message, MessageAction, ReplicationBody, SCHEMA};
 use warden_core::policy::Policy;
 use warden_core::ports::{PortError, Publisher, VerdictLookup};
 use warden_core::replicate::image::CopyReport;
@@ -171,9 +171,9 @@ impl Replicator {
         body.api_calls = self.calls.since(&calls_before).values().sum();
         body.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let action = match (dry_run, body.failures.is_empty()) {
-            (true, _) => "would_replicated",
-            (false, true) => "replicated",
-            (false, false) => "replication_failed",
+            (true, _) => MessageAction::new(Did::Replicated, true),
+            (false, true) => MessageAction::done(Did::Replicated),
+            (false, false) => MessageAction::done(Did::ReplicationFailed),
         };
         let message = Message {
             schema: SCHEMA.into(),
@@ -181,7 +181,7 @@ impl Replicator {
             account: here.account.clone(),
             region: here.region.clone(),
             repository: plan.repository.clone(),
-            action: action.into(),
+            action,
             dry_run,
             event_id,
             body: Body::Replication(Box::new(body)),

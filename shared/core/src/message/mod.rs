@@ -7,6 +7,10 @@
 
 use serde::{Deserialize, Serialize};
 
+mod action;
+
+pub use action::{Did, MessageAction};
+
 use crate::mutability::TagMutability;
 use crate::names::{AccountId, Digest, Region, RepositoryName, Tag};
 use crate::severity::{Severity, SeverityCounts};
@@ -24,8 +28,8 @@ pub struct Message {
     pub account: AccountId,
     pub region: Region,
     pub repository: RepositoryName,
-    /// What was done: `reverted`, `fixed`, `none`; prefixed `would_` in dry-run.
-    pub action: String,
+    /// What was done: `reverted`, `fixed`, `none`, ...; `would_…` in dry-run.
+    pub action: MessageAction,
     pub dry_run: bool,
     /// The EventBridge event that led here, when there was one (the sweep has none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -220,9 +224,9 @@ impl Message {
                     .as_ref()
                     .map(|s| format!(" ({s})"))
                     .unwrap_or_default();
-                let did = match self.action.as_str() {
-                    "quarantined" | "would_quarantined" => ", quarantined",
-                    "released" | "would_released" => ", released",
+                let did = match self.action.did {
+                    Did::Quarantined => ", quarantined",
+                    Did::Released => ", released",
                     _ => "",
                 };
                 format!("{would}{} {image}{max}{did}", v.verdict.as_str())
@@ -251,7 +255,7 @@ impl Message {
             ("repository", self.repository.to_string()),
             ("account", self.account.to_string()),
             ("region", self.region.to_string()),
-            ("action", self.action.clone()),
+            ("action", self.action.to_string()),
             ("function", self.function.clone()),
         ];
         if let Body::Verdict(v) = &self.body {
@@ -311,7 +315,7 @@ mod tests {
             account: AccountId::new("123456789012").unwrap(),
             region: Region::new("us-east-1").unwrap(),
             repository: RepositoryName::new(long).unwrap(),
-            action: "fixed".into(),
+            action: MessageAction::done(Did::Fixed),
             dry_run: false,
             event_id: None,
             body: Body::RepositoryFixed {
