@@ -1,7 +1,7 @@
 //! ECR's own checks on lifecycle rules, applied to janitor's rules and to native lifecycle policies
 //! alike: what ECR's PutLifecyclePolicy would refuse is refused when the policy is loaded.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
@@ -71,22 +71,37 @@ pub(super) fn cleanup_rule_problems(problems: &mut Vec<Problem>, at: &str, rules
     }
 }
 
-/// ECR's own lifecycle rules beyond its schema: unique priorities; tag lists exactly when
-/// `tagged`; `any` evaluated last; one rule at most selects untagged images; `countUnit` exactly
-/// with the `since…` count types; the archive storage class exactly with
-/// `sinceImageTransitioned`; `transition` exactly with `targetStorageClass`; at most four wildcards
-/// per tag pattern.
+/// ECR's own lifecycle rules beyond its schema, each from AWS's ECR user guide (the page is named at
+/// each check): unique priorities; tag lists exactly when `tagged`; within the rules selecting one
+/// storage class, `any` evaluated last and at most one rule for untagged images; `storageClass`
+/// `archive` exactly with `sinceImageTransitioned`; `targetStorageClass` with every `transition`;
+/// `sinceImagePulled` only transitions and `sinceImageTransitioned` only expires; no expiry of
+/// images archived for less than 90 days; `countUnit` exactly with the `since…` count types; at
+/// most four wildcards per tag pattern.
+///
+/// Pages cited below, all under https://docs.aws.amazon.com/AmazonECR/latest/userguide/:
+/// lifecycle_policy_parameters.html ("Lifecycle policy properties"), LifecyclePolicies.html
+/// ("Lifecycle policy evaluation rules"), lifecycle_policy_examples.html and archive-image.html.
 pub(super) fn lifecycle_problems(problems: &mut Vec<Problem>, at: &str, rules: Option<&Value>) {
     let Some(rules) = rules.and_then(Value::as_array) else {
         return;
     };
+    // lifecycle_policy_parameters, storageClass: "If you omit this, the value of `standard` will
+    // be used."
+    let class_of = |rule: &Value| {
+        rule["selection"]["storageClass"]
+            .as_str()
+            .unwrap_or("standard")
+            .to_owned()
+    };
+    let mut top: BTreeMap<String, u64> = BTreeMap::new();
+    for rule in rules {
+        let priority = rule["rulePriority"].as_u64().unwrap_or(0);
+        let highest = top.entry(class_of(rule)).or_insert(priority);
+        *highest = (*highest).max(priority);
+    }
     let mut seen = BTreeSet::new();
-    let mut untagged = 0;
-    let top = rules
-        .iter()
-        .filter_map(|r| r["rulePriority"].as_u64())
-        .max()
-        .unwrap_or(0);
+    let mut untagged: BTreeMap<String, usize> = BTreeMap::new();
     for (i, rule) in rules.iter().enumerate() {
         let path = format!("{at}.cleanup.lifecycle[{i}]");
         let mut problem = |p: String, message: &str| {
@@ -95,6 +110,7 @@ pub(super) fn lifecycle_problems(problems: &mut Vec<Problem>, at: &str, rules: O
                 message: message.to_owned(),
             })
         };
+        let class = class_of(rule);
         let priority = rule["rulePriority"].as_u64().unwrap_or(0);
         if !seen.insert(priority) {
             problem(
@@ -121,44 +137,95 @@ pub(super) fn lifecycle_problems(problems: &mut Vec<Problem>, at: &str, rules: O
                     "only tagStatus tagged takes tagPatternList or tagPrefixList",
                 );
             }
-            "any" if priority != top => {
+            // lifecycle_policy_parameters, rulePriority: "A rule with a `tagStatus` value of `any`
+            // must have the highest value for `rulePriority` and be evaluated last." Among the
+            // rules selecting its storage class: AWS's own example "Combining archive and expire
+            // rules" (lifecycle_policy_examples) archives with an `any` rule of priority 1 and
+            // expires archived images with an `any` rule of priority 2, and LifecyclePolicies
+            // scopes its rules to "all rules selecting a specific storage class".
+            "any" if Some(&priority) != top.get(&class) => {
                 problem(
                     format!("{path}.rulePriority"),
-                    "a tagStatus any rule must have the highest rulePriority (evaluated last)",
+                    "a tagStatus any rule must have the highest rulePriority of the rules selecting its storageClass (evaluated last)",
                 );
             }
+            // LifecyclePolicies: "Only one rule selecting a specific storage class is allowed to
+            // select untagged images."
             "untagged" => {
-                untagged += 1;
-                if untagged > 1 {
+                let count = untagged.entry(class.clone()).or_default();
+                *count += 1;
+                if *count > 1 {
                     problem(
                         format!("{path}.selection.tagStatus"),
-                        "only one rule may select untagged images",
+                        "only one rule selecting a storageClass may select untagged images",
                     );
                 }
             }
             _ => {}
         }
         let count_type = selection["countType"].as_str().unwrap_or_default();
-        let archive = selection["storageClass"].as_str() == Some("archive");
-        if (count_type == "sinceImageTransitioned") != archive {
+        let transitioned = count_type == "sinceImageTransitioned";
+        let action = rule["action"]["type"].as_str().unwrap_or_default();
+        // lifecycle_policy_parameters, storageClass: "When using a count type of
+        // `sinceImageTransitioned`, this is required, and the only supported value is `archive`."
+        if transitioned && class != "archive" {
             problem(
                 format!("{path}.selection.storageClass"),
-                "storageClass archive goes exactly with countType sinceImageTransitioned",
+                "countType sinceImageTransitioned needs storageClass archive",
             );
         }
-        let transition = rule["action"]["type"].as_str() == Some("transition");
-        if transition != rule["action"].get("targetStorageClass").is_some() {
+        // lifecycle_policy_parameters, storageClass: "When using a `countType` of
+        // `imageCountMoreThan`, `sinceImagePushed`, or `sinceImagePulled`, the only supported
+        // value is `standard`."
+        if !transitioned && class != "standard" {
             problem(
-                format!("{path}.action"),
-                "action type transition needs targetStorageClass archive (and only it takes one)",
+                format!("{path}.selection.storageClass"),
+                "countType imageCountMoreThan, sinceImagePushed and sinceImagePulled take only storageClass standard",
             );
         }
-        if transition && archive {
+        // lifecycle_policy_parameters, targetStorageClass: "Required: yes, if `type` is
+        // `transition`" (its only value, archive, is the schema's).
+        if action == "transition" && rule["action"].get("targetStorageClass").is_none() {
+            problem(
+                format!("{path}.action.targetStorageClass"),
+                "action type transition needs targetStorageClass archive",
+            );
+        }
+        // lifecycle_policy_examples: "The `sinceImagePulled` count type must be used with the
+        // `transition` action. It cannot be used with the `expire` action."
+        if count_type == "sinceImagePulled" && action != "transition" {
             problem(
                 format!("{path}.action.type"),
-                "archived images can only expire, not transition again",
+                "countType sinceImagePulled only transitions images (to archive), it cannot expire them",
             );
         }
+        // lifecycle_policy_examples: "The `sinceImageTransitioned` count type must be used with
+        // the `expire` action and the `archive` storage class."
+        if transitioned && action != "expire" {
+            problem(
+                format!("{path}.action.type"),
+                "countType sinceImageTransitioned only expires (archived) images",
+            );
+        }
+        // archive-image: "Archived images have a minimum storage duration of 90 days. You cannot
+        // configure lifecycle policies that delete images that have been in archive for less
+        // than 90 days." countNumber counts days here: countUnit's only value is days (the
+        // schema's enum), and its absence is reported below.
+        if action == "expire"
+            && class == "archive"
+            && transitioned
+            && selection["countNumber"]
+                .as_u64()
+                .is_some_and(|days| days < 90)
+        {
+            problem(
+                format!("{path}.selection.countNumber"),
+                "archived images can only be expired after at least 90 days in archive (ECR's minimum storage duration)",
+            );
+        }
+        // lifecycle_policy_parameters, countUnit: "Required: yes, only if `countType` is set to
+        // `sinceImagePushed`, `sinceImagePulled`, or `sinceImageTransitioned`" and "an error will
+        // occur if you specify a count unit when `countType` is any other value."
         match (
             selection["countType"].as_str(),
             selection.get("countUnit").is_some(),

@@ -165,7 +165,7 @@ repositories:
         "repositories[0].cleanup.lifecycle[2].selection.tagPatternList[0]",
         "repositories[0].cleanup.lifecycle[4].selection.tagStatus",
         "repositories[0].cleanup.lifecycle[4].selection.storageClass",
-        "repositories[0].cleanup.lifecycle[4].action",
+        "repositories[0].cleanup.lifecycle[4].action.targetStorageClass",
     ] {
         assert!(
             found.iter().any(|p| p == expected),
@@ -323,5 +323,309 @@ fn pattern_edges_are_judged_by_ascii_classes_and_a_strict_end() {
     assert!(
         !with(destination, "account", "210987654321\n"),
         "$ is the end, not a line end"
+    );
+}
+
+/// A policy YAML holding an ECR lifecycle policy's rules, taken verbatim (JSON is YAML) from
+/// AWS's own example text (`{"rules": [...]}`), as one repository's `cleanup.lifecycle`.
+fn with_aws_lifecycle_policy(aws_policy: &str) -> String {
+    let policy: Value = serde_json::from_str(aws_policy).unwrap();
+    format!(
+        "version: 1\nrepositories:\n  - match: a\n    cleanup:\n      lifecycle: {}\n",
+        policy["rules"]
+    )
+}
+
+/// AWS's example "Combining archive and expire rules", verbatim from
+/// https://docs.aws.amazon.com/AmazonECR/latest/userguide/lifecycle_policy_examples.html
+const AWS_COMBINING_ARCHIVE_AND_EXPIRE_RULES: &str = r#"
+{
+    "rules": [
+        {
+            "rulePriority": 1,
+            "description": "Archive images older than 30 days",
+            "selection": {
+                "tagStatus": "any",
+                "countType": "sinceImagePushed",
+                "countUnit": "days",
+                "countNumber": 30
+            },
+            "action": {
+                "type": "transition",
+                "targetStorageClass": "archive"
+            }
+        },
+        {
+            "rulePriority": 2,
+            "description": "Expire images archived for more than 365 days",
+            "selection": {
+                "tagStatus": "any",
+                "storageClass": "archive",
+                "countType": "sinceImageTransitioned",
+                "countUnit": "days",
+                "countNumber": 365
+            },
+            "action": {
+                "type": "expire"
+            }
+        }
+    ]
+}
+"#;
+
+#[test]
+fn aws_example_combining_archive_and_expire_rules_is_valid() {
+    let yaml = with_aws_lifecycle_policy(AWS_COMBINING_ARCHIVE_AND_EXPIRE_RULES);
+    assert!(problems(&yaml).is_empty(), "{:?}", problems(&yaml));
+}
+
+/// AWS's example "Filtering on archive transition time", verbatim from
+/// https://docs.aws.amazon.com/AmazonECR/latest/userguide/lifecycle_policy_examples.html
+const AWS_FILTERING_ON_ARCHIVE_TRANSITION_TIME: &str = r#"
+{
+    "rules": [
+        {
+            "rulePriority": 1,
+            "description": "Expire images archived for more than 365 days",
+            "selection": {
+                "tagStatus": "any",
+                "storageClass": "archive",
+                "countType": "sinceImageTransitioned",
+                "countUnit": "days",
+                "countNumber": 365
+            },
+            "action": {
+                "type": "expire"
+            }
+        }
+    ]
+}
+"#;
+
+/// AWS's example "Filtering on last pulled time", verbatim from
+/// https://docs.aws.amazon.com/AmazonECR/latest/userguide/lifecycle_policy_examples.html
+const AWS_FILTERING_ON_LAST_PULLED_TIME: &str = r#"
+{
+    "rules": [
+        {
+            "rulePriority": 1,
+            "description": "Archive images not pulled in 90 days",
+            "selection": {
+                "tagStatus": "any",
+                "countType": "sinceImagePulled",
+                "countUnit": "days",
+                "countNumber": 90
+            },
+            "action": {
+                "type": "transition",
+                "targetStorageClass": "archive"
+            }
+        }
+    ]
+}
+"#;
+
+/// AWS's example "Archiving images older than a specified number of days", verbatim from
+/// https://docs.aws.amazon.com/AmazonECR/latest/userguide/lifecycle_policy_examples.html
+const AWS_ARCHIVING_IMAGES_OLDER_THAN_A_NUMBER_OF_DAYS: &str = r#"
+{
+    "rules": [
+        {
+            "rulePriority": 1,
+            "description": "Archive production images older than 30 days",
+            "selection": {
+                "tagStatus": "tagged",
+                "tagPatternList": ["prod*"],
+                "countType": "sinceImagePushed",
+                "countUnit": "days",
+                "countNumber": 30
+            },
+            "action": {
+                "type": "transition",
+                "targetStorageClass": "archive"
+            }
+        }
+    ]
+}
+"#;
+
+/// AWS's example policy with `edit` applied to its rules, as a policy YAML.
+fn with_edited_aws_lifecycle_policy(aws_policy: &str, edit: impl FnOnce(&mut Value)) -> String {
+    let mut policy: Value = serde_json::from_str(aws_policy).unwrap();
+    edit(&mut policy["rules"]);
+    with_aws_lifecycle_policy(&policy.to_string())
+}
+
+#[test]
+fn aws_archive_examples_are_valid() {
+    for example in [
+        AWS_FILTERING_ON_ARCHIVE_TRANSITION_TIME,
+        AWS_FILTERING_ON_LAST_PULLED_TIME,
+        AWS_ARCHIVING_IMAGES_OLDER_THAN_A_NUMBER_OF_DAYS,
+    ] {
+        let yaml = with_aws_lifecycle_policy(example);
+        assert!(problems(&yaml).is_empty(), "{:?}", problems(&yaml));
+    }
+}
+
+// lifecycle_policy_parameters, storageClass: "When using a count type of sinceImageTransitioned,
+// this is required, and the only supported value is archive."
+#[test]
+fn since_image_transitioned_requires_storage_class_archive() {
+    for storage_class in [None, Some("standard")] {
+        let yaml =
+            with_edited_aws_lifecycle_policy(AWS_FILTERING_ON_ARCHIVE_TRANSITION_TIME, |rules| {
+                let selection = rules[0]["selection"].as_object_mut().unwrap();
+                match storage_class {
+                    Some(class) => selection.insert("storageClass".into(), class.into()),
+                    None => selection.remove("storageClass"),
+                };
+            });
+        assert_eq!(
+            paths(&yaml),
+            ["repositories[0].cleanup.lifecycle[0].selection.storageClass"]
+        );
+    }
+}
+
+// lifecycle_policy_parameters, storageClass: "When using a countType of imageCountMoreThan,
+// sinceImagePushed, or sinceImagePulled, the only supported value is standard."
+#[test]
+fn other_count_types_select_only_storage_class_standard() {
+    for count_type in ["imageCountMoreThan", "sinceImagePushed", "sinceImagePulled"] {
+        let yaml =
+            with_edited_aws_lifecycle_policy(AWS_FILTERING_ON_ARCHIVE_TRANSITION_TIME, |rules| {
+                let selection = &mut rules[0]["selection"];
+                selection["countType"] = count_type.into();
+                if count_type == "imageCountMoreThan" {
+                    selection.as_object_mut().unwrap().remove("countUnit");
+                }
+                rules[0]["action"] =
+                    serde_json::json!({"type": "transition", "targetStorageClass": "archive"});
+            });
+        assert!(
+            paths(&yaml).contains(
+                &"repositories[0].cleanup.lifecycle[0].selection.storageClass".to_owned()
+            ),
+            "{count_type}: {:?}",
+            paths(&yaml)
+        );
+    }
+    let explicit_standard =
+        with_edited_aws_lifecycle_policy(AWS_FILTERING_ON_LAST_PULLED_TIME, |rules| {
+            rules[0]["selection"]["storageClass"] = "standard".into();
+        });
+    assert!(
+        paths(&explicit_standard).is_empty(),
+        "{:?}",
+        paths(&explicit_standard)
+    );
+}
+
+// lifecycle_policy_parameters, targetStorageClass: "Required: yes, if type is transition".
+#[test]
+fn transition_requires_target_storage_class() {
+    let yaml = with_edited_aws_lifecycle_policy(AWS_FILTERING_ON_LAST_PULLED_TIME, |rules| {
+        rules[0]["action"]
+            .as_object_mut()
+            .unwrap()
+            .remove("targetStorageClass");
+    });
+    assert_eq!(
+        paths(&yaml),
+        ["repositories[0].cleanup.lifecycle[0].action.targetStorageClass"]
+    );
+}
+
+// lifecycle_policy_examples: "The sinceImagePulled count type must be used with the transition
+// action. It cannot be used with the expire action."
+#[test]
+fn since_image_pulled_cannot_expire() {
+    let yaml = with_edited_aws_lifecycle_policy(AWS_FILTERING_ON_LAST_PULLED_TIME, |rules| {
+        rules[0]["action"] = serde_json::json!({"type": "expire"});
+    });
+    assert_eq!(
+        paths(&yaml),
+        ["repositories[0].cleanup.lifecycle[0].action.type"]
+    );
+}
+
+// lifecycle_policy_examples: "The sinceImageTransitioned count type must be used with the expire
+// action and the archive storage class."
+#[test]
+fn since_image_transitioned_must_expire() {
+    let yaml =
+        with_edited_aws_lifecycle_policy(AWS_FILTERING_ON_ARCHIVE_TRANSITION_TIME, |rules| {
+            rules[0]["action"] =
+                serde_json::json!({"type": "transition", "targetStorageClass": "archive"});
+        });
+    assert_eq!(
+        paths(&yaml),
+        ["repositories[0].cleanup.lifecycle[0].action.type"]
+    );
+}
+
+// archive-image: "Archived images have a minimum storage duration of 90 days. You cannot
+// configure lifecycle policies that delete images that have been in archive for less than 90
+// days."
+#[test]
+fn expiring_archived_images_before_90_days_is_refused() {
+    let after = |days: u64| {
+        with_edited_aws_lifecycle_policy(AWS_COMBINING_ARCHIVE_AND_EXPIRE_RULES, |rules| {
+            rules[1]["selection"]["countNumber"] = days.into();
+        })
+    };
+    assert_eq!(
+        paths(&after(89)),
+        ["repositories[0].cleanup.lifecycle[1].selection.countNumber"]
+    );
+    assert!(paths(&after(90)).is_empty(), "{:?}", paths(&after(90)));
+}
+
+// lifecycle_policy_parameters, rulePriority: "A rule with a tagStatus value of any must have the
+// highest value for rulePriority and be evaluated last": among the rules selecting its storage
+// class, as AWS's example "Combining archive and expire rules" has it.
+#[test]
+fn an_any_rule_is_evaluated_last_among_the_rules_selecting_its_storage_class() {
+    let yaml = with_edited_aws_lifecycle_policy(AWS_COMBINING_ARCHIVE_AND_EXPIRE_RULES, |rules| {
+        let mut standard =
+            serde_json::from_str::<Value>(AWS_ARCHIVING_IMAGES_OLDER_THAN_A_NUMBER_OF_DAYS)
+                .unwrap()["rules"][0]
+                .clone();
+        standard["rulePriority"] = 3.into();
+        rules.as_array_mut().unwrap().push(standard);
+    });
+    assert_eq!(
+        paths(&yaml),
+        ["repositories[0].cleanup.lifecycle[0].rulePriority"]
+    );
+}
+
+// LifecyclePolicies: "Only one rule selecting a specific storage class is allowed to select
+// untagged images."
+#[test]
+fn one_rule_selecting_a_storage_class_may_select_untagged_images() {
+    let untagged = |rules: &mut Value| {
+        for rule in rules.as_array_mut().unwrap() {
+            rule["selection"]["tagStatus"] = "untagged".into();
+        }
+    };
+    let one_per_class =
+        with_edited_aws_lifecycle_policy(AWS_COMBINING_ARCHIVE_AND_EXPIRE_RULES, untagged);
+    assert!(
+        paths(&one_per_class).is_empty(),
+        "{:?}",
+        paths(&one_per_class)
+    );
+    let two_standard =
+        with_edited_aws_lifecycle_policy(AWS_COMBINING_ARCHIVE_AND_EXPIRE_RULES, |rules| {
+            let mut second = rules[0].clone();
+            second["rulePriority"] = 3.into();
+            rules.as_array_mut().unwrap().push(second);
+            untagged(rules);
+        });
+    assert_eq!(
+        paths(&two_standard),
+        ["repositories[0].cleanup.lifecycle[2].selection.tagStatus"]
     );
 }
