@@ -107,21 +107,25 @@ impl fmt::Display for MessageAction {
 }
 
 /// Compared with its wire string (`action == "would_quarantined"`).
+/// A wire string as (would, what was done): `would_quarantined` → (true, `quarantined`).
+fn split(wire: &str) -> (bool, &str) {
+    match wire.strip_prefix("would_") {
+        Some(did) => (true, did),
+        None => (false, wire),
+    }
+}
+
 impl PartialEq<&str> for MessageAction {
     fn eq(&self, wire: &&str) -> bool {
-        match wire.strip_prefix("would_") {
-            Some(did) => self.would && self.did.as_str() == did,
-            None => !self.would && self.did.as_str() == *wire,
-        }
+        let (would, did) = split(wire);
+        self.would == would && self.did.as_str() == did
     }
 }
 
 impl From<&str> for MessageAction {
     fn from(wire: &str) -> Self {
-        match wire.strip_prefix("would_") {
-            Some(did) => Self::new(Did::parse(did), true),
-            None => Self::done(Did::parse(wire)),
-        }
+        let (would, did) = split(wire);
+        Self::new(Did::parse(did), would)
     }
 }
 
