@@ -299,14 +299,7 @@ async fn queued_findings_for_an_unnamed_account_are_ignored() {
                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:findings", "awsRegion": REGION})
     };
     let batch = json!({"Records": [record("ours", &finding_event(&s.acct, &ours)), record("theirs", &theirs_event)]});
-    let mut context = lambda_runtime::Context::default();
-    context.invoked_function_arn =
-        format!("arn:aws:lambda:us-east-1:{}:function:scan-gate", s.acct.id);
-    let response = s
-        .gate
-        .handle_invocation(lambda_runtime::LambdaEvent::new(batch.into(), context))
-        .await
-        .unwrap();
+    let response = invoke_as_deployed(&s, batch).await;
     assert_eq!(response["batchItemFailures"], json!([]), "{response}");
     assert_eq!(
         response["decision"].as_str().unwrap(),
@@ -335,14 +328,7 @@ async fn a_malformed_queued_message_fails_its_item_under_a_real_function_arn() {
          "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:findings", "awsRegion": REGION},
         {"messageId": "broken", "receiptHandle": "r", "body": "{not json", "eventSource": "aws:sqs"},
     ]});
-    let mut context = lambda_runtime::Context::default();
-    context.invoked_function_arn =
-        format!("arn:aws:lambda:us-east-1:{}:function:scan-gate", s.acct.id);
-    let response = s
-        .gate
-        .handle_invocation(lambda_runtime::LambdaEvent::new(batch.into(), context))
-        .await
-        .unwrap();
+    let response = invoke_as_deployed(&s, batch).await;
     assert_eq!(
         response["batchItemFailures"],
         json!([{"itemIdentifier": "broken"}]),
@@ -353,4 +339,16 @@ async fn a_malformed_queued_message_fails_its_item_under_a_real_function_arn() {
         1,
         "the well-formed finding is evaluated and told"
     );
+}
+
+/// The handler as Lambda runs it: invoked under its function ARN in the test account (so the
+/// account scope applies), through `handle_invocation`.
+async fn invoke_as_deployed(s: &Setup, payload: Value) -> Value {
+    let mut context = lambda_runtime::Context::default();
+    context.invoked_function_arn =
+        format!("arn:aws:lambda:us-east-1:{}:function:scan-gate", s.acct.id);
+    s.gate
+        .handle_invocation(lambda_runtime::LambdaEvent::new(payload.into(), context))
+        .await
+        .unwrap()
 }
