@@ -21,15 +21,12 @@ export PATH="$root/.venv/bin:$PATH"
 (cd "$root/infra" && SAM_CLI_TELEMETRY=0 RUSTFLAGS="-C relocation-model=static" \
   "$root/.venv-sam/bin/sam" build --template-file .bench-template.yaml --build-dir "$out/build" >&2)
 mkdir -p "$out/bin"
-"$root/.venv-sam/bin/python" - "$root/infra/template.yaml" "$out" <<'PY'
+PYTHONPATH="$root/tests/infra" "$root/.venv-sam/bin/python" - "$root/infra/template.yaml" "$out" <<'PY'
 import sys
 from pathlib import Path
-from cfnlint.decode import decode
-template, _ = decode(sys.argv[1])
+from features import sam_functions
 out = Path(sys.argv[2])
-for logical, resource in template["Resources"].items():
-    if resource["Type"] == "AWS::Serverless::Function":
-        binary = resource["Metadata"]["BuildProperties"]["Binary"]
-        (out / "bin" / binary).symlink_to(out / "build" / logical / "bootstrap")
-        print(f"{binary}: {out / 'build' / logical / 'bootstrap'}")
+for logical, binary, _ in sam_functions(Path(sys.argv[1])):
+    (out / "bin" / binary).symlink_to(out / "build" / logical / "bootstrap")
+    print(f"{binary}: {out / 'build' / logical / 'bootstrap'}")
 PY

@@ -15,9 +15,8 @@ import struct
 import sys
 from pathlib import Path
 
-from cfnlint.decode import decode
 from deployment import BINARIES, ROOT
-from features import declared, resolved, sdks_of
+from features import declared, resolved, sam_functions, sdks_of
 
 EM_AARCH64 = 183
 
@@ -53,16 +52,11 @@ def expected_sdks() -> dict[str, set[str]]:
 def main() -> int:
     problems = []
     expected = expected_sdks()
-    template, _ = decode(str(ROOT / "infra" / "template.yaml"))
-    binary_of = {
-        logical: r["Metadata"]["BuildProperties"]["Binary"]
-        for logical, r in template["Resources"].items()
-        if r["Type"] == "AWS::Serverless::Function"
-    }
+    binary_of = {logical: binary for logical, binary, _ in sam_functions(ROOT / "infra" / "template.yaml")}
     sam = ROOT / "infra" / ".aws-sam" / "build"
-    sam_functions = sorted(p.parent.name for p in sam.glob("*/bootstrap"))
-    if len(sam_functions) != len(BINARIES):
-        problems.append(f"sam build: {len(sam_functions)} bootstraps for {len(BINARIES)} functions")
+    sam_built = sorted(p.parent.name for p in sam.glob("*/bootstrap"))
+    if len(sam_built) != len(BINARIES):
+        problems.append(f"sam build: {len(sam_built)} bootstraps for {len(BINARIES)} functions")
     cdk = sorted((ROOT / "infra" / "cdk" / "cdk.out").glob("asset.*/bootstrap"))
     if len(cdk) != len(BINARIES):
         problems.append(f"cdk synth: {len(cdk)} bootstrap assets for {len(BINARIES)} functions")

@@ -74,19 +74,20 @@ def resolved(function_dir: Path) -> tuple[set[str], set[str]]:
     return features, sdks
 
 
-def code_dirs(template_path: Path) -> dict[str, Path]:
-    """Each function's build folder, from the SAM template's CodeUri (relative to the template)."""
+def sam_functions(template_path: Path) -> list[tuple[str, str, Path]]:
+    """Each SAM function as sam build builds it: its logical id (its folder under .aws-sam/build),
+    its binary (`BuildProperties.Binary`) and its build folder (`CodeUri`, from the template's)."""
     template, errors = decode(str(template_path))
     if errors:
         raise ValueError("\n".join(str(e) for e in errors))
     globals_uri = template.get("Globals", {}).get("Function", {}).get("CodeUri")
-    found = {}
-    for resource in template["Resources"].values():
+    found = []
+    for logical, resource in template["Resources"].items():
         if resource.get("Type") != "AWS::Serverless::Function":
             continue
         binary = resource["Metadata"]["BuildProperties"]["Binary"]
         uri = resource["Properties"].get("CodeUri", globals_uri)
-        found[binary] = (template_path.parent / uri).resolve()
+        found.append((logical, binary, (template_path.parent / uri).resolve()))
     return found
 
 
@@ -94,7 +95,7 @@ def main(template_path: str) -> int:
     problems = []
     # What warden-aws links with no feature at all (aws-config's own STS client, for AssumeRole).
     _, baseline = resolved(ROOT / "shared" / "aws")
-    for binary, folder in sorted(code_dirs(Path(template_path)).items()):
+    for _, binary, folder in sorted(sam_functions(Path(template_path)), key=lambda f: f[1]):
         if not (folder / "Cargo.toml").exists():
             problems.append(f"{binary}: CodeUri {folder} has no Cargo.toml")
             continue
