@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from cfnlint.decode import decode
-from deployment import _binary, _ref, _statements, load
-from iam_check import iam_action
+from deployment import _binary, _statements, load
+from iam_check import iam_action, role_statements
 
 # The functions that act in member accounts, and the services whose clients they build from the
 # assumed role (shared/aws/src/functions/tag_guard.rs and scan_gate.rs, `with_named_accounts`).
@@ -83,24 +83,36 @@ def check_transform(member: dict[str, Any]) -> list[str]:
     return []
 
 
+def grants(statements) -> dict[str, set[str]]:
+    """Action → the resources the statements grant it on (canonical text)."""
+    found: dict[str, set[str]] = {}
+    for statement in statements:
+        actions = statement["Action"]
+        targets = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        for action in [actions] if isinstance(actions, str) else actions:
+            found.setdefault(action, set()).update(canon(t) for t in targets)
+    return found
+
+
+def hub_role_statements(hub: dict[str, Any], binaries: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Every statement of the roles of the hub's functions built from `binaries`."""
+    return [
+        statement
+        for logical, resource in hub["Resources"].items()
+        if resource["Type"] == "AWS::Lambda::Function"
+        and _binary(resource["Properties"].get("FunctionName")) in binaries
+        for statement in role_statements(hub, logical)
+    ]
+
+
 def hub_grants(hub: dict[str, Any]) -> dict[str, set[str]]:
     """ECR/Inspector action → the resources the hub's tag-guard and scan-gate roles grant it on."""
-    resources = hub["Resources"]
-    grants: dict[str, set[str]] = {}
-    for resource in resources.values():
-        if resource["Type"] != "AWS::Lambda::Function":
-            continue
-        props = resource["Properties"]
-        if _binary(props.get("FunctionName")) not in MEMBER_FUNCTIONS:
-            continue
-        role = resources[_ref(props["Role"])]
-        for statement in _statements(role["Properties"].get("Policies", [])):
-            actions = statement["Action"]
-            targets = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-            for action in [actions] if isinstance(actions, str) else actions:
-                if action.split(":")[0] in {s.lower() for s in MEMBER_SERVICES}:
-                    grants.setdefault(action, set()).update(canon(t) for t in targets)
-    return grants
+    services = {s.lower() for s in MEMBER_SERVICES}
+    return {
+        action: targets
+        for action, targets in grants(hub_role_statements(hub, MEMBER_FUNCTIONS)).items()
+        if action.split(":")[0] in services
+    }
 
 
 def check_actions(member: dict[str, Any], hub: dict[str, Any], folder: Path) -> list[str]:
@@ -116,15 +128,11 @@ def check_actions(member: dict[str, Any], hub: dict[str, Any], folder: Path) -> 
     role = member["Resources"].get("MemberRole")
     if role is None or role["Type"] != "AWS::IAM::Role":
         return ["no AWS::IAM::Role MemberRole"]
-    granted: dict[str, set[str]] = {}
-    for statement in _statements(role["Properties"].get("Policies", [])):
+    statements = list(_statements(role["Properties"].get("Policies", [])))
+    for statement in statements:
         if statement.get("Effect") != "Allow":
             problems.append(f"MemberRole: only Allow statements are expected: {statement}")
-            continue
-        actions = statement["Action"]
-        targets = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-        for action in [actions] if isinstance(actions, str) else actions:
-            granted.setdefault(action, set()).update(canon(t) for t in targets)
+    granted = grants(s for s in statements if s.get("Effect") == "Allow")
     for action in sorted(used - set(granted)):
         problems.append(f"MISSING  {action}: tag-guard or scan-gate calls it, MemberRole does not grant it")
     for action in sorted(set(granted) - used):
@@ -228,25 +236,10 @@ def check_replication_role(member: dict[str, Any], hub: dict[str, Any]) -> list[
     problems = []
     if role.get("Condition") != "IsReplicationDestination":
         problems.append("ReplicationRole: not conditioned on IsReplicationDestination (ReplicatorRoleArn given)")
-    granted: dict[str, set[str]] = {}
-    for statement in _statements(role["Properties"].get("Policies", [])):
-        actions = statement["Action"]
-        targets = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-        for action in [actions] if isinstance(actions, str) else actions:
-            granted.setdefault(action, set()).update(canon(t) for t in targets)
-    wanted: dict[str, set[str]] = {}
-    for resource in hub["Resources"].values():
-        if resource["Type"] != "AWS::Lambda::Function":
-            continue
-        if _binary(resource["Properties"].get("FunctionName")) != "replicator":
-            continue
-        hub_role = hub["Resources"][_ref(resource["Properties"]["Role"])]
-        for statement in _statements(hub_role["Properties"].get("Policies", [])):
-            if statement.get("Sid") != "WriteDestinations":
-                continue
-            targets = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-            for action in statement["Action"]:
-                wanted.setdefault(action, set()).update(canon(t) for t in targets)
+    granted = grants(_statements(role["Properties"].get("Policies", [])))
+    wanted = grants(
+        s for s in hub_role_statements(hub, ("replicator",)) if s.get("Sid") == "WriteDestinations"
+    )
     if not wanted:
         return ["the hub's replicator role has no WriteDestinations statement: nothing to compare"]
     for action in sorted(set(wanted) - set(granted)):
