@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,38 +71,86 @@ def resolve(value: Any, template: dict[str, Any]) -> Any:
             return None
         if set(value) == {"Fn::If"}:
             name, then, otherwise = value["Fn::If"]
-            return resolve(then if _condition(name, template) else otherwise, template)
+            return resolve(then if Evaluator(template).condition(name) else otherwise, template)
         return {k: resolve(v, template) for k, v in value.items()}
     if isinstance(value, list):
         return [resolve(v, template) for v in value]
     return value
 
 
-def _condition(name: str, template: dict[str, Any]) -> bool:
-    """A template condition evaluated under the parameters' defaults."""
+class Evaluator:
+    """A template's intrinsic functions (conditions among them) evaluated with every parameter at
+    its default, a CommaDelimitedList's as its list. Pseudo parameters and the stack's resources
+    stay as written here; a subclass says what they stand for (iam_check.Resolver)."""
 
-    def holds(node: Any) -> Any:
-        if isinstance(node, dict) and len(node) == 1:
-            (fn, args), = node.items()
-            if fn == "Condition":
-                return _condition(args, template)
-            if fn == "Fn::Equals":
-                left, right = (str(holds(a)) for a in args)
-                return left == right
-            if fn == "Fn::Not":
-                return not holds(args[0])
-            if fn == "Fn::And":
-                return all(holds(a) for a in args)
-            if fn == "Fn::Or":
-                return any(holds(a) for a in args)
-            if fn == "Fn::Join":
-                separator, items = args
-                items = holds(items)
-                return separator.join(str(i) for i in (items if isinstance(items, list) else [items]))
-        resolved = resolve(node, template)
-        return resolved
+    def __init__(self, template: dict[str, Any]):
+        self.template = template
+        self.params = {k: v.get("Default") for k, v in template.get("Parameters", {}).items()}
+        for name, spec in template.get("Parameters", {}).items():
+            if spec.get("Type") == "CommaDelimitedList":
+                self.params[name] = (spec.get("Default") or "").split(",")
 
-    return bool(holds(template["Conditions"][name]))
+    def condition(self, name: str) -> bool:
+        return bool(self.value(self.template.get("Conditions", {})[name]))
+
+    def ref(self, name: str) -> Any:
+        return self.params[name] if name in self.params else {"Ref": name}
+
+    def attribute(self, logical: str, attribute: str) -> Any:
+        return {"Fn::GetAtt": [logical, attribute]}
+
+    def value(self, node: Any) -> Any:
+        if isinstance(node, list):
+            return [self.value(v) for v in node]
+        if not isinstance(node, dict):
+            return node
+        if len(node) != 1:
+            return {k: self.value(v) for k, v in node.items()}
+        (fn, arg), = node.items()
+        if fn == "Ref":
+            return self.ref(arg)
+        if fn == "Fn::GetAtt":
+            logical, attribute = arg if isinstance(arg, list) else arg.split(".", 1)
+            return self.attribute(logical, attribute)
+        if fn == "Condition":
+            return self.condition(arg)
+        if fn == "Fn::If":
+            name, yes, no = arg
+            return self.value(yes if self.condition(name) else no)
+        if fn == "Fn::Equals":
+            # CloudFormation compares the two values as strings.
+            a, b = (str(self.value(v)) for v in arg)
+            return a == b
+        if fn == "Fn::Not":
+            return not self.value(arg[0])
+        if fn == "Fn::And":
+            return all(self.value(v) for v in arg)
+        if fn == "Fn::Or":
+            return any(self.value(v) for v in arg)
+        if fn == "Fn::Join":
+            separator, parts = arg
+            parts = self.value(parts)
+            return separator.join(str(p) for p in (parts if isinstance(parts, list) else [parts]))
+        if fn == "Fn::Split":
+            separator, text = arg
+            return str(self.value(text)).split(separator)
+        if fn == "Fn::Select":
+            index, items = arg
+            return self.value(items)[int(self.value(index))]
+        if fn == "Fn::Sub":
+            text, names = (arg, {}) if isinstance(arg, str) else arg
+            names = {k: self.value(v) for k, v in names.items()}
+
+            def sub(m: re.Match) -> str:
+                ref = m.group(1)
+                if ref in names:
+                    return str(names[ref])
+                if "." in ref and ref.split(".", 1)[0] in self.template["Resources"]:
+                    return self.attribute(*ref.split(".", 1))
+                return str(self.ref(ref))
+
+            return re.sub(r"\$\{([^}!]+)\}", sub, text)
+        return {fn: self.value(arg)}
 
 
 def _ref(value: Any) -> str | None:

@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from deployment import ROOT, _ref, _statements, functions, load
+from deployment import ROOT, Evaluator, _ref, _statements, functions, load
 
 # SDK service ids (smithy metadata) → IAM service prefixes, where lowercasing is not enough.
 PREFIXES = {"Secrets Manager": "secretsmanager"}
@@ -214,19 +214,9 @@ def call(action: str, fields: tuple[tuple[str, str], ...]) -> Call:
 # ------------------------------------------------------------------------------ the template's side
 
 
-class Resolver:
+class Resolver(Evaluator):
     """A template's values with parameters at their defaults, pseudo parameters as above, the stack's
     own resources as the tests' stand-ins, and conditions evaluated."""
-
-    def __init__(self, template: dict[str, Any]):
-        self.template = template
-        self.params = {k: v.get("Default") for k, v in template.get("Parameters", {}).items()}
-        for name, spec in template.get("Parameters", {}).items():
-            if spec.get("Type") == "CommaDelimitedList":
-                self.params[name] = (spec.get("Default") or "").split(",")
-
-    def condition(self, name: str) -> bool:
-        return bool(self.value(self.template.get("Conditions", {})[name]))
 
     def ref(self, name: str) -> Any:
         if name in PSEUDO:
@@ -244,58 +234,6 @@ class Resolver:
             return arn
         # Not a resource any call names (log groups, queues): named by its logical id.
         return f"<{logical}.{attribute}>"
-
-    def value(self, node: Any) -> Any:
-        if isinstance(node, list):
-            return [self.value(v) for v in node]
-        if not isinstance(node, dict):
-            return node
-        if len(node) != 1:
-            return {k: self.value(v) for k, v in node.items()}
-        (fn, arg), = node.items()
-        if fn == "Ref":
-            return self.ref(arg)
-        if fn == "Fn::GetAtt":
-            logical, attribute = arg if isinstance(arg, list) else arg.split(".", 1)
-            return self.attribute(logical, attribute)
-        if fn == "Condition":
-            return self.condition(arg)
-        if fn == "Fn::If":
-            name, yes, no = arg
-            return self.value(yes if self.condition(name) else no)
-        if fn == "Fn::Equals":
-            a, b = (self.value(v) for v in arg)
-            return a == b
-        if fn == "Fn::Not":
-            return not self.value(arg[0])
-        if fn == "Fn::And":
-            return all(self.value(v) for v in arg)
-        if fn == "Fn::Or":
-            return any(self.value(v) for v in arg)
-        if fn == "Fn::Join":
-            separator, parts = arg
-            parts = self.value(parts)
-            return separator.join(str(p) for p in (parts if isinstance(parts, list) else [parts]))
-        if fn == "Fn::Split":
-            separator, text = arg
-            return str(self.value(text)).split(separator)
-        if fn == "Fn::Select":
-            index, items = arg
-            return self.value(items)[int(self.value(index))]
-        if fn == "Fn::Sub":
-            text, names = (arg, {}) if isinstance(arg, str) else arg
-            names = {k: self.value(v) for k, v in names.items()}
-
-            def sub(m: re.Match) -> str:
-                ref = m.group(1)
-                if ref in names:
-                    return str(names[ref])
-                if "." in ref and ref.split(".", 1)[0] in self.template["Resources"]:
-                    return self.attribute(*ref.split(".", 1))
-                return str(self.ref(ref))
-
-            return re.sub(r"\$\{([^}!]+)\}", sub, text)
-        return {fn: self.value(arg)}
 
     def resources(self, statement: dict[str, Any]) -> list[str]:
         found = self.value(statement.get("Resource", []))
