@@ -70,6 +70,8 @@ pub fn run(args: &GateArgs, calls: &ApiCalls) -> anyhow::Result<ExitCode> {
             state.entry.tags.clone(),
             state.scan_status.as_deref(),
             state.counts.clone(),
+            // What ECR says now: the read is the evidence's time.
+            None,
         ) {
             Ok(subject) => subject,
             Err(why) => {

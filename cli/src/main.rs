@@ -333,8 +333,15 @@ fn explain_scan_gate(event: &Event, policy: &Policy) -> Value {
             Step::Done(plan) => {
                 return json!({
                     "plan": plan,
-                    "assuming": "no earlier verdict for this image, and its tags still point to it",
+                    "assuming": "no earlier verdict for this image, its tags are the event's and still point to it, and no index names it",
                 });
+            }
+            Step::Wait(wait) => return json!({ "wait": wait.reason }),
+            Step::Need(Need::CurrentTags { .. }) => {
+                facts.current_tags = Some(Some(subject.tags.clone()))
+            }
+            Step::Need(Need::ParentIndexes { .. }) => {
+                facts.parents = Some(scan_gate::Parents::default())
             }
             Step::Need(Need::VerdictClaim { .. }) => {
                 facts.claim = Some(VerdictClaim::Recorded { previous: None })

@@ -107,6 +107,7 @@ async fn replicate_backfill_dry_run_lists_and_copies_nothing_then_copies_once() 
             fingerprint: "pass".into(),
             policy_pattern: None,
             decided_at: chrono::Utc::now(),
+            evidence_at: chrono::Utc::now(),
         })
         .await
         .unwrap();

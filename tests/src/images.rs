@@ -150,3 +150,53 @@ pub fn image_index(children: &[(&Digest, &str)]) -> String {
     })
     .to_string()
 }
+
+/// A cosign signature as `cosign sign --key` pushes it under `sha256-<hex>.sig`: an ordinary OCI
+/// image manifest (image config media type) whose one layer is the simple-signing payload, the
+/// signature in its `dev.cosignproject.cosign/signature` annotation.
+pub fn cosign_signature(subject: &Digest) -> String {
+    json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": fake_digest(&format!("sig-config-{subject}")), "size": 233},
+        "layers": [{
+            "mediaType": "application/vnd.dev.cosign.simplesigning.v1+json",
+            "digest": fake_digest(&format!("sig-payload-{subject}")), "size": 250,
+            "annotations": {"dev.cosignproject.cosign/signature": "MEUCIQDx1yM3Qb8S8Fq5TQh2v7P3uV1nY1Q2X9ZrXb4f0aWq7AIgP2b9W2d1Gf4j4m3Y5nq2ZkX6Q8tR3uV0c1Yx2Z8aA9s="},
+        }],
+    })
+    .to_string()
+}
+
+/// The attestation manifest `docker buildx build --push` adds for a platform image: an image
+/// manifest whose layer is an in-toto statement (SLSA provenance).
+pub fn buildx_attestation(platform: &Digest) -> String {
+    json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": fake_digest(&format!("att-config-{platform}")), "size": 167},
+        "layers": [{
+            "mediaType": "application/vnd.in-toto+json",
+            "digest": fake_digest(&format!("att-provenance-{platform}")), "size": 1532,
+            "annotations": {"in-toto.io/predicate-type": "https://slsa.dev/provenance/v0.2"},
+        }],
+    })
+    .to_string()
+}
+
+/// The OCI index `docker buildx build --push` sends by default: the platform image and its
+/// attestation manifest (platform `unknown/unknown`, annotated with the image it describes).
+pub fn buildx_index(platform: &Digest, attestation: &Digest) -> String {
+    json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_INDEX,
+        "manifests": [
+            {"mediaType": OCI_MANIFEST, "digest": platform, "size": 673,
+             "platform": {"architecture": "amd64", "os": "linux"}},
+            {"mediaType": OCI_MANIFEST, "digest": attestation, "size": 566,
+             "annotations": {"vnd.docker.reference.digest": platform, "vnd.docker.reference.type": "attestation-manifest"},
+             "platform": {"architecture": "unknown", "os": "unknown"}},
+        ],
+    })
+    .to_string()
+}

@@ -32,7 +32,10 @@ mod seed;
 pub mod webhook;
 
 pub use fixtures::{at, load_fixture, sns_delivery};
-pub use images::{OCI_INDEX, OCI_MANIFEST, image_index, image_manifest};
+pub use images::{
+    OCI_INDEX, OCI_MANIFEST, buildx_attestation, buildx_index, cosign_signature, image_index,
+    image_manifest,
+};
 
 pub const REGION: &str = "us-east-1";
 

@@ -56,9 +56,19 @@ pub fn subject_from_tag(tag: &Tag) -> Option<Digest> {
     matches!(kind, "sig" | "att" | "sbom").then(|| Digest::new(format!("sha256:{hex}")).ok())?
 }
 
-/// The artifact type of a manifest that is not a container image (a signature, SBOM or
-/// attestation: an `artifactType`, or a config that is not an image config), `None` for images and
-/// indexes — and for bytes that do not parse, which are gated as images (fail safe).
+/// Whether a layer media type is a container filesystem layer (OCI's or Docker's, compressed or
+/// not, distributable or not).
+fn is_filesystem_layer(media_type: &str) -> bool {
+    media_type.starts_with("application/vnd.oci.image.layer.")
+        || media_type.starts_with("application/vnd.docker.image.rootfs.")
+}
+
+/// The artifact type of a manifest that is not a container image, judged by content, never by tag
+/// name: an `artifactType`; a config that is not an image config; an OCI `subject` (a referrer);
+/// or layers none of which is a filesystem layer — cosign's signatures
+/// (`application/vnd.dev.cosign.simplesigning.v1+json`) and BuildKit's attestation manifests
+/// (`application/vnd.in-toto+json`) carry an ordinary image config. `None` for images and indexes —
+/// and for bytes that do not parse, which are gated as images (fail safe).
 pub fn artifact_type(bytes: &str) -> Option<String> {
     let value: Value = serde_json::from_str(bytes).ok()?;
     if value["manifests"].is_array() {
@@ -67,8 +77,47 @@ pub fn artifact_type(bytes: &str) -> Option<String> {
     if let Some(t) = value["artifactType"].as_str() {
         return Some(t.to_owned());
     }
-    let config = value["config"]["mediaType"].as_str()?;
-    (!IMAGE_CONFIG_TYPES.contains(&config)).then(|| config.to_owned())
+    if let Some(config) = value["config"]["mediaType"].as_str() {
+        if !IMAGE_CONFIG_TYPES.contains(&config) {
+            return Some(config.to_owned());
+        }
+    }
+    let layers: Vec<&str> = value["layers"]
+        .as_array()
+        .map(|l| l.iter().filter_map(|d| d["mediaType"].as_str()).collect())
+        .unwrap_or_default();
+    if let Some(subject) = value["subject"]["digest"].as_str() {
+        let kind = layers.first().copied().unwrap_or("artifact");
+        return Some(format!("{kind}, a referrer of {subject}"));
+    }
+    match layers.first() {
+        Some(first) if !layers.iter().any(|t| is_filesystem_layer(t)) => Some((*first).to_owned()),
+        _ => None,
+    }
+}
+
+/// An index's platform images: its children less BuildKit's attestation manifests (annotated
+/// `vnd.docker.reference.type: attestation-manifest`, platform `unknown/unknown`) and children that
+/// declare an `artifactType`. An index's verdict is its platform images' verdict. Empty for bytes
+/// that are not an index.
+pub fn platform_children(bytes: &str) -> Vec<Digest> {
+    let Ok(value) = serde_json::from_str::<Value>(bytes) else {
+        return Vec::new();
+    };
+    let Some(children) = value["manifests"].as_array() else {
+        return Vec::new();
+    };
+    children
+        .iter()
+        .filter(|c| {
+            let attestation = c["annotations"]["vnd.docker.reference.type"].as_str()
+                == Some("attestation-manifest");
+            let unknown = c["platform"]["os"].as_str() == Some("unknown")
+                && c["platform"]["architecture"].as_str() == Some("unknown");
+            !attestation && !unknown && c["artifactType"].is_null()
+        })
+        .filter_map(|c| Digest::new(c["digest"].as_str()?).ok())
+        .collect()
 }
 
 #[cfg(test)]
@@ -112,5 +161,64 @@ mod tests {
         assert_eq!(artifact_type(image), None);
         assert_eq!(artifact_type(r#"{"manifests":[]}"#), None);
         assert_eq!(artifact_type("not json"), None);
+    }
+
+    /// cosign's tag-scheme signatures and BuildKit's attestations carry an ordinary image config:
+    /// their layers say what they are.
+    #[test]
+    fn a_manifest_whose_layers_are_no_filesystem_is_an_artifact_whatever_its_config() {
+        let config = r#""config":{"mediaType":"application/vnd.oci.image.config.v1+json"}"#;
+        let with = |layer: &str| format!(r#"{{{config},"layers":[{{"mediaType":"{layer}"}}]}}"#);
+        assert_eq!(
+            artifact_type(&with("application/vnd.dev.cosign.simplesigning.v1+json")).as_deref(),
+            Some("application/vnd.dev.cosign.simplesigning.v1+json")
+        );
+        assert_eq!(
+            artifact_type(&with("application/vnd.in-toto+json")).as_deref(),
+            Some("application/vnd.in-toto+json")
+        );
+        for image in [
+            "application/vnd.oci.image.layer.v1.tar+gzip",
+            "application/vnd.oci.image.layer.v1.tar+zstd",
+            "application/vnd.docker.image.rootfs.diff.tar.gzip",
+            "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+        ] {
+            assert_eq!(artifact_type(&with(image)), None, "{image}");
+        }
+        let referrer = format!(
+            r#"{{{config},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar"}}],"subject":{{"digest":"sha256:{}"}}}}"#,
+            "a".repeat(64)
+        );
+        assert!(
+            artifact_type(&referrer)
+                .unwrap()
+                .contains("a referrer of sha256:aaaa")
+        );
+        assert_eq!(artifact_type(r#"{"schemaVersion":1,"fsLayers":[]}"#), None);
+    }
+
+    #[test]
+    fn an_index_s_platform_images_leave_out_attestations_and_artifacts() {
+        let d = |c: char| format!("sha256:{}", c.to_string().repeat(64));
+        let index = format!(
+            r#"{{"manifests":[
+            {{"digest":"{}","platform":{{"os":"linux","architecture":"amd64"}}}},
+            {{"digest":"{}","platform":{{"os":"unknown","architecture":"unknown"}},
+              "annotations":{{"vnd.docker.reference.type":"attestation-manifest"}}}},
+            {{"digest":"{}","annotations":{{"vnd.docker.reference.type":"attestation-manifest"}}}},
+            {{"digest":"{}","artifactType":"application/spdx+json"}},
+            {{"digest":"{}","platform":{{"os":"linux","architecture":"arm64"}}}}]}}"#,
+            d('a'),
+            d('b'),
+            d('c'),
+            d('e'),
+            d('f')
+        );
+        let platforms: Vec<String> = platform_children(&index)
+            .iter()
+            .map(|x| x.to_string())
+            .collect();
+        assert_eq!(platforms, [d('a'), d('f')]);
+        assert!(platform_children(r#"{"layers":[]}"#).is_empty());
     }
 }

@@ -138,16 +138,25 @@ fn is_total(severity: &Severity) -> bool {
     matches!(severity, Severity::Other(raw) if raw.eq_ignore_ascii_case("TOTAL"))
 }
 
-/// How many findings the counts say there are: `TOTAL` when given, else the listed sum.
-pub fn counted_findings(counts: &SeverityCounts) -> u64 {
-    let listed: u64 = counts
+/// Where a findings listing shows fewer findings than the scan's counts announced, per severity
+/// and in all (`TOTAL`): `None` when the listing accounts for every counted finding. A listing that
+/// falls short lags the counts (or is partial): it is no complete evidence, never a PASS.
+pub fn listing_shortfall(counts: &SeverityCounts, findings: &[Finding]) -> Option<String> {
+    let short: Vec<String> = counts
         .0
         .iter()
-        .filter(|(s, _)| !is_total(s))
-        .map(|(_, n)| n)
-        .sum();
-    let total = counts.0.iter().find(|(s, _)| is_total(s)).map(|(_, n)| *n);
-    total.unwrap_or(listed).max(listed)
+        .filter_map(|(severity, &counted)| {
+            let listed = if is_total(severity) {
+                findings.len()
+            } else {
+                findings.iter().filter(|f| f.severity == *severity).count()
+            };
+            let listed = u64::try_from(listed).unwrap_or(u64::MAX);
+            (listed < counted)
+                .then(|| format!("{} {counted} counted, {listed} listed", severity.as_str()))
+        })
+        .collect();
+    (!short.is_empty()).then(|| short.join(", "))
 }
 
 /// Whether the counts account for every finding, so a verdict may rest on them alone. Basic
@@ -399,7 +408,6 @@ mod tests {
         // AWS's example: 158 findings, 130 broken out — 28 are LOW, INFORMATIONAL or UNTRIAGED.
         let aws = counts(r#"{"CRITICAL": 10, "HIGH": 20, "MEDIUM": 100, "TOTAL": 158}"#);
         assert!(!counts_complete(&aws, true));
-        assert_eq!(counted_findings(&aws), 158);
         assert!(!counts_complete(&counts(r#"{"TOTAL": 2}"#), true));
         assert!(counts_complete(&counts(r#"{"HIGH": 2, "TOTAL": 2}"#), true));
         assert!(
@@ -412,6 +420,30 @@ mod tests {
             false
         ));
         assert!(counts_complete(&counts("{}"), false));
+    }
+
+    /// Counts say CRITICAL 1; a listing showing only a LOW finding is partial, however many it shows.
+    #[test]
+    fn a_listing_short_of_the_counts_in_any_severity_is_a_shortfall() {
+        let counts = |json: &str| -> SeverityCounts { serde_json::from_str(json).unwrap() };
+        let low = finding("CVE-1", "LOW", "a", None);
+        let critical = finding("CVE-2", "CRITICAL", "b", None);
+        let shortfall = listing_shortfall(
+            &counts(r#"{"CRITICAL": 1, "TOTAL": 2}"#),
+            std::slice::from_ref(&low),
+        );
+        assert_eq!(
+            shortfall.as_deref(),
+            Some("CRITICAL 1 counted, 0 listed, TOTAL 2 counted, 1 listed")
+        );
+        assert!(
+            listing_shortfall(&counts(r#"{"TOTAL": 2}"#), std::slice::from_ref(&low)).is_some()
+        );
+        assert_eq!(
+            listing_shortfall(&counts(r#"{"CRITICAL": 1, "TOTAL": 2}"#), &[low, critical]),
+            None
+        );
+        assert_eq!(listing_shortfall(&counts("{}"), &[]), None);
     }
 
     #[test]

@@ -104,6 +104,7 @@ async fn record(s: &Setup, repository: &str, digest: &Digest, verdict: Verdict) 
             fingerprint: format!("{verdict:?}-{digest}"),
             policy_pattern: Some("team-a/*".into()),
             decided_at: chrono::Utc::now(),
+            evidence_at: chrono::Utc::now(),
         })
         .await
         .unwrap();

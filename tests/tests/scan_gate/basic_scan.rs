@@ -19,15 +19,17 @@ async fn a_critical_finding_fails_and_quarantines_that_image_only() {
         json!({"CRITICAL": 1, "LOW": 3}),
     );
     let (response, made) = run(&s, event.clone()).await;
-    // The manifest (BatchGetImage) and which image holds each tag (DescribeImages); the quarantine
-    // tags put (PutImage ×2); the originals removed by tag only, checked just before and just
-    // after (DescribeImages, BatchDeleteImage, DescribeImages).
+    // The image's tags now (DescribeImages by digest), its manifest and where each tag points
+    // (BatchGetImage), the repository listed for indexes naming it (DescribeImages: none here, so
+    // no index manifest is read); the quarantine tags put (PutImage ×2); the originals removed by
+    // tag only, checked just before and just after (DescribeImages, BatchDeleteImage,
+    // DescribeImages).
     assert_eq!(
         made,
         calls(&[
             ("DynamoDB.PutItem", 1),
             ("ECR.BatchGetImage", 1),
-            ("ECR.DescribeImages", 3),
+            ("ECR.DescribeImages", 5),
             ("ECR.PutImage", 2),
             ("ECR.BatchDeleteImage", 1),
             ("SNS.Publish", 1)
@@ -210,7 +212,9 @@ async fn dry_run_reads_instead_of_writing_and_changes_no_tag() {
         calls(&[
             ("DynamoDB.GetItem", 1),
             ("ECR.BatchGetImage", 1),
-            ("ECR.DescribeImages", 1),
+            // The image's tags now, the repository listed for indexes naming it, and the check
+            // before the (dry) removal.
+            ("ECR.DescribeImages", 3),
             ("SNS.Publish", 1)
         ])
     );

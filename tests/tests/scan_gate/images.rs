@@ -1,7 +1,8 @@
-//! Which images are gated: a signature is not (it cannot be scanned); an index is quarantined while
-//! any child fails.
+//! Which images are gated — judged by content, never by tag name: a signature or an attestation is
+//! not (it cannot be scanned); an index is quarantined while any platform image fails.
 
 use super::*;
+use warden_tests::{buildx_attestation, buildx_index, cosign_signature};
 
 /// Only container images are gated: a cosign signature (basic scanning ends UNSUPPORTED_IMAGE) is
 /// not failed and its tag is not moved — quarantining it would break its subject's verification.
@@ -81,13 +82,6 @@ async fn a_failing_child_quarantines_its_index_until_every_child_passes() {
     let finding = |digest: &Digest, cve: &str, status: &str| {
         inspector_finding(&s.acct, repo, digest, &[], cve, status)
     };
-    let tags_of = |state: &[(String, Vec<String>)], d: &Digest| {
-        state
-            .iter()
-            .find(|(x, _)| x == d.as_str())
-            .map(|(_, t)| t.clone())
-            .unwrap_or_default()
-    };
 
     let amd_bad = finding(&amd, "CVE-2026-0201", "ACTIVE");
     s.acct.seed_findings(vec![amd_bad.clone()]).await;
@@ -136,4 +130,153 @@ async fn a_failing_child_quarantines_its_index_until_every_child_passes() {
     let (response, _) = run(&s, finding_event(&s.acct, &arm_fixed)).await;
     let state = s.acct.tags_by_digest(repo).await;
     assert_eq!(tags_of(&state, &index), ["latest", "v1"], "{response}");
+}
+
+fn scan_of(
+    acct: &TestAccount,
+    repo: &str,
+    digest: &Digest,
+    tags: &[&str],
+    status: &str,
+    time: &str,
+) -> Value {
+    acct.event("ecr-image-scan.failed.json", |e| {
+        e["time"] = json!(time);
+        e["detail"]["repository-name"] = json!(repo);
+        e["detail"]["image-digest"] = json!(digest);
+        e["detail"]["image-tags"] = json!(tags);
+        e["detail"]["scan-status"] = json!(status);
+    })
+}
+
+/// cosign pushes its signature as an ordinary image manifest (image config media type) whose layer
+/// is the simple-signing payload: its layers say it is no container image, so its failed scan is
+/// not gated even under the default `on_scan_failure: fail`, and `cosign verify` keeps finding it.
+#[tokio::test]
+async fn a_cosign_signature_as_cosign_pushes_it_is_never_quarantined() {
+    let s = setup("").await;
+    let repo = "shop/cosigned";
+    s.acct.create_repository(repo).await;
+    let (image, _) = s.acct.push(repo, "app", Some("v1")).await;
+    let tag = format!("sha256-{}.sig", &image.as_str()[7..]);
+    let (sig, _) = s
+        .acct
+        .push_manifest(repo, &cosign_signature(&image), OCI_MANIFEST, Some(&tag))
+        .await;
+    let event = scan_of(
+        &s.acct,
+        repo,
+        &sig,
+        &[&tag],
+        "UNSUPPORTED_IMAGE",
+        "2026-12-01T00:00:00Z",
+    );
+    let (response, _) = run(&s, event).await;
+    assert!(
+        response["decision"]
+            .as_str()
+            .unwrap()
+            .contains("not a container image (application/vnd.dev.cosign.simplesigning.v1+json)"),
+        "{response}"
+    );
+    assert_eq!(tags_of(&s.acct.tags_by_digest(repo).await, &sig), [tag]);
+    assert!(s.acct.received(&s.all).await.is_empty());
+}
+
+/// `docker buildx build --push`: an index over the platform image and its provenance attestation
+/// (platform `unknown/unknown`). The attestation's scan cannot finish and is not gated; the
+/// platform image's FAIL quarantines the index; its later PASS releases it — the attestation,
+/// which never gets a verdict, does not hold the index back.
+#[tokio::test]
+async fn a_buildx_index_is_judged_by_its_platform_image_not_its_attestation() {
+    let s = setup("").await;
+    let repo = "shop/buildx";
+    s.acct.create_repository(repo).await;
+    let (platform, _) = s.acct.push(repo, "amd64", None).await;
+    let (attestation, _) = s
+        .acct
+        .push_manifest(repo, &buildx_attestation(&platform), OCI_MANIFEST, None)
+        .await;
+    let (index, _) = s
+        .acct
+        .push_manifest(
+            repo,
+            &buildx_index(&platform, &attestation),
+            OCI_INDEX,
+            Some("v1"),
+        )
+        .await;
+
+    let (response, _) = run(
+        &s,
+        scan_of(
+            &s.acct,
+            repo,
+            &attestation,
+            &[],
+            "UNSUPPORTED_IMAGE",
+            "2026-12-01T00:00:00Z",
+        ),
+    )
+    .await;
+    assert!(
+        response["decision"]
+            .as_str()
+            .unwrap()
+            .contains("application/vnd.in-toto+json"),
+        "{response}"
+    );
+    assert_eq!(tags_of(&s.acct.tags_by_digest(repo).await, &index), ["v1"]);
+
+    let failing = basic_scan(&s.acct, repo, &platform, &[], json!({"CRITICAL": 1}));
+    run(&s, failing).await;
+    assert_eq!(
+        tags_of(&s.acct.tags_by_digest(repo).await, &index),
+        [q("v1", &index)]
+    );
+
+    let mut rescan = basic_scan(&s.acct, repo, &platform, &[], json!({"LOW": 1}));
+    rescan["time"] = json!("2026-12-02T00:00:00Z");
+    let (response, _) = run(&s, rescan).await;
+    assert_eq!(
+        tags_of(&s.acct.tags_by_digest(repo).await, &index),
+        ["v1"],
+        "{response}"
+    );
+}
+
+/// AWS's multi-architecture procedure pushes each platform image under its own tag (`v1-amd64`)
+/// and then the manifest list (`v1`): a failing platform image is deployable through both.
+#[tokio::test]
+async fn a_failing_platform_image_with_its_own_tag_quarantines_that_tag_and_its_index() {
+    let s = setup("").await;
+    let repo = "shop/multiarch";
+    s.acct.create_repository(repo).await;
+    let (amd, _) = s.acct.push(repo, "amd64", Some("v1-amd64")).await;
+    let (arm, _) = s.acct.push(repo, "arm64", Some("v1-arm64")).await;
+    let (index, _) = s
+        .acct
+        .push_manifest(
+            repo,
+            &image_index(&[(&amd, "amd64"), (&arm, "arm64")]),
+            OCI_INDEX,
+            Some("v1"),
+        )
+        .await;
+    let (response, _) = run(
+        &s,
+        basic_scan(&s.acct, repo, &amd, &["v1-amd64"], json!({"CRITICAL": 1})),
+    )
+    .await;
+    let state = s.acct.tags_by_digest(repo).await;
+    assert_eq!(tags_of(&state, &amd), [q("v1-amd64", &amd)], "{response}");
+    assert_eq!(tags_of(&state, &index), [q("v1", &index)], "{response}");
+    assert_eq!(
+        tags_of(&state, &arm),
+        ["v1-arm64"],
+        "the passing sibling keeps its tag"
+    );
+    let body = message(&s.acct.received(&s.all).await[0]);
+    assert_eq!(body["quarantined_tags"], json!(["v1-amd64", "v1"]));
+    assert_eq!(body["via_indexes"], json!([index]));
 }

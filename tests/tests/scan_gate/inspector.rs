@@ -138,18 +138,6 @@ async fn a_batch_of_findings_collapses_to_one_evaluation_per_image() {
     assert_eq!(s.acct.received(&s.all).await.len(), 3);
 }
 
-fn inspector_scan(acct: &TestAccount, repository: &str, digest: &Digest, counts: Value) -> Value {
-    acct.event("inspector2-scan.initial-scan-complete.json", |e| {
-        e["detail"]["repository-name"] = json!(format!(
-            "arn:aws:ecr:{REGION}:{}:repository/{repository}",
-            acct.id
-        ));
-        e["detail"]["image-digest"] = json!(digest);
-        e["detail"]["image-tags"] = json!(["v1"]);
-        e["detail"]["finding-severity-counts"] = counts;
-    })
-}
-
 /// Safety flow 5: two ACTIVE UNTRIAGED findings (counted as HIGH) quarantine the image; the
 /// `Inspector2 Scan` event then arrives with counts `{"TOTAL": 2}` — Inspector breaks out only
 /// CRITICAL, HIGH and MEDIUM. The counts leave the findings out, so they are read: still FAIL,

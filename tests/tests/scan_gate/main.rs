@@ -13,6 +13,7 @@ use warden_core::policy::Policy;
 use warden_tests::{Emulator, OCI_INDEX, OCI_MANIFEST, REGION, TestAccount, image_index};
 
 mod basic_scan;
+mod evidence;
 mod images;
 mod inspector;
 
@@ -34,6 +35,8 @@ repositories:
 struct Setup {
     acct: TestAccount,
     gate: ScanGate,
+    /// scan-gate's verdict table.
+    gate_table: String,
     all: String,
     failures: String,
 }
@@ -50,7 +53,7 @@ async fn setup_with(policy: Policy) -> Setup {
         .subscribed_queue(&topic, Some(r#"{"verdict": ["FAIL"]}"#))
         .await;
     let config = ScanGateConfig {
-        table,
+        table: table.clone(),
         topic_arn: Some(topic),
         dry_run: false,
     };
@@ -58,6 +61,7 @@ async fn setup_with(policy: Policy) -> Setup {
     Setup {
         acct,
         gate,
+        gate_table: table,
         all,
         failures,
     }
@@ -129,4 +133,26 @@ fn finding_event(acct: &TestAccount, finding: &Value) -> Value {
             e["detail"][key] = json!("Nov 28, 2026, 10:47:10 PM");
         }
     })
+}
+
+/// An `Inspector2 Scan` event for the image (tagged `v1`) with these counts.
+fn inspector_scan(acct: &TestAccount, repository: &str, digest: &Digest, counts: Value) -> Value {
+    acct.event("inspector2-scan.initial-scan-complete.json", |e| {
+        e["detail"]["repository-name"] = json!(format!(
+            "arn:aws:ecr:{REGION}:{}:repository/{repository}",
+            acct.id
+        ));
+        e["detail"]["image-digest"] = json!(digest);
+        e["detail"]["image-tags"] = json!(["v1"]);
+        e["detail"]["finding-severity-counts"] = counts;
+    })
+}
+
+/// The tags image `d` holds in a `tags_by_digest` state.
+fn tags_of(state: &[(String, Vec<String>)], d: &Digest) -> Vec<String> {
+    state
+        .iter()
+        .find(|(x, _)| x == d.as_str())
+        .map(|(_, t)| t.clone())
+        .unwrap_or_default()
 }

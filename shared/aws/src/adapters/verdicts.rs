@@ -73,6 +73,10 @@ fn item(record: &VerdictRecord) -> HashMap<String, AttributeValue> {
             "decided_at".to_owned(),
             AttributeValue::N(record.decided_at.timestamp_millis().to_string()),
         ),
+        (
+            "evidence_at".to_owned(),
+            AttributeValue::N(record.evidence_at.timestamp_millis().to_string()),
+        ),
     ]);
     if let Some(max) = &record.max_severity {
         item.insert(
@@ -111,11 +115,20 @@ fn record(
         Some("FAIL") => Verdict::Fail,
         _ => return Err(invalid("verdict is not PASS or FAIL")),
     };
-    let millis = item
-        .get("decided_at")
-        .and_then(|v| v.as_n().ok())
-        .and_then(|n| n.parse::<i64>().ok())
-        .ok_or_else(|| invalid("no decided_at"))?;
+    let millis = |name: &str| {
+        item.get(name)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse::<i64>().ok())
+    };
+    let decided_at = millis("decided_at")
+        .and_then(DateTime::from_timestamp_millis)
+        .ok_or_else(|| invalid("no decided_at, or out of range"))?;
+    // Records written before evidence times were kept rest on evidence no newer than their decision.
+    let evidence_at = match millis("evidence_at") {
+        None => decided_at,
+        Some(ms) => DateTime::from_timestamp_millis(ms)
+            .ok_or_else(|| invalid("evidence_at out of range"))?,
+    };
     Ok(Some(VerdictRecord {
         repository,
         digest,
@@ -123,8 +136,8 @@ fn record(
         max_severity: text("max_severity").map(|s| Severity::parse(&s)),
         fingerprint: text("fingerprint").ok_or_else(|| invalid("no fingerprint"))?,
         policy_pattern: text("policy_pattern"),
-        decided_at: DateTime::from_timestamp_millis(millis)
-            .ok_or_else(|| invalid("decided_at out of range"))?,
+        decided_at,
+        evidence_at,
     }))
 }
 
@@ -158,8 +171,16 @@ impl VerdictStore for DynamoVerdicts {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(self.item(new)))
-            .condition_expression("attribute_not_exists(pk) OR fingerprint <> :f")
+            // VerdictClaim::would, as a condition: a new fingerprint, on evidence no older.
+            .condition_expression(
+                "attribute_not_exists(pk) OR (fingerprint <> :f AND \
+                 (attribute_not_exists(evidence_at) OR evidence_at <= :e))",
+            )
             .expression_attribute_values(":f", AttributeValue::S(new.fingerprint.clone()))
+            .expression_attribute_values(
+                ":e",
+                AttributeValue::N(new.evidence_at.timestamp_millis().to_string()),
+            )
             .return_values(ReturnValue::AllOld)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
@@ -168,15 +189,18 @@ impl VerdictStore for DynamoVerdicts {
             Ok(out) => Ok(VerdictClaim::Recorded {
                 previous: record(out.attributes(), OP)?,
             }),
-            Err(err)
-                if matches!(
-                    err.as_service_error(),
-                    Some(PutItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(VerdictClaim::Unchanged)
-            }
-            Err(err) => Err(port_error(OP, err)),
+            Err(err) => match err.as_service_error() {
+                // The stored item says which condition failed; without it, nothing is written
+                // and nothing done either way.
+                Some(PutItemError::ConditionalCheckFailedException(failed)) => {
+                    let stored = record(failed.item(), OP)?;
+                    match VerdictClaim::would(stored, new) {
+                        superseded @ VerdictClaim::Superseded { .. } => Ok(superseded),
+                        _ => Ok(VerdictClaim::Unchanged),
+                    }
+                }
+                _ => Err(port_error(OP, err)),
+            },
         }
     }
 

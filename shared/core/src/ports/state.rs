@@ -89,6 +89,10 @@ pub struct VerdictRecord {
     /// The policy rule whose gate decided.
     pub policy_pattern: Option<String>,
     pub decided_at: DateTime<Utc>,
+    /// When the evidence the verdict rests on was produced (the scan's completion or the finding's
+    /// change as its event says; the read's time for a listing of current findings). Older evidence
+    /// never replaces a record resting on newer evidence.
+    pub evidence_at: DateTime<Utc>,
 }
 
 /// What a verdict claim found.
@@ -98,13 +102,21 @@ pub enum VerdictClaim {
     Recorded { previous: Option<VerdictRecord> },
     /// The same verdict and finding set were recorded already: nothing new to act on or tell.
     Unchanged,
+    /// The stored record rests on newer evidence: this one is late, and changes nothing.
+    Superseded { current: Box<VerdictRecord> },
 }
 
 impl VerdictClaim {
-    /// What a claim would do given the stored record (dry-run decides with this, writing nothing).
-    pub fn would(stored: Option<VerdictRecord>, fingerprint: &str) -> Self {
+    /// What claiming `new` does given the stored record: the one rule both the store and a
+    /// dry-run follow. The same fingerprint is unchanged; a different one replaces the record
+    /// unless the record rests on newer evidence (equal evidence times replace: the later
+    /// evaluation read at least as much).
+    pub fn would(stored: Option<VerdictRecord>, new: &VerdictRecord) -> Self {
         match stored {
-            Some(s) if s.fingerprint == fingerprint => Self::Unchanged,
+            Some(s) if s.fingerprint == new.fingerprint => Self::Unchanged,
+            Some(s) if s.evidence_at > new.evidence_at => Self::Superseded {
+                current: Box::new(s),
+            },
             previous => Self::Recorded { previous },
         }
     }
@@ -124,8 +136,8 @@ pub trait VerdictLookup: Send + Sync {
 /// Recorded verdicts, one per image (scan-gate's).
 #[async_trait]
 pub trait VerdictStore: VerdictLookup {
-    /// Record unless the stored fingerprint is this one. One conditional `PutItem` returning the
-    /// old item.
+    /// Record as [`VerdictClaim::would`] says: unless the stored fingerprint is this one or the
+    /// stored record rests on newer evidence. One conditional `PutItem` returning the old item.
     async fn claim(&self, record: &VerdictRecord) -> Result<VerdictClaim, PortError>;
 
     /// Put `previous` back (or remove the record) after acting on a claim failed, so the retry

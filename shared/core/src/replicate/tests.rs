@@ -189,6 +189,7 @@ fn record(v: Verdict) -> VerdictRecord {
         fingerprint: "f".into(),
         policy_pattern: None,
         decided_at: chrono::DateTime::UNIX_EPOCH,
+        evidence_at: chrono::DateTime::UNIX_EPOCH,
     }
 }
 

@@ -10,7 +10,7 @@ use super::{
 };
 use crate::event::{Event, QueuedEvent, SqsMessage};
 use crate::execute::{Executor, Grants, Outcomes, absorb};
-use crate::manifest::{INDEX_TYPES, manifest_links};
+use crate::manifest::{INDEX_TYPES, platform_children};
 use crate::names::{Digest, RepositoryName, Tag};
 use crate::plan::Plan;
 use crate::policy::Policy;
@@ -193,6 +193,12 @@ async fn plan_for(
     loop {
         match decide(subject, policy, ctx, &facts) {
             Step::Done(plan) => return Ok((plan, facts)),
+            Step::Wait(wait) => {
+                return Err(PortError::Transient {
+                    operation: wait.operation,
+                    message: wait.reason,
+                });
+            }
             Step::Need(need) => {
                 if let Err(error) = fill(need, &mut facts, ports).await {
                     restore_claim(subject, &facts, ports).await?;
@@ -255,11 +261,7 @@ async fn carry_out(
 
 async fn fill(need: Need, facts: &mut Facts, ports: &Ports<'_>) -> Result<(), PortError> {
     match need {
-        Need::Findings {
-            image,
-            enhanced,
-            expected,
-        } => {
+        Need::Findings { image, enhanced } => {
             let mut all = Vec::new();
             let mut next = None;
             loop {
@@ -276,20 +278,6 @@ async fn fill(need: Need, facts: &mut Facts, ports: &Ports<'_>) -> Result<(), Po
                 if next.is_none() {
                     break;
                 }
-            }
-            if all.is_empty() && expected > 0 {
-                return Err(PortError::Transient {
-                    operation: if enhanced {
-                        "inspector2:ListFindings"
-                    } else {
-                        "ecr:DescribeImageScanFindings"
-                    },
-                    message: format!(
-                        "{}@{}: the scan counts {expected} findings but none are listed yet; no verdict on missing evidence",
-                        image.repository,
-                        image.digest.short()
-                    ),
-                });
             }
             facts.findings = Some(all);
         }
@@ -319,7 +307,7 @@ async fn fill(need: Need, facts: &mut Facts, ports: &Ports<'_>) -> Result<(), Po
             for chunk in indexes.chunks(MAX_BATCH_GET_IMAGE_IDS) {
                 let digests: Vec<Digest> = chunk.iter().map(|(d, _)| d.clone()).collect();
                 for manifest in ports.images.manifests(&repository, &digests).await? {
-                    let (children, _) = manifest_links(&manifest.bytes);
+                    let children = platform_children(&manifest.bytes);
                     if !children.contains(&digest) {
                         continue;
                     }
@@ -350,13 +338,12 @@ async fn fill(need: Need, facts: &mut Facts, ports: &Ports<'_>) -> Result<(), Po
         }
         Need::Coverage { image } => facts.coverage = Some(ports.findings.coverage(&image).await?),
         Need::VerdictClaim { record } => facts.claim = Some(ports.verdicts.claim(&record).await?),
-        Need::VerdictRead {
-            repository,
-            digest,
-            fingerprint,
-        } => {
-            let stored = ports.verdicts.verdict(&repository, &digest).await?;
-            facts.claim = Some(VerdictClaim::would(stored, &fingerprint));
+        Need::VerdictRead { record } => {
+            let stored = ports
+                .verdicts
+                .verdict(&record.repository, &record.digest)
+                .await?;
+            facts.claim = Some(VerdictClaim::would(stored, &record));
         }
         Need::CurrentTags { repository, digest } => {
             facts.current_tags = Some(ports.images.tags_of(&repository, &digest).await?)

@@ -15,29 +15,31 @@
 mod drive;
 mod moves;
 mod naming;
+mod release;
+mod subject;
 #[cfg(test)]
 mod tests;
 
 pub use drive::{Ports, Report, gate_image, handle_batch, handle_event};
 pub use moves::amend;
-use moves::{Moves, Outcome, quarantine_step, release_step};
+use moves::{Moves, Outcome, quarantine_step};
 use naming::candidates;
 pub use naming::{original_tag, quarantine_tag};
+use release::release_step;
+pub use subject::{Source, Subject, image_subject, subject};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::event::{Detail, Event, InspectorFinding};
 use crate::execute::Executed;
 use crate::manifest::artifact_type;
 use crate::message::{
     Body, Did, MAX_MESSAGE_FINDINGS, Message, MessageAction, SCHEMA, VerdictBody,
 };
-use crate::names::{AccountId, Digest, Region, RepositoryName, Tag, repository_from_name_or_arn};
+use crate::names::{AccountId, Digest, Region, RepositoryName, Tag};
 use crate::plan::{Action, Plan, TagMove};
 use crate::policy::{DEFAULT_QUARANTINE_PREFIX, Gate, OnFail, Policy, Resolved};
 use crate::ports::{ImageResource, ImageView, Manifest, ScanCoverage, VerdictClaim, VerdictRecord};
-use crate::severity::SeverityCounts;
 use crate::verdict::{self, Evaluation, Finding, Verdict};
 
 pub const FUNCTION: &str = "scan-gate";
@@ -49,133 +51,6 @@ pub struct Context {
     pub event_id: Option<String>,
     pub force_dry_run: bool,
     pub now: DateTime<Utc>,
-}
-
-/// Where the verdict's input comes from.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "source", rename_all = "snake_case")]
-pub enum Source {
-    /// A finished scan with its counts (basic, or Inspector's first scan when `enhanced`).
-    Counts {
-        counts: SeverityCounts,
-        enhanced: bool,
-    },
-    /// A finished basic scan whose counts ECR left out (AWS does not say a scan that found nothing
-    /// reports `{}`: docs/emulator.md, `scan_no_findings_counts`): the whole findings listing
-    /// decides, never the absence of counts.
-    Unlisted,
-    /// A scan that did not finish (`FAILED`, `UNSUPPORTED_IMAGE`, ...).
-    ScanFailed { status: String },
-    /// An Inspector finding changed: the image's current ACTIVE findings decide.
-    InspectorFindings,
-}
-
-/// The image a verdict is about.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Subject {
-    pub repository: RepositoryName,
-    pub digest: Digest,
-    pub tags: Vec<Tag>,
-    pub source: Source,
-}
-
-/// What an event asks scan-gate to evaluate, or why nothing.
-pub fn subject(event: &Event) -> Result<Subject, String> {
-    match &event.detail {
-        Detail::BasicScan(scan) => Ok(Subject {
-            repository: scan.repository_name.clone(),
-            digest: scan.image_digest.clone(),
-            tags: scan.image_tags.clone(),
-            source: match (&scan.finding_severity_counts, scan.scan_status.as_str()) {
-                (Some(counts), "COMPLETE") => Source::Counts {
-                    counts: counts.clone(),
-                    enhanced: false,
-                },
-                (None, "COMPLETE") => Source::Unlisted,
-                _ => Source::ScanFailed {
-                    status: scan.scan_status.clone(),
-                },
-            },
-        }),
-        Detail::InspectorScan(scan) => Ok(Subject {
-            repository: scan.repository().map_err(|e| e.to_string())?,
-            digest: scan.image_digest.clone(),
-            tags: scan.image_tags.clone(),
-            source: if matches!(
-                scan.scan_status.as_str(),
-                "INITIAL_SCAN_COMPLETE" | "COMPLETE" | "ACTIVE"
-            ) {
-                Source::Counts {
-                    counts: scan.finding_severity_counts.clone(),
-                    enhanced: true,
-                }
-            } else {
-                Source::ScanFailed {
-                    status: scan.scan_status.clone(),
-                }
-            },
-        }),
-        Detail::InspectorFinding(finding) => finding_subject(finding),
-        other => Err(format!("{} events are not scan-gate's", other.kind())),
-    }
-}
-
-fn finding_subject(finding: &InspectorFinding) -> Result<Subject, String> {
-    let image = finding
-        .ecr_image()
-        .ok_or("the finding is not about an ECR image")?;
-    Ok(Subject {
-        repository: repository_from_name_or_arn(&image.repository_name)
-            .map_err(|e| e.to_string())?,
-        digest: image.image_hash.clone(),
-        tags: image.image_tags.clone(),
-        source: Source::InspectorFindings,
-    })
-}
-
-/// An existing image to evaluate now (`warden gate`), from its scan status as DescribeImages
-/// reports it: basic scanning's `COMPLETE` decides from its counts, enhanced scanning's `ACTIVE`
-/// from the image's current Inspector findings, a scan that cannot finish (`FAILED`,
-/// `UNSUPPORTED_IMAGE`, `SCAN_ELIGIBILITY_EXPIRED`, `FINDINGS_UNAVAILABLE`, …) is a scan failure,
-/// and one still running or never made gives no verdict yet (`Err`, saying so).
-pub fn image_subject(
-    repository: RepositoryName,
-    digest: Digest,
-    tags: Vec<Tag>,
-    scan_status: Option<&str>,
-    counts: Option<SeverityCounts>,
-) -> Result<Subject, String> {
-    let source = match scan_status {
-        None => {
-            return Err(format!(
-                "{repository}@{}: never scanned: no verdict yet (start a scan, or enable scan on push)",
-                digest.short()
-            ));
-        }
-        Some(status @ ("IN_PROGRESS" | "PENDING")) => {
-            return Err(format!(
-                "{repository}@{}: scan {status}: no verdict yet",
-                digest.short()
-            ));
-        }
-        Some("COMPLETE") => match counts {
-            Some(counts) => Source::Counts {
-                counts,
-                enhanced: false,
-            },
-            None => Source::Unlisted,
-        },
-        Some("ACTIVE") => Source::InspectorFindings,
-        Some(other) => Source::ScanFailed {
-            status: other.to_owned(),
-        },
-    };
-    Ok(Subject {
-        repository,
-        digest,
-        tags,
-        source,
-    })
 }
 
 /// The verdict the facts read for `subject` give, as scan-gate would act on it: `None` when no
@@ -215,11 +90,13 @@ pub struct Facts {
     pub sibling_verdicts: Option<Vec<(Digest, Option<Verdict>)>>,
 }
 
-/// A multi-arch index naming the image as one of its children.
+/// A multi-arch index naming the image as one of its platform images.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParentIndex {
     pub manifest: Manifest,
     pub tags: Vec<Tag>,
+    /// Its platform images ([`crate::manifest::platform_children`]): attestations are not gated
+    /// and never hold an index back.
     pub children: Vec<Digest>,
 }
 
@@ -238,9 +115,6 @@ pub enum Need {
     Findings {
         image: ImageResource,
         enhanced: bool,
-        /// How many findings the scan's counts announced: a read that lists none of them is not
-        /// evidence of a clean image (the listing lags the counts), so it is retried.
-        expected: u64,
     },
     /// The indexes naming this image as a child: the repository listed (DescribeImages pages of
     /// 1000) and its indexes' manifests read (BatchGetImage, 100 per call).
@@ -257,12 +131,8 @@ pub enum Need {
     Coverage { image: ImageResource },
     /// Record the verdict unless unchanged (1 conditional write).
     VerdictClaim { record: VerdictRecord },
-    /// Read the recorded verdict and compare with this fingerprint (dry-run; 1 read).
-    VerdictRead {
-        repository: RepositoryName,
-        digest: Digest,
-        fingerprint: String,
-    },
+    /// Read the recorded verdict and compare with this record as a claim would (dry-run; 1 read).
+    VerdictRead { record: VerdictRecord },
     /// The image's current tags (1 DescribeImages).
     CurrentTags {
         repository: RepositoryName,
@@ -279,6 +149,8 @@ pub enum Need {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
     Need(Need),
+    /// The evidence is not complete yet: retry later (nothing recorded, nothing moved).
+    Wait(Wait),
     Done(Plan),
 }
 
@@ -297,20 +169,36 @@ fn resource(subject: &Subject, ctx: &Context) -> ImageResource {
     }
 }
 
-/// The evaluation, or the findings it needs first.
+/// Why an evaluation has no result yet.
+enum Pending {
+    /// A fact to read first.
+    Need(Box<Need>),
+    /// The evidence read is not complete (a listing short of the counts): try again later.
+    Wait(Wait),
+}
+
+/// Evidence that is not complete yet: the evaluation is retried (a retryable failure), never
+/// decided on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wait {
+    /// The read whose answer fell short.
+    pub operation: &'static str,
+    pub reason: String,
+}
+
+/// The evaluation, or what it needs first.
 fn evaluate(
     subject: &Subject,
     gate: &Gate,
     facts: &Facts,
     ctx: &Context,
-) -> Result<Evaluation, Box<Need>> {
+) -> Result<Evaluation, Pending> {
     let today = ctx.now.date_naive();
-    let need_findings = |enhanced, expected| {
-        Box::new(Need::Findings {
+    let need_findings = |enhanced| {
+        Pending::Need(Box::new(Need::Findings {
             image: resource(subject, ctx),
             enhanced,
-            expected,
-        })
+        }))
     };
     match &subject.source {
         Source::ScanFailed { status } => Ok(verdict::from_scan_failure(gate, status)),
@@ -321,19 +209,55 @@ fn evaluate(
             if complete && (quick.verdict == Verdict::Pass || !verdict::findings_matter(gate)) {
                 return Ok(quick);
             }
-            match &facts.findings {
-                Some(findings) => Ok(verdict::from_findings(gate, findings, today)),
-                None => Err(need_findings(*enhanced, verdict::counted_findings(counts))),
+            let Some(findings) = &facts.findings else {
+                return Err(need_findings(*enhanced));
+            };
+            let evaluation = verdict::from_findings(gate, findings, today);
+            match verdict::listing_shortfall(counts, findings) {
+                Some(short) if evaluation.verdict == Verdict::Pass => Err(Pending::Wait(Wait {
+                    operation: if *enhanced {
+                        "inspector2:ListFindings"
+                    } else {
+                        "ecr:DescribeImageScanFindings"
+                    },
+                    reason: format!(
+                        "{}@{}: the listing falls short of the scan's counts ({short}){}: no verdict on missing evidence",
+                        subject.repository,
+                        subject.digest.short(),
+                        if findings.is_empty() {
+                            "; none are listed yet"
+                        } else {
+                            ""
+                        }
+                    ),
+                })),
+                _ => Ok(evaluation),
             }
         }
         Source::Unlisted => match &facts.findings {
             Some(findings) => Ok(verdict::from_findings(gate, findings, today)),
-            None => Err(need_findings(false, 0)),
+            None => Err(need_findings(false)),
         },
         Source::InspectorFindings => match &facts.findings {
             Some(findings) => Ok(verdict::from_findings(gate, findings, today)),
-            None => Err(need_findings(true, 0)),
+            None => Err(need_findings(true)),
         },
+    }
+}
+
+/// When the evidence a verdict rests on was produced: a listing of Inspector's current findings
+/// is as new as its read (`ctx.now`); counts, and a basic scan's findings, are as old as the event
+/// that announced the scan.
+fn evidence_at(subject: &Subject, facts: &Facts, ctx: &Context) -> DateTime<Utc> {
+    let live = match &subject.source {
+        Source::InspectorFindings => true,
+        Source::Counts { enhanced, .. } => *enhanced && facts.findings.is_some(),
+        Source::Unlisted | Source::ScanFailed { .. } => false,
+    };
+    if live {
+        ctx.now
+    } else {
+        subject.observed_at.unwrap_or(ctx.now)
     }
 }
 
@@ -350,7 +274,8 @@ pub fn decide(subject: &Subject, policy: &Policy, ctx: &Context, facts: &Facts) 
     };
     let evaluation = match evaluate(subject, gate.value, facts, ctx) {
         Ok(e) => e,
-        Err(need) => return Step::Need(*need),
+        Err(Pending::Need(need)) => return Step::Need(*need),
+        Err(Pending::Wait(wait)) => return Step::Wait(wait),
     };
     // Only container images are gated: a signature, SBOM or attestation has nothing to scan (basic
     // scanning ends UNSUPPORTED_IMAGE) and quarantining it would break its subject's verification.
@@ -405,13 +330,6 @@ pub fn decide(subject: &Subject, policy: &Policy, ctx: &Context, facts: &Facts) 
     }
     let claim = match &facts.claim {
         Some(claim) => claim,
-        None if dry => {
-            return Step::Need(Need::VerdictRead {
-                repository: subject.repository.clone(),
-                digest: subject.digest.clone(),
-                fingerprint: evaluation.fingerprint.clone(),
-            });
-        }
         None => {
             let record = VerdictRecord {
                 repository: subject.repository.clone(),
@@ -421,8 +339,13 @@ pub fn decide(subject: &Subject, policy: &Policy, ctx: &Context, facts: &Facts) 
                 fingerprint: evaluation.fingerprint.clone(),
                 policy_pattern: gate.pattern.map(str::to_owned),
                 decided_at: ctx.now,
+                evidence_at: evidence_at(subject, facts, ctx),
             };
-            return Step::Need(Need::VerdictClaim { record });
+            return Step::Need(if dry {
+                Need::VerdictRead { record }
+            } else {
+                Need::VerdictClaim { record }
+            });
         }
     };
     let previous = match claim {
@@ -431,6 +354,18 @@ pub fn decide(subject: &Subject, policy: &Policy, ctx: &Context, facts: &Facts) 
                 format!(
                     "{at}: {} again, same findings: already decided and told",
                     evaluation.verdict.as_str()
+                ),
+                dry,
+            ));
+        }
+        VerdictClaim::Superseded { current } => {
+            return Step::Done(Plan::nothing(
+                format!(
+                    "{at}: {} on evidence of {}, but the recorded {} rests on newer evidence ({}): late, changes nothing",
+                    evaluation.verdict.as_str(),
+                    evidence_at(subject, facts, ctx).to_rfc3339(),
+                    current.verdict.as_str(),
+                    current.evidence_at.to_rfc3339()
                 ),
                 dry,
             ));

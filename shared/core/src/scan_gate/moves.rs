@@ -1,19 +1,19 @@
 //! What a verdict does to tags: quarantine of the failing image (or of the indexes an untagged
 //! child is pulled through), release when it passes again, and the message saying what was done.
 
-use super::naming::{candidates, original_tag, quarantine_tag};
+use super::naming::quarantine_tag;
 use super::*;
 
 /// Tag moves a plan made, for the message.
 #[derive(Default)]
 pub(super) struct Moves {
     /// Indexes whose tags moved because this image, their child, failed (or passed again).
-    via: Vec<Digest>,
-    quarantined: Vec<Tag>,
-    restored: Vec<Tag>,
-    taken: Vec<Tag>,
-    still_deployable: Vec<Tag>,
-    problems: Vec<String>,
+    pub(super) via: Vec<Digest>,
+    pub(super) quarantined: Vec<Tag>,
+    pub(super) restored: Vec<Tag>,
+    pub(super) taken: Vec<Tag>,
+    pub(super) still_deployable: Vec<Tag>,
+    pub(super) problems: Vec<String>,
 }
 
 pub(super) struct Outcome<'a> {
@@ -100,99 +100,180 @@ impl Outcome<'_> {
     }
 }
 
-pub(super) fn quarantine_step(o: &Outcome<'_>, prefix: &str, facts: &Facts) -> Step {
-    let candidates = candidates(o.subject, prefix);
-    if candidates.is_empty() && o.subject.tags.is_empty() {
-        return quarantine_parents(o, prefix, facts);
-    }
-    if candidates.is_empty() {
-        return Step::Done(o.plan(
+/// The image's tags now (one read by digest): quarantine and release act on the tags the image
+/// holds when acting, not on those its event named. `Err`: the step to take first.
+pub(super) fn current_tags<'f>(o: &Outcome<'_>, facts: &'f Facts) -> Result<&'f [Tag], Box<Step>> {
+    match &facts.current_tags {
+        None => Err(Box::new(Step::Need(Need::CurrentTags {
+            repository: o.subject.repository.clone(),
+            digest: o.subject.digest.clone(),
+        }))),
+        Some(None) => Err(Box::new(Step::Done(o.plan(
             Vec::new(),
             Did::None,
             Moves::default(),
-            "; already quarantined".to_owned(),
-        ));
+            "; the image is gone".to_owned(),
+        )))),
+        Some(Some(tags)) => Ok(tags),
     }
+}
+
+/// Where each asked tag points (`None`: nowhere).
+pub(super) type Targets = [(Tag, Option<Digest>)];
+
+/// The image's manifest and where the asked `tags` point, once read. `Err`: the step to read them,
+/// or the plan when the image is gone.
+pub(super) fn image_view<'f>(
+    o: &Outcome<'_>,
+    facts: &'f Facts,
+    tags: Vec<Tag>,
+) -> Result<(&'f Manifest, &'f Targets), Box<Step>> {
     let Some(ImageView {
         manifest,
         tags: targets,
     }) = &facts.image
     else {
-        return Step::Need(Need::ImageTags {
+        return Err(Box::new(Step::Need(Need::ImageTags {
             repository: o.subject.repository.clone(),
             digest: o.subject.digest.clone(),
-            tags: candidates,
-        });
+            tags,
+        })));
     };
-    let Some(manifest) = manifest else {
-        return Step::Done(o.plan(
+    match manifest {
+        Some(manifest) => Ok((manifest, targets)),
+        None => Err(Box::new(Step::Done(o.plan(
             Vec::new(),
             Did::None,
             Moves::default(),
             "; the image is gone".to_owned(),
-        ));
-    };
-    // Only tags that still point at this image: a tag moved since the scan belongs to another image.
-    let here: Vec<Tag> = targets
-        .iter()
-        .filter(|(_, d)| d.as_ref() == Some(&o.subject.digest))
-        .map(|(t, _)| t.clone())
-        .collect();
-    let mut moves = Vec::new();
-    let mut unnamed = Vec::new();
-    for tag in here {
-        match quarantine_tag(prefix, &tag, &o.subject.digest) {
-            Some(to) => moves.push(TagMove { from: tag, to }),
-            None => unnamed.push(tag),
-        }
+        )))),
     }
-    if moves.is_empty() && unnamed.is_empty() {
-        return Step::Done(o.plan(
-            Vec::new(),
-            Did::None,
-            Moves::default(),
-            "; no tag points here any more".to_owned(),
-        ));
-    }
-    let originals: Vec<Tag> = moves.iter().map(|m| m.from.clone()).collect();
-    let mut actions = Vec::new();
-    if !moves.is_empty() {
-        actions.push(Action::MoveTags {
+}
+
+/// The parent indexes, once read. `Err`: the step to read them.
+pub(super) fn parents<'f>(o: &Outcome<'_>, facts: &'f Facts) -> Result<&'f Parents, Box<Step>> {
+    facts.parents.as_ref().ok_or_else(|| {
+        Box::new(Step::Need(Need::ParentIndexes {
             repository: o.subject.repository.clone(),
-            manifest: manifest.clone(),
-            moves,
-        });
-    }
-    let note = format!("; quarantine {}", joined(&originals));
-    let failed = !unnamed.is_empty();
-    let moves = Moves {
-        quarantined: originals,
-        problems: unnamed
-            .iter()
-            .map(|t| format!("{t}: no quarantine name fits with prefix `{prefix}`"))
-            .collect(),
-        still_deployable: unnamed,
-        ..Moves::default()
+            digest: o.subject.digest.clone(),
+        }))
+    })
+}
+
+/// A FAIL quarantines every tag the image holds now and the tags of every index naming it as a
+/// platform image (an untagged platform child, or one with its own tag like `v1-amd64`, is
+/// deployable through its index).
+pub(super) fn quarantine_step(o: &Outcome<'_>, prefix: &str, facts: &Facts) -> Step {
+    let current = match current_tags(o, facts) {
+        Ok(tags) => tags,
+        Err(step) => return *step,
     };
-    let action = if failed {
-        Did::QuarantineFailed
-    } else {
+    let candidates: Vec<Tag> = current
+        .iter()
+        .filter(|t| !t.as_str().starts_with(prefix))
+        .cloned()
+        .collect();
+    let mut actions = Vec::new();
+    let mut moves = Moves::default();
+    if !candidates.is_empty() {
+        let (manifest, targets) = match image_view(o, facts, candidates.clone()) {
+            Ok(view) => view,
+            Err(step) => return *step,
+        };
+        quarantine_own(o, prefix, manifest, targets, &mut actions, &mut moves);
+    }
+    let parents = match parents(o, facts) {
+        Ok(parents) => parents,
+        Err(step) => return *step,
+    };
+    quarantine_parents(o, prefix, parents, &mut actions, &mut moves);
+    if actions.is_empty() && moves.problems.is_empty() {
+        let note = if current.is_empty() {
+            "; untagged, and no tagged index names it: nothing to move"
+        } else {
+            "; already quarantined"
+        };
+        return Step::Done(o.plan(Vec::new(), Did::None, Moves::default(), note.to_owned()));
+    }
+    let mut note = String::new();
+    let own: Vec<Tag> = moves
+        .quarantined
+        .iter()
+        .filter(|t| candidates.contains(t))
+        .cloned()
+        .collect();
+    if !own.is_empty() {
+        note.push_str(&format!("; quarantine {}", joined(&own)));
+    }
+    if !moves.via.is_empty() {
+        let of_indexes: Vec<Tag> = moves
+            .quarantined
+            .iter()
+            .filter(|t| !own.contains(t))
+            .cloned()
+            .collect();
+        note.push_str(&format!(
+            "; quarantine the index{} naming it: {}",
+            if moves.via.len() == 1 { "" } else { "es" },
+            joined(&of_indexes)
+        ));
+    }
+    let action = if moves.still_deployable.is_empty() {
         Did::Quarantined
+    } else {
+        Did::QuarantineFailed
     };
     Step::Done(o.plan(actions, action, moves, note))
 }
 
-/// An untagged image is pulled through the indexes that name it (a multi-arch image's platform
-/// child): a failing child quarantines each such index by its own tags.
-fn quarantine_parents(o: &Outcome<'_>, prefix: &str, facts: &Facts) -> Step {
-    let Some(parents) = &facts.parents else {
-        return Step::Need(Need::ParentIndexes {
-            repository: o.subject.repository.clone(),
-            digest: o.subject.digest.clone(),
-        });
-    };
-    let mut actions = Vec::new();
-    let mut moves = Moves::default();
+/// The image's own tags, those that still point at it (a tag moved since belongs to another image).
+fn quarantine_own(
+    o: &Outcome<'_>,
+    prefix: &str,
+    manifest: &Manifest,
+    targets: &[(Tag, Option<Digest>)],
+    actions: &mut Vec<Action>,
+    moves: &mut Moves,
+) {
+    let mut tag_moves = Vec::new();
+    for (tag, _) in targets
+        .iter()
+        .filter(|(_, d)| d.as_ref() == Some(&o.subject.digest))
+    {
+        match quarantine_tag(prefix, tag, &o.subject.digest) {
+            Some(to) => tag_moves.push(TagMove {
+                from: tag.clone(),
+                to,
+            }),
+            None => {
+                moves.problems.push(format!(
+                    "{tag}: no quarantine name fits with prefix `{prefix}`"
+                ));
+                moves.still_deployable.push(tag.clone());
+            }
+        }
+    }
+    if tag_moves.is_empty() {
+        return;
+    }
+    moves
+        .quarantined
+        .extend(tag_moves.iter().map(|m| m.from.clone()));
+    actions.push(Action::MoveTags {
+        repository: o.subject.repository.clone(),
+        manifest: manifest.clone(),
+        moves: tag_moves,
+    });
+}
+
+/// Each index naming the failing image is quarantined by its own tags.
+fn quarantine_parents(
+    o: &Outcome<'_>,
+    prefix: &str,
+    parents: &Parents,
+    actions: &mut Vec<Action>,
+    moves: &mut Moves,
+) {
     for parent in &parents.indexes {
         let index = &parent.manifest.digest;
         let tag_moves: Vec<TagMove> = parent
@@ -219,111 +300,6 @@ fn quarantine_parents(o: &Outcome<'_>, prefix: &str, facts: &Facts) -> Step {
             moves: tag_moves,
         });
     }
-    if actions.is_empty() {
-        return Step::Done(o.plan(
-            Vec::new(),
-            Did::None,
-            Moves::default(),
-            "; untagged, and no tagged index names it: nothing to move".to_owned(),
-        ));
-    }
-    let note = format!(
-        "; quarantine the index{} naming it: {}",
-        if moves.via.len() == 1 { "" } else { "es" },
-        joined(&moves.quarantined)
-    );
-    Step::Done(o.plan(actions, Did::Quarantined, moves, note))
-}
-
-/// A child that passes again gives its indexes their tags back — each index only once none of its
-/// other children holds a FAIL verdict, and each tag only where no other image has taken it.
-fn release_parents(o: &Outcome<'_>, prefix: &str, facts: &Facts) -> Step {
-    let Some(parents) = &facts.parents else {
-        return Step::Need(Need::ParentIndexes {
-            repository: o.subject.repository.clone(),
-            digest: o.subject.digest.clone(),
-        });
-    };
-    let held: Vec<(&ParentIndex, Vec<(Tag, Tag)>)> = parents
-        .indexes
-        .iter()
-        .map(|p| {
-            let pairs = p
-                .tags
-                .iter()
-                .filter_map(|q| {
-                    Some((
-                        q.clone(),
-                        original_tag(prefix, q, &p.manifest.digest).ok()??,
-                    ))
-                })
-                .collect::<Vec<_>>();
-            (p, pairs)
-        })
-        .filter(|(_, pairs)| !pairs.is_empty())
-        .collect();
-    if held.is_empty() {
-        return Step::Done(o.plan(Vec::new(), Did::None, Moves::default(), String::new()));
-    }
-    let Some(siblings) = &facts.sibling_verdicts else {
-        let mut digests: Vec<Digest> = held
-            .iter()
-            .flat_map(|(p, _)| p.children.iter())
-            .filter(|c| **c != o.subject.digest)
-            .cloned()
-            .collect();
-        digests.sort();
-        digests.dedup();
-        return Step::Need(Need::Verdicts {
-            repository: o.subject.repository.clone(),
-            digests,
-        });
-    };
-    let failing = |d: &Digest| {
-        siblings
-            .iter()
-            .any(|(s, v)| s == d && *v == Some(Verdict::Fail))
-    };
-    let mut actions = Vec::new();
-    let mut moves = Moves::default();
-    for (parent, pairs) in held {
-        let index = &parent.manifest.digest;
-        if let Some(other) = parent.children.iter().find(|c| failing(c)) {
-            moves.problems.push(format!(
-                "index {} stays quarantined: its child {} still fails",
-                index.short(),
-                other.short()
-            ));
-            continue;
-        }
-        let mut release = Vec::new();
-        for (q, original) in pairs {
-            match parents.owners.get(&original) {
-                Some(owner) if owner != index => moves.taken.push(original),
-                _ => {
-                    moves.restored.push(original.clone());
-                    release.push(TagMove {
-                        from: q,
-                        to: original,
-                    });
-                }
-            }
-        }
-        if !release.is_empty() {
-            moves.via.push(index.clone());
-            actions.push(Action::MoveTags {
-                repository: o.subject.repository.clone(),
-                manifest: parent.manifest.clone(),
-                moves: release,
-            });
-        }
-    }
-    let action = if actions.is_empty() {
-        Did::None
-    } else {
-        Did::Released
-    };
-    Step::Done(o.plan(actions, action, moves, String::new()))
 }
 
 /// Correct a verdict message with what carrying out its plan could not do: a quarantine that left
@@ -352,110 +328,7 @@ pub fn amend(executed: &Executed, message: &mut Message) {
     }
 }
 
-pub(super) fn release_step(o: &Outcome<'_>, prefix: &str, facts: &Facts) -> Step {
-    let (repository, digest) = (&o.subject.repository, &o.subject.digest);
-    let current = match &facts.current_tags {
-        None => {
-            return Step::Need(Need::CurrentTags {
-                repository: repository.clone(),
-                digest: digest.clone(),
-            });
-        }
-        Some(None) => {
-            return Step::Done(o.plan(
-                Vec::new(),
-                Did::None,
-                Moves::default(),
-                "; the image is gone".to_owned(),
-            ));
-        }
-        Some(Some(tags)) => tags,
-    };
-    // (quarantine tag, original tag) for each quarantine tag of this image it carries.
-    let mut held: Vec<(Tag, Tag)> = Vec::new();
-    let mut problems = Vec::new();
-    for q in current {
-        match original_tag(prefix, q, digest) {
-            Ok(Some(original)) => held.push((q.clone(), original)),
-            Ok(None) => {}
-            Err(problem) => problems.push(problem),
-        }
-    }
-    if held.is_empty() && problems.is_empty() && current.is_empty() {
-        return release_parents(o, prefix, facts);
-    }
-    if held.is_empty() {
-        let moves = Moves {
-            problems,
-            ..Moves::default()
-        };
-        return Step::Done(o.plan(Vec::new(), Did::None, moves, String::new()));
-    }
-    let Some(ImageView {
-        manifest,
-        tags: targets,
-    }) = &facts.image
-    else {
-        return Step::Need(Need::ImageTags {
-            repository: repository.clone(),
-            digest: digest.clone(),
-            tags: held.iter().map(|(_, t)| t.clone()).collect(),
-        });
-    };
-    let Some(manifest) = manifest else {
-        return Step::Done(o.plan(
-            Vec::new(),
-            Did::None,
-            Moves::default(),
-            "; the image is gone".to_owned(),
-        ));
-    };
-    let target = |t: &Tag| {
-        targets
-            .iter()
-            .find(|(x, _)| x == t)
-            .and_then(|(_, d)| d.clone())
-    };
-    let mut moves = Moves {
-        problems,
-        ..Moves::default()
-    };
-    let mut release = Vec::new();
-    for (q, t) in &held {
-        match target(t) {
-            // Its quarantine tag stays: the image keeps a tag, and it says where it came from.
-            Some(other) if &other != digest => moves.taken.push(t.clone()),
-            _ => {
-                moves.restored.push(t.clone());
-                release.push(TagMove {
-                    from: q.clone(),
-                    to: t.clone(),
-                });
-            }
-        }
-    }
-    let mut actions = Vec::new();
-    if !release.is_empty() {
-        actions.push(Action::MoveTags {
-            repository: repository.clone(),
-            manifest: manifest.clone(),
-            moves: release,
-        });
-    }
-    let mut note = String::new();
-    if !moves.restored.is_empty() {
-        note.push_str(&format!("; release {}", joined(&moves.restored)));
-    }
-    if !moves.taken.is_empty() {
-        note.push_str(&format!(
-            "; not restored (a newer image has it): {}",
-            joined(&moves.taken)
-        ));
-    }
-    Step::Done(o.plan(actions, Did::Released, moves, note))
-}
-
 /// Tags as a reader sees them in a decision line: `v1, latest`.
-fn joined(tags: &[Tag]) -> String {
+pub(super) fn joined(tags: &[Tag]) -> String {
     tags.iter().map(Tag::as_str).collect::<Vec<_>>().join(", ")
 }

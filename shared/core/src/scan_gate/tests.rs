@@ -1,6 +1,6 @@
 use super::*;
 use crate::ports::Manifest;
-use crate::severity::Severity;
+use crate::severity::{Severity, SeverityCounts};
 
 const POLICY: &str = r#"
 version: 1
@@ -40,6 +40,7 @@ fn subject(repo: &str, critical: u64, tags: &[&str]) -> Subject {
             counts: SeverityCounts([(Severity::Critical, critical)].into()),
             enhanced: false,
         },
+        observed_at: None,
     }
 }
 fn recorded() -> Facts {
@@ -82,6 +83,8 @@ fn the_message_says_what_a_quarantine_could_not_do() {
     let p = Policy::from_yaml(POLICY).unwrap();
     let s = subject("app/x", 1, &["v1", "latest", "edge"]);
     let facts = Facts {
+        current_tags: Some(Some(vec![tag("v1"), tag("latest"), tag("edge")])),
+        parents: Some(Parents::default()),
         image: Some(ImageView {
             manifest: Some(manifest()),
             tags: ["v1", "latest", "edge"]
@@ -195,8 +198,14 @@ fn counts_decide_with_no_read_unless_exceptions_could_matter() {
 #[test]
 fn fail_quarantines_the_tags_still_on_the_image() {
     let p = Policy::from_yaml(POLICY).unwrap();
-    let s = subject("app/x", 1, &["v1", "latest"]);
+    // The event named v1 only; the image holds v1 and latest now (re-tagged after its scan).
+    let s = subject("app/x", 1, &["v1"]);
     let mut facts = recorded();
+    assert!(matches!(
+        decide(&s, &p, &ctx(), &facts),
+        Step::Need(Need::CurrentTags { .. })
+    ));
+    facts.current_tags = Some(Some(vec![tag("v1"), tag("latest")]));
     assert!(
         matches!(decide(&s, &p, &ctx(), &facts), Step::Need(Need::ImageTags { ref tags, .. }) if tags.len() == 2)
     );
@@ -207,6 +216,11 @@ fn fail_quarantines_the_tags_still_on_the_image() {
             (tag("latest"), Some(digest('b'))),
         ],
     });
+    assert!(matches!(
+        decide(&s, &p, &ctx(), &facts),
+        Step::Need(Need::ParentIndexes { .. })
+    ));
+    facts.parents = Some(Parents::default());
     let Step::Done(plan) = decide(&s, &p, &ctx(), &facts) else {
         panic!()
     };
@@ -235,6 +249,7 @@ fn pass_after_fail_releases_unless_a_tag_was_taken() {
         fingerprint: "old".into(),
         policy_pattern: None,
         decided_at: ctx().now,
+        evidence_at: ctx().now,
     };
     let mut facts = Facts {
         claim: Some(VerdictClaim::Recorded {
@@ -259,6 +274,11 @@ fn pass_after_fail_releases_unless_a_tag_was_taken() {
         manifest: Some(manifest()),
         tags: vec![(tag("v1"), None), (tag("latest"), Some(digest('c')))],
     });
+    assert!(matches!(
+        decide(&s, &p, &ctx(), &facts),
+        Step::Need(Need::ParentIndexes { .. })
+    ));
+    facts.parents = Some(Parents::default());
     let Step::Done(plan) = decide(&s, &p, &ctx(), &facts) else {
         panic!()
     };
@@ -288,13 +308,17 @@ fn unchanged_claims_and_untagged_images_do_nothing_more() {
     // An untagged image is deployable only through an index naming it: the indexes are asked
     // for; with none, there is nothing to move and people are told.
     let untagged = subject("app/x", 1, &[]);
+    let listed = Facts {
+        current_tags: Some(Some(Vec::new())),
+        ..recorded()
+    };
     assert!(matches!(
-        decide(&untagged, &p, &ctx(), &recorded()),
+        decide(&untagged, &p, &ctx(), &listed),
         Step::Need(Need::ParentIndexes { .. })
     ));
     let no_parents = Facts {
         parents: Some(Parents::default()),
-        ..recorded()
+        ..listed
     };
     let Step::Done(plan) = decide(&untagged, &p, &ctx(), &no_parents) else {
         panic!()

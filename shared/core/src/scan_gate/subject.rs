@@ -1,0 +1,152 @@
+//! What scan-gate evaluates: the image an event (or `warden gate`) is about, and where its
+//! verdict's evidence comes from.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::event::{Detail, Event, InspectorFinding};
+use crate::names::{Digest, RepositoryName, Tag, repository_from_name_or_arn};
+use crate::severity::SeverityCounts;
+
+/// Where the verdict's input comes from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "source", rename_all = "snake_case")]
+pub enum Source {
+    /// A finished scan with its counts (basic, or Inspector's first scan when `enhanced`).
+    Counts {
+        counts: SeverityCounts,
+        enhanced: bool,
+    },
+    /// A finished basic scan whose counts ECR left out (AWS does not say a scan that found nothing
+    /// reports `{}`: docs/emulator.md, `scan_no_findings_counts`): the whole findings listing
+    /// decides, never the absence of counts.
+    Unlisted,
+    /// A scan that did not finish (`FAILED`, `UNSUPPORTED_IMAGE`, ...).
+    ScanFailed { status: String },
+    /// An Inspector finding changed: the image's current ACTIVE findings decide.
+    InspectorFindings,
+}
+
+/// The image a verdict is about.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Subject {
+    pub repository: RepositoryName,
+    pub digest: Digest,
+    pub tags: Vec<Tag>,
+    pub source: Source,
+    /// When the evidence was produced: the event's time (a scan's completion, a finding's
+    /// change). `None`: unknown, and the evaluation's own time stands in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observed_at: Option<DateTime<Utc>>,
+}
+
+/// What an event asks scan-gate to evaluate, or why nothing.
+pub fn subject(event: &Event) -> Result<Subject, String> {
+    let mut subject = event_subject(event)?;
+    subject.observed_at = event.envelope.time.as_ref().and_then(|t| t.at);
+    Ok(subject)
+}
+
+fn event_subject(event: &Event) -> Result<Subject, String> {
+    match &event.detail {
+        Detail::BasicScan(scan) => Ok(Subject {
+            repository: scan.repository_name.clone(),
+            digest: scan.image_digest.clone(),
+            tags: scan.image_tags.clone(),
+            source: match (&scan.finding_severity_counts, scan.scan_status.as_str()) {
+                (Some(counts), "COMPLETE") => Source::Counts {
+                    counts: counts.clone(),
+                    enhanced: false,
+                },
+                (None, "COMPLETE") => Source::Unlisted,
+                _ => Source::ScanFailed {
+                    status: scan.scan_status.clone(),
+                },
+            },
+            observed_at: None,
+        }),
+        Detail::InspectorScan(scan) => Ok(Subject {
+            repository: scan.repository().map_err(|e| e.to_string())?,
+            digest: scan.image_digest.clone(),
+            tags: scan.image_tags.clone(),
+            source: if matches!(
+                scan.scan_status.as_str(),
+                "INITIAL_SCAN_COMPLETE" | "COMPLETE" | "ACTIVE"
+            ) {
+                Source::Counts {
+                    counts: scan.finding_severity_counts.clone(),
+                    enhanced: true,
+                }
+            } else {
+                Source::ScanFailed {
+                    status: scan.scan_status.clone(),
+                }
+            },
+            observed_at: None,
+        }),
+        Detail::InspectorFinding(finding) => finding_subject(finding),
+        other => Err(format!("{} events are not scan-gate's", other.kind())),
+    }
+}
+
+fn finding_subject(finding: &InspectorFinding) -> Result<Subject, String> {
+    let image = finding
+        .ecr_image()
+        .ok_or("the finding is not about an ECR image")?;
+    Ok(Subject {
+        repository: repository_from_name_or_arn(&image.repository_name)
+            .map_err(|e| e.to_string())?,
+        digest: image.image_hash.clone(),
+        tags: image.image_tags.clone(),
+        source: Source::InspectorFindings,
+        observed_at: None,
+    })
+}
+
+/// An existing image to evaluate now (`warden gate`), from its scan status as DescribeImages
+/// reports it: basic scanning's `COMPLETE` decides from its counts, enhanced scanning's `ACTIVE`
+/// from the image's current Inspector findings, a scan that cannot finish (`FAILED`,
+/// `UNSUPPORTED_IMAGE`, `SCAN_ELIGIBILITY_EXPIRED`, `FINDINGS_UNAVAILABLE`, …) is a scan failure,
+/// and one still running or never made gives no verdict yet (`Err`, saying so). `observed_at`: the
+/// scan's completion, when DescribeImages gives it.
+pub fn image_subject(
+    repository: RepositoryName,
+    digest: Digest,
+    tags: Vec<Tag>,
+    scan_status: Option<&str>,
+    counts: Option<SeverityCounts>,
+    observed_at: Option<DateTime<Utc>>,
+) -> Result<Subject, String> {
+    let source = match scan_status {
+        None => {
+            return Err(format!(
+                "{repository}@{}: never scanned: no verdict yet (start a scan, or enable scan on push)",
+                digest.short()
+            ));
+        }
+        Some(status @ ("IN_PROGRESS" | "PENDING")) => {
+            return Err(format!(
+                "{repository}@{}: scan {status}: no verdict yet",
+                digest.short()
+            ));
+        }
+        Some("COMPLETE") => match counts {
+            Some(counts) => Source::Counts {
+                counts,
+                enhanced: false,
+            },
+            None => Source::Unlisted,
+        },
+        Some("ACTIVE") => Source::InspectorFindings,
+        Some(other) => Source::ScanFailed {
+            status: other.to_owned(),
+        },
+    };
+    Ok(Subject {
+        repository,
+        digest,
+        tags,
+        source,
+        observed_at,
+    })
+}
