@@ -23,13 +23,14 @@ async fn a_passed_three_layer_image_is_copied_byte_identical_to_another_region_a
 
     // Floors, per destination: 1 BatchGetImage, 1 BatchCheckLayerAvailability (repository missing
     // → 1 CreateRepository), per missing blob (3 layers + config) 1 GetDownloadUrlForLayer +
-    // 1 Initiate + parts + 1 Complete, 1 PutImage for the one tag. Plus the verdict re-read and
-    // the message.
+    // 1 Initiate + parts + 1 Complete, 1 PutImage for the one tag. Plus the verdict re-read, the
+    // source image's tags now (DescribeImages by digest) and the message.
     let bytes: usize = layers.iter().map(Vec::len).sum();
     assert_eq!(
         made,
         calls(&[
             ("DynamoDB.GetItem", 1),
+            ("ECR.DescribeImages", 1),
             ("ECR.BatchGetImage", 2),
             ("ECR.BatchCheckLayerAvailability", 2),
             ("ECR.CreateRepository", 2),
@@ -186,18 +187,18 @@ async fn a_second_run_uploads_nothing_and_a_destination_with_two_of_three_layers
         assert_eq!(copy["layers_copied"], 0);
         assert_eq!(copy["manifests_present"], 1);
     }
-    // Where ECR answers the same manifest under its immutable tag with ImageTagAlreadyExists
-    // (one reading), one DescribeImages per destination settles that it is already there.
-    let mut expected = vec![
+    // The source image's tags now (one DescribeImages by digest); where ECR answers the same
+    // manifest under its immutable tag with ImageTagAlreadyExists (one reading), one more
+    // DescribeImages per destination settles that it is already there.
+    let same_tag_refused = s.acct.reading("put_image_same_tag_immutable").await == "tag_exists";
+    let expected = vec![
         ("DynamoDB.GetItem", 1),
+        ("ECR.DescribeImages", if same_tag_refused { 2 } else { 1 }),
         ("ECR.BatchGetImage", 2),
         ("ECR.BatchCheckLayerAvailability", 2),
         ("ECR.PutImage", 2),
         ("SNS.Publish", 1),
     ];
-    if s.acct.reading("put_image_same_tag_immutable").await == "tag_exists" {
-        expected.push(("ECR.DescribeImages", 1));
-    }
     assert_eq!(made, calls(&expected));
 }
 

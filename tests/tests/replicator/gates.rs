@@ -173,3 +173,108 @@ async fn scan_gates_pass_drives_the_copy_end_to_end() {
         images(&s.acct.ecr_in(SOURCE), "team-a/svc").await
     );
 }
+
+/// An ECR push event for `tag` on `digest` in the source region.
+fn push_event(s: &Setup, repository: &str, digest: &Digest, tag: &str) -> Value {
+    s.acct.event("ecr-image-action.push.json", |e| {
+        e["region"] = json!(SOURCE);
+        e["detail"]["repository-name"] = json!(repository);
+        e["detail"]["image-digest"] = json!(digest);
+        e["detail"]["image-tag"] = json!(tag);
+    })
+}
+
+/// Teams promote by adding a tag to an image that already passed: the tag's push is copied in a
+/// gated repository when the recorded verdict is PASS — with every matching tag the image holds
+/// now — and waits for the verdict when there is none.
+#[tokio::test]
+async fn a_tag_added_to_a_passed_image_is_promoted_by_its_push() {
+    let s = setup().await;
+    let repo = "team-a/promo";
+    s.acct.create_repository(repo).await;
+    let (digest, bytes) = s
+        .acct
+        .push_layers(SOURCE, repo, "promo", &[layer(21, 300)], Some("rc-1"))
+        .await;
+    let decision = decided(&s, push_event(&s, repo, &digest, "rc-1")).await;
+    assert!(decision.contains("no tag of the image"), "{decision}");
+    s.acct
+        .push_manifest(repo, &bytes, warden_tests::OCI_MANIFEST, Some("v2"))
+        .await;
+    let decision = decided(&s, push_event(&s, repo, &digest, "v2")).await;
+    assert!(decision.contains("waiting for the verdict"), "{decision}");
+
+    record(&s, repo, &digest, Verdict::Pass).await;
+    let (response, made) = run(&s, push_event(&s, repo, &digest, "v2")).await;
+    assert_eq!(made.get("DynamoDB.GetItem"), Some(&1), "{made:?}");
+    assert_eq!(report(&response, EU)["tags"], json!(["v2"]), "{response}");
+    let copied = images(&s.acct.ecr_in(EU), repo).await;
+    assert_eq!(copied.len(), 1);
+    assert_eq!(
+        (copied[0].0.as_str(), copied[0].2.clone()),
+        (digest.as_str(), vec!["v2".to_owned()])
+    );
+}
+
+/// A verdict message names the tags of its moment; the copy takes those the image holds when
+/// copying. After `v1` moved to another image, a PASS naming `v1` does not put `v1` on this image
+/// in the destination.
+#[tokio::test]
+async fn a_copy_takes_the_tags_the_source_holds_now_not_those_its_message_named() {
+    let s = setup().await;
+    let repo = "team-a/moved";
+    s.acct.create_repository(repo).await;
+    let (a, _) = s
+        .acct
+        .push_layers(SOURCE, repo, "a", &[layer(22, 300)], Some("v1"))
+        .await;
+    s.acct
+        .push_layers(SOURCE, repo, "b", &[layer(23, 300)], Some("v1"))
+        .await;
+    record(&s, repo, &a, Verdict::Pass).await;
+    let decision = decided(&s, verdict_delivery(&s, repo, &a, &["v1"], Verdict::Pass)).await;
+    assert!(decision.contains("untagged"), "{decision}");
+    assert!(images(&s.acct.ecr_in(EU), repo).await.is_empty());
+}
+
+/// An IMMUTABLE destination whose tag already names another image refuses the copy's tag: the
+/// copy is a failure, published as `replication_failed`, never reported as replicated.
+#[tokio::test]
+async fn an_immutable_destination_tag_held_by_another_image_is_a_published_failure() {
+    let s = setup().await;
+    let repo = "team-a/frozen";
+    s.acct.create_repository(repo).await;
+    s.acct
+        .ecr_in(EU)
+        .create_repository()
+        .repository_name(repo)
+        .image_tag_mutability(aws_sdk_ecr::types::ImageTagMutability::Immutable)
+        .send()
+        .await
+        .unwrap();
+    s.acct
+        .push_layers(EU, repo, "theirs", &[layer(24, 300)], Some("v1"))
+        .await;
+    let (ours, _) = s
+        .acct
+        .push_layers(SOURCE, repo, "ours", &[layer(25, 300)], Some("v1"))
+        .await;
+    record(&s, repo, &ours, Verdict::Pass).await;
+    s.acct.received(&s.queue).await;
+    let (response, _) = run(
+        &s,
+        verdict_delivery(&s, repo, &ours, &["v1"], Verdict::Pass),
+    )
+    .await;
+    let failures = response["outcomes"][0]["body"]["failures"].clone();
+    assert!(
+        failures[0].as_str().unwrap().contains("is immutable"),
+        "{response}"
+    );
+    let told = s.acct.received(&s.queue).await;
+    assert_eq!(told.len(), 1);
+    assert_eq!(
+        told[0]["MessageAttributes"]["action"]["Value"],
+        "replication_failed"
+    );
+}

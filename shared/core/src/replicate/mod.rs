@@ -5,7 +5,11 @@
 //! - `require_pass` (default true): only scan-gate's PASS verdicts trigger a copy, and the verdict
 //!   recorded for the digest is re-read before copying — a PASS message that a later FAIL
 //!   superseded promotes nothing (events arrive in any order). scan-gate never records a PASS on
-//!   incomplete evidence, so none promotes. Pushes wait for the verdict.
+//!   incomplete evidence, so none promotes. A push in a gated repository is copied when the
+//!   verdict already recorded for its digest is PASS (a tag added to a passed image, or put back
+//!   by tag-guard, travels); otherwise it waits for the verdict.
+//! - Tags follow the image, not the event: the tags a copy gets are those the source image holds
+//!   when copying (one read by digest, [`with_current_tags`]), filtered as below.
 //!   `require_pass: false`: pushes trigger the copy; verdicts are ignored (the push copied).
 //! - Tags: with a `tags` filter, only matching tags travel and an image with none is not copied;
 //!   without one, every tag travels (an untagged image is copied by digest).
@@ -117,6 +121,9 @@ pub struct CopyPlan {
     pub digest: Digest,
     /// The tags the copies get (empty: by digest only).
     pub tags: Vec<Tag>,
+    /// The replication rule's tag filter (empty: every tag travels).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tag_filter: Vec<String>,
     pub targets: Vec<Target>,
     /// Copy only if the verdict recorded for the digest is PASS (see [`confirm`]).
     pub requires_pass: bool,
@@ -167,11 +174,6 @@ pub fn decide(trigger: &Trigger, policy: &Policy, here: &Registry) -> Decision {
     }
     let gated = rule.require_pass.unwrap_or(true);
     match (trigger, gated) {
-        (Trigger::Push { .. }, true) => {
-            return skip(format!(
-                "{repository} replicates only images scan-gate passed: waiting for the verdict"
-            ));
-        }
         (Trigger::Verdict { .. }, false) => {
             return skip(format!(
                 "{repository} replicates on push, without gating: the push copied it"
@@ -193,6 +195,7 @@ pub fn decide(trigger: &Trigger, policy: &Policy, here: &Registry) -> Decision {
         repository: repository.clone(),
         digest: trigger.digest().clone(),
         tags,
+        tag_filter: rule.tags.clone(),
         targets,
         requires_pass: gated,
         policy_pattern: section.pattern.map(str::to_owned),
@@ -213,10 +216,24 @@ pub fn confirm(plan: &CopyPlan, recorded: Option<&VerdictRecord>) -> Result<(), 
             r.verdict.as_str()
         )),
         None => Err(format!(
-            "no verdict is recorded for {}: not promoted",
+            "no verdict is recorded for {}: waiting for the verdict, only a PASS promotes",
             plan.digest.short()
         )),
     }
+}
+
+/// The plan's tags from the tags the source image holds now (`None`: the image is gone): those the
+/// filter matches. `Err` says why nothing is copied.
+pub fn with_current_tags(plan: &mut CopyPlan, current: Option<&[Tag]>) -> Result<(), String> {
+    let current = current.ok_or_else(|| {
+        format!(
+            "{}@{} is gone from the source: nothing to copy",
+            plan.repository,
+            plan.digest.short()
+        )
+    })?;
+    plan.tags = tags_to_copy(current, &plan.tag_filter)?;
+    Ok(())
 }
 
 /// The tags that travel: those matching `filter` (every tag when it is empty). `Err` when a filter

@@ -123,13 +123,43 @@ fn a_pass_whose_tags_the_filter_does_not_match_is_not_copied() {
 }
 
 #[test]
-fn a_gated_repository_waits_for_the_verdict_instead_of_copying_on_push() {
+fn a_push_in_a_gated_repository_is_copied_only_on_a_recorded_pass() {
     let push = Trigger::Push {
         repository: repo("team-a/api"),
         digest: digest(),
         tag: Some(Tag::new("v1").expect("tag")),
     };
-    assert!(skipped(decide(&push, &policy(), &here())).contains("waiting for the verdict"));
+    let plan = copy(decide(&push, &policy(), &here()));
+    assert!(plan.requires_pass);
+    assert!(
+        confirm(&plan, None)
+            .unwrap_err()
+            .contains("waiting for the verdict")
+    );
+    assert!(confirm(&plan, Some(&record(Verdict::Fail))).is_err());
+    assert!(confirm(&plan, Some(&record(Verdict::Pass))).is_ok());
+}
+
+#[test]
+fn the_tags_that_travel_are_those_the_image_holds_now() {
+    let mut plan = copy(decide(
+        &verdict("team-a/api", Verdict::Pass, &["v1"]),
+        &policy(),
+        &here(),
+    ));
+    let now = [
+        Tag::new("v2").expect("tag"),
+        Tag::new("dev-9").expect("tag"),
+    ];
+    with_current_tags(&mut plan, Some(&now)).expect("v2 matches");
+    assert_eq!(plan.tags, [Tag::new("v2").expect("tag")]);
+    let only_dev = [Tag::new("dev-9").expect("tag")];
+    assert!(with_current_tags(&mut plan, Some(&only_dev)).is_err());
+    assert!(
+        with_current_tags(&mut plan, None)
+            .unwrap_err()
+            .contains("gone")
+    );
 }
 
 #[test]

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use warden_core::event::{Detail, Event, Incoming, SnsRecord};
 use warden_core::message::{Body, Did, Message, MessageAction, ReplicationBody, SCHEMA};
 use warden_core::policy::Policy;
-use warden_core::ports::{PortError, Publisher, VerdictLookup};
+use warden_core::ports::{ImageManifests, PortError, Publisher, VerdictLookup};
 use warden_core::replicate::image::CopyReport;
 use warden_core::replicate::{self, CopyPlan, Decision, Registry, Trigger};
 
@@ -122,7 +122,7 @@ impl Replicator {
     ) -> Result<Outcome, PortError> {
         let started = Instant::now();
         let calls_before = self.calls.snapshot();
-        let plan = match replicate::decide(trigger, &self.policy, here) {
+        let mut plan = match replicate::decide(trigger, &self.policy, here) {
             Decision::Skip { reason } => return Ok(Outcome::Skipped { reason }),
             Decision::Copy(plan) => plan,
         };
@@ -134,6 +134,14 @@ impl Replicator {
             };
             let recorded = verdicts.verdict(&plan.repository, &plan.digest).await?;
             if let Err(reason) = replicate::confirm(&plan, recorded.as_ref()) {
+                return Ok(Outcome::Skipped { reason });
+            }
+        }
+        // An event names the tags of its moment; the copy takes those the image holds now
+        // (a backfill lists them itself).
+        if !matches!(trigger, Trigger::Backfill { .. }) {
+            let current = self.source.tags_of(&plan.repository, &plan.digest).await?;
+            if let Err(reason) = replicate::with_current_tags(&mut plan, current.as_deref()) {
                 return Ok(Outcome::Skipped { reason });
             }
         }
@@ -160,6 +168,10 @@ impl Replicator {
                 let label = target.label(&here.account);
                 match self.copy_to(&plan, target).await {
                     Ok(mut report) => {
+                        // A tag the destination refused (IMMUTABLE, held by another image) is
+                        // a failed copy, not a success with a footnote.
+                        body.failures
+                            .extend(report.problems.iter().map(|p| format!("{label}: {p}")));
                         report.target = label;
                         body.copies.push(report);
                     }
