@@ -73,6 +73,40 @@ impl TestAccount {
         put_image(&ecr, repository, manifest, OCI_MANIFEST, tag).await
     }
 
+    /// Push what `docker buildx build --push -t <tag>` pushes, blobs and all: the platform image
+    /// (`layers`), its provenance attestation, and the index naming both under `tag`. Returns
+    /// (index, platform image, attestation) digests.
+    pub async fn push_buildx(
+        &self,
+        region: &str,
+        repository: &str,
+        seed: &str,
+        layers: &[Vec<u8>],
+        tag: &str,
+    ) -> (Digest, Digest, Digest) {
+        let (platform, _) = self
+            .push_layers(region, repository, seed, layers, None)
+            .await;
+        let ecr = self.ecr_in(region);
+        let config = br#"{"architecture":"unknown","os":"unknown","config":{},"rootfs":{"type":"layers","diff_ids":[]}}"#;
+        let statement = format!(
+            r#"{{"_type":"https://in-toto.io/Statement/v0.1","predicateType":"https://slsa.dev/provenance/v0.2","subject":[{{"name":"{repository}","digest":{{"sha256":"{}"}}}}]}}"#,
+            &platform.as_str()[7..]
+        );
+        let config_digest = self.upload_blob(&ecr, repository, config).await;
+        let statement_digest = self
+            .upload_blob(&ecr, repository, statement.as_bytes())
+            .await;
+        let manifest = attestation_manifest(
+            (&config_digest, config.len()),
+            (&statement_digest, statement.len()),
+        );
+        let (attestation, _) = put_image(&ecr, repository, manifest, OCI_MANIFEST, None).await;
+        let index = buildx_index(&platform, &attestation);
+        let (index, _) = put_image(&ecr, repository, index, OCI_INDEX, Some(tag)).await;
+        (index, platform, attestation)
+    }
+
     /// Make the stored bytes of a layer stop matching its digest (in `region`).
     pub async fn corrupt_layer(&self, region: &str, repository: &str, digest: &Digest) {
         self.post(
@@ -169,15 +203,22 @@ pub fn cosign_signature(subject: &Digest) -> String {
 }
 
 /// The attestation manifest `docker buildx build --push` adds for a platform image: an image
-/// manifest whose layer is an in-toto statement (SLSA provenance).
+/// manifest whose layer is an in-toto statement (SLSA provenance). Its blobs are named, not pushed.
 pub fn buildx_attestation(platform: &Digest) -> String {
+    attestation_manifest(
+        (&fake_digest(&format!("att-config-{platform}")), 167),
+        (&fake_digest(&format!("att-provenance-{platform}")), 1532),
+    )
+}
+
+fn attestation_manifest(config: (&Digest, usize), statement: (&Digest, usize)) -> String {
     json!({
         "schemaVersion": 2,
         "mediaType": OCI_MANIFEST,
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": fake_digest(&format!("att-config-{platform}")), "size": 167},
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config.0, "size": config.1},
         "layers": [{
             "mediaType": "application/vnd.in-toto+json",
-            "digest": fake_digest(&format!("att-provenance-{platform}")), "size": 1532,
+            "digest": statement.0, "size": statement.1,
             "annotations": {"in-toto.io/predicate-type": "https://slsa.dev/provenance/v0.2"},
         }],
     })

@@ -367,3 +367,44 @@ async fn a_tag_pushed_between_the_check_and_the_delete_is_reported_not_hidden() 
         "{m}"
     );
 }
+
+/// Safety flow 1 for a multi-arch image: index I is recorded for `v2.0.0`; its platform image (an
+/// untagged child) fails, so I is quarantined and I's own record says FAIL. A fixed push of
+/// `v2.0.0` stands: tag-guard never points the release tag back at the failing index.
+#[tokio::test]
+async fn a_fixed_push_over_a_quarantined_index_stands() {
+    let b = both().await;
+    let repo = "team-a/multi";
+    b.acct.create_repository(repo).await;
+    let (amd, _) = b.acct.push(repo, "amd", None).await;
+    let (index, _) = b
+        .acct
+        .push_manifest(
+            repo,
+            &warden_tests::image_index(&[(&amd, "amd64")]),
+            warden_tests::OCI_INDEX,
+            Some("v2.0.0"),
+        )
+        .await;
+    b.guard
+        .handle(push(&b.acct, repo, "v2.0.0", &index, 1))
+        .await
+        .unwrap();
+    b.gate
+        .handle(critical_scan(&b.acct, repo, &amd, &[]))
+        .await
+        .unwrap();
+    assert_eq!(tags_of(&b, repo, &index).await, [q("v2.0.0", &index)]);
+    told(&b).await;
+
+    let (fixed, _) = b.acct.push(repo, "fixed", Some("v2.0.0")).await;
+    let response = b
+        .guard
+        .handle(push(&b.acct, repo, "v2.0.0", &fixed, 2))
+        .await
+        .unwrap();
+    assert_eq!(tags_of(&b, repo, &fixed).await, ["v2.0.0"], "{response}");
+    assert_eq!(tags_of(&b, repo, &index).await, [q("v2.0.0", &index)]);
+    let messages = told(&b).await;
+    assert_eq!(messages[0]["kind"], "tag_accepted", "{messages:?}");
+}

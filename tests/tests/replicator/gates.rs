@@ -133,21 +133,7 @@ async fn scan_gates_pass_drives_the_copy_end_to_end() {
         .await;
     // scan-gate decides on a clean basic scan, records PASS and publishes to the topic, where
     // the replicator's subscription (filter: verdict = PASS) picks it up.
-    let (topic, _) = s.acct.topic_with_queue(None).await;
-    let passes = s
-        .acct
-        .subscribed_queue(&topic, Some(r#"{"verdict": ["PASS"]}"#))
-        .await;
-    let gate = ScanGate::new(
-        &s.acct.sdk,
-        &s.acct.clients.calls,
-        policy(&s.other.id),
-        ScanGateConfig {
-            table: s.table.clone(),
-            topic_arn: Some(topic),
-            dry_run: false,
-        },
-    );
+    let (gate, passes) = gate_publishing_passes(&s).await;
     let scan = s.acct.event("ecr-image-scan.complete.json", |e| {
         e["detail"]["repository-name"] = json!("team-a/svc");
         e["detail"]["image-digest"] = json!(digest);
@@ -157,15 +143,7 @@ async fn scan_gates_pass_drives_the_copy_end_to_end() {
     gate.handle(scan).await.unwrap();
     let delivered = s.acct.received(&passes).await;
     assert_eq!(delivered.len(), 1);
-    let bodies: Vec<(String, String)> = delivered
-        .iter()
-        .map(|d| {
-            (
-                d["Subject"].as_str().unwrap().to_owned(),
-                d["Message"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
+    let bodies = subject_and_message(&delivered);
     let (response, _) = run(&s, sns_delivery(&bodies)).await;
     assert_eq!(report(&response, EU)["layers_copied"], 2, "{response}");
     assert_eq!(
@@ -277,4 +255,89 @@ async fn an_immutable_destination_tag_held_by_another_image_is_a_published_failu
         told[0]["MessageAttributes"]["action"]["Value"],
         "replication_failed"
     );
+}
+
+/// `docker buildx build --push` sends an index over the platform image and its attestation. ECR
+/// scans the platform image, an untagged child: its PASS makes the index's record PASS, scan-gate
+/// tells it with the index's tag, and the replicator promotes the index with both children,
+/// digests unchanged. Before the PASS, nothing of it travels.
+#[tokio::test]
+async fn a_clean_buildx_push_is_promoted_as_its_index() {
+    let s = setup().await;
+    let repo = "team-a/buildx";
+    s.acct.create_repository(repo).await;
+    let (index, platform, attestation) = s
+        .acct
+        .push_buildx(SOURCE, repo, "bx", &[layer(26, 400)], "v5")
+        .await;
+    let (gate, passes) = gate_publishing_passes(&s).await;
+    let decision = decided(&s, push_event(&s, repo, &index, "v5")).await;
+    assert!(decision.contains("waiting for the verdict"), "{decision}");
+
+    let scan = s.acct.event("ecr-image-scan.complete.json", |e| {
+        e["detail"]["repository-name"] = json!(repo);
+        e["detail"]["image-digest"] = json!(platform);
+        e["detail"]["image-tags"] = json!([]);
+        e["detail"]["finding-severity-counts"] = json!({"LOW": 2});
+    });
+    let response = gate.handle(scan).await.unwrap();
+    assert!(
+        response["decision"]
+            .as_str()
+            .unwrap()
+            .contains("PASS; index"),
+        "{response}"
+    );
+    let delivered = s.acct.received(&passes).await;
+    let bodies = subject_and_message(&delivered);
+    assert_eq!(bodies.len(), 2, "the platform image's PASS and the index's");
+    run(&s, sns_delivery(&bodies)).await;
+    let copied = images(&s.acct.ecr_in(EU), repo).await;
+    let source = images(&s.acct.ecr_in(SOURCE), repo).await;
+    assert_eq!(
+        copied, source,
+        "the index and both children, byte-identical"
+    );
+    let digests: Vec<&str> = copied.iter().map(|c| c.0.as_str()).collect();
+    for d in [&index, &platform, &attestation] {
+        assert!(digests.contains(&d.as_str()), "{d} missing: {digests:?}");
+    }
+    assert_eq!(
+        copied.iter().find(|c| c.0 == index.as_str()).unwrap().2,
+        ["v5"]
+    );
+}
+
+/// scan-gate on the replicator's table, publishing to a topic whose queue receives the PASS
+/// verdicts (the replicator's subscription filter).
+async fn gate_publishing_passes(s: &Setup) -> (ScanGate, String) {
+    let (topic, _) = s.acct.topic_with_queue(None).await;
+    let passes = s
+        .acct
+        .subscribed_queue(&topic, Some(r#"{"verdict": ["PASS"]}"#))
+        .await;
+    let gate = ScanGate::new(
+        &s.acct.sdk,
+        &s.acct.clients.calls,
+        policy(&s.other.id),
+        ScanGateConfig {
+            table: s.table.clone(),
+            topic_arn: Some(topic),
+            dry_run: false,
+        },
+    );
+    (gate, passes)
+}
+
+/// (Subject, Message) of each SNS envelope received, for an SNS delivery to the replicator.
+fn subject_and_message(delivered: &[Value]) -> Vec<(String, String)> {
+    delivered
+        .iter()
+        .map(|d| {
+            (
+                d["Subject"].as_str().unwrap().to_owned(),
+                d["Message"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
 }

@@ -86,8 +86,12 @@ async fn a_passing_image_is_told_but_not_to_the_fail_subscriber() {
     .await;
     assert_eq!(
         made,
-        calls(&[("DynamoDB.PutItem", 1), ("SNS.Publish", 1)]),
-        "decidable from counts: 0 reads"
+        calls(&[
+            ("DynamoDB.PutItem", 1),
+            ("ECR.DescribeImages", 1),
+            ("SNS.Publish", 1)
+        ]),
+        "decidable from counts: no finding read; the repository listed once for indexes naming it"
     );
     assert!(s.acct.received(&s.failures).await.is_empty());
     let all = s.acct.received(&s.all).await;

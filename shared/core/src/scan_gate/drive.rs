@@ -209,12 +209,21 @@ async fn plan_for(
     }
 }
 
-/// Put the verdict record back as it was before this evaluation claimed it, if it did.
+/// Put the verdict records back as they were before this evaluation claimed them (the image's and
+/// its indexes'), if it did.
 async fn restore_claim(
     subject: &Subject,
     facts: &Facts,
     ports: &Ports<'_>,
 ) -> Result<(), PortError> {
+    for (digest, claim) in facts.index_claims.iter().flatten() {
+        if let VerdictClaim::Recorded { previous } = claim {
+            ports
+                .verdicts
+                .restore(&subject.repository, digest, previous.as_ref())
+                .await?;
+        }
+    }
     if let Some(VerdictClaim::Recorded { previous }) = &facts.claim {
         ports
             .verdicts
@@ -338,6 +347,22 @@ async fn fill(need: Need, facts: &mut Facts, ports: &Ports<'_>) -> Result<(), Po
         }
         Need::Coverage { image } => facts.coverage = Some(ports.findings.coverage(&image).await?),
         Need::VerdictClaim { record } => facts.claim = Some(ports.verdicts.claim(&record).await?),
+        Need::IndexVerdicts { records, dry } => {
+            let mut claims = Vec::with_capacity(records.len());
+            for record in records {
+                let claim = if dry {
+                    let stored = ports
+                        .verdicts
+                        .verdict(&record.repository, &record.digest)
+                        .await?;
+                    VerdictClaim::would(stored, &record)
+                } else {
+                    ports.verdicts.claim(&record).await?
+                };
+                claims.push((record.digest, claim));
+            }
+            facts.index_claims = Some(claims);
+        }
         Need::VerdictRead { record } => {
             let stored = ports
                 .verdicts

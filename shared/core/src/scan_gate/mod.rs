@@ -13,6 +13,7 @@
 //!    has taken one (reported).
 
 mod drive;
+mod index;
 mod moves;
 mod naming;
 mod release;
@@ -86,8 +87,10 @@ pub struct Facts {
     pub coverage: Option<Option<ScanCoverage>>,
     /// The repository's indexes that name the image as a child, and where every tag points.
     pub parents: Option<Parents>,
-    /// The recorded verdicts of the parents' other children (release of an index).
+    /// The recorded verdicts of the parents' other platform images.
     pub sibling_verdicts: Option<Vec<(Digest, Option<Verdict>)>>,
+    /// The claims of the parents' derived verdicts, per index.
+    pub index_claims: Option<Vec<(Digest, VerdictClaim)>>,
 }
 
 /// A multi-arch index naming the image as one of its platform images.
@@ -131,6 +134,12 @@ pub enum Need {
     Coverage { image: ImageResource },
     /// Record the verdict unless unchanged (1 conditional write).
     VerdictClaim { record: VerdictRecord },
+    /// Record each index's verdict derived from its platform images, as a claim does (1
+    /// conditional write each; in dry-run, 1 read each and no write).
+    IndexVerdicts {
+        records: Vec<VerdictRecord>,
+        dry: bool,
+    },
     /// Read the recorded verdict and compare with this record as a claim would (dry-run; 1 read).
     VerdictRead { record: VerdictRecord },
     /// The image's current tags (1 DescribeImages).
@@ -381,11 +390,15 @@ pub fn decide(subject: &Subject, policy: &Policy, ctx: &Context, facts: &Facts) 
         at: &at,
     };
     let quarantine = gate.value.on_fail == Some(OnFail::Quarantine);
-    match evaluation.verdict {
+    let step = match evaluation.verdict {
         Verdict::Fail if quarantine => quarantine_step(&outcome, prefix(gate.value), facts),
         Verdict::Pass if previous.is_some_and(|p| p.verdict == Verdict::Fail) => {
             release_step(&outcome, prefix(gate.value), facts)
         }
         _ => Step::Done(outcome.plan(Vec::new(), Did::None, Moves::default(), String::new())),
+    };
+    match step {
+        Step::Done(plan) => index::index_verdicts(&outcome, facts, plan),
+        other => other,
     }
 }

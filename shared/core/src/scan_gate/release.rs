@@ -1,5 +1,6 @@
 //! Release: a PASS after a FAIL gives the image, and the indexes naming it, their tags back.
 
+use super::index::siblings_of;
 use super::moves::{Moves, Outcome, current_tags, image_view, joined, parents};
 use super::naming::original_tag;
 use super::*;
@@ -122,18 +123,11 @@ fn release_parents(
     if held.is_empty() {
         return Ok(());
     }
+    // The same read the index verdicts ask for: every platform image of every parent.
     let Some(siblings) = &facts.sibling_verdicts else {
-        let mut digests: Vec<Digest> = held
-            .iter()
-            .flat_map(|(p, _)| p.children.iter())
-            .filter(|c| **c != o.subject.digest)
-            .cloned()
-            .collect();
-        digests.sort();
-        digests.dedup();
         return Err(Box::new(Step::Need(Need::Verdicts {
             repository: o.subject.repository.clone(),
-            digests,
+            digests: siblings_of(o, parents),
         })));
     };
     let failing = |d: &Digest| {
