@@ -361,6 +361,12 @@ fn explain_scan_gate(event: &Event, policy: &Policy) -> Value {
                     tags,
                 });
             }
+            Step::Need(need @ Need::RecordedVerdict { .. }) => {
+                return json!({
+                    "needs": need,
+                    "why": "a pushed tag is taken away only when the image's recorded verdict is FAIL, which explain does not read",
+                });
+            }
             Step::Need(need) => {
                 return json!({
                     "needs": need,

@@ -312,6 +312,13 @@ export class EcrWarden extends Construct {
       account: accounts,
       detail: { 'repository-name': [{ exists: true }] },
     });
+    // A tag pushed onto an image scan-gate failed is taken away like its others.
+    this.rule('ScanGateFunctionPush', scanGate, {
+      source: ['aws.ecr'],
+      detailType: ['ECR Image Action'],
+      account: accounts,
+      detail: { 'action-type': ['PUSH'], result: ['SUCCESS'] },
+    });
     new lambda.EventSourceMapping(this, 'ScanGateFunctionFindings', {
       target: scanGate,
       eventSourceArn: this.findingsQueue.queueArn,
@@ -367,7 +374,8 @@ export class EcrWarden extends Construct {
         filterPolicy: { verdict: sns.SubscriptionFilter.stringFilter({ allowlist: ['PASS'] }) },
       }),
     );
-    // Repositories replicated without gating copy on push; gated ones wait for the verdict.
+    // Repositories replicated without gating copy on push; in gated ones a push is copied when
+    // its digest's recorded verdict is PASS (a promotion by re-tag).
     this.rule('ReplicatorFunctionPush', replicator, {
       source: ['aws.ecr'],
       detailType: ['ECR Image Action'],

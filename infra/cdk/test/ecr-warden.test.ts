@@ -155,6 +155,19 @@ describe('event sources', () => {
     });
   });
 
+  test('pushes reach tag-guard, scan-gate (a tag pushed onto a failed image is taken away) and the replicator', () => {
+    const pushes = Object.values(resources('AWS::Events::Rule')).filter(
+      (r) => r.Properties.EventPattern?.['detail-type']?.[0] === 'ECR Image Action',
+    );
+    const targets = pushes.map((r) => JSON.stringify(r.Properties.Targets[0].Arn));
+    for (const fn of ['TagGuard', 'ScanGate', 'Replicator']) {
+      expect(targets.filter((t) => t.includes(fn))).toHaveLength(1);
+    }
+    for (const rule of pushes) {
+      expect(rule.Properties.EventPattern.detail).toEqual({ 'action-type': ['PUSH'], result: ['SUCCESS'] });
+    }
+  });
+
   test('scans: basic scans of every result and Inspector scans', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: { source: ['aws.ecr'], 'detail-type': ['ECR Image Scan'], account: Match.anyValue() },
@@ -406,8 +419,8 @@ describe('alarms', () => {
     expect(count('Throttles')).toBe(5);
     expect(count('ApproximateNumberOfMessagesVisible')).toBe(3);
     expect(count('ApproximateAgeOfOldestMessage')).toBe(1);
-    expect(count('FailedInvocations')).toBe(9);
-    expect(alarms).toHaveLength(29);
+    expect(count('FailedInvocations')).toBe(10);
+    expect(alarms).toHaveLength(30);
   });
 
   test('an alarm topic, when given, is each alarm\'s action', () => {

@@ -85,3 +85,63 @@ async fn a_quarantine_takes_the_tags_the_image_holds_now_not_those_its_event_nam
         "{response}"
     );
 }
+
+fn push_of(acct: &TestAccount, repository: &str, digest: &Digest, tag: &str) -> Value {
+    acct.event("ecr-image-action.push.json", |e| {
+        e["detail"]["repository-name"] = json!(repository);
+        e["detail"]["image-digest"] = json!(digest);
+        e["detail"]["image-tag"] = json!(tag);
+    })
+}
+
+/// A tag added to a FAIL image is taken away when its push is seen — once, however often the push
+/// is delivered; scan-gate's own quarantine tags and tags on images with no FAIL are left alone.
+#[tokio::test]
+async fn a_tag_pushed_onto_a_failed_image_is_taken_away_when_its_push_is_seen() {
+    let s = setup("").await;
+    let repo = "shop/repush";
+    s.acct.create_repository(repo).await;
+    let (d, bytes) = s.acct.push(repo, "bad", Some("v1")).await;
+    run(
+        &s,
+        basic_scan(&s.acct, repo, &d, &["v1"], json!({"CRITICAL": 1})),
+    )
+    .await;
+    s.acct.received(&s.all).await;
+    let quarantine_push = push_of(&s.acct, repo, &d, &q("v1", &d));
+    let (response, _) = run(&s, quarantine_push).await;
+    assert!(
+        response["decision"]
+            .as_str()
+            .unwrap()
+            .contains("left alone"),
+        "{response}"
+    );
+
+    s.acct
+        .push_manifest(repo, &bytes, OCI_MANIFEST, Some("v4"))
+        .await;
+    for _ in 0..2 {
+        run(&s, push_of(&s.acct, repo, &d, "v4")).await;
+    }
+    let mut expected = vec![q("v1", &d), q("v4", &d)];
+    expected.sort();
+    assert_eq!(tags_of(&s.acct.tags_by_digest(repo).await, &d), expected);
+    let told = s.acct.received(&s.all).await;
+    assert_eq!(told.len(), 1, "told once: {told:?}");
+    let body = message(&told[0]);
+    assert_eq!(body["quarantined_tags"], json!(["v4"]));
+    assert_eq!(body["scan"], "push");
+
+    let (good, _) = s.acct.push(repo, "good", Some("v5")).await;
+    run(&s, basic_scan(&s.acct, repo, &good, &["v5"], json!({}))).await;
+    let (response, _) = run(&s, push_of(&s.acct, repo, &good, "v5")).await;
+    assert!(
+        response["decision"]
+            .as_str()
+            .unwrap()
+            .contains("has not failed"),
+        "{response}"
+    );
+    assert_eq!(tags_of(&s.acct.tags_by_digest(repo).await, &good), ["v5"]);
+}

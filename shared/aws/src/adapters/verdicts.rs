@@ -171,10 +171,10 @@ impl VerdictStore for DynamoVerdicts {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(self.item(new)))
-            // VerdictClaim::would, as a condition: a new fingerprint, on evidence no older.
+            // VerdictClaim::writes, as a condition.
             .condition_expression(
-                "attribute_not_exists(pk) OR (fingerprint <> :f AND \
-                 (attribute_not_exists(evidence_at) OR evidence_at <= :e))",
+                "attribute_not_exists(pk) OR attribute_not_exists(evidence_at) \
+                 OR evidence_at < :e OR (evidence_at = :e AND fingerprint <> :f)",
             )
             .expression_attribute_values(":f", AttributeValue::S(new.fingerprint.clone()))
             .expression_attribute_values(
@@ -186,8 +186,10 @@ impl VerdictStore for DynamoVerdicts {
             .send()
             .await;
         match result {
-            Ok(out) => Ok(VerdictClaim::Recorded {
-                previous: record(out.attributes(), OP)?,
+            // Written: the same fingerprint only moved its evidence time forward.
+            Ok(out) => Ok(match record(out.attributes(), OP)? {
+                Some(old) if old.fingerprint == new.fingerprint => VerdictClaim::Unchanged,
+                previous => VerdictClaim::Recorded { previous },
             }),
             Err(err) => match err.as_service_error() {
                 // The stored item says which condition failed; without it, nothing is written

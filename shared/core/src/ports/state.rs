@@ -108,9 +108,9 @@ pub enum VerdictClaim {
 
 impl VerdictClaim {
     /// What claiming `new` does given the stored record: the one rule both the store and a
-    /// dry-run follow. The same fingerprint is unchanged; a different one replaces the record
-    /// unless the record rests on newer evidence (equal evidence times replace: the later
-    /// evaluation read at least as much).
+    /// dry-run follow. A record resting on newer evidence with another fingerprint is not
+    /// replaced (`Superseded`); the same fingerprint is `Unchanged`; otherwise `Recorded` (equal
+    /// evidence times replace: the later evaluation read at least as much).
     pub fn would(stored: Option<VerdictRecord>, new: &VerdictRecord) -> Self {
         match stored {
             Some(s) if s.fingerprint == new.fingerprint => Self::Unchanged,
@@ -118,6 +118,18 @@ impl VerdictClaim {
                 current: Box::new(s),
             },
             previous => Self::Recorded { previous },
+        }
+    }
+
+    /// Whether claiming `new` writes it over `stored`: a first record; another fingerprint on
+    /// evidence no older; the same fingerprint on newer evidence — its evidence time moves forward
+    /// (`Unchanged`, nothing to act on), so evidence older than what was last *seen* never
+    /// replaces it, whatever order the same news arrived in.
+    pub fn writes(stored: Option<&VerdictRecord>, new: &VerdictRecord) -> bool {
+        match stored {
+            None => true,
+            Some(s) if s.fingerprint == new.fingerprint => new.evidence_at > s.evidence_at,
+            Some(s) => new.evidence_at >= s.evidence_at,
         }
     }
 }
@@ -136,8 +148,8 @@ pub trait VerdictLookup: Send + Sync {
 /// Recorded verdicts, one per image (scan-gate's).
 #[async_trait]
 pub trait VerdictStore: VerdictLookup {
-    /// Record as [`VerdictClaim::would`] says: unless the stored fingerprint is this one or the
-    /// stored record rests on newer evidence. One conditional `PutItem` returning the old item.
+    /// Write when [`VerdictClaim::writes`] says so, answering as [`VerdictClaim::would`] says.
+    /// One conditional `PutItem` returning the old item.
     async fn claim(&self, record: &VerdictRecord) -> Result<VerdictClaim, PortError>;
 
     /// Put `previous` back (or remove the record) after acting on a claim failed, so the retry
@@ -158,4 +170,51 @@ pub trait Checkpoints: Send + Sync {
 
     /// Save (`Some`) or clear (`None`) the checkpoint under `key`. One `PutItem` or `DeleteItem`.
     async fn set(&self, key: &str, value: Option<&str>) -> Result<(), PortError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::names::{Digest, RepositoryName};
+
+    fn record(fingerprint: &str, evidence_second: i64) -> VerdictRecord {
+        VerdictRecord {
+            repository: RepositoryName::new("app/x").expect("name"),
+            digest: Digest::of_bytes(b"x"),
+            verdict: Verdict::Pass,
+            max_severity: None,
+            fingerprint: fingerprint.to_owned(),
+            policy_pattern: None,
+            decided_at: DateTime::UNIX_EPOCH,
+            evidence_at: DateTime::from_timestamp(evidence_second, 0).expect("time"),
+        }
+    }
+
+    /// Every (stored, new) case: what is written and what the claim answers.
+    #[test]
+    fn older_evidence_never_replaces_and_the_same_news_only_moves_its_time_forward() {
+        let cases = [
+            (None, record("a", 5), true, "recorded"),
+            (Some(record("a", 5)), record("b", 6), true, "recorded"),
+            (Some(record("a", 5)), record("b", 5), true, "recorded"),
+            (Some(record("a", 5)), record("b", 4), false, "superseded"),
+            (Some(record("a", 5)), record("a", 6), true, "unchanged"),
+            (Some(record("a", 5)), record("a", 5), false, "unchanged"),
+            (Some(record("a", 5)), record("a", 4), false, "unchanged"),
+        ];
+        for (stored, new, writes, answer) in cases {
+            let case = format!("{stored:?} <- {new:?}");
+            assert_eq!(
+                VerdictClaim::writes(stored.as_ref(), &new),
+                writes,
+                "{case}"
+            );
+            let got = match VerdictClaim::would(stored, &new) {
+                VerdictClaim::Recorded { .. } => "recorded",
+                VerdictClaim::Superseded { .. } => "superseded",
+                VerdictClaim::Unchanged => "unchanged",
+            };
+            assert_eq!(got, answer, "{case}");
+        }
+    }
 }

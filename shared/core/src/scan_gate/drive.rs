@@ -347,6 +347,9 @@ async fn fill(need: Need, facts: &mut Facts, ports: &Ports<'_>) -> Result<(), Po
         }
         Need::Coverage { image } => facts.coverage = Some(ports.findings.coverage(&image).await?),
         Need::VerdictClaim { record } => facts.claim = Some(ports.verdicts.claim(&record).await?),
+        Need::RecordedVerdict { repository, digest } => {
+            facts.recorded = Some(ports.verdicts.verdict(&repository, &digest).await?)
+        }
         Need::IndexVerdicts { records, dry } => {
             let mut claims = Vec::with_capacity(records.len());
             for record in records {

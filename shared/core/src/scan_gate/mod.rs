@@ -16,6 +16,7 @@ mod drive;
 mod index;
 mod moves;
 mod naming;
+mod pushed;
 mod release;
 mod subject;
 #[cfg(test)]
@@ -64,6 +65,9 @@ pub fn verdict_of(
     facts: &Facts,
 ) -> Option<Verdict> {
     let gate = policy.for_repository(&subject.repository).gate?;
+    if matches!(subject.source, Source::Pushed) {
+        return None;
+    }
     let verdict = evaluate(subject, gate.value, facts, ctx).ok()?.verdict;
     let unscanned = matches!(subject.source, Source::InspectorFindings)
         && verdict == Verdict::Pass
@@ -89,6 +93,8 @@ pub struct Facts {
     pub parents: Option<Parents>,
     /// The recorded verdicts of the parents' other platform images.
     pub sibling_verdicts: Option<Vec<(Digest, Option<Verdict>)>>,
+    /// The verdict recorded for the image (a tag pushed onto it; `Some(None)`: none).
+    pub recorded: Option<Option<VerdictRecord>>,
     /// The claims of the parents' derived verdicts, per index.
     pub index_claims: Option<Vec<(Digest, VerdictClaim)>>,
 }
@@ -140,6 +146,11 @@ pub enum Need {
         records: Vec<VerdictRecord>,
         dry: bool,
     },
+    /// The verdict recorded for the image (1 GetItem).
+    RecordedVerdict {
+        repository: RepositoryName,
+        digest: Digest,
+    },
     /// Read the recorded verdict and compare with this record as a claim would (dry-run; 1 read).
     VerdictRead { record: VerdictRecord },
     /// The image's current tags (1 DescribeImages).
@@ -184,6 +195,8 @@ enum Pending {
     Need(Box<Need>),
     /// The evidence read is not complete (a listing short of the counts): try again later.
     Wait(Wait),
+    /// Nothing to evaluate (a tag pushed onto an image with no verdict yet), and why.
+    Nothing(String),
 }
 
 /// Evidence that is not complete yet: the evaluation is retried (a retryable failure), never
@@ -251,6 +264,19 @@ fn evaluate(
             Some(findings) => Ok(verdict::from_findings(gate, findings, today)),
             None => Err(need_findings(true)),
         },
+        Source::Pushed => match &facts.recorded {
+            None => Err(Pending::Need(Box::new(Need::RecordedVerdict {
+                repository: subject.repository.clone(),
+                digest: subject.digest.clone(),
+            }))),
+            Some(record) => pushed::recorded_evaluation(record.as_ref()).ok_or_else(|| {
+                Pending::Nothing(format!(
+                    "{}@{}: pushed; no verdict recorded yet: its verdict will quarantine every tag it holds then",
+                    subject.repository,
+                    subject.digest.short()
+                ))
+            }),
+        },
     }
 }
 
@@ -261,7 +287,7 @@ fn evidence_at(subject: &Subject, facts: &Facts, ctx: &Context) -> DateTime<Utc>
     let live = match &subject.source {
         Source::InspectorFindings => true,
         Source::Counts { enhanced, .. } => *enhanced && facts.findings.is_some(),
-        Source::Unlisted | Source::ScanFailed { .. } => false,
+        Source::Unlisted | Source::ScanFailed { .. } | Source::Pushed => false,
     };
     if live {
         ctx.now
@@ -285,7 +311,19 @@ pub fn decide(subject: &Subject, policy: &Policy, ctx: &Context, facts: &Facts) 
         Ok(e) => e,
         Err(Pending::Need(need)) => return Step::Need(*need),
         Err(Pending::Wait(wait)) => return Step::Wait(wait),
+        Err(Pending::Nothing(why)) => return Step::Done(Plan::nothing(why, dry)),
     };
+    if matches!(subject.source, Source::Pushed) {
+        let outcome = Outcome {
+            subject,
+            resolved: &resolved,
+            evaluation: &evaluation,
+            ctx,
+            dry,
+            at: &at,
+        };
+        return pushed::pushed_step(&outcome, gate.value, facts);
+    }
     // Only container images are gated: a signature, SBOM or attestation has nothing to scan (basic
     // scanning ends UNSUPPORTED_IMAGE) and quarantining it would break its subject's verification.
     if let (Source::ScanFailed { status }, Verdict::Fail) = (&subject.source, evaluation.verdict) {

@@ -25,6 +25,9 @@ pub enum Source {
     ScanFailed { status: String },
     /// An Inspector finding changed: the image's current ACTIVE findings decide.
     InspectorFindings,
+    /// A tag was pushed onto the image: no new evidence, the recorded verdict decides whether the
+    /// tag is taken away (a tag added to a FAIL image is quarantined like the others).
+    Pushed,
 }
 
 /// The image a verdict is about.
@@ -85,6 +88,22 @@ fn event_subject(event: &Event) -> Result<Subject, String> {
             observed_at: None,
         }),
         Detail::InspectorFinding(finding) => finding_subject(finding),
+        Detail::ImagePush(push) => {
+            if !push.succeeded() {
+                return Err("a failed push: nothing was tagged".to_owned());
+            }
+            let tag = push
+                .image_tag
+                .clone()
+                .ok_or("an untagged push: no tag to take away")?;
+            Ok(Subject {
+                repository: push.repository_name.clone(),
+                digest: push.image_digest.clone(),
+                tags: vec![tag],
+                source: Source::Pushed,
+                observed_at: None,
+            })
+        }
         other => Err(format!("{} events are not scan-gate's", other.kind())),
     }
 }
