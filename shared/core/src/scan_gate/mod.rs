@@ -313,15 +313,15 @@ pub fn decide(subject: &Subject, policy: &Policy, ctx: &Context, facts: &Facts) 
         Err(Pending::Wait(wait)) => return Step::Wait(wait),
         Err(Pending::Nothing(why)) => return Step::Done(Plan::nothing(why, dry)),
     };
+    let outcome = Outcome {
+        subject,
+        resolved: &resolved,
+        evaluation: &evaluation,
+        ctx,
+        dry,
+        at: &at,
+    };
     if matches!(subject.source, Source::Pushed) {
-        let outcome = Outcome {
-            subject,
-            resolved: &resolved,
-            evaluation: &evaluation,
-            ctx,
-            dry,
-            at: &at,
-        };
         return pushed::pushed_step(&outcome, gate.value, facts);
     }
     // Only container images are gated: a signature, SBOM or attestation has nothing to scan (basic
@@ -418,14 +418,6 @@ pub fn decide(subject: &Subject, policy: &Policy, ctx: &Context, facts: &Facts) 
             ));
         }
         VerdictClaim::Recorded { previous } => previous.as_ref(),
-    };
-    let outcome = Outcome {
-        subject,
-        resolved: &resolved,
-        evaluation: &evaluation,
-        ctx,
-        dry,
-        at: &at,
     };
     let quarantine = gate.value.on_fail == Some(OnFail::Quarantine);
     let step = match evaluation.verdict {
