@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
+use super::resolve::specificity;
 use super::validate::Problem;
 
 pub(super) fn replication_problems(
@@ -130,6 +131,63 @@ fn native_problems(
                 "native replication: ECR filters repositories by name prefix; `{pattern}` is not one (write `<prefix>**`, e.g. `team-a/**`, or `**`)"
             ),
         });
+    }
+}
+
+/// ECR applies every replication rule whose prefix filter takes a repository, whatever the policy's
+/// precedence says: a `native` rule's filter must not take a repository whose replication a more
+/// specific rule decides differently (gated, to other places, or not native). A `**` native rule
+/// beside a gated `team-a/*` would make ECR copy team-a's failing images on push; ECR's prefix
+/// filters cannot leave them out, so the policy is refused.
+pub(super) fn native_precedence_problems(problems: &mut Vec<Problem>, rules: &[Value]) {
+    let literal = |pattern: &str| -> String {
+        pattern
+            .chars()
+            .take_while(|c| !matches!(c, '*' | '?' | '[' | ']' | '{' | '}'))
+            .collect()
+    };
+    for (i, rule) in rules.iter().enumerate() {
+        let Some(native) = rule
+            .get("replication")
+            .filter(|r| r.get("native").and_then(Value::as_bool) == Some(true))
+        else {
+            continue;
+        };
+        let Some(pattern) = rule.get("match").and_then(Value::as_str) else {
+            continue;
+        };
+        let Some(prefix) = ecr_filter_prefix(pattern) else {
+            continue; // refused on its own already
+        };
+        let prefix = prefix.unwrap_or_default();
+        for (j, other) in rules.iter().enumerate() {
+            let Some(theirs) = other.get("replication") else {
+                continue;
+            };
+            let Some(their_pattern) = other.get("match").and_then(Value::as_str) else {
+                continue;
+            };
+            let outranks = match specificity(their_pattern).cmp(&specificity(pattern)) {
+                std::cmp::Ordering::Greater => true,
+                std::cmp::Ordering::Equal => j < i,
+                std::cmp::Ordering::Less => false,
+            };
+            let overlaps = {
+                let theirs_literal = literal(their_pattern);
+                theirs_literal.starts_with(&prefix) || prefix.starts_with(&theirs_literal)
+            };
+            let same = theirs.get("native") == native.get("native")
+                && theirs.get("destinations") == native.get("destinations");
+            if j != i && outranks && overlaps && !same {
+                problems.push(Problem {
+                    path: format!("repositories[{i}].match"),
+                    message: format!(
+                        "native replication: ECR's filter ({}) also takes the repositories of `{their_pattern}` (repositories[{j}]), whose replication rule says otherwise — ECR would copy them on push, ungated, and its prefix filters cannot leave them out: narrow this rule's match",
+                        if prefix.is_empty() { "every repository".to_owned() } else { format!("prefix `{prefix}`") }
+                    ),
+                });
+            }
+        }
     }
 }
 

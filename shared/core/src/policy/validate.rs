@@ -12,7 +12,7 @@ use jsonschema::Validator;
 use serde_json::Value;
 
 use super::lifecycle_rules::{cleanup_rule_problems, lifecycle_problems};
-use super::replication_rules::replication_problems;
+use super::replication_rules::{native_precedence_problems, replication_problems};
 use super::{PolicyDocument, SCHEMA};
 use crate::mutability::MutabilityMode;
 
@@ -294,6 +294,7 @@ fn rule_problems(value: &Value) -> Vec<Problem> {
             }
         }
     }
+    native_precedence_problems(&mut problems, &rules);
     problems
 }
 

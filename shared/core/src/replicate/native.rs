@@ -226,6 +226,54 @@ repositories:
         ));
     }
 
+    /// ECR applies every rule whose prefix takes a repository: a broad native rule may not take
+    /// repositories a more specific rule replicates otherwise.
+    #[test]
+    fn a_native_filter_that_takes_a_more_specific_rules_repositories_is_refused() {
+        let with = |extra: &str| {
+            Policy::from_yaml(&format!(
+                r#"
+version: 1
+repositories:
+  - match: "**"
+    replication: {{ native: true, require_pass: false, destinations: [{{ region: eu-west-1 }}] }}
+{extra}"#
+            ))
+        };
+        let err = with(
+            r#"  - match: "team-a/*"
+    replication: { destinations: [{ region: eu-west-1 }] }
+"#,
+        )
+        .expect_err("a gated team-a/* under a native **")
+        .to_string();
+        assert!(err.contains("cannot leave them out"), "{err}");
+        assert!(err.contains("`team-a/*`"), "{err}");
+        with(
+            r#"  - match: "team-a/**"
+    replication: { native: true, require_pass: false, destinations: [{ region: eu-west-1 }] }
+"#,
+        )
+        .expect("the same native replication, more specific: ECR does the same");
+        with(
+            r#"  - match: "team-a/*"
+    gate: { max_findings: { CRITICAL: 0 } }
+"#,
+        )
+        .expect("no replication of its own: the native rule decides for team-a too");
+        Policy::from_yaml(
+            r#"
+version: 1
+repositories:
+  - match: "open/**"
+    replication: { native: true, require_pass: false, destinations: [{ region: eu-west-1 }] }
+  - match: "team-a/*"
+    replication: { destinations: [{ region: eu-west-1 }] }
+"#,
+        )
+        .expect("no overlap");
+    }
+
     #[test]
     fn a_native_rule_ecr_cannot_carry_out_is_a_policy_error() {
         let err = Policy::from_yaml(
