@@ -60,6 +60,18 @@ impl TestAccount {
             .await;
     }
 
+    /// Mark an image restored from archive `days_ago` days ago (its `lastActivatedAt`), ACTIVE.
+    pub async fn restore_image(&self, repository: &str, digest: &Digest, days_ago: i64) {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let image =
+            json!({"digest": digest, "status": "ACTIVE", "activated_at": now - days_ago * 86_400});
+        self.post("/_warden/seed/image-times", json!({"account": self.id, "region": REGION, "repository": repository, "images": [image]}))
+            .await;
+    }
+
     /// Set Inspector's coverage scan status of one image (as when it stops being eligible).
     pub async fn set_coverage(
         &self,

@@ -60,6 +60,7 @@ fn main() {
             size: 50_000_000,
             storage: Storage::Active,
             archived_at: None,
+            activated_at: None,
         });
     }
     for (i, image) in images.iter_mut().enumerate() {

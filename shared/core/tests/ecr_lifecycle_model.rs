@@ -10,6 +10,14 @@
 //! - `*` is the only wildcard in `tagPatternList`;
 //! - `imageCountMoreThan`: images sorted from youngest to oldest by push time, all beyond the count
 //!   are expired; `sinceImagePushed` / `sinceImagePulled`: older than `countNumber` days;
+//! - "If an image was archived and then restored at any point in the past, the image's
+//!   `last_activated_at` is used instead of `pushed_at_time`" (ordering). Whether a
+//!   `sinceImagePushed` age counts from it too the page leaves open (its `sinceImagePushed` bullet
+//!   names `pushed_at_time` only): both readings are modelled ([`AgeReading`]);
+//! - `sinceImagePulled` counts from the last recorded pull; "if an image was never pulled, the
+//!   image's `pushed_at_time` is used"; restored and "never pulled since the image was restored,
+//!   the image's `last_activated_at` is used" (ECR archives with this count type; janitor's
+//!   `since: pull` deletes, so the model applies it to expiry for janitor's sake);
 //! - "an image is expired by exactly one or zero rules";
 //! - "an image that matches the tagging requirements of a higher priority rule cannot be expired by
 //!   a rule with a lower priority";
@@ -64,11 +72,35 @@ fn meets_tagging_requirements(rule: &LifecycleRule, image: &ImageRecord) -> bool
     }
 }
 
+/// The two readings of a restored image's `sinceImagePushed` age.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AgeReading {
+    /// `last_activated_at` is used instead of `pushed_at_time` for ages too.
+    FromRestore,
+    /// Only the order uses it; the age counts from `pushed_at_time`, as the bullet says.
+    FromPush,
+}
+
+/// `pushed_at_time`, or `last_activated_at` for an image restored at any point in the past.
+fn ordering_time(image: &ImageRecord) -> DateTime<Utc> {
+    image.activated_at.unwrap_or(image.pushed_at)
+}
+
+fn pulled_time(image: &ImageRecord) -> DateTime<Utc> {
+    match (image.last_pull, image.activated_at) {
+        (Some(pulled), Some(restored)) if pulled >= restored => pulled,
+        (_, Some(restored)) => restored,
+        (Some(pulled), None) => pulled,
+        (None, None) => image.pushed_at,
+    }
+}
+
 /// The digests ECR's lifecycle evaluator would expire.
 fn ecr_expires(
     images: &[ImageRecord],
     rules: &[LifecycleRule],
     now: DateTime<Utc>,
+    reading: AgeReading,
 ) -> BTreeSet<Digest> {
     let mut rules: Vec<&LifecycleRule> = rules.iter().collect();
     rules.sort_by_key(|r| r.rule_priority);
@@ -81,7 +113,11 @@ fn ecr_expires(
             .filter(|i| i.storage == Storage::Active && meets_tagging_requirements(rule, i))
             .collect();
         // Youngest first (AWS leaves ties unspecified; the digest breaks them).
-        identified.sort_by(|a, b| b.pushed_at.cmp(&a.pushed_at).then(a.digest.cmp(&b.digest)));
+        identified.sort_by(|a, b| {
+            ordering_time(b)
+                .cmp(&ordering_time(a))
+                .then(a.digest.cmp(&b.digest))
+        });
         let days = |since: DateTime<Utc>| {
             now - since > Duration::days(i64::from(rule.selection.count_number))
         };
@@ -93,12 +129,17 @@ fn ecr_expires(
                 .collect(),
             "sinceImagePushed" => identified
                 .iter()
-                .filter(|i| days(i.pushed_at))
+                .filter(|i| {
+                    days(match reading {
+                        AgeReading::FromRestore => ordering_time(i),
+                        AgeReading::FromPush => i.pushed_at,
+                    })
+                })
                 .copied()
                 .collect(),
             "sinceImagePulled" => identified
                 .iter()
-                .filter(|i| days(i.last_pull.unwrap_or(i.pushed_at)))
+                .filter(|i| days(pulled_time(i)))
                 .copied()
                 .collect(),
             other => panic!("not modelled: {other}"),
@@ -165,6 +206,7 @@ fn image(i: usize, tags: &[&str], days_ago: i64) -> ImageRecord {
         size: 1,
         storage: Storage::Active,
         archived_at: None,
+        activated_at: None,
     }
 }
 
@@ -191,7 +233,7 @@ fn rule(
 /// Both views of one repository: ECR's model and janitor's plan (no extra keeps configured).
 fn both(images: &[ImageRecord], rules: Vec<CleanupRule>) -> (BTreeSet<Digest>, BTreeSet<Digest>) {
     let ecr: Vec<LifecycleRule> = rules.iter().map(as_ecr).collect();
-    let model = ecr_expires(images, &ecr, now());
+    let model = ecr_expires(images, &ecr, now(), AgeReading::FromRestore);
     let cleanup = Cleanup {
         rules,
         keep_quarantined: Some(false), // on by default: an extra keep
@@ -323,6 +365,40 @@ fn an_image_is_expired_by_one_rule_at_most_and_age_rules_count_days_since_push()
     assert_eq!(janitor, model);
 }
 
+/// "If an image was archived and then restored at any point in the past, the image's
+/// `last_activated_at` is used instead of `pushed_at_time`": restored yesterday, it is the newest.
+#[test]
+fn a_restored_image_is_ordered_by_its_restore_time_not_its_push_time() {
+    let mut restored = image(1, &["build-1"], 90);
+    restored.activated_at = Some(now() - Duration::days(1));
+    let images = [
+        restored,
+        image(2, &["build-2"], 10),
+        image(3, &["build-3"], 5),
+    ];
+    let rules = vec![rule(1, TagStatus::Tagged, &["build-*"], Some(1), None)];
+    let (model, janitor) = both(&images, rules);
+    assert_eq!(model, set(&[2, 3]));
+    assert_eq!(janitor, model);
+}
+
+/// `sinceImagePulled`: restored, "but never pulled since the image was restored, the image's
+/// `last_activated_at` is used instead of the `last_recorded_pulltime`".
+#[test]
+fn a_restored_image_not_pulled_since_counts_its_pull_age_from_the_restore() {
+    let mut restored = image(1, &["v1"], 200);
+    restored.last_pull = Some(now() - Duration::days(150));
+    restored.activated_at = Some(now() - Duration::days(3));
+    let mut pulled_since = image(2, &["v2"], 200);
+    pulled_since.activated_at = Some(now() - Duration::days(100));
+    pulled_since.last_pull = Some(now() - Duration::days(60));
+    let mut r = rule(1, TagStatus::Any, &[], None, Some(30));
+    r.since = Some(AgeSince::Pull);
+    let (model, janitor) = both(&[restored, pulled_since], vec![r]);
+    assert_eq!(model, set(&[2]), "pulled 60 days ago, after its restore");
+    assert_eq!(janitor, model);
+}
+
 #[test]
 fn expiry_rules_select_the_standard_storage_class_only() {
     let mut archived = image(1, &[], 400);
@@ -411,6 +487,7 @@ fn images_strategy() -> impl Strategy<Value = Vec<ImageRecord>> {
             0i64..120,
             0i64..120,
             0usize..10,
+            0i64..120,
         ),
         1..30,
     )
@@ -418,13 +495,17 @@ fn images_strategy() -> impl Strategy<Value = Vec<ImageRecord>> {
         let mut seen = HashSet::new();
         raw.into_iter()
             .enumerate()
-            .map(|(i, (tags, age, pulled, storage))| {
+            .map(|(i, (tags, age, pulled, storage, restored))| {
                 let tags: Vec<&str> = tags.into_iter().filter(|t| seen.insert(*t)).collect();
                 let mut img = image(i, &tags, age);
                 img.last_pull = (pulled % 3 != 0).then(|| now() - Duration::days(pulled));
                 if storage == 0 {
                     img.storage = Storage::Archived;
                     img.archived_at = Some(now() - Duration::days(age));
+                }
+                // Archived once and restored since (after its push).
+                if (1..=3).contains(&storage) && restored < age {
+                    img.activated_at = Some(now() - Duration::days(restored));
                 }
                 img
             })
@@ -455,7 +536,10 @@ proptest! {
     ) {
         let n = images.len();
         let ecr: Vec<LifecycleRule> = rules.iter().map(as_ecr).collect();
-        let model = ecr_expires(&images, &ecr, now());
+        let model = ecr_expires(&images, &ecr, now(), AgeReading::FromRestore);
+        // Under the other reading ECR expires at least as much: the subset holds under both.
+        let from_push = ecr_expires(&images, &ecr, now(), AgeReading::FromPush);
+        prop_assert!(model.is_subset(&from_push));
         let mut structure = Structure::default();
         for (index, child) in indexes {
             if index % n != child % n {

@@ -115,6 +115,7 @@ fn registry() -> impl Strategy<Value = Registry> {
                             _ => Storage::Active,
                         },
                         archived_at: (storage == 0).then(|| now - Duration::days(age / 2)),
+                        activated_at: None,
                     })
                     .collect();
                 let mut structure = Structure::default();
@@ -186,6 +187,7 @@ fn latest_and_build_7_on_one_image_survive_a_keep_1_rule_only_when_protected() {
         size: 100,
         storage: Storage::Active,
         archived_at: None,
+        activated_at: None,
     };
     let images = vec![
         image(1, &["build-9"], 1),
@@ -236,6 +238,7 @@ fn bytes_freed_saturate_instead_of_overflowing() {
         size: u64::MAX / 2 + 1,
         storage: Storage::Active,
         archived_at: None,
+        activated_at: None,
     };
     let cleanup = Cleanup {
         rules: vec![CleanupRule {

@@ -89,6 +89,7 @@ fn listing(u: &mut Unstructured) -> Result<(Vec<ImageRecord>, Structure, InUse, 
             size: u.arbitrary()?,
             storage,
             archived_at: (storage == Storage::Archived).then(|| now - Duration::days(age / 2)),
+            activated_at: None,
         });
     }
     let mut structure = Structure::default();

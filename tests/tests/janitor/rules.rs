@@ -120,3 +120,27 @@ async fn one_matching_tag_puts_an_image_under_the_higher_rule_as_ecr_does() {
     assert!(left.contains(&(b10.to_string(), vec!["build-10".into(), "latest".into()])));
     assert!(left.contains(&(r1.to_string(), vec!["release-1".into()])));
 }
+
+/// AWS: "If an image was archived and then restored at any point in the past, the image's
+/// `last_activated_at` is used instead of `pushed_at_time`". A build pushed 90 days ago and
+/// restored yesterday is the newest: `keep_newest: 1` keeps it and deletes the 10-day-old one.
+#[tokio::test]
+async fn a_restored_image_counts_from_its_restore_as_ecr_does() {
+    let acct = Emulator::shared().account().await;
+    acct.create_repository("svc/restored").await;
+    let (old, _) = acct.push("svc/restored", "old", Some("build-1")).await;
+    let (newer, _) = acct.push("svc/restored", "newer", Some("build-2")).await;
+    acct.age_images(
+        "svc/restored",
+        &[(&old, 90 * DAY, None), (&newer, 10 * DAY, None)],
+    )
+    .await;
+    acct.restore_image("svc/restored", &old, 1).await;
+    let rules = r#"        - { priority: 1, select: { tag_status: tagged, tags: ["build-*"] }, keep_newest: 1 }"#;
+    let (report, _) = run(&acct, policy(rules), None).await;
+    let plan = &report["repositories"][0]["plan"];
+    let deleted: Vec<String> = serde_json::from_value(plan["delete"].clone()).unwrap();
+    assert_eq!(deleted, [newer.to_string()], "{report}");
+    let left = acct.tags_by_digest("svc/restored").await;
+    assert_eq!(left, [(old.to_string(), vec!["build-1".to_owned()])]);
+}

@@ -36,6 +36,7 @@ fn record(entry: &ImageEntry, now: DateTime<Utc>) -> ImageRecord {
             _ => Storage::Active,
         },
         archived_at: entry.archived_at,
+        activated_at: entry.activated_at,
     }
 }
 

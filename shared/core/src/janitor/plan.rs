@@ -50,6 +50,9 @@ pub struct ImageRecord {
     pub size: u64,
     pub storage: Storage,
     pub archived_at: Option<DateTime<Utc>>,
+    /// When the image was last restored from archive (`lastActivatedAt`): AWS then uses it
+    /// "instead of `pushed_at_time`" ([`push_clock`]).
+    pub activated_at: Option<DateTime<Utc>>,
 }
 
 /// How images refer to each other, read from manifests: index → children, referrer → subject.
@@ -110,10 +113,38 @@ pub fn selects(rule: &CleanupRule, image: &ImageRecord) -> bool {
     }
 }
 
-/// Newest first by push time (ECR expires older images before newer ones; AWS leaves ties
+/// The time ECR's lifecycle evaluation counts an image's age and order from. AWS ("Lifecycle
+/// policy evaluation rules"): "Expiration is always ordered by `pushed_at_time` … If an image was
+/// archived and then restored at any point in the past, the image's `last_activated_at` is used
+/// instead of `pushed_at_time`." Whether that also holds for a `sinceImagePushed` age the page
+/// leaves open (its `sinceImagePushed` bullet names `pushed_at_time` only); janitor counts ages
+/// from this time too — the reading that deletes less (docs/janitor.md, "Restored images").
+pub fn push_clock(image: &ImageRecord) -> DateTime<Utc> {
+    match image.activated_at {
+        Some(activated) => activated.max(image.pushed_at),
+        None => image.pushed_at,
+    }
+}
+
+/// The time a `since: pull` age counts from, in AWS's words for `sinceImagePulled`: the last
+/// recorded pull; "if an image was never pulled, the image's `pushed_at_time` is used"; "if an
+/// image was archived and then restored at any point in the past, but never pulled since the
+/// image was restored, the image's `last_activated_at` is used".
+pub fn pull_clock(image: &ImageRecord) -> DateTime<Utc> {
+    match (image.last_pull, image.activated_at) {
+        (Some(pulled), Some(activated)) if pulled < activated => activated,
+        (Some(pulled), _) => pulled,
+        (None, Some(activated)) => activated,
+        (None, None) => image.pushed_at,
+    }
+}
+
+/// Newest first by [`push_clock`] (ECR expires older images before newer ones; AWS leaves ties
 /// unspecified, ecr-warden breaks them by digest).
 fn newest_first(a: &ImageRecord, b: &ImageRecord) -> std::cmp::Ordering {
-    b.pushed_at.cmp(&a.pushed_at).then(a.digest.cmp(&b.digest))
+    push_clock(b)
+        .cmp(&push_clock(a))
+        .then(a.digest.cmp(&b.digest))
 }
 
 /// The rule that decided an image, and whether it expires it.
@@ -150,8 +181,8 @@ pub fn rule_claims<'a>(
                 (Some(n), _) => (true, format!("beyond the newest {n}")),
                 (None, Some(days)) => {
                     let since = match rule.since {
-                        Some(AgeSince::Pull) => image.last_pull.unwrap_or(image.pushed_at),
-                        _ => image.pushed_at,
+                        Some(AgeSince::Pull) => pull_clock(image),
+                        _ => push_clock(image),
                     };
                     if now - since > Duration::days(i64::from(days)) {
                         (true, format!("older than {days} days"))
@@ -254,7 +285,7 @@ pub fn plan_repository(
                 .any(|t| t.as_str().starts_with(quarantine_prefix))
         {
             Some("quarantined (kept for forensics)".to_owned())
-        } else if now - image.pushed_at < grace {
+        } else if now - push_clock(image) < grace {
             Some(format!(
                 "younger than the {}-day grace period",
                 grace.num_days()

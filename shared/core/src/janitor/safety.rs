@@ -74,7 +74,7 @@ pub fn violations(
                 broken("pulled recently");
             }
         }
-        if now - image.pushed_at < grace {
+        if now - super::plan::push_clock(image) < grace {
             broken("inside the grace period");
         }
     }
@@ -122,6 +122,7 @@ mod tests {
             size: 1,
             storage: Storage::Active,
             archived_at: None,
+            activated_at: None,
         };
         let images = vec![
             image(1, Some("build-1")),

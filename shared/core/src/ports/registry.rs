@@ -188,6 +188,8 @@ pub struct ImageEntry {
     /// that are referrers" (when ECR reports it; the manifest's own `subject` says the same).
     pub subject: Option<Digest>,
     pub archived_at: Option<DateTime<Utc>>,
+    /// When the image was last restored from archive to standard (`lastActivatedAt`).
+    pub activated_at: Option<DateTime<Utc>>,
 }
 
 /// Listing a repository's images.

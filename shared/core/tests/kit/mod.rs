@@ -176,6 +176,7 @@ impl ImageCatalog for Registry {
                 status: None,
                 subject: None,
                 archived_at: None,
+                activated_at: None,
             })
             .collect();
         Ok(Page { items, next: None })

@@ -197,6 +197,7 @@ pub(super) fn image_entry(
             .transpose()
             .map_err(|e| invalid(operation, e))?,
         archived_at: time(d.last_archived_at()),
+        activated_at: time(d.last_activated_at()),
     })
 }
 
