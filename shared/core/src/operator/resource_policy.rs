@@ -4,9 +4,14 @@
 //!   "Policy evaluation logic": an explicit deny in any policy overrides an allow);
 //! - a statement applies when its `Principal` names the caller (`"*"`, `{"AWS": "*"}`, the
 //!   account — as `"<id>"` or `arn:aws:iam::<id>:root`, which stands for every principal of that
-//!   account — or the caller's own ARN; an assumed-role session is its role), or its `NotPrincipal`
-//!   does not; and its `Action` matches (case-insensitive, `*` and `?` wildcards), or its
-//!   `NotAction` does not;
+//!   account — or the caller's own ARN; an assumed-role session is named by its role's ARN, path
+//!   included: the session ARN carries only the role's name, unique within its account); and its
+//!   `Action` matches (case-insensitive, `*` and `?` wildcards), or its `NotAction` does not;
+//! - `NotPrincipal` as IAM reads it ("AWS JSON policy elements: NotPrincipal"): with `Deny`, "AWS
+//!   might validate the account first, then the role, and then the assumed-role user", so a deny
+//!   spares the caller only when its `NotPrincipal` names every one of them — the account, the
+//!   role and the session (a user: the account and the user); with `Allow`, the statement grants
+//!   the caller nothing once any of them is named;
 //! - a `Condition` depends on the request; such a statement is reported as conditional.
 //!
 //! For a principal in the registry's own account, no statement leaves the decision to the
@@ -16,20 +21,21 @@
 use serde::Serialize;
 use serde_json::Value;
 
-/// A principal, by ARN (`arn:aws:iam::<account>:role/…`, `…:user/…`, `…:root`, or an assumed-role
-/// session `arn:aws:sts::<account>:assumed-role/<role>/<session>`).
+/// A principal, by ARN (`arn:aws:iam::<account>:role/<path>/<name>`, `…:user/…`, `…:root`, or an
+/// assumed-role session `arn:aws:sts::<account>:assumed-role/<role name>/<session>`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     arn: String,
     account: String,
-    /// For an assumed-role session: the role's ARN (what policies name).
+    /// The role's name: for a role, or an assumed-role session of it.
     role: Option<String>,
+    session: bool,
 }
 
 impl Principal {
     pub fn parse(arn: &str) -> Result<Self, String> {
         let parts: Vec<&str> = arn.splitn(6, ':').collect();
-        let [prefix, partition, service, _region, account, resource] = parts.as_slice() else {
+        let [prefix, _partition, service, _region, account, resource] = parts.as_slice() else {
             return Err(format!(
                 "{arn}: not an IAM principal ARN (arn:aws:iam::<account>:role/<name>)"
             ));
@@ -40,14 +46,18 @@ impl Principal {
                 "{arn}: not an IAM principal ARN (arn:aws:iam::<account>:role/<name>)"
             ));
         }
-        let role = resource
-            .strip_prefix("assumed-role/")
-            .and_then(|r| r.split('/').next())
-            .map(|role| format!("arn:{partition}:iam::{account}:role/{role}"));
+        let session = resource.strip_prefix("assumed-role/");
+        let role = match session {
+            Some(rest) => rest.split('/').next(),
+            None => resource
+                .strip_prefix("role/")
+                .and_then(|r| r.rsplit('/').next()),
+        };
         Ok(Self {
             arn: arn.to_owned(),
             account: (*account).to_owned(),
-            role,
+            role: role.filter(|r| !r.is_empty()).map(str::to_owned),
+            session: session.is_some(),
         })
     }
 
@@ -59,12 +69,37 @@ impl Principal {
         &self.arn
     }
 
+    fn names_account(&self, value: &str) -> bool {
+        value == self.account || value.ends_with(&format!(":iam::{}:root", self.account))
+    }
+
+    /// `arn:<partition>:iam::<account>:role/<path>/<name>` naming the caller's role.
+    fn names_role(&self, value: &str) -> bool {
+        let Some(role) = &self.role else {
+            return false;
+        };
+        let parts: Vec<&str> = value.splitn(6, ':').collect();
+        matches!(parts.as_slice(), ["arn", _, "iam", "", account, resource]
+            if *account == self.account
+                && resource.strip_prefix("role/").and_then(|r| r.rsplit('/').next())
+                    == Some(role.as_str()))
+    }
+
+    /// Whether a `Principal` value names the caller.
     fn is_named_by(&self, value: &str) -> bool {
-        value == "*"
-            || value == self.account
-            || value.ends_with(&format!(":iam::{}:root", self.account))
-            || value == self.arn
-            || self.role.as_deref() == Some(value)
+        value == "*" || self.names_account(value) || self.names_role(value) || value == self.arn
+    }
+
+    /// Whether `NotPrincipal` values spare the caller from a `Deny`: each level IAM may check —
+    /// the account, the role, the session or user itself — is named (or `*`).
+    fn is_wholly_excepted_by(&self, values: &[String]) -> bool {
+        if values.iter().any(|v| v == "*") {
+            return true;
+        }
+        let account = values.iter().any(|v| self.names_account(v));
+        let role = self.role.is_none() || values.iter().any(|v| self.names_role(v));
+        let itself = (self.role.is_some() && !self.session) || values.contains(&self.arn);
+        account && role && itself
     }
 }
 
@@ -134,6 +169,9 @@ pub fn evaluate(policy: &str, principal: &Principal, action: &str) -> Result<Dec
 fn applies(statement: &Value, principal: &Principal, action: &str) -> Result<bool, String> {
     let principal_ok = match (statement.get("Principal"), statement.get("NotPrincipal")) {
         (Some(p), _) => names(p, principal),
+        (None, Some(p)) if statement.get("Effect").and_then(Value::as_str) == Some("Deny") => {
+            !excepts(p, principal)
+        }
         (None, Some(p)) => !names(p, principal),
         (None, None) => return Err("a statement has neither Principal nor NotPrincipal".into()),
     };
@@ -153,6 +191,17 @@ fn names(value: &Value, principal: &Principal) -> bool {
         Value::Object(map) => map
             .get("AWS")
             .is_some_and(|aws| strings(aws).iter().any(|v| principal.is_named_by(v))),
+        _ => false,
+    }
+}
+
+/// Whether a `NotPrincipal` spares the principal from a `Deny` (see [`Principal::is_wholly_excepted_by`]).
+fn excepts(value: &Value, principal: &Principal) -> bool {
+    match value {
+        Value::String(s) => s == "*",
+        Value::Object(map) => map
+            .get("AWS")
+            .is_some_and(|aws| principal.is_wholly_excepted_by(&strings(aws))),
         _ => false,
     }
 }
@@ -266,7 +315,7 @@ mod tests {
     #[test]
     fn not_principal_and_not_action_apply_to_what_they_do_not_name() {
         let p = policy(&format!(
-            r#"{{"Sid":"only-ci","Effect":"Deny","NotPrincipal":{{"AWS":"{CI}"}},"NotAction":"ecr:Describe*"}}"#
+            r#"{{"Sid":"only-ci","Effect":"Deny","NotPrincipal":{{"AWS":["{CI}","arn:aws:iam::210987654321:root"]}},"NotAction":"ecr:Describe*"}}"#
         ));
         assert_eq!(
             evaluate(&p, &ci(), "ecr:BatchGetImage").unwrap(),
@@ -281,6 +330,74 @@ mod tests {
             evaluate(&p, &other, "ecr:DescribeImages").unwrap(),
             Decision::NoStatement
         );
+    }
+
+    /// IAM: with `Deny`, "AWS might validate the account first, then the role, and then the
+    /// assumed-role user" — a `NotPrincipal` naming the role alone may deny its whole account, and
+    /// one naming the role and account still denies a session it does not name.
+    #[test]
+    fn a_deny_spares_a_session_only_when_not_principal_names_its_account_role_and_session() {
+        let session = "arn:aws:sts::210987654321:assumed-role/ci/build-7";
+        let deny = |names: &[&str]| {
+            let names: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+            policy(&format!(
+                r#"{{"Effect":"Deny","NotPrincipal":{{"AWS":[{}]}},"Action":"ecr:*"}}"#,
+                names.join(",")
+            ))
+        };
+        let caller = Principal::parse(session).unwrap();
+        let root = "arn:aws:iam::210987654321:root";
+        for named in [
+            vec![CI],
+            vec![CI, root],
+            vec![session, root],
+            vec![session, CI],
+        ] {
+            assert!(
+                matches!(
+                    evaluate(&deny(&named), &caller, "ecr:BatchGetImage").unwrap(),
+                    Decision::Denied { .. }
+                ),
+                "{named:?}"
+            );
+        }
+        assert_eq!(
+            evaluate(&deny(&[session, CI, root]), &caller, "ecr:BatchGetImage").unwrap(),
+            Decision::NoStatement
+        );
+        // With Allow, naming any level takes the caller out of the grant.
+        let allow = policy(&format!(
+            r#"{{"Effect":"Allow","NotPrincipal":{{"AWS":"{root}"}},"Action":"ecr:*"}}"#
+        ));
+        assert_eq!(
+            evaluate(&allow, &caller, "ecr:BatchGetImage").unwrap(),
+            Decision::NoStatement
+        );
+    }
+
+    /// A session ARN carries its role's name only; the policy names the role with its path.
+    #[test]
+    fn a_session_is_named_by_its_roles_arn_with_its_path() {
+        let p = policy(
+            r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::210987654321:role/teams/build/ci"},"Action":"ecr:*"}"#,
+        );
+        let session =
+            Principal::parse("arn:aws:sts::210987654321:assumed-role/ci/build-7").unwrap();
+        assert!(matches!(
+            evaluate(&p, &session, "ecr:BatchGetImage").unwrap(),
+            Decision::Allowed { .. }
+        ));
+        let other_role =
+            Principal::parse("arn:aws:sts::210987654321:assumed-role/cd/build-7").unwrap();
+        assert_eq!(
+            evaluate(&p, &other_role, "ecr:BatchGetImage").unwrap(),
+            Decision::NoStatement
+        );
+        let with_path = Principal::parse("arn:aws:iam::210987654321:role/teams/build/ci").unwrap();
+        assert!(matches!(
+            evaluate(&p, &with_path, "ecr:BatchGetImage").unwrap(),
+            Decision::Allowed { .. }
+        ));
     }
 
     #[test]
