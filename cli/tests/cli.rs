@@ -328,17 +328,29 @@ fn explain_with_a_policy_shows_scan_gates_verdict_and_actions() {
         "events/ecr-image-scan.complete.json",
     ]));
     assert_eq!(team["scan_gate"]["needs"]["need"], "findings", "{team}");
-    let skip = stdout_json(&warden(&[
+    // A push: a tag pushed onto a failed image is taken away, which the recorded verdict decides.
+    let push = stdout_json(&warden(&[
         "explain",
         "--policy",
         "infra/policy.yaml",
         "events/ecr-image-action.push.json",
     ]));
+    assert_eq!(
+        push["scan_gate"]["needs"]["need"], "recorded_verdict",
+        "{push}"
+    );
+    let skip = stdout_json(&warden(&[
+        "explain",
+        "--policy",
+        "infra/policy.yaml",
+        "events/ecr-image-action.delete.json",
+    ]));
     assert!(
         skip["scan_gate"]["skip"]
             .as_str()
             .unwrap()
-            .contains("not scan-gate's")
+            .contains("not scan-gate's"),
+        "{skip}"
     );
 }
 
