@@ -126,10 +126,17 @@ def parse(line: str) -> tuple[str, list[tuple[str, str]]]:
     return " ".join(tokens[:n]), [(k, unquote(v)) for k, v in fields]
 
 
+# Operations authorized by another action's permission. ECR's API reference, ListImageReferrers:
+# "The IAM principal invoking this operation must have the ecr:BatchGetImage permission."
+PERMISSION_OF = {"ecr:ListImageReferrers": "ecr:BatchGetImage"}
+
+
 def iam_action(operation: str) -> str:
-    """`ECR.PutImage` (or a whole call-log line) → `ecr:PutImage`."""
+    """`ECR.PutImage` (or a whole call-log line) → `ecr:PutImage`; an operation authorized by
+    another action's permission → that action."""
     service, name = parse(operation)[0].split(".", 1)
-    return f"{PREFIXES.get(service, service.lower())}:{name}"
+    action = f"{PREFIXES.get(service, service.lower())}:{name}"
+    return PERMISSION_OF.get(action, action)
 
 
 def observed(folder: Path, name: str) -> set[str]:

@@ -107,6 +107,58 @@ impl TestAccount {
         (index, platform, attestation)
     }
 
+    /// Push an OCI 1.1 referrer as `oras attach --artifact-type <type>` does, blobs and all: an
+    /// image manifest with an `artifactType`, the empty config, one layer (`content`) and a
+    /// `subject` naming `subject` (untagged). Returns its digest.
+    pub async fn push_referrer(
+        &self,
+        region: &str,
+        repository: &str,
+        subject: &Digest,
+        artifact_type: &str,
+        content: &[u8],
+    ) -> Digest {
+        let ecr = self.ecr_in(region);
+        let empty = self.upload_blob(&ecr, repository, b"{}").await;
+        let layer = self.upload_blob(&ecr, repository, content).await;
+        let (subject_bytes, subject_type) = {
+            let got = ecr
+                .batch_get_image()
+                .repository_name(repository)
+                .image_ids(
+                    aws_sdk_ecr::types::ImageIdentifier::builder()
+                        .image_digest(subject.as_str())
+                        .build(),
+                )
+                .accepted_media_types(OCI_MANIFEST)
+                .accepted_media_types(OCI_INDEX)
+                .send()
+                .await
+                .expect("the subject");
+            let image = &got.images()[0];
+            (
+                image.image_manifest().unwrap_or_default().len(),
+                image
+                    .image_manifest_media_type()
+                    .unwrap_or(OCI_MANIFEST)
+                    .to_owned(),
+            )
+        };
+        let manifest = json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "artifactType": artifact_type,
+            "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty, "size": 2},
+            "layers": [{"mediaType": artifact_type, "digest": layer, "size": content.len()}],
+            "subject": {"mediaType": subject_type, "digest": subject, "size": subject_bytes},
+            "annotations": {"org.opencontainers.image.created": "2026-12-01T00:00:00Z"},
+        })
+        .to_string();
+        put_image(&ecr, repository, manifest, OCI_MANIFEST, None)
+            .await
+            .0
+    }
+
     /// Make the stored bytes of a layer stop matching its digest (in `region`).
     pub async fn corrupt_layer(&self, region: &str, repository: &str, digest: &Digest) {
         self.post(

@@ -23,6 +23,7 @@ from . import (
     PINNED_MOTO,
     ecr,
     ecr_pull_through,
+    ecr_referrers,
     ecr_replication,
     ecr_responses,
     ecr_seed,
@@ -94,6 +95,7 @@ def build_app() -> Any:
     ecr_responses.apply()
     ecr_replication.apply()
     ecr_pull_through.apply()
+    ecr_referrers.apply()
     ecs.apply()
     inspector.apply()
     lambda_.apply()

@@ -21,7 +21,7 @@ async fn a_passed_three_layer_image_is_copied_byte_identical_to_another_region_a
     )
     .await;
 
-    // Floors, per destination: 1 BatchGetImage, 1 BatchCheckLayerAvailability (repository missing
+    // Floors, per destination: 1 BatchGetImage, 1 ListImageReferrers, 1 BatchCheckLayerAvailability (repository missing
     // → 1 CreateRepository), per missing blob (3 layers + config) 1 GetDownloadUrlForLayer +
     // 1 Initiate + parts + 1 Complete, 1 PutImage for the one tag. Plus the verdict re-read, the
     // source image's tags now (DescribeImages by digest) and the message.
@@ -31,6 +31,7 @@ async fn a_passed_three_layer_image_is_copied_byte_identical_to_another_region_a
         calls(&[
             ("DynamoDB.GetItem", 1),
             ("ECR.DescribeImages", 1),
+            ("ECR.ListImageReferrers", 2),
             ("ECR.BatchGetImage", 2),
             ("ECR.BatchCheckLayerAvailability", 2),
             ("ECR.CreateRepository", 2),
@@ -135,6 +136,65 @@ async fn a_two_platform_index_travels_with_its_children_and_signature() {
     assert_eq!(report(&response, EU)["referrers"], json!([sig_tag]));
 }
 
+/// OCI 1.1 referrers (an SBOM attached to the index, a signature attached to a platform image,
+/// both untagged, found by `subject` through ListImageReferrers) travel with a passed index,
+/// digests unchanged; a second copy puts nothing new.
+#[tokio::test]
+async fn oci_referrers_of_an_index_and_its_children_travel_with_it() {
+    let s = setup().await;
+    let repo = "team-a/attached";
+    s.acct.create_repository(repo).await;
+    let (amd, _) = s
+        .acct
+        .push_layers(SOURCE, repo, "amd", &[layer(7, 1024)], None)
+        .await;
+    let index = warden_tests::image_index(&[(&amd, "amd64")]);
+    let (digest, _) = s
+        .acct
+        .push_manifest(repo, &index, OCI_INDEX, Some("v3"))
+        .await;
+    let sbom = s
+        .acct
+        .push_referrer(
+            SOURCE,
+            repo,
+            &digest,
+            "application/spdx+json",
+            br#"{"spdxVersion":"SPDX-2.3"}"#,
+        )
+        .await;
+    let signature = s
+        .acct
+        .push_referrer(
+            SOURCE,
+            repo,
+            &amd,
+            "application/vnd.cncf.notary.signature",
+            b"jws",
+        )
+        .await;
+    record(&s, repo, &digest, Verdict::Pass).await;
+    let (response, made) = run(
+        &s,
+        verdict_delivery(&s, repo, &digest, &["v3"], Verdict::Pass),
+    )
+    .await;
+    assert_eq!(
+        made["ECR.ListImageReferrers"], 4,
+        "per destination, the index's and its child's: {made:?}"
+    );
+    let mut attached: Vec<String> =
+        serde_json::from_value(report(&response, EU)["attached"].clone()).unwrap();
+    attached.sort();
+    let mut expected = vec![sbom.to_string(), signature.to_string()];
+    expected.sort();
+    assert_eq!(attached, expected, "{response}");
+    let source = images(&s.acct.ecr_in(SOURCE), repo).await;
+    assert_eq!(source.len(), 4);
+    assert_eq!(images(&s.acct.ecr_in(EU), repo).await, source);
+    assert_eq!(images(&s.other.ecr_in(SOURCE), repo).await, source);
+}
+
 #[tokio::test]
 async fn a_second_run_uploads_nothing_and_a_destination_with_two_of_three_layers_gets_the_third() {
     let s = setup().await;
@@ -194,6 +254,7 @@ async fn a_second_run_uploads_nothing_and_a_destination_with_two_of_three_layers
     let expected = vec![
         ("DynamoDB.GetItem", 1),
         ("ECR.DescribeImages", if same_tag_refused { 2 } else { 1 }),
+        ("ECR.ListImageReferrers", 2),
         ("ECR.BatchGetImage", 2),
         ("ECR.BatchCheckLayerAvailability", 2),
         ("ECR.PutImage", 2),

@@ -295,6 +295,10 @@ pub struct CopyReport {
     pub tags: Vec<Tag>,
     /// Referrer tags (cosign) that travelled with the image.
     pub referrers: Vec<Tag>,
+    /// OCI 1.1 referrers (artifacts naming the image or one of its children as `subject`) that
+    /// travelled with it, by digest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attached: Vec<Digest>,
     /// The destination repository was created by this copy.
     pub created_repository: bool,
     /// What was not done, each naming the tag and why (an immutable tag pointing elsewhere).

@@ -27,6 +27,15 @@ impl CopySource for EcrRegistry {
         EcrRegistry::image_and_tagged(self, repository, digest, tags).await
     }
 
+    /// ⌈R/50⌉ ListImageReferrers.
+    async fn referrers(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<Vec<Digest>, PortError> {
+        self.image_referrers(repository, digest).await
+    }
+
     /// One BatchGetImage.
     async fn manifests(
         &self,

@@ -29,6 +29,13 @@ pub trait CopySource: Send + Sync {
         tags: &[Tag],
     ) -> Result<(Option<Manifest>, Vec<(Tag, Manifest)>), PortError>;
 
+    /// The digests of the OCI 1.1 referrers of `digest` (artifacts naming it as `subject`).
+    async fn referrers(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<Vec<Digest>, PortError>;
+
     /// These manifests by digest (an index's children, at most 100); missing ones are absent.
     async fn manifests(
         &self,

@@ -62,7 +62,8 @@ impl ImageCopier {
     }
 
     /// Copy one image from `source`. ECR API calls at both ends (the floors in
-    /// docs/replicator.md): 1 BatchGetImage (+1 for an index's children), ⌈L/100⌉
+    /// docs/replicator.md): 1 BatchGetImage (+1 for an index's children), 1 ListImageReferrers per
+    /// manifest (+1 BatchGetImage when it finds any), ⌈L/100⌉
     /// BatchCheckLayerAvailability, per missing blob 1 GetDownloadUrlForLayer + 1
     /// InitiateLayerUpload + ⌈S/part⌉ UploadLayerPart + 1 CompleteLayerUpload, 1 PutImage per
     /// manifest per tag; +1 CreateRepository when the destination repository is missing. Nothing is
@@ -88,8 +89,14 @@ impl ImageCopier {
         })?;
         let root_contents = malformed(&root, contents(&root.bytes))?;
         let children = children(source, copy.repository, &root_contents.children).await?;
+        let by_tag: BTreeSet<Digest> = referrers.iter().map(|(_, m)| m.digest.clone()).collect();
+        let attached = attached(source, copy.repository, &root, &children, &by_tag).await?;
         let mut blobs: Vec<Blob> = root_contents.blobs;
-        for manifest in children.iter().chain(referrers.iter().map(|(_, m)| m)) {
+        for manifest in children
+            .iter()
+            .chain(referrers.iter().map(|(_, m)| m))
+            .chain(attached.iter())
+        {
             blobs.extend(malformed(manifest, contents(&manifest.bytes))?.blobs);
         }
         let digests: Vec<Digest> = blobs
@@ -143,6 +150,11 @@ impl ImageCopier {
         for tag in copy.tags {
             self.put(copy, &root, Some(tag), &mut report).await?;
         }
+        // After their subjects: an OCI 1.1 referrer names the image it is about.
+        for manifest in &attached {
+            self.put(copy, manifest, None, &mut report).await?;
+            report.attached.push(manifest.digest.clone());
+        }
         Ok(report)
     }
 
@@ -168,6 +180,31 @@ impl ImageCopier {
         }
         Ok(())
     }
+}
+
+/// The OCI 1.1 referrers of the image and of its children (SBOMs, signatures and attestations
+/// pushed with a `subject`), less those already found by cosign's tag scheme: ⌈R/50⌉
+/// ListImageReferrers per manifest, ⌈R/100⌉ BatchGetImage.
+async fn attached(
+    source: &dyn CopySource,
+    repository: &RepositoryName,
+    root: &Manifest,
+    children: &[Manifest],
+    by_tag: &BTreeSet<Digest>,
+) -> Result<Vec<Manifest>, PortError> {
+    let mut digests: Vec<Digest> = Vec::new();
+    for subject in std::iter::once(root).chain(children) {
+        for digest in source.referrers(repository, &subject.digest).await? {
+            if !by_tag.contains(&digest) && !digests.contains(&digest) {
+                digests.push(digest);
+            }
+        }
+    }
+    let mut found = Vec::with_capacity(digests.len());
+    for chunk in digests.chunks(MAX_BATCH_GET_IMAGE_IDS) {
+        found.extend(source.manifests(repository, chunk).await?);
+    }
+    Ok(found)
 }
 
 /// An index's children, all of them (a copy missing one would be a broken index).

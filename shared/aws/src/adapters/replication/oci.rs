@@ -133,6 +133,28 @@ impl CopySource for OciRegistry {
         Ok((image, tagged))
     }
 
+    /// 1 GET of the distribution spec's referrers API (`/v2/<name>/referrers/<digest>`); a
+    /// registry without it (404) has none to offer.
+    async fn referrers(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<Vec<Digest>, PortError> {
+        let response = send(
+            self.request(
+                Method::GET,
+                &self.url(repository, &format!("referrers/{digest}")),
+            )
+            .header(header::ACCEPT, "application/vnd.oci.image.index.v1+json"),
+        )
+        .await?;
+        if response.status() == StatusCode::NOT_FOUND {
+            return Ok(Vec::new());
+        }
+        let bytes = check(response)?.text().await.map_err(transient)?;
+        Ok(warden_core::manifest::manifest_links(&bytes).0)
+    }
+
     /// 1 GET per digest.
     async fn manifests(
         &self,
