@@ -342,7 +342,9 @@ export class EcrWarden extends Construct {
         // DescribeImages: which referrer holds which tag (imageTags, not BatchGetImage's echo).
         allow(
           'ReadSource',
-          ['ecr:BatchGetImage', 'ecr:DescribeImages', 'ecr:GetDownloadUrlForLayer'],
+          // BatchGetImage also authorizes ListImageReferrers; DescribeRepositories: the settings a
+          // missing destination is created with.
+          ['ecr:BatchGetImage', 'ecr:DescribeImages', 'ecr:DescribeRepositories', 'ecr:GetDownloadUrlForLayer'],
           [repositories(repositoryScope)],
         ),
         // Destinations in this account, any region (the policy names them). DescribeImages:

@@ -21,10 +21,11 @@ async fn a_passed_three_layer_image_is_copied_byte_identical_to_another_region_a
     )
     .await;
 
-    // Floors, per destination: 1 BatchGetImage, 1 ListImageReferrers, 1 BatchCheckLayerAvailability (repository missing
-    // → 1 CreateRepository), per missing blob (3 layers + config) 1 GetDownloadUrlForLayer +
-    // 1 Initiate + parts + 1 Complete, 1 PutImage for the one tag. Plus the verdict re-read, the
-    // source image's tags now (DescribeImages by digest) and the message.
+    // Floors, per destination: 1 BatchGetImage, 1 ListImageReferrers, 1
+    // BatchCheckLayerAvailability (repository missing → its source's settings, 1
+    // DescribeRepositories, and 1 CreateRepository), per missing blob (3 layers + config) 1
+    // GetDownloadUrlForLayer + 1 Initiate + parts + 1 Complete, 1 PutImage for the one tag. Plus
+    // the verdict re-read, the source image's tags now (DescribeImages by digest) and the message.
     let bytes: usize = layers.iter().map(Vec::len).sum();
     assert_eq!(
         made,
@@ -34,6 +35,7 @@ async fn a_passed_three_layer_image_is_copied_byte_identical_to_another_region_a
             ("ECR.ListImageReferrers", 2),
             ("ECR.BatchGetImage", 2),
             ("ECR.BatchCheckLayerAvailability", 2),
+            ("ECR.DescribeRepositories", 2),
             ("ECR.CreateRepository", 2),
             ("ECR.GetDownloadUrlForLayer", 8),
             ("ECR.InitiateLayerUpload", 8),
@@ -310,4 +312,79 @@ async fn a_layer_whose_bytes_do_not_match_its_digest_fails_the_copy_and_puts_not
         s.acct.received(&s.queue).await.is_empty(),
         "nothing told of a copy that failed"
     );
+}
+
+/// A destination repository the replicator creates is set up like its source: scan on push and
+/// KMS encryption (with ECR's AWS managed key there: a customer key is regional and needs a grant
+/// the replicator is not given), and the tag mutability the policy sets for it.
+#[tokio::test]
+async fn a_created_destination_repository_takes_its_sources_settings() {
+    use aws_sdk_ecr::types::{EncryptionConfiguration, EncryptionType, ImageScanningConfiguration};
+    let s = setup().await;
+    let repo = "team-a/kms";
+    let source_key = format!("arn:aws:kms:{SOURCE}:{}:key/source-key", s.acct.id);
+    s.acct
+        .ecr_in(SOURCE)
+        .create_repository()
+        .repository_name(repo)
+        .encryption_configuration(
+            EncryptionConfiguration::builder()
+                .encryption_type(EncryptionType::Kms)
+                .kms_key(&source_key)
+                .build()
+                .unwrap(),
+        )
+        .image_scanning_configuration(
+            ImageScanningConfiguration::builder()
+                .scan_on_push(true)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let (digest, _) = s
+        .acct
+        .push_layers(SOURCE, repo, "k", &[layer(8, 512)], Some("v1"))
+        .await;
+    record(&s, repo, &digest, Verdict::Pass).await;
+    let (response, made) = run(
+        &s,
+        verdict_delivery(&s, repo, &digest, &["v1"], Verdict::Pass),
+    )
+    .await;
+    assert_eq!(
+        made["ECR.DescribeRepositories"], 2,
+        "once per created destination: {made:?}"
+    );
+    for ecr in [s.acct.ecr_in(EU), s.other.ecr_in(SOURCE)] {
+        let out = ecr
+            .describe_repositories()
+            .repository_names(repo)
+            .send()
+            .await
+            .unwrap();
+        let created = &out.repositories()[0];
+        let encryption = created.encryption_configuration().unwrap();
+        assert_eq!(
+            encryption.encryption_type(),
+            &EncryptionType::Kms,
+            "{response}"
+        );
+        assert_ne!(
+            encryption.kms_key(),
+            Some(source_key.as_str()),
+            "a key of its own region"
+        );
+        assert!(
+            created
+                .image_scanning_configuration()
+                .unwrap()
+                .scan_on_push()
+        );
+        assert_eq!(
+            created.image_tag_mutability().map(|m| m.as_str()),
+            Some("IMMUTABLE_WITH_EXCLUSION"),
+            "the policy's setting for team-a/*"
+        );
+    }
 }

@@ -88,3 +88,33 @@ pub fn missing<'a>(
 
 /// What one copy of one image to one destination did (beside the messages that carry it).
 pub use crate::message::CopyReport;
+
+/// How a repository the replicator creates at a destination is set up: like its source (tag
+/// mutability, unless the policy sets one for the destination name; scan on push; encryption).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct NewRepository {
+    pub mutability: Option<crate::mutability::TagMutability>,
+    pub scan_on_push: bool,
+    pub encryption: Option<Encryption>,
+}
+
+/// A repository's encryption at rest (ECR: `AES256`, `KMS`, `KMS_DSSE`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Encryption {
+    pub kind: String,
+    /// The KMS key; `None`: ECR's AWS managed key (`aws/ecr`) in the destination.
+    pub kms_key: Option<String>,
+}
+
+impl Encryption {
+    /// The source's encryption as a created destination gets it: the same kind, with ECR's AWS
+    /// managed key — still KMS, never silently weaker. A customer managed key is not carried: it
+    /// is regional and its account's, and using one needs `kms:CreateGrant` on it, which the
+    /// replicator is not given (ECR User Guide, "Encryption at rest").
+    pub fn for_destination(&self) -> Self {
+        Self {
+            kind: self.kind.clone(),
+            kms_key: None,
+        }
+    }
+}

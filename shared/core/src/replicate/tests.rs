@@ -319,3 +319,14 @@ repositories:
     };
     assert!(skipped(decide(&push, &policy, &here())).contains("ECR's own replication"));
 }
+
+#[test]
+fn a_kms_encrypted_source_gives_a_kms_encrypted_destination_with_ecrs_managed_key() {
+    use super::image::Encryption;
+    let key = Encryption {
+        kind: "KMS".into(),
+        kms_key: Some("arn:aws:kms:us-east-1:123456789012:key/abc".into()),
+    };
+    let there = key.for_destination();
+    assert_eq!((there.kind.as_str(), there.kms_key), ("KMS", None));
+}

@@ -51,21 +51,7 @@ impl EcrRegistry {
 
     /// Whether the repository exists. One DescribeRepositories.
     pub async fn repository_exists(&self, repository: &RepositoryName) -> Result<bool, PortError> {
-        const OP: &str = "ecr:DescribeRepositories";
-        match self
-            .client
-            .describe_repositories()
-            .set_registry_id(self.registry_id.clone())
-            .repository_names(repository.as_str())
-            .send()
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(e) => match port_error(OP, e) {
-                PortError::NotFound { .. } => Ok(false),
-                other => Err(other),
-            },
-        }
+        Ok(self.repository_setup(repository).await?.is_some())
     }
 
     /// The image a tag or digest names, `None` when ECR has none. One DescribeImages, and one

@@ -19,7 +19,7 @@ use super::{EcrRegistry, invalid, tags_in};
 use crate::runtime::errors::port_error;
 
 /// ECR's view of a repository → the core's (names and filters re-validated: ECR's grammar is ours).
-fn repository_state(repo: &Repository) -> Result<RepositoryState, PortError> {
+pub(super) fn repository_state(repo: &Repository) -> Result<RepositoryState, PortError> {
     const OP: &str = "ecr:DescribeRepositories";
     let name = RepositoryName::new(repo.repository_name().unwrap_or_default())
         .map_err(|e| invalid(OP, e))?;

@@ -5,9 +5,9 @@
 use std::collections::BTreeSet;
 
 use async_trait::async_trait;
-use warden_core::mutability::TagMutability;
 use warden_core::names::{Digest, RepositoryName, Tag};
 use warden_core::ports::{ImageManifests, Manifest, PortError};
+use warden_core::replicate::image::NewRepository;
 
 use super::endpoint::{CopySource, CopyTarget, Put, UploadSession};
 use crate::adapters::ecr::EcrRegistry;
@@ -25,6 +25,14 @@ impl CopySource for EcrRegistry {
         tags: &[Tag],
     ) -> Result<(Option<Manifest>, Vec<(Tag, Manifest)>), PortError> {
         EcrRegistry::image_and_tagged(self, repository, digest, tags).await
+    }
+
+    /// One DescribeRepositories.
+    async fn repository_setup(
+        &self,
+        repository: &RepositoryName,
+    ) -> Result<Option<NewRepository>, PortError> {
+        EcrRegistry::repository_setup(self, repository).await
     }
 
     /// ⌈R/50⌉ ListImageReferrers.
@@ -78,9 +86,9 @@ impl CopyTarget for EcrRegistry {
     async fn create_repository(
         &self,
         repository: &RepositoryName,
-        mutability: Option<&TagMutability>,
+        settings: &NewRepository,
     ) -> Result<(), PortError> {
-        self.create_repository_with(repository, mutability).await
+        self.create_repository_with(repository, settings).await
     }
 
     /// One InitiateLayerUpload.

@@ -4,9 +4,9 @@
 use std::collections::BTreeSet;
 
 use async_trait::async_trait;
-use warden_core::mutability::TagMutability;
 use warden_core::names::{Digest, RepositoryName, Tag};
 use warden_core::ports::{Manifest, PortError};
+use warden_core::replicate::image::NewRepository;
 
 /// What one manifest put did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +28,12 @@ pub trait CopySource: Send + Sync {
         digest: &Digest,
         tags: &[Tag],
     ) -> Result<(Option<Manifest>, Vec<(Tag, Manifest)>), PortError>;
+
+    /// How `repository` is set up, for a copy of it created elsewhere (`None`: nothing to say).
+    async fn repository_setup(
+        &self,
+        repository: &RepositoryName,
+    ) -> Result<Option<NewRepository>, PortError>;
 
     /// The digests of the OCI 1.1 referrers of `digest` (artifacts naming it as `subject`).
     async fn referrers(
@@ -62,11 +68,11 @@ pub trait CopyTarget: Send + Sync {
         digests: &[Digest],
     ) -> Result<Option<BTreeSet<Digest>>, PortError>;
 
-    /// Create the repository (with `mutability` where the registry has such a setting).
+    /// Create the repository as `settings` say, where the registry has such settings.
     async fn create_repository(
         &self,
         repository: &RepositoryName,
-        mutability: Option<&TagMutability>,
+        settings: &NewRepository,
     ) -> Result<(), PortError>;
 
     /// Start uploading one blob.

@@ -19,7 +19,9 @@ use futures_util::{StreamExt, TryStreamExt, stream};
 use warden_core::mutability::TagMutability;
 use warden_core::names::{Digest, RepositoryName, Tag};
 use warden_core::ports::{MAX_BATCH_GET_IMAGE_IDS, Manifest, PortError};
-use warden_core::replicate::image::{Blob, CopyReport, contents, missing, referrer_tags};
+use warden_core::replicate::image::{
+    Blob, CopyReport, NewRepository, contents, missing, referrer_tags,
+};
 
 use layers::{Route, transfer};
 
@@ -35,7 +37,7 @@ pub struct Copy<'a> {
     pub tags: &'a [Tag],
     pub destination: &'a dyn CopyTarget,
     pub destination_repository: &'a RepositoryName,
-    /// Settings for a destination repository this copy creates.
+    /// The policy's tag mutability for the destination repository's name, over the source's.
     pub mutability: Option<&'a TagMutability>,
 }
 
@@ -66,7 +68,8 @@ impl ImageCopier {
     /// manifest (+1 BatchGetImage when it finds any), ⌈L/100⌉
     /// BatchCheckLayerAvailability, per missing blob 1 GetDownloadUrlForLayer + 1
     /// InitiateLayerUpload + ⌈S/part⌉ UploadLayerPart + 1 CompleteLayerUpload, 1 PutImage per
-    /// manifest per tag; +1 CreateRepository when the destination repository is missing. Nothing is
+    /// manifest per tag; +1 DescribeRepositories at the source and 1 CreateRepository when the
+    /// destination repository is missing. Nothing is
     /// put until every missing blob is complete.
     pub async fn copy(
         &self,
@@ -112,8 +115,9 @@ impl ImageCopier {
         {
             Some(available) => available,
             None => {
+                let settings = new_repository(source, copy).await?;
                 copy.destination
-                    .create_repository(copy.destination_repository, copy.mutability)
+                    .create_repository(copy.destination_repository, &settings)
                     .await?;
                 report.created_repository = true;
                 BTreeSet::new()
@@ -180,6 +184,24 @@ impl ImageCopier {
         }
         Ok(())
     }
+}
+
+/// A missing destination repository is created like its source (1 DescribeRepositories there):
+/// scan on push, encryption (KMS with ECR's AWS managed key for a KMS source), tag
+/// mutability — the policy's for the destination name when it sets one.
+async fn new_repository(
+    source: &dyn CopySource,
+    copy: &Copy<'_>,
+) -> Result<NewRepository, PortError> {
+    let mut settings = source
+        .repository_setup(copy.repository)
+        .await?
+        .unwrap_or_default();
+    if let Some(policy) = copy.mutability {
+        settings.mutability = Some(policy.clone());
+    }
+    settings.encryption = settings.encryption.map(|e| e.for_destination());
+    Ok(settings)
 }
 
 /// The OCI 1.1 referrers of the image and of its children (SBOMs, signatures and attestations

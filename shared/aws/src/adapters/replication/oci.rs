@@ -8,9 +8,9 @@ use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 use reqwest::{Method, RequestBuilder, Response, StatusCode, header};
-use warden_core::mutability::TagMutability;
 use warden_core::names::{Digest, RepositoryName, Tag};
 use warden_core::ports::{Manifest, PortError};
+use warden_core::replicate::image::NewRepository;
 
 use super::endpoint::{CopySource, CopyTarget, Put, UploadSession};
 
@@ -133,6 +133,14 @@ impl CopySource for OciRegistry {
         Ok((image, tagged))
     }
 
+    /// A distribution registry keeps no repository settings to carry over.
+    async fn repository_setup(
+        &self,
+        _repository: &RepositoryName,
+    ) -> Result<Option<NewRepository>, PortError> {
+        Ok(None)
+    }
+
     /// 1 GET of the distribution spec's referrers API (`/v2/<name>/referrers/<digest>`); a
     /// registry without it (404) has none to offer.
     async fn referrers(
@@ -211,11 +219,11 @@ impl CopyTarget for OciRegistry {
         Ok(Some(available))
     }
 
-    /// Nothing to do: the registry creates repositories on push (and has no mutability setting).
+    /// Nothing to do: the registry creates repositories on push (and has none of these settings).
     async fn create_repository(
         &self,
         _repository: &RepositoryName,
-        _mutability: Option<&TagMutability>,
+        _settings: &NewRepository,
     ) -> Result<(), PortError> {
         Ok(())
     }
