@@ -283,7 +283,8 @@ describe('IAM: exactly what the code calls (tests/infra/iam_check.py checks it a
     expect(actionsOf('replicator')).toEqual([
       'dynamodb:GetItem',
       'ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:CompleteLayerUpload', 'ecr:CreateRepository',
-      'ecr:DescribeImages', 'ecr:DescribeImages', 'ecr:GetDownloadUrlForLayer', 'ecr:InitiateLayerUpload', 'ecr:PutImage',
+      'ecr:DescribeImages', 'ecr:DescribeImages', 'ecr:DescribeRepositories', 'ecr:GetDownloadUrlForLayer',
+      'ecr:InitiateLayerUpload', 'ecr:PutImage',
       'ecr:UploadLayerPart',
       'logs:CreateLogStream', 'logs:PutLogEvents', 'sns:Publish', 'sqs:SendMessage', 'ssm:GetParameter',
     ]);
