@@ -64,8 +64,8 @@ fn is_filesystem_layer(media_type: &str) -> bool {
 }
 
 /// The artifact type of a manifest that is not a container image, judged by content, never by tag
-/// name: an `artifactType`; a config that is not an image config; an OCI `subject` (a referrer);
-/// or layers none of which is a filesystem layer — cosign's signatures
+/// name: an `artifactType`; a config that is not an image config; or layers none of which is a
+/// filesystem layer (an OCI `subject` without one is a referrer) — cosign's signatures
 /// (`application/vnd.dev.cosign.simplesigning.v1+json`) and BuildKit's attestation manifests
 /// (`application/vnd.in-toto+json`) carry an ordinary image config. `None` for images and indexes —
 /// and for bytes that do not parse, which are gated as images (fail safe).
@@ -86,13 +86,18 @@ pub fn artifact_type(bytes: &str) -> Option<String> {
         .as_array()
         .map(|l| l.iter().filter_map(|d| d["mediaType"].as_str()).collect())
         .unwrap_or_default();
-    if let Some(subject) = value["subject"]["digest"].as_str() {
-        let kind = layers.first().copied().unwrap_or("artifact");
-        return Some(format!("{kind}, a referrer of {subject}"));
+    // A container image stays an image, whatever else it names (a `subject` included): a scan
+    // failure of anything with a filesystem layer is gated.
+    if layers.iter().any(|t| is_filesystem_layer(t)) {
+        return None;
     }
-    match layers.first() {
-        Some(first) if !layers.iter().any(|t| is_filesystem_layer(t)) => Some((*first).to_owned()),
-        _ => None,
+    match (layers.first(), value["subject"]["digest"].as_str()) {
+        (first, Some(subject)) => Some(format!(
+            "{}, a referrer of {subject}",
+            first.copied().unwrap_or("artifact")
+        )),
+        (Some(first), None) => Some((*first).to_owned()),
+        (None, None) => None,
     }
 }
 
@@ -185,14 +190,21 @@ mod tests {
         ] {
             assert_eq!(artifact_type(&with(image)), None, "{image}");
         }
-        let referrer = format!(
-            r#"{{{config},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar"}}],"subject":{{"digest":"sha256:{}"}}}}"#,
-            "a".repeat(64)
-        );
+        let subject = format!(r#""subject":{{"digest":"sha256:{}"}}"#, "a".repeat(64));
+        let referrer =
+            format!(r#"{{{config},"layers":[{{"mediaType":"application/json"}}],{subject}}}"#);
         assert!(
             artifact_type(&referrer)
                 .unwrap()
                 .contains("a referrer of sha256:aaaa")
+        );
+        let image_with_subject = format!(
+            r#"{{{config},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar"}}],{subject}}}"#
+        );
+        assert_eq!(
+            artifact_type(&image_with_subject),
+            None,
+            "a filesystem layer keeps it gated"
         );
         assert_eq!(artifact_type(r#"{"schemaVersion":1,"fsLayers":[]}"#), None);
     }

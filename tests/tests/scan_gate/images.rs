@@ -280,3 +280,45 @@ async fn a_failing_platform_image_with_its_own_tag_quarantines_that_tag_and_its_
     assert_eq!(body["quarantined_tags"], json!(["v1-amd64", "v1"]));
     assert_eq!(body["via_indexes"], json!([index]));
 }
+
+/// An index is released under the rule its own verdict follows: every other platform image has
+/// passed. One still unjudged keeps it quarantined (and its record FAIL), so no push of the
+/// released tags is quarantined again and no promotion races ahead of that image's scan.
+#[tokio::test]
+async fn an_index_stays_quarantined_while_another_platform_image_has_no_verdict() {
+    let s = setup("").await;
+    let repo = "shop/unjudged";
+    s.acct.create_repository(repo).await;
+    let (amd, _) = s.acct.push(repo, "amd64", None).await;
+    let (arm, _) = s.acct.push(repo, "arm64", None).await;
+    let (index, _) = s
+        .acct
+        .push_manifest(
+            repo,
+            &image_index(&[(&amd, "amd64"), (&arm, "arm64")]),
+            OCI_INDEX,
+            Some("v1"),
+        )
+        .await;
+    run(
+        &s,
+        basic_scan(&s.acct, repo, &amd, &[], json!({"CRITICAL": 1})),
+    )
+    .await;
+    assert_eq!(
+        tags_of(&s.acct.tags_by_digest(repo).await, &index),
+        [q("v1", &index)]
+    );
+    let mut fixed = basic_scan(&s.acct, repo, &amd, &[], json!({"LOW": 1}));
+    fixed["time"] = json!("2026-12-02T00:00:00Z");
+    let (response, _) = run(&s, fixed).await;
+    assert_eq!(
+        tags_of(&s.acct.tags_by_digest(repo).await, &index),
+        [q("v1", &index)],
+        "{response}"
+    );
+    assert!(
+        response.to_string().contains("has no verdict yet"),
+        "{response}"
+    );
+}

@@ -173,8 +173,10 @@ impl VerdictStore for DynamoVerdicts {
             .set_item(Some(self.item(new)))
             // VerdictClaim::writes, as a condition.
             .condition_expression(
-                "attribute_not_exists(pk) OR attribute_not_exists(evidence_at) \
-                 OR evidence_at < :e OR (evidence_at = :e AND fingerprint <> :f)",
+                "attribute_not_exists(pk) \
+                 OR evidence_at < :e OR (evidence_at = :e AND fingerprint <> :f) \
+                 OR (attribute_not_exists(evidence_at) AND \
+                     (decided_at < :e OR (decided_at = :e AND fingerprint <> :f)))",
             )
             .expression_attribute_values(":f", AttributeValue::S(new.fingerprint.clone()))
             .expression_attribute_values(

@@ -216,6 +216,9 @@ async fn restore_claim(
     facts: &Facts,
     ports: &Ports<'_>,
 ) -> Result<(), PortError> {
+    if facts.read_only {
+        return Ok(()); // a dry run's claims were read, never written: nothing to put back
+    }
     for (digest, claim) in facts.index_claims.iter().flatten() {
         if let VerdictClaim::Recorded { previous } = claim {
             ports
@@ -351,7 +354,9 @@ async fn fill(need: Need, facts: &mut Facts, ports: &Ports<'_>) -> Result<(), Po
             facts.recorded = Some(ports.verdicts.verdict(&repository, &digest).await?)
         }
         Need::IndexVerdicts { records, dry } => {
-            let mut claims = Vec::with_capacity(records.len());
+            // Each claim is kept as soon as it is made: a failure part-way puts back those made.
+            facts.index_claims = Some(Vec::with_capacity(records.len()));
+            facts.read_only |= dry;
             for record in records {
                 let claim = if dry {
                     let stored = ports
@@ -362,9 +367,10 @@ async fn fill(need: Need, facts: &mut Facts, ports: &Ports<'_>) -> Result<(), Po
                 } else {
                     ports.verdicts.claim(&record).await?
                 };
-                claims.push((record.digest, claim));
+                if let Some(claims) = facts.index_claims.as_mut() {
+                    claims.push((record.digest, claim));
+                }
             }
-            facts.index_claims = Some(claims);
         }
         Need::VerdictRead { record } => {
             let stored = ports
@@ -372,6 +378,7 @@ async fn fill(need: Need, facts: &mut Facts, ports: &Ports<'_>) -> Result<(), Po
                 .verdict(&record.repository, &record.digest)
                 .await?;
             facts.claim = Some(VerdictClaim::would(stored, &record));
+            facts.read_only = true;
         }
         Need::CurrentTags { repository, digest } => {
             facts.current_tags = Some(ports.images.tags_of(&repository, &digest).await?)

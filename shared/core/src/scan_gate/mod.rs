@@ -97,6 +97,8 @@ pub struct Facts {
     pub recorded: Option<Option<VerdictRecord>>,
     /// The claims of the parents' derived verdicts, per index.
     pub index_claims: Option<Vec<(Digest, VerdictClaim)>>,
+    /// The claims were read as a dry run reads them, not written: nothing to put back.
+    pub read_only: bool,
 }
 
 /// A multi-arch index naming the image as one of its platform images.

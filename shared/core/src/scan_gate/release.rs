@@ -91,9 +91,9 @@ fn release_own(
     }
 }
 
-/// A child that passes again gives its indexes their tags back — each index only once none of its
-/// other platform images holds a FAIL verdict, and each tag only where no other image has taken
-/// it. `Err`: the step to take first.
+/// A child that passes again gives its indexes their tags back — each index only once every one
+/// of its other platform images has passed, and each tag only where no other image has taken it.
+/// `Err`: the step to take first.
 fn release_parents(
     o: &Outcome<'_>,
     prefix: &str,
@@ -130,16 +130,23 @@ fn release_parents(
             digests: siblings_of(o, parents),
         })));
     };
-    let failing = |d: &Digest| {
-        siblings
-            .iter()
-            .any(|(s, v)| s == d && *v == Some(Verdict::Fail))
-    };
+    // The index is released under the rule its verdict follows (index.rs): every other platform
+    // image has passed. One that fails or has no verdict yet keeps it quarantined.
+    let recorded = |d: &Digest| siblings.iter().find(|(s, _)| s == d).and_then(|(_, v)| *v);
     for (parent, pairs) in held {
         let index = &parent.manifest.digest;
-        if let Some(other) = parent.children.iter().find(|c| failing(c)) {
+        let holding = parent
+            .children
+            .iter()
+            .filter(|c| **c != o.subject.digest)
+            .find_map(|c| match recorded(c) {
+                Some(Verdict::Pass) => None,
+                Some(Verdict::Fail) => Some((c, "still fails")),
+                None => Some((c, "has no verdict yet")),
+            });
+        if let Some((other, why)) = holding {
             moves.problems.push(format!(
-                "index {} stays quarantined: its child {} still fails",
+                "index {} stays quarantined: its child {} {why}",
                 index.short(),
                 other.short()
             ));
