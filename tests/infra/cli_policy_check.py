@@ -119,6 +119,16 @@ UNTESTED: dict[str, dict[str, tuple[str, str | None, str | None, str]]] = {
     },
     "Doctor": {"sts:AssumeRole": _ASSUMED},
     "ReplicateBackfill": {
+        **{
+            action: ("shared/aws/src/adapters/ecr/repository_create.rs", marker, "replicator",
+                     "a destination registry whose repository creation template sets " + what
+                     + ": the CLI tests' registries have no template")
+            for action, marker, what in (
+                ("ecr:TagResource", ".tags(", "resource tags"),
+                ("ecr:PutLifecyclePolicy", "LifecycleControl::put_lifecycle_policy", "a lifecycle policy"),
+                ("ecr:SetRepositoryPolicy", None, "a repository policy"),
+            )
+        },
         "sns:Publish": (
             "shared/aws/src/adapters/publisher.rs", None, "replicator",
             "--topic-arn: the CLI tests give none",

@@ -139,6 +139,13 @@ def iam_action(operation: str) -> str:
     return PERMISSION_OF.get(action, action)
 
 
+# Actions IAM also authorizes for a call with this field. ECR User Guide, "Using Tag-Based Access
+# Control": "If tags are specified in the resource-creating action, Amazon performs additional
+# authorization on the ecr:CreateRepository action to verify if users have permissions to create
+# tags" (its example grants ecr:TagResource). The call log marks such a call `tagged=yes`.
+ALSO_AUTHORIZED = {("ecr:CreateRepository", "tagged"): "ecr:TagResource"}
+
+
 def observed(folder: Path, name: str) -> set[str]:
     return {action for action, _ in recorded(folder, name)}
 
@@ -152,7 +159,11 @@ def recorded(folder: Path, name: str) -> set[tuple[str, tuple[tuple[str, str], .
     for line in path.read_text().splitlines():
         if line:
             operation, fields = parse(line)
-            found.add((iam_action(operation), tuple(fields)))
+            action = iam_action(operation)
+            found.add((action, tuple(fields)))
+            for key, _ in fields:
+                if (action, key) in ALSO_AUTHORIZED:
+                    found.add((ALSO_AUTHORIZED[(action, key)], tuple(fields)))
     return found
 
 

@@ -228,8 +228,8 @@ def check_trust(member: dict[str, Any]) -> list[str]:
 
 def check_replication_role(member: dict[str, Any], hub: dict[str, Any]) -> list[str]:
     """The replicator's destination role: optional, grants exactly what the hub grants the
-    replicator for destinations in its own account (its `WriteDestinations` statement, which the
-    IAM check ties to the replicator's calls), on the same resources; trust as MemberRole's."""
+    replicator for destinations in its own account (its `WriteDestinations` and
+    `DestinationTemplates` statements, which the IAM check ties to the replicator's calls), on the same resources; trust as MemberRole's."""
     role = member["Resources"].get("ReplicationRole")
     if role is None:
         return ["no ReplicationRole: a destination account has no role for the replicator"]
@@ -238,7 +238,9 @@ def check_replication_role(member: dict[str, Any], hub: dict[str, Any]) -> list[
         problems.append("ReplicationRole: not conditioned on IsReplicationDestination (ReplicatorRoleArn given)")
     granted = grants(_statements(role["Properties"].get("Policies", [])))
     wanted = grants(
-        s for s in hub_role_statements(hub, ("replicator",)) if s.get("Sid") == "WriteDestinations"
+        s
+        for s in hub_role_statements(hub, ("replicator",))
+        if s.get("Sid") in ("WriteDestinations", "DestinationTemplates")
     )
     if not wanted:
         return ["the hub's replicator role has no WriteDestinations statement: nothing to compare"]

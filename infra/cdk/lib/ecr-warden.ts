@@ -359,9 +359,16 @@ export class EcrWarden extends Construct {
             'ecr:CompleteLayerUpload',
             'ecr:PutImage',
             'ecr:CreateRepository',
+            // A created repository as its registry's creation template says: its resource tags
+            // (authorized as ecr:TagResource), lifecycle and repository policies.
+            'ecr:TagResource',
+            'ecr:PutLifecyclePolicy',
+            'ecr:SetRepositoryPolicy',
           ],
           [repositories(repositoryScope, '*')],
         ),
+        // The destination registry's repository creation templates (no resource type).
+        allow('DestinationTemplates', ['ecr:DescribeRepositoryCreationTemplates'], ['*']),
         tableWith('Verdicts', ['dynamodb:GetItem'], ['verdict#*']),
         publish,
         policy,

@@ -283,9 +283,10 @@ describe('IAM: exactly what the code calls (tests/infra/iam_check.py checks it a
     expect(actionsOf('replicator')).toEqual([
       'dynamodb:GetItem',
       'ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:CompleteLayerUpload', 'ecr:CreateRepository',
-      'ecr:DescribeImages', 'ecr:DescribeImages', 'ecr:DescribeRepositories', 'ecr:GetDownloadUrlForLayer',
-      'ecr:InitiateLayerUpload', 'ecr:PutImage',
-      'ecr:UploadLayerPart',
+      'ecr:DescribeImages', 'ecr:DescribeImages', 'ecr:DescribeRepositories',
+      'ecr:DescribeRepositoryCreationTemplates', 'ecr:GetDownloadUrlForLayer',
+      'ecr:InitiateLayerUpload', 'ecr:PutImage', 'ecr:PutLifecyclePolicy', 'ecr:SetRepositoryPolicy',
+      'ecr:TagResource', 'ecr:UploadLayerPart',
       'logs:CreateLogStream', 'logs:PutLogEvents', 'sns:Publish', 'sqs:SendMessage', 'ssm:GetParameter',
     ]);
     const withDestinations = synth({ replicationRoleArns: 'arn:aws:iam::210987654321:role/ecr-warden-replicator' });

@@ -22,6 +22,7 @@ from werkzeug.wrappers import Request, Response
 from . import (
     PINNED_MOTO,
     ecr,
+    ecr_creation_templates,
     ecr_pull_through,
     ecr_referrers,
     ecr_replication,
@@ -96,6 +97,7 @@ def build_app() -> Any:
     ecr_replication.apply()
     ecr_pull_through.apply()
     ecr_referrers.apply()
+    ecr_creation_templates.apply()
     ecs.apply()
     inspector.apply()
     lambda_.apply()

@@ -1,6 +1,11 @@
 //! The copy itself: layers byte-identical across regions and accounts, an index with its children
 //! and signature, a second run that uploads nothing, a corrupted layer that puts nothing.
 
+use aws_sdk_ecr::types::{
+    EncryptionConfigurationForRepositoryCreationTemplate, EncryptionType, ImageTagMutability,
+    RctAppliedFor, Tag as EcrTag,
+};
+
 use super::*;
 
 #[tokio::test]
@@ -23,7 +28,8 @@ async fn a_passed_three_layer_image_is_copied_byte_identical_to_another_region_a
 
     // Floors, per destination: 1 BatchGetImage, 1 ListImageReferrers, 1
     // BatchCheckLayerAvailability (repository missing → its source's settings, 1
-    // DescribeRepositories, and 1 CreateRepository), per missing blob (3 layers + config) 1
+    // DescribeRepositories, the destination's creation templates, 1
+    // DescribeRepositoryCreationTemplates, and 1 CreateRepository), per missing blob (3 layers + config) 1
     // GetDownloadUrlForLayer + 1 Initiate + parts + 1 Complete, 1 PutImage for the one tag. Plus
     // the verdict re-read, the source image's tags now (DescribeImages by digest) and the message.
     let bytes: usize = layers.iter().map(Vec::len).sum();
@@ -36,6 +42,7 @@ async fn a_passed_three_layer_image_is_copied_byte_identical_to_another_region_a
             ("ECR.BatchGetImage", 2),
             ("ECR.BatchCheckLayerAvailability", 2),
             ("ECR.DescribeRepositories", 2),
+            ("ECR.DescribeRepositoryCreationTemplates", 2),
             ("ECR.CreateRepository", 2),
             ("ECR.GetDownloadUrlForLayer", 8),
             ("ECR.InitiateLayerUpload", 8),
@@ -319,7 +326,7 @@ async fn a_layer_whose_bytes_do_not_match_its_digest_fails_the_copy_and_puts_not
 /// the replicator is not given), and the tag mutability the policy sets for it.
 #[tokio::test]
 async fn a_created_destination_repository_takes_its_sources_settings() {
-    use aws_sdk_ecr::types::{EncryptionConfiguration, EncryptionType, ImageScanningConfiguration};
+    use aws_sdk_ecr::types::{EncryptionConfiguration, ImageScanningConfiguration};
     let s = setup().await;
     let repo = "team-a/kms";
     let source_key = format!("arn:aws:kms:{SOURCE}:{}:key/source-key", s.acct.id);
@@ -342,16 +349,7 @@ async fn a_created_destination_repository_takes_its_sources_settings() {
         .send()
         .await
         .unwrap();
-    let (digest, _) = s
-        .acct
-        .push_layers(SOURCE, repo, "k", &[layer(8, 512)], Some("v1"))
-        .await;
-    record(&s, repo, &digest, Verdict::Pass).await;
-    let (response, made) = run(
-        &s,
-        verdict_delivery(&s, repo, &digest, &["v1"], Verdict::Pass),
-    )
-    .await;
+    let (response, made) = copy_passed(&s, repo, 8).await;
     assert_eq!(
         made["ECR.DescribeRepositories"], 2,
         "once per created destination: {made:?}"
@@ -387,4 +385,153 @@ async fn a_created_destination_repository_takes_its_sources_settings() {
             "the policy's setting for team-a/*"
         );
     }
+}
+
+/// A destination registry with a repository creation template for REPLICATION gets the repository
+/// ECR's own replication would make there: the template's encryption key, resource tags,
+/// lifecycle and repository policies (the policy's tag mutability over its own). A template for
+/// another scenario does not apply: the second account's copy is made like its source.
+#[tokio::test]
+async fn a_created_destination_follows_the_registrys_replication_template() {
+    let s = setup().await;
+    let repo = "team-a/templated";
+    s.acct.create_repository(repo).await;
+    let dest_key = format!("arn:aws:kms:{EU}:{}:key/destination-key", s.acct.id);
+    let lifecycle = r#"{"rules":[{"rulePriority":1,"selection":{"tagStatus":"untagged","countType":"sinceImagePushed","countUnit":"days","countNumber":14},"action":{"type":"expire"}}]}"#;
+    let pull_policy = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"pull","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{}:root"}},"Action":["ecr:BatchGetImage"]}}]}}"#,
+        s.other.id
+    );
+    s.acct
+        .ecr_in(EU)
+        .create_repository_creation_template()
+        .prefix("team-a")
+        .applied_for(RctAppliedFor::Replication)
+        .image_tag_mutability(ImageTagMutability::Immutable)
+        .encryption_configuration(
+            EncryptionConfigurationForRepositoryCreationTemplate::builder()
+                .encryption_type(EncryptionType::Kms)
+                .kms_key(&dest_key)
+                .build()
+                .unwrap(),
+        )
+        .resource_tags(
+            EcrTag::builder()
+                .key("cost-center")
+                .value("platform")
+                .build()
+                .unwrap(),
+        )
+        .lifecycle_policy(lifecycle)
+        .repository_policy(&pull_policy)
+        .send()
+        .await
+        .unwrap();
+    // The second account's ROOT template is for pull through cache only.
+    s.other
+        .ecr_in(SOURCE)
+        .create_repository_creation_template()
+        .prefix("ROOT")
+        .applied_for(RctAppliedFor::PullThroughCache)
+        .lifecycle_policy(lifecycle)
+        .send()
+        .await
+        .unwrap();
+    let (response, made) = copy_passed(&s, repo, 9).await;
+    assert_eq!(
+        made["ECR.DescribeRepositoryCreationTemplates"], 2,
+        "{made:?}"
+    );
+    assert_eq!(
+        made["ECR.PutLifecyclePolicy"], 1,
+        "the template's, once: {made:?}"
+    );
+    assert_eq!(
+        made["ECR.SetRepositoryPolicy"], 1,
+        "the template's, once: {made:?}"
+    );
+    let eu = s.acct.ecr_in(EU);
+    let (created, tags) = created_with_tags(&eu, repo).await;
+    assert_eq!(
+        created.encryption_configuration().and_then(|e| e.kms_key()),
+        Some(dest_key.as_str()),
+        "the template's key: {response}"
+    );
+    assert_eq!(
+        created.image_tag_mutability().map(|m| m.as_str()),
+        Some("IMMUTABLE_WITH_EXCLUSION"),
+        "the policy's setting for team-a/* over the template's IMMUTABLE"
+    );
+    assert!(
+        tags.iter()
+            .any(|t| t.key() == "cost-center" && t.value() == "platform"),
+        "{tags:?}"
+    );
+    let set = eu
+        .get_lifecycle_policy()
+        .repository_name(repo)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(set.lifecycle_policy_text(), Some(lifecycle));
+    let set = eu
+        .get_repository_policy()
+        .repository_name(repo)
+        .send()
+        .await
+        .unwrap();
+    let set: Value = serde_json::from_str(set.policy_text().unwrap()).unwrap();
+    assert_eq!(set, serde_json::from_str::<Value>(&pull_policy).unwrap());
+
+    let other = s.other.ecr_in(SOURCE);
+    let (_, tags) = created_with_tags(&other, repo).await;
+    assert!(tags.is_empty(), "no REPLICATION template there: {tags:?}");
+    assert!(
+        other
+            .get_lifecycle_policy()
+            .repository_name(repo)
+            .send()
+            .await
+            .is_err(),
+        "a PULL_THROUGH_CACHE template does not apply to replication"
+    );
+    assert_eq!(
+        images(&eu, repo).await,
+        images(&s.acct.ecr_in(SOURCE), repo).await
+    );
+}
+
+/// Push a one-layer `v1` into `repo`, record its PASS and deliver the verdict to the replicator.
+async fn copy_passed(s: &Setup, repo: &str, seed: u8) -> (Value, BTreeMap<String, u64>) {
+    let (digest, _) = s
+        .acct
+        .push_layers(SOURCE, repo, "img", &[layer(seed, 512)], Some("v1"))
+        .await;
+    record(s, repo, &digest, Verdict::Pass).await;
+    run(
+        s,
+        verdict_delivery(s, repo, &digest, &["v1"], Verdict::Pass),
+    )
+    .await
+}
+
+/// The repository as ECR describes it, and its resource tags.
+async fn created_with_tags(
+    ecr: &aws_sdk_ecr::Client,
+    repo: &str,
+) -> (aws_sdk_ecr::types::Repository, Vec<EcrTag>) {
+    let out = ecr
+        .describe_repositories()
+        .repository_names(repo)
+        .send()
+        .await
+        .unwrap();
+    let created = out.repositories()[0].clone();
+    let tags = ecr
+        .list_tags_for_resource()
+        .resource_arn(created.repository_arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    (created, tags.tags().to_vec())
 }

@@ -90,12 +90,21 @@ pub fn missing<'a>(
 pub use crate::message::CopyReport;
 
 /// How a repository the replicator creates at a destination is set up: like its source (tag
-/// mutability, unless the policy sets one for the destination name; scan on push; encryption).
+/// mutability, scan on push, encryption) or as the destination registry's creation template says
+/// (template.rs), the policy's tag mutability for the destination name over both.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct NewRepository {
     pub mutability: Option<crate::mutability::TagMutability>,
     pub scan_on_push: bool,
     pub encryption: Option<Encryption>,
+    /// The prefix of the creation template these settings come from (`None`: the source's).
+    pub template: Option<String>,
+    /// From the template: the repository's resource tags (key, value).
+    pub resource_tags: Vec<(String, String)>,
+    /// From the template: the lifecycle policy set on the created repository.
+    pub lifecycle_policy: Option<String>,
+    /// From the template: the repository policy set on the created repository.
+    pub repository_policy: Option<String>,
 }
 
 /// A repository's encryption at rest (ECR: `AES256`, `KMS`, `KMS_DSSE`).

@@ -21,6 +21,7 @@
 
 pub mod image;
 pub mod native;
+pub mod template;
 
 use globset::{GlobBuilder, GlobSetBuilder};
 use serde::Serialize;

@@ -1,6 +1,6 @@
 //! Amazon ECR, one [`EcrRegistry`] implementing the core's ports along their seams: image manifests
 //! (`manifests.rs`), which image holds a tag and tag removal (`tags.rs`), repositories, their
-//! settings and image listings (`repositories.rs`),
+//! settings and image listings (`repositories.rs`), the repositories a copy creates (`repository_create.rs`),
 //! deleting images (here, with the BatchDeleteImage plumbing both deleters share), and the
 //! operator's read-only questions about one image (`inspect.rs`, the CLI's).
 
@@ -10,6 +10,8 @@ mod manifests;
 #[cfg(feature = "replicator")]
 mod replication_config;
 mod repositories;
+#[cfg(feature = "replicator")]
+mod repository_create;
 mod tags;
 #[cfg(feature = "replicator")]
 pub mod transfer;

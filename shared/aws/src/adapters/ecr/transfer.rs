@@ -1,21 +1,16 @@
 //! The ECR calls a copy makes, on the source registry (the image, its referrers, layer download
-//! URLs) and on the destination (layer availability, layer uploads, manifests, the repository).
+//! URLs) and on the destination (layer availability, layer uploads, manifests); the repository a
+//! copy creates: `repository_create.rs`.
 
 use std::collections::BTreeSet;
 
 use aws_sdk_ecr::operation::batch_check_layer_availability::BatchCheckLayerAvailabilityError;
-use aws_sdk_ecr::operation::create_repository::CreateRepositoryError;
 use aws_sdk_ecr::operation::put_image::PutImageError;
 use aws_sdk_ecr::primitives::Blob as SdkBlob;
-use aws_sdk_ecr::types::{
-    EncryptionConfiguration, EncryptionType, ImageScanningConfiguration, ImageTagMutability,
-    LayerAvailability,
-};
+use aws_sdk_ecr::types::LayerAvailability;
 use warden_core::names::{Digest, RepositoryName, Tag};
 use warden_core::ports::{Manifest, PortError};
-use warden_core::replicate::image::{Encryption, NewRepository};
 
-use super::repositories::exclusion_filters;
 use super::{EcrRegistry, invalid};
 use crate::adapters::replication::Put;
 use crate::runtime::errors::port_error;
@@ -147,91 +142,6 @@ impl EcrRegistry {
             }
         }
         Ok(Some(available))
-    }
-
-    /// Create the repository as `settings` say (tag mutability and its exclusions, scan on push,
-    /// encryption); one that exists already is fine. One CreateRepository.
-    pub async fn create_repository_with(
-        &self,
-        repository: &RepositoryName,
-        settings: &NewRepository,
-    ) -> Result<(), PortError> {
-        const OP: &str = "ecr:CreateRepository";
-        let mut create = self
-            .client
-            .create_repository()
-            .set_registry_id(self.registry_id.clone())
-            .repository_name(repository.as_str())
-            .image_scanning_configuration(
-                ImageScanningConfiguration::builder()
-                    .scan_on_push(settings.scan_on_push)
-                    .build(),
-            );
-        if let Some(setting) = &settings.mutability {
-            create = create.image_tag_mutability(ImageTagMutability::from(setting.mode.as_str()));
-            let filters = exclusion_filters(setting, OP)?;
-            if !filters.is_empty() {
-                create = create.set_image_tag_mutability_exclusion_filters(Some(filters));
-            }
-        }
-        if let Some(encryption) = &settings.encryption {
-            create = create.encryption_configuration(
-                EncryptionConfiguration::builder()
-                    .encryption_type(EncryptionType::from(encryption.kind.as_str()))
-                    .set_kms_key(encryption.kms_key.clone())
-                    .build()
-                    .map_err(|e| invalid(OP, e))?,
-            );
-        }
-        match create.send().await {
-            Ok(_) => Ok(()),
-            Err(e)
-                if matches!(
-                    e.as_service_error(),
-                    Some(CreateRepositoryError::RepositoryAlreadyExistsException(_))
-                ) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(port_error(OP, e)),
-        }
-    }
-
-    /// How `repository` is set up, for a copy of it created elsewhere (`None`: it is gone). One
-    /// DescribeRepositories.
-    pub async fn repository_setup(
-        &self,
-        repository: &RepositoryName,
-    ) -> Result<Option<NewRepository>, PortError> {
-        const OP: &str = "ecr:DescribeRepositories";
-        let out = match self
-            .client
-            .describe_repositories()
-            .set_registry_id(self.registry_id.clone())
-            .repository_names(repository.as_str())
-            .send()
-            .await
-        {
-            Ok(out) => out,
-            Err(e) => match port_error(OP, e) {
-                PortError::NotFound { .. } => return Ok(None),
-                other => return Err(other),
-            },
-        };
-        let Some(repo) = out.repositories().first() else {
-            return Ok(None);
-        };
-        let state = super::repositories::repository_state(repo)?;
-        Ok(Some(NewRepository {
-            mutability: Some(state.mutability),
-            scan_on_push: repo
-                .image_scanning_configuration()
-                .is_some_and(|c| c.scan_on_push()),
-            encryption: repo.encryption_configuration().map(|e| Encryption {
-                kind: e.encryption_type().as_str().to_owned(),
-                kms_key: e.kms_key().map(str::to_owned),
-            }),
-        }))
     }
 
     /// Start a layer upload: its id and the part size ECR expects. One InitiateLayerUpload.

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use warden_core::names::{Digest, RepositoryName, Tag};
 use warden_core::ports::{ImageManifests, Manifest, PortError};
 use warden_core::replicate::image::NewRepository;
+use warden_core::replicate::template::CreationTemplate;
 
 use super::endpoint::{CopySource, CopyTarget, Put, UploadSession};
 use crate::adapters::ecr::EcrRegistry;
@@ -82,7 +83,12 @@ impl CopyTarget for EcrRegistry {
         self.available_layers(repository, digests).await
     }
 
-    /// One CreateRepository.
+    /// ⌈T/1000⌉ DescribeRepositoryCreationTemplates.
+    async fn creation_templates(&self) -> Result<Vec<CreationTemplate>, PortError> {
+        EcrRegistry::creation_templates(self).await
+    }
+
+    /// One CreateRepository (+1 PutLifecyclePolicy, +1 SetRepositoryPolicy from a template).
     async fn create_repository(
         &self,
         repository: &RepositoryName,

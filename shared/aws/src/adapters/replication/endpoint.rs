@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use warden_core::names::{Digest, RepositoryName, Tag};
 use warden_core::ports::{Manifest, PortError};
 use warden_core::replicate::image::NewRepository;
+use warden_core::replicate::template::CreationTemplate;
 
 /// What one manifest put did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,6 +68,9 @@ pub trait CopyTarget: Send + Sync {
         repository: &RepositoryName,
         digests: &[Digest],
     ) -> Result<Option<BTreeSet<Digest>>, PortError>;
+
+    /// The registry's repository creation templates (empty where it has none).
+    async fn creation_templates(&self) -> Result<Vec<CreationTemplate>, PortError>;
 
     /// Create the repository as `settings` say, where the registry has such settings.
     async fn create_repository(

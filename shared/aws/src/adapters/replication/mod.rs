@@ -22,6 +22,7 @@ use warden_core::ports::{MAX_BATCH_GET_IMAGE_IDS, Manifest, PortError};
 use warden_core::replicate::image::{
     Blob, CopyReport, NewRepository, contents, missing, referrer_tags,
 };
+use warden_core::replicate::template;
 
 use layers::{Route, transfer};
 
@@ -68,8 +69,9 @@ impl ImageCopier {
     /// manifest (+1 BatchGetImage when it finds any), ⌈L/100⌉
     /// BatchCheckLayerAvailability, per missing blob 1 GetDownloadUrlForLayer + 1
     /// InitiateLayerUpload + ⌈S/part⌉ UploadLayerPart + 1 CompleteLayerUpload, 1 PutImage per
-    /// manifest per tag; +1 DescribeRepositories at the source and 1 CreateRepository when the
-    /// destination repository is missing. Nothing is
+    /// manifest per tag; when the destination repository is missing, +1 DescribeRepositories at
+    /// the source, 1 DescribeRepositoryCreationTemplates and 1 CreateRepository (+1
+    /// PutLifecyclePolicy, +1 SetRepositoryPolicy when its template sets them) there. Nothing is
     /// put until every missing blob is complete.
     pub async fn copy(
         &self,
@@ -186,22 +188,19 @@ impl ImageCopier {
     }
 }
 
-/// A missing destination repository is created like its source (1 DescribeRepositories there):
-/// scan on push, encryption (KMS with ECR's AWS managed key for a KMS source), tag
-/// mutability — the policy's for the destination name when it sets one.
+/// A missing destination repository is created as the destination registry's creation template
+/// for REPLICATION says where one covers its name, else like its source: scan on push, encryption
+/// (KMS with ECR's AWS managed key for a KMS source), tag mutability — the policy's for the
+/// destination name over both (core: `replicate::template`). 1 DescribeRepositories at the
+/// source, ⌈T/1000⌉ DescribeRepositoryCreationTemplates at the destination.
 async fn new_repository(
     source: &dyn CopySource,
     copy: &Copy<'_>,
 ) -> Result<NewRepository, PortError> {
-    let mut settings = source
-        .repository_setup(copy.repository)
-        .await?
-        .unwrap_or_default();
-    if let Some(policy) = copy.mutability {
-        settings.mutability = Some(policy.clone());
-    }
-    settings.encryption = settings.encryption.map(|e| e.for_destination());
-    Ok(settings)
+    let setup = source.repository_setup(copy.repository).await?;
+    let templates = copy.destination.creation_templates().await?;
+    let template = template::for_replication(&templates, copy.destination_repository.as_str());
+    Ok(template::new_repository(setup, template, copy.mutability))
 }
 
 /// The OCI 1.1 referrers of the image and of its children (SBOMs, signatures and attestations

@@ -11,6 +11,7 @@ use reqwest::{Method, RequestBuilder, Response, StatusCode, header};
 use warden_core::names::{Digest, RepositoryName, Tag};
 use warden_core::ports::{Manifest, PortError};
 use warden_core::replicate::image::NewRepository;
+use warden_core::replicate::template::CreationTemplate;
 
 use super::endpoint::{CopySource, CopyTarget, Put, UploadSession};
 
@@ -217,6 +218,11 @@ impl CopyTarget for OciRegistry {
             }
         }
         Ok(Some(available))
+    }
+
+    /// None: the OCI distribution API has no such thing.
+    async fn creation_templates(&self) -> Result<Vec<CreationTemplate>, PortError> {
+        Ok(Vec::new())
     }
 
     /// Nothing to do: the registry creates repositories on push (and has none of these settings).

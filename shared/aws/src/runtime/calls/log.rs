@@ -213,6 +213,16 @@ pub(super) fn describe(
                     }
                 }
                 if service == "ECR"
+                    && operation == "CreateRepository"
+                    && json
+                        .get("tags")
+                        .and_then(Value::as_array)
+                        .is_some_and(|t| !t.is_empty())
+                {
+                    // Tags on create: IAM also authorizes them (ecr:TagResource).
+                    fields.push(("tagged", "yes".to_owned()));
+                }
+                if service == "ECR"
                     && operation == "DescribeRepositories"
                     && !fields.iter().any(|(f, _)| *f == "repository")
                 {
