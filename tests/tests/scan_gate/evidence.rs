@@ -86,14 +86,6 @@ async fn a_quarantine_takes_the_tags_the_image_holds_now_not_those_its_event_nam
     );
 }
 
-fn push_of(acct: &TestAccount, repository: &str, digest: &Digest, tag: &str) -> Value {
-    acct.event("ecr-image-action.push.json", |e| {
-        e["detail"]["repository-name"] = json!(repository);
-        e["detail"]["image-digest"] = json!(digest);
-        e["detail"]["image-tag"] = json!(tag);
-    })
-}
-
 /// A tag added to a FAIL image is taken away when its push is seen — once, however often the push
 /// is delivered; scan-gate's own quarantine tags and tags on images with no FAIL are left alone.
 #[tokio::test]

@@ -191,12 +191,7 @@ async fn a_cosign_signature_as_cosign_pushes_it_is_never_quarantined() {
 async fn a_buildx_index_is_judged_by_its_platform_image_not_its_attestation() {
     let s = setup("").await;
     let repo = "shop/buildx";
-    s.acct.create_repository(repo).await;
-    let (platform, _) = s.acct.push(repo, "amd64", None).await;
-    let (attestation, _) = s
-        .acct
-        .push_manifest(repo, &buildx_attestation(&platform), OCI_MANIFEST, None)
-        .await;
+    let (platform, attestation) = platform_with_attestation(&s, repo).await;
     let (index, _) = s
         .acct
         .push_manifest(
@@ -321,4 +316,90 @@ async fn an_index_stays_quarantined_while_another_platform_image_has_no_verdict(
         response.to_string().contains("has no verdict yet"),
         "{response}"
     );
+}
+
+/// A new index over platform images already judged (`docker buildx imagetools create`, a re-push
+/// with other annotations) has no verdict of its own: its push records theirs. Over a failing
+/// platform image its tag is quarantined at once — delivered twice, told once; once the platform
+/// image passes, every index naming it is released, and an index pushed after that is recorded
+/// PASS and told (the replicator's trigger). Push events with and without `manifest-media-type`
+/// (AWS's push example carries none).
+#[tokio::test]
+async fn an_index_pushed_over_judged_platform_images_takes_their_verdict() {
+    let s = setup("").await;
+    let repo = "shop/reindex";
+    let (platform, attestation) = platform_with_attestation(&s, repo).await;
+    let index_with = |created: &str| {
+        let mut index: Value =
+            serde_json::from_str(&buildx_index(&platform, &attestation)).unwrap();
+        index["annotations"] = json!({"org.opencontainers.image.created": created});
+        index.to_string()
+    };
+    let (first, _) = s
+        .acct
+        .push_manifest(repo, &index_with("2026-12-01"), OCI_INDEX, Some("v1"))
+        .await;
+    run(
+        &s,
+        basic_scan(&s.acct, repo, &platform, &[], json!({"CRITICAL": 1})),
+    )
+    .await;
+    assert_eq!(
+        tags_of(&s.acct.tags_by_digest(repo).await, &first),
+        [q("v1", &first)]
+    );
+    s.acct.received(&s.all).await;
+
+    let (second, _) = s
+        .acct
+        .push_manifest(repo, &index_with("2026-12-02"), OCI_INDEX, Some("v2"))
+        .await;
+    for _ in 0..2 {
+        run(&s, push_of(&s.acct, repo, &second, "v2")).await;
+    }
+    assert_eq!(
+        tags_of(&s.acct.tags_by_digest(repo).await, &second),
+        [q("v2", &second)]
+    );
+    let told = s.acct.received(&s.all).await;
+    assert_eq!(told.len(), 1, "told once: {told:?}");
+    let body = message(&told[0]);
+    assert_eq!(body["verdict"], "FAIL");
+    assert_eq!(body["quarantined_tags"], json!(["v2"]));
+
+    let mut fixed = basic_scan(&s.acct, repo, &platform, &[], json!({"LOW": 1}));
+    fixed["time"] = json!("2026-12-03T00:00:00Z");
+    run(&s, fixed).await;
+    let tags = s.acct.tags_by_digest(repo).await;
+    assert_eq!(tags_of(&tags, &first), ["v1"]);
+    assert_eq!(tags_of(&tags, &second), ["v2"]);
+    s.acct.received(&s.all).await;
+
+    let (third, _) = s
+        .acct
+        .push_manifest(repo, &index_with("2026-12-04"), OCI_INDEX, Some("v3"))
+        .await;
+    let mut push = push_of(&s.acct, repo, &third, "v3");
+    push["detail"]["manifest-media-type"] = json!(OCI_INDEX);
+    let (response, _) = run(&s, push).await;
+    assert_eq!(tags_of(&s.acct.tags_by_digest(repo).await, &third), ["v3"]);
+    let told = s.acct.received(&s.all).await;
+    assert_eq!(told.len(), 1, "{response} {told:?}");
+    let body = message(&told[0]);
+    assert_eq!(
+        (&body["verdict"], &body["digest"]),
+        (&json!("PASS"), &json!(third))
+    );
+    assert_eq!(body["tags"], json!(["v3"]));
+}
+
+/// A new repository holding a platform image and BuildKit's attestation manifest for it, untagged.
+async fn platform_with_attestation(s: &Setup, repo: &str) -> (Digest, Digest) {
+    s.acct.create_repository(repo).await;
+    let (platform, _) = s.acct.push(repo, "amd64", None).await;
+    let (attestation, _) = s
+        .acct
+        .push_manifest(repo, &buildx_attestation(&platform), OCI_MANIFEST, None)
+        .await;
+    (platform, attestation)
 }

@@ -156,3 +156,11 @@ fn tags_of(state: &[(String, Vec<String>)], d: &Digest) -> Vec<String> {
         .map(|(_, t)| t.clone())
         .unwrap_or_default()
 }
+
+pub(crate) fn push_of(acct: &TestAccount, repository: &str, digest: &Digest, tag: &str) -> Value {
+    acct.event("ecr-image-action.push.json", |e| {
+        e["detail"]["repository-name"] = json!(repository);
+        e["detail"]["image-digest"] = json!(digest);
+        e["detail"]["image-tag"] = json!(tag);
+    })
+}

@@ -79,7 +79,7 @@ pub(super) fn siblings_of(o: &Outcome<'_>, parents: &Parents) -> Vec<Digest> {
 
 /// An index record's identity: its verdict and the platform images it rests on (the failing one,
 /// or all of them).
-fn fingerprint(verdict: Verdict, children: &[&Digest]) -> String {
+pub(super) fn fingerprint(verdict: Verdict, children: &[&Digest]) -> String {
     let mut named: Vec<&str> = children.iter().map(|d| d.as_str()).collect();
     named.sort_unstable();
     format!("index {}: {}", verdict.as_str(), named.join(","))

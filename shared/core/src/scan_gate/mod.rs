@@ -65,7 +65,7 @@ pub fn verdict_of(
     facts: &Facts,
 ) -> Option<Verdict> {
     let gate = policy.for_repository(&subject.repository).gate?;
-    if matches!(subject.source, Source::Pushed) {
+    if matches!(subject.source, Source::Pushed { .. }) {
         return None;
     }
     let verdict = evaluate(subject, gate.value, facts, ctx).ok()?.verdict;
@@ -266,18 +266,18 @@ fn evaluate(
             Some(findings) => Ok(verdict::from_findings(gate, findings, today)),
             None => Err(need_findings(true)),
         },
-        Source::Pushed => match &facts.recorded {
+        Source::Pushed { index } => match &facts.recorded {
             None => Err(Pending::Need(Box::new(Need::RecordedVerdict {
                 repository: subject.repository.clone(),
                 digest: subject.digest.clone(),
             }))),
-            Some(record) => pushed::recorded_evaluation(record.as_ref()).ok_or_else(|| {
-                Pending::Nothing(format!(
-                    "{}@{}: pushed; no verdict recorded yet: its verdict will quarantine every tag it holds then",
-                    subject.repository,
-                    subject.digest.short()
-                ))
-            }),
+            Some(Some(record)) => Ok(pushed::recorded_evaluation(record)),
+            Some(None) if *index != Some(false) => pushed::index_evaluation(subject, gate, facts),
+            Some(None) => Err(Pending::Nothing(format!(
+                "{}@{}: pushed; no verdict recorded yet: its verdict will quarantine every tag it holds then",
+                subject.repository,
+                subject.digest.short()
+            ))),
         },
     }
 }
@@ -289,7 +289,7 @@ fn evidence_at(subject: &Subject, facts: &Facts, ctx: &Context) -> DateTime<Utc>
     let live = match &subject.source {
         Source::InspectorFindings => true,
         Source::Counts { enhanced, .. } => *enhanced && facts.findings.is_some(),
-        Source::Unlisted | Source::ScanFailed { .. } | Source::Pushed => false,
+        Source::Unlisted | Source::ScanFailed { .. } | Source::Pushed { .. } => false,
     };
     if live {
         ctx.now
@@ -323,7 +323,9 @@ pub fn decide(subject: &Subject, policy: &Policy, ctx: &Context, facts: &Facts) 
         dry,
         at: &at,
     };
-    if matches!(subject.source, Source::Pushed) {
+    // A tag pushed onto an image with a recorded verdict acts on that record; an index pushed
+    // with none gets its platform images' verdict recorded and acted on like a scan's.
+    if matches!(subject.source, Source::Pushed { .. }) && matches!(facts.recorded, Some(Some(_))) {
         return pushed::pushed_step(&outcome, gate.value, facts);
     }
     // Only container images are gated: a signature, SBOM or attestation has nothing to scan (basic

@@ -47,7 +47,7 @@ impl Outcome<'_> {
                 | Source::ScanFailed { .. } => "basic",
                 Source::Counts { enhanced: true, .. } => "enhanced",
                 Source::InspectorFindings => "inspector_finding",
-                Source::Pushed => "push",
+                Source::Pushed { .. } => "push",
             }
             .to_owned(),
             counts: e.counted.clone(),

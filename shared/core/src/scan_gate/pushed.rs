@@ -2,16 +2,17 @@
 //! verdict is FAIL and its gate quarantines, the new tag is taken away like the image's others
 //! were — a failing image does not become deployable by being re-tagged. scan-gate's own
 //! quarantine tags (and the tags a release puts back, which ECR reports as pushes too) are not
-//! taken: a quarantine tag is left alone, and a released image's record is PASS.
+//! taken: a quarantine tag is left alone, and a released image's record is PASS. An index pushed
+//! with no verdict recorded takes its platform images' ([`index_evaluation`]).
 
 use super::moves::{Outcome, quarantine_step};
 use super::*;
+use crate::manifest::platform_children;
 use crate::severity::SeverityCounts;
 
-/// The evaluation a recorded verdict stands for (`None`: no verdict recorded yet).
-pub(super) fn recorded_evaluation(record: Option<&VerdictRecord>) -> Option<Evaluation> {
-    let record = record?;
-    Some(Evaluation {
+/// The evaluation a recorded verdict stands for.
+pub(super) fn recorded_evaluation(record: &VerdictRecord) -> Evaluation {
+    Evaluation {
         verdict: record.verdict,
         max_severity: record.max_severity.clone(),
         counted: SeverityCounts::default(),
@@ -26,6 +27,100 @@ pub(super) fn recorded_evaluation(record: Option<&VerdictRecord>) -> Option<Eval
         exceptions_expired: Vec::new(),
         findings: Vec::new(),
         fingerprint: record.fingerprint.clone(),
+    }
+}
+
+/// An index pushed with no verdict recorded for it (a new index over platform images already
+/// judged: `docker buildx imagetools create`, a re-push with other annotations): its verdict is
+/// theirs, as when one of them is judged (index.rs) — FAIL when one failed, PASS when all passed,
+/// nothing yet while one is unjudged (its verdict will record the index's). Reads: the index's
+/// tags now, its manifest with where those tags point, and each platform image's record.
+pub(super) fn index_evaluation(
+    subject: &Subject,
+    gate: &Gate,
+    facts: &Facts,
+) -> Result<Evaluation, Pending> {
+    let nothing = |why: &str| {
+        Pending::Nothing(format!(
+            "{}@{}: pushed; {why}",
+            subject.repository,
+            subject.digest.short()
+        ))
+    };
+    let need = |need: Need| Pending::Need(Box::new(need));
+    let current = match &facts.current_tags {
+        None => {
+            return Err(need(Need::CurrentTags {
+                repository: subject.repository.clone(),
+                digest: subject.digest.clone(),
+            }));
+        }
+        Some(None) => return Err(nothing("it is gone")),
+        Some(Some(tags)) => tags,
+    };
+    let Some(view) = &facts.image else {
+        return Err(need(Need::ImageTags {
+            repository: subject.repository.clone(),
+            digest: subject.digest.clone(),
+            tags: current
+                .iter()
+                .filter(|t| !t.as_str().starts_with(prefix(gate)))
+                .cloned()
+                .collect(),
+        }));
+    };
+    let Some(manifest) = &view.manifest else {
+        return Err(nothing("it is gone"));
+    };
+    let children = platform_children(&manifest.bytes);
+    if children.is_empty() {
+        return Err(Pending::Nothing(format!(
+            "{}@{}: pushed; no verdict recorded yet (not an index of platform images): its verdict will quarantine every tag it holds then",
+            subject.repository,
+            subject.digest.short()
+        )));
+    }
+    let Some(verdicts) = &facts.sibling_verdicts else {
+        return Err(need(Need::Verdicts {
+            repository: subject.repository.clone(),
+            digests: children,
+        }));
+    };
+    let verdict_of = |d: &Digest| verdicts.iter().find(|(c, _)| c == d).and_then(|(_, v)| *v);
+    let (verdict, rests_on, reason) = match children
+        .iter()
+        .find(|c| verdict_of(c) == Some(Verdict::Fail))
+    {
+        Some(failed) => (
+            Verdict::Fail,
+            vec![failed],
+            format!("its platform image {} failed", failed.short()),
+        ),
+        None if children
+            .iter()
+            .all(|c| verdict_of(c) == Some(Verdict::Pass)) =>
+        {
+            (
+                Verdict::Pass,
+                children.iter().collect(),
+                format!("every platform image passed ({} of them)", children.len()),
+            )
+        }
+        None => {
+            return Err(nothing(
+                "a platform image is not judged yet: its verdict will decide the index's",
+            ));
+        }
+    };
+    Ok(Evaluation {
+        verdict,
+        max_severity: None,
+        counted: SeverityCounts::default(),
+        reasons: vec![reason],
+        exceptions_applied: Vec::new(),
+        exceptions_expired: Vec::new(),
+        findings: Vec::new(),
+        fingerprint: super::index::fingerprint(verdict, &rests_on),
     })
 }
 

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::event::{Detail, Event, InspectorFinding};
+use crate::manifest::INDEX_TYPES;
 use crate::names::{Digest, RepositoryName, Tag, repository_from_name_or_arn};
 use crate::severity::SeverityCounts;
 
@@ -26,8 +27,11 @@ pub enum Source {
     /// An Inspector finding changed: the image's current ACTIVE findings decide.
     InspectorFindings,
     /// A tag was pushed onto the image: no new evidence, the recorded verdict decides whether the
-    /// tag is taken away (a tag added to a FAIL image is quarantined like the others).
-    Pushed,
+    /// tag is taken away (a tag added to a FAIL image is quarantined like the others). An index
+    /// with no verdict recorded takes its platform images' recorded verdicts. `index`: whether the
+    /// push's `manifest-media-type` is an image index; `None` when the event does not say (AWS's
+    /// example of an image push carries none: the manifest is read to know).
+    Pushed { index: Option<bool> },
 }
 
 /// The image a verdict is about.
@@ -100,7 +104,12 @@ fn event_subject(event: &Event) -> Result<Subject, String> {
                 repository: push.repository_name.clone(),
                 digest: push.image_digest.clone(),
                 tags: vec![tag],
-                source: Source::Pushed,
+                source: Source::Pushed {
+                    index: push
+                        .manifest_media_type
+                        .as_deref()
+                        .map(|t| INDEX_TYPES.contains(&t)),
+                },
                 observed_at: None,
             })
         }
