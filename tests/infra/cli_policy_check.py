@@ -102,6 +102,11 @@ UNTESTED: dict[str, dict[str, tuple[str, str | None, str | None, str]]] = {
         ),
     },
     "Gate": {
+        "dynamodb:ConditionCheckItem": (
+            "shared/aws/src/adapters/verdicts.rs", "ConditionCheck::builder", "scan-gate",
+            "--apply on a platform image of an index (its index's verdict, one transaction): the "
+            "CLI tests' images are single",
+        ),
         "inspector2:ListFindings": (
             "shared/aws/src/adapters/findings.rs", None, "scan-gate",
             "an image under enhanced scanning (Inspector): the CLI tests' images have basic scans",

@@ -146,6 +146,19 @@ def iam_action(operation: str) -> str:
 ALSO_AUTHORIZED = {("ecr:CreateRepository", "tagged"): "ecr:TagResource"}
 
 
+# DynamoDB Developer Guide, "Using IAM with DynamoDB transactions": "Permissions for Put, Update,
+# Delete, and Get actions are governed by the permissions used for the underlying PutItem,
+# UpdateItem, DeleteItem, and GetItem operations. For the ConditionCheck action, you can use the
+# dynamodb:ConditionCheckItem permission in IAM policies." The call log names each item's kind
+# (`item=`).
+TRANSACT_ITEMS = {
+    "Put": "dynamodb:PutItem",
+    "Update": "dynamodb:UpdateItem",
+    "Delete": "dynamodb:DeleteItem",
+    "ConditionCheck": "dynamodb:ConditionCheckItem",
+}
+
+
 def observed(folder: Path, name: str) -> set[str]:
     return {action for action, _ in recorded(folder, name)}
 
@@ -160,6 +173,12 @@ def recorded(folder: Path, name: str) -> set[tuple[str, tuple[tuple[str, str], .
         if line:
             operation, fields = parse(line)
             action = iam_action(operation)
+            if action == "dynamodb:TransactWriteItems":
+                # No IAM action of its own: each item is authorized as its operation.
+                for key, kind in fields:
+                    if key == "item":
+                        found.add((TRANSACT_ITEMS[kind], tuple(f for f in fields if f[0] != "item")))
+                continue
             found.add((action, tuple(fields)))
             for key, _ in fields:
                 if (action, key) in ALSO_AUTHORIZED:

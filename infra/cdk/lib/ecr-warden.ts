@@ -292,7 +292,13 @@ export class EcrWarden extends Construct {
         ),
         // inspector2:ListFindings and ListCoverage have no resource type.
         allow('InspectorReads', ['inspector2:ListFindings', 'inspector2:ListCoverage'], ['*']),
-        tableWith('Verdicts', ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'], ['verdict#*']),
+        // ConditionCheckItem: an index's verdict is written only while its platform images'
+        // records still hold (one TransactWriteItems).
+        tableWith(
+          'Verdicts',
+          ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
+          ['verdict#*'],
+        ),
         publish,
         policy,
         ...memberRoles,

@@ -270,6 +270,7 @@ describe('IAM: exactly what the code calls (tests/infra/iam_check.py checks it a
     expect(actions).not.toContain('ecr:PutLifecyclePolicy');
     expect(actions).toContain('inspector2:ListFindings');
     expect(actions).toContain('sqs:ReceiveMessage');
+    expect(actions).toContain('dynamodb:ConditionCheckItem');
   });
 
   test('notifier: its secrets, its log of what it sent, nothing of ECR', () => {

@@ -18,16 +18,10 @@ use warden_core::scan_gate::{Context, Ports, handle_event};
 use warden_core::severity::Severity;
 use warden_core::verdict::{Finding, Verdict};
 
-use kit::{Registry, Scanners, Topic, Verdicts};
+use kit::{POLICY, Registry, Scanners, Topic, Verdicts};
 
 const REPOSITORY: &str = "team-a/api";
 const ACCOUNT: &str = "123456789012";
-const POLICY: &str = r#"
-version: 1
-repositories:
-  - match: "**"
-    gate: { max_findings: { CRITICAL: 0 }, on_fail: quarantine }
-"#;
 
 fn fixture(name: &str) -> Value {
     let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));

@@ -403,3 +403,99 @@ async fn platform_with_attestation(s: &Setup, repo: &str) -> (Digest, Digest) {
         .await;
     (platform, attestation)
 }
+
+/// An index's verdict is written only while the records it rests on still hold (one
+/// TransactWriteItems: a condition check per platform image's record, the index's put): a PASS
+/// derived from a sibling's record that has failed since is refused and writes nothing; the FAIL
+/// resting on that record is written, once; a PASS once both passed replaces it. The interleaving
+/// itself is forced in `shared/core/tests/index_race.rs`; this is the DynamoDB adapter against
+/// the local AWS.
+#[tokio::test]
+async fn an_index_claim_resting_on_a_record_that_changed_writes_nothing() {
+    use chrono::{Duration, Utc};
+    use warden_aws::adapters::verdicts::DynamoVerdicts;
+    use warden_core::ports::{IndexClaim, IndexRecord, VerdictLookup, VerdictRecord, VerdictStore};
+    use warden_core::verdict::Verdict;
+    let s = setup("").await;
+    let verdicts = DynamoVerdicts::new(s.acct.clients.dynamodb.clone(), s.gate_table.clone());
+    let repo: warden_core::names::RepositoryName = "shop/claims".parse().unwrap();
+    let [amd, arm, index] = ["amd64", "arm64", "index"].map(|n| Digest::of_bytes(n.as_bytes()));
+    let now = Utc::now();
+    let record = |digest: &Digest, verdict: Verdict, fingerprint: &str, late: i64| VerdictRecord {
+        repository: repo.clone(),
+        digest: digest.clone(),
+        verdict,
+        max_severity: None,
+        fingerprint: fingerprint.to_owned(),
+        policy_pattern: None,
+        decided_at: now + Duration::seconds(late),
+        evidence_at: now + Duration::seconds(late),
+    };
+    verdicts
+        .claim(&record(&amd, Verdict::Pass, "amd ok", 0))
+        .await
+        .unwrap();
+    verdicts
+        .claim(&record(&arm, Verdict::Fail, "arm bad", 0))
+        .await
+        .unwrap();
+    let both_pass = IndexRecord {
+        record: record(&index, Verdict::Pass, "index PASS: amd,arm", 5),
+        rests_on: vec![(amd.clone(), Verdict::Pass), (arm.clone(), Verdict::Pass)],
+    };
+    let before = s.acct.clients.calls.snapshot();
+    assert_eq!(
+        verdicts.claim_index(&both_pass).await.unwrap(),
+        IndexClaim::Stale {
+            changed: arm.clone()
+        }
+    );
+    assert_eq!(
+        s.acct.clients.calls.since(&before),
+        calls(&[("DynamoDB.GetItem", 1), ("DynamoDB.TransactWriteItems", 1)])
+    );
+    assert_eq!(
+        verdicts.verdict(&repo, &index).await.unwrap(),
+        None,
+        "nothing written"
+    );
+
+    let arm_fails = IndexRecord {
+        record: record(&index, Verdict::Fail, "index FAIL: arm", 1),
+        rests_on: vec![(arm.clone(), Verdict::Fail)],
+    };
+    assert_eq!(
+        verdicts.claim_index(&arm_fails).await.unwrap(),
+        IndexClaim::Recorded { previous: None }
+    );
+    assert_eq!(
+        verdicts.claim_index(&arm_fails).await.unwrap(),
+        IndexClaim::Unchanged
+    );
+
+    verdicts
+        .claim(&record(&arm, Verdict::Pass, "arm ok", 3))
+        .await
+        .unwrap();
+    let amd_fails = IndexRecord {
+        record: record(&index, Verdict::Fail, "index FAIL: amd", 4),
+        rests_on: vec![(amd.clone(), Verdict::Fail)],
+    };
+    assert_eq!(
+        verdicts.claim_index(&amd_fails).await.unwrap(),
+        IndexClaim::Stale {
+            changed: amd.clone()
+        },
+        "amd64 never failed: no ground for that FAIL"
+    );
+    match verdicts.claim_index(&both_pass).await.unwrap() {
+        IndexClaim::Recorded {
+            previous: Some(previous),
+        } => {
+            assert_eq!(previous.verdict, Verdict::Fail)
+        }
+        other => panic!("{other:?}"),
+    }
+    let recorded = verdicts.verdict(&repo, &index).await.unwrap().unwrap();
+    assert_eq!(recorded.verdict, Verdict::Pass);
+}

@@ -5,10 +5,17 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Put, ReturnValue, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem,
+};
 use chrono::DateTime;
 use warden_core::names::{Digest, RepositoryName};
-use warden_core::ports::{PortError, VerdictClaim, VerdictLookup, VerdictRecord, VerdictStore};
+use warden_core::ports::{
+    IndexClaim, IndexRecord, MAX_INDEX_RESTS_ON, PortError, VerdictClaim, VerdictLookup,
+    VerdictRecord, VerdictStore,
+};
 use warden_core::severity::Severity;
 use warden_core::verdict::Verdict;
 
@@ -141,6 +148,95 @@ fn record(
     }))
 }
 
+const TRANSACT: &str = "dynamodb:TransactWriteItems";
+
+/// How often an index claim reads the index's record again when another evaluation wrote it first.
+const INDEX_CLAIM_ATTEMPTS: usize = 5;
+
+impl DynamoVerdicts {
+    /// One attempt of [`VerdictStore::claim_index`]; `None`: the index's record changed between
+    /// the read and the write.
+    async fn try_claim_index(&self, index: &IndexRecord) -> Result<Option<IndexClaim>, PortError> {
+        let new = &index.record;
+        let stored = self.verdict(&new.repository, &new.digest).await?;
+        if stored
+            .as_ref()
+            .is_some_and(|s| s.fingerprint == new.fingerprint)
+        {
+            return Ok(Some(IndexClaim::Unchanged));
+        }
+        let built = |e: aws_sdk_dynamodb::error::BuildError| PortError::Invalid {
+            operation: TRANSACT,
+            message: e.to_string(),
+        };
+        // "No two actions can target the same item" (TransactWriteItems): each record once.
+        let mut checked: Vec<&Digest> = Vec::with_capacity(index.rests_on.len());
+        let mut items = Vec::with_capacity(index.rests_on.len() + 1);
+        for (digest, verdict) in &index.rests_on {
+            if checked.contains(&digest) {
+                continue;
+            }
+            checked.push(digest);
+            let check = ConditionCheck::builder()
+                .table_name(&self.table)
+                .key("pk", self.key(&new.repository, digest))
+                .condition_expression("verdict = :v")
+                .expression_attribute_values(":v", AttributeValue::S(verdict.as_str().to_owned()))
+                .build()
+                .map_err(built)?;
+            items.push(TransactWriteItem::builder().condition_check(check).build());
+        }
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(self.item(new)));
+        let put = match &stored {
+            None => put.condition_expression("attribute_not_exists(pk)"),
+            Some(s) => put
+                .condition_expression("fingerprint = :old")
+                .expression_attribute_values(":old", AttributeValue::S(s.fingerprint.clone())),
+        };
+        items.push(
+            TransactWriteItem::builder()
+                .put(put.build().map_err(built)?)
+                .build(),
+        );
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        let Err(err) = result else {
+            return Ok(Some(IndexClaim::Recorded { previous: stored }));
+        };
+        let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+            err.as_service_error()
+        else {
+            return Err(port_error(TRANSACT, err));
+        };
+        let codes: Vec<&str> = cancelled
+            .cancellation_reasons()
+            .iter()
+            .map(|r| r.code().unwrap_or("None"))
+            .collect();
+        if let Some(i) = codes[..checked.len().min(codes.len())]
+            .iter()
+            .position(|c| *c == "ConditionalCheckFailed")
+        {
+            return Ok(Some(IndexClaim::Stale {
+                changed: checked[i].clone(),
+            }));
+        }
+        if codes.get(checked.len()) == Some(&"ConditionalCheckFailed") {
+            return Ok(None);
+        }
+        Err(PortError::Transient {
+            operation: TRANSACT,
+            message: format!("transaction cancelled: {}", codes.join(", ")),
+        })
+    }
+}
+
 #[async_trait]
 impl VerdictLookup for DynamoVerdicts {
     async fn verdict(
@@ -206,6 +302,39 @@ impl VerdictStore for DynamoVerdicts {
                 _ => Err(port_error(OP, err)),
             },
         }
+    }
+
+    /// Per attempt: one GetItem of the index's record (the same fingerprint: `Unchanged`, nothing
+    /// more), then one TransactWriteItems — a ConditionCheck per record it rests on (`verdict =
+    /// :v`) and the index's Put, conditioned on its record being still the one read. A platform
+    /// image's verdict changed meanwhile cancels it for good (`Stale`: the evaluation that changed
+    /// it records the index); the index's record changed meanwhile (another evaluation wrote it)
+    /// is read again and tried again, up to [`INDEX_CLAIM_ATTEMPTS`] times. Cancellation reasons
+    /// come in the order of the items (DynamoDB API reference, TransactWriteItems); a conflict
+    /// with another transaction is retryable.
+    async fn claim_index(&self, index: &IndexRecord) -> Result<IndexClaim, PortError> {
+        if index.rests_on.len() > MAX_INDEX_RESTS_ON {
+            return Err(PortError::Invalid {
+                operation: TRANSACT,
+                message: format!(
+                    "index {} rests on {} platform images; at most {MAX_INDEX_RESTS_ON} fit one transaction",
+                    index.record.digest,
+                    index.rests_on.len()
+                ),
+            });
+        }
+        for _ in 0..INDEX_CLAIM_ATTEMPTS {
+            if let Some(claim) = self.try_claim_index(index).await? {
+                return Ok(claim);
+            }
+        }
+        Err(PortError::Transient {
+            operation: TRANSACT,
+            message: format!(
+                "the record of index {} changed under each of {INDEX_CLAIM_ATTEMPTS} attempts",
+                index.record.digest
+            ),
+        })
     }
 
     async fn restore(

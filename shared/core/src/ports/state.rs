@@ -134,6 +134,42 @@ impl VerdictClaim {
     }
 }
 
+/// An index's verdict as derived from its platform images' records: the record, and the verdict
+/// each record it rests on must still hold when it is written (the failing image's FAIL, or every
+/// platform image's PASS).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct IndexRecord {
+    pub record: VerdictRecord,
+    pub rests_on: Vec<(Digest, Verdict)>,
+}
+
+/// The most records an index verdict may rest on: DynamoDB's TransactWriteItems takes 100 items,
+/// one of which is the index's own.
+pub const MAX_INDEX_RESTS_ON: usize = 99;
+
+/// What claiming an index's derived verdict found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IndexClaim {
+    /// Recorded; `previous` is what it replaced.
+    Recorded { previous: Option<VerdictRecord> },
+    /// The same verdict, resting on the same images, was recorded already.
+    Unchanged,
+    /// A record it rests on holds another verdict now (`changed`): another evaluation, which
+    /// changed it, records the index; nothing written.
+    Stale { changed: Digest },
+}
+
+impl IndexClaim {
+    /// What a claim would find given the stored index record, its rests-on records unchanged (the
+    /// dry run's reading).
+    pub fn would(stored: Option<VerdictRecord>, new: &VerdictRecord) -> Self {
+        match stored {
+            Some(s) if s.fingerprint == new.fingerprint => Self::Unchanged,
+            previous => Self::Recorded { previous },
+        }
+    }
+}
+
 /// Reading scan-gate's recorded verdicts (tag-guard asks before re-pointing a protected tag).
 #[async_trait]
 pub trait VerdictLookup: Send + Sync {
@@ -151,6 +187,13 @@ pub trait VerdictStore: VerdictLookup {
     /// Write when [`VerdictClaim::writes`] says so, answering as [`VerdictClaim::would`] says.
     /// One conditional `PutItem` returning the old item.
     async fn claim(&self, record: &VerdictRecord) -> Result<VerdictClaim, PortError>;
+
+    /// Record an index's derived verdict only while every record it rests on still holds the
+    /// verdict it was derived from, atomically: the index's verdict is always one its platform
+    /// images' records gave at one moment, whatever evaluations run at once. Not ordered by
+    /// evidence time (the platform images' own claims are). At most [`MAX_INDEX_RESTS_ON`] records.
+    /// One `TransactWriteItems` (a condition check per record it rests on, a put of the index's).
+    async fn claim_index(&self, index: &IndexRecord) -> Result<IndexClaim, PortError>;
 
     /// Put `previous` back (or remove the record) after acting on a claim failed, so the retry
     /// acts again. One `PutItem` or `DeleteItem`.

@@ -15,8 +15,8 @@ use crate::names::{Digest, RepositoryName, Tag};
 use crate::plan::Plan;
 use crate::policy::Policy;
 use crate::ports::{
-    ImageCatalog, ImageFindings, ImageManifests, MAX_BATCH_GET_IMAGE_IDS, PortError, Publisher,
-    VerdictClaim, VerdictStore,
+    ImageCatalog, ImageFindings, ImageManifests, IndexClaim, MAX_BATCH_GET_IMAGE_IDS, PortError,
+    Publisher, VerdictClaim, VerdictStore,
 };
 use crate::verdict::Verdict;
 
@@ -220,7 +220,7 @@ async fn restore_claim(
         return Ok(()); // a dry run's claims were read, never written: nothing to put back
     }
     for (digest, claim) in facts.index_claims.iter().flatten() {
-        if let VerdictClaim::Recorded { previous } = claim {
+        if let IndexClaim::Recorded { previous } = claim {
             ports
                 .verdicts
                 .restore(&subject.repository, digest, previous.as_ref())
@@ -357,18 +357,19 @@ async fn fill(need: Need, facts: &mut Facts, ports: &Ports<'_>) -> Result<(), Po
             // Each claim is kept as soon as it is made: a failure part-way puts back those made.
             facts.index_claims = Some(Vec::with_capacity(records.len()));
             facts.read_only |= dry;
-            for record in records {
+            for index in records {
+                let record = &index.record;
                 let claim = if dry {
                     let stored = ports
                         .verdicts
                         .verdict(&record.repository, &record.digest)
                         .await?;
-                    VerdictClaim::would(stored, &record)
+                    IndexClaim::would(stored, record)
                 } else {
-                    ports.verdicts.claim(&record).await?
+                    ports.verdicts.claim_index(&index).await?
                 };
                 if let Some(claims) = facts.index_claims.as_mut() {
-                    claims.push((record.digest, claim));
+                    claims.push((record.digest.clone(), claim));
                 }
             }
         }

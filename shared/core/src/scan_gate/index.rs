@@ -10,13 +10,18 @@ use super::naming::original_tag;
 use super::*;
 use crate::severity::SeverityCounts;
 
-/// The verdict each index naming the image gets from its platform images' records, with its
-/// fingerprint; `Err` is the read to make first. Indexes whose verdict is not decided yet (a
-/// platform image without a record, or a PASS while another one fails) are left out.
-fn derived<'f>(
-    o: &Outcome<'_>,
-    facts: &'f Facts,
-) -> Result<Vec<(&'f ParentIndex, Verdict, String)>, Box<Step>> {
+/// One index's derived verdict: the index, its verdict, its fingerprint, and the verdicts of the
+/// platform images it rests on.
+struct Derived<'f> {
+    parent: &'f ParentIndex,
+    verdict: Verdict,
+    rests_on: Vec<(Digest, Verdict)>,
+}
+
+/// The verdict each index naming the image gets from its platform images' records; `Err` is the
+/// read to make first. Indexes whose verdict is not decided yet (a platform image without a
+/// record, or a PASS while another one fails) are left out.
+fn derived<'f>(o: &Outcome<'_>, facts: &'f Facts) -> Result<Vec<Derived<'f>>, Box<Step>> {
     let parents = parents(o, facts)?;
     let own = o.evaluation.verdict;
     if parents.indexes.is_empty() {
@@ -26,12 +31,10 @@ fn derived<'f>(
         return Ok(parents
             .indexes
             .iter()
-            .map(|p| {
-                (
-                    p,
-                    Verdict::Fail,
-                    fingerprint(Verdict::Fail, &[&o.subject.digest]),
-                )
+            .map(|parent| Derived {
+                parent,
+                verdict: Verdict::Fail,
+                rests_on: vec![(o.subject.digest.clone(), Verdict::Fail)],
             })
             .collect());
     }
@@ -55,9 +58,14 @@ fn derived<'f>(
                 .iter()
                 .all(|c| verdict_of(c) == Some(Verdict::Pass))
         })
-        .map(|p| {
-            let children: Vec<&Digest> = p.children.iter().collect();
-            (p, Verdict::Pass, fingerprint(Verdict::Pass, &children))
+        .map(|parent| Derived {
+            parent,
+            verdict: Verdict::Pass,
+            rests_on: parent
+                .children
+                .iter()
+                .map(|c| (c.clone(), Verdict::Pass))
+                .collect(),
         })
         .collect())
 }
@@ -98,15 +106,21 @@ pub(super) fn index_verdicts(o: &Outcome<'_>, facts: &Facts, mut plan: Plan) -> 
     let Some(claims) = &facts.index_claims else {
         let records = derived
             .iter()
-            .map(|(p, verdict, fingerprint)| VerdictRecord {
-                repository: o.subject.repository.clone(),
-                digest: p.manifest.digest.clone(),
-                verdict: *verdict,
-                max_severity: None,
-                fingerprint: fingerprint.clone(),
-                policy_pattern: o.resolved.gate.and_then(|g| g.pattern.map(str::to_owned)),
-                decided_at: o.ctx.now,
-                evidence_at: o.ctx.now,
+            .map(|d| {
+                let children: Vec<&Digest> = d.rests_on.iter().map(|(c, _)| c).collect();
+                IndexRecord {
+                    record: VerdictRecord {
+                        repository: o.subject.repository.clone(),
+                        digest: d.parent.manifest.digest.clone(),
+                        verdict: d.verdict,
+                        max_severity: None,
+                        fingerprint: fingerprint(d.verdict, &children),
+                        policy_pattern: o.resolved.gate.and_then(|g| g.pattern.map(str::to_owned)),
+                        decided_at: o.ctx.now,
+                        evidence_at: o.ctx.now,
+                    },
+                    rests_on: d.rests_on.clone(),
+                }
             })
             .collect();
         return Step::Need(Need::IndexVerdicts {
@@ -115,10 +129,10 @@ pub(super) fn index_verdicts(o: &Outcome<'_>, facts: &Facts, mut plan: Plan) -> 
         });
     };
     let mut told = Vec::new();
-    for ((parent, verdict, _), (_, claim)) in derived.iter().zip(claims) {
-        if *verdict == Verdict::Pass && matches!(claim, VerdictClaim::Recorded { .. }) {
-            plan.actions.push(index_pass(o, parent));
-            told.push(parent.manifest.digest.short().to_owned());
+    for (d, (_, claim)) in derived.iter().zip(claims) {
+        if d.verdict == Verdict::Pass && matches!(claim, IndexClaim::Recorded { .. }) {
+            plan.actions.push(index_pass(o, d.parent));
+            told.push(d.parent.manifest.digest.short().to_owned());
         }
     }
     if !told.is_empty() {

@@ -41,7 +41,10 @@ use crate::message::{
 use crate::names::{AccountId, Digest, Region, RepositoryName, Tag};
 use crate::plan::{Action, Plan, TagMove};
 use crate::policy::{DEFAULT_QUARANTINE_PREFIX, Gate, OnFail, Policy, Resolved};
-use crate::ports::{ImageResource, ImageView, Manifest, ScanCoverage, VerdictClaim, VerdictRecord};
+use crate::ports::{
+    ImageResource, ImageView, IndexClaim, IndexRecord, Manifest, ScanCoverage, VerdictClaim,
+    VerdictRecord,
+};
 use crate::verdict::{self, Evaluation, Finding, Verdict};
 
 pub const FUNCTION: &str = "scan-gate";
@@ -91,12 +94,12 @@ pub struct Facts {
     pub coverage: Option<Option<ScanCoverage>>,
     /// The repository's indexes that name the image as a child, and where every tag points.
     pub parents: Option<Parents>,
-    /// The recorded verdicts of the parents' other platform images.
+    /// The recorded verdicts of the parents' other platform images (or of a pushed index's).
     pub sibling_verdicts: Option<Vec<(Digest, Option<Verdict>)>>,
     /// The verdict recorded for the image (a tag pushed onto it; `Some(None)`: none).
     pub recorded: Option<Option<VerdictRecord>>,
     /// The claims of the parents' derived verdicts, per index.
-    pub index_claims: Option<Vec<(Digest, VerdictClaim)>>,
+    pub index_claims: Option<Vec<(Digest, IndexClaim)>>,
     /// The claims were read as a dry run reads them, not written: nothing to put back.
     pub read_only: bool,
 }
@@ -142,10 +145,10 @@ pub enum Need {
     Coverage { image: ImageResource },
     /// Record the verdict unless unchanged (1 conditional write).
     VerdictClaim { record: VerdictRecord },
-    /// Record each index's verdict derived from its platform images, as a claim does (1
-    /// conditional write each; in dry-run, 1 read each and no write).
+    /// Record each index's verdict derived from its platform images while the records it rests
+    /// on hold (1 transaction each; in dry-run, 1 read each and no write).
     IndexVerdicts {
-        records: Vec<VerdictRecord>,
+        records: Vec<IndexRecord>,
         dry: bool,
     },
     /// The verdict recorded for the image (1 GetItem).

@@ -10,11 +10,19 @@ use async_trait::async_trait;
 use warden_core::message::Message;
 use warden_core::names::{Digest, RepositoryName, Tag};
 use warden_core::ports::{
-    ImageCatalog, ImageEntry, ImageFindings, ImageManifests, ImageResource, ImageView, Manifest,
-    Page, PortError, Publisher, ScanCoverage, TagRemoval, VerdictClaim, VerdictLookup,
-    VerdictRecord, VerdictStore,
+    ImageCatalog, ImageEntry, ImageFindings, ImageManifests, ImageResource, ImageView, IndexClaim,
+    IndexRecord, Manifest, Page, PortError, Publisher, ScanCoverage, TagRemoval, VerdictClaim,
+    VerdictLookup, VerdictRecord, VerdictStore,
 };
 use warden_core::verdict::Finding;
+
+/// The gate the scan-gate properties run under: no CRITICAL finding, quarantine on FAIL.
+pub const POLICY: &str = r#"
+version: 1
+repositories:
+  - match: "**"
+    gate: { max_findings: { CRITICAL: 0 }, on_fail: quarantine }
+"#;
 
 /// One repository's images: manifest and tags per digest.
 #[derive(Default)]
@@ -34,6 +42,16 @@ impl Registry {
             .or_insert_with(|| (manifest.clone(), Vec::new()));
         entry.1.push(tag.clone());
         entry.1.sort();
+    }
+
+    /// Put `manifest` untagged (a platform image of an index).
+    #[allow(dead_code)] // not every test binary including the kit puts untagged images
+    pub fn put(&self, manifest: &Manifest) {
+        self.images
+            .lock()
+            .unwrap()
+            .entry(manifest.digest.clone())
+            .or_insert_with(|| (manifest.clone(), Vec::new()));
     }
 
     /// Every image's digest and sorted tags.
@@ -260,6 +278,23 @@ impl VerdictStore for Verdicts {
         let writes = VerdictClaim::writes(stored.as_ref(), record);
         let claim = VerdictClaim::would(stored, record);
         if writes {
+            records.insert(record.digest.clone(), record.clone());
+        }
+        Ok(claim)
+    }
+
+    async fn claim_index(&self, index: &IndexRecord) -> Result<IndexClaim, PortError> {
+        let mut records = self.records.lock().unwrap();
+        for (digest, verdict) in &index.rests_on {
+            if records.get(digest).map(|r| r.verdict) != Some(*verdict) {
+                return Ok(IndexClaim::Stale {
+                    changed: digest.clone(),
+                });
+            }
+        }
+        let record = &index.record;
+        let claim = IndexClaim::would(records.get(&record.digest).cloned(), record);
+        if !matches!(claim, IndexClaim::Unchanged) {
             records.insert(record.digest.clone(), record.clone());
         }
         Ok(claim)

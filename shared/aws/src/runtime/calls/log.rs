@@ -231,6 +231,24 @@ pub(super) fn describe(
                 }
                 if service == "DynamoDB" {
                     fields.extend(leading_keys(&json).into_iter().map(|k| ("key", k)));
+                    // TransactWriteItems: each item's table and key, under its own operation.
+                    for item in json
+                        .get("TransactItems")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_object)
+                    {
+                        for (kind, inner) in
+                            item.iter().filter_map(|(k, v)| Some((k, v.as_object()?)))
+                        {
+                            if let Some(table) = inner.get("TableName").and_then(Value::as_str) {
+                                fields.push(("table", table.to_owned()));
+                            }
+                            fields.extend(leading_keys(inner).into_iter().map(|k| ("key", k)));
+                            fields.push(("item", kind.clone()));
+                        }
+                    }
                     if let Some(Value::Object(tables)) = json.get("RequestItems") {
                         fields.extend(tables.keys().map(|t| ("table", t.clone())));
                     }
