@@ -2,7 +2,7 @@
 //! verdict is written only while the records it rests on hold (`VerdictStore::claim_index`), so a
 //! PASS derived from a sibling's record read just before that sibling failed is never written,
 //! whatever the evidence times say. The interleaving is forced: the second evaluation runs whole
-//! inside the first's index claim, the widest window there is. scan-gate's real decision loop runs
+//! just before the first claims the index's record, the widest window there is. scan-gate's real decision loop runs
 //! over the in-memory ports of `kit`.
 #![allow(clippy::unwrap_used)] // test code: a panic is a failed assertion
 
@@ -81,6 +81,20 @@ fn scan(digest: &Digest, counts: Value, second: i64) -> Event {
     parse_event(e).unwrap()
 }
 
+fn push(digest: &Digest, tag: &str, second: i64) -> Event {
+    let path = format!(
+        "{}/../../events/ecr-image-action.push.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let mut e: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    e["detail"]["image-digest"] = json!(digest);
+    e["detail"]["repository-name"] = json!("team-a/api");
+    e["detail"]["image-tag"] = json!(tag);
+    e["time"] = json!(at(second).to_rfc3339());
+    e["account"] = json!("123456789012");
+    parse_event(e).unwrap()
+}
+
 fn context(second: i64) -> Context {
     Context {
         account: AccountId::new("123456789012").unwrap(),
@@ -100,6 +114,30 @@ struct Interleaved<'a> {
     policy: &'a Policy,
     /// The other evaluation: its event and clock.
     other: Mutex<Option<(Event, Context)>>,
+    /// Whose record's claim (either kind) runs the other evaluation first.
+    target: Digest,
+}
+
+impl Interleaved<'_> {
+    /// Run the other evaluation, once, if `digest` is the target.
+    async fn maybe_interleave(&self, digest: &Digest) -> Result<(), PortError> {
+        if *digest != self.target {
+            return Ok(());
+        }
+        let other = self.other.lock().unwrap().take();
+        if let Some((event, ctx)) = other {
+            let ports = Ports {
+                images: self.registry,
+                catalog: self.registry,
+                findings: self.scanners,
+                verdicts: self.inner,
+                publisher: self.topic,
+            };
+            let report = handle_event(&event, self.policy, &ctx, &ports).await?;
+            assert!(report.errors.is_empty(), "{:?}", report.errors);
+        }
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -116,22 +154,12 @@ impl VerdictLookup for Interleaved<'_> {
 #[async_trait]
 impl VerdictStore for Interleaved<'_> {
     async fn claim(&self, record: &VerdictRecord) -> Result<VerdictClaim, PortError> {
+        self.maybe_interleave(&record.digest).await?;
         self.inner.claim(record).await
     }
 
     async fn claim_index(&self, index: &IndexRecord) -> Result<IndexClaim, PortError> {
-        let other = self.other.lock().unwrap().take();
-        if let Some((event, ctx)) = other {
-            let ports = Ports {
-                images: self.registry,
-                catalog: self.registry,
-                findings: self.scanners,
-                verdicts: self.inner,
-                publisher: self.topic,
-            };
-            let report = handle_event(&event, self.policy, &ctx, &ports).await?;
-            assert!(report.errors.is_empty(), "{:?}", report.errors);
-        }
+        self.maybe_interleave(&index.record.digest).await?;
         self.inner.claim_index(index).await
     }
 
@@ -194,6 +222,7 @@ fn a_pass_derived_from_a_sibling_that_failed_meanwhile_is_never_written() {
             scan(&arm.digest, json!({"CRITICAL": 1}), 20),
             context(21),
         ))),
+        target: multi.digest.clone(),
     };
     let racing = Ports {
         verdicts: &interleaved,
@@ -236,4 +265,71 @@ fn a_pass_derived_from_a_sibling_that_failed_meanwhile_is_never_written() {
         index_passes, 1,
         "only the first PASS, before the race, is told"
     );
+}
+
+/// An index pushed with no record takes its platform images' verdicts, under the same rule: a FAIL
+/// derived from a platform image's record that passed meanwhile (its evaluation, run inside the
+/// push's claim, recorded the new index PASS) is never written, and its tag stays.
+#[test]
+fn a_pushed_index_claim_derived_from_a_record_that_changed_meanwhile_writes_nothing() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let policy = Policy::from_yaml(POLICY).unwrap();
+    let registry = Registry::default();
+    let amd = platform("amd64");
+    registry.put(&amd);
+    let scanners = Scanners::default();
+    let verdicts = Verdicts::default();
+    let topic = Topic::default();
+    let plain = Ports {
+        images: &registry,
+        catalog: &registry,
+        findings: &scanners,
+        verdicts: &verdicts,
+        publisher: &topic,
+    };
+    let failing = scan(&amd.digest, json!({"CRITICAL": 1}), 5);
+    runtime
+        .block_on(handle_event(&failing, &policy, &context(6), &plain))
+        .unwrap();
+    let multi = index(&[(&amd, "amd64")]);
+    registry.push(&multi, &Tag::new("v2").unwrap());
+
+    let interleaved = Interleaved {
+        inner: &verdicts,
+        registry: &registry,
+        scanners: &scanners,
+        topic: &topic,
+        policy: &policy,
+        // Started before the push (its clock, and its index record's time, precede the push's).
+        other: Mutex::new(Some((scan(&amd.digest, json!({}), 11), context(12)))),
+        target: multi.digest.clone(),
+    };
+    let racing = Ports {
+        verdicts: &interleaved,
+        ..plain
+    };
+    let report = runtime
+        .block_on(handle_event(
+            &push(&multi.digest, "v2", 15),
+            &policy,
+            &context(30),
+            &racing,
+        ))
+        .unwrap();
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert!(
+        interleaved.other.lock().unwrap().is_none(),
+        "the other evaluation ran"
+    );
+    let recorded = verdicts
+        .verdicts()
+        .into_iter()
+        .find(|(d, _)| *d == multi.digest)
+        .map(|(_, v)| v);
+    assert_eq!(recorded, Some(Verdict::Pass), "{}", report.decision());
+    let tags = registry.state();
+    let index_tags = &tags.iter().find(|(d, _)| *d == multi.digest).unwrap().1;
+    assert_eq!(index_tags, &[Tag::new("v2").unwrap()]);
 }

@@ -104,6 +104,9 @@ pub enum VerdictClaim {
     Unchanged,
     /// The stored record rests on newer evidence: this one is late, and changes nothing.
     Superseded { current: Box<VerdictRecord> },
+    /// (A pushed index's verdict, claimed as [`VerdictStore::claim_index`] does.) A platform
+    /// image's record it rests on changed meanwhile: nothing written.
+    Stale { changed: Digest },
 }
 
 impl VerdictClaim {
@@ -256,6 +259,7 @@ mod tests {
                 VerdictClaim::Recorded { .. } => "recorded",
                 VerdictClaim::Superseded { .. } => "superseded",
                 VerdictClaim::Unchanged => "unchanged",
+                VerdictClaim::Stale { .. } => "stale (never from a plain claim)",
             };
             assert_eq!(got, answer, "{case}");
         }

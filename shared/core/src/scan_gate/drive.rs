@@ -350,6 +350,13 @@ async fn fill(need: Need, facts: &mut Facts, ports: &Ports<'_>) -> Result<(), Po
         }
         Need::Coverage { image } => facts.coverage = Some(ports.findings.coverage(&image).await?),
         Need::VerdictClaim { record } => facts.claim = Some(ports.verdicts.claim(&record).await?),
+        Need::IndexClaim { index } => {
+            facts.claim = Some(match ports.verdicts.claim_index(&index).await? {
+                IndexClaim::Recorded { previous } => VerdictClaim::Recorded { previous },
+                IndexClaim::Unchanged => VerdictClaim::Unchanged,
+                IndexClaim::Stale { changed } => VerdictClaim::Stale { changed },
+            })
+        }
         Need::RecordedVerdict { repository, digest } => {
             facts.recorded = Some(ports.verdicts.verdict(&repository, &digest).await?)
         }

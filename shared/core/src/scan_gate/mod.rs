@@ -145,6 +145,9 @@ pub enum Need {
     Coverage { image: ImageResource },
     /// Record the verdict unless unchanged (1 conditional write).
     VerdictClaim { record: VerdictRecord },
+    /// Record a pushed index's verdict, derived from its platform images' records, while they
+    /// hold (as an index's verdict is: 1 GetItem and 1 transaction).
+    IndexClaim { index: IndexRecord },
     /// Record each index's verdict derived from its platform images while the records it rests
     /// on hold (1 transaction each; in dry-run, 1 read each and no write).
     IndexVerdicts {
@@ -395,10 +398,12 @@ pub fn decide(subject: &Subject, policy: &Policy, ctx: &Context, facts: &Facts) 
                 decided_at: ctx.now,
                 evidence_at: evidence_at(subject, facts, ctx),
             };
-            return Step::Need(if dry {
-                Need::VerdictRead { record }
-            } else {
-                Need::VerdictClaim { record }
+            return Step::Need(match pushed::index_rests_on(subject, facts) {
+                _ if dry => Need::VerdictRead { record },
+                Some(rests_on) => Need::IndexClaim {
+                    index: IndexRecord { record, rests_on },
+                },
+                None => Need::VerdictClaim { record },
             });
         }
     };
@@ -420,6 +425,16 @@ pub fn decide(subject: &Subject, policy: &Policy, ctx: &Context, facts: &Facts) 
                     evidence_at(subject, facts, ctx).to_rfc3339(),
                     current.verdict.as_str(),
                     current.evidence_at.to_rfc3339()
+                ),
+                dry,
+            ));
+        }
+        VerdictClaim::Stale { changed } => {
+            return Step::Done(Plan::nothing(
+                format!(
+                    "{at}: {} from its platform images, but the record of {} changed meanwhile: the evaluation that changed it decides",
+                    evaluation.verdict.as_str(),
+                    changed.short()
                 ),
                 dry,
             ));

@@ -86,31 +86,14 @@ pub(super) fn index_evaluation(
             digests: children,
         }));
     };
-    let verdict_of = |d: &Digest| verdicts.iter().find(|(c, _)| c == d).and_then(|(_, v)| *v);
-    let (verdict, rests_on, reason) = match children
-        .iter()
-        .find(|c| verdict_of(c) == Some(Verdict::Fail))
-    {
-        Some(failed) => (
-            Verdict::Fail,
-            vec![failed],
-            format!("its platform image {} failed", failed.short()),
-        ),
-        None if children
-            .iter()
-            .all(|c| verdict_of(c) == Some(Verdict::Pass)) =>
-        {
-            (
-                Verdict::Pass,
-                children.iter().collect(),
-                format!("every platform image passed ({} of them)", children.len()),
-            )
-        }
-        None => {
-            return Err(nothing(
-                "a platform image is not judged yet: its verdict will decide the index's",
-            ));
-        }
+    let Some((verdict, rests_on)) = derive(&children, verdicts) else {
+        return Err(nothing(
+            "a platform image is not judged yet: its verdict will decide the index's",
+        ));
+    };
+    let reason = match verdict {
+        Verdict::Fail => format!("its platform image {} failed", rests_on[0].short()),
+        Verdict::Pass => format!("every platform image passed ({} of them)", rests_on.len()),
     };
     Ok(Evaluation {
         verdict,
@@ -154,4 +137,35 @@ pub(super) fn pushed_step(o: &Outcome<'_>, gate: &Gate, facts: &Facts) -> Step {
         }
         step => step,
     }
+}
+
+/// An index's verdict from its platform images' recorded verdicts, and the images it rests on:
+/// FAIL on the first that failed, PASS on all once all passed; `None` while one is unjudged.
+fn derive<'c>(
+    children: &'c [Digest],
+    verdicts: &[(Digest, Option<Verdict>)],
+) -> Option<(Verdict, Vec<&'c Digest>)> {
+    let verdict_of = |d: &Digest| verdicts.iter().find(|(c, _)| c == d).and_then(|(_, v)| *v);
+    if let Some(failed) = children
+        .iter()
+        .find(|c| verdict_of(c) == Some(Verdict::Fail))
+    {
+        return Some((Verdict::Fail, vec![failed]));
+    }
+    children
+        .iter()
+        .all(|c| verdict_of(c) == Some(Verdict::Pass))
+        .then(|| (Verdict::Pass, children.iter().collect()))
+}
+
+/// For a pushed index with no record whose verdict [`index_evaluation`] derived: the platform
+/// images' verdicts it rests on, so that its claim holds only while they do. `None` otherwise.
+pub(super) fn index_rests_on(subject: &Subject, facts: &Facts) -> Option<Vec<(Digest, Verdict)>> {
+    if !matches!(subject.source, Source::Pushed { .. }) || !matches!(facts.recorded, Some(None)) {
+        return None;
+    }
+    let manifest = facts.image.as_ref()?.manifest.as_ref()?;
+    let children = platform_children(&manifest.bytes);
+    let (verdict, rests_on) = derive(&children, facts.sibling_verdicts.as_ref()?)?;
+    Some(rests_on.into_iter().map(|d| (d.clone(), verdict)).collect())
 }
