@@ -232,7 +232,7 @@ fn quarantine_own(
     o: &Outcome<'_>,
     prefix: &str,
     manifest: &Manifest,
-    targets: &[(Tag, Option<Digest>)],
+    targets: &Targets,
     actions: &mut Vec<Action>,
     moves: &mut Moves,
 ) {
@@ -260,11 +260,7 @@ fn quarantine_own(
     moves
         .quarantined
         .extend(tag_moves.iter().map(|m| m.from.clone()));
-    actions.push(Action::MoveTags {
-        repository: o.subject.repository.clone(),
-        manifest: manifest.clone(),
-        moves: tag_moves,
-    });
+    actions.push(move_tags(o, manifest, tag_moves));
 }
 
 /// Each index naming the failing image is quarantined by its own tags.
@@ -295,11 +291,16 @@ fn quarantine_parents(
         moves
             .quarantined
             .extend(tag_moves.iter().map(|m| m.from.clone()));
-        actions.push(Action::MoveTags {
-            repository: o.subject.repository.clone(),
-            manifest: parent.manifest.clone(),
-            moves: tag_moves,
-        });
+        actions.push(move_tags(o, &parent.manifest, tag_moves));
+    }
+}
+
+/// Move these tags of `manifest` (the image, or an index naming it) in the subject's repository.
+pub(super) fn move_tags(o: &Outcome<'_>, manifest: &Manifest, moves: Vec<TagMove>) -> Action {
+    Action::MoveTags {
+        repository: o.subject.repository.clone(),
+        manifest: manifest.clone(),
+        moves,
     }
 }
 

@@ -1,7 +1,7 @@
 //! Release: a PASS after a FAIL gives the image, and the indexes naming it, their tags back.
 
 use super::index::siblings_of;
-use super::moves::{Moves, Outcome, current_tags, image_view, joined, parents};
+use super::moves::{Moves, Outcome, Targets, current_tags, image_view, joined, move_tags, parents};
 use super::naming::original_tag;
 use super::*;
 
@@ -58,7 +58,7 @@ pub(super) fn release_step(o: &Outcome<'_>, prefix: &str, facts: &Facts) -> Step
 fn release_own(
     o: &Outcome<'_>,
     manifest: &Manifest,
-    targets: &[(Tag, Option<Digest>)],
+    targets: &Targets,
     held: &[(Tag, Tag)],
     actions: &mut Vec<Action>,
     moves: &mut Moves,
@@ -83,11 +83,7 @@ fn release_own(
         }
     }
     if !release.is_empty() {
-        actions.push(Action::MoveTags {
-            repository: o.subject.repository.clone(),
-            manifest: manifest.clone(),
-            moves: release,
-        });
+        actions.push(move_tags(o, manifest, release));
     }
 }
 
@@ -167,11 +163,7 @@ fn release_parents(
         }
         if !release.is_empty() {
             moves.via.push(index.clone());
-            actions.push(Action::MoveTags {
-                repository: o.subject.repository.clone(),
-                manifest: parent.manifest.clone(),
-                moves: release,
-            });
+            actions.push(move_tags(o, &parent.manifest, release));
         }
     }
     Ok(())
