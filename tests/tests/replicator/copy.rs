@@ -26,22 +26,23 @@ async fn a_passed_three_layer_image_is_copied_byte_identical_to_another_region_a
     )
     .await;
 
-    // Floors, per destination: 1 BatchGetImage, 1 ListImageReferrers, 1
-    // BatchCheckLayerAvailability (repository missing → its source's settings, 1
-    // DescribeRepositories, the destination's creation templates, 1
-    // DescribeRepositoryCreationTemplates, and 1 CreateRepository), per missing blob (3 layers + config) 1
-    // GetDownloadUrlForLayer + 1 Initiate + parts + 1 Complete, 1 PutImage for the one tag. Plus
-    // the verdict re-read, the source image's tags now (DescribeImages by digest) and the message.
+    // Floors: the source read once (1 BatchGetImage, 1 ListImageReferrers; its settings, 1
+    // DescribeRepositories, once a destination repository is missing); per destination 1
+    // BatchCheckLayerAvailability (repository missing → the destination's creation templates, 1
+    // DescribeRepositoryCreationTemplates, and 1 CreateRepository), per missing blob (3 layers +
+    // config) 1 GetDownloadUrlForLayer + 1 Initiate + parts + 1 Complete, 1 PutImage for the one
+    // tag. Plus the verdict re-read, the source image's tags now (DescribeImages by digest) and
+    // the message.
     let bytes: usize = layers.iter().map(Vec::len).sum();
     assert_eq!(
         made,
         calls(&[
             ("DynamoDB.GetItem", 1),
             ("ECR.DescribeImages", 1),
-            ("ECR.ListImageReferrers", 2),
-            ("ECR.BatchGetImage", 2),
+            ("ECR.ListImageReferrers", 1),
+            ("ECR.BatchGetImage", 1),
             ("ECR.BatchCheckLayerAvailability", 2),
-            ("ECR.DescribeRepositories", 2),
+            ("ECR.DescribeRepositories", 1),
             ("ECR.DescribeRepositoryCreationTemplates", 2),
             ("ECR.CreateRepository", 2),
             ("ECR.GetDownloadUrlForLayer", 8),
@@ -131,9 +132,9 @@ async fn a_two_platform_index_travels_with_its_children_and_signature() {
     )
     .await;
 
-    // Per destination: the index + the signature tag (1), the 2 children (1); 2 children + the
-    // signature + the index = 4 PutImage.
-    assert_eq!(made["ECR.BatchGetImage"], 4, "{made:?}");
+    // Once: the index + the signature tag (1), the 2 children (1); per destination 2 children +
+    // the signature + the index = 4 PutImage.
+    assert_eq!(made["ECR.BatchGetImage"], 2, "{made:?}");
     assert_eq!(made["ECR.PutImage"], 8, "{made:?}");
     let source = images(&s.acct.ecr_in(SOURCE), "team-a/multi").await;
     assert_eq!(source.len(), 4);
@@ -189,8 +190,8 @@ async fn oci_referrers_of_an_index_and_its_children_travel_with_it() {
     )
     .await;
     assert_eq!(
-        made["ECR.ListImageReferrers"], 4,
-        "per destination, the index's and its child's: {made:?}"
+        made["ECR.ListImageReferrers"], 2,
+        "the index's and its child's, once: {made:?}"
     );
     let mut attached: Vec<String> =
         serde_json::from_value(report(&response, EU)["attached"].clone()).unwrap();
@@ -263,8 +264,8 @@ async fn a_second_run_uploads_nothing_and_a_destination_with_two_of_three_layers
     let expected = vec![
         ("DynamoDB.GetItem", 1),
         ("ECR.DescribeImages", if same_tag_refused { 2 } else { 1 }),
-        ("ECR.ListImageReferrers", 2),
-        ("ECR.BatchGetImage", 2),
+        ("ECR.ListImageReferrers", 1),
+        ("ECR.BatchGetImage", 1),
         ("ECR.BatchCheckLayerAvailability", 2),
         ("ECR.PutImage", 2),
         ("SNS.Publish", 1),
@@ -351,8 +352,8 @@ async fn a_created_destination_repository_takes_its_sources_settings() {
         .unwrap();
     let (response, made) = copy_passed(&s, repo, 8).await;
     assert_eq!(
-        made["ECR.DescribeRepositories"], 2,
-        "once per created destination: {made:?}"
+        made["ECR.DescribeRepositories"], 1,
+        "the source's settings, once for both created destinations: {made:?}"
     );
     for ecr in [s.acct.ecr_in(EU), s.other.ecr_in(SOURCE)] {
         let out = ecr

@@ -20,7 +20,9 @@ use warden_core::replicate::{self, CopyPlan, Decision, Registry, Trigger};
 use crate::ApiCalls;
 use crate::adapters::ecr::EcrRegistry;
 use crate::adapters::publisher::SnsPublisher;
-use crate::adapters::replication::{Copy, DEFAULT_CONCURRENCY, Destinations, ImageCopier};
+use crate::adapters::replication::{
+    Copy, DEFAULT_CONCURRENCY, Destinations, ImageCopier, SourceImage,
+};
 use crate::adapters::verdicts::DynamoVerdicts;
 use crate::runtime::env::{self, ConfigError};
 use crate::runtime::lambda::{
@@ -163,22 +165,8 @@ impl Replicator {
                 .iter()
                 .map(|t| t.label(&here.account))
                 .collect();
-        } else {
-            for target in &plan.targets {
-                let label = target.label(&here.account);
-                match self.copy_to(&plan, target).await {
-                    Ok(mut report) => {
-                        // A tag the destination refused (IMMUTABLE, held by another image) is
-                        // a failed copy, not a success with a footnote.
-                        body.failures
-                            .extend(report.problems.iter().map(|p| format!("{label}: {p}")));
-                        report.target = label;
-                        body.copies.push(report);
-                    }
-                    Err(e) if e.is_retryable() => return Err(e),
-                    Err(e) => body.failures.push(format!("{label}: {e}")),
-                }
-            }
+        } else if !plan.targets.is_empty() {
+            self.copy_everywhere(&plan, here, &mut body).await?;
         }
         body.api_calls = self.calls.since(&calls_before).values().sum();
         body.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -211,16 +199,55 @@ impl Replicator {
         }
     }
 
+    /// Every copy of the plan, the source read once whatever the number of destinations: a
+    /// destination that fails is in `body.failures`, and so is every one when the source cannot be
+    /// read; `Err` only for retryable failures.
+    async fn copy_everywhere(
+        &self,
+        plan: &CopyPlan,
+        here: &Registry,
+        body: &mut ReplicationBody,
+    ) -> Result<(), PortError> {
+        let image = match SourceImage::read(&self.source, &plan.repository, &plan.digest).await {
+            Ok(image) => image,
+            Err(e) if e.is_retryable() => return Err(e),
+            Err(e) => {
+                let labels = plan.targets.iter().map(|t| t.label(&here.account));
+                body.failures
+                    .extend(labels.map(|label| format!("{label}: {e}")));
+                return Ok(());
+            }
+        };
+        for target in &plan.targets {
+            let label = target.label(&here.account);
+            match self.copy_to(plan, &image, target).await {
+                Ok(mut report) => {
+                    // A tag the destination refused (IMMUTABLE, held by another image) is a
+                    // failed copy, not a success with a footnote.
+                    body.failures
+                        .extend(report.problems.iter().map(|p| format!("{label}: {p}")));
+                    report.target = label;
+                    body.copies.push(report);
+                }
+                Err(e) if e.is_retryable() => return Err(e),
+                Err(e) => body.failures.push(format!("{label}: {e}")),
+            }
+        }
+        Ok(())
+    }
+
     async fn copy_to(
         &self,
         plan: &CopyPlan,
+        image: &SourceImage,
         target: &replicate::Target,
     ) -> Result<CopyReport, PortError> {
         let destination = self.destinations.registry(target).await;
         let setting = self.policy.for_repository(&target.repository).immutability;
         self.copier
-            .copy(
+            .copy_read(
                 &self.source,
+                image,
                 &Copy {
                     repository: &plan.repository,
                     digest: &plan.digest,
