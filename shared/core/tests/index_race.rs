@@ -168,8 +168,11 @@ impl VerdictStore for Interleaved<'_> {
         repository: &RepositoryName,
         digest: &Digest,
         previous: Option<&VerdictRecord>,
+        written: &str,
     ) -> Result<(), PortError> {
-        self.inner.restore(repository, digest, previous).await
+        self.inner
+            .restore(repository, digest, previous, written)
+            .await
     }
 }
 

@@ -536,3 +536,74 @@ async fn created_with_tags(
         .unwrap();
     (created, tags.tags().to_vec())
 }
+
+/// A template policy that cannot be set on the repository just created (here ECR throttles
+/// PutLifecyclePolicy past the SDK's retries, through the fault proxy) is not dropped: a later copy
+/// finds the repository and would never set it. The copy is made, and the message is
+/// `replication_failed` naming the repository and the policy to set by hand.
+#[tokio::test]
+async fn a_template_policy_that_cannot_be_set_is_a_published_failure() {
+    use warden_tests::faults::{Fault, FaultProxy};
+    let s = setup().await;
+    let repo = "team-a/unset";
+    s.acct.create_repository(repo).await;
+    let lifecycle = r#"{"rules":[{"rulePriority":1,"selection":{"tagStatus":"untagged","countType":"sinceImagePushed","countUnit":"days","countNumber":14},"action":{"type":"expire"}}]}"#;
+    s.acct
+        .ecr_in(EU)
+        .create_repository_creation_template()
+        .prefix("team-a")
+        .applied_for(RctAppliedFor::Replication)
+        .lifecycle_policy(lifecycle)
+        .send()
+        .await
+        .unwrap();
+    let proxy = FaultProxy::start(&s.acct.emulator_url);
+    proxy.inject("ECR.PutLifecyclePolicy", Fault::Throttle, 0, None);
+    let config = ReplicatorConfig {
+        table: Some(s.table.clone()),
+        topic_arn: Some(s.topic.clone()),
+        dry_run: false,
+        concurrency: 4,
+    };
+    let replicator = Replicator::new(
+        &proxy.sdk(&s.acct.sdk),
+        &s.acct.clients.calls,
+        policy(&s.other.id),
+        config,
+    )
+    .unwrap();
+    let (digest, _) = s
+        .acct
+        .push_layers(SOURCE, repo, "unset", &[layer(12, 512)], Some("v1"))
+        .await;
+    record(&s, repo, &digest, Verdict::Pass).await;
+    let response = replicator
+        .handle(verdict_delivery(&s, repo, &digest, &["v1"], Verdict::Pass))
+        .await
+        .unwrap();
+    assert_eq!(
+        proxy.served("ECR.PutLifecyclePolicy"),
+        3,
+        "the SDK's 3 attempts"
+    );
+    let eu = s.acct.ecr_in(EU);
+    assert_eq!(
+        images(&eu, repo).await,
+        images(&s.acct.ecr_in(SOURCE), repo).await,
+        "the copy is made"
+    );
+    let copy = report(&response, EU);
+    assert_eq!(copy["creation_template"], "team-a");
+    let problems = copy["problems"].to_string();
+    assert!(
+        problems.contains("lifecycle policy") && problems.contains("set it by hand"),
+        "{problems}"
+    );
+    let told = s.acct.received(&s.queue).await;
+    let action = told
+        .iter()
+        .map(|m| serde_json::from_str::<Value>(m["Message"].as_str().unwrap()).unwrap())
+        .map(|m| m["action"].clone())
+        .collect::<Vec<_>>();
+    assert_eq!(action, vec![json!("replication_failed")], "{told:?}");
+}

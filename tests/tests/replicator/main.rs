@@ -30,6 +30,8 @@ struct Setup {
     /// The second account, reached through a role with an external id.
     other: TestAccount,
     table: String,
+    /// The topic the replicator publishes to, and a queue subscribed to it.
+    topic: String,
     queue: String,
     replicator: Replicator,
 }
@@ -67,7 +69,7 @@ async fn setup() -> Setup {
     let (topic, queue) = acct.topic_with_queue(None).await;
     let config = ReplicatorConfig {
         table: Some(table.clone()),
-        topic_arn: Some(topic),
+        topic_arn: Some(topic.clone()),
         dry_run: false,
         concurrency: 4,
     };
@@ -77,6 +79,7 @@ async fn setup() -> Setup {
         acct,
         other,
         table,
+        topic,
         queue,
         replicator,
     }

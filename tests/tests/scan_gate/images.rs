@@ -409,7 +409,7 @@ async fn platform_with_attestation(s: &Setup, repo: &str) -> (Digest, Digest) {
 /// derived from a sibling's record that has failed since is refused and writes nothing; the FAIL
 /// resting on that record is written, once; a PASS once both passed replaces it. The interleaving
 /// itself is forced in `shared/core/tests/index_race.rs`; this is the DynamoDB adapter against
-/// the local AWS.
+/// the local AWS. A restore (a failed plan puts its claim back) replaces only what it wrote.
 #[tokio::test]
 async fn an_index_claim_resting_on_a_record_that_changed_writes_nothing() {
     use chrono::{Duration, Utc};
@@ -498,4 +498,39 @@ async fn an_index_claim_resting_on_a_record_that_changed_writes_nothing() {
     }
     let recorded = verdicts.verdict(&repo, &index).await.unwrap().unwrap();
     assert_eq!(recorded.verdict, Verdict::Pass);
+
+    // Putting a claim back (its plan failed) replaces only the record that claim wrote.
+    let fail = record(&index, Verdict::Fail, "index FAIL: arm", 1);
+    verdicts
+        .restore(&repo, &index, Some(&fail), "index FAIL: amd")
+        .await
+        .unwrap();
+    assert_eq!(
+        verdicts
+            .verdict(&repo, &index)
+            .await
+            .unwrap()
+            .unwrap()
+            .fingerprint,
+        "index PASS: amd,arm",
+        "another evaluation's record stands"
+    );
+    verdicts
+        .restore(&repo, &index, Some(&fail), "index PASS: amd,arm")
+        .await
+        .unwrap();
+    assert_eq!(
+        verdicts
+            .verdict(&repo, &index)
+            .await
+            .unwrap()
+            .unwrap()
+            .verdict,
+        Verdict::Fail
+    );
+    verdicts
+        .restore(&repo, &index, None, "index FAIL: arm")
+        .await
+        .unwrap();
+    assert_eq!(verdicts.verdict(&repo, &index).await.unwrap(), None);
 }

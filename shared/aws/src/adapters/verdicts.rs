@@ -4,12 +4,15 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Put, ReturnValue, ReturnValuesOnConditionCheckFailure,
     TransactWriteItem,
 };
+use aws_smithy_runtime_api::http::Response as HttpResponse;
 use chrono::DateTime;
 use warden_core::names::{Digest, RepositoryName};
 use warden_core::ports::{
@@ -165,41 +168,7 @@ impl DynamoVerdicts {
         {
             return Ok(Some(IndexClaim::Unchanged));
         }
-        let built = |e: aws_sdk_dynamodb::error::BuildError| PortError::Invalid {
-            operation: TRANSACT,
-            message: e.to_string(),
-        };
-        // "No two actions can target the same item" (TransactWriteItems): each record once.
-        let mut checked: Vec<&Digest> = Vec::with_capacity(index.rests_on.len());
-        let mut items = Vec::with_capacity(index.rests_on.len() + 1);
-        for (digest, verdict) in &index.rests_on {
-            if checked.contains(&digest) {
-                continue;
-            }
-            checked.push(digest);
-            let check = ConditionCheck::builder()
-                .table_name(&self.table)
-                .key("pk", self.key(&new.repository, digest))
-                .condition_expression("verdict = :v")
-                .expression_attribute_values(":v", AttributeValue::S(verdict.as_str().to_owned()))
-                .build()
-                .map_err(built)?;
-            items.push(TransactWriteItem::builder().condition_check(check).build());
-        }
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(self.item(new)));
-        let put = match &stored {
-            None => put.condition_expression("attribute_not_exists(pk)"),
-            Some(s) => put
-                .condition_expression("fingerprint = :old")
-                .expression_attribute_values(":old", AttributeValue::S(s.fingerprint.clone())),
-        };
-        items.push(
-            TransactWriteItem::builder()
-                .put(put.build().map_err(built)?)
-                .build(),
-        );
+        let (items, checked) = self.index_transaction(index, stored.as_ref())?;
         let result = self
             .client
             .transact_write_items()
@@ -219,22 +188,72 @@ impl DynamoVerdicts {
             .iter()
             .map(|r| r.code().unwrap_or("None"))
             .collect();
-        if let Some(i) = codes[..checked.len().min(codes.len())]
-            .iter()
-            .position(|c| *c == "ConditionalCheckFailed")
-        {
-            return Ok(Some(IndexClaim::Stale {
-                changed: checked[i].clone(),
-            }));
-        }
-        if codes.get(checked.len()) == Some(&"ConditionalCheckFailed") {
-            return Ok(None);
-        }
-        Err(PortError::Transient {
-            operation: TRANSACT,
-            message: format!("transaction cancelled: {}", codes.join(", ")),
-        })
+        cancelled_claim(&codes, &checked)
     }
+
+    /// The transaction's items: a ConditionCheck per record the index rests on ("no two actions
+    /// can target the same item": each once, in order), then the index's Put, conditioned on its
+    /// record being `stored`. Also the checked digests, in the items' order.
+    fn index_transaction<'i>(
+        &self,
+        index: &'i IndexRecord,
+        stored: Option<&VerdictRecord>,
+    ) -> Result<(Vec<TransactWriteItem>, Vec<&'i Digest>), PortError> {
+        let new = &index.record;
+        let built = |e: aws_sdk_dynamodb::error::BuildError| PortError::Invalid {
+            operation: TRANSACT,
+            message: e.to_string(),
+        };
+        let mut checked: Vec<&Digest> = Vec::with_capacity(index.rests_on.len());
+        let mut items = Vec::with_capacity(index.rests_on.len() + 1);
+        for (digest, verdict) in &index.rests_on {
+            if checked.contains(&digest) {
+                continue;
+            }
+            checked.push(digest);
+            let check = ConditionCheck::builder()
+                .table_name(&self.table)
+                .key("pk", self.key(&new.repository, digest))
+                .condition_expression("verdict = :v")
+                .expression_attribute_values(":v", AttributeValue::S(verdict.as_str().to_owned()))
+                .build()
+                .map_err(built)?;
+            items.push(TransactWriteItem::builder().condition_check(check).build());
+        }
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(self.item(new)));
+        let put = match stored {
+            None => put.condition_expression("attribute_not_exists(pk)"),
+            Some(s) => put
+                .condition_expression("fingerprint = :old")
+                .expression_attribute_values(":old", AttributeValue::S(s.fingerprint.clone())),
+        };
+        let put = put.build().map_err(built)?;
+        items.push(TransactWriteItem::builder().put(put).build());
+        Ok((items, checked))
+    }
+}
+
+/// What a cancelled index transaction means, from its cancellation reasons (one per item, in the
+/// items' order): a condition check failed → `Stale` (that record changed); the index's own put
+/// failed → `None` (its record changed: read again); anything else (a conflict with another
+/// transaction) is retryable.
+fn cancelled_claim(codes: &[&str], checked: &[&Digest]) -> Result<Option<IndexClaim>, PortError> {
+    const FAILED: &str = "ConditionalCheckFailed";
+    let checks = &codes[..checked.len().min(codes.len())];
+    if let Some(i) = checks.iter().position(|c| *c == FAILED) {
+        return Ok(Some(IndexClaim::Stale {
+            changed: checked[i].clone(),
+        }));
+    }
+    if codes.get(checked.len()) == Some(&FAILED) {
+        return Ok(None);
+    }
+    Err(PortError::Transient {
+        operation: TRANSACT,
+        message: format!("transaction cancelled: {}", codes.join(", ")),
+    })
 }
 
 #[async_trait]
@@ -342,27 +361,90 @@ impl VerdictStore for DynamoVerdicts {
         repository: &RepositoryName,
         digest: &Digest,
         previous: Option<&VerdictRecord>,
+        written: &str,
     ) -> Result<(), PortError> {
+        // A condition that failed: another evaluation recorded a decision since, and it stands.
+        let written = AttributeValue::S(written.to_owned());
         match previous {
             Some(previous) => {
-                self.client
+                let put = self
+                    .client
                     .put_item()
                     .table_name(&self.table)
                     .set_item(Some(self.item(previous)))
+                    .condition_expression("fingerprint = :w")
+                    .expression_attribute_values(":w", written)
                     .send()
-                    .await
-                    .map_err(|e| port_error("dynamodb:PutItem", e))?;
+                    .await;
+                unless_superseded(put, "dynamodb:PutItem", |e| {
+                    matches!(e, PutItemError::ConditionalCheckFailedException(_))
+                })
             }
             None => {
-                self.client
+                let delete = self
+                    .client
                     .delete_item()
                     .table_name(&self.table)
                     .key("pk", self.key(repository, digest))
+                    .condition_expression("fingerprint = :w")
+                    .expression_attribute_values(":w", written)
                     .send()
-                    .await
-                    .map_err(|e| port_error("dynamodb:DeleteItem", e))?;
+                    .await;
+                unless_superseded(delete, "dynamodb:DeleteItem", |e| {
+                    matches!(e, DeleteItemError::ConditionalCheckFailedException(_))
+                })
             }
         }
-        Ok(())
+    }
+}
+
+/// A conditional write's outcome: done, or its condition failed (someone wrote since) — both
+/// fine; any other error is the port's.
+fn unless_superseded<T, E>(
+    result: Result<T, SdkError<E, HttpResponse>>,
+    operation: &'static str,
+    condition_failed: impl Fn(&E) -> bool,
+) -> Result<(), PortError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if e.as_service_error().is_some_and(&condition_failed) => Ok(()),
+        Err(e) => Err(port_error(operation, e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cancelled_index_claim_names_the_record_that_changed_or_reads_again() {
+        let (a, b) = (Digest::of_bytes(b"a"), Digest::of_bytes(b"b"));
+        let checked = [&a, &b];
+        assert_eq!(
+            cancelled_claim(&["None", "ConditionalCheckFailed", "None"], &checked).unwrap(),
+            Some(IndexClaim::Stale { changed: b.clone() })
+        );
+        assert_eq!(
+            cancelled_claim(
+                &["ConditionalCheckFailed", "None", "ConditionalCheckFailed"],
+                &checked
+            )
+            .unwrap(),
+            Some(IndexClaim::Stale { changed: a.clone() }),
+            "a platform image changed: stale, whatever the index's own condition says"
+        );
+        assert_eq!(
+            cancelled_claim(&["None", "None", "ConditionalCheckFailed"], &checked).unwrap(),
+            None,
+            "only the index's record changed: read it again"
+        );
+        let conflict = cancelled_claim(&["None", "TransactionConflict", "None"], &checked);
+        assert!(
+            matches!(conflict, Err(PortError::Transient { .. })),
+            "{conflict:?}"
+        );
     }
 }

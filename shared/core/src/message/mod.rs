@@ -301,7 +301,12 @@ pub struct CopyReport {
     pub attached: Vec<Digest>,
     /// The destination repository was created by this copy.
     pub created_repository: bool,
-    /// What was not done, each naming the tag and why (an immutable tag pointing elsewhere).
+    /// The prefix of the destination registry's creation template it was created by (absent:
+    /// created like its source, or not created).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creation_template: Option<String>,
+    /// What was not done, each naming the tag and why (an immutable tag pointing elsewhere), or
+    /// the setting of the creation template that could not be applied.
     pub problems: Vec<String>,
 }
 

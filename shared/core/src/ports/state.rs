@@ -199,12 +199,15 @@ pub trait VerdictStore: VerdictLookup {
     async fn claim_index(&self, index: &IndexRecord) -> Result<IndexClaim, PortError>;
 
     /// Put `previous` back (or remove the record) after acting on a claim failed, so the retry
-    /// acts again. One `PutItem` or `DeleteItem`.
+    /// acts again — only while the stored record is still the one this claim wrote (fingerprint
+    /// `written`): a decision another evaluation recorded since stands. One conditional `PutItem`
+    /// or `DeleteItem`.
     async fn restore(
         &self,
         repository: &RepositoryName,
         digest: &Digest,
         previous: Option<&VerdictRecord>,
+        written: &str,
     ) -> Result<(), PortError>;
 }
 

@@ -210,7 +210,7 @@ async fn plan_for(
 }
 
 /// Put the verdict records back as they were before this evaluation claimed them (the image's and
-/// its indexes'), if it did.
+/// its indexes'), if it did and nobody recorded another since.
 async fn restore_claim(
     subject: &Subject,
     facts: &Facts,
@@ -219,18 +219,25 @@ async fn restore_claim(
     if facts.read_only {
         return Ok(()); // a dry run's claims were read, never written: nothing to put back
     }
-    for (digest, claim) in facts.index_claims.iter().flatten() {
+    for (digest, claim, written) in facts.index_claims.iter().flatten() {
         if let IndexClaim::Recorded { previous } = claim {
             ports
                 .verdicts
-                .restore(&subject.repository, digest, previous.as_ref())
+                .restore(&subject.repository, digest, previous.as_ref(), written)
                 .await?;
         }
     }
-    if let Some(VerdictClaim::Recorded { previous }) = &facts.claim {
+    if let (Some(VerdictClaim::Recorded { previous }), Some(written)) =
+        (&facts.claim, &facts.claimed)
+    {
         ports
             .verdicts
-            .restore(&subject.repository, &subject.digest, previous.as_ref())
+            .restore(
+                &subject.repository,
+                &subject.digest,
+                previous.as_ref(),
+                written,
+            )
             .await?;
     }
     Ok(())
@@ -340,17 +347,18 @@ async fn fill(need: Need, facts: &mut Facts, ports: &Ports<'_>) -> Result<(), Po
         Need::Verdicts {
             repository,
             digests,
-        } => {
-            let mut verdicts = Vec::with_capacity(digests.len());
-            for digest in digests {
-                let record = ports.verdicts.verdict(&repository, &digest).await?;
-                verdicts.push((digest, record.map(|r| r.verdict)));
-            }
-            facts.sibling_verdicts = Some(verdicts);
-        }
+        } => facts.sibling_verdicts = Some(recorded_verdicts(ports, &repository, digests).await?),
+        Need::ChildVerdicts {
+            repository,
+            digests,
+        } => facts.child_verdicts = Some(recorded_verdicts(ports, &repository, digests).await?),
         Need::Coverage { image } => facts.coverage = Some(ports.findings.coverage(&image).await?),
-        Need::VerdictClaim { record } => facts.claim = Some(ports.verdicts.claim(&record).await?),
+        Need::VerdictClaim { record } => {
+            facts.claim = Some(ports.verdicts.claim(&record).await?);
+            facts.claimed = Some(record.fingerprint);
+        }
         Need::IndexClaim { index } => {
+            facts.claimed = Some(index.record.fingerprint.clone());
             facts.claim = Some(match ports.verdicts.claim_index(&index).await? {
                 IndexClaim::Recorded { previous } => VerdictClaim::Recorded { previous },
                 IndexClaim::Unchanged => VerdictClaim::Unchanged,
@@ -376,7 +384,7 @@ async fn fill(need: Need, facts: &mut Facts, ports: &Ports<'_>) -> Result<(), Po
                     ports.verdicts.claim_index(&index).await?
                 };
                 if let Some(claims) = facts.index_claims.as_mut() {
-                    claims.push((record.digest.clone(), claim));
+                    claims.push((record.digest.clone(), claim, record.fingerprint.clone()));
                 }
             }
         }
@@ -405,6 +413,20 @@ async fn fill(need: Need, facts: &mut Facts, ports: &Ports<'_>) -> Result<(), Po
         }
     }
     Ok(())
+}
+
+/// The verdict recorded for each image (1 GetItem each).
+async fn recorded_verdicts(
+    ports: &Ports<'_>,
+    repository: &RepositoryName,
+    digests: Vec<Digest>,
+) -> Result<Vec<(Digest, Option<Verdict>)>, PortError> {
+    let mut verdicts = Vec::with_capacity(digests.len());
+    for digest in digests {
+        let record = ports.verdicts.verdict(repository, &digest).await?;
+        verdicts.push((digest, record.map(|r| r.verdict)));
+    }
+    Ok(verdicts)
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 use super::moves::{Outcome, parents};
 use super::naming::original_tag;
 use super::*;
+use crate::ports::MAX_INDEX_RESTS_ON;
 use crate::severity::SeverityCounts;
 
 /// One index's derived verdict: the index, its verdict, its fingerprint, and the verdicts of the
@@ -53,6 +54,9 @@ fn derived<'f>(o: &Outcome<'_>, facts: &'f Facts) -> Result<Vec<Derived<'f>>, Bo
     Ok(parents
         .indexes
         .iter()
+        // One transaction holds 100 items: an index of more platform images gets no PASS record
+        // (it is never promoted; its FAIL, resting on one image, is recorded).
+        .filter(|p| p.children.len() <= MAX_INDEX_RESTS_ON)
         .filter(|p| {
             p.children
                 .iter()
@@ -129,7 +133,7 @@ pub(super) fn index_verdicts(o: &Outcome<'_>, facts: &Facts, mut plan: Plan) -> 
         });
     };
     let mut told = Vec::new();
-    for (d, (_, claim)) in derived.iter().zip(claims) {
+    for (d, (_, claim, _)) in derived.iter().zip(claims) {
         if d.verdict == Verdict::Pass && matches!(claim, IndexClaim::Recorded { .. }) {
             plan.actions.push(index_pass(o, d.parent));
             told.push(d.parent.manifest.digest.short().to_owned());

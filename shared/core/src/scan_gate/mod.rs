@@ -86,6 +86,8 @@ pub fn verdict_of(
 pub struct Facts {
     pub findings: Option<Vec<Finding>>,
     pub claim: Option<VerdictClaim>,
+    /// The fingerprint the image's claim wrote (what a restore may replace).
+    pub claimed: Option<String>,
     /// The image's current tags (release only).
     pub current_tags: Option<Option<Vec<Tag>>>,
     /// The image's manifest and where the asked tags point.
@@ -94,12 +96,14 @@ pub struct Facts {
     pub coverage: Option<Option<ScanCoverage>>,
     /// The repository's indexes that name the image as a child, and where every tag points.
     pub parents: Option<Parents>,
-    /// The recorded verdicts of the parents' other platform images (or of a pushed index's).
+    /// The recorded verdicts of the parents' other platform images.
     pub sibling_verdicts: Option<Vec<(Digest, Option<Verdict>)>>,
+    /// The recorded verdicts of a pushed index's platform images.
+    pub child_verdicts: Option<Vec<(Digest, Option<Verdict>)>>,
     /// The verdict recorded for the image (a tag pushed onto it; `Some(None)`: none).
     pub recorded: Option<Option<VerdictRecord>>,
-    /// The claims of the parents' derived verdicts, per index.
-    pub index_claims: Option<Vec<(Digest, IndexClaim)>>,
+    /// The claims of the parents' derived verdicts, per index, with the fingerprint each wrote.
+    pub index_claims: Option<Vec<(Digest, IndexClaim, String)>>,
     /// The claims were read as a dry run reads them, not written: nothing to put back.
     pub read_only: bool,
 }
@@ -136,8 +140,13 @@ pub enum Need {
         repository: RepositoryName,
         digest: Digest,
     },
-    /// The recorded verdicts of these images (1 GetItem each).
+    /// The recorded verdicts of these images, the parents' other platform images (1 GetItem each).
     Verdicts {
+        repository: RepositoryName,
+        digests: Vec<Digest>,
+    },
+    /// The recorded verdicts of a pushed index's platform images (1 GetItem each).
+    ChildVerdicts {
         repository: RepositoryName,
         digests: Vec<Digest>,
     },

@@ -8,6 +8,7 @@
 use super::moves::{Outcome, quarantine_step};
 use super::*;
 use crate::manifest::platform_children;
+use crate::ports::MAX_INDEX_RESTS_ON;
 use crate::severity::SeverityCounts;
 
 /// The evaluation a recorded verdict stands for.
@@ -40,55 +41,17 @@ pub(super) fn index_evaluation(
     gate: &Gate,
     facts: &Facts,
 ) -> Result<Evaluation, Pending> {
-    let nothing = |why: &str| {
-        Pending::Nothing(format!(
-            "{}@{}: pushed; {why}",
-            subject.repository,
-            subject.digest.short()
-        ))
-    };
-    let need = |need: Need| Pending::Need(Box::new(need));
-    let current = match &facts.current_tags {
-        None => {
-            return Err(need(Need::CurrentTags {
-                repository: subject.repository.clone(),
-                digest: subject.digest.clone(),
-            }));
-        }
-        Some(None) => return Err(nothing("it is gone")),
-        Some(Some(tags)) => tags,
-    };
-    let Some(view) = &facts.image else {
-        return Err(need(Need::ImageTags {
-            repository: subject.repository.clone(),
-            digest: subject.digest.clone(),
-            tags: current
-                .iter()
-                .filter(|t| !t.as_str().starts_with(prefix(gate)))
-                .cloned()
-                .collect(),
-        }));
-    };
-    let Some(manifest) = &view.manifest else {
-        return Err(nothing("it is gone"));
-    };
-    let children = platform_children(&manifest.bytes);
-    if children.is_empty() {
-        return Err(Pending::Nothing(format!(
-            "{}@{}: pushed; no verdict recorded yet (not an index of platform images): its verdict will quarantine every tag it holds then",
-            subject.repository,
-            subject.digest.short()
-        )));
-    }
-    let Some(verdicts) = &facts.sibling_verdicts else {
-        return Err(need(Need::Verdicts {
+    let children = platform_images(subject, gate, facts)?;
+    let Some(verdicts) = &facts.child_verdicts else {
+        return Err(Pending::Need(Box::new(Need::ChildVerdicts {
             repository: subject.repository.clone(),
             digests: children,
-        }));
+        })));
     };
     let Some((verdict, rests_on)) = derive(&children, verdicts) else {
         return Err(nothing(
-            "a platform image is not judged yet: its verdict will decide the index's",
+            subject,
+            "an index, a platform image of which is not judged yet: its verdict will decide the index's",
         ));
     };
     let reason = match verdict {
@@ -105,6 +68,53 @@ pub(super) fn index_evaluation(
         findings: Vec::new(),
         fingerprint: super::index::fingerprint(verdict, &rests_on),
     })
+}
+
+/// Nothing to evaluate for a pushed image, and why.
+fn nothing(subject: &Subject, why: &str) -> Pending {
+    Pending::Nothing(format!(
+        "{}@{}: pushed; {why}",
+        subject.repository,
+        subject.digest.short()
+    ))
+}
+
+/// The pushed image's platform images, once its tags now (1 DescribeImages) and its manifest with
+/// where those tags point (1 BatchGetImage) are read; `Err`: the read to make first, or nothing to
+/// evaluate (the image is gone, or is no index of platform images).
+fn platform_images(subject: &Subject, gate: &Gate, facts: &Facts) -> Result<Vec<Digest>, Pending> {
+    let current = match &facts.current_tags {
+        None => {
+            return Err(Pending::Need(Box::new(Need::CurrentTags {
+                repository: subject.repository.clone(),
+                digest: subject.digest.clone(),
+            })));
+        }
+        Some(None) => return Err(nothing(subject, "it is gone")),
+        Some(Some(tags)) => tags,
+    };
+    let Some(view) = &facts.image else {
+        return Err(Pending::Need(Box::new(Need::ImageTags {
+            repository: subject.repository.clone(),
+            digest: subject.digest.clone(),
+            tags: current
+                .iter()
+                .filter(|t| !t.as_str().starts_with(prefix(gate)))
+                .cloned()
+                .collect(),
+        })));
+    };
+    let Some(manifest) = &view.manifest else {
+        return Err(nothing(subject, "it is gone"));
+    };
+    let children = platform_children(&manifest.bytes);
+    if children.is_empty() {
+        return Err(nothing(
+            subject,
+            "no verdict recorded yet (not an index of platform images): its verdict will quarantine every tag it holds then",
+        ));
+    }
+    Ok(children)
 }
 
 /// What a pushed tag asks: nothing unless the recorded verdict is FAIL under a quarantining gate;
@@ -140,7 +150,8 @@ pub(super) fn pushed_step(o: &Outcome<'_>, gate: &Gate, facts: &Facts) -> Step {
 }
 
 /// An index's verdict from its platform images' recorded verdicts, and the images it rests on:
-/// FAIL on the first that failed, PASS on all once all passed; `None` while one is unjudged.
+/// FAIL on the first that failed, PASS on all once all passed; `None` while one is unjudged (or
+/// for a PASS over more platform images than one transaction can check).
 fn derive<'c>(
     children: &'c [Digest],
     verdicts: &[(Digest, Option<Verdict>)],
@@ -152,10 +163,12 @@ fn derive<'c>(
     {
         return Some((Verdict::Fail, vec![failed]));
     }
-    children
-        .iter()
-        .all(|c| verdict_of(c) == Some(Verdict::Pass))
-        .then(|| (Verdict::Pass, children.iter().collect()))
+    // One transaction holds 100 items: an index of more platform images gets no PASS record.
+    (children.len() <= MAX_INDEX_RESTS_ON
+        && children
+            .iter()
+            .all(|c| verdict_of(c) == Some(Verdict::Pass)))
+    .then(|| (Verdict::Pass, children.iter().collect()))
 }
 
 /// For a pushed index with no record whose verdict [`index_evaluation`] derived: the platform
@@ -166,6 +179,6 @@ pub(super) fn index_rests_on(subject: &Subject, facts: &Facts) -> Option<Vec<(Di
     }
     let manifest = facts.image.as_ref()?.manifest.as_ref()?;
     let children = platform_children(&manifest.bytes);
-    let (verdict, rests_on) = derive(&children, facts.sibling_verdicts.as_ref()?)?;
+    let (verdict, rests_on) = derive(&children, facts.child_verdicts.as_ref()?)?;
     Some(rests_on.into_iter().map(|d| (d.clone(), verdict)).collect())
 }

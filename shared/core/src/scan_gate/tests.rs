@@ -325,3 +325,39 @@ fn unchanged_claims_and_untagged_images_do_nothing_more() {
     };
     assert_eq!(actions(&plan), ["publish none"]);
 }
+
+/// A push with no verdict recorded: a manifest the event says is no index asks nothing more; one
+/// the event does not describe (AWS's push example has no `manifest-media-type`) or says is an
+/// index is read to be judged by its platform images.
+#[test]
+fn a_push_with_no_record_reads_the_manifest_only_when_it_may_be_an_index() {
+    let policy = Policy::from_yaml(POLICY).unwrap();
+    let facts = Facts {
+        recorded: Some(None),
+        ..Facts::default()
+    };
+    let pushed = |index| Subject {
+        source: Source::Pushed { index },
+        ..subject("app/x", 0, &["v1"])
+    };
+    match decide(&pushed(Some(false)), &policy, &ctx(), &facts) {
+        Step::Done(plan) => {
+            assert!(plan.actions.is_empty());
+            assert!(
+                plan.decision.contains("no verdict recorded yet"),
+                "{}",
+                plan.decision
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    for index in [None, Some(true)] {
+        assert!(
+            matches!(
+                decide(&pushed(index), &policy, &ctx(), &facts),
+                Step::Need(Need::CurrentTags { .. })
+            ),
+            "{index:?}"
+        );
+    }
+}

@@ -305,8 +305,12 @@ impl VerdictStore for Verdicts {
         _: &RepositoryName,
         digest: &Digest,
         previous: Option<&VerdictRecord>,
+        written: &str,
     ) -> Result<(), PortError> {
         let mut records = self.records.lock().unwrap();
+        if records.get(digest).map(|r| r.fingerprint.as_str()) != Some(written) {
+            return Ok(()); // another decision was recorded since: it stands
+        }
         match previous {
             Some(p) => records.insert(digest.clone(), p.clone()),
             None => records.remove(digest),

@@ -25,12 +25,14 @@ impl EcrRegistry {
     /// encryption, resource tags), then set the template's lifecycle policy and repository policy
     /// on it. One CreateRepository, +1 PutLifecyclePolicy, +1 SetRepositoryPolicy when the
     /// settings carry them. A repository that exists already is left as it is (it is not ours
-    /// to reconfigure): no policy call.
+    /// to reconfigure): no policy call. A policy that cannot be set on the repository just
+    /// created is returned as a problem naming it — never dropped: a later copy finds the
+    /// repository and would not try again.
     pub async fn create_repository_with(
         &self,
         repository: &RepositoryName,
         settings: &NewRepository,
-    ) -> Result<(), PortError> {
+    ) -> Result<Vec<String>, PortError> {
         const OP: &str = "ecr:CreateRepository";
         let mut create = self
             .client
@@ -75,33 +77,48 @@ impl EcrRegistry {
                     Some(CreateRepositoryError::RepositoryAlreadyExistsException(_))
                 ) =>
             {
-                return Ok(());
+                return Ok(Vec::new());
             }
             Err(e) => return Err(port_error(OP, e)),
         }
-        self.set_template_policies(repository, settings).await
+        Ok(self.set_template_policies(repository, settings).await)
     }
 
-    /// The template's lifecycle policy and repository policy, on a repository just created.
+    /// The template's lifecycle policy and repository policy, on a repository just created; what
+    /// could not be set, as problems.
     async fn set_template_policies(
         &self,
         repository: &RepositoryName,
         settings: &NewRepository,
-    ) -> Result<(), PortError> {
-        if let Some(text) = &settings.lifecycle_policy {
-            LifecycleControl::put_lifecycle_policy(self, repository, text).await?;
+    ) -> Vec<String> {
+        let template = settings.template.as_deref().unwrap_or_default();
+        let unset = |what: &str, e: PortError| {
+            format!(
+                "{repository} was created, but the {what} of its creation template `{template}` was not set ({e}): set it by hand"
+            )
+        };
+        let mut problems = Vec::new();
+        if let Some(text) = &settings.lifecycle_policy
+            && let Err(e) = LifecycleControl::put_lifecycle_policy(self, repository, text).await
+        {
+            problems.push(unset("lifecycle policy", e));
         }
-        if let Some(text) = &settings.repository_policy {
-            self.client
+        if let Some(text) = &settings.repository_policy
+            && let Err(e) = self
+                .client
                 .set_repository_policy()
                 .set_registry_id(self.registry_id.clone())
                 .repository_name(repository.as_str())
                 .policy_text(text)
                 .send()
                 .await
-                .map_err(|e| port_error("ecr:SetRepositoryPolicy", e))?;
+        {
+            problems.push(unset(
+                "repository policy",
+                port_error("ecr:SetRepositoryPolicy", e),
+            ));
         }
-        Ok(())
+        problems
     }
 
     /// The registry's repository creation templates, every page. ⌈T/1000⌉

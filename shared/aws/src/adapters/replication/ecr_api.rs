@@ -93,7 +93,7 @@ impl CopyTarget for EcrRegistry {
         &self,
         repository: &RepositoryName,
         settings: &NewRepository,
-    ) -> Result<(), PortError> {
+    ) -> Result<Vec<String>, PortError> {
         self.create_repository_with(repository, settings).await
     }
 

@@ -72,12 +72,13 @@ pub trait CopyTarget: Send + Sync {
     /// The registry's repository creation templates (empty where it has none).
     async fn creation_templates(&self) -> Result<Vec<CreationTemplate>, PortError>;
 
-    /// Create the repository as `settings` say, where the registry has such settings.
+    /// Create the repository as `settings` say, where the registry has such settings; what of
+    /// them could not be applied to the repository just created, as problems.
     async fn create_repository(
         &self,
         repository: &RepositoryName,
         settings: &NewRepository,
-    ) -> Result<(), PortError>;
+    ) -> Result<Vec<String>, PortError>;
 
     /// Start uploading one blob.
     async fn start_upload(

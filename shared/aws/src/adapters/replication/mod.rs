@@ -92,32 +92,26 @@ impl ImageCopier {
             tags: copy.tags.to_vec(),
             ..CopyReport::default()
         };
-        let SourceImage {
-            root,
-            children,
-            referrers,
-            attached,
-            blobs,
-            digests,
-            ..
-        } = image;
         let available = match copy
             .destination
-            .available(copy.destination_repository, digests)
+            .available(copy.destination_repository, &image.digests)
             .await?
         {
             Some(available) => available,
             None => {
                 let settings = new_repository(source, image, copy).await?;
-                copy.destination
+                let problems = copy
+                    .destination
                     .create_repository(copy.destination_repository, &settings)
                     .await?;
+                report.problems.extend(problems);
                 report.created_repository = true;
+                report.creation_template = settings.template;
                 BTreeSet::new()
             }
         };
-        let needed = missing(blobs, &available);
-        report.layers_skipped = (digests.len() - needed.len()) as u64;
+        let needed = missing(&image.blobs, &available);
+        report.layers_skipped = (image.digests.len() - needed.len()) as u64;
         let route = Route {
             source,
             source_repository: copy.repository,
@@ -134,25 +128,37 @@ impl ImageCopier {
                 .await?;
         report.layers_copied = copied;
         report.bytes_copied = bytes;
-        for child in children {
-            self.put(copy, child, None, &mut report).await?;
+        self.put_manifests(image, copy, &mut report).await?;
+        Ok(report)
+    }
+
+    /// Every manifest, its blobs all there: children untagged, cosign referrers under their tags,
+    /// the image once per tag (untagged when it has none), then OCI 1.1 referrers (they name the
+    /// image they are about).
+    async fn put_manifests(
+        &self,
+        image: &SourceImage,
+        copy: &Copy<'_>,
+        report: &mut CopyReport,
+    ) -> Result<(), PortError> {
+        for child in &image.children {
+            self.put(copy, child, None, report).await?;
         }
-        for (tag, manifest) in referrers {
-            self.put(copy, manifest, Some(tag), &mut report).await?;
+        for (tag, manifest) in &image.referrers {
+            self.put(copy, manifest, Some(tag), report).await?;
             report.referrers.push(tag.clone());
         }
         if copy.tags.is_empty() {
-            self.put(copy, root, None, &mut report).await?;
+            self.put(copy, &image.root, None, report).await?;
         }
         for tag in copy.tags {
-            self.put(copy, root, Some(tag), &mut report).await?;
+            self.put(copy, &image.root, Some(tag), report).await?;
         }
-        // After their subjects: an OCI 1.1 referrer names the image it is about.
-        for manifest in attached {
-            self.put(copy, manifest, None, &mut report).await?;
+        for manifest in &image.attached {
+            self.put(copy, manifest, None, report).await?;
             report.attached.push(manifest.digest.clone());
         }
-        Ok(report)
+        Ok(())
     }
 
     async fn put(

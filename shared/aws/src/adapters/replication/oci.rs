@@ -230,8 +230,8 @@ impl CopyTarget for OciRegistry {
         &self,
         _repository: &RepositoryName,
         _settings: &NewRepository,
-    ) -> Result<(), PortError> {
-        Ok(())
+    ) -> Result<Vec<String>, PortError> {
+        Ok(Vec::new())
     }
 
     /// 1 POST.
