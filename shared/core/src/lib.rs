@@ -6,6 +6,7 @@ pub mod budget;
 pub mod event;
 pub mod execute;
 pub mod explain;
+pub mod fanout;
 pub mod janitor;
 pub mod manifest;
 pub mod message;
