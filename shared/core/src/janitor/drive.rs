@@ -5,21 +5,19 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::facts;
 use super::plan::{
-    ImageRecord, InUse, RepositoryPlan, Storage, Structure, deletion_group, plan_repository,
+    ImageRecord, RepositoryPlan, Storage, Structure, deletion_group, plan_repository,
 };
-use super::{
-    Budget, DEFAULT_KEEP_REVISIONS, FUNCTION, Reference, RepositoryRefs, refs_by_repository,
-};
+use super::{Budget, DEFAULT_KEEP_REVISIONS, FUNCTION, RepositoryRefs, refs_by_repository};
 use crate::execute::{Executor, Grants, Outcomes};
-use crate::manifest::{manifest_links, needs_manifest, subject_from_tag};
 use crate::message::{Body, CleanupBody, Did, Message, MessageAction, SCHEMA};
 use crate::names::{AccountId, Digest, Region, RepositoryName, Tag};
 use crate::plan::{Action, ListedImage, Plan};
-use crate::policy::{DEFAULT_QUARANTINE_PREFIX, Policy};
+use crate::policy::{DEFAULT_QUARANTINE_PREFIX, Policy, Resolved};
 use crate::ports::{
     Checkpoints, ImageCatalog, ImageDeletion, ImageEntry, ImageManifests, LifecycleControl,
-    MAX_BATCH_GET_IMAGE_IDS, PortError, Publisher, RepositorySettings, Workloads,
+    PortError, Publisher, RepositorySettings, Workloads,
 };
 
 fn record(entry: &ImageEntry, now: DateTime<Utc>) -> ImageRecord {
@@ -128,21 +126,7 @@ pub async fn run(
         .filter_map(|r| r.cleanup.as_ref()?.ecs_keep_revisions)
         .max()
         .unwrap_or(DEFAULT_KEEP_REVISIONS);
-    let mut names = Vec::new();
-    let mut next = None;
-    loop {
-        let page = ports.settings.repositories(next).await?;
-        names.extend(
-            page.items.into_iter().map(|r| r.name).filter(|n| {
-                only.is_none_or(|o| o == n) && policy.for_repository(n).cleanup.is_some()
-            }),
-        );
-        next = page.next;
-        if next.is_none() {
-            break;
-        }
-    }
-    names.sort();
+    let names = cleaned_repositories(policy, ports, only).await?;
     let key = format!("janitor#{}#{}", ctx.account, ctx.region);
     let resume = match ports.checkpoints {
         Some(c) => c.get(&key).await?,
@@ -178,6 +162,30 @@ pub async fn run(
     Ok(report)
 }
 
+/// The repositories a cleanup applies to (`only`, when given), in name order: ⌈R/1000⌉
+/// DescribeRepositories.
+async fn cleaned_repositories(
+    policy: &Policy,
+    ports: &Ports<'_>,
+    only: Option<&RepositoryName>,
+) -> Result<Vec<RepositoryName>, PortError> {
+    let mut names = Vec::new();
+    let mut next = None;
+    loop {
+        let page = ports.settings.repositories(next).await?;
+        names.extend(
+            page.items.into_iter().map(|r| r.name).filter(|n| {
+                only.is_none_or(|o| o == n) && policy.for_repository(n).cleanup.is_some()
+            }),
+        );
+        next = page.next;
+        if next.is_none() {
+            names.sort();
+            return Ok(names);
+        }
+    }
+}
+
 async fn clean_repository(
     repository: &RepositoryName,
     refs: &RepositoryRefs,
@@ -198,68 +206,11 @@ async fn clean_repository(
     if cleanup.value.rules.is_empty() {
         return Ok(()); // native rules only: nothing for janitor to list or delete itself
     }
-    let mut entries: Vec<ImageEntry> = Vec::new();
-    let mut next = None;
-    loop {
-        let page = ports.catalog.images(repository, next).await?;
-        entries.extend(page.items);
-        progress.images_listed(entries.len());
-        next = page.next;
-        if next.is_none() {
-            break;
-        }
-    }
-    // What is in use here, by digest: digest references, and the images carrying referenced tags.
-    let mut in_use = InUse::new();
-    let tag_owner: HashMap<&Tag, &Digest> = entries
-        .iter()
-        .flat_map(|e| e.tags.iter().map(move |t| (t, &e.digest)))
-        .collect();
-    // Digest references first (exact, and what deployments pinned), then tags resolved against
-    // the listing: the reason shown for an image does not depend on iteration order.
-    let mut ordered: Vec<(&Reference, &String)> = refs.iter().collect();
-    ordered.sort_by_key(|(reference, why)| (matches!(reference, Reference::Tag(_)), why.as_str()));
-    for (reference, why) in ordered {
-        let digest = match reference {
-            Reference::Digest(d) => Some(d),
-            Reference::Tag(t) => tag_owner.get(t).copied(),
-        };
-        if let Some(d) = digest {
-            in_use.entry(d.clone()).or_insert_with(|| why.clone());
-        }
-    }
-    // Structure: manifests of indexes and artifacts, 100 per BatchGetImage.
-    let mut structure = Structure::default();
-    let wanted: Vec<Digest> = entries
-        .iter()
-        .filter(|e| needs_manifest(e))
-        .map(|e| e.digest.clone())
-        .collect();
-    for chunk in wanted.chunks(MAX_BATCH_GET_IMAGE_IDS) {
-        for manifest in ports.images.manifests(repository, chunk).await? {
-            let (children, subject) = manifest_links(&manifest.bytes);
-            if !children.is_empty() {
-                structure.children.insert(manifest.digest.clone(), children);
-            }
-            if let Some(subject) = subject {
-                structure.subjects.insert(manifest.digest.clone(), subject);
-            }
-        }
-    }
-    for entry in &entries {
-        let named = entry.subject.clone();
-        if let Some(subject) = named.or_else(|| entry.tags.iter().find_map(subject_from_tag)) {
-            structure
-                .subjects
-                .entry(entry.digest.clone())
-                .or_insert(subject);
-        }
-    }
+    let entries = facts::listing(ports.catalog, repository, progress).await?;
+    let structure = facts::structure(ports.images, repository, &entries).await?;
     let records: Vec<ImageRecord> = entries.iter().map(|e| record(e, ctx.now)).collect();
-    let prefix = resolved
-        .gate
-        .and_then(|g| g.value.quarantine_prefix.as_deref())
-        .unwrap_or(DEFAULT_QUARANTINE_PREFIX);
+    let in_use = facts::in_use(&entries, refs);
+    let prefix = quarantine_prefix(&resolved);
     let planned = plan_repository(
         &records,
         &structure,
@@ -268,14 +219,54 @@ async fn clean_repository(
         prefix,
         ctx.now,
     );
+    let plan = Plan {
+        decision: format!(
+            "{repository}: delete {} of {} images",
+            planned.delete.len(),
+            records.len()
+        ),
+        dry_run: dry,
+        actions: deletions(repository, &records, &structure, &planned),
+    };
+    let message = cleanup_message(repository, ctx, dry, records.len(), &planned);
+    let topic_arn = resolved.notify.and_then(|n| n.value.topic_arn.clone());
+    let failures = act_and_tell(&plan, message, topic_arn, ctx, ports, report).await?;
+    let freed = report.outcomes.entry("BytesFreed").or_default();
+    *freed = freed.saturating_add(if dry { 0 } else { planned.bytes_freed });
+    report
+        .errors
+        .extend(failures.into_iter().map(|f| format!("{repository}: {f}")));
+    let images = records.len();
+    report.repositories.push(RepositoryReport {
+        repository: repository.clone(),
+        images,
+        applied: !dry,
+        plan: planned,
+    });
+    Ok(())
+}
 
-    // The plan lists deletions group by group; one action per group, so no delete batch mixes an
-    // index with what comes after it.
+/// scan-gate's quarantine prefix for the repository (its quarantined images are kept).
+fn quarantine_prefix<'p>(resolved: &Resolved<'p>) -> &'p str {
+    resolved
+        .gate
+        .and_then(|g| g.value.quarantine_prefix.as_deref())
+        .unwrap_or(DEFAULT_QUARANTINE_PREFIX)
+}
+
+/// The plan's deletions, one action per group: the plan lists them group by group, so no delete
+/// batch mixes an index with what comes after it. Each image with the tags the listing gave it.
+fn deletions(
+    repository: &RepositoryName,
+    records: &[ImageRecord],
+    structure: &Structure,
+    planned: &RepositoryPlan,
+) -> Vec<Action> {
     let listed: HashMap<&Digest, &Vec<Tag>> =
         records.iter().map(|r| (&r.digest, &r.tags)).collect();
-    let actions: Vec<Action> = planned
+    planned
         .delete
-        .chunk_by(|a, b| deletion_group(&structure, a) == deletion_group(&structure, b))
+        .chunk_by(|a, b| deletion_group(structure, a) == deletion_group(structure, b))
         .map(|digests| Action::DeleteImages {
             repository: repository.clone(),
             images: digests
@@ -286,17 +277,27 @@ async fn clean_repository(
                 })
                 .collect(),
         })
-        .collect();
+        .collect()
+}
+
+/// The cleanup message as planned (what acting changes is set after).
+fn cleanup_message(
+    repository: &RepositoryName,
+    ctx: &Context,
+    dry: bool,
+    images_total: usize,
+    planned: &RepositoryPlan,
+) -> Message {
     let body = CleanupBody {
         applied: !dry,
-        images_total: records.len() as u64,
+        images_total: images_total as u64,
         images_kept: planned.keep.len() as u64,
         images_deleted: planned.delete.len() as u64,
         bytes_freed: planned.bytes_freed,
         kept_because: planned.kept_because(),
         failures: Vec::new(),
     };
-    let mut message = Message {
+    Message {
         schema: SCHEMA.to_owned(),
         function: FUNCTION.to_owned(),
         account: ctx.account.clone(),
@@ -307,17 +308,20 @@ async fn clean_repository(
         dry_run: dry,
         event_id: None,
         body: Body::Cleanup(Box::new(body)),
-    };
-    let topic_arn = resolved.notify.and_then(|n| n.value.topic_arn.clone());
-    let plan = Plan {
-        decision: format!(
-            "{repository}: delete {} of {} images",
-            planned.delete.len(),
-            records.len()
-        ),
-        dry_run: dry,
-        actions,
-    };
+    }
+}
+
+/// Carry out the deletions, then tell (after acting, so the message reports what ECR refused):
+/// the failures ECR reported. Cut off mid-way (the batches before went through), it tells what
+/// was deleted, then fails; the next run plans again from what is left and tells about the rest.
+async fn act_and_tell(
+    plan: &Plan,
+    mut message: Message,
+    topic_arn: Option<String>,
+    ctx: &Context,
+    ports: &Ports<'_>,
+    report: &mut Report,
+) -> Result<Vec<String>, PortError> {
     let executor = Executor {
         images: ports.images,
         publisher: ports.publisher,
@@ -327,22 +331,19 @@ async fn clean_repository(
             ..Grants::default()
         },
     };
-    let deleted =
-        |outcomes: &crate::execute::Outcomes| outcomes.get("ImagesDeleted").copied().unwrap_or(0);
+    let deleted = |outcomes: &Outcomes| outcomes.get("ImagesDeleted").copied().unwrap_or(0);
     let deleted_before = deleted(&report.outcomes);
     let tell = |message: Message| Plan {
         decision: plan.decision.clone(),
-        dry_run: dry,
+        dry_run: plan.dry_run,
         actions: vec![Action::Publish {
             topic_arn: topic_arn.clone(),
             message,
         }],
     };
-    let failures = match executor.run(&plan, &mut report.outcomes).await {
+    let failures = match executor.run(plan, &mut report.outcomes).await {
         Ok(executed) => executed.failures,
         Err(error) => {
-            // Cut off mid-way (the batches before went through): tell what was deleted, then fail;
-            // the next run plans again from what is left and tells about the rest.
             let done = deleted(&report.outcomes).saturating_sub(deleted_before);
             if let Body::Cleanup(body) = &mut message.body {
                 body.images_deleted = done;
@@ -358,7 +359,6 @@ async fn clean_repository(
             return Err(error);
         }
     };
-    // Tell after acting, so the message reports what ECR refused.
     if let Body::Cleanup(body) = &mut message.body {
         body.failures.clone_from(&failures);
         body.images_deleted = body.images_deleted.saturating_sub(failures.len() as u64);
@@ -366,18 +366,7 @@ async fn clean_repository(
     if ctx.notify {
         executor.run(&tell(message), &mut report.outcomes).await?;
     }
-    let freed = report.outcomes.entry("BytesFreed").or_default();
-    *freed = freed.saturating_add(if dry { 0 } else { planned.bytes_freed });
-    report
-        .errors
-        .extend(failures.into_iter().map(|f| format!("{repository}: {f}")));
-    report.repositories.push(RepositoryReport {
-        repository: repository.clone(),
-        images: records.len(),
-        applied: !dry,
-        plan: planned,
-    });
-    Ok(())
+    Ok(failures)
 }
 
 /// Keep the repository's native lifecycle policy equal to the policy's rules: one

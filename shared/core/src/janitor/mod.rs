@@ -11,6 +11,7 @@
 //! and the extra keeps), image references here, the I/O driver in `drive.rs`.
 
 mod drive;
+mod facts;
 pub mod plan;
 pub mod safety;
 
