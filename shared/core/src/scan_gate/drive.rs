@@ -15,10 +15,10 @@ use crate::names::{Digest, RepositoryName, Tag};
 use crate::plan::Plan;
 use crate::policy::Policy;
 use crate::ports::{
-    ImageCatalog, ImageFindings, ImageManifests, IndexClaim, MAX_BATCH_GET_IMAGE_IDS, PortError,
-    Publisher, VerdictClaim, VerdictStore,
+    ImageCatalog, ImageFindings, ImageManifests, ImageResource, IndexClaim, IndexRecord,
+    MAX_BATCH_GET_IMAGE_IDS, PortError, Publisher, VerdictClaim, VerdictStore,
 };
-use crate::verdict::Verdict;
+use crate::verdict::{Finding, Verdict};
 
 pub struct Ports<'a> {
     pub images: &'a dyn ImageManifests,
@@ -281,68 +281,10 @@ async fn carry_out(
 async fn fill(need: Need, facts: &mut Facts, ports: &Ports<'_>) -> Result<(), PortError> {
     match need {
         Need::Findings { image, enhanced } => {
-            let mut all = Vec::new();
-            let mut next = None;
-            loop {
-                let page = if enhanced {
-                    ports.findings.inspector_findings(&image, next).await?
-                } else {
-                    ports
-                        .findings
-                        .scan_findings(&image.repository, &image.digest, next)
-                        .await?
-                };
-                all.extend(page.items);
-                next = page.next;
-                if next.is_none() {
-                    break;
-                }
-            }
-            facts.findings = Some(all);
+            facts.findings = Some(all_findings(ports, &image, enhanced).await?)
         }
         Need::ParentIndexes { repository, digest } => {
-            let mut parents = Parents::default();
-            let mut indexes: Vec<(Digest, Vec<Tag>)> = Vec::new();
-            let mut next = None;
-            loop {
-                let page = ports.catalog.images(&repository, next).await?;
-                for entry in page.items {
-                    for tag in &entry.tags {
-                        parents.owners.insert(tag.clone(), entry.digest.clone());
-                    }
-                    if entry
-                        .manifest_media_type
-                        .as_deref()
-                        .is_some_and(|t| INDEX_TYPES.contains(&t))
-                    {
-                        indexes.push((entry.digest, entry.tags));
-                    }
-                }
-                next = page.next;
-                if next.is_none() {
-                    break;
-                }
-            }
-            for chunk in indexes.chunks(MAX_BATCH_GET_IMAGE_IDS) {
-                let digests: Vec<Digest> = chunk.iter().map(|(d, _)| d.clone()).collect();
-                for manifest in ports.images.manifests(&repository, &digests).await? {
-                    let children = platform_children(&manifest.bytes);
-                    if !children.contains(&digest) {
-                        continue;
-                    }
-                    let tags = chunk
-                        .iter()
-                        .find(|(d, _)| *d == manifest.digest)
-                        .map(|(_, t)| t.clone())
-                        .unwrap_or_default();
-                    parents.indexes.push(ParentIndex {
-                        manifest,
-                        tags,
-                        children,
-                    });
-                }
-            }
-            facts.parents = Some(parents);
+            facts.parents = Some(parent_indexes(ports, &repository, &digest).await?)
         }
         Need::Verdicts {
             repository,
@@ -359,35 +301,12 @@ async fn fill(need: Need, facts: &mut Facts, ports: &Ports<'_>) -> Result<(), Po
         }
         Need::IndexClaim { index } => {
             facts.claimed = Some(index.record.fingerprint.clone());
-            facts.claim = Some(match ports.verdicts.claim_index(&index).await? {
-                IndexClaim::Recorded { previous } => VerdictClaim::Recorded { previous },
-                IndexClaim::Unchanged => VerdictClaim::Unchanged,
-                IndexClaim::Stale { changed } => VerdictClaim::Stale { changed },
-            })
+            facts.claim = Some(as_verdict_claim(ports.verdicts.claim_index(&index).await?));
         }
         Need::RecordedVerdict { repository, digest } => {
             facts.recorded = Some(ports.verdicts.verdict(&repository, &digest).await?)
         }
-        Need::IndexVerdicts { records, dry } => {
-            // Each claim is kept as soon as it is made: a failure part-way puts back those made.
-            facts.index_claims = Some(Vec::with_capacity(records.len()));
-            facts.read_only |= dry;
-            for index in records {
-                let record = &index.record;
-                let claim = if dry {
-                    let stored = ports
-                        .verdicts
-                        .verdict(&record.repository, &record.digest)
-                        .await?;
-                    IndexClaim::would(stored, record)
-                } else {
-                    ports.verdicts.claim_index(&index).await?
-                };
-                if let Some(claims) = facts.index_claims.as_mut() {
-                    claims.push((record.digest.clone(), claim, record.fingerprint.clone()));
-                }
-            }
-        }
+        Need::IndexVerdicts { records, dry } => claim_indexes(ports, records, dry, facts).await?,
         Need::VerdictRead { record } => {
             let stored = ports
                 .verdicts
@@ -413,6 +332,120 @@ async fn fill(need: Need, facts: &mut Facts, ports: &Ports<'_>) -> Result<(), Po
         }
     }
     Ok(())
+}
+
+/// Claim each index's derived verdict (in dry-run, read how it would go). Each claim is kept as
+/// soon as it is made: a failure part-way puts back those made.
+async fn claim_indexes(
+    ports: &Ports<'_>,
+    records: Vec<IndexRecord>,
+    dry: bool,
+    facts: &mut Facts,
+) -> Result<(), PortError> {
+    facts.index_claims = Some(Vec::with_capacity(records.len()));
+    facts.read_only |= dry;
+    for index in records {
+        let record = &index.record;
+        let claim = if dry {
+            let stored = ports
+                .verdicts
+                .verdict(&record.repository, &record.digest)
+                .await?;
+            IndexClaim::would(stored, record)
+        } else {
+            ports.verdicts.claim_index(&index).await?
+        };
+        if let Some(claims) = facts.index_claims.as_mut() {
+            claims.push((record.digest.clone(), claim, record.fingerprint.clone()));
+        }
+    }
+    Ok(())
+}
+
+/// A pushed index's claim, as the image's own claim reads it.
+fn as_verdict_claim(claim: IndexClaim) -> VerdictClaim {
+    match claim {
+        IndexClaim::Recorded { previous } => VerdictClaim::Recorded { previous },
+        IndexClaim::Unchanged => VerdictClaim::Unchanged,
+        IndexClaim::Stale { changed } => VerdictClaim::Stale { changed },
+    }
+}
+
+/// Every finding of the image: basic scanning's (DescribeImageScanFindings pages) or Inspector's
+/// ACTIVE ones (ListFindings pages).
+async fn all_findings(
+    ports: &Ports<'_>,
+    image: &ImageResource,
+    enhanced: bool,
+) -> Result<Vec<Finding>, PortError> {
+    let mut all = Vec::new();
+    let mut next = None;
+    loop {
+        let page = if enhanced {
+            ports.findings.inspector_findings(image, next).await?
+        } else {
+            ports
+                .findings
+                .scan_findings(&image.repository, &image.digest, next)
+                .await?
+        };
+        all.extend(page.items);
+        next = page.next;
+        if next.is_none() {
+            return Ok(all);
+        }
+    }
+}
+
+/// The repository's indexes naming `digest` as a platform image, and the owner of every tag: the
+/// repository listed (DescribeImages pages), its indexes' manifests read (BatchGetImage per 100).
+async fn parent_indexes(
+    ports: &Ports<'_>,
+    repository: &RepositoryName,
+    digest: &Digest,
+) -> Result<Parents, PortError> {
+    let mut parents = Parents::default();
+    let mut indexes: Vec<(Digest, Vec<Tag>)> = Vec::new();
+    let mut next = None;
+    loop {
+        let page = ports.catalog.images(repository, next).await?;
+        for entry in page.items {
+            for tag in &entry.tags {
+                parents.owners.insert(tag.clone(), entry.digest.clone());
+            }
+            if entry
+                .manifest_media_type
+                .as_deref()
+                .is_some_and(|t| INDEX_TYPES.contains(&t))
+            {
+                indexes.push((entry.digest, entry.tags));
+            }
+        }
+        next = page.next;
+        if next.is_none() {
+            break;
+        }
+    }
+    for chunk in indexes.chunks(MAX_BATCH_GET_IMAGE_IDS) {
+        let digests: Vec<Digest> = chunk.iter().map(|(d, _)| d.clone()).collect();
+        for manifest in ports.images.manifests(repository, &digests).await? {
+            let children = platform_children(&manifest.bytes);
+            if !children.contains(digest) {
+                continue;
+            }
+            let tags = chunk
+                .iter()
+                .find(|(d, _)| *d == manifest.digest)
+                .map(|(_, t)| t.clone())
+                .unwrap_or_default();
+            parents.indexes.push(ParentIndex {
+                manifest,
+                tags,
+                children,
+            });
+        }
+    }
+    Ok(parents)
 }
 
 /// The verdict recorded for each image (1 GetItem each).
