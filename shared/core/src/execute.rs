@@ -9,10 +9,11 @@
 use std::collections::BTreeMap;
 
 use crate::message::{Did, Message};
-use crate::names::{Digest, Tag};
-use crate::plan::{Action, Plan, TagMove};
+use crate::names::{Digest, RepositoryName, Tag};
+use crate::plan::{Action, ListedImage, Plan, TagMove};
 use crate::ports::{
-    ImageDeletion, ImageManifests, LifecycleControl, MutabilityControl, PortError, Publisher,
+    ImageDeletion, ImageManifests, LifecycleControl, Manifest, MutabilityControl, PortError,
+    Publisher, TagRemoval,
 };
 
 /// ECR's BatchDeleteImage limit on image ids per call.
@@ -167,104 +168,138 @@ impl Executor<'_> {
                 manifest,
                 moves,
             } => {
-                // A tag is removed only once its new name is in place: the image is never left
-                // without a tag by a half-done move.
-                let mut placed: Vec<&TagMove> = Vec::new();
-                for m in moves {
-                    match self.images.put_tag(repository, manifest, &m.to).await {
-                        Ok(_) | Err(PortError::ImageAlreadyExists { .. }) => placed.push(m),
-                        Err(e) if e.is_retryable() => return Err(e),
-                        Err(e) => executed.not_moved.push(NotMoved {
-                            tag_move: m.clone(),
-                            reason: format!("{} refused: {e}", m.to),
-                            still_on_image: true,
-                        }),
-                    }
-                }
-                count(outcomes, "TagsPut", placed.len());
-                let from: Vec<Tag> = placed.iter().map(|m| m.from.clone()).collect();
-                if from.is_empty() {
-                    return Ok(());
-                }
-                let removal = self
-                    .images
-                    .remove_tags(repository, &manifest.digest, &from)
-                    .await?;
-                count(
-                    outcomes,
-                    "TagsRemoved",
-                    from.len().saturating_sub(
-                        removal.moved.len() + removal.refused.len() + removal.raced.len(),
-                    ),
-                );
-                let move_of = |tag: &Tag| placed.iter().find(|m| &m.from == tag).copied();
-                for tag in removal.moved {
-                    if let Some(m) = move_of(&tag) {
-                        executed.not_moved.push(NotMoved {
-                            tag_move: m.clone(),
-                            reason: format!("{tag} is no longer on this image: left alone"),
-                            still_on_image: false,
-                        });
-                    }
-                }
-                for (tag, other) in removal.raced {
-                    if let Some(m) = move_of(&tag) {
-                        count(outcomes, "TagsRemovedElsewhere", 1);
-                        executed.not_moved.push(NotMoved {
-                            tag_move: m.clone(),
-                            reason: format!(
-                                "{tag} was pushed onto {other} just before it was removed, and was \
-                                 removed from {other} (ECR deletes an image with its last tag): \
-                                 push {tag} again"
-                            ),
-                            still_on_image: false,
-                        });
-                    }
-                }
-                for (tag, reason) in removal.refused {
-                    if let Some(m) = move_of(&tag) {
-                        executed.not_moved.push(NotMoved {
-                            tag_move: m.clone(),
-                            reason: format!("{tag} not removed: {reason}"),
-                            still_on_image: true,
-                        });
-                    }
-                }
+                self.move_tags(repository, manifest, moves, outcomes, executed)
+                    .await?
             }
             Action::DeleteImages { repository, images } => {
-                let deletion = granted(self.grants.deletion, "ecr:BatchDeleteImage")?;
-                for batch in images.chunks(DELETE_BATCH) {
-                    // Re-read just before deleting: an image tagged since it was listed stays.
-                    let digests: Vec<Digest> = batch.iter().map(|i| i.digest.clone()).collect();
-                    let now = self.images.tags_now(repository, &digests).await?;
-                    let mut go = Vec::new();
-                    for (listed, current) in batch.iter().zip(now) {
-                        match current {
-                            None => {} // gone already: what was wanted
-                            Some(tags) => match tags.iter().find(|t| !listed.tags.contains(t)) {
-                                Some(gained) => {
-                                    count(outcomes, "DeletesSkipped", 1);
-                                    executed.failures.push(format!(
-                                        "{}: kept, tagged {gained} since it was listed",
-                                        listed.digest
-                                    ));
-                                }
-                                None => go.push(listed.digest.clone()),
-                            },
-                        }
-                    }
-                    let refused = deletion.delete_images(repository, &go).await?;
-                    count(
-                        outcomes,
-                        "ImagesDeleted",
-                        go.len().saturating_sub(refused.len()),
-                    );
-                    count(outcomes, "DeleteFailures", refused.len());
-                    executed.failures.extend(refused);
-                }
+                self.delete_images(repository, images, outcomes, executed)
+                    .await?
             }
             Action::Publish { .. } => {}
         }
         Ok(())
+    }
+    /// Move tags: a tag is removed only once its new name is in place, so the image is never
+    /// left without a tag by a half-done move; what could not move is in `executed.not_moved`.
+    async fn move_tags(
+        &self,
+        repository: &RepositoryName,
+        manifest: &Manifest,
+        moves: &[TagMove],
+        outcomes: &mut Outcomes,
+        executed: &mut Executed,
+    ) -> Result<(), PortError> {
+        let mut placed: Vec<&TagMove> = Vec::new();
+        for m in moves {
+            match self.images.put_tag(repository, manifest, &m.to).await {
+                Ok(_) | Err(PortError::ImageAlreadyExists { .. }) => placed.push(m),
+                Err(e) if e.is_retryable() => return Err(e),
+                Err(e) => executed.not_moved.push(NotMoved {
+                    tag_move: m.clone(),
+                    reason: format!("{} refused: {e}", m.to),
+                    still_on_image: true,
+                }),
+            }
+        }
+        count(outcomes, "TagsPut", placed.len());
+        let from: Vec<Tag> = placed.iter().map(|m| m.from.clone()).collect();
+        if from.is_empty() {
+            return Ok(());
+        }
+        let removal = self
+            .images
+            .remove_tags(repository, &manifest.digest, &from)
+            .await?;
+        count(
+            outcomes,
+            "TagsRemoved",
+            from.len()
+                .saturating_sub(removal.moved.len() + removal.refused.len() + removal.raced.len()),
+        );
+        not_removed(removal, &placed, outcomes, executed);
+        Ok(())
+    }
+
+    /// Delete the images batch by batch, each batch re-read just before: an image tagged since
+    /// it was listed stays (`DeletesSkipped`), and what ECR refused is a failure.
+    async fn delete_images(
+        &self,
+        repository: &RepositoryName,
+        images: &[ListedImage],
+        outcomes: &mut Outcomes,
+        executed: &mut Executed,
+    ) -> Result<(), PortError> {
+        let deletion = granted(self.grants.deletion, "ecr:BatchDeleteImage")?;
+        for batch in images.chunks(DELETE_BATCH) {
+            let digests: Vec<Digest> = batch.iter().map(|i| i.digest.clone()).collect();
+            let now = self.images.tags_now(repository, &digests).await?;
+            let mut go = Vec::new();
+            for (listed, current) in batch.iter().zip(now) {
+                match current {
+                    None => {} // gone already: what was wanted
+                    Some(tags) => match tags.iter().find(|t| !listed.tags.contains(t)) {
+                        Some(gained) => {
+                            count(outcomes, "DeletesSkipped", 1);
+                            executed.failures.push(format!(
+                                "{}: kept, tagged {gained} since it was listed",
+                                listed.digest
+                            ));
+                        }
+                        None => go.push(listed.digest.clone()),
+                    },
+                }
+            }
+            let refused = deletion.delete_images(repository, &go).await?;
+            count(
+                outcomes,
+                "ImagesDeleted",
+                go.len().saturating_sub(refused.len()),
+            );
+            count(outcomes, "DeleteFailures", refused.len());
+            executed.failures.extend(refused);
+        }
+        Ok(())
+    }
+}
+
+/// What a tag-only removal did not remove, each as the move it belonged to: moved meanwhile (left
+/// alone), raced onto another image (reported, `TagsRemovedElsewhere`), or refused.
+fn not_removed(
+    removal: TagRemoval,
+    placed: &[&TagMove],
+    outcomes: &mut Outcomes,
+    executed: &mut Executed,
+) {
+    let move_of = |tag: &Tag| placed.iter().find(|m| &m.from == tag).copied();
+    for tag in removal.moved {
+        if let Some(m) = move_of(&tag) {
+            executed.not_moved.push(NotMoved {
+                tag_move: m.clone(),
+                reason: format!("{tag} is no longer on this image: left alone"),
+                still_on_image: false,
+            });
+        }
+    }
+    for (tag, other) in removal.raced {
+        if let Some(m) = move_of(&tag) {
+            count(outcomes, "TagsRemovedElsewhere", 1);
+            executed.not_moved.push(NotMoved {
+                tag_move: m.clone(),
+                reason: format!(
+                    "{tag} was pushed onto {other} just before it was removed, and was removed \
+                     from {other} (ECR deletes an image with its last tag): push {tag} again"
+                ),
+                still_on_image: false,
+            });
+        }
+    }
+    for (tag, reason) in removal.refused {
+        if let Some(m) = move_of(&tag) {
+            executed.not_moved.push(NotMoved {
+                tag_move: m.clone(),
+                reason: format!("{tag} not removed: {reason}"),
+                still_on_image: true,
+            });
+        }
     }
 }
