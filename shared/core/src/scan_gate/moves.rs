@@ -34,7 +34,37 @@ impl Outcome<'_> {
         note: String,
     ) -> Plan {
         let e = self.evaluation;
-        let body = VerdictBody {
+        let body = self.body(moves);
+        let message = Message {
+            schema: SCHEMA.to_owned(),
+            function: FUNCTION.to_owned(),
+            account: self.ctx.account.clone(),
+            region: self.ctx.region.clone(),
+            repository: self.subject.repository.clone(),
+            action: MessageAction::new(action, self.dry),
+            dry_run: self.dry,
+            event_id: self.ctx.event_id.clone(),
+            body: Body::Verdict(Box::new(body)),
+        };
+        actions.push(Action::Publish {
+            topic_arn: self.resolved.notify.and_then(|n| n.value.topic_arn.clone()),
+            message,
+        });
+        let why = if e.reasons.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", e.reasons.join("; "))
+        };
+        Plan {
+            decision: format!("{}: {}{why}{note}", self.at, e.verdict.as_str()),
+            dry_run: self.dry,
+            actions,
+        }
+    }
+    /// The verdict message's body: the evaluation and the tag moves made.
+    fn body(&self, moves: Moves) -> VerdictBody {
+        let e = self.evaluation;
+        VerdictBody {
             digest: self.subject.digest.clone(),
             tags: self.subject.tags.clone(),
             verdict: e.verdict,
@@ -72,31 +102,6 @@ impl Outcome<'_> {
                 .resolved
                 .gate
                 .and_then(|g| g.pattern.map(str::to_owned)),
-        };
-        let message = Message {
-            schema: SCHEMA.to_owned(),
-            function: FUNCTION.to_owned(),
-            account: self.ctx.account.clone(),
-            region: self.ctx.region.clone(),
-            repository: self.subject.repository.clone(),
-            action: MessageAction::new(action, self.dry),
-            dry_run: self.dry,
-            event_id: self.ctx.event_id.clone(),
-            body: Body::Verdict(Box::new(body)),
-        };
-        actions.push(Action::Publish {
-            topic_arn: self.resolved.notify.and_then(|n| n.value.topic_arn.clone()),
-            message,
-        });
-        let why = if e.reasons.is_empty() {
-            String::new()
-        } else {
-            format!(": {}", e.reasons.join("; "))
-        };
-        Plan {
-            decision: format!("{}: {}{why}{note}", self.at, e.verdict.as_str()),
-            dry_run: self.dry,
-            actions,
         }
     }
 }
@@ -196,11 +201,22 @@ pub(super) fn quarantine_step(o: &Outcome<'_>, prefix: &str, facts: &Facts) -> S
         };
         return Step::Done(o.plan(Vec::new(), Did::None, Moves::default(), note.to_owned()));
     }
+    let note = quarantine_note(&moves, &candidates);
+    let action = if moves.still_deployable.is_empty() {
+        Did::Quarantined
+    } else {
+        Did::QuarantineFailed
+    };
+    Step::Done(o.plan(actions, action, moves, note))
+}
+
+/// What a quarantine moved, for the decision line: the image's own tags, then the indexes'.
+fn quarantine_note(moves: &Moves, own_candidates: &[Tag]) -> String {
     let mut note = String::new();
     let own: Vec<Tag> = moves
         .quarantined
         .iter()
-        .filter(|t| candidates.contains(t))
+        .filter(|t| own_candidates.contains(t))
         .cloned()
         .collect();
     if !own.is_empty() {
@@ -219,12 +235,7 @@ pub(super) fn quarantine_step(o: &Outcome<'_>, prefix: &str, facts: &Facts) -> S
             joined(&of_indexes)
         ));
     }
-    let action = if moves.still_deployable.is_empty() {
-        Did::Quarantined
-    } else {
-        Did::QuarantineFailed
-    };
-    Step::Done(o.plan(actions, action, moves, note))
+    note
 }
 
 /// The image's own tags, those that still point at it (a tag moved since belongs to another image).

@@ -98,24 +98,7 @@ fn release_parents(
     moves: &mut Moves,
 ) -> Result<(), Box<Step>> {
     let parents = parents(o, facts)?;
-    let held: Vec<(&ParentIndex, Vec<(Tag, Tag)>)> = parents
-        .indexes
-        .iter()
-        .map(|p| {
-            let pairs = p
-                .tags
-                .iter()
-                .filter_map(|q| {
-                    Some((
-                        q.clone(),
-                        original_tag(prefix, q, &p.manifest.digest).ok()??,
-                    ))
-                })
-                .collect::<Vec<_>>();
-            (p, pairs)
-        })
-        .filter(|(_, pairs)| !pairs.is_empty())
-        .collect();
+    let held = quarantined_indexes(parents, prefix);
     if held.is_empty() {
         return Ok(());
     }
@@ -148,23 +131,60 @@ fn release_parents(
             ));
             continue;
         }
-        let mut release = Vec::new();
-        for (q, original) in pairs {
-            match parents.owners.get(&original) {
-                Some(owner) if owner != index => moves.taken.push(original),
-                _ => {
-                    moves.restored.push(original.clone());
-                    release.push(TagMove {
-                        from: q,
-                        to: original,
-                    });
-                }
-            }
-        }
+        let release = give_back(parents, index, pairs, moves);
         if !release.is_empty() {
             moves.via.push(index.clone());
             actions.push(move_tags(o, &parent.manifest, release));
         }
     }
     Ok(())
+}
+
+/// The indexes naming the image that hold quarantine tags, each with (quarantine tag, original).
+fn quarantined_indexes<'p>(
+    parents: &'p Parents,
+    prefix: &str,
+) -> Vec<(&'p ParentIndex, Vec<(Tag, Tag)>)> {
+    parents
+        .indexes
+        .iter()
+        .map(|p| {
+            let pairs = p
+                .tags
+                .iter()
+                .filter_map(|q| {
+                    Some((
+                        q.clone(),
+                        original_tag(prefix, q, &p.manifest.digest).ok()??,
+                    ))
+                })
+                .collect::<Vec<_>>();
+            (p, pairs)
+        })
+        .filter(|(_, pairs)| !pairs.is_empty())
+        .collect()
+}
+
+/// The moves giving an index its tags back, each only where no other image has taken it since
+/// (that one is reported in `taken`).
+fn give_back(
+    parents: &Parents,
+    index: &Digest,
+    pairs: Vec<(Tag, Tag)>,
+    moves: &mut Moves,
+) -> Vec<TagMove> {
+    let mut release = Vec::new();
+    for (q, original) in pairs {
+        match parents.owners.get(&original) {
+            Some(owner) if owner != index => moves.taken.push(original),
+            _ => {
+                moves.restored.push(original.clone());
+                release.push(TagMove {
+                    from: q,
+                    to: original,
+                });
+            }
+        }
+    }
+    release
 }
