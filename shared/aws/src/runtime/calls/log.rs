@@ -197,62 +197,7 @@ pub(super) fn describe(
         }
         _ => {
             if let Ok(Value::Object(json)) = serde_json::from_slice::<Value>(body) {
-                for (s, member, field) in JSON_MEMBERS {
-                    if *s != service {
-                        continue;
-                    }
-                    match json.get(*member) {
-                        Some(Value::String(v)) => fields.push((field, v.clone())),
-                        Some(Value::Array(items)) => fields.extend(
-                            items
-                                .iter()
-                                .filter_map(Value::as_str)
-                                .map(|v| (*field, v.to_owned())),
-                        ),
-                        _ => {}
-                    }
-                }
-                if service == "ECR"
-                    && operation == "CreateRepository"
-                    && json
-                        .get("tags")
-                        .and_then(Value::as_array)
-                        .is_some_and(|t| !t.is_empty())
-                {
-                    // Tags on create: IAM also authorizes them (ecr:TagResource).
-                    fields.push(("tagged", "yes".to_owned()));
-                }
-                if service == "ECR"
-                    && operation == "DescribeRepositories"
-                    && !fields.iter().any(|(f, _)| *f == "repository")
-                {
-                    // Every repository of the registry.
-                    fields.push(("repository", "*".to_owned()));
-                }
-                if service == "DynamoDB" {
-                    fields.extend(leading_keys(&json).into_iter().map(|k| ("key", k)));
-                    // TransactWriteItems: each item's table and key, under its own operation.
-                    for item in json
-                        .get("TransactItems")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                        .filter_map(Value::as_object)
-                    {
-                        for (kind, inner) in
-                            item.iter().filter_map(|(k, v)| Some((k, v.as_object()?)))
-                        {
-                            if let Some(table) = inner.get("TableName").and_then(Value::as_str) {
-                                fields.push(("table", table.to_owned()));
-                            }
-                            fields.extend(leading_keys(inner).into_iter().map(|k| ("key", k)));
-                            fields.push(("item", kind.clone()));
-                        }
-                    }
-                    if let Some(Value::Object(tables)) = json.get("RequestItems") {
-                        fields.extend(tables.keys().map(|t| ("table", t.clone())));
-                    }
-                }
+                fields.extend(json_fields(service, operation, &json));
             }
         }
     }
@@ -267,6 +212,79 @@ pub(super) fn describe(
         .map(|(field, value)| format!("{field}={}", escape(value)))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// What a JSON-protocol request body names: the members of [`JSON_MEMBERS`], all repositories for
+/// a DescribeRepositories that names none, tags on a CreateRepository, and DynamoDB's partition
+/// keys and tables (each TransactWriteItems item's, with its kind).
+fn json_fields(
+    service: &str,
+    operation: &str,
+    json: &serde_json::Map<String, Value>,
+) -> Vec<(&'static str, String)> {
+    let mut fields: Vec<(&'static str, String)> = Vec::new();
+    for (s, member, field) in JSON_MEMBERS {
+        if *s != service {
+            continue;
+        }
+        match json.get(*member) {
+            Some(Value::String(v)) => fields.push((field, v.clone())),
+            Some(Value::Array(items)) => fields.extend(
+                items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(|v| (*field, v.to_owned())),
+            ),
+            _ => {}
+        }
+    }
+    if service == "ECR"
+        && operation == "CreateRepository"
+        && json
+            .get("tags")
+            .and_then(Value::as_array)
+            .is_some_and(|t| !t.is_empty())
+    {
+        // Tags on create: IAM also authorizes them (ecr:TagResource).
+        fields.push(("tagged", "yes".to_owned()));
+    }
+    if service == "ECR"
+        && operation == "DescribeRepositories"
+        && !fields.iter().any(|(f, _)| *f == "repository")
+    {
+        // Every repository of the registry.
+        fields.push(("repository", "*".to_owned()));
+    }
+    if service == "DynamoDB" {
+        fields.extend(dynamodb_fields(json));
+    }
+    fields
+}
+
+/// A DynamoDB request's partition keys and tables: the item's, each TransactWriteItems item's
+/// (with its kind, under which IAM authorizes it), a batch's tables.
+fn dynamodb_fields(json: &serde_json::Map<String, Value>) -> Vec<(&'static str, String)> {
+    let mut fields: Vec<(&'static str, String)> =
+        leading_keys(json).into_iter().map(|k| ("key", k)).collect();
+    for item in json
+        .get("TransactItems")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_object)
+    {
+        for (kind, inner) in item.iter().filter_map(|(k, v)| Some((k, v.as_object()?))) {
+            if let Some(table) = inner.get("TableName").and_then(Value::as_str) {
+                fields.push(("table", table.to_owned()));
+            }
+            fields.extend(leading_keys(inner).into_iter().map(|k| ("key", k)));
+            fields.push(("item", kind.clone()));
+        }
+    }
+    if let Some(Value::Object(tables)) = json.get("RequestItems") {
+        fields.extend(tables.keys().map(|t| ("table", t.clone())));
+    }
+    fields
 }
 
 /// The region this process runs in, from the environment (`AWS_REGION`, as Lambda sets it):
