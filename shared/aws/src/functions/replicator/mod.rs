@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use warden_core::event::{Detail, Event, Incoming, SnsRecord};
 use warden_core::message::{Body, Did, Message, MessageAction, ReplicationBody, SCHEMA};
+use warden_core::names::RepositoryName;
 use warden_core::policy::Policy;
 use warden_core::ports::{ImageManifests, PortError, Publisher, VerdictLookup};
 use warden_core::replicate::image::CopyReport;
@@ -124,29 +125,10 @@ impl Replicator {
     ) -> Result<Outcome, PortError> {
         let started = Instant::now();
         let calls_before = self.calls.snapshot();
-        let mut plan = match replicate::decide(trigger, &self.policy, here) {
-            Decision::Skip { reason } => return Ok(Outcome::Skipped { reason }),
-            Decision::Copy(plan) => plan,
+        let plan = match self.confirmed_plan(trigger, here).await? {
+            Ok(plan) => plan,
+            Err(reason) => return Ok(Outcome::Skipped { reason }),
         };
-        if plan.requires_pass {
-            let Some(verdicts) = &self.verdicts else {
-                return Ok(Outcome::Skipped {
-                    reason: "gated, and no verdict table was given to check the verdict".into(),
-                });
-            };
-            let recorded = verdicts.verdict(&plan.repository, &plan.digest).await?;
-            if let Err(reason) = replicate::confirm(&plan, recorded.as_ref()) {
-                return Ok(Outcome::Skipped { reason });
-            }
-        }
-        // An event names the tags of its moment; the copy takes those the image holds now
-        // (a backfill lists them itself).
-        if !matches!(trigger, Trigger::Backfill { .. }) {
-            let current = self.source.tags_of(&plan.repository, &plan.digest).await?;
-            if let Err(reason) = replicate::with_current_tags(&mut plan, current.as_deref()) {
-                return Ok(Outcome::Skipped { reason });
-            }
-        }
         let resolved = self.policy.for_repository(&plan.repository);
         let dry_run = mode.dry_run || self.dry_run || resolved.dry_run;
         let mut body = ReplicationBody {
@@ -170,22 +152,7 @@ impl Replicator {
         }
         body.api_calls = self.calls.since(&calls_before).values().sum();
         body.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        let action = match (dry_run, body.failures.is_empty()) {
-            (true, _) => MessageAction::new(Did::Replicated, true),
-            (false, true) => MessageAction::done(Did::Replicated),
-            (false, false) => MessageAction::done(Did::ReplicationFailed),
-        };
-        let message = Message {
-            schema: SCHEMA.into(),
-            function: FUNCTION.into(),
-            account: here.account.clone(),
-            region: here.region.clone(),
-            repository: plan.repository.clone(),
-            action,
-            dry_run,
-            event_id,
-            body: Body::Replication(Box::new(body)),
-        };
+        let message = replication_message(here, &plan.repository, dry_run, event_id, body);
         let topic = resolved.notify.and_then(|n| n.value.topic_arn.as_deref());
         if mode.notify {
             self.publisher.publish(topic, &message).await?;
@@ -197,6 +164,38 @@ impl Replicator {
             Body::Replication(body) => Ok(Outcome::Replicated { body }),
             _ => Ok(Outcome::Planned { plan }),
         }
+    }
+
+    /// The copy plan for `trigger`, once confirmed: a gated copy needs the PASS recorded for the
+    /// digest now (1 GetItem), and the copy takes the tags the image holds now (1 DescribeImages
+    /// by digest; a backfill lists them itself). `Ok(Err(reason))`: nothing to copy.
+    async fn confirmed_plan(
+        &self,
+        trigger: &Trigger,
+        here: &Registry,
+    ) -> Result<Result<CopyPlan, String>, PortError> {
+        let mut plan = match replicate::decide(trigger, &self.policy, here) {
+            Decision::Skip { reason } => return Ok(Err(reason)),
+            Decision::Copy(plan) => plan,
+        };
+        if plan.requires_pass {
+            let Some(verdicts) = &self.verdicts else {
+                return Ok(Err(
+                    "gated, and no verdict table was given to check the verdict".into(),
+                ));
+            };
+            let recorded = verdicts.verdict(&plan.repository, &plan.digest).await?;
+            if let Err(reason) = replicate::confirm(&plan, recorded.as_ref()) {
+                return Ok(Err(reason));
+            }
+        }
+        if !matches!(trigger, Trigger::Backfill { .. }) {
+            let current = self.source.tags_of(&plan.repository, &plan.digest).await?;
+            if let Err(reason) = replicate::with_current_tags(&mut plan, current.as_deref()) {
+                return Ok(Err(reason));
+            }
+        }
+        Ok(Ok(plan))
     }
 
     /// Every copy of the plan, the source read once whatever the number of destinations: a
@@ -397,5 +396,32 @@ impl Function for Replicator {
             },
         )
         .await
+    }
+}
+
+/// The replication message: `replicated` (or `would_replicated`), `replication_failed` when a copy
+/// failed.
+fn replication_message(
+    here: &Registry,
+    repository: &RepositoryName,
+    dry_run: bool,
+    event_id: Option<String>,
+    body: ReplicationBody,
+) -> Message {
+    let action = match (dry_run, body.failures.is_empty()) {
+        (true, _) => MessageAction::new(Did::Replicated, true),
+        (false, true) => MessageAction::done(Did::Replicated),
+        (false, false) => MessageAction::done(Did::ReplicationFailed),
+    };
+    Message {
+        schema: SCHEMA.into(),
+        function: FUNCTION.into(),
+        account: here.account.clone(),
+        region: here.region.clone(),
+        repository: repository.clone(),
+        action,
+        dry_run,
+        event_id,
+        body: Body::Replication(Box::new(body)),
     }
 }
