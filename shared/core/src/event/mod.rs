@@ -131,6 +131,18 @@ pub fn incoming(value: Value) -> Result<Incoming, EventError> {
     batch::from_value(value)
 }
 
+/// A string member of the envelope (`source`, `detail-type`), or why the value is no event.
+fn envelope_text(map: &serde_json::Map<String, Value>, key: &str) -> Result<String, EventError> {
+    match map.get(key) {
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(other) => Err(EventError::NotAnEvent(format!(
+            "`{key}` is {}, not a string",
+            type_name(other)
+        ))),
+        None => Err(EventError::NotAnEvent(format!("missing `{key}`"))),
+    }
+}
+
 /// Parse an EventBridge event already read as JSON.
 pub fn parse_event(value: Value) -> Result<Event, EventError> {
     let Value::Object(mut map) = value else {
@@ -139,18 +151,8 @@ pub fn parse_event(value: Value) -> Result<Event, EventError> {
             type_name(&value)
         )));
     };
-    let text = |map: &serde_json::Map<String, Value>, key: &str| -> Result<String, EventError> {
-        match map.get(key) {
-            Some(Value::String(s)) => Ok(s.clone()),
-            Some(other) => Err(EventError::NotAnEvent(format!(
-                "`{key}` is {}, not a string",
-                type_name(other)
-            ))),
-            None => Err(EventError::NotAnEvent(format!("missing `{key}`"))),
-        }
-    };
-    let source = text(&map, "source")?;
-    let detail_type = text(&map, "detail-type")?;
+    let source = envelope_text(&map, "source")?;
+    let detail_type = envelope_text(&map, "detail-type")?;
     let context = format!("{detail_type} event");
     let envelope_error = |path: &str, message: String| EventError::Field {
         context: context.clone(),

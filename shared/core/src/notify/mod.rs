@@ -54,6 +54,16 @@ fn severe_enough(route: &SlackRoute, message: &Message) -> bool {
     }
 }
 
+/// A message's findings by id and package, sorted, for its fingerprint.
+fn finding_ids(findings: &[crate::verdict::Finding]) -> String {
+    let mut ids: Vec<String> = findings
+        .iter()
+        .map(|f| format!("{}|{}", f.id, f.package.as_deref().unwrap_or_default()))
+        .collect();
+    ids.sort();
+    ids.join(",")
+}
+
 /// What makes two messages the same news.
 pub fn fingerprint(message: &Message) -> String {
     let mut h = sha2::Sha256::new();
@@ -68,13 +78,7 @@ pub fn fingerprint(message: &Message) -> String {
         Body::Verdict(v) => {
             part(v.digest.as_str());
             part(v.verdict.as_str());
-            let mut ids: Vec<String> = v
-                .findings
-                .iter()
-                .map(|f| format!("{}|{}", f.id, f.package.as_deref().unwrap_or_default()))
-                .collect();
-            ids.sort();
-            part(&ids.join(","));
+            part(&finding_ids(&v.findings));
             part(&v.findings_total.to_string());
         }
         Body::TagReverted {

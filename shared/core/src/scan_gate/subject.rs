@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::event::{Detail, Event, InspectorFinding};
+use crate::event::{Detail, Event, ImageAction, InspectorFinding};
 use crate::manifest::INDEX_TYPES;
 use crate::names::{Digest, RepositoryName, Tag, repository_from_name_or_arn};
 use crate::severity::SeverityCounts;
@@ -92,29 +92,32 @@ fn event_subject(event: &Event) -> Result<Subject, String> {
             observed_at: None,
         }),
         Detail::InspectorFinding(finding) => finding_subject(finding),
-        Detail::ImagePush(push) => {
-            if !push.succeeded() {
-                return Err("a failed push: nothing was tagged".to_owned());
-            }
-            let tag = push
-                .image_tag
-                .clone()
-                .ok_or("an untagged push: no tag to take away")?;
-            Ok(Subject {
-                repository: push.repository_name.clone(),
-                digest: push.image_digest.clone(),
-                tags: vec![tag],
-                source: Source::Pushed {
-                    index: push
-                        .manifest_media_type
-                        .as_deref()
-                        .map(|t| INDEX_TYPES.contains(&t)),
-                },
-                observed_at: None,
-            })
-        }
+        Detail::ImagePush(push) => push_subject(push),
         other => Err(format!("{} events are not scan-gate's", other.kind())),
     }
+}
+
+/// A tag pushed onto an image (a failed or untagged push names none to take away).
+fn push_subject(push: &ImageAction) -> Result<Subject, String> {
+    if !push.succeeded() {
+        return Err("a failed push: nothing was tagged".to_owned());
+    }
+    let tag = push
+        .image_tag
+        .clone()
+        .ok_or("an untagged push: no tag to take away")?;
+    Ok(Subject {
+        repository: push.repository_name.clone(),
+        digest: push.image_digest.clone(),
+        tags: vec![tag],
+        source: Source::Pushed {
+            index: push
+                .manifest_media_type
+                .as_deref()
+                .map(|t| INDEX_TYPES.contains(&t)),
+        },
+        observed_at: None,
+    })
 }
 
 fn finding_subject(finding: &InspectorFinding) -> Result<Subject, String> {

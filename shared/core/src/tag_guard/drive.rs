@@ -144,54 +144,69 @@ pub async fn resolve_tag(
     loop {
         match decide_tag(repository, tag, digest, observed_at, policy, ctx, &facts) {
             Step::Done(plan) => return Ok(plan),
-            Step::Need(need) => match need {
-                Need::LedgerClaim {
-                    repository,
-                    tag,
-                    digest,
-                    observed_at,
-                } => {
-                    facts.ledger = Some(
-                        ports
-                            .ledger
-                            .claim(&repository, &tag, &digest, observed_at)
-                            .await?,
-                    );
-                }
-                Need::LedgerRead { repository, tag } => {
-                    let entry = ports.ledger.entry(&repository, &tag).await?;
-                    facts.ledger = Some(Claim::would(entry.as_ref(), digest, observed_at));
-                }
-                Need::CurrentTarget { repository, tag } => {
-                    facts.current = Some(ports.images.tag_target(&repository, &tag).await?);
-                }
-                Need::Manifests {
-                    repository,
-                    digests,
-                } => {
-                    facts.manifests = Some(ports.images.manifests(&repository, &digests).await?);
-                }
-                Need::RecordedVerdict { repository, digest } => {
-                    let record = ports.verdicts.verdict(&repository, &digest).await?;
-                    facts.recorded_verdict = Some(record.map(|r| r.verdict));
-                }
-                Need::LedgerFollow {
-                    repository,
-                    tag,
-                    from,
-                    to,
-                    observed_at,
-                } => {
-                    facts.ledger_followed = Some(
-                        ports
-                            .ledger
-                            .follow(&repository, &tag, &from, &to, observed_at)
-                            .await?,
-                    );
-                }
-            },
+            Step::Need(need) => fill(need, write, ports, &mut facts).await?,
         }
     }
+}
+
+/// Read (or claim) what a tag decision asks for.
+async fn fill(
+    need: Need,
+    write: &TagWrite<'_>,
+    ports: &Ports<'_>,
+    facts: &mut TagFacts,
+) -> Result<(), PortError> {
+    match need {
+        Need::LedgerClaim {
+            repository,
+            tag,
+            digest,
+            observed_at,
+        } => {
+            facts.ledger = Some(
+                ports
+                    .ledger
+                    .claim(&repository, &tag, &digest, observed_at)
+                    .await?,
+            );
+        }
+        Need::LedgerRead { repository, tag } => {
+            let entry = ports.ledger.entry(&repository, &tag).await?;
+            facts.ledger = Some(Claim::would(
+                entry.as_ref(),
+                write.digest,
+                write.observed_at,
+            ));
+        }
+        Need::CurrentTarget { repository, tag } => {
+            facts.current = Some(ports.images.tag_target(&repository, &tag).await?);
+        }
+        Need::Manifests {
+            repository,
+            digests,
+        } => {
+            facts.manifests = Some(ports.images.manifests(&repository, &digests).await?);
+        }
+        Need::RecordedVerdict { repository, digest } => {
+            let record = ports.verdicts.verdict(&repository, &digest).await?;
+            facts.recorded_verdict = Some(record.map(|r| r.verdict));
+        }
+        Need::LedgerFollow {
+            repository,
+            tag,
+            from,
+            to,
+            observed_at,
+        } => {
+            facts.ledger_followed = Some(
+                ports
+                    .ledger
+                    .follow(&repository, &tag, &from, &to, observed_at)
+                    .await?,
+            );
+        }
+    }
+    Ok(())
 }
 
 /// The reconciling sweep: every repository's setting, and every protected tag in mutable ones.
