@@ -270,46 +270,8 @@ impl AccountWorkloads {
                 .filter(|f| f.package_type() == Some(&PackageType::Image))
             {
                 let name = f.function_name().unwrap_or_default();
-                let mut versions = Vec::new();
-                let mut marker = None;
-                loop {
-                    let page = self
-                        .lambda
-                        .list_versions_by_function()
-                        .function_name(name)
-                        .set_marker(marker)
-                        .send()
-                        .await
-                        .map_err(|e| port_error("lambda:ListVersionsByFunction", e))?;
-                    versions.extend(
-                        page.versions()
-                            .iter()
-                            .filter_map(|v| v.version().map(str::to_owned)),
-                    );
-                    marker = page.next_marker().map(str::to_owned);
-                    if marker.is_none() {
-                        break;
-                    }
-                }
-                for version in versions {
-                    let got = self
-                        .lambda
-                        .get_function()
-                        .function_name(name)
-                        .qualifier(&version)
-                        .send()
-                        .await
-                        .map_err(|e| port_error("lambda:GetFunction", e))?;
-                    let why = format!("Lambda function {name}:{version}");
-                    if let Some(code) = got.code() {
-                        // The resolved digest is what runs, even after the tag moved.
-                        for uri in [code.resolved_image_uri(), code.image_uri()]
-                            .into_iter()
-                            .flatten()
-                        {
-                            refs.push((uri.to_owned(), why.clone()));
-                        }
-                    }
+                for version in self.lambda_versions(name).await? {
+                    self.lambda_images(name, &version, refs).await?;
                 }
             }
             next = out.next_marker().map(str::to_owned);
@@ -317,6 +279,59 @@ impl AccountWorkloads {
                 return Ok(());
             }
         }
+    }
+
+    /// Every version of the function: ⌈V/50⌉ ListVersionsByFunction.
+    async fn lambda_versions(&self, name: &str) -> Result<Vec<String>, PortError> {
+        let mut versions = Vec::new();
+        let mut marker = None;
+        loop {
+            let page = self
+                .lambda
+                .list_versions_by_function()
+                .function_name(name)
+                .set_marker(marker)
+                .send()
+                .await
+                .map_err(|e| port_error("lambda:ListVersionsByFunction", e))?;
+            versions.extend(
+                page.versions()
+                    .iter()
+                    .filter_map(|v| v.version().map(str::to_owned)),
+            );
+            marker = page.next_marker().map(str::to_owned);
+            if marker.is_none() {
+                return Ok(versions);
+            }
+        }
+    }
+
+    /// The images one version runs (1 GetFunction): the resolved digest is what runs, even after
+    /// the tag moved, and the URI as written.
+    async fn lambda_images(
+        &self,
+        name: &str,
+        version: &str,
+        refs: &mut Vec<(String, String)>,
+    ) -> Result<(), PortError> {
+        let got = self
+            .lambda
+            .get_function()
+            .function_name(name)
+            .qualifier(version)
+            .send()
+            .await
+            .map_err(|e| port_error("lambda:GetFunction", e))?;
+        let why = format!("Lambda function {name}:{version}");
+        if let Some(code) = got.code() {
+            for uri in [code.resolved_image_uri(), code.image_uri()]
+                .into_iter()
+                .flatten()
+            {
+                refs.push((uri.to_owned(), why.clone()));
+            }
+        }
+        Ok(())
     }
 }
 

@@ -69,6 +69,21 @@ pub(super) fn replication_problems(
         }
     }
 }
+/// A destination's fields ECR's own replication has no use for, and why.
+const NATIVE_DESTINATION_FIELDS: [(&str, &str); 3] = [
+    (
+        "repository",
+        "ECR replicates under the same repository name",
+    ),
+    (
+        "role_arn",
+        "another account admits ECR's replication through its registry policy, not a role",
+    ),
+    (
+        "external_id",
+        "another account admits ECR's replication through its registry policy, not a role",
+    ),
+];
 
 fn native_problems(
     problems: &mut Vec<Problem>,
@@ -103,20 +118,7 @@ fn native_problems(
         .flatten()
         .enumerate()
     {
-        for (field, why) in [
-            (
-                "repository",
-                "ECR replicates under the same repository name",
-            ),
-            (
-                "role_arn",
-                "another account admits ECR's replication through its registry policy, not a role",
-            ),
-            (
-                "external_id",
-                "another account admits ECR's replication through its registry policy, not a role",
-            ),
-        ] {
+        for (field, why) in NATIVE_DESTINATION_FIELDS {
             if d.get(field).is_some() {
                 problem(&format!(".destinations[{j}].{field}"), why);
             }
