@@ -62,139 +62,167 @@ impl AccountWorkloads {
     ) -> Result<(), PortError> {
         for cluster in self.clusters().await? {
             let cluster_name = cluster.rsplit('/').next().unwrap_or(&cluster).to_owned();
-            let mut services = Vec::new();
-            let mut revisions: Vec<(String, String)> = Vec::new();
-            let mut next = None;
-            loop {
-                let out = self
-                    .ecs
-                    .list_services()
-                    .cluster(&cluster)
-                    .set_next_token(next)
-                    .send()
-                    .await
-                    .map_err(|e| port_error("ecs:ListServices", e))?;
-                services.extend(out.service_arns().iter().cloned());
-                next = out.next_token().map(str::to_owned);
-                if next.is_none() {
-                    break;
-                }
+            let revisions = self.services_usage(&cluster, &cluster_name, defs).await?;
+            self.pinned_digests(&revisions, refs).await?;
+            self.tasks_usage(&cluster, &cluster_name, defs, refs)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The cluster's services (ListServices pages, DescribeServices per 10): their task
+    /// definitions, current and deploying, into `defs`; their current revisions, returned.
+    async fn services_usage(
+        &self,
+        cluster: &str,
+        cluster_name: &str,
+        defs: &mut BTreeMap<String, String>,
+    ) -> Result<Vec<(String, String)>, PortError> {
+        let mut services = Vec::new();
+        let mut next = None;
+        loop {
+            let out = self
+                .ecs
+                .list_services()
+                .cluster(cluster)
+                .set_next_token(next)
+                .send()
+                .await
+                .map_err(|e| port_error("ecs:ListServices", e))?;
+            services.extend(out.service_arns().iter().cloned());
+            next = out.next_token().map(str::to_owned);
+            if next.is_none() {
+                break;
             }
-            for chunk in services.chunks(10) {
-                let out = self
-                    .ecs
-                    .describe_services()
-                    .cluster(&cluster)
-                    .set_services(Some(chunk.to_vec()))
-                    .send()
-                    .await
-                    .map_err(|e| port_error("ecs:DescribeServices", e))?;
-                for s in out.services() {
-                    let why = format!(
-                        "ECS service {cluster_name}/{} (desired {})",
-                        s.service_name().unwrap_or_default(),
-                        s.desired_count()
-                    );
-                    let in_deployments = s.deployments().iter().filter_map(|d| d.task_definition());
-                    for def in s.task_definition().into_iter().chain(in_deployments) {
-                        defs.entry(def.to_owned()).or_insert_with(|| why.clone());
-                    }
-                    for revision in s.current_service_revisions() {
-                        if let Some(arn) = revision.arn() {
-                            revisions.push((arn.to_owned(), why.clone()));
-                        }
-                    }
+        }
+        let mut revisions: Vec<(String, String)> = Vec::new();
+        for chunk in services.chunks(10) {
+            let out = self
+                .ecs
+                .describe_services()
+                .cluster(cluster)
+                .set_services(Some(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(|e| port_error("ecs:DescribeServices", e))?;
+            for s in out.services() {
+                let why = format!(
+                    "ECS service {cluster_name}/{} (desired {})",
+                    s.service_name().unwrap_or_default(),
+                    s.desired_count()
+                );
+                let in_deployments = s.deployments().iter().filter_map(|d| d.task_definition());
+                for def in s.task_definition().into_iter().chain(in_deployments) {
+                    defs.entry(def.to_owned()).or_insert_with(|| why.clone());
                 }
-            }
-            // What each deployment pinned: ECS resolves a tag to a digest when it deploys, and a
-            // service scaled to 0 still needs that digest, wherever the tag has moved since.
-            for chunk in revisions.chunks(MAX_SERVICE_REVISIONS) {
-                let out = self
-                    .ecs
-                    .describe_service_revisions()
-                    .set_service_revision_arns(Some(chunk.iter().map(|(a, _)| a.clone()).collect()))
-                    .send()
-                    .await
-                    .map_err(|e| port_error("ecs:DescribeServiceRevisions", e))?;
-                // A revision ECS cannot describe pinned a digest nobody can name: cleanup cannot
-                // know what is in use, so it stops (what a failure's reason is, is not written down).
-                if let Some(failure) = out.failures().first() {
-                    return Err(PortError::Invalid {
-                        operation: "ecs:DescribeServiceRevisions",
-                        message: format!(
-                            "{}: {}: what that deployment pinned is unknown, so nothing can be \
-                             deleted safely",
-                            failure.arn().unwrap_or_default(),
-                            failure.reason().unwrap_or_default()
-                        ),
-                    });
-                }
-                for revision in out.service_revisions() {
-                    let why = chunk
-                        .iter()
-                        .find(|(a, _)| Some(a.as_str()) == revision.service_revision_arn())
-                        .map(|(_, w)| format!("{w}, deployed digest"))
-                        .unwrap_or_default();
-                    for image in revision.container_images() {
-                        if let (Some(uri), Some(digest)) = (image.image(), image.image_digest()) {
-                            let repository = uri
-                                .split_once('@')
-                                .map_or_else(|| strip_tag(uri), |(r, _)| r);
-                            refs.push((format!("{repository}@{digest}"), why.clone()));
-                        }
+                for revision in s.current_service_revisions() {
+                    if let Some(arn) = revision.arn() {
+                        revisions.push((arn.to_owned(), why.clone()));
                     }
                 }
             }
-            revisions.clear();
-            let mut tasks = Vec::new();
-            let mut next = None;
-            loop {
-                let out = self
-                    .ecs
-                    .list_tasks()
-                    .cluster(&cluster)
-                    .desired_status(DesiredStatus::Running)
-                    .set_next_token(next)
-                    .send()
-                    .await
-                    .map_err(|e| port_error("ecs:ListTasks", e))?;
-                tasks.extend(out.task_arns().iter().cloned());
-                next = out.next_token().map(str::to_owned);
-                if next.is_none() {
-                    break;
+        }
+        Ok(revisions)
+    }
+
+    /// What each deployment pinned (DescribeServiceRevisions per 20): ECS resolves a tag to a
+    /// digest when it deploys, and a service scaled to 0 still needs that digest, wherever the
+    /// tag has moved since. A revision ECS cannot describe pinned a digest nobody can name:
+    /// cleanup cannot know what is in use, so it stops (what a failure's reason is, is not
+    /// written down).
+    async fn pinned_digests(
+        &self,
+        revisions: &[(String, String)],
+        refs: &mut Vec<(String, String)>,
+    ) -> Result<(), PortError> {
+        for chunk in revisions.chunks(MAX_SERVICE_REVISIONS) {
+            let out = self
+                .ecs
+                .describe_service_revisions()
+                .set_service_revision_arns(Some(chunk.iter().map(|(a, _)| a.clone()).collect()))
+                .send()
+                .await
+                .map_err(|e| port_error("ecs:DescribeServiceRevisions", e))?;
+            if let Some(failure) = out.failures().first() {
+                return Err(PortError::Invalid {
+                    operation: "ecs:DescribeServiceRevisions",
+                    message: format!(
+                        "{}: {}: what that deployment pinned is unknown, so nothing can be \
+                         deleted safely",
+                        failure.arn().unwrap_or_default(),
+                        failure.reason().unwrap_or_default()
+                    ),
+                });
+            }
+            for revision in out.service_revisions() {
+                let why = chunk
+                    .iter()
+                    .find(|(a, _)| Some(a.as_str()) == revision.service_revision_arn())
+                    .map(|(_, w)| format!("{w}, deployed digest"))
+                    .unwrap_or_default();
+                for image in revision.container_images() {
+                    if let (Some(uri), Some(digest)) = (image.image(), image.image_digest()) {
+                        refs.push((by_digest(uri, digest), why.clone()));
+                    }
                 }
             }
-            for chunk in tasks.chunks(100) {
-                let out = self
-                    .ecs
-                    .describe_tasks()
-                    .cluster(&cluster)
-                    .set_tasks(Some(chunk.to_vec()))
-                    .send()
-                    .await
-                    .map_err(|e| port_error("ecs:DescribeTasks", e))?;
-                for t in out.tasks() {
-                    let id = t
-                        .task_arn()
-                        .unwrap_or_default()
-                        .rsplit('/')
-                        .next()
-                        .unwrap_or_default()
-                        .to_owned();
-                    let why = format!(
-                        "ECS task {cluster_name}/{id} ({})",
-                        t.last_status().unwrap_or("PENDING")
-                    );
-                    if let Some(def) = t.task_definition_arn() {
-                        defs.entry(def.to_owned()).or_insert_with(|| why.clone());
-                    }
-                    for c in t.containers() {
-                        if let (Some(image), Some(digest)) = (c.image(), c.image_digest()) {
-                            let repository = image
-                                .split_once('@')
-                                .map_or_else(|| strip_tag(image), |(r, _)| r);
-                            refs.push((format!("{repository}@{digest}"), why.clone()));
-                        }
+        }
+        Ok(())
+    }
+
+    /// The cluster's running tasks (ListTasks pages, DescribeTasks per 100): their task
+    /// definitions into `defs`, the digests their containers run into `refs`.
+    async fn tasks_usage(
+        &self,
+        cluster: &str,
+        cluster_name: &str,
+        defs: &mut BTreeMap<String, String>,
+        refs: &mut Vec<(String, String)>,
+    ) -> Result<(), PortError> {
+        let mut tasks = Vec::new();
+        let mut next = None;
+        loop {
+            let out = self
+                .ecs
+                .list_tasks()
+                .cluster(cluster)
+                .desired_status(DesiredStatus::Running)
+                .set_next_token(next)
+                .send()
+                .await
+                .map_err(|e| port_error("ecs:ListTasks", e))?;
+            tasks.extend(out.task_arns().iter().cloned());
+            next = out.next_token().map(str::to_owned);
+            if next.is_none() {
+                break;
+            }
+        }
+        for chunk in tasks.chunks(100) {
+            let out = self
+                .ecs
+                .describe_tasks()
+                .cluster(cluster)
+                .set_tasks(Some(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(|e| port_error("ecs:DescribeTasks", e))?;
+            for t in out.tasks() {
+                let id = t
+                    .task_arn()
+                    .unwrap_or_default()
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or_default();
+                let why = format!(
+                    "ECS task {cluster_name}/{id} ({})",
+                    t.last_status().unwrap_or("PENDING")
+                );
+                if let Some(def) = t.task_definition_arn() {
+                    defs.entry(def.to_owned()).or_insert_with(|| why.clone());
+                }
+                for c in t.containers() {
+                    if let (Some(image), Some(digest)) = (c.image(), c.image_digest()) {
+                        refs.push((by_digest(image, digest), why.clone()));
                     }
                 }
             }
@@ -333,6 +361,14 @@ impl AccountWorkloads {
         }
         Ok(())
     }
+}
+
+/// `repository@digest` for an image reference and the digest it resolved to.
+fn by_digest(uri: &str, digest: &str) -> String {
+    let repository = uri
+        .split_once('@')
+        .map_or_else(|| strip_tag(uri), |(r, _)| r);
+    format!("{repository}@{digest}")
 }
 
 /// `arn:aws:ecs:region:account:task-definition/family:revision` → `family`.
