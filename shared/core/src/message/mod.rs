@@ -214,28 +214,9 @@ impl Message {
                     self.repository, c.images_deleted, c.images_total
                 )
             }
-            Body::Verdict(v) => {
-                let image = match v.tags.first() {
-                    Some(tag) => format!("{}:{tag}", self.repository),
-                    None => format!("{}@{}", self.repository, v.digest.short()),
-                };
-                let max = v
-                    .max_severity
-                    .as_ref()
-                    .map(|s| format!(" ({s})"))
-                    .unwrap_or_default();
-                let did = match self.action.did {
-                    Did::Quarantined => ", quarantined",
-                    Did::Released => ", released",
-                    _ => "",
-                };
-                format!("{would}{} {image}{max}{did}", v.verdict.as_str())
-            }
+            Body::Verdict(v) => format!("{would}{}", self.verdict_subject(v)),
             Body::Replication(r) => {
-                let image = match r.tags.first() {
-                    Some(tag) => format!("{}:{tag}", self.repository),
-                    None => format!("{}@{}", self.repository, r.digest.short()),
-                };
+                let image = self.image_named(&r.tags, &r.digest);
                 let bytes = r
                     .copies
                     .iter()
@@ -246,6 +227,30 @@ impl Message {
             }
         };
         truncate(&text, MAX_SUBJECT)
+    }
+
+    /// `PASS team-a/api:v1 (HIGH), quarantined`.
+    fn verdict_subject(&self, v: &VerdictBody) -> String {
+        let image = self.image_named(&v.tags, &v.digest);
+        let max = v
+            .max_severity
+            .as_ref()
+            .map(|s| format!(" ({s})"))
+            .unwrap_or_default();
+        let did = match self.action.did {
+            Did::Quarantined => ", quarantined",
+            Did::Released => ", released",
+            _ => "",
+        };
+        format!("{} {image}{max}{did}", v.verdict.as_str())
+    }
+
+    /// `repository:tag` by the first tag, else `repository@<short digest>`.
+    fn image_named(&self, tags: &[Tag], digest: &Digest) -> String {
+        match tags.first() {
+            Some(tag) => format!("{}:{tag}", self.repository),
+            None => format!("{}@{}", self.repository, digest.short()),
+        }
     }
 
     /// SNS message attributes (all `String`), for subscription filter policies.
