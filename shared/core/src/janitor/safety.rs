@@ -37,47 +37,75 @@ pub fn violations(
             by_digest.len()
         ));
     }
-    let grace = Duration::days(i64::from(cleanup.grace_days.unwrap_or(0)));
     for d in &plan.delete {
-        let Some(image) = by_digest.get(d) else {
-            found.push(format!("{d} deleted but not listed"));
-            continue;
-        };
-        let mut broken = |why: &str| found.push(format!("{d} deleted: {why}"));
-        if in_use.contains_key(d) {
-            broken("in use");
-        }
-        if cleanup.allow_digests.iter().any(|a| a == d.as_str()) {
-            broken("allowed by digest");
-        }
-        let tags = || image.tags.iter().map(|t| t.as_str());
-        if tags().any(|t| cleanup.protect_tags.iter().any(|p| wildcard_match(p, t))) {
-            broken("protected tag");
-        }
-        if cleanup.keep_quarantined.unwrap_or(true)
-            && tags().any(|t| t.starts_with(quarantine_prefix))
-        {
-            broken("quarantined");
-        }
-        if image.storage == Storage::Activating {
-            broken("being restored");
-        }
-        if image.storage == Storage::Archived
-            && image
-                .archived_at
-                .is_none_or(|a| now - a < Duration::days(ARCHIVE_MINIMUM_DAYS))
-        {
-            broken("archived less than 90 days ago");
-        }
-        if let (Some(days), Some(pulled)) = (cleanup.keep_pulled_within_days, image.last_pull) {
-            if now - pulled <= Duration::days(i64::from(days)) {
-                broken("pulled recently");
-            }
-        }
-        if now - super::plan::push_clock(image) < grace {
-            broken("inside the grace period");
+        match by_digest.get(d) {
+            None => found.push(format!("{d} deleted but not listed")),
+            Some(image) => found.extend(
+                kept_by_safety(image, cleanup, in_use, quarantine_prefix, now)
+                    .into_iter()
+                    .map(|why| format!("{d} deleted: {why}")),
+            ),
         }
     }
+    found.extend(structural_violations(plan, structure, &by_digest, &deleted));
+    found
+}
+
+/// Why the extra safety keeps this image, if it does (none: it may go).
+fn kept_by_safety(
+    image: &ImageRecord,
+    cleanup: &Cleanup,
+    in_use: &InUse,
+    quarantine_prefix: &str,
+    now: DateTime<Utc>,
+) -> Vec<&'static str> {
+    let d = &image.digest;
+    let mut why = Vec::new();
+    let grace = Duration::days(i64::from(cleanup.grace_days.unwrap_or(0)));
+    if in_use.contains_key(d) {
+        why.push("in use");
+    }
+    if cleanup.allow_digests.iter().any(|a| a == d.as_str()) {
+        why.push("allowed by digest");
+    }
+    let tags = || image.tags.iter().map(|t| t.as_str());
+    if tags().any(|t| cleanup.protect_tags.iter().any(|p| wildcard_match(p, t))) {
+        why.push("protected tag");
+    }
+    if cleanup.keep_quarantined.unwrap_or(true) && tags().any(|t| t.starts_with(quarantine_prefix))
+    {
+        why.push("quarantined");
+    }
+    if image.storage == Storage::Activating {
+        why.push("being restored");
+    }
+    if image.storage == Storage::Archived
+        && image
+            .archived_at
+            .is_none_or(|a| now - a < Duration::days(ARCHIVE_MINIMUM_DAYS))
+    {
+        why.push("archived less than 90 days ago");
+    }
+    if let (Some(days), Some(pulled)) = (cleanup.keep_pulled_within_days, image.last_pull)
+        && now - pulled <= Duration::days(i64::from(days))
+    {
+        why.push("pulled recently");
+    }
+    if now - super::plan::push_clock(image) < grace {
+        why.push("inside the grace period");
+    }
+    why
+}
+
+/// What the deletions break of the registry's structure: a child of a kept index, an index
+/// deleted after its child, a referrer of a kept subject.
+fn structural_violations(
+    plan: &RepositoryPlan,
+    structure: &Structure,
+    by_digest: &HashMap<&Digest, &ImageRecord>,
+    deleted: &HashSet<&Digest>,
+) -> Vec<String> {
+    let mut found = Vec::new();
     for (index, children) in &structure.children {
         let index_kept = by_digest.contains_key(index) && !deleted.contains(index);
         let index_at = plan.delete.iter().position(|d| d == index);
