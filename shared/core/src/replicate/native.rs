@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::names::{AccountId, Region};
-use crate::policy::{Policy, ecr_filter_prefix};
+use crate::policy::{Policy, Replication, ecr_filter_prefix};
 use crate::replicate::Registry;
 
 /// Rules per replication configuration: 10 on ECR's service-quotas page and in its user guide, 25
@@ -67,25 +67,7 @@ pub fn desired(policy: &Policy, here: &Registry) -> Result<NativeConfiguration, 
             ));
             continue;
         };
-        let mut destinations = BTreeSet::new();
-        for d in &replication.destinations {
-            let (Ok(region), Ok(registry_id)) = (
-                Region::new(d.region.as_str()),
-                AccountId::new(d.account.as_deref().unwrap_or(here.account.as_str())),
-            ) else {
-                problems.push(format!(
-                    "`{}`: a destination is not a region/account",
-                    rule.pattern
-                ));
-                continue;
-            };
-            if region != here.region || registry_id != here.account {
-                destinations.insert(NativeDestination {
-                    region,
-                    registry_id,
-                });
-            }
-        }
+        let destinations = native_destinations(&rule.pattern, replication, here, &mut problems);
         if destinations.is_empty() {
             continue;
         }
@@ -108,6 +90,46 @@ pub fn desired(policy: &Policy, here: &Registry) -> Result<NativeConfiguration, 
             prefixes: prefixes.unwrap_or_default(),
         })
         .collect();
+    problems.extend(limit_problems(&rules));
+    if problems.is_empty() {
+        Ok(NativeConfiguration::new(rules))
+    } else {
+        Err(problems)
+    }
+}
+
+/// A rule's destinations other than this registry, as ECR names them; one that is not a
+/// region/account is a problem.
+fn native_destinations(
+    pattern: &str,
+    replication: &Replication,
+    here: &Registry,
+    problems: &mut Vec<String>,
+) -> BTreeSet<NativeDestination> {
+    let mut destinations = BTreeSet::new();
+    for d in &replication.destinations {
+        let (Ok(region), Ok(registry_id)) = (
+            Region::new(d.region.as_str()),
+            AccountId::new(d.account.as_deref().unwrap_or(here.account.as_str())),
+        ) else {
+            problems.push(format!(
+                "`{pattern}`: a destination is not a region/account"
+            ));
+            continue;
+        };
+        if region != here.region || registry_id != here.account {
+            destinations.insert(NativeDestination {
+                region,
+                registry_id,
+            });
+        }
+    }
+    destinations
+}
+
+/// ECR's limits on a replication configuration: rules, unique destinations, filters per rule.
+fn limit_problems(rules: &[NativeRule]) -> Vec<String> {
+    let mut problems = Vec::new();
     if rules.len() > MAX_RULES {
         problems.push(format!(
             "{} rules (distinct destination sets); ECR takes at most {MAX_RULES}",
@@ -122,7 +144,7 @@ pub fn desired(policy: &Policy, here: &Registry) -> Result<NativeConfiguration, 
             unique.len()
         ));
     }
-    for rule in &rules {
+    for rule in rules {
         if rule.prefixes.len() > MAX_FILTERS {
             problems.push(format!(
                 "a rule with {} prefixes; ECR takes at most {MAX_FILTERS} per rule",
@@ -130,11 +152,7 @@ pub fn desired(policy: &Policy, here: &Registry) -> Result<NativeConfiguration, 
             ));
         }
     }
-    if problems.is_empty() {
-        Ok(NativeConfiguration::new(rules))
-    } else {
-        Err(problems)
-    }
+    problems
 }
 
 /// Whether the replicator leaves `repository`'s copies to ECR (its rule is `native`).
