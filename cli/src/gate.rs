@@ -13,8 +13,9 @@ use warden_aws::adapters::ecr::EcrRegistry;
 use warden_aws::functions::scan_gate::{ScanGate, ScanGateConfig};
 use warden_aws::{ApiCalls, load_sdk_config};
 use warden_core::message::Body;
-use warden_core::operator::image_arg::parse_image_arg;
+use warden_core::operator::image_arg::{ImageArg, parse_image_arg};
 use warden_core::plan::Action;
+use warden_core::policy::Policy;
 use warden_core::scan_gate::{Report, image_subject};
 use warden_core::verdict::Verdict;
 
@@ -49,73 +50,129 @@ pub fn run(args: &GateArgs, calls: &ApiCalls) -> anyhow::Result<ExitCode> {
     let image = parse_image_arg(&args.image).map_err(anyhow::Error::msg)?;
     let policy = load_policy(&args.policy)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(async {
-        let sdk = load_sdk_config().await?;
-        let place = for_image(&sdk, &image, Some(&policy)).await?;
-        let registry = EcrRegistry::from_sdk(&place.sdk, calls).in_registry(&place.account);
-        let state = registry
-            .image_state(&image.repository, &image.reference)
-            .await
-            .with_context(|| format!("{image} in {}/{}", place.account, place.region))?
-            .with_context(|| format!("{image}: no such image in {}/{}", place.account, place.region))?;
-        let digest = state.entry.digest.clone();
-        let scan = json!({
-            "status": state.scan_status,
-            "description": state.scan_description,
-            "counts": state.counts,
-        });
-        let subject = match image_subject(
-            image.repository.clone(),
-            digest.clone(),
-            state.entry.tags.clone(),
-            state.scan_status.as_deref(),
-            state.counts.clone(),
-            // What ECR says now: the read is the evidence's time.
-            None,
-        ) {
-            Ok(subject) => subject,
-            Err(why) => {
-                if args.json {
-                    emit(&serde_json::to_string_pretty(&json!({
-                        "image": image.to_string(), "digest": digest, "scan": scan, "verdict": null, "why": why,
-                    }))?)?;
-                } else {
-                    emit(&format!("{image} → {digest}\nno verdict: {why}"))?;
-                }
-                return Ok(ExitCode::from(NO_VERDICT));
-            }
-        };
-        let config = ScanGateConfig {
-            table: args.table.clone(),
-            topic_arn: args.topic_arn.clone(),
-            dry_run: false,
-        };
-        let gate = ScanGate::new(&place.home, calls, policy, config)
-            .with_named_accounts(&place.home)
-            .await;
-        let (report, verdict) = gate
-            .gate(&subject, place.account.clone(), place.region.clone(), args.apply)
-            .await?;
-        if args.json {
-            emit(&serde_json::to_string_pretty(&json!({
-                "image": image.to_string(),
-                "digest": digest,
-                "tags": state.entry.tags,
-                "scan": scan,
-                "verdict": verdict.map(Verdict::as_str),
-                "applied": args.apply,
-                "report": report,
-            }))?)?;
-        } else {
-            emit(&summary(&image.to_string(), &state.entry.tags, &digest, &scan, verdict, &report, args.apply))?;
+    runtime.block_on(gate_image(args, calls, &image, policy))
+}
+
+/// The image as ECR describes it now, its verdict as scan-gate would decide it (acted on with
+/// `--apply`), printed; the exit code says the verdict.
+async fn gate_image(
+    args: &GateArgs,
+    calls: &ApiCalls,
+    image: &ImageArg,
+    policy: Policy,
+) -> anyhow::Result<ExitCode> {
+    let sdk = load_sdk_config().await?;
+    let place = for_image(&sdk, image, Some(&policy)).await?;
+    let registry = EcrRegistry::from_sdk(&place.sdk, calls).in_registry(&place.account);
+    let where_ = format!("{}/{}", place.account, place.region);
+    let state = registry
+        .image_state(&image.repository, &image.reference)
+        .await
+        .with_context(|| format!("{image} in {where_}"))?
+        .with_context(|| format!("{image}: no such image in {where_}"))?;
+    let digest = state.entry.digest.clone();
+    let scan = json!({
+        "status": state.scan_status,
+        "description": state.scan_description,
+        "counts": state.counts,
+    });
+    let subject = match image_subject(
+        image.repository.clone(),
+        digest.clone(),
+        state.entry.tags.clone(),
+        state.scan_status.as_deref(),
+        state.counts.clone(),
+        // What ECR says now: the read is the evidence's time.
+        None,
+    ) {
+        Ok(subject) => subject,
+        Err(why) => {
+            no_verdict(args.json, &image.to_string(), &digest, &scan, &why)?;
+            return Ok(ExitCode::from(NO_VERDICT));
         }
-        Ok(match verdict {
-            Some(Verdict::Pass) if report.errors.is_empty() => ExitCode::SUCCESS,
-            Some(Verdict::Fail) => ExitCode::from(1),
-            Some(Verdict::Pass) => ExitCode::from(2),
-            None => ExitCode::from(NO_VERDICT),
-        })
-    })
+    };
+    let config = ScanGateConfig {
+        table: args.table.clone(),
+        topic_arn: args.topic_arn.clone(),
+        dry_run: false,
+    };
+    let gate = ScanGate::new(&place.home, calls, policy, config)
+        .with_named_accounts(&place.home)
+        .await;
+    let (account, region) = (place.account.clone(), place.region.clone());
+    let (report, verdict) = gate.gate(&subject, account, region, args.apply).await?;
+    let seen = Seen {
+        image: image.to_string(),
+        tags: &state.entry.tags,
+        digest: &digest,
+        scan: &scan,
+    };
+    print_result(args, &seen, verdict, &report)?;
+    Ok(exit_code(verdict, &report))
+}
+
+/// What was read of the image.
+struct Seen<'a> {
+    image: String,
+    tags: &'a [warden_core::names::Tag],
+    digest: &'a warden_core::names::Digest,
+    scan: &'a serde_json::Value,
+}
+
+/// The verdict and what it did, as JSON or as the summary.
+fn print_result(
+    args: &GateArgs,
+    seen: &Seen<'_>,
+    verdict: Option<Verdict>,
+    report: &Report,
+) -> anyhow::Result<()> {
+    if args.json {
+        return emit(&serde_json::to_string_pretty(&json!({
+            "image": seen.image,
+            "digest": seen.digest,
+            "tags": seen.tags,
+            "scan": seen.scan,
+            "verdict": verdict.map(Verdict::as_str),
+            "applied": args.apply,
+            "report": report,
+        }))?);
+    }
+    emit(&summary(
+        &seen.image,
+        seen.tags,
+        seen.digest,
+        seen.scan,
+        verdict,
+        report,
+        args.apply,
+    ))
+}
+
+/// 0 PASS, 1 FAIL, 2 PASS with errors, NO_VERDICT when the facts gave none.
+fn exit_code(verdict: Option<Verdict>, report: &Report) -> ExitCode {
+    match verdict {
+        Some(Verdict::Pass) if report.errors.is_empty() => ExitCode::SUCCESS,
+        Some(Verdict::Fail) => ExitCode::from(1),
+        Some(Verdict::Pass) => ExitCode::from(2),
+        None => ExitCode::from(NO_VERDICT),
+    }
+}
+
+/// Why there is no verdict yet (a scan not finished, none made), as text or JSON.
+fn no_verdict(
+    json: bool,
+    image: &str,
+    digest: &warden_core::names::Digest,
+    scan: &serde_json::Value,
+    why: &str,
+) -> anyhow::Result<()> {
+    if json {
+        emit(&serde_json::to_string_pretty(&json!({
+            "image": image, "digest": digest, "scan": scan, "verdict": null, "why": why,
+        }))?)
+    } else {
+        emit(&format!("{image} → {digest}\nno verdict: {why}"))
+    }
 }
 
 fn summary(
@@ -139,31 +196,7 @@ fn summary(
         format!("{image} → {digest}")
     };
     let mut out = format!("image     {named} (tags: {tags})\n");
-    let listed = |m: &serde_json::Map<String, serde_json::Value>| {
-        m.iter()
-            .map(|(k, v)| format!("{k} {v}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    // Counts ECR gave, else those the verdict counted from the whole findings listing.
-    let counted = report
-        .plans
-        .iter()
-        .flat_map(|p| &p.actions)
-        .find_map(|a| match a {
-            Action::Publish { message, .. } => match &message.body {
-                Body::Verdict(body) => serde_json::to_value(&body.counts).ok(),
-                _ => None,
-            },
-            _ => None,
-        });
-    let counts = match (scan["counts"].as_object(), counted) {
-        (Some(given), _) => listed(given),
-        (None, Some(serde_json::Value::Object(counted))) => {
-            format!("{} (counted from the findings)", listed(&counted))
-        }
-        _ => String::new(),
-    };
+    let counts = counts_line(scan, report);
     out.push_str(&format!(
         "scan      {} {counts}\n",
         scan["status"].as_str().unwrap_or("none")
@@ -175,25 +208,7 @@ fn summary(
     for plan in &report.plans {
         out.push_str(&format!("decision  {}\n", plan.decision));
         for action in &plan.actions {
-            match action {
-                Action::MoveTags { moves, .. } => {
-                    for m in moves {
-                        out.push_str(&format!("action    move tag {} → {}\n", m.from, m.to));
-                    }
-                }
-                Action::Publish { message, .. } => {
-                    if let Body::Verdict(body) = &message.body {
-                        for reason in &body.reasons {
-                            out.push_str(&format!("reason    {reason}\n"));
-                        }
-                    }
-                    out.push_str(&format!("action    tell: {}\n", message.action));
-                }
-                other => out.push_str(&format!(
-                    "action    {}\n",
-                    serde_json::to_string(other).unwrap_or_default()
-                )),
-            }
+            out.push_str(&action_lines(action));
         }
     }
     for error in &report.errors {
@@ -204,5 +219,59 @@ fn summary(
     } else {
         "plan only: nothing was changed (--apply acts)"
     });
+    out
+}
+
+/// The counts ECR gave, else those the verdict counted from the whole findings listing.
+fn counts_line(scan: &serde_json::Value, report: &Report) -> String {
+    let listed = |m: &serde_json::Map<String, serde_json::Value>| {
+        m.iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let counted = report
+        .plans
+        .iter()
+        .flat_map(|p| &p.actions)
+        .find_map(|a| match a {
+            Action::Publish { message, .. } => match &message.body {
+                Body::Verdict(body) => serde_json::to_value(&body.counts).ok(),
+                _ => None,
+            },
+            _ => None,
+        });
+    match (scan["counts"].as_object(), counted) {
+        (Some(given), _) => listed(given),
+        (None, Some(serde_json::Value::Object(counted))) => {
+            format!("{} (counted from the findings)", listed(&counted))
+        }
+        _ => String::new(),
+    }
+}
+
+/// One planned action as the summary shows it: each tag move, a message's reasons, anything else
+/// as JSON.
+fn action_lines(action: &Action) -> String {
+    let mut out = String::new();
+    match action {
+        Action::MoveTags { moves, .. } => {
+            for m in moves {
+                out.push_str(&format!("action    move tag {} → {}\n", m.from, m.to));
+            }
+        }
+        Action::Publish { message, .. } => {
+            if let Body::Verdict(body) = &message.body {
+                for reason in &body.reasons {
+                    out.push_str(&format!("reason    {reason}\n"));
+                }
+            }
+            out.push_str(&format!("action    tell: {}\n", message.action));
+        }
+        other => out.push_str(&format!(
+            "action    {}\n",
+            serde_json::to_string(other).unwrap_or_default()
+        )),
+    }
     out
 }
