@@ -311,10 +311,30 @@ fn explain_tag_guard(event: &Event, policy: &Policy) -> Value {
     }
 }
 
+/// What explain assumes of an image it does not read: its tags still point to it.
+fn assumed_image(
+    digest: warden_core::names::Digest,
+    tags: Vec<warden_core::names::Tag>,
+) -> warden_core::ports::ImageView {
+    let manifest = warden_core::ports::Manifest {
+        digest: digest.clone(),
+        media_type: None,
+        bytes: String::new(),
+    };
+    let tags = tags
+        .into_iter()
+        .map(|t| (t, Some(digest.clone())))
+        .collect();
+    warden_core::ports::ImageView {
+        manifest: Some(manifest),
+        tags,
+    }
+}
+
 /// What scan-gate would decide: the verdict and its actions, assuming a first verdict for the image
 /// and that the event's tags still point to it. When the findings decide, says so (nothing is read).
 fn explain_scan_gate(event: &Event, policy: &Policy) -> Value {
-    use warden_core::ports::{ImageView, Manifest, VerdictClaim};
+    use warden_core::ports::VerdictClaim;
     use warden_core::scan_gate::{self, Facts, Need, Step};
     let subject = match scan_gate::subject(event) {
         Ok(subject) => subject,
@@ -347,19 +367,7 @@ fn explain_scan_gate(event: &Event, policy: &Policy) -> Value {
                 facts.claim = Some(VerdictClaim::Recorded { previous: None })
             }
             Step::Need(Need::ImageTags { digest, tags, .. }) => {
-                let manifest = Manifest {
-                    digest: digest.clone(),
-                    media_type: None,
-                    bytes: String::new(),
-                };
-                let tags = tags
-                    .into_iter()
-                    .map(|t| (t, Some(digest.clone())))
-                    .collect();
-                facts.image = Some(ImageView {
-                    manifest: Some(manifest),
-                    tags,
-                });
+                facts.image = Some(assumed_image(digest, tags))
             }
             Step::Need(need @ Need::RecordedVerdict { .. }) => {
                 return json!({
