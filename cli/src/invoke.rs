@@ -68,44 +68,7 @@ pub fn run(args: &InvokeArgs, calls: &ApiCalls) -> anyhow::Result<ExitCode> {
                 .await
                 .context("the policy (or pass --policy)")?,
         };
-        let dry = args.dry_run;
-        let result = match args.function {
-            FunctionName::TagGuard => {
-                let mut config = TagGuardConfig::from_env()?;
-                config.dry_run |= dry;
-                let f = TagGuard::new(&sdk, calls, policy, config)
-                    .with_named_accounts(&sdk)
-                    .await;
-                f.handle(payload).await
-            }
-            FunctionName::ScanGate => {
-                let mut config = ScanGateConfig::from_env()?;
-                config.dry_run |= dry;
-                let f = ScanGate::new(&sdk, calls, policy, config)
-                    .with_named_accounts(&sdk)
-                    .await;
-                f.handle(payload).await
-            }
-            FunctionName::Notifier => {
-                anyhow::ensure!(!dry, "notifier has no dry run: it only posts messages");
-                let f = Notifier::new(&sdk, calls, policy, NotifierConfig::from_env()?)?;
-                f.handle(payload).await
-            }
-            FunctionName::Janitor => {
-                let mut config = JanitorConfig::from_env()?;
-                config.dry_run |= dry;
-                Janitor::new(&sdk, calls, policy, config)
-                    .handle(payload)
-                    .await
-            }
-            FunctionName::Replicator => {
-                let mut config = ReplicatorConfig::from_env()?;
-                config.dry_run |= dry;
-                Replicator::new(&sdk, calls, policy, config)?
-                    .handle(payload)
-                    .await
-            }
-        };
+        let result = handle(args.function, args.dry_run, &sdk, calls, policy, payload).await?;
         anyhow::Ok((result, calls.snapshot()))
     })?;
     match result {
@@ -123,6 +86,55 @@ pub fn run(args: &InvokeArgs, calls: &ApiCalls) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(1))
         }
     }
+}
+
+/// Run `function`'s handler in-process on `payload`, configured from the environment as the
+/// Lambda is (`dry_run` forces its dry run).
+async fn handle(
+    function: FunctionName,
+    dry: bool,
+    sdk: &aws_config::SdkConfig,
+    calls: &ApiCalls,
+    policy: warden_core::policy::Policy,
+    payload: Payload,
+) -> anyhow::Result<Result<serde_json::Value, InvocationError>> {
+    Ok(match function {
+        FunctionName::TagGuard => {
+            let mut config = TagGuardConfig::from_env()?;
+            config.dry_run |= dry;
+            let f = TagGuard::new(sdk, calls, policy, config)
+                .with_named_accounts(sdk)
+                .await;
+            f.handle(payload).await
+        }
+        FunctionName::ScanGate => {
+            let mut config = ScanGateConfig::from_env()?;
+            config.dry_run |= dry;
+            let f = ScanGate::new(sdk, calls, policy, config)
+                .with_named_accounts(sdk)
+                .await;
+            f.handle(payload).await
+        }
+        FunctionName::Notifier => {
+            anyhow::ensure!(!dry, "notifier has no dry run: it only posts messages");
+            let f = Notifier::new(sdk, calls, policy, NotifierConfig::from_env()?)?;
+            f.handle(payload).await
+        }
+        FunctionName::Janitor => {
+            let mut config = JanitorConfig::from_env()?;
+            config.dry_run |= dry;
+            Janitor::new(sdk, calls, policy, config)
+                .handle(payload)
+                .await
+        }
+        FunctionName::Replicator => {
+            let mut config = ReplicatorConfig::from_env()?;
+            config.dry_run |= dry;
+            Replicator::new(sdk, calls, policy, config)?
+                .handle(payload)
+                .await
+        }
+    })
 }
 
 fn event(path: &Path) -> anyhow::Result<Payload> {
