@@ -3,8 +3,10 @@ limit fails `make lint`; the functions already past it when the rule came are li
 tests/lint/function_length_allowed.txt with their length then, and may only shrink — one that
 grows fails, and one back within the limit (or gone) must leave the list (the list only ever
 shrinks). A function's length runs from its `fn` line to its closing brace, rustfmt's layout
-(`cargo fmt --check` runs first). Test code is left out: `tests.rs` files and `#[cfg(test)]`
-modules.
+(`cargo fmt --check` runs first). Test code is left out: `tests.rs` files and inline
+`#[cfg(test)] mod … {` blocks. Two functions of one name in a file are `name` and `name#2`. Read
+as text, not parsed: a line holding `}` at a function's own indentation inside a multi-line raw
+string would end it early (rustfmt's layout makes that rare; none today).
 
 Usage: python tests/lint/function_length.py ALLOWED_LIST SRC [SRC ...]
 """
@@ -16,14 +18,22 @@ import sys
 from pathlib import Path
 
 LIMIT = 60
-FN = re.compile(r"^(\s*)(?:pub(?:\([^)]*\))?\s+)?(?:async\s+)?(?:const\s+)?(?:unsafe\s+)?fn\s+(\w+)")
+FN = re.compile(
+    r"^(\s*)(?:pub(?:\([^)]*\))?\s+)?(?:const\s+)?(?:async\s+)?(?:unsafe\s+)?"
+    r"(?:extern\s+\"[^\"]*\"\s+)?fn\s+(\w+)"
+)
 
 
 def production_lines(path: Path) -> list[str]:
-    """The file's lines up to its `#[cfg(test)] mod` block, if any."""
-    lines = path.read_text().split("\n")
+    """The file's lines, less its inline `#[cfg(test)] mod … {` block (a `mod tests;` declaration
+    names a file of its own, left out by name)."""
+    lines = path.read_text(encoding="utf-8").split("\n")
     for i, line in enumerate(lines[:-1]):
-        if line.strip() == "#[cfg(test)]" and lines[i + 1].lstrip().startswith("mod "):
+        following = lines[i + 1].strip()
+        if (
+            line.strip() == "#[cfg(test)]"
+            and re.match(r"(pub(\([^)]*\))?\s+)?mod\s+\w+\s*\{$", following)
+        ):
             return lines[:i]
     return lines
 
@@ -58,24 +68,34 @@ def functions(path: Path):
 
 
 def measure(sources: list[str]) -> dict[str, int]:
+    """`path::name` (`path::name#2` for a second function of that name in the file) → length, of
+    every function over the limit."""
     found: dict[str, int] = {}
     for src in sources:
+        if not Path(src).is_dir():
+            raise SystemExit(f"{src}: no such source folder")
         for path in sorted(Path(src).rglob("*.rs")):
             if path.name == "tests.rs" or "tests" in path.relative_to(src).parts[:-1]:
                 continue
+            seen: dict[str, int] = {}
             for name, _line, length in functions(path):
+                seen[name] = seen.get(name, 0) + 1
                 if length > LIMIT:
-                    key = f"{path}::{name}"
-                    found[key] = max(found.get(key, 0), length)
+                    key = f"{path}::{name}" + (f"#{seen[name]}" if seen[name] > 1 else "")
+                    found[key] = length
     return found
 
 
 def main(allowed_path: str, sources: list[str]) -> int:
     allowed: dict[str, int] = {}
-    for line in Path(allowed_path).read_text().splitlines():
-        if line.strip() and not line.startswith("#"):
-            key, length = line.rsplit(" ", 1)
-            allowed[key] = int(length)
+    for n, line in enumerate(Path(allowed_path).read_text(encoding="utf-8").splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, _, length = line.rpartition(" ")
+        if not key or not length.isdigit():
+            raise SystemExit(f"{allowed_path}:{n}: want `path::function lines`, found `{line}`")
+        allowed[key] = int(length)
     found = measure(sources)
     problems = []
     for key, length in sorted(found.items()):

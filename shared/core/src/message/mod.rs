@@ -229,7 +229,7 @@ impl Message {
         truncate(&text, MAX_SUBJECT)
     }
 
-    /// `PASS team-a/api:v1 (HIGH), quarantined`.
+    /// `FAIL team-a/api:v1 (HIGH), quarantined`.
     fn verdict_subject(&self, v: &VerdictBody) -> String {
         let image = self.image_named(&v.tags, &v.digest);
         let max = v
