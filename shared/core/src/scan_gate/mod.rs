@@ -242,36 +242,7 @@ fn evaluate(
     match &subject.source {
         Source::ScanFailed { status } => Ok(verdict::from_scan_failure(gate, status)),
         Source::Counts { counts, enhanced } => {
-            // A PASS rests only on complete evidence: counts that leave findings out are not one.
-            let complete = verdict::counts_complete(counts, *enhanced);
-            let quick = verdict::from_counts(gate, counts);
-            if complete && (quick.verdict == Verdict::Pass || !verdict::findings_matter(gate)) {
-                return Ok(quick);
-            }
-            let Some(findings) = &facts.findings else {
-                return Err(need_findings(*enhanced));
-            };
-            let evaluation = verdict::from_findings(gate, findings, today);
-            match verdict::listing_shortfall(counts, findings) {
-                Some(short) if evaluation.verdict == Verdict::Pass => Err(Pending::Wait(Wait {
-                    operation: if *enhanced {
-                        "inspector2:ListFindings"
-                    } else {
-                        "ecr:DescribeImageScanFindings"
-                    },
-                    reason: format!(
-                        "{}@{}: the listing falls short of the scan's counts ({short}){}: no verdict on missing evidence",
-                        subject.repository,
-                        subject.digest.short(),
-                        if findings.is_empty() {
-                            "; none are listed yet"
-                        } else {
-                            ""
-                        }
-                    ),
-                })),
-                _ => Ok(evaluation),
-            }
+            from_counts(subject, gate, counts, *enhanced, facts, ctx)
         }
         Source::Unlisted => match &facts.findings {
             Some(findings) => Ok(verdict::from_findings(gate, findings, today)),
@@ -281,19 +252,52 @@ fn evaluate(
             Some(findings) => Ok(verdict::from_findings(gate, findings, today)),
             None => Err(need_findings(true)),
         },
-        Source::Pushed { index } => match &facts.recorded {
-            None => Err(Pending::Need(Box::new(Need::RecordedVerdict {
-                repository: subject.repository.clone(),
-                digest: subject.digest.clone(),
-            }))),
-            Some(Some(record)) => Ok(pushed::recorded_evaluation(record)),
-            Some(None) if *index != Some(false) => pushed::index_evaluation(subject, gate, facts),
-            Some(None) => Err(Pending::Nothing(format!(
-                "{}@{}: pushed; no verdict recorded yet: its verdict will quarantine every tag it holds then",
+        Source::Pushed { index } => pushed::evaluation(subject, gate, facts, *index),
+    }
+}
+
+/// A finished scan's counts: alone when they account for every finding and decide (a PASS, or a
+/// gate no individual finding changes), else the whole listing — which, short of the counts,
+/// is no PASS but a retry.
+fn from_counts(
+    subject: &Subject,
+    gate: &Gate,
+    counts: &crate::severity::SeverityCounts,
+    enhanced: bool,
+    facts: &Facts,
+    ctx: &Context,
+) -> Result<Evaluation, Pending> {
+    let complete = verdict::counts_complete(counts, enhanced);
+    let quick = verdict::from_counts(gate, counts);
+    if complete && (quick.verdict == Verdict::Pass || !verdict::findings_matter(gate)) {
+        return Ok(quick);
+    }
+    let Some(findings) = &facts.findings else {
+        return Err(Pending::Need(Box::new(Need::Findings {
+            image: resource(subject, ctx),
+            enhanced,
+        })));
+    };
+    let evaluation = verdict::from_findings(gate, findings, ctx.now.date_naive());
+    match verdict::listing_shortfall(counts, findings) {
+        Some(short) if evaluation.verdict == Verdict::Pass => Err(Pending::Wait(Wait {
+            operation: if enhanced {
+                "inspector2:ListFindings"
+            } else {
+                "ecr:DescribeImageScanFindings"
+            },
+            reason: format!(
+                "{}@{}: the listing falls short of the scan's counts ({short}){}: no verdict on missing evidence",
                 subject.repository,
-                subject.digest.short()
-            ))),
-        },
+                subject.digest.short(),
+                if findings.is_empty() {
+                    "; none are listed yet"
+                } else {
+                    ""
+                }
+            ),
+        })),
+        _ => Ok(evaluation),
     }
 }
 

@@ -12,7 +12,7 @@ use crate::ports::MAX_INDEX_RESTS_ON;
 use crate::severity::SeverityCounts;
 
 /// The evaluation a recorded verdict stands for.
-pub(super) fn recorded_evaluation(record: &VerdictRecord) -> Evaluation {
+fn recorded_evaluation(record: &VerdictRecord) -> Evaluation {
     Evaluation {
         verdict: record.verdict,
         max_severity: record.max_severity.clone(),
@@ -31,16 +31,35 @@ pub(super) fn recorded_evaluation(record: &VerdictRecord) -> Evaluation {
     }
 }
 
+/// A pushed tag's evaluation: the verdict recorded for the image (1 GetItem); with none, an index
+/// (or a push that does not say) is judged by its platform images, anything else waits for its
+/// own scan.
+pub(super) fn evaluation(
+    subject: &Subject,
+    gate: &Gate,
+    facts: &Facts,
+    index: Option<bool>,
+) -> Result<Evaluation, Pending> {
+    match &facts.recorded {
+        None => Err(Pending::Need(Box::new(Need::RecordedVerdict {
+            repository: subject.repository.clone(),
+            digest: subject.digest.clone(),
+        }))),
+        Some(Some(record)) => Ok(recorded_evaluation(record)),
+        Some(None) if index != Some(false) => index_evaluation(subject, gate, facts),
+        Some(None) => Err(nothing(
+            subject,
+            "no verdict recorded yet: its verdict will quarantine every tag it holds then",
+        )),
+    }
+}
+
 /// An index pushed with no verdict recorded for it (a new index over platform images already
 /// judged: `docker buildx imagetools create`, a re-push with other annotations): its verdict is
 /// theirs, as when one of them is judged (index.rs) — FAIL when one failed, PASS when all passed,
 /// nothing yet while one is unjudged (its verdict will record the index's). Reads: the index's
 /// tags now, its manifest with where those tags point, and each platform image's record.
-pub(super) fn index_evaluation(
-    subject: &Subject,
-    gate: &Gate,
-    facts: &Facts,
-) -> Result<Evaluation, Pending> {
+fn index_evaluation(subject: &Subject, gate: &Gate, facts: &Facts) -> Result<Evaluation, Pending> {
     let children = platform_images(subject, gate, facts)?;
     let Some(verdicts) = &facts.child_verdicts else {
         return Err(Pending::Need(Box::new(Need::ChildVerdicts {

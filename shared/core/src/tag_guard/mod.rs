@@ -23,7 +23,7 @@ use chrono::{DateTime, Utc};
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::Serialize;
 
-use crate::event::{Detail, Event};
+use crate::event::{Detail, Event, ReplicationAction};
 use crate::message::{Body, Did, Message, MessageAction, SCHEMA};
 use crate::names::{AccountId, Digest, Region, RepositoryName, Tag};
 use crate::plan::{Action, Plan};
@@ -471,77 +471,95 @@ pub fn start(event: &Event, policy: &Policy, ctx: &Context) -> Start {
         .as_ref()
         .and_then(|t| t.at)
         .unwrap_or(ctx.now);
-    let tagged = |repository: &RepositoryName,
-                  tag: &Option<Tag>,
-                  digest: &Digest,
-                  replicated_from: Option<String>| match tag {
-        None => Start::Plan(Plan::nothing(
-            format!(
-                "untagged {}: no tag to guard",
-                if replicated_from.is_some() {
-                    "replication"
-                } else {
-                    "push"
-                }
-            ),
-            dry,
-        )),
-        Some(tag) => Start::Tag {
-            repository: repository.clone(),
-            tag: tag.clone(),
-            digest: digest.clone(),
-            observed_at,
-            replicated_from,
-        },
-    };
+    let written = Written { observed_at, dry };
     match &event.detail {
         Detail::ImagePush(push) => {
             if !push.succeeded() {
                 return Start::Plan(Plan::nothing("push did not succeed", dry));
             }
-            tagged(
+            written.tagged(
                 &push.repository_name,
                 &push.image_tag,
                 &push.image_digest,
                 None,
             )
         }
-        // ECR's own replication writes the tag in this registry without a PUSH event: the ledger
-        // records it and follows it, the revert is the source region's (docs/tag-guard.md,
-        // "Replicated images").
-        Detail::Replication(copy) => {
-            if copy.result != "SUCCESS"
-                || copy
-                    .action_type
-                    .as_deref()
-                    .is_some_and(|a| a != "REPLICATE")
-            {
-                return Start::Plan(Plan::nothing(
-                    format!(
-                        "replication {} {}: nothing written",
-                        copy.action_type.as_deref().unwrap_or("REPLICATE"),
-                        copy.result
-                    ),
-                    dry,
-                ));
-            }
-            let source = format!(
-                "{}/{}",
-                copy.source_region.as_deref().unwrap_or("another region"),
-                copy.source_account.as_deref().unwrap_or("an account")
-            );
-            tagged(
-                &copy.repository_name,
-                &copy.image_tag,
-                &copy.image_digest,
-                Some(source),
-            )
-        }
+        Detail::Replication(copy) => written.replicated(copy),
         Detail::CloudTrail(call) => Start::Plan(decide_cloudtrail(call, policy, ctx)),
         Detail::Schedule => Start::Sweep,
         other => Start::Plan(Plan::nothing(
             format!("{} events are not tag-guard's", other.kind()),
             dry,
         )),
+    }
+}
+
+/// A tag ECR wrote (a push, or its own replication), at `observed_at`.
+struct Written {
+    observed_at: DateTime<Utc>,
+    dry: bool,
+}
+
+impl Written {
+    /// The tag to guard, or nothing for an untagged write.
+    fn tagged(
+        &self,
+        repository: &RepositoryName,
+        tag: &Option<Tag>,
+        digest: &Digest,
+        replicated_from: Option<String>,
+    ) -> Start {
+        match tag {
+            None => Start::Plan(Plan::nothing(
+                format!(
+                    "untagged {}: no tag to guard",
+                    if replicated_from.is_some() {
+                        "replication"
+                    } else {
+                        "push"
+                    }
+                ),
+                self.dry,
+            )),
+            Some(tag) => Start::Tag {
+                repository: repository.clone(),
+                tag: tag.clone(),
+                digest: digest.clone(),
+                observed_at: self.observed_at,
+                replicated_from,
+            },
+        }
+    }
+
+    /// ECR's own replication writes the tag in this registry without a PUSH event: the ledger
+    /// records it and follows it, the revert is the source region's (docs/tag-guard.md,
+    /// "Replicated images").
+    fn replicated(&self, copy: &ReplicationAction) -> Start {
+        if copy.result != "SUCCESS"
+            || copy
+                .action_type
+                .as_deref()
+                .is_some_and(|a| a != "REPLICATE")
+        {
+            return Start::Plan(Plan::nothing(
+                format!(
+                    "replication {} {}: nothing written",
+                    copy.action_type.as_deref().unwrap_or("REPLICATE"),
+                    copy.result
+                ),
+                self.dry,
+            ));
+        }
+        let source = format!(
+            "{}/{}",
+            copy.source_region.as_deref().unwrap_or("another region"),
+            copy.source_account.as_deref().unwrap_or("an account")
+        );
+        self.tagged(
+            &copy.repository_name,
+            &copy.image_tag,
+            &copy.image_digest,
+            Some(source),
+        )
     }
 }
