@@ -59,18 +59,7 @@ async fn a_signature_that_cannot_be_scanned_is_not_gated() {
 async fn a_failing_child_quarantines_its_index_until_every_child_passes() {
     let s = setup("").await;
     let repo = "shop/multi";
-    s.acct.create_repository(repo).await;
-    let (amd, _) = s.acct.push(repo, "amd64", None).await;
-    let (arm, _) = s.acct.push(repo, "arm64", None).await;
-    let (index, _) = s
-        .acct
-        .push_manifest(
-            repo,
-            &image_index(&[(&amd, "amd64"), (&arm, "arm64")]),
-            OCI_INDEX,
-            Some("v1"),
-        )
-        .await;
+    let (amd, arm, index) = two_platform_index(&s, repo).await;
     s.acct
         .push_manifest(
             repo,
@@ -283,18 +272,7 @@ async fn a_failing_platform_image_with_its_own_tag_quarantines_that_tag_and_its_
 async fn an_index_stays_quarantined_while_another_platform_image_has_no_verdict() {
     let s = setup("").await;
     let repo = "shop/unjudged";
-    s.acct.create_repository(repo).await;
-    let (amd, _) = s.acct.push(repo, "amd64", None).await;
-    let (arm, _) = s.acct.push(repo, "arm64", None).await;
-    let (index, _) = s
-        .acct
-        .push_manifest(
-            repo,
-            &image_index(&[(&amd, "amd64"), (&arm, "arm64")]),
-            OCI_INDEX,
-            Some("v1"),
-        )
-        .await;
+    let (amd, _arm, index) = two_platform_index(&s, repo).await;
     run(
         &s,
         basic_scan(&s.acct, repo, &amd, &[], json!({"CRITICAL": 1})),
@@ -533,4 +511,21 @@ async fn an_index_claim_resting_on_a_record_that_changed_writes_nothing() {
         .await
         .unwrap();
     assert_eq!(verdicts.verdict(&repo, &index).await.unwrap(), None);
+}
+
+/// A new repository holding two untagged platform images and their index, tagged `v1`.
+async fn two_platform_index(s: &Setup, repo: &str) -> (Digest, Digest, Digest) {
+    s.acct.create_repository(repo).await;
+    let (amd, _) = s.acct.push(repo, "amd64", None).await;
+    let (arm, _) = s.acct.push(repo, "arm64", None).await;
+    let (index, _) = s
+        .acct
+        .push_manifest(
+            repo,
+            &image_index(&[(&amd, "amd64"), (&arm, "arm64")]),
+            OCI_INDEX,
+            Some("v1"),
+        )
+        .await;
+    (amd, arm, index)
 }
