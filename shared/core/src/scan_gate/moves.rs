@@ -4,6 +4,16 @@
 use super::naming::quarantine_tag;
 use super::*;
 
+use crate::execute::Executed;
+use crate::message::{
+    Body, Did, MAX_MESSAGE_FINDINGS, Message, MessageAction, SCHEMA, VerdictBody,
+};
+use crate::names::{Digest, Tag};
+use crate::plan::{Action, Plan, TagMove};
+use crate::policy::Resolved;
+use crate::ports::{ImageView, Manifest};
+use crate::verdict::Evaluation;
+
 /// Tag moves a plan made, for the message.
 #[derive(Default)]
 pub(super) struct Moves {

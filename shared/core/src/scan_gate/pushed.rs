@@ -7,6 +7,13 @@
 
 use super::moves::{Outcome, quarantine_step};
 use super::*;
+
+use crate::names::Digest;
+use crate::plan::{Action, Plan};
+use crate::policy::{Gate, OnFail};
+use crate::ports::VerdictRecord;
+use crate::verdict::{Evaluation, Verdict};
+
 use crate::manifest::platform_children;
 use crate::ports::MAX_INDEX_RESTS_ON;
 use crate::severity::SeverityCounts;

@@ -5,6 +5,12 @@ use super::moves::{Moves, Outcome, Targets, current_tags, image_view, joined, mo
 use super::naming::original_tag;
 use super::*;
 
+use crate::message::Did;
+use crate::names::{Digest, Tag};
+use crate::plan::{Action, TagMove};
+use crate::ports::Manifest;
+use crate::verdict::Verdict;
+
 /// A PASS after a FAIL gives back the quarantine tags the image holds now (unless a newer image
 /// has taken the name) and those of the indexes naming it.
 pub(super) fn release_step(o: &Outcome<'_>, prefix: &str, facts: &Facts) -> Step {

@@ -1,5 +1,13 @@
 use super::*;
-use crate::ports::Manifest;
+use chrono::DateTime;
+
+use crate::message::Body;
+use crate::names::{AccountId, Digest, Region, RepositoryName, Tag};
+use crate::plan::{Action, Plan, TagMove};
+use crate::policy::Policy;
+use crate::ports::{ImageView, Manifest, VerdictClaim, VerdictRecord};
+use crate::verdict::Verdict;
+
 use crate::severity::{Severity, SeverityCounts};
 
 const POLICY: &str = r#"

@@ -1,4 +1,12 @@
 use super::*;
+use chrono::{DateTime, Utc};
+
+use crate::names::{AccountId, Digest, Region, RepositoryName, Tag};
+use crate::plan::Action;
+use crate::policy::Policy;
+use crate::ports::{Claim, Manifest};
+use crate::verdict::Verdict;
+
 use crate::mutability::MutabilityMode;
 use crate::mutability::TagMutability;
 

@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use super::{
-    Context, Facts, Need, ParentIndex, Parents, Step, Subject, decide, subject, verdict_of,
+    Context, Facts, Need, ParentIndex, Parents, Report, Step, Subject, decide, subject, verdict_of,
 };
 use crate::event::{Event, QueuedEvent, SqsMessage};
-use crate::execute::{Executor, Grants, Outcomes, absorb};
+use crate::execute::{Executor, Grants, absorb};
 use crate::manifest::{INDEX_TYPES, platform_children};
 use crate::names::{Digest, RepositoryName, Tag};
 use crate::plan::Plan;
@@ -27,29 +27,6 @@ pub struct Ports<'a> {
     pub findings: &'a dyn ImageFindings,
     pub verdicts: &'a dyn VerdictStore,
     pub publisher: &'a dyn Publisher,
-}
-
-#[derive(Debug, Default, serde::Serialize)]
-pub struct Report {
-    pub plans: Vec<Plan>,
-    pub outcomes: Outcomes,
-    pub errors: Vec<String>,
-    /// SQS message ids to retry (a batch item failure each).
-    pub failed_messages: Vec<String>,
-}
-
-impl Report {
-    pub fn decision(&self) -> String {
-        match self.plans.as_slice() {
-            [] => "nothing to decide".to_owned(),
-            [one] => one.decision.clone(),
-            many => format!(
-                "{} images evaluated, {} acted on",
-                many.len(),
-                many.iter().filter(|p| p.actions.len() > 1).count()
-            ),
-        }
-    }
 }
 
 /// One EventBridge event. `Err` only for retryable failures.

@@ -5,12 +5,12 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use super::{
-    Context, Need, Protection, Start, Step, TagFacts, decide_repository, decide_tag,
+    Context, Need, Protection, Report, Start, Step, TagFacts, decide_repository, decide_tag,
     protection_for, start,
 };
 use crate::budget::Budget;
 use crate::event::Event;
-use crate::execute::{Executor, Grants, Outcomes, absorb};
+use crate::execute::{Executor, Grants, absorb};
 use crate::names::{Digest, RepositoryName, Tag};
 use crate::plan::Plan;
 use crate::policy::Policy;
@@ -32,33 +32,6 @@ pub struct Ports<'a> {
     pub publisher: &'a dyn Publisher,
     /// Where a sweep that ran out of time stopped (`None`: sweeps always go to the end).
     pub checkpoints: Option<&'a dyn Checkpoints>,
-}
-
-/// What one event led to.
-#[derive(Debug, Default, serde::Serialize)]
-pub struct Report {
-    /// Every plan decided (the sweep decides one per repository and per protected tag).
-    pub plans: Vec<Plan>,
-    pub outcomes: Outcomes,
-    /// Non-retryable failures, reported and acknowledged (retrying cannot fix them).
-    pub errors: Vec<String>,
-    /// The sweep stopped for time after this repository; the next sweep continues after it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub stopped_after: Option<RepositoryName>,
-}
-
-impl Report {
-    /// The decisions in one line (the summary's `decision`).
-    pub fn decision(&self) -> String {
-        match self.plans.as_slice() {
-            [] => "nothing to decide".to_owned(),
-            [one] => one.decision.clone(),
-            many => {
-                let acting = many.iter().filter(|p| !p.actions.is_empty()).count();
-                format!("sweep: {} decisions, {acting} with actions", many.len())
-            }
-        }
-    }
 }
 
 /// Handle one event. `Err` only for retryable failures (Lambda retries the event); everything

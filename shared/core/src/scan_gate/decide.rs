@@ -1,0 +1,441 @@
+//! scan-gate's pure decision: an image's subject, the policy and the facts read so far become the
+//! next [`Step`] — a read to make ([`Need`]) or the plan ([`Step::Done`]).
+
+use super::moves::{Moves, Outcome, quarantine_step};
+use super::naming::candidates;
+use super::release::release_step;
+use super::subject::{Source, Subject};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::manifest::artifact_type;
+use crate::message::Did;
+use crate::names::{AccountId, Digest, Region, RepositoryName, Tag};
+use crate::plan::Plan;
+use crate::policy::{DEFAULT_QUARANTINE_PREFIX, Gate, OnFail, Policy};
+use crate::ports::{
+    ImageResource, ImageView, IndexClaim, IndexRecord, Manifest, ScanCoverage, VerdictClaim,
+    VerdictRecord,
+};
+use crate::verdict::{self, Evaluation, Finding, Verdict};
+
+pub const FUNCTION: &str = "scan-gate";
+
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub account: AccountId,
+    pub region: Region,
+    pub event_id: Option<String>,
+    pub force_dry_run: bool,
+    pub now: DateTime<Utc>,
+}
+
+/// The verdict the facts read for `subject` give, as scan-gate would act on it: `None` when no
+/// gate applies, when the facts do not decide yet, and for a PASS from Inspector findings on an
+/// image Inspector no longer scans (closed findings are no fix).
+pub fn verdict_of(
+    subject: &Subject,
+    policy: &Policy,
+    ctx: &Context,
+    facts: &Facts,
+) -> Option<Verdict> {
+    let gate = policy.for_repository(&subject.repository).gate?;
+    if matches!(subject.source, Source::Pushed { .. }) {
+        return None;
+    }
+    let verdict = evaluate(subject, gate.value, facts, ctx).ok()?.verdict;
+    let unscanned = matches!(subject.source, Source::InspectorFindings)
+        && verdict == Verdict::Pass
+        && !facts
+            .coverage
+            .as_ref()
+            .is_some_and(|c| c.as_ref().is_some_and(ScanCoverage::is_active));
+    (!unscanned).then_some(verdict)
+}
+
+/// Facts read so far. `None` = not read yet.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    pub findings: Option<Vec<Finding>>,
+    pub claim: Option<VerdictClaim>,
+    /// The fingerprint the image's claim wrote (what a restore may replace).
+    pub claimed: Option<String>,
+    /// The image's current tags (release only).
+    pub current_tags: Option<Option<Vec<Tag>>>,
+    /// The image's manifest and where the asked tags point.
+    pub image: Option<ImageView>,
+    /// Inspector's coverage of the image (`Some(None)`: not covered).
+    pub coverage: Option<Option<ScanCoverage>>,
+    /// The repository's indexes that name the image as a child, and where every tag points.
+    pub parents: Option<Parents>,
+    /// The recorded verdicts of the parents' other platform images.
+    pub sibling_verdicts: Option<Vec<(Digest, Option<Verdict>)>>,
+    /// The recorded verdicts of a pushed index's platform images.
+    pub child_verdicts: Option<Vec<(Digest, Option<Verdict>)>>,
+    /// The verdict recorded for the image (a tag pushed onto it; `Some(None)`: none).
+    pub recorded: Option<Option<VerdictRecord>>,
+    /// The claims of the parents' derived verdicts, per index, with the fingerprint each wrote.
+    pub index_claims: Option<Vec<(Digest, IndexClaim, String)>>,
+    /// The claims were read as a dry run reads them, not written: nothing to put back.
+    pub read_only: bool,
+}
+
+/// A multi-arch index naming the image as one of its platform images.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParentIndex {
+    pub manifest: Manifest,
+    pub tags: Vec<Tag>,
+    /// Its platform images ([`crate::manifest::platform_children`]): attestations are not gated
+    /// and never hold an index back.
+    pub children: Vec<Digest>,
+}
+
+/// The image's parent indexes, and the owner of every tag in the repository (read in one listing).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Parents {
+    pub indexes: Vec<ParentIndex>,
+    pub owners: std::collections::BTreeMap<Tag, Digest>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "need", rename_all = "snake_case")]
+pub enum Need {
+    /// All the image's findings: basic (`DescribeImageScanFindings` pages of 1000) or Inspector's
+    /// ACTIVE ones (`ListFindings` pages).
+    Findings {
+        image: ImageResource,
+        enhanced: bool,
+    },
+    /// The indexes naming this image as a child: the repository listed (DescribeImages pages of
+    /// 1000) and its indexes' manifests read (BatchGetImage, 100 per call).
+    ParentIndexes {
+        repository: RepositoryName,
+        digest: Digest,
+    },
+    /// The recorded verdicts of these images, the parents' other platform images (1 GetItem each).
+    Verdicts {
+        repository: RepositoryName,
+        digests: Vec<Digest>,
+    },
+    /// The recorded verdicts of a pushed index's platform images (1 GetItem each).
+    ChildVerdicts {
+        repository: RepositoryName,
+        digests: Vec<Digest>,
+    },
+    /// Whether Inspector still scans the image (1 ListCoverage).
+    Coverage { image: ImageResource },
+    /// Record the verdict unless unchanged (1 conditional write).
+    VerdictClaim { record: VerdictRecord },
+    /// Record a pushed index's verdict, derived from its platform images' records, while they
+    /// hold (as an index's verdict is: 1 GetItem and 1 transaction).
+    IndexClaim { index: IndexRecord },
+    /// Record each index's verdict derived from its platform images while the records it rests
+    /// on hold (1 transaction each; in dry-run, 1 read each and no write).
+    IndexVerdicts {
+        records: Vec<IndexRecord>,
+        dry: bool,
+    },
+    /// The verdict recorded for the image (1 GetItem).
+    RecordedVerdict {
+        repository: RepositoryName,
+        digest: Digest,
+    },
+    /// Read the recorded verdict and compare with this record as a claim would (dry-run; 1 read).
+    VerdictRead { record: VerdictRecord },
+    /// The image's current tags (1 DescribeImages).
+    CurrentTags {
+        repository: RepositoryName,
+        digest: Digest,
+    },
+    /// The image's manifest and where these tags point (1 BatchGetImage).
+    ImageTags {
+        repository: RepositoryName,
+        digest: Digest,
+        tags: Vec<Tag>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    Need(Need),
+    /// The evidence is not complete yet: retry later (nothing recorded, nothing moved).
+    Wait(Wait),
+    Done(Plan),
+}
+
+pub(super) fn prefix(gate: &Gate) -> &str {
+    gate.quarantine_prefix
+        .as_deref()
+        .unwrap_or(DEFAULT_QUARANTINE_PREFIX)
+}
+
+fn resource(subject: &Subject, ctx: &Context) -> ImageResource {
+    ImageResource {
+        account: ctx.account.clone(),
+        region: ctx.region.clone(),
+        repository: subject.repository.clone(),
+        digest: subject.digest.clone(),
+    }
+}
+
+/// Why an evaluation has no result yet.
+pub(super) enum Pending {
+    /// A fact to read first.
+    Need(Box<Need>),
+    /// The evidence read is not complete (a listing short of the counts): try again later.
+    Wait(Wait),
+    /// Nothing to evaluate (a tag pushed onto an image with no verdict yet), and why.
+    Nothing(String),
+}
+
+/// Evidence that is not complete yet: the evaluation is retried (a retryable failure), never
+/// decided on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wait {
+    /// The read whose answer fell short.
+    pub operation: &'static str,
+    pub reason: String,
+}
+
+/// The evaluation, or what it needs first.
+fn evaluate(
+    subject: &Subject,
+    gate: &Gate,
+    facts: &Facts,
+    ctx: &Context,
+) -> Result<Evaluation, Pending> {
+    let today = ctx.now.date_naive();
+    let need_findings = |enhanced| {
+        Pending::Need(Box::new(Need::Findings {
+            image: resource(subject, ctx),
+            enhanced,
+        }))
+    };
+    match &subject.source {
+        Source::ScanFailed { status } => Ok(verdict::from_scan_failure(gate, status)),
+        Source::Counts { counts, enhanced } => {
+            from_counts(subject, gate, counts, *enhanced, facts, ctx)
+        }
+        Source::Unlisted => match &facts.findings {
+            Some(findings) => Ok(verdict::from_findings(gate, findings, today)),
+            None => Err(need_findings(false)),
+        },
+        Source::InspectorFindings => match &facts.findings {
+            Some(findings) => Ok(verdict::from_findings(gate, findings, today)),
+            None => Err(need_findings(true)),
+        },
+        Source::Pushed { index } => super::pushed::evaluation(subject, gate, facts, *index),
+    }
+}
+
+/// A finished scan's counts: alone when they account for every finding and decide (a PASS, or a
+/// gate no individual finding changes), else the whole listing — which, short of the counts,
+/// is no PASS but a retry.
+fn from_counts(
+    subject: &Subject,
+    gate: &Gate,
+    counts: &crate::severity::SeverityCounts,
+    enhanced: bool,
+    facts: &Facts,
+    ctx: &Context,
+) -> Result<Evaluation, Pending> {
+    let complete = verdict::counts_complete(counts, enhanced);
+    let quick = verdict::from_counts(gate, counts);
+    if complete && (quick.verdict == Verdict::Pass || !verdict::findings_matter(gate)) {
+        return Ok(quick);
+    }
+    let Some(findings) = &facts.findings else {
+        return Err(Pending::Need(Box::new(Need::Findings {
+            image: resource(subject, ctx),
+            enhanced,
+        })));
+    };
+    let evaluation = verdict::from_findings(gate, findings, ctx.now.date_naive());
+    match verdict::listing_shortfall(counts, findings) {
+        Some(short) if evaluation.verdict == Verdict::Pass => Err(Pending::Wait(Wait {
+            operation: if enhanced {
+                "inspector2:ListFindings"
+            } else {
+                "ecr:DescribeImageScanFindings"
+            },
+            reason: format!(
+                "{}@{}: the listing falls short of the scan's counts ({short}){}: no verdict on missing evidence",
+                subject.repository,
+                subject.digest.short(),
+                if findings.is_empty() {
+                    "; none are listed yet"
+                } else {
+                    ""
+                }
+            ),
+        })),
+        _ => Ok(evaluation),
+    }
+}
+
+/// When the evidence a verdict rests on was produced: a listing of Inspector's current findings
+/// is as new as its read (`ctx.now`); counts, and a basic scan's findings, are as old as the event
+/// that announced the scan.
+fn evidence_at(subject: &Subject, facts: &Facts, ctx: &Context) -> DateTime<Utc> {
+    let live = match &subject.source {
+        Source::InspectorFindings => true,
+        Source::Counts { enhanced, .. } => *enhanced && facts.findings.is_some(),
+        Source::Unlisted | Source::ScanFailed { .. } | Source::Pushed { .. } => false,
+    };
+    if live {
+        ctx.now
+    } else {
+        subject.observed_at.unwrap_or(ctx.now)
+    }
+}
+
+/// The verdict decision for one image.
+pub fn decide(subject: &Subject, policy: &Policy, ctx: &Context, facts: &Facts) -> Step {
+    let resolved = policy.for_repository(&subject.repository);
+    let dry = ctx.force_dry_run || resolved.dry_run;
+    let at = match subject.tags.first() {
+        Some(tag) => format!("{}:{tag}", subject.repository),
+        None => format!("{}@{}", subject.repository, subject.digest.short()),
+    };
+    let Some(gate) = resolved.gate else {
+        return Step::Done(Plan::nothing(format!("{at}: no gate policy"), dry));
+    };
+    let evaluation = match evaluate(subject, gate.value, facts, ctx) {
+        Ok(e) => e,
+        Err(Pending::Need(need)) => return Step::Need(*need),
+        Err(Pending::Wait(wait)) => return Step::Wait(wait),
+        Err(Pending::Nothing(why)) => return Step::Done(Plan::nothing(why, dry)),
+    };
+    let outcome = Outcome {
+        subject,
+        resolved: &resolved,
+        evaluation: &evaluation,
+        ctx,
+        dry,
+        at: &at,
+    };
+    // A tag pushed onto an image with a recorded verdict acts on that record; an index pushed
+    // with none gets its platform images' verdict recorded and acted on like a scan's.
+    if matches!(subject.source, Source::Pushed { .. }) && matches!(facts.recorded, Some(Some(_))) {
+        return super::pushed::pushed_step(&outcome, gate.value, facts);
+    }
+    // Only container images are gated: a signature, SBOM or attestation has nothing to scan (basic
+    // scanning ends UNSUPPORTED_IMAGE) and quarantining it would break its subject's verification.
+    if let (Source::ScanFailed { status }, Verdict::Fail) = (&subject.source, evaluation.verdict) {
+        match &facts.image {
+            None => {
+                return Step::Need(Need::ImageTags {
+                    repository: subject.repository.clone(),
+                    digest: subject.digest.clone(),
+                    tags: candidates(subject, prefix(gate.value)),
+                });
+            }
+            Some(view) => {
+                if let Some(kind) = view.manifest.as_ref().and_then(|m| artifact_type(&m.bytes)) {
+                    return Step::Done(Plan::nothing(
+                        format!("{at}: not a container image ({kind}); scan {status}: not gated"),
+                        dry,
+                    ));
+                }
+            }
+        }
+    }
+    // A PASS from findings rests on Inspector still scanning the image: Inspector also closes
+    // findings when an image stops being eligible for scanning or is deleted, and that is no fix.
+    if matches!(subject.source, Source::InspectorFindings) && evaluation.verdict == Verdict::Pass {
+        match &facts.coverage {
+            None => {
+                return Step::Need(Need::Coverage {
+                    image: resource(subject, ctx),
+                });
+            }
+            Some(coverage) if !coverage.as_ref().is_some_and(ScanCoverage::is_active) => {
+                let why = coverage.as_ref().map_or_else(
+                    || "no longer covered (deleted or never eligible)".to_owned(),
+                    |c| {
+                        format!(
+                            "no longer scanned ({} {})",
+                            c.status,
+                            c.reason.as_deref().unwrap_or_default()
+                        )
+                    },
+                );
+                return Step::Done(Plan::nothing(
+                    format!(
+                        "{at}: no ACTIVE findings, but Inspector {why}: closed findings are not a fix — no PASS, nothing released"
+                    ),
+                    dry,
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    let claim = match &facts.claim {
+        Some(claim) => claim,
+        None => {
+            let record = VerdictRecord {
+                repository: subject.repository.clone(),
+                digest: subject.digest.clone(),
+                verdict: evaluation.verdict,
+                max_severity: evaluation.max_severity.clone(),
+                fingerprint: evaluation.fingerprint.clone(),
+                policy_pattern: gate.pattern.map(str::to_owned),
+                decided_at: ctx.now,
+                evidence_at: evidence_at(subject, facts, ctx),
+            };
+            return Step::Need(match super::pushed::index_rests_on(subject, facts) {
+                _ if dry => Need::VerdictRead { record },
+                Some(rests_on) => Need::IndexClaim {
+                    index: IndexRecord { record, rests_on },
+                },
+                None => Need::VerdictClaim { record },
+            });
+        }
+    };
+    let previous = match claim {
+        VerdictClaim::Unchanged => {
+            return Step::Done(Plan::nothing(
+                format!(
+                    "{at}: {} again, same findings: already decided and told",
+                    evaluation.verdict.as_str()
+                ),
+                dry,
+            ));
+        }
+        VerdictClaim::Superseded { current } => {
+            return Step::Done(Plan::nothing(
+                format!(
+                    "{at}: {} on evidence of {}, but the recorded {} rests on newer evidence ({}): late, changes nothing",
+                    evaluation.verdict.as_str(),
+                    evidence_at(subject, facts, ctx).to_rfc3339(),
+                    current.verdict.as_str(),
+                    current.evidence_at.to_rfc3339()
+                ),
+                dry,
+            ));
+        }
+        VerdictClaim::Stale { changed } => {
+            return Step::Done(Plan::nothing(
+                format!(
+                    "{at}: {} from its platform images, but the record of {} changed meanwhile: the evaluation that changed it decides",
+                    evaluation.verdict.as_str(),
+                    changed.short()
+                ),
+                dry,
+            ));
+        }
+        VerdictClaim::Recorded { previous } => previous.as_ref(),
+    };
+    let quarantine = gate.value.on_fail == Some(OnFail::Quarantine);
+    let step = match evaluation.verdict {
+        Verdict::Fail if quarantine => quarantine_step(&outcome, prefix(gate.value), facts),
+        Verdict::Pass if previous.is_some_and(|p| p.verdict == Verdict::Fail) => {
+            release_step(&outcome, prefix(gate.value), facts)
+        }
+        _ => Step::Done(outcome.plan(Vec::new(), Did::None, Moves::default(), String::new())),
+    };
+    match step {
+        Step::Done(plan) => super::index::index_verdicts(&outcome, facts, plan),
+        other => other,
+    }
+}
