@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 
+use aws_sdk_ecr::operation::batch_delete_image::BatchDeleteImageOutput;
 use aws_sdk_ecr::operation::describe_images::DescribeImagesError;
 use aws_sdk_ecr::types::{ImageDetail, ImageIdentifier};
 use warden_core::names::{Digest, RepositoryName, Tag};
@@ -186,15 +187,7 @@ impl EcrRegistry {
             return Ok(removal);
         }
         if held.iter().all(|t| ours.contains(t)) {
-            removal.refused = ours
-                .into_iter()
-                .map(|t| {
-                    (
-                        t,
-                        "it is the image's last tag: removing it would delete the image".to_owned(),
-                    )
-                })
-                .collect();
+            removal.refused = last_tag_refusals(ours);
             return Ok(removal);
         }
         let ids = ours
@@ -202,32 +195,8 @@ impl EcrRegistry {
             .map(|t| ImageIdentifier::builder().image_tag(t.as_str()).build())
             .collect();
         let out = self.batch_delete(repository, ids).await?;
-        for id in out.image_ids() {
-            let (Some(tag), Some(from)) = (id.image_tag(), id.image_digest()) else {
-                continue;
-            };
-            if from != digest.as_str() {
-                if let Some(tag) = ours.iter().find(|t| t.as_str() == tag) {
-                    let other = Digest::new(from).map_err(|e| invalid(DELETE, e))?;
-                    removal.raced.push((tag.clone(), other));
-                }
-            }
-        }
-        let mut reasons: HashMap<&str, String> = HashMap::new();
-        for f in out.failures() {
-            let code = f.failure_code().map(|c| c.as_str()).unwrap_or_default();
-            let tag = f.image_id().and_then(|i| i.image_tag());
-            let Some(tag) = tag.filter(|t| ours.iter().any(|x| x.as_str() == *t)) else {
-                return Err(invalid(
-                    DELETE,
-                    format!("a failure for an id not asked: {code}"),
-                ));
-            };
-            reasons.insert(
-                tag,
-                format!("{code} {}", f.failure_reason().unwrap_or_default()),
-            );
-        }
+        removal.raced = raced_elsewhere(&out, &ours, digest)?;
+        let reasons = failure_reasons(&out, &ours)?;
         // Just after: the image's own tags are the authority. A tag still on it was not removed
         // (with ECR's reason, when it gave one); a refused tag that is no longer on it moved.
         let Some(after) = self.current_tags(repository, digest).await? else {
@@ -236,18 +205,83 @@ impl EcrRegistry {
                 format!("{repository}@{digest} is gone after its tags were removed by tag"),
             ));
         };
-        for tag in &ours {
-            if after.contains(tag) {
-                let reason = reasons.get(tag.as_str()).cloned();
-                let reason = reason
-                    .unwrap_or_else(|| "still on the image after BatchDeleteImage".to_owned());
-                removal.refused.push((tag.clone(), reason));
-            } else if reasons.contains_key(tag.as_str())
-                && !removal.raced.iter().any(|(t, _)| t == tag)
-            {
-                removal.moved.push(tag.clone());
+        settle_after(&mut removal, &ours, &after, &reasons);
+        Ok(removal)
+    }
+}
+
+/// Each of `ours` refused: together they are the image's last tags.
+fn last_tag_refusals(ours: Vec<Tag>) -> Vec<(Tag, String)> {
+    ours.into_iter()
+        .map(|t| {
+            (
+                t,
+                "it is the image's last tag: removing it would delete the image".to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Each of `ours` the delete's response says it took from an image other than `digest`, and whose.
+fn raced_elsewhere(
+    out: &BatchDeleteImageOutput,
+    ours: &[Tag],
+    digest: &Digest,
+) -> Result<Vec<(Tag, Digest)>, PortError> {
+    let mut raced = Vec::new();
+    for id in out.image_ids() {
+        let (Some(tag), Some(from)) = (id.image_tag(), id.image_digest()) else {
+            continue;
+        };
+        if from != digest.as_str() {
+            if let Some(tag) = ours.iter().find(|t| t.as_str() == tag) {
+                let other = Digest::new(from).map_err(|e| invalid(DELETE, e))?;
+                raced.push((tag.clone(), other));
             }
         }
-        Ok(removal)
+    }
+    Ok(raced)
+}
+
+/// ECR's `code reason` for each of `ours` it refused; a failure for an id not asked is an error.
+fn failure_reasons<'a>(
+    out: &'a BatchDeleteImageOutput,
+    ours: &[Tag],
+) -> Result<HashMap<&'a str, String>, PortError> {
+    let mut reasons: HashMap<&str, String> = HashMap::new();
+    for f in out.failures() {
+        let code = f.failure_code().map(|c| c.as_str()).unwrap_or_default();
+        let tag = f.image_id().and_then(|i| i.image_tag());
+        let Some(tag) = tag.filter(|t| ours.iter().any(|x| x.as_str() == *t)) else {
+            return Err(invalid(
+                DELETE,
+                format!("a failure for an id not asked: {code}"),
+            ));
+        };
+        reasons.insert(
+            tag,
+            format!("{code} {}", f.failure_reason().unwrap_or_default()),
+        );
+    }
+    Ok(reasons)
+}
+
+/// Each of `ours` by the tags `after`: still on is `refused`; refused, gone and not raced `moved`.
+fn settle_after(
+    removal: &mut TagRemoval,
+    ours: &[Tag],
+    after: &[Tag],
+    reasons: &HashMap<&str, String>,
+) {
+    for tag in ours {
+        if after.contains(tag) {
+            let reason = reasons.get(tag.as_str()).cloned();
+            let reason =
+                reason.unwrap_or_else(|| "still on the image after BatchDeleteImage".to_owned());
+            removal.refused.push((tag.clone(), reason));
+        } else if reasons.contains_key(tag.as_str()) && !removal.raced.iter().any(|(t, _)| t == tag)
+        {
+            removal.moved.push(tag.clone());
+        }
     }
 }
