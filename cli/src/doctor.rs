@@ -15,9 +15,9 @@ use warden_aws::{ApiCalls, load_sdk_config};
 use warden_core::janitor::Reference;
 use warden_core::names::{Region, RepositoryName, Tag};
 use warden_core::operator::doctor::{Check, Facts, ImageFacts, Status, diagnose};
-use warden_core::operator::image_arg::parse_image_arg;
+use warden_core::operator::image_arg::{ImageArg, parse_image_arg};
 use warden_core::operator::resource_policy::Principal;
-use warden_core::policy::DEFAULT_QUARANTINE_PREFIX;
+use warden_core::policy::{DEFAULT_QUARANTINE_PREFIX, Policy};
 use warden_core::ports::ImageCatalog;
 use warden_core::scan_gate::original_tag;
 
@@ -86,66 +86,105 @@ pub fn run(args: &DoctorArgs, calls: &ApiCalls) -> anyhow::Result<ExitCode> {
         .transpose()
         .map_err(anyhow::Error::msg)?;
     let policy = args.policy.as_deref().map(load_policy).transpose()?;
-    let prefix = policy
-        .as_ref()
-        .and_then(|p| p.for_repository(&image.repository).gate)
-        .and_then(|g| g.value.quarantine_prefix.clone())
-        .unwrap_or_else(|| DEFAULT_QUARANTINE_PREFIX.to_owned());
-    let regions: Vec<String> = if args.regions.is_empty() {
-        REGIONS.iter().map(|r| (*r).to_owned()).collect()
-    } else {
-        args.regions.clone()
-    };
+    let prefix = quarantine_prefix(policy.as_ref(), &image.repository);
+    let regions = regions_to_search(&args.regions);
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let checks = runtime.block_on(async {
         let sdk = load_sdk_config().await?;
         let place = for_image(&sdk, &image, policy.as_ref()).await?;
-        let registry = EcrRegistry::from_sdk(&place.sdk, calls).in_registry(&place.account);
-        let repository_exists = registry.repository_exists(&image.repository).await?;
-        let mut facts = Facts {
-            image: image.clone(),
-            account: place.account.clone(),
-            region: place.region.clone(),
-            repository_exists,
-            found_in: Vec::new(),
-            found: None,
-            quarantined_as: Vec::new(),
-            pull_through: None,
-            principal: None,
-        };
-        if !repository_exists {
-            facts.pull_through = registry.pull_through_rule(&image.repository).await?;
-            if facts.pull_through.is_none() {
-                facts.found_in = elsewhere(&place, &image.repository, &regions, calls).await;
-            }
-            return anyhow::Ok(diagnose(&facts));
-        }
-        facts.found = registry
-            .image_state(&image.repository, &image.reference)
-            .await?
-            .map(|s| ImageFacts {
-                digest: s.entry.digest,
-                tags: s.entry.tags,
-                status: s.entry.status,
-                archived_at: s.entry.archived_at,
-            });
-        if facts.found.is_none() {
-            facts.pull_through = registry.pull_through_rule(&image.repository).await?;
-        }
-        if let (None, Reference::Tag(tag)) = (&facts.found, &image.reference) {
-            facts.quarantined_as = quarantined(&registry, &image.repository, tag, &prefix).await?;
-        }
-        if let Some(principal) = principal {
-            let text = registry.repository_policy(&image.repository).await?;
-            facts.principal = Some((principal, text));
-        }
+        let facts = gather(&place, &image, principal, &prefix, &regions, calls).await?;
         anyhow::Ok(diagnose(&facts))
     })?;
+    report(args, &checks)
+}
+
+/// scan-gate's quarantine prefix for the repository: the policy's, else the default.
+fn quarantine_prefix(policy: Option<&Policy>, repository: &RepositoryName) -> String {
+    policy
+        .and_then(|p| p.for_repository(repository).gate)
+        .and_then(|g| g.value.quarantine_prefix.clone())
+        .unwrap_or_else(|| DEFAULT_QUARANTINE_PREFIX.to_owned())
+}
+
+/// The regions `--regions` names, or every commercial region when it names none.
+fn regions_to_search(asked: &[String]) -> Vec<String> {
+    if asked.is_empty() {
+        REGIONS.iter().map(|r| (*r).to_owned()).collect()
+    } else {
+        asked.to_vec()
+    }
+}
+
+/// The facts of the image's pull, asked of the registry in the order a pull meets them.
+async fn gather(
+    place: &crate::aws::Place,
+    image: &ImageArg,
+    principal: Option<Principal>,
+    prefix: &str,
+    regions: &[String],
+    calls: &ApiCalls,
+) -> anyhow::Result<Facts> {
+    let registry = EcrRegistry::from_sdk(&place.sdk, calls).in_registry(&place.account);
+    let repository_exists = registry.repository_exists(&image.repository).await?;
+    let mut facts = Facts {
+        image: image.clone(),
+        account: place.account.clone(),
+        region: place.region.clone(),
+        repository_exists,
+        found_in: Vec::new(),
+        found: None,
+        quarantined_as: Vec::new(),
+        pull_through: None,
+        principal: None,
+    };
+    if !repository_exists {
+        facts.pull_through = registry.pull_through_rule(&image.repository).await?;
+        if facts.pull_through.is_none() {
+            facts.found_in = elsewhere(place, &image.repository, regions, calls).await;
+        }
+        return Ok(facts);
+    }
+    in_repository(&registry, &mut facts, principal, prefix).await?;
+    Ok(facts)
+}
+
+/// The facts inside an existing repository: the image or what became of it; its policy.
+async fn in_repository(
+    registry: &EcrRegistry,
+    facts: &mut Facts,
+    principal: Option<Principal>,
+    prefix: &str,
+) -> anyhow::Result<()> {
+    let image = &facts.image;
+    facts.found = registry
+        .image_state(&image.repository, &image.reference)
+        .await?
+        .map(|s| ImageFacts {
+            digest: s.entry.digest,
+            tags: s.entry.tags,
+            status: s.entry.status,
+            archived_at: s.entry.archived_at,
+        });
+    if facts.found.is_none() {
+        facts.pull_through = registry.pull_through_rule(&image.repository).await?;
+    }
+    if let (None, Reference::Tag(tag)) = (&facts.found, &image.reference) {
+        facts.quarantined_as = quarantined(registry, &image.repository, tag, prefix).await?;
+    }
+    if let Some(principal) = principal {
+        let text = registry.repository_policy(&image.repository).await?;
+        facts.principal = Some((principal, text));
+    }
+    Ok(())
+}
+
+/// Print the checks (as JSON with `--json`); exit 1 when one found a problem.
+fn report(args: &DoctorArgs, checks: &[Check]) -> anyhow::Result<ExitCode> {
     if args.json {
-        emit(&serde_json::to_string_pretty(&checks)?)?;
+        emit(&serde_json::to_string_pretty(checks)?)?;
     } else {
         emit(&format!("warden doctor {}", args.image))?;
-        emit(&render(&checks))?;
+        emit(&render(checks))?;
     }
     Ok(if checks.iter().any(|c| c.status == Status::Problem) {
         ExitCode::from(1)
