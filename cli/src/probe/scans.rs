@@ -57,10 +57,15 @@ impl Probe {
                 )),
             });
         }
+        self.scan_in_findings(digest).await
+    }
+
+    /// The scan as DescribeImageScanFindings reports it, asked when DescribeImages gives no status.
+    async fn scan_in_findings(&self, digest: &warden_core::names::Digest) -> anyhow::Result<Scan> {
         let findings = self
             .ecr
             .describe_image_scan_findings()
-            .repository_name(repo)
+            .repository_name(&self.mutable)
             .image_id(by_digest(digest))
             .max_results(1)
             .send()
@@ -108,40 +113,46 @@ impl Probe {
                 one_line(&e)
             )));
         }
+        let Some(scan) = self.finished_scan(&image.digest, wait).await? else {
+            return Ok(unsettled(format!(
+                "the scan had not finished after {}s (--scan-wait)",
+                wait.as_secs()
+            )));
+        };
+        let reading = match clean_reading(scan) {
+            Ok(reading) => reading,
+            Err(why) => return Ok(unsettled(why)),
+        };
+        self.gate_reading(&image.digest, reading).await
+    }
+
+    /// The image's scan once it is no longer pending, asked every 3s; `None` after `wait`.
+    async fn finished_scan(
+        &self,
+        digest: &warden_core::names::Digest,
+        wait: Duration,
+    ) -> anyhow::Result<Option<Scan>> {
         let deadline = Instant::now() + wait;
-        let scan = loop {
-            match self.scan_now(&image.digest).await? {
+        loop {
+            match self.scan_now(digest).await? {
                 Scan::Pending if Instant::now() < deadline => {
                     tokio::time::sleep(Duration::from_secs(3)).await
                 }
-                Scan::Pending => {
-                    return Ok(unsettled(format!(
-                        "the scan had not finished after {}s (--scan-wait)",
-                        wait.as_secs()
-                    )));
-                }
-                done => break done,
+                Scan::Pending => return Ok(None),
+                done => return Ok(Some(done)),
             }
-        };
-        let reading = match scan {
-            Scan::Reported { counts: Some(0) } => "empty",
-            Scan::Reported { counts: None } => "absent",
-            Scan::OnlyInFindings => "not_in_describe_images",
-            Scan::Reported { counts: Some(n) } => {
-                return Ok(unsettled(format!(
-                    "the scan found {n} findings: not a clean result"
-                )));
-            }
-            Scan::Ended(status) => {
-                return Ok(unsettled(format!(
-                    "the scan ended {status}: a scan of an image with an OS settles it"
-                )));
-            }
-            Scan::Pending => return Ok(unsettled("the scan did not finish".to_owned())),
-        };
+        }
+    }
+
+    /// Whether `warden gate`'s read of the image keeps the promise, given the probe's `reading`.
+    async fn gate_reading(
+        &self,
+        digest: &warden_core::names::Digest,
+        reading: &'static str,
+    ) -> anyhow::Result<Observation> {
         // The promise: what `warden gate` reads of this image gives counts only where ECR gave
         // them, so a verdict never rests on counts ECR left out.
-        let reference = warden_core::janitor::Reference::Digest(image.digest.clone());
+        let reference = warden_core::janitor::Reference::Digest(digest.clone());
         let repository = warden_core::names::RepositoryName::new(self.mutable.as_str())?;
         let state = self
             .registry
@@ -250,5 +261,21 @@ impl Probe {
                 return Ok(total);
             }
         }
+    }
+}
+
+/// How a finished scan that found nothing reads; why it does not settle the question otherwise.
+fn clean_reading(scan: Scan) -> Result<&'static str, String> {
+    match scan {
+        Scan::Reported { counts: Some(0) } => Ok("empty"),
+        Scan::Reported { counts: None } => Ok("absent"),
+        Scan::OnlyInFindings => Ok("not_in_describe_images"),
+        Scan::Reported { counts: Some(n) } => {
+            Err(format!("the scan found {n} findings: not a clean result"))
+        }
+        Scan::Ended(status) => Err(format!(
+            "the scan ended {status}: a scan of an image with an OS settles it"
+        )),
+        Scan::Pending => Err("the scan did not finish".to_owned()),
     }
 }
