@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
 use warden_aws::adapters::replication::DEFAULT_CONCURRENCY;
 use warden_aws::functions::replicator::{
-    BackfillOptions, BackfillReport, Outcome, Replicator, ReplicatorConfig,
+    BackfillOptions, BackfillReport, NativeReport, Outcome, Replicator, ReplicatorConfig,
 };
 use warden_aws::{ApiCalls, load_sdk_config};
 use warden_core::names::{AccountId, RepositoryName};
@@ -197,33 +197,13 @@ fn native(args: &ReplicateArgs, calls: &ApiCalls) -> anyhow::Result<ExitCode> {
         emit(&serde_json::to_string_pretty(&report)?)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let show = |config: &NativeConfiguration| -> String {
-        if config.rules.is_empty() {
-            return "    (no rules)\n".into();
-        }
-        config
-            .rules
-            .iter()
-            .map(|r| {
-                let to: Vec<String> = r
-                    .destinations
-                    .iter()
-                    .map(|d| format!("{}/{}", d.registry_id, d.region))
-                    .collect();
-                let which = if r.prefixes.is_empty() {
-                    "every repository".to_owned()
-                } else {
-                    r.prefixes
-                        .iter()
-                        .map(|p| format!("{p}*"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                };
-                format!("    {which} → {}\n", to.join(", "))
-            })
-            .collect()
-    };
-    let mut out = format!("registry replication now:\n{}", show(&report.current));
+    emit(&native_summary(&report))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The registry's configuration now, and what the policy's native rules make of it.
+fn native_summary(report: &NativeReport) -> String {
+    let mut out = format!("registry replication now:\n{}", show_rules(&report.current));
     if !report.managed {
         out.push_str("no rule of the policy is `native`: the configuration is left alone");
     } else if report.in_place {
@@ -233,7 +213,7 @@ fn native(args: &ReplicateArgs, calls: &ApiCalls) -> anyhow::Result<ExitCode> {
     } else {
         out.push_str(&format!(
             "the policy's native rules:\n{}",
-            show(&report.desired)
+            show_rules(&report.desired)
         ));
         out.push_str(if report.applied {
             "applied: PutReplicationConfiguration"
@@ -241,6 +221,33 @@ fn native(args: &ReplicateArgs, calls: &ApiCalls) -> anyhow::Result<ExitCode> {
             "plan only: nothing was changed (--apply puts it)"
         });
     }
-    emit(&out)?;
-    Ok(ExitCode::SUCCESS)
+    out
+}
+
+/// A configuration's rules, a line each: the repositories it takes → its destinations.
+fn show_rules(config: &NativeConfiguration) -> String {
+    if config.rules.is_empty() {
+        return "    (no rules)\n".into();
+    }
+    config
+        .rules
+        .iter()
+        .map(|r| {
+            let to: Vec<String> = r
+                .destinations
+                .iter()
+                .map(|d| format!("{}/{}", d.registry_id, d.region))
+                .collect();
+            let which = if r.prefixes.is_empty() {
+                "every repository".to_owned()
+            } else {
+                r.prefixes
+                    .iter()
+                    .map(|p| format!("{p}*"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            format!("    {which} → {}\n", to.join(", "))
+        })
+        .collect()
 }
