@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use warden_aws::adapters::ecr::EcrRegistry;
 use warden_aws::{ApiCalls, load_sdk_config};
-use warden_core::janitor::Reference;
+use warden_core::image_ref::Reference;
 use warden_core::names::{Region, RepositoryName, Tag};
 use warden_core::operator::doctor::{Check, Facts, ImageFacts, Status, diagnose};
 use warden_core::operator::image_arg::{ImageArg, parse_image_arg};

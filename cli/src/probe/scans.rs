@@ -152,7 +152,7 @@ impl Probe {
     ) -> anyhow::Result<Observation> {
         // The promise: what `warden gate` reads of this image gives counts only where ECR gave
         // them, so a verdict never rests on counts ECR left out.
-        let reference = warden_core::janitor::Reference::Digest(digest.clone());
+        let reference = warden_core::image_ref::Reference::Digest(digest.clone());
         let repository = warden_core::names::RepositoryName::new(self.mutable.as_str())?;
         let state = self
             .registry

@@ -6,7 +6,7 @@
 use std::time::Instant;
 
 use chrono::{DateTime, Duration};
-use warden_core::janitor::plan::{ImageRecord, InUse, Storage, Structure, plan_repository};
+use warden_core::janitor::{ImageRecord, InUse, Storage, Structure, plan_repository};
 use warden_core::names::{Digest, Tag};
 use warden_core::policy::{AgeSince, Cleanup, CleanupRule, CleanupSelect, TagStatus};
 

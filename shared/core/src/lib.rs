@@ -7,6 +7,7 @@ pub mod event;
 pub mod execute;
 pub mod explain;
 pub mod fanout;
+pub mod image_ref;
 pub mod janitor;
 pub mod manifest;
 pub mod message;

@@ -33,7 +33,7 @@ use std::collections::{BTreeSet, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 use proptest::prelude::*;
-use warden_core::janitor::plan::{ImageRecord, InUse, Storage, Structure, plan_repository};
+use warden_core::janitor::{ImageRecord, InUse, Storage, Structure, plan_repository};
 use warden_core::names::{Digest, Tag};
 use warden_core::policy::{
     AgeSince, Cleanup, CleanupRule, CleanupSelect, LifecycleAction, LifecycleRule,

@@ -7,8 +7,8 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, Utc};
 use proptest::prelude::*;
-use warden_core::janitor::plan::{ImageRecord, InUse, Storage, Structure, plan_repository};
 use warden_core::janitor::safety::violations;
+use warden_core::janitor::{ImageRecord, InUse, Storage, Structure, plan_repository};
 use warden_core::names::{Digest, Tag};
 use warden_core::policy::{AgeSince, Cleanup, CleanupRule, CleanupSelect, TagStatus};
 

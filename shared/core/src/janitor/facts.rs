@@ -4,13 +4,36 @@
 
 use std::collections::HashMap;
 
-use super::plan::{InUse, Structure};
-use super::{Reference, RepositoryRefs};
+use super::decide::{InUse, Structure};
+use crate::image_ref::{Reference, parse_image_uri};
 use crate::manifest::{manifest_links, needs_manifest, subject_from_tag};
-use crate::names::{Digest, RepositoryName, Tag};
+use crate::names::{AccountId, Digest, Region, RepositoryName, Tag};
 use crate::ports::{ImageCatalog, ImageEntry, ImageManifests, MAX_BATCH_GET_IMAGE_IDS, PortError};
 
 use super::Progress;
+
+/// In-use references of one repository: by digest and by tag, each with who uses it.
+pub type RepositoryRefs = HashMap<Reference, String>;
+
+/// Group references by repository, keeping only those into this account and region.
+pub fn refs_by_repository(
+    refs: &[(String, String)],
+    account: &AccountId,
+    region: &Region,
+) -> HashMap<RepositoryName, RepositoryRefs> {
+    let mut out: HashMap<RepositoryName, RepositoryRefs> = HashMap::new();
+    for (uri, why) in refs {
+        if let Some(r) =
+            parse_image_uri(uri).filter(|r| &r.account == account && &r.region == region)
+        {
+            out.entry(r.repository)
+                .or_default()
+                .entry(r.reference)
+                .or_insert_with(|| why.clone());
+        }
+    }
+    out
+}
 
 /// Every image of the repository: ⌈N/1000⌉ DescribeImages, progress told per page.
 pub(super) async fn listing(

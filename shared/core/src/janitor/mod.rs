@@ -2,164 +2,26 @@
 //!
 //! One run: discover what is in use once (ECS, Lambda) through [`Workloads`]; then per repository
 //! with a `cleanup` section: list its images (DescribeImages, pages of 1000), read the manifests of
-//! indexes and artifacts (to know children and referrer subjects), plan ([`plan::plan_repository`]),
+//! indexes and artifacts (to know children and referrer subjects), plan ([`plan_repository`]),
 //! tell (one cleanup message), and — only where the policy says `apply: true` and the run is not a
 //! dry-run — delete, indexes first, in batches of 100.
-
 //!
-//! Layout, as in every function module: the pure decision in [`plan`] (ECR's lifecycle evaluation
-//! and the extra keeps), image references here, the I/O driver in `drive.rs`.
+//! Layout, as in every function module: the pure decision in `decide.rs` (ECR's lifecycle evaluation
+//! and the extra keeps), what is read in `facts.rs`, the I/O driver in `run.rs`, what a run did in `report.rs`;
+//! image references are [`crate::image_ref`]'s.
 
-mod drive;
+mod decide;
 mod facts;
-pub mod plan;
+mod report;
+mod run;
 pub mod safety;
 
-use std::collections::HashMap;
-
 pub use crate::budget::{Budget, Unlimited};
-use crate::names::{AccountId, Digest, Region, RepositoryName, Tag};
-pub use drive::{Context, Ports, Progress, Quiet, Report, RepositoryReport, run};
-
-pub const FUNCTION: &str = "janitor";
-/// ECS task definition revisions kept per family when the policy does not say.
-pub const DEFAULT_KEEP_REVISIONS: u32 = 5;
-
-/// A reference to an image in an ECR registry, as task definitions and Lambda functions write it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImageRef {
-    pub account: AccountId,
-    pub region: Region,
-    pub repository: RepositoryName,
-    pub reference: Reference,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Reference {
-    Tag(Tag),
-    Digest(Digest),
-}
-
-/// The region of an ECR registry host, from the host after `<account>.`: the IPv4 endpoints
-/// `dkr.ecr[-fips].<region>.amazonaws.com[.cn]` and the dual-stack ones
-/// `dkr-ecr[-fips].<region>.on.aws` (ECR User Guide, "Making requests to Amazon ECR registries").
-fn registry_region(rest: &str) -> Option<&str> {
-    let ipv4 = ["dkr.ecr.", "dkr.ecr-fips."]
-        .iter()
-        .find_map(|p| rest.strip_prefix(p))
-        .and_then(|r| {
-            r.strip_suffix(".amazonaws.com")
-                .or_else(|| r.strip_suffix(".amazonaws.com.cn"))
-        });
-    let dual_stack = ["dkr-ecr.", "dkr-ecr-fips."]
-        .iter()
-        .find_map(|p| rest.strip_prefix(p))
-        .and_then(|r| r.strip_suffix(".on.aws"));
-    ipv4.or(dual_stack)
-}
-
-/// An image reference into an ECR registry: `<registry host>/<repository>` followed by `:<tag>`,
-/// `@<digest>` or both (`:<tag>@<digest>`, what deploy tools write: the digest is what runs), no
-/// reference meaning `latest`. `None` for images elsewhere (Docker Hub, ECR Public, another cloud),
-/// which janitor has no say over.
-pub fn parse_image_uri(uri: &str) -> Option<ImageRef> {
-    let (host, path) = uri.split_once('/')?;
-    let host = host.split(':').next()?; // an explicit :443
-    let (account, rest) = host.split_once('.')?;
-    let account = AccountId::new(account).ok()?;
-    let region = Region::new(registry_region(rest)?).ok()?;
-    let (named, digest) = match path.split_once('@') {
-        Some((named, digest)) => (named, Some(digest)),
-        None => (path, None),
-    };
-    let (repository, tag) = match named.rsplit_once(':') {
-        Some((repo, tag)) if !tag.contains('/') => (repo, Some(tag)),
-        _ => (named, None),
-    };
-    let reference = match digest {
-        Some(d) => Reference::Digest(Digest::new(d).ok()?),
-        None => Reference::Tag(Tag::new(tag.unwrap_or("latest")).ok()?),
-    };
-    Some(ImageRef {
-        account,
-        region,
-        repository: RepositoryName::new(repository).ok()?,
-        reference,
-    })
-}
-
-/// In-use references of one repository: by digest and by tag, each with who uses it.
-pub type RepositoryRefs = HashMap<Reference, String>;
-
-/// Group references by repository, keeping only those into this account and region.
-pub fn refs_by_repository(
-    refs: &[(String, String)],
-    account: &AccountId,
-    region: &Region,
-) -> HashMap<RepositoryName, RepositoryRefs> {
-    let mut out: HashMap<RepositoryName, RepositoryRefs> = HashMap::new();
-    for (uri, why) in refs {
-        if let Some(r) =
-            parse_image_uri(uri).filter(|r| &r.account == account && &r.region == region)
-        {
-            out.entry(r.repository)
-                .or_default()
-                .entry(r.reference)
-                .or_insert_with(|| why.clone());
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn image_uris_parse_into_registry_references() {
-        let r = parse_image_uri("123456789012.dkr.ecr.us-east-1.amazonaws.com/team-a/api:v1.2")
-            .unwrap();
-        assert_eq!(r.repository.as_str(), "team-a/api");
-        assert_eq!(r.reference, Reference::Tag(Tag::new("v1.2").unwrap()));
-        let d = format!("sha256:{}", "a".repeat(64));
-        let r = parse_image_uri(&format!(
-            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/web@{d}"
-        ))
-        .unwrap();
-        assert_eq!(
-            r.reference,
-            Reference::Digest(Digest::new(d.clone()).unwrap())
-        );
-        let r = parse_image_uri("123456789012.dkr.ecr.us-east-1.amazonaws.com/web").unwrap();
-        assert_eq!(r.reference, Reference::Tag(Tag::new("latest").unwrap()));
-        // Tag and digest (what deploy tools write): the digest is what runs.
-        let r = parse_image_uri(&format!(
-            "123456789012.dkr.ecr.us-east-1.amazonaws.com/team-a/api:v1@{d}"
-        ))
-        .unwrap();
-        assert_eq!(r.repository.as_str(), "team-a/api");
-        assert_eq!(
-            r.reference,
-            Reference::Digest(Digest::new(d.clone()).unwrap())
-        );
-        // FIPS, dual-stack, FIPS dual-stack, China, and an explicit port: the same registry.
-        for host in [
-            "123456789012.dkr.ecr-fips.us-east-1.amazonaws.com",
-            "123456789012.dkr-ecr.us-east-1.on.aws",
-            "123456789012.dkr-ecr-fips.us-east-1.on.aws",
-            "123456789012.dkr.ecr.us-east-1.amazonaws.com:443",
-        ] {
-            let r = parse_image_uri(&format!("{host}/web:v2")).unwrap();
-            assert_eq!(
-                (r.account.as_str(), r.region.as_str()),
-                ("123456789012", "us-east-1")
-            );
-            assert_eq!(r.reference, Reference::Tag(Tag::new("v2").unwrap()));
-        }
-        let cn = parse_image_uri("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/web").unwrap();
-        assert_eq!(cn.region.as_str(), "cn-north-1");
-        assert!(parse_image_uri("123456789012.dkr.ecr.us-east-1.example.com/web").is_none());
-        assert!(parse_image_uri("nginx:1.27").is_none());
-        assert!(parse_image_uri("public.ecr.aws/nginx/nginx:1").is_none());
-    }
-}
+pub use decide::{
+    ARCHIVE_MINIMUM_DAYS, DEFAULT_KEEP_REVISIONS, FUNCTION, ImageRecord, InUse, RepositoryPlan,
+    RuleClaim, Storage, Structure, deletion_group, plan_repository, pull_clock, push_clock,
+    rule_claims, selects,
+};
+pub use facts::{RepositoryRefs, refs_by_repository};
+pub use report::{Report, RepositoryReport};
+pub use run::{Context, Ports, Progress, Quiet, run};

@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::plan::{ARCHIVE_MINIMUM_DAYS, ImageRecord, InUse, RepositoryPlan, Storage, Structure};
+use super::decide::{ARCHIVE_MINIMUM_DAYS, ImageRecord, InUse, RepositoryPlan, Storage, Structure};
 use crate::names::{Digest, wildcard_match};
 use crate::policy::Cleanup;
 
@@ -91,7 +91,7 @@ fn kept_by_safety(
     {
         why.push("pulled recently");
     }
-    if now - super::plan::push_clock(image) < grace {
+    if now - super::decide::push_clock(image) < grace {
         why.push("inside the grace period");
     }
     why
@@ -135,7 +135,7 @@ fn structural_violations(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::janitor::plan::plan_repository;
+    use crate::janitor::plan_repository;
     use crate::names::Tag;
 
     #[test]

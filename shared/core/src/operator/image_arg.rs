@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use crate::janitor::{Reference, parse_image_uri};
+use crate::image_ref::{Reference, parse_image_uri};
 use crate::names::{AccountId, Digest, Region, RepositoryName, Tag};
 
 #[derive(Debug, Clone, PartialEq, Eq)]

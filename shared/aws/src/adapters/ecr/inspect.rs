@@ -6,7 +6,7 @@ use aws_sdk_ecr::operation::describe_image_scan_findings::DescribeImageScanFindi
 use aws_sdk_ecr::operation::describe_images::DescribeImagesError;
 use aws_sdk_ecr::operation::get_repository_policy::GetRepositoryPolicyError;
 use aws_sdk_ecr::types::ImageIdentifier;
-use warden_core::janitor::Reference;
+use warden_core::image_ref::Reference;
 use warden_core::names::{AccountId, RepositoryName};
 use warden_core::operator::doctor::PullThroughRule;
 use warden_core::ports::{ImageEntry, PortError};

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::image_arg::ImageArg;
 use super::resource_policy::{self, Decision, Principal};
-use crate::janitor::Reference;
+use crate::image_ref::Reference;
 use crate::names::{AccountId, Digest, Region, Tag};
 
 /// The two calls a pull makes against the repository (the token is account-wide, IAM only).

@@ -29,6 +29,10 @@ use serde::Serialize;
 use crate::names::{Digest, Tag, wildcard_match};
 use crate::policy::{AgeSince, Cleanup, CleanupRule, TagStatus};
 
+pub const FUNCTION: &str = "janitor";
+/// ECS task definition revisions kept per family when the policy does not say.
+pub const DEFAULT_KEEP_REVISIONS: u32 = 5;
+
 /// ECR bills an archived image for 90 days whenever it is deleted.
 pub const ARCHIVE_MINIMUM_DAYS: i64 = 90;
 

@@ -1,15 +1,17 @@
-//! janitor's I/O driver: list, read manifests, plan with [`super::plan`], tell, delete.
+//! janitor's I/O driver: list, read manifests, plan with `decide.rs`, tell, delete.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 
-use super::facts;
-use super::plan::{
+use super::decide::{
     ImageRecord, RepositoryPlan, Storage, Structure, deletion_group, plan_repository,
 };
-use super::{Budget, DEFAULT_KEEP_REVISIONS, FUNCTION, RepositoryRefs, refs_by_repository};
+use super::facts;
+use super::{
+    Budget, DEFAULT_KEEP_REVISIONS, FUNCTION, Report, RepositoryRefs, RepositoryReport,
+    refs_by_repository,
+};
 use crate::execute::{Executor, Grants, Outcomes};
 use crate::message::{Body, CleanupBody, Did, Message, MessageAction, SCHEMA};
 use crate::names::{AccountId, Digest, Region, RepositoryName, Tag};
@@ -74,35 +76,6 @@ pub struct Quiet;
 impl Progress for Quiet {
     fn repository(&self, _: &RepositoryName) {}
     fn images_listed(&self, _: usize) {}
-}
-
-#[derive(Debug, Serialize)]
-pub struct RepositoryReport {
-    pub repository: RepositoryName,
-    pub images: usize,
-    pub applied: bool,
-    pub plan: RepositoryPlan,
-}
-
-#[derive(Debug, Default, Serialize)]
-pub struct Report {
-    pub repositories: Vec<RepositoryReport>,
-    pub outcomes: Outcomes,
-    pub errors: Vec<String>,
-    /// The run stopped for time after this repository; the next run continues after it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub stopped_after: Option<RepositoryName>,
-}
-
-impl Report {
-    pub fn decision(&self) -> String {
-        let deleted: usize = self.repositories.iter().map(|r| r.plan.delete.len()).sum();
-        let applied = self.repositories.iter().filter(|r| r.applied).count();
-        format!(
-            "{} repositories, {deleted} images to delete ({applied} repositories applied)",
-            self.repositories.len()
-        )
-    }
 }
 
 /// One janitor run over every repository with a cleanup policy (or only `only`, from the CLI).
