@@ -3,6 +3,7 @@
 //! [`ports`], and plans are plain data the adapters carry out.
 
 pub mod budget;
+pub mod destination;
 pub mod event;
 pub mod execute;
 pub mod explain;
@@ -19,6 +20,7 @@ pub mod plan;
 pub mod policy;
 pub mod ports;
 pub mod replicate;
+pub mod report;
 pub mod scan_gate;
 pub mod severity;
 pub mod tag_guard;

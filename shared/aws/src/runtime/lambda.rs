@@ -12,6 +12,7 @@ use warden_core::budget::Budget;
 use warden_core::event::{EventError, Incoming, incoming};
 use warden_core::explain::describe_event;
 use warden_core::ports::PortError;
+use warden_core::report::FunctionReport;
 
 use crate::runtime::calls::ApiCalls;
 use crate::runtime::telemetry::Summary;
@@ -118,6 +119,20 @@ pub struct Handled {
     pub errors: Vec<String>,
     /// Returned to the invoker (and shown by `cargo lambda invoke`).
     pub response: Value,
+}
+
+impl Handled {
+    /// A function's report as the frame logs and answers it: its decision, dry-run, outcome
+    /// counts and failures for the summary line, and its response for the invoker.
+    pub fn from_report(report: &impl FunctionReport) -> Self {
+        Self {
+            decision: report.decision(),
+            dry_run: report.dry_run(),
+            outcomes: report.outcomes(),
+            errors: report.failures(),
+            response: report.response(),
+        }
+    }
 }
 
 /// Time left until the Lambda deadline, less a margin (a long run's [`Budget`]).

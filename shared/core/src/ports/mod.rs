@@ -2,12 +2,14 @@
 //! `warden-aws` implements them with the AWS SDK; tests may implement them in memory. Each method
 //! says which AWS call it stands for, so per-event call floors can be read off the trait.
 
+mod copying;
 mod findings;
 mod messaging;
 mod registry;
 mod state;
 mod workloads;
 
+pub use copying::*;
 pub use findings::*;
 pub use messaging::*;
 pub use registry::*;

@@ -1,6 +1,10 @@
 use super::image::{Blob, contents, missing, referrer_tags};
 use super::*;
+
+use crate::names::{AccountId, Digest, Region, RepositoryName, Tag};
+use crate::policy::Policy;
 use crate::ports::VerdictRecord;
+use crate::verdict::Verdict;
 
 const POLICY: &str = r#"
 version: 1

@@ -3,6 +3,7 @@
 //! exact bytes (digests preserved), children before the index. The registries at either end speak
 //! ECR's API (`ecr_api.rs`) or the OCI distribution API (`oci.rs`), through `endpoint.rs`.
 
+mod copies;
 mod ecr_api;
 mod endpoint;
 mod layers;
@@ -10,6 +11,7 @@ mod oci;
 mod source;
 mod targets;
 
+pub use copies::EcrCopies;
 pub use endpoint::{CopySource, CopyTarget, Put, UploadSession};
 pub use oci::OciRegistry;
 pub use source::SourceImage;

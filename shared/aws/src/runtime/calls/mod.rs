@@ -31,6 +31,13 @@ struct State {
     named: log::Named,
 }
 
+/// What a replication message reports as its `api_calls`: every call so far.
+impl warden_core::ports::CallMeter for ApiCalls {
+    fn calls_made(&self) -> u64 {
+        self.lock().counts.values().sum()
+    }
+}
+
 impl ApiCalls {
     pub fn new() -> Self {
         Self::default()

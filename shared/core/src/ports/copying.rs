@@ -1,0 +1,55 @@
+//! Copying images between registries (the replicator's one write), and the count of API calls its
+//! messages report.
+
+use async_trait::async_trait;
+
+use super::PortError;
+use crate::destination::Target;
+use crate::message::CopyReport;
+use crate::mutability::TagMutability;
+use crate::names::{Digest, RepositoryName, Tag};
+
+/// One copy of an image, read once from its source, to one destination.
+pub struct CopyOrder<'a> {
+    pub repository: &'a RepositoryName,
+    pub digest: &'a Digest,
+    /// The tags the copy gets; none: the image is copied by digest.
+    pub tags: &'a [Tag],
+    pub target: &'a Target,
+    /// The policy's tag mutability for the destination repository's name, over the source's.
+    pub mutability: Option<&'a TagMutability>,
+}
+
+/// Copying one image to each of its destinations, the source read once whatever their number.
+/// Its futures need not be `Send`: the replicator runs one invocation at a time on its runtime's
+/// thread, and a copy's concurrent blob transfers borrow the image read.
+#[async_trait(?Send)]
+pub trait ImageCopies: Send + Sync {
+    /// The image as read from the source: manifests, an index's children, referrers, blobs.
+    type Source: Send + Sync;
+
+    /// Read `repository@digest` from the source registry: 1 BatchGetImage (+1 for an index's
+    /// children), 1 ListImageReferrers per manifest (+1 BatchGetImage when it finds any). An image
+    /// gone is NotFound; a manifest that does not parse is Invalid.
+    async fn read(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<Self::Source, PortError>;
+
+    /// Copy `source` as `order` says (the destination's floors in docs/replicator.md: ⌈L/100⌉
+    /// BatchCheckLayerAvailability, per missing blob a download and a layer upload, 1 PutImage per
+    /// manifest per tag; a missing destination repository is created from the destination
+    /// registry's creation template). A tag the destination refused is one of the report's
+    /// `problems`, not an error.
+    async fn copy(
+        &self,
+        source: &Self::Source,
+        order: &CopyOrder<'_>,
+    ) -> Result<CopyReport, PortError>;
+}
+
+/// The AWS calls this function's clients have made so far (a replication message's `api_calls`).
+pub trait CallMeter: Send + Sync {
+    fn calls_made(&self) -> u64;
+}
