@@ -5,10 +5,9 @@
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use warden_core::event::{Incoming, SnsRecord};
-use warden_core::message::Message;
-use warden_core::notify::{self, Ports};
+use warden_core::notify::{self, FUNCTION, Ports};
 use warden_core::policy::Policy;
 use warden_core::ports::PortError;
 
@@ -19,8 +18,6 @@ use crate::runtime::lambda::{
     Function, Handled, Invocation, InvocationError, Payload, frame, not_for_me, stop_by,
 };
 use aws_config::SdkConfig;
-
-pub const FUNCTION: &str = "notifier";
 
 #[derive(Debug, Clone)]
 pub struct NotifierConfig {
@@ -90,41 +87,10 @@ impl Notifier {
             webhook: &self.webhook,
             log: &self.log,
         };
-        let mut handled = Handled::default();
-        let mut results = Vec::new();
-        for record in records {
-            let record = &record.sns;
-            let message: Message = match serde_json::from_str(&record.message) {
-                Ok(m) => m,
-                Err(e) => {
-                    handled.errors.push(format!(
-                        "SNS message {} is not a warden message: {e}",
-                        record.message_id
-                    ));
-                    continue;
-                }
-            };
-            let delivery = notify::deliver(
-                &message,
-                &self.policy,
-                chrono::Utc::now(),
-                self.window,
-                &ports,
-            )
-            .await?;
-            *handled.outcomes.entry("Posted").or_default() += delivery.posted.len() as u64;
-            *handled.outcomes.entry("Duplicates").or_default() += delivery.duplicates.len() as u64;
-            handled.errors.extend(delivery.errors.iter().cloned());
-            results.push(json!({"message": record.message_id, "subject": message.subject(), "delivery": delivery}));
-        }
-        handled.decision = format!(
-            "posted {}, duplicates {}, errors {}",
-            handled.outcomes.get("Posted").copied().unwrap_or(0),
-            handled.outcomes.get("Duplicates").copied().unwrap_or(0),
-            handled.errors.len()
-        );
-        handled.response = json!({"status": "ok", "decision": handled.decision, "results": results, "errors": handled.errors});
-        Ok(handled)
+        let now = chrono::Utc::now();
+        let report =
+            notify::handle_messages(records, &self.policy, now, self.window, &ports).await?;
+        Ok(Handled::from_report(&report))
     }
 }
 

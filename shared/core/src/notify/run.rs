@@ -1,25 +1,20 @@
-//! Delivering one message to its Slack routes: dedupe claim, webhook from its secret, post.
+//! The notifier driven through its ports: each message of an SNS delivery to its Slack routes
+//! (dedupe claim, webhook from its secret, post).
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::{fingerprint, routes, slack};
+use super::{Delivery, Posting, Report, fingerprint, routes, slack};
+use crate::event::SnsRecord;
 use crate::message::Message;
 use crate::policy::Policy;
 use crate::ports::{ChatWebhook, NotificationLog, PortError, WebhookSecrets};
+
+pub const FUNCTION: &str = "notifier";
 
 pub struct Ports<'a> {
     pub secrets: &'a dyn WebhookSecrets,
     pub webhook: &'a dyn ChatWebhook,
     pub log: &'a dyn NotificationLog,
-}
-
-#[derive(Debug, Default, serde::Serialize)]
-pub struct Delivery {
-    pub posted: Vec<String>,
-    /// Routes that had this news already within the window.
-    pub duplicates: Vec<String>,
-    /// Non-retryable failures (a 4xx from Slack, a bad secret), reported and acknowledged.
-    pub errors: Vec<String>,
 }
 
 /// Post `message` to every route it goes to. `Err` only for retryable failures; the routes posted
@@ -53,4 +48,37 @@ pub async fn deliver(
         }
     }
     Ok(delivery)
+}
+
+/// Every message of an SNS delivery, in order. A message that is not a warden message is a
+/// failure (reported, acknowledged); `Err` only for retryable failures.
+pub async fn handle_messages(
+    records: &[SnsRecord],
+    policy: &Policy,
+    now: DateTime<Utc>,
+    window: Duration,
+    ports: &Ports<'_>,
+) -> Result<Report, PortError> {
+    let mut report = Report::default();
+    for record in records {
+        let record = &record.sns;
+        let message: Message = match serde_json::from_str(&record.message) {
+            Ok(m) => m,
+            Err(e) => {
+                report.errors.push(format!(
+                    "SNS message {} is not a warden message: {e}",
+                    record.message_id
+                ));
+                continue;
+            }
+        };
+        let delivery = deliver(&message, policy, now, window, ports).await?;
+        report.errors.extend(delivery.errors.iter().cloned());
+        report.results.push(Posting {
+            message: record.message_id.clone(),
+            subject: message.subject(),
+            delivery,
+        });
+    }
+    Ok(report)
 }
