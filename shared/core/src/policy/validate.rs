@@ -167,6 +167,48 @@ fn schema_keys_at(path: &str) -> Vec<String> {
 /// schema found problems too.
 fn rule_problems(value: &Value) -> Vec<Problem> {
     let mut problems = Vec::new();
+    account_problems(&mut problems, value);
+    let mut seen = BTreeSet::new();
+    let rules = value
+        .get("repositories")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    for (i, rule) in rules.iter().enumerate() {
+        let at = format!("repositories[{i}]");
+        if let Some(pattern) = rule.get("match").and_then(Value::as_str) {
+            check_glob(&mut problems, &format!("{at}.match"), pattern, true);
+            if !seen.insert(pattern.to_owned()) {
+                problems.push(Problem {
+                    path: format!("{at}.match"),
+                    message: format!("pattern `{pattern}` is listed twice; merge the two entries"),
+                });
+            }
+        }
+        immutability_problems(&mut problems, &at, rule);
+        tag_glob_problems(&mut problems, &at, rule);
+        let cleanup_rules = rule
+            .pointer("/cleanup/rules")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        cleanup_rule_problems(&mut problems, &at, &cleanup_rules);
+        lifecycle_problems(&mut problems, &at, rule.pointer("/cleanup/lifecycle"));
+        replication_problems(
+            &mut problems,
+            &at,
+            rule.get("match").and_then(Value::as_str),
+            rule.get("replication"),
+        );
+        max_findings_problems(&mut problems, &at, rule);
+        exception_problems(&mut problems, &at, rule);
+    }
+    native_precedence_problems(&mut problems, &rules);
+    problems
+}
+
+/// Whether each account is listed once, with its role in that account (where it acts).
+fn account_problems(problems: &mut Vec<Problem>, value: &Value) {
     let accounts = value
         .get("accounts")
         .and_then(Value::as_array)
@@ -191,111 +233,91 @@ fn rule_problems(value: &Value) -> Vec<Problem> {
             });
         }
     }
-    let mut seen = BTreeSet::new();
-    let rules = value
-        .get("repositories")
+}
+
+/// Whether a rule's immutability has exclusion filters exactly when its mode takes them.
+fn immutability_problems(problems: &mut Vec<Problem>, at: &str, rule: &Value) {
+    let Some(imm) = rule.get("immutability") else {
+        return;
+    };
+    let mode = imm
+        .get("mode")
+        .and_then(Value::as_str)
+        .and_then(MutabilityMode::parse);
+    let has_exclusions = imm.get("exclusions").is_some();
+    match mode {
+        Some(m) if m.takes_exclusions() && !has_exclusions => problems.push(Problem {
+            path: format!("{at}.immutability.exclusions"),
+            message: format!("{} needs 1 to 5 exclusion filters", m.as_str()),
+        }),
+        Some(m) if !m.takes_exclusions() && has_exclusions => problems.push(Problem {
+            path: format!("{at}.immutability.exclusions"),
+            message: format!(
+                "exclusion filters are only allowed with IMMUTABLE_WITH_EXCLUSION or MUTABLE_WITH_EXCLUSION, not {}",
+                m.as_str()
+            ),
+        }),
+        _ => {}
+    }
+}
+
+/// Whether a rule's tag patterns (protected tags, replicated tags, tags cleanup protects) are
+/// valid globs.
+fn tag_glob_problems(problems: &mut Vec<Problem>, at: &str, rule: &Value) {
+    for (list, key) in [
+        ("protected_tags", "patterns"),
+        ("replication", "tags"),
+        ("cleanup", "protect_tags"),
+    ] {
+        for (j, pattern) in strings(rule.get(list).and_then(|s| s.get(key))) {
+            check_glob(problems, &format!("{at}.{list}.{key}[{j}]"), pattern, false);
+        }
+    }
+}
+
+/// Whether each of a rule's `gate.max_findings` caps can ever trip: UNTRIAGED, UNDEFINED and
+/// TOTAL cannot.
+fn max_findings_problems(problems: &mut Vec<Problem>, at: &str, rule: &Value) {
+    let Some(caps) = rule
+        .pointer("/gate/max_findings")
+        .and_then(Value::as_object)
+    else {
+        return;
+    };
+    for key in caps.keys() {
+        let never = match key.to_ascii_uppercase().as_str() {
+            "UNTRIAGED" | "UNDEFINED" => Some(
+                "can never trip: UNTRIAGED and UNDEFINED findings count as `untriaged_as` (default HIGH); cap that severity instead",
+            ),
+            "TOTAL" => Some("can never trip: TOTAL is a sum, not a severity; cap severities"),
+            _ => None,
+        };
+        if let Some(message) = never {
+            problems.push(Problem {
+                path: format!("{at}.gate.max_findings.{key}"),
+                message: message.to_owned(),
+            });
+        }
+    }
+}
+
+/// Whether each of a rule's gate exceptions expires on a real calendar date.
+fn exception_problems(problems: &mut Vec<Problem>, at: &str, rule: &Value) {
+    let exceptions = rule
+        .pointer("/gate/exceptions")
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
-    for (i, rule) in rules.iter().enumerate() {
-        let at = format!("repositories[{i}]");
-        if let Some(pattern) = rule.get("match").and_then(Value::as_str) {
-            check_glob(&mut problems, &format!("{at}.match"), pattern, true);
-            if !seen.insert(pattern.to_owned()) {
+    for (j, exception) in exceptions.iter().enumerate() {
+        if let Some(date) = exception.get("expires").and_then(Value::as_str) {
+            if NaiveDate::parse_from_str(date, "%Y-%m-%d").is_err() {
                 problems.push(Problem {
-                    path: format!("{at}.match"),
-                    message: format!("pattern `{pattern}` is listed twice; merge the two entries"),
+                    path: format!("{at}.gate.exceptions[{j}].expires"),
+                    message: format!("`{date}` is not a calendar date (YYYY-MM-DD)"),
                 });
             }
         }
-        if let Some(imm) = rule.get("immutability") {
-            let mode = imm
-                .get("mode")
-                .and_then(Value::as_str)
-                .and_then(MutabilityMode::parse);
-            let has_exclusions = imm.get("exclusions").is_some();
-            match mode {
-                Some(m) if m.takes_exclusions() && !has_exclusions => problems.push(Problem {
-                    path: format!("{at}.immutability.exclusions"),
-                    message: format!("{} needs 1 to 5 exclusion filters", m.as_str()),
-                }),
-                Some(m) if !m.takes_exclusions() && has_exclusions => problems.push(Problem {
-                    path: format!("{at}.immutability.exclusions"),
-                    message: format!(
-                        "exclusion filters are only allowed with IMMUTABLE_WITH_EXCLUSION or MUTABLE_WITH_EXCLUSION, not {}",
-                        m.as_str()
-                    ),
-                }),
-                _ => {}
-            }
-        }
-        for (list, key) in [
-            ("protected_tags", "patterns"),
-            ("replication", "tags"),
-            ("cleanup", "protect_tags"),
-        ] {
-            for (j, pattern) in strings(rule.get(list).and_then(|s| s.get(key))) {
-                check_glob(
-                    &mut problems,
-                    &format!("{at}.{list}.{key}[{j}]"),
-                    pattern,
-                    false,
-                );
-            }
-        }
-        let cleanup_rules = rule
-            .pointer("/cleanup/rules")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        cleanup_rule_problems(&mut problems, &at, &cleanup_rules);
-        lifecycle_problems(&mut problems, &at, rule.pointer("/cleanup/lifecycle"));
-        replication_problems(
-            &mut problems,
-            &at,
-            rule.get("match").and_then(Value::as_str),
-            rule.get("replication"),
-        );
-        if let Some(caps) = rule
-            .pointer("/gate/max_findings")
-            .and_then(Value::as_object)
-        {
-            for key in caps.keys() {
-                let never = match key.to_ascii_uppercase().as_str() {
-                    "UNTRIAGED" | "UNDEFINED" => Some(
-                        "can never trip: UNTRIAGED and UNDEFINED findings count as `untriaged_as` (default HIGH); cap that severity instead",
-                    ),
-                    "TOTAL" => {
-                        Some("can never trip: TOTAL is a sum, not a severity; cap severities")
-                    }
-                    _ => None,
-                };
-                if let Some(message) = never {
-                    problems.push(Problem {
-                        path: format!("{at}.gate.max_findings.{key}"),
-                        message: message.to_owned(),
-                    });
-                }
-            }
-        }
-        let exceptions = rule
-            .pointer("/gate/exceptions")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        for (j, exception) in exceptions.iter().enumerate() {
-            if let Some(date) = exception.get("expires").and_then(Value::as_str) {
-                if NaiveDate::parse_from_str(date, "%Y-%m-%d").is_err() {
-                    problems.push(Problem {
-                        path: format!("{at}.gate.exceptions[{j}].expires"),
-                        message: format!("`{date}` is not a calendar date (YYYY-MM-DD)"),
-                    });
-                }
-            }
-        }
     }
-    native_precedence_problems(&mut problems, &rules);
-    problems
 }
 
 pub(super) fn strings(list: Option<&Value>) -> Vec<(usize, &str)> {
