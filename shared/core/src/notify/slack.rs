@@ -2,11 +2,15 @@
 //! 150 characters, section text 3000, 10 fields per section, button text 75. Long lists are
 //! truncated with an "and N more" line and a link to the full list — never silently dropped.
 
+mod verdict;
+
 use serde_json::{Value, json};
 
-use crate::message::{Body, CleanupBody, Did, Message, ReplicationBody, VerdictBody};
+use crate::message::{Body, CleanupBody, Message, ReplicationBody};
+use crate::mutability::TagMutability;
 use crate::names::{Digest, Tag};
-use crate::verdict::{Finding, Verdict};
+use crate::verdict::Finding;
+use verdict::verdict;
 
 pub const MAX_BLOCKS: usize = 50;
 pub const MAX_HEADER: usize = 150;
@@ -117,110 +121,27 @@ pub fn render(m: &Message) -> Value {
         Body::Verdict(v) => verdict(m, v, &links, dry),
         Body::TagReverted {
             tag,
-            restored_digest,
-            offending_digest,
-            offender_kept_as,
-        } => {
-            let kept = offender_kept_as
-                .as_ref()
-                .map_or_else(|| "left untagged".to_owned(), |k| format!("kept as `{k}`"));
-            let text = format!(
-                "*Image* `{}:{tag}`\n*Moved to* `{offending_digest}` — {kept}\n*Restored to* `{restored_digest}`",
-                m.repository
-            );
-            (
-                format!("{dry}tag {}:{tag} reverted", m.repository),
-                vec![
-                    header(&format!(":rewind: {dry}Protected tag reverted")),
-                    section(&text),
-                    buttons(&[
-                        ("Restored image", links.image(restored_digest)),
-                        ("Offending image", links.image(offending_digest)),
-                    ]),
-                ],
-            )
-        }
+            restored_digest: restored,
+            offending_digest: offending,
+            offender_kept_as: kept_as,
+        } => tag_reverted(m, tag, restored, offending, kept_as.as_ref(), &links, dry),
         Body::TagAccepted {
             tag,
-            previous_digest,
-            accepted_digest,
+            previous_digest: previous,
+            accepted_digest: accepted,
             reason,
-        } => (
-            format!("{dry}tag {}:{tag} moved and stands", m.repository),
-            vec![
-                header(&format!(
-                    ":shield: {dry}Protected tag moved off a failed image — not reverted"
-                )),
-                section(&format!(
-                    "*Image* `{}:{tag}`\n*Now* `{accepted_digest}`\n*Was* `{previous_digest}`\n{}",
-                    m.repository,
-                    esc(reason)
-                )),
-                buttons(&[
-                    ("New image", links.image(accepted_digest)),
-                    ("Failed image", links.image(previous_digest)),
-                ]),
-            ],
-        ),
+        } => tag_accepted(m, tag, previous, accepted, reason, &links, dry),
         Body::TagRevertImpossible {
             tag,
-            recorded_digest,
-            offending_digest,
+            recorded_digest: recorded,
+            offending_digest: offending,
             reason,
-        } => (
-            format!(
-                "{dry}tag {}:{tag} moved and cannot be reverted",
-                m.repository
-            ),
-            vec![
-                header(&format!(
-                    ":warning: {dry}Protected tag moved — cannot revert"
-                )),
-                section(&format!(
-                    "*Image* `{}:{tag}`\n*Now* `{offending_digest}`\n*Recorded* `{recorded_digest}`\n{}",
-                    m.repository,
-                    esc(reason)
-                )),
-                buttons(&[("Repository", links.repository())]),
-            ],
-        ),
+        } => tag_revert_impossible(m, tag, recorded, offending, reason, &links, dry),
         Body::RepositoryFixed {
             before,
             after,
             trigger,
-        } => {
-            let before = before
-                .as_ref()
-                .map_or_else(|| "unknown".to_owned(), |b| b.mode.as_str().to_owned());
-            let filters = after
-                .exclusions
-                .iter()
-                .map(|f| format!("`{f}`"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let filters = if filters.is_empty() {
-                String::new()
-            } else {
-                format!(" (except {filters})")
-            };
-            (
-                format!(
-                    "{dry}{} tag mutability set to {}",
-                    m.repository,
-                    after.mode.as_str()
-                ),
-                vec![
-                    header(&format!(":lock: {dry}Repository setting fixed")),
-                    section(&format!(
-                        "*Repository* `{}`\n*Tag mutability* {before} → *{}*{filters}\n*Noticed by* {}",
-                        m.repository,
-                        after.mode.as_str(),
-                        esc(trigger)
-                    )),
-                    buttons(&[("Repository", links.repository())]),
-                ],
-            )
-        }
+        } => repository_fixed(m, before.as_ref(), after, trigger, &links, dry),
         Body::Cleanup(c) => cleanup(m, c, &links, dry),
         Body::Replication(r) => replication(m, r, &links, dry),
     };
@@ -232,153 +153,132 @@ pub fn render(m: &Message) -> Value {
     json!({"text": cut(&fallback, MAX_SECTION_TEXT), "blocks": blocks})
 }
 
-fn verdict(m: &Message, v: &VerdictBody, links: &Links, dry: &str) -> (String, Vec<Value>) {
-    let icon = match v.verdict {
-        Verdict::Fail => ":no_entry:",
-        Verdict::Pass => ":white_check_mark:",
-    };
-    let did = match &m.action.did {
-        Did::None => String::new(),
-        did => format!(" · {}", did.as_str()),
-    };
-    let image = image_ref(m, &v.tags, &v.digest);
-    let mut blocks = vec![header(&format!(
-        "{icon} {dry}{}{did} — {}",
-        v.verdict.as_str(),
-        image
-    ))];
-    let mut summary = format!("*Image* `{}`\n*Scan* {}", image, v.scan);
-    if let Some(max) = &v.max_severity {
-        summary.push_str(&format!(" · *max severity* {max}"));
-    }
-    if !v.reasons.is_empty() {
-        summary.push_str(&format!("\n*Why* {}", esc(&v.reasons.join("; "))));
-    }
-    if !v.quarantined_tags.is_empty() {
-        let tags = v
-            .quarantined_tags
-            .iter()
-            .map(|t| format!("`{t}`"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        summary.push_str(&format!(
-            "\n*Quarantined* {tags} (tags moved to the quarantine prefix)"
-        ));
-    }
-    if !v.restored_tags.is_empty() {
-        summary.push_str(&format!(
-            "\n*Restored* {}",
-            v.restored_tags
-                .iter()
-                .map(|t| format!("`{t}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
-    }
-    if !v.tags_taken.is_empty() {
-        summary.push_str(&format!(
-            "\n*Not restored* {} — a newer image has the tag",
-            v.tags_taken
-                .iter()
-                .map(|t| format!("`{t}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
-    }
-    blocks.push(section(&summary));
-    let counts: Vec<(String, String)> = v
-        .counts
-        .0
+/// A protected tag pointed back: where it had moved, where the offender is kept and where it is now.
+fn tag_reverted(
+    m: &Message,
+    tag: &Tag,
+    restored_digest: &Digest,
+    offending_digest: &Digest,
+    offender_kept_as: Option<&Tag>,
+    links: &Links,
+    dry: &str,
+) -> (String, Vec<Value>) {
+    let kept =
+        offender_kept_as.map_or_else(|| "left untagged".to_owned(), |k| format!("kept as `{k}`"));
+    let text = format!(
+        "*Image* `{}:{tag}`\n*Moved to* `{offending_digest}` — {kept}\n*Restored to* `{restored_digest}`",
+        m.repository
+    );
+    (
+        format!("{dry}tag {}:{tag} reverted", m.repository),
+        vec![
+            header(&format!(":rewind: {dry}Protected tag reverted")),
+            section(&text),
+            buttons(&[
+                ("Restored image", links.image(restored_digest)),
+                ("Offending image", links.image(offending_digest)),
+            ]),
+        ],
+    )
+}
+
+/// A protected tag moved off a failed image and left there: the new image, the old one and why.
+fn tag_accepted(
+    m: &Message,
+    tag: &Tag,
+    previous_digest: &Digest,
+    accepted_digest: &Digest,
+    reason: &str,
+    links: &Links,
+    dry: &str,
+) -> (String, Vec<Value>) {
+    (
+        format!("{dry}tag {}:{tag} moved and stands", m.repository),
+        vec![
+            header(&format!(
+                ":shield: {dry}Protected tag moved off a failed image — not reverted"
+            )),
+            section(&format!(
+                "*Image* `{}:{tag}`\n*Now* `{accepted_digest}`\n*Was* `{previous_digest}`\n{}",
+                m.repository,
+                esc(reason)
+            )),
+            buttons(&[
+                ("New image", links.image(accepted_digest)),
+                ("Failed image", links.image(previous_digest)),
+            ]),
+        ],
+    )
+}
+
+/// A protected tag moved and could not be pointed back: where it is, where it was and why not.
+fn tag_revert_impossible(
+    m: &Message,
+    tag: &Tag,
+    recorded_digest: &Digest,
+    offending_digest: &Digest,
+    reason: &str,
+    links: &Links,
+    dry: &str,
+) -> (String, Vec<Value>) {
+    (
+        format!(
+            "{dry}tag {}:{tag} moved and cannot be reverted",
+            m.repository
+        ),
+        vec![
+            header(&format!(
+                ":warning: {dry}Protected tag moved — cannot revert"
+            )),
+            section(&format!(
+                "*Image* `{}:{tag}`\n*Now* `{offending_digest}`\n*Recorded* `{recorded_digest}`\n{}",
+                m.repository,
+                esc(reason)
+            )),
+            buttons(&[("Repository", links.repository())]),
+        ],
+    )
+}
+
+/// A repository's tag mutability set to the policy's: from what, to what (with its exclusion
+/// filters) and what noticed it.
+fn repository_fixed(
+    m: &Message,
+    before: Option<&TagMutability>,
+    after: &TagMutability,
+    trigger: &str,
+    links: &Links,
+    dry: &str,
+) -> (String, Vec<Value>) {
+    let before = before.map_or_else(|| "unknown".to_owned(), |b| b.mode.as_str().to_owned());
+    let filters = after
+        .exclusions
         .iter()
-        .map(|(s, n)| (s.to_string(), n.to_string()))
-        .collect();
-    if counts.is_empty() {
-        blocks.push(section("*Findings* none"));
+        .map(|f| format!("`{f}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let filters = if filters.is_empty() {
+        String::new()
     } else {
-        blocks.push(fields(&counts));
-    }
-    let lines: Vec<String> = v
-        .findings
-        .iter()
-        .take(MAX_LISTED_FINDINGS)
-        .map(finding_line)
-        .collect();
-    for chunk in chunk_lines(&lines, MAX_SECTION_TEXT) {
-        blocks.push(section(&chunk));
-    }
-    let more = v.findings_total.saturating_sub(lines.len());
-    if more > 0 {
-        blocks.push(section(&format!(
-            "…and {more} more — <{}|see all in the scan results>",
-            links.scan_results(&v.digest)
-        )));
-    }
-    let mut notes = Vec::new();
-    for e in &v.exceptions_applied {
-        notes.push(format!(
-            "exception {} applied until {} ({})",
-            esc(&e.cve),
-            e.expires,
-            esc(&e.reason)
-        ));
-    }
-    for e in &v.exceptions_expired {
-        notes.push(format!(
-            ":hourglass: exception {} *expired* on {}",
-            esc(&e.cve),
-            e.expires
-        ));
-    }
-    if !notes.is_empty() {
-        blocks.push(context(&notes.join("\n")));
-    }
-    blocks.push(buttons(&[
-        ("Image in ECR", links.image(&v.digest)),
-        ("Scan results", links.scan_results(&v.digest)),
-    ]));
-    let fallback = format!("{dry}{}{did}: {image}", v.verdict.as_str());
-    (fallback, blocks)
-}
-
-fn finding_line(f: &Finding) -> String {
-    let id = match finding_link(f) {
-        Some(url) => format!("<{}|{}>", url, esc(&f.id)),
-        None => esc(&f.id),
+        format!(" (except {filters})")
     };
-    let package = f
-        .package
-        .as_deref()
-        .map(|p| format!(" `{}`", esc(p)))
-        .unwrap_or_default();
-    let installed = f
-        .installed_version
-        .as_deref()
-        .map(|v| format!(" {}", esc(v)))
-        .unwrap_or_default();
-    let fixed = f
-        .fixed_in
-        .as_deref()
-        .map_or_else(String::new, |v| format!(" → fixed in {}", esc(v)));
-    format!("• *{}* {id}{package}{installed}{fixed}", f.severity)
-}
-
-/// Join lines into texts of at most `max` characters each.
-fn chunk_lines(lines: &[String], max: usize) -> Vec<String> {
-    let mut chunks = Vec::new();
-    let mut current = String::new();
-    for line in lines {
-        if !current.is_empty() && current.chars().count() + line.chars().count() + 1 > max {
-            chunks.push(std::mem::take(&mut current));
-        }
-        if !current.is_empty() {
-            current.push('\n');
-        }
-        current.push_str(line);
-    }
-    if !current.is_empty() {
-        chunks.push(current);
-    }
-    chunks
+    (
+        format!(
+            "{dry}{} tag mutability set to {}",
+            m.repository,
+            after.mode.as_str()
+        ),
+        vec![
+            header(&format!(":lock: {dry}Repository setting fixed")),
+            section(&format!(
+                "*Repository* `{}`\n*Tag mutability* {before} → *{}*{filters}\n*Noticed by* {}",
+                m.repository,
+                after.mode.as_str(),
+                esc(trigger)
+            )),
+            buttons(&[("Repository", links.repository())]),
+        ],
+    )
 }
 
 fn cleanup(m: &Message, c: &CleanupBody, links: &Links, dry: &str) -> (String, Vec<Value>) {
