@@ -324,10 +324,12 @@ fn storage(f: &Facts) -> Check {
     }
 }
 
+/// The check of the principal's pull against the repository policy, by name.
+const REPOSITORY_POLICY: &str = "repository policy";
+
 fn repository_policy(f: &Facts) -> Check {
-    const CHECK: &str = "repository policy";
     let Some((principal, policy)) = &f.principal else {
-        return not_checked(CHECK, "no --principal given");
+        return not_checked(REPOSITORY_POLICY, "no --principal given");
     };
     let cross_account = principal.account() != f.account.as_str();
     let grant = format!(
@@ -335,52 +337,18 @@ fn repository_policy(f: &Facts) -> Check {
         principal.arn()
     );
     let Some(policy) = policy else {
-        return if cross_account {
-            Check {
-                check: CHECK,
-                status: Status::Problem,
-                found: format!(
-                    "no repository policy: account {}'s principals cannot pull from account {}",
-                    principal.account(),
-                    f.account
-                ),
-                fix: Some(format!("add a repository policy statement: {grant}")),
-            }
-        } else {
-            Check {
-                check: CHECK,
-                status: Status::Ok,
-                found: "no repository policy; same account: the principal's IAM policies decide"
-                    .into(),
-                fix: None,
-            }
-        };
+        return without_policy(f, principal, cross_account, &grant);
     };
     let mut allowed = Vec::new();
     for action in PULL_ACTIONS {
         match resource_policy::evaluate(policy, principal, action) {
-            Err(e) => return not_checked(CHECK, &e),
+            Err(e) => return not_checked(REPOSITORY_POLICY, &e),
             Ok(Decision::Denied { sid, conditional }) => {
-                let sid =
-                    sid.map_or_else(|| "a statement".to_owned(), |s| format!("statement {s:?}"));
-                let when = if conditional {
-                    " when its Condition holds"
-                } else {
-                    ""
-                };
-                return Check {
-                    check: CHECK,
-                    status: Status::Problem,
-                    found: format!("{sid} denies {} {action}{when}", principal.arn()),
-                    fix: Some(format!(
-                        "remove or narrow {sid} (`aws ecr get-repository-policy --repository-name {}`)",
-                        f.image.repository
-                    )),
-                };
+                return denied(f, principal, action, sid, conditional);
             }
             Ok(Decision::NoStatement) if cross_account => {
                 return Check {
-                    check: CHECK,
+                    check: REPOSITORY_POLICY,
                     status: Status::Problem,
                     found: format!(
                         "no statement allows {} {action} (another account's principal needs one)",
@@ -396,7 +364,7 @@ fn repository_policy(f: &Facts) -> Check {
         }
     }
     Check {
-        check: CHECK,
+        check: REPOSITORY_POLICY,
         status: Status::Ok,
         found: if cross_account {
             format!("allows {}", allowed.join(", "))
@@ -407,6 +375,56 @@ fn repository_policy(f: &Facts) -> Check {
             )
         },
         fix: None,
+    }
+}
+
+/// Without a repository policy, another account's principal cannot pull (the fix is `grant`); the
+/// registry's own account's IAM policies decide.
+fn without_policy(f: &Facts, principal: &Principal, cross_account: bool, grant: &str) -> Check {
+    if cross_account {
+        Check {
+            check: REPOSITORY_POLICY,
+            status: Status::Problem,
+            found: format!(
+                "no repository policy: account {}'s principals cannot pull from account {}",
+                principal.account(),
+                f.account
+            ),
+            fix: Some(format!("add a repository policy statement: {grant}")),
+        }
+    } else {
+        Check {
+            check: REPOSITORY_POLICY,
+            status: Status::Ok,
+            found: "no repository policy; same account: the principal's IAM policies decide".into(),
+            fix: None,
+        }
+    }
+}
+
+/// A statement (`sid`) of the repository policy denies the principal `action`: the problem, and
+/// the command that shows the statement to remove or narrow.
+fn denied(
+    f: &Facts,
+    principal: &Principal,
+    action: &str,
+    sid: Option<String>,
+    conditional: bool,
+) -> Check {
+    let sid = sid.map_or_else(|| "a statement".to_owned(), |s| format!("statement {s:?}"));
+    let when = if conditional {
+        " when its Condition holds"
+    } else {
+        ""
+    };
+    Check {
+        check: REPOSITORY_POLICY,
+        status: Status::Problem,
+        found: format!("{sid} denies {} {action}{when}", principal.arn()),
+        fix: Some(format!(
+            "remove or narrow {sid} (`aws ecr get-repository-policy --repository-name {}`)",
+            f.image.repository
+        )),
     }
 }
 
