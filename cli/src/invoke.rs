@@ -18,7 +18,7 @@ use warden_aws::functions::notifier::{Notifier, NotifierConfig};
 use warden_aws::functions::replicator::{Replicator, ReplicatorConfig};
 use warden_aws::functions::scan_gate::{ScanGate, ScanGateConfig};
 use warden_aws::functions::tag_guard::{TagGuard, TagGuardConfig};
-use warden_aws::runtime::lambda::{Function, InvocationError, Payload};
+use warden_aws::runtime::lambda::{Function, InvocationError};
 use warden_aws::runtime::policy_source;
 use warden_aws::{ApiCalls, load_sdk_config};
 
@@ -96,7 +96,7 @@ async fn handle(
     sdk: &aws_config::SdkConfig,
     calls: &ApiCalls,
     policy: warden_core::policy::Policy,
-    payload: Payload,
+    payload: Value,
 ) -> anyhow::Result<Result<serde_json::Value, InvocationError>> {
     Ok(match function {
         FunctionName::TagGuard => {
@@ -137,9 +137,9 @@ async fn handle(
     })
 }
 
-fn event(path: &Path) -> anyhow::Result<Payload> {
+fn event(path: &Path) -> anyhow::Result<Value> {
     let bytes = read(path)?;
     let value: Value =
         serde_json::from_slice(&bytes).with_context(|| format!("{}: not JSON", path.display()))?;
-    Ok(Payload::from(value))
+    Ok(value)
 }

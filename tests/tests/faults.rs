@@ -354,10 +354,8 @@ async fn a_slow_aws_makes_the_handler_stop_before_the_deadline_with_a_retryable_
         None,
     );
     let started = std::time::Instant::now();
-    let invocation = Invocation {
-        account: None,
-        deadline: Some(std::time::SystemTime::now() + std::time::Duration::from_secs(10)),
-    };
+    let invocation = Invocation::local()
+        .until(std::time::SystemTime::now() + std::time::Duration::from_secs(10));
     let error = s
         .gate
         .invoke(critical_scan(&s.acct, &a, &["v1"]).into(), invocation)

@@ -17,7 +17,7 @@ async fn main() -> Result<(), Error> {
     let calls = ApiCalls::new();
     let policy = policy_source::load_policy(&sdk, &calls).await?;
     let janitor = Janitor::new(&sdk, &calls, policy, config);
-    lambda_runtime::run(service_fn(|event: LambdaEvent<Payload>| {
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Payload<_>>| {
         janitor.handle_invocation(event)
     }))
     .await

@@ -19,7 +19,7 @@ async fn main() -> Result<(), Error> {
     let gate = ScanGate::new(&sdk, &calls, policy, config)
         .with_named_accounts(&sdk)
         .await;
-    lambda_runtime::run(service_fn(|event: LambdaEvent<Payload>| {
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Payload<_>>| {
         gate.handle_invocation(event)
     }))
     .await

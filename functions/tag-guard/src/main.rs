@@ -19,7 +19,7 @@ async fn main() -> Result<(), Error> {
     let guard = TagGuard::new(&sdk, &calls, policy, config)
         .with_named_accounts(&sdk)
         .await;
-    lambda_runtime::run(service_fn(|event: LambdaEvent<Payload>| {
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Payload<_>>| {
         guard.handle_invocation(event)
     }))
     .await

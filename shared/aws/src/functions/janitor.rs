@@ -9,9 +9,11 @@
 
 use std::time::{Duration, SystemTime};
 
-use serde_json::{Value, json};
-use warden_core::event::{Detail, Incoming};
-use warden_core::janitor::{self, Budget, Context, FUNCTION, Ports, Progress, Quiet, Report};
+use serde_json::Value;
+use warden_core::event::Envelope;
+use warden_core::janitor::{
+    self, Budget, Context, FUNCTION, Input, Ports, Progress, Quiet, Report,
+};
 use warden_core::names::{AccountId, Region, RepositoryName};
 use warden_core::policy::Policy;
 use warden_core::ports::PortError;
@@ -23,8 +25,7 @@ use crate::adapters::workloads::AccountWorkloads;
 use crate::runtime::calls::ApiCalls;
 use crate::runtime::env::{self, ConfigError};
 use crate::runtime::lambda::{
-    AccountScope, Deadline, Function, Handled, Invocation, InvocationError, Payload, frame,
-    not_for_me,
+    Deadline, Function, Handled, Invocation, InvocationError, Payload, frame,
 };
 use aws_config::SdkConfig;
 
@@ -151,72 +152,72 @@ impl Janitor {
     /// Handle one invocation: the schedule. Starts no repository within the margin of `deadline`.
     pub async fn handle_until(
         &self,
-        payload: impl Into<Payload>,
+        payload: impl Into<Payload<Input>>,
         deadline: SystemTime,
     ) -> Result<Value, InvocationError> {
-        let invocation = Invocation {
-            deadline: Some(deadline),
-            ..Invocation::local()
-        };
-        self.invoke(payload.into(), invocation).await
+        self.invoke(payload.into(), Invocation::local().until(deadline))
+            .await
     }
 }
 
 /// The schedule, with the invocation's deadline; a schedule event for another account than the
 /// function's own is ignored.
 impl Function for Janitor {
+    type Input = Input;
+
     async fn invoke(
         &self,
-        payload: Payload,
+        payload: Payload<Input>,
         invocation: Invocation,
     ) -> Result<Value, InvocationError> {
         // Without a known deadline (a local runtime), allow the longest a Lambda may run.
         let deadline = invocation
-            .deadline
+            .deadline()
             .unwrap_or_else(|| SystemTime::now() + Duration::from_secs(15 * 60));
-        let scope = invocation
-            .account
-            .as_deref()
-            .map(|own| AccountScope { own, named: &[] });
+        // janitor keeps its own budget (it stops starting repositories and checkpoints).
+        frame(
+            &self.calls,
+            payload,
+            invocation.scope(&[]),
+            None,
+            |Input(schedule)| async move { self.scheduled(&schedule, deadline).await },
+        )
+        .await
+    }
+}
+
+impl Janitor {
+    /// The schedule's run in the account and region its event names, starting no repository
+    /// within the margin of `deadline`.
+    async fn scheduled(
+        &self,
+        schedule: &Envelope,
+        deadline: SystemTime,
+    ) -> Result<Handled, PortError> {
         let budget = Deadline {
             at: deadline,
             margin: self.margin,
         };
-        let margin = self.margin;
-        // janitor keeps its own budget (it stops starting repositories and checkpoints).
-        frame(FUNCTION, &self.calls, payload, scope, None, |input| async move {
-            match input {
-                Incoming::Event(_) if !budget.time_left() => {
-                    // A timeout within the margin could start no repository: say so, loudly,
-                    // rather than report an empty run.
-                    let left = deadline
-                        .duration_since(SystemTime::now())
-                        .unwrap_or_default()
-                        .as_secs();
-                    Err(PortError::Invalid {
-                        operation: "lambda:Invoke",
-                        message: format!(
-                            "only {left} s left at start, within WARDEN_RUN_MARGIN_SECONDS={}: no repository can start; raise the function's timeout (janitor is sized for 15 minutes) or lower the margin",
-                            margin.as_secs()
-                        ),
-                    })
-                }
-                Incoming::Event(event) if matches!(event.detail, Detail::Schedule) => {
-                    let report = self.run(event.envelope.account.clone(), event.envelope.region.clone(), &RunOptions::scheduled(), &Quiet, &budget).await?;
-                    Ok(Handled {
-                        decision: report.decision(),
-                        dry_run: report.repositories.iter().all(|r| !r.applied),
-                        outcomes: report.outcomes.clone(),
-                        errors: report.errors.clone(),
-                        response: json!({"status": "ok", "decision": report.decision(), "report": report}),
-                    })
-                }
-                Incoming::Event(event) => Ok(not_for_me(FUNCTION, &format!("{} events", event.detail.kind()))),
-                Incoming::Queue(_) => Ok(not_for_me(FUNCTION, "SQS batches")),
-                Incoming::Sns(_) => Ok(not_for_me(FUNCTION, "SNS deliveries")),
-            }
-        })
-        .await
+        if !budget.time_left() {
+            // A timeout within the margin could start no repository: say so, loudly, rather than
+            // report an empty run.
+            let left = deadline
+                .duration_since(SystemTime::now())
+                .unwrap_or_default()
+                .as_secs();
+            return Err(PortError::Invalid {
+                operation: "lambda:Invoke",
+                message: format!(
+                    "only {left} s left at start, within WARDEN_RUN_MARGIN_SECONDS={}: no repository can start; raise the function's timeout (janitor is sized for 15 minutes) or lower the margin",
+                    self.margin.as_secs()
+                ),
+            });
+        }
+        let (account, region) = (schedule.account.clone(), schedule.region.clone());
+        let report = self
+            .run(account, region, &RunOptions::scheduled(), &Quiet, &budget)
+            .await?;
+        Ok(Handled::from_report(&report))
     }
 }
 

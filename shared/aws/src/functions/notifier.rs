@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use serde_json::Value;
-use warden_core::event::{Incoming, SnsRecord};
-use warden_core::notify::{self, FUNCTION, Ports};
+use warden_core::event::SnsRecord;
+use warden_core::notify::{self, Ports};
 use warden_core::policy::Policy;
 use warden_core::ports::PortError;
 
@@ -15,7 +15,7 @@ use crate::adapters::slack::{DynamoNotificationLog, SecretsManagerWebhooks, Slac
 use crate::runtime::calls::ApiCalls;
 use crate::runtime::env::{self, ConfigError};
 use crate::runtime::lambda::{
-    Function, Handled, Invocation, InvocationError, Payload, frame, not_for_me, stop_by,
+    Function, Handled, Invocation, InvocationError, Payload, frame, stop_by,
 };
 use aws_config::SdkConfig;
 
@@ -96,24 +96,19 @@ impl Notifier {
 
 /// An SNS delivery from the warden topic.
 impl Function for Notifier {
+    type Input = notify::Input;
+
     async fn invoke(
         &self,
-        payload: Payload,
+        payload: Payload<notify::Input>,
         invocation: Invocation,
     ) -> Result<Value, InvocationError> {
         frame(
-            FUNCTION,
             &self.calls,
             payload,
             None,
             stop_by(&invocation),
-            |input| async move {
-                match input {
-                    Incoming::Sns(delivery) => self.on_records(&delivery.records).await,
-                    Incoming::Event(_) => Ok(not_for_me(FUNCTION, "EventBridge events")),
-                    Incoming::Queue(_) => Ok(not_for_me(FUNCTION, "SQS batches")),
-                }
-            },
+            |notify::Input(records)| async move { self.on_records(&records).await },
         )
         .await
     }

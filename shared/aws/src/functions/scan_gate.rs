@@ -7,12 +7,12 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Value, json};
-use warden_core::event::{Event, Incoming, QueuedEvent, SqsBatchResponse, SqsMessage};
+use serde_json::Value;
+use warden_core::event::{Event, QueuedEvent, SqsMessage};
 use warden_core::names::{AccountId, Region};
 use warden_core::policy::Policy;
 use warden_core::ports::PortError;
-use warden_core::scan_gate::{self, Context, FUNCTION, Ports, Report, Subject};
+use warden_core::scan_gate::{self, BatchReport, Context, Input, Ports, Report, Subject};
 use warden_core::verdict::Verdict;
 
 use aws_config::SdkConfig;
@@ -24,8 +24,7 @@ use crate::adapters::publisher::SnsPublisher;
 use crate::adapters::verdicts::DynamoVerdicts;
 use crate::runtime::config::assume_role;
 use crate::runtime::lambda::{
-    AccountScope, Function, Handled, Invocation, InvocationError, Payload, frame, not_for_me,
-    stop_by,
+    AccountScope, Function, Handled, Invocation, InvocationError, Payload, frame, stop_by,
 };
 
 use crate::runtime::env::StateConfig;
@@ -153,10 +152,7 @@ impl ScanGate {
             &self.ports(event.envelope.account.as_str()),
         )
         .await?;
-        Ok(handled(
-            report,
-            |r| json!({"status": "ok", "decision": r.decision(), "report": r}),
-        ))
+        Ok(Handled::from_report(&report))
     }
 
     /// A batch, split by the account each finding is about: each account's findings go through
@@ -201,53 +197,30 @@ impl ScanGate {
             report.errors.extend(part.errors);
             report.failed_messages.extend(part.failed_messages);
         }
-        handled(report, |r| {
-            // Lambda's partial batch response; the decision rides beside it for the invoker.
-            let mut response = SqsBatchResponse::default();
-            for id in &r.failed_messages {
-                response.add_failure(id.clone());
-            }
-            response
-                .other
-                .insert("decision".into(), json!(r.decision()));
-            serde_json::to_value(response).unwrap_or_else(|e| json!({"error": e.to_string()}))
-        })
-    }
-}
-
-fn handled(report: Report, response: impl FnOnce(&Report) -> Value) -> Handled {
-    Handled {
-        decision: report.decision(),
-        dry_run: report.plans.iter().any(|p| p.dry_run),
-        outcomes: report.outcomes.clone(),
-        errors: report.errors.clone(),
-        response: response(&report),
+        Handled::from_report(&BatchReport(report))
     }
 }
 
 /// An EventBridge event or an SQS batch per invocation; events (and queued findings) for accounts other than the one the
 /// function runs in and those the policy names are ignored.
 impl Function for ScanGate {
+    type Input = Input;
+
     async fn invoke(
         &self,
-        payload: Payload,
+        payload: Payload<Input>,
         invocation: Invocation,
     ) -> Result<Value, InvocationError> {
-        let scope = invocation.account.as_deref().map(|own| AccountScope {
-            own,
-            named: &self.named_ids,
-        });
+        let scope = invocation.scope(&self.named_ids);
         frame(
-            FUNCTION,
             &self.calls,
             payload,
             scope,
             stop_by(&invocation),
             |input| async move {
                 match input {
-                    Incoming::Event(event) => self.on_event(&event).await,
-                    Incoming::Queue(batch) => Ok(self.on_batch(&batch.records, scope).await),
-                    Incoming::Sns(_) => Ok(not_for_me(FUNCTION, "SNS deliveries")),
+                    Input::Event(event) => self.on_event(&event).await,
+                    Input::Batch(records) => Ok(self.on_batch(&records, scope).await),
                 }
             },
         )

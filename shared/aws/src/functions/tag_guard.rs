@@ -3,11 +3,11 @@
 //! Environment: `WARDEN_TABLE` (ledger table, required), `WARDEN_TOPIC_ARN` (warden topic),
 //! `WARDEN_DRY_RUN` (global dry-run), and the policy (`WARDEN_POLICY_FILE` or `WARDEN_POLICY_SSM`).
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use warden_core::budget::{Budget, Unlimited};
-use warden_core::event::{Event, Incoming};
+use warden_core::event::Event;
 use warden_core::policy::Policy;
-use warden_core::tag_guard::{self, Context, FUNCTION, Ports};
+use warden_core::tag_guard::{self, Context, Input, Ports};
 
 use crate::adapters::checkpoints::DynamoCheckpoints;
 use aws_config::SdkConfig;
@@ -19,8 +19,7 @@ use crate::adapters::publisher::SnsPublisher;
 use crate::adapters::verdicts::DynamoVerdicts;
 use crate::runtime::config::assume_role;
 use crate::runtime::lambda::{
-    AccountScope, Deadline, Function, Handled, Invocation, InvocationError, Payload, frame,
-    not_for_me, stop_by,
+    Deadline, Function, Handled, Invocation, InvocationError, Payload, frame, stop_by,
 };
 
 /// The sweep starts no repository within this much of the Lambda deadline; out of time, it
@@ -134,25 +133,21 @@ impl TagGuard {
             },
         };
         let report = tag_guard::handle(&event, &self.policy, &ctx, &ports, budget).await?;
-        Ok(Handled {
-            decision: report.decision(),
-            dry_run: report.plans.iter().any(|p| p.dry_run),
-            outcomes: report.outcomes.clone(),
-            errors: report.errors.clone(),
-            response: json!({"status": "ok", "decision": report.decision(), "report": report}),
-        })
+        Ok(Handled::from_report(&report))
     }
 }
 
 /// An EventBridge event per invocation; events (and queued findings) for accounts other than the one the
 /// function runs in and those the policy names are ignored.
 impl Function for TagGuard {
+    type Input = Input;
+
     async fn invoke(
         &self,
-        payload: Payload,
+        payload: Payload<Input>,
         invocation: Invocation,
     ) -> Result<Value, InvocationError> {
-        let budget: Box<dyn Budget> = match invocation.deadline {
+        let budget: Box<dyn Budget> = match invocation.deadline() {
             Some(at) => Box::new(Deadline {
                 at,
                 margin: SWEEP_MARGIN,
@@ -160,23 +155,12 @@ impl Function for TagGuard {
             None => Box::new(Unlimited),
         };
         let budget = budget.as_ref();
-        let scope = invocation.account.as_deref().map(|own| AccountScope {
-            own,
-            named: &self.named_ids,
-        });
         frame(
-            FUNCTION,
             &self.calls,
             payload,
-            scope,
+            invocation.scope(&self.named_ids),
             stop_by(&invocation),
-            |input| async move {
-                match input {
-                    Incoming::Event(event) => self.decide_and_act(*event, budget).await,
-                    Incoming::Queue(_) => Ok(not_for_me(FUNCTION, "SQS batches")),
-                    Incoming::Sns(_) => Ok(not_for_me(FUNCTION, "SNS deliveries")),
-                }
-            },
+            |Input(event)| async move { self.decide_and_act(event, budget).await },
         )
         .await
     }

@@ -8,9 +8,9 @@ use std::time::Instant;
 
 use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
+use tracing::Instrument;
 use warden_core::budget::Budget;
-use warden_core::event::{EventError, Incoming, incoming};
-use warden_core::explain::describe_event;
+use warden_core::event::{FunctionInput, Refusal};
 use warden_core::ports::PortError;
 use warden_core::report::FunctionReport;
 
@@ -28,34 +28,24 @@ pub fn stop_by(invocation: &Invocation) -> Option<std::time::SystemTime> {
         .and_then(|at| at.checked_sub(HANDLER_MARGIN))
 }
 
-/// The answer to a payload a function does not take (acknowledged: retrying cannot help).
-pub fn not_for_me(function: &str, what: &str) -> Handled {
-    let error = format!("{function} does not take {what}");
-    Handled {
-        decision: "rejected".into(),
-        errors: vec![error.clone()],
-        response: json!({"status": "rejected", "error": error}),
-        ..Handled::default()
-    }
-}
-
-/// A function's input as the Lambda runtime hands it over: the typed envelope ([`Incoming`]: an
-/// `EventBridgeEvent`, an `SqsEvent` or an `SnsEvent` from `aws_lambda_events`, with ecr-warden's
-/// own detail types inside), or what is wrong with the bytes. Deserializing it never fails, so a
-/// malformed event is answered by the function (rejected and acknowledged, with its summary line
-/// naming the field) instead of by the runtime, which would have Lambda retry the same bytes.
+/// A function's input as the Lambda runtime hands it over: parsed once into the function's own
+/// input type `I` (its kinds of `aws_lambda_events` envelope, with ecr-warden's detail types
+/// inside), or why it is not one — malformed, or a kind the function does not take. Deserializing
+/// it never fails, so a refused payload is answered by the function (acknowledged, with its
+/// summary line naming what is wrong) instead of by the runtime, which would have Lambda retry
+/// the same bytes.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Payload(pub Result<Incoming, EventError>);
+pub struct Payload<I>(pub Result<I, Refusal>);
 
-impl<'de> Deserialize<'de> for Payload {
+impl<'de, I: FunctionInput> Deserialize<'de> for Payload<I> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         Value::deserialize(deserializer).map(Self::from)
     }
 }
 
-impl From<Value> for Payload {
+impl<I: FunctionInput> From<Value> for Payload<I> {
     fn from(value: Value) -> Self {
-        Self(incoming(value))
+        Self(I::parse(value))
     }
 }
 
@@ -63,13 +53,37 @@ impl From<Value> for Payload {
 /// and the deadline, when usable. [`Invocation::local`] is neither (tests, `warden invoke`).
 #[derive(Debug, Clone, Default)]
 pub struct Invocation {
-    pub account: Option<String>,
-    pub deadline: Option<std::time::SystemTime>,
+    account: Option<String>,
+    deadline: Option<std::time::SystemTime>,
 }
 
 impl Invocation {
+    /// Outside Lambda: no account scope, no deadline.
     pub fn local() -> Self {
         Self::default()
+    }
+
+    /// The same invocation, to end at `at` (janitor's runs from the CLI and tests).
+    pub fn until(self, at: std::time::SystemTime) -> Self {
+        Self {
+            deadline: Some(at),
+            ..self
+        }
+    }
+
+    /// The account the function runs in, when known.
+    pub fn account(&self) -> Option<&str> {
+        self.account.as_deref()
+    }
+
+    /// When Lambda stops the invocation, when known.
+    pub fn deadline(&self) -> Option<std::time::SystemTime> {
+        self.deadline
+    }
+
+    /// Which accounts' events the function acts on: its own and the `named` ones.
+    pub fn scope<'a>(&'a self, named: &'a [String]) -> Option<AccountScope<'a>> {
+        self.account().map(|own| AccountScope { own, named })
     }
 }
 
@@ -87,24 +101,30 @@ impl From<&lambda_runtime::Context> for Invocation {
 // Only ever used in the function's own single-threaded Lambda runtime (no `Send` bound needed).
 #[allow(async_fn_in_trait)]
 pub trait Function {
+    /// The function's own input type: the kinds of payload it takes.
+    type Input: FunctionInput;
+
     /// Handle `payload` as `invocation` (the account the function runs in, the deadline).
     async fn invoke(
         &self,
-        payload: Payload,
+        payload: Payload<Self::Input>,
         invocation: Invocation,
     ) -> Result<Value, InvocationError>;
 
     /// What the Lambda runtime calls: the payload with what the runtime says of the invocation.
     async fn handle_invocation(
         &self,
-        event: lambda_runtime::LambdaEvent<Payload>,
+        event: lambda_runtime::LambdaEvent<Payload<Self::Input>>,
     ) -> Result<Value, InvocationError> {
         self.invoke(event.payload, Invocation::from(&event.context))
             .await
     }
 
     /// Handle one payload outside Lambda (tests, local tools): no account scope, no deadline.
-    async fn handle(&self, payload: impl Into<Payload>) -> Result<Value, InvocationError> {
+    async fn handle(
+        &self,
+        payload: impl Into<Payload<Self::Input>>,
+    ) -> Result<Value, InvocationError> {
         self.invoke(payload.into(), Invocation::local()).await
     }
 }
@@ -213,114 +233,214 @@ impl AccountScope<'_> {
 }
 
 /// Run one invocation through `handler`, emit its summary, and map the result to Lambda's
-/// contract. With a `scope`, an EventBridge event for an account outside it — delivered by a
-/// cross-account event bus — is acknowledged and ignored: the function has no credentials there,
-/// and its own registry's repository of the same name would be the wrong one. With `stop_by`
-/// (the deadline less [`HANDLER_MARGIN`]), a handler still running then is stopped and the
-/// invocation fails retryable — reported, rather than killed by Lambda's timeout without a word.
-pub async fn frame<F, Fut>(
-    function: &'static str,
+/// contract. A refused payload is acknowledged and summarised, with no AWS call. With a `scope`,
+/// an EventBridge event for an account outside it — delivered by a cross-account event bus — is
+/// acknowledged and ignored: the function has no credentials there, and its own registry's
+/// repository of the same name would be the wrong one. With `stop_by` (the deadline less
+/// [`HANDLER_MARGIN`]), a handler still running then is stopped and the invocation fails
+/// retryable — reported, rather than killed by Lambda's timeout without a word.
+pub async fn frame<I, F, Fut>(
     calls: &ApiCalls,
-    payload: Payload,
+    payload: Payload<I>,
     scope: Option<AccountScope<'_>>,
     stop_by: Option<std::time::SystemTime>,
     handler: F,
 ) -> Result<Value, InvocationError>
 where
-    F: FnOnce(Incoming) -> Fut,
+    I: FunctionInput,
+    F: FnOnce(I) -> Fut,
     Fut: Future<Output = Result<Handled, PortError>>,
 {
     let started = Instant::now();
     let calls_before = calls.snapshot();
-    let mut summary = Summary::new(function);
+    let mut summary = Summary::new(I::FUNCTION);
     let result = match payload.0 {
-        Err(error) => {
-            tracing::warn!(%error, "rejected event");
-            summary.kind = "invalid".into();
-            summary.decision = "rejected: not a valid event".into();
-            summary.error = Some(error.to_string());
-            Ok(json!({"status": "rejected", "error": error.to_string()}))
-        }
-        Ok(Incoming::Event(event))
-            if scope.is_some_and(|s| !s.takes(event.envelope.account.as_str())) =>
-        {
-            let error = format!(
-                "an event for account {}, which is neither this deployment's ({}) nor one the policy names: ignored",
-                event.envelope.account,
-                scope.map(|s| s.own).unwrap_or_default()
-            );
-            tracing::warn!(%error, "event for another account");
-            summary.kind = event.detail.kind().to_owned();
-            summary.decision = "ignored: another account's event".into();
-            summary.error = Some(error.clone());
-            Ok(json!({"status": "ignored", "error": error}))
-        }
+        Err(refusal) => Ok(refused(&mut summary, &refusal)),
         Ok(input) => {
-            match &input {
-                Incoming::Event(event) => {
-                    let described = describe_event(event);
-                    summary.kind = event.detail.kind().to_owned();
-                    summary.repository = described["repository"].as_str().map(str::to_owned);
-                    summary.digest = described["digest"].as_str().map(str::to_owned);
-                }
-                Incoming::Queue(batch) => {
-                    summary.kind = format!("sqs_batch({})", batch.records.len());
-                }
-                Incoming::Sns(delivery) => {
-                    summary.kind = format!("sns({})", delivery.records.len());
-                }
-            }
-            let outcome = match stop_by {
-                None => handler(input).await,
-                Some(at) => {
-                    let left = at
-                        .duration_since(std::time::SystemTime::now())
-                        .unwrap_or_default();
-                    tokio::time::timeout(left, handler(input))
-                        .await
-                        .unwrap_or_else(|_| {
-                            Err(PortError::Transient {
-                                operation: "lambda:deadline",
-                                message: format!(
-                                    "stopped {} s before the invocation's deadline (AWS is slow): the event is retried",
-                                    HANDLER_MARGIN.as_secs()
-                                ),
-                            })
-                        })
-                }
-            };
-            match outcome {
-                Ok(handled) => {
-                    for error in &handled.errors {
-                        tracing::error!(%error, "not retried: retrying cannot fix this");
-                    }
-                    summary.decision = handled.decision;
-                    summary.dry_run = handled.dry_run;
-                    summary.outcomes = handled.outcomes;
-                    if !handled.errors.is_empty() {
-                        summary.error = Some(handled.errors.join("; "));
-                    }
-                    Ok(handled.response)
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "retryable failure: Lambda will retry the event");
-                    summary.decision = "failed, will be retried".into();
-                    summary.error = Some(error.to_string());
-                    Err(InvocationError::from(error))
+            let about = input.summary();
+            summary.kind = about.kind;
+            summary.repository = about.repository.map(|r| r.to_string());
+            summary.digest = about.digest.map(|d| d.to_string());
+            match about.account.filter(|a| scope.is_some_and(|s| !s.takes(a))) {
+                Some(account) => Ok(ignored(&mut summary, &account, scope)),
+                None => {
+                    let span = tracing::info_span!(
+                        "invocation",
+                        function = I::FUNCTION,
+                        kind = %summary.kind,
+                        repository = summary.repository.as_deref(),
+                        digest = summary.digest.as_deref(),
+                    );
+                    let handling = until(stop_by, handler(input)).instrument(span);
+                    concluded(&mut summary, handling.await)
                 }
             }
         }
     };
     summary.api_calls = calls.since(&calls_before);
-    calls.log_since(function, &calls_before);
+    calls.log_since(I::FUNCTION, &calls_before);
     summary.duration = started.elapsed();
     summary.emit();
     result
 }
 
+/// A payload that is not the function's input: logged, summarised, acknowledged.
+fn refused(summary: &mut Summary, refusal: &Refusal) -> Value {
+    tracing::warn!(error = %refusal, "rejected payload");
+    summary.kind = match refusal {
+        Refusal::Malformed(_) => "invalid".into(),
+        Refusal::NotTaken { .. } => "not_taken".into(),
+    };
+    summary.decision = refusal.decision().into();
+    summary.error = Some(refusal.to_string());
+    json!({"status": "rejected", "error": refusal.to_string()})
+}
+
+/// An event for an account outside the function's scope: logged, summarised, acknowledged.
+fn ignored(summary: &mut Summary, account: &str, scope: Option<AccountScope<'_>>) -> Value {
+    let error = format!(
+        "an event for account {account}, which is neither this deployment's ({}) nor one the policy names: ignored",
+        scope.map(|s| s.own).unwrap_or_default()
+    );
+    tracing::warn!(%error, "event for another account");
+    summary.decision = "ignored: another account's event".into();
+    summary.error = Some(error.clone());
+    json!({"status": "ignored", "error": error})
+}
+
+/// `handling`, stopped at `stop_by` if it is still running then (a retryable failure).
+async fn until(
+    stop_by: Option<std::time::SystemTime>,
+    handling: impl Future<Output = Result<Handled, PortError>>,
+) -> Result<Handled, PortError> {
+    let Some(at) = stop_by else {
+        return handling.await;
+    };
+    let left = at
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default();
+    tokio::time::timeout(left, handling)
+        .await
+        .unwrap_or_else(|_| {
+            Err(PortError::Transient {
+                operation: "lambda:deadline",
+                message: format!(
+                    "stopped {} s before the invocation's deadline (AWS is slow): the event is retried",
+                    HANDLER_MARGIN.as_secs()
+                ),
+            })
+        })
+}
+
+/// What the handler concluded, in the summary and as Lambda's answer: its response, or the
+/// retryable failure that makes Lambda retry the input.
+fn concluded(
+    summary: &mut Summary,
+    outcome: Result<Handled, PortError>,
+) -> Result<Value, InvocationError> {
+    match outcome {
+        Ok(handled) => {
+            for error in &handled.errors {
+                tracing::error!(%error, "not retried: retrying cannot fix this");
+            }
+            summary.decision = handled.decision;
+            summary.dry_run = handled.dry_run;
+            summary.outcomes = handled.outcomes;
+            if !handled.errors.is_empty() {
+                summary.error = Some(handled.errors.join("; "));
+            }
+            Ok(handled.response)
+        }
+        Err(error) => {
+            tracing::warn!(%error, "retryable failure: Lambda will retry the event");
+            summary.decision = "failed, will be retried".into();
+            summary.error = Some(error.to_string());
+            Err(InvocationError::from(error))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn fixture(name: &str) -> Value {
+        let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    /// Each function's input type refuses what the function does not take when the payload is
+    /// parsed; the frame acknowledges the refusal (no retry), summarises it, and never calls the
+    /// handler.
+    #[tokio::test]
+    async fn a_kind_a_function_does_not_take_is_refused_at_parse_time_and_acknowledged() {
+        use warden_core::{janitor, notify, replicate, scan_gate, tag_guard};
+        let cases: Vec<(Result<(), Refusal>, &str)> = vec![
+            (
+                refusal::<notify::Input>("ecr-image-action.push.json"),
+                "notifier does not take EventBridge events",
+            ),
+            (
+                refusal::<replicate::Input>("ecr-image-scan.complete.json"),
+                "replicator does not take events other than ECR pushes",
+            ),
+            (
+                refusal::<replicate::Input>("sqs.inspector2-finding-batch.json"),
+                "replicator does not take SQS batches",
+            ),
+            (
+                refusal::<janitor::Input>("ecr-image-action.push.json"),
+                "janitor does not take image_push events",
+            ),
+            (
+                refusal::<tag_guard::Input>("sns.warden-message.json"),
+                "tag-guard does not take SNS deliveries",
+            ),
+            (
+                refusal::<scan_gate::Input>("sns.warden-message.json"),
+                "scan-gate does not take SNS deliveries",
+            ),
+        ];
+        for (refused, expected) in cases {
+            assert_eq!(refused.map_err(|e| e.to_string()), Err(expected.to_owned()));
+        }
+        let calls = ApiCalls::new();
+        let called = std::cell::Cell::new(false);
+        let payload = Payload::<notify::Input>::from(fixture("ecr-image-action.push.json"));
+        let response = frame(&calls, payload, None, None, |_| async {
+            called.set(true);
+            Ok(Handled::default())
+        })
+        .await
+        .unwrap();
+        assert!(!called.get());
+        assert_eq!(response["status"], "rejected");
+        assert_eq!(
+            response["error"],
+            "notifier does not take EventBridge events"
+        );
+        // What each takes, it takes.
+        assert!(
+            Payload::<janitor::Input>::from(fixture("scheduled-event.json"))
+                .0
+                .is_ok()
+        );
+        assert!(
+            Payload::<scan_gate::Input>::from(fixture("sqs.inspector2-finding-batch.json"))
+                .0
+                .is_ok()
+        );
+        assert!(
+            Payload::<replicate::Input>::from(fixture("ecr-image-action.push.json"))
+                .0
+                .is_ok()
+        );
+    }
+
+    fn refusal<I: FunctionInput>(name: &str) -> Result<(), Refusal> {
+        Payload::<I>::from(fixture(name)).0.map(|_| ())
+    }
 
     #[test]
     fn only_a_deadline_in_the_future_is_a_deadline() {

@@ -9,6 +9,7 @@
 mod batch;
 mod cloudtrail;
 mod ecr;
+mod input;
 mod inspector;
 mod lenient;
 mod timestamp;
@@ -29,6 +30,7 @@ pub use ecr::{
     BasicScan, ImageAction, PullThroughCacheAction, ReferrerAction, ReplicationAction,
     ScanResourceChange, ScannedRepository,
 };
+pub use input::{FunctionInput, InputSummary, Refusal};
 pub use inspector::{
     EcrContainerImage, FindingResource, InspectorFinding, InspectorScan, PackageVulnerability,
     ResourceDetails, VulnerablePackage,

@@ -12,6 +12,7 @@
 
 mod decide;
 mod facts;
+mod input;
 mod report;
 mod run;
 pub mod safety;
@@ -23,5 +24,6 @@ pub use decide::{
     rule_claims, selects,
 };
 pub use facts::{RepositoryRefs, refs_by_repository};
+pub use input::Input;
 pub use report::{Report, RepositoryReport};
 pub use run::{Context, Ports, Progress, Quiet, run};

@@ -6,6 +6,7 @@ use serde::Serialize;
 use super::RepositoryPlan;
 use crate::execute::Outcomes;
 use crate::names::RepositoryName;
+use crate::report::FunctionReport;
 
 #[derive(Debug, Serialize)]
 pub struct RepositoryReport {
@@ -33,5 +34,24 @@ impl Report {
             "{} repositories, {deleted} images to delete ({applied} repositories applied)",
             self.repositories.len()
         )
+    }
+}
+
+impl FunctionReport for Report {
+    fn decision(&self) -> String {
+        Report::decision(self)
+    }
+
+    /// Planned only unless some repository's plan was applied.
+    fn dry_run(&self) -> bool {
+        self.repositories.iter().all(|r| !r.applied)
+    }
+
+    fn outcomes(&self) -> Outcomes {
+        self.outcomes.clone()
+    }
+
+    fn failures(&self) -> Vec<String> {
+        self.errors.clone()
     }
 }

@@ -159,6 +159,7 @@ async fn cleaned_repositories(
     }
 }
 
+#[tracing::instrument(name = "janitor::clean_repository", skip_all, fields(repository = %repository))]
 async fn clean_repository(
     repository: &RepositoryName,
     refs: &RepositoryRefs,

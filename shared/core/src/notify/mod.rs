@@ -10,10 +10,12 @@
 //!   fingerprint is posted once per route within the dedupe window, a changed finding set again.
 
 mod decide;
+mod input;
 mod report;
 mod run;
 pub mod slack;
 
 pub use decide::{fingerprint, routes};
+pub use input::Input;
 pub use report::{Delivery, Posting, Report};
 pub use run::{FUNCTION, Ports, deliver, handle_messages};

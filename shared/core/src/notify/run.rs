@@ -19,6 +19,7 @@ pub struct Ports<'a> {
 
 /// Post `message` to every route it goes to. `Err` only for retryable failures; the routes posted
 /// before it keep their claims, so the retry posts only what is missing.
+#[tracing::instrument(name = "notify::deliver", skip_all, fields(repository = %message.repository))]
 pub async fn deliver(
     message: &Message,
     policy: &Policy,

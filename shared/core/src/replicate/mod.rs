@@ -21,6 +21,7 @@
 
 mod decide;
 pub mod image;
+mod input;
 pub mod native;
 mod report;
 mod run;
@@ -30,5 +31,6 @@ mod tests;
 
 pub use crate::destination::{Registry, Target};
 pub use decide::{CopyPlan, Decision, Trigger, confirm, decide, tags_to_copy, with_current_tags};
+pub use input::{Input, Push};
 pub use report::{Outcome, Report};
 pub use run::{Context, FUNCTION, Mode, Ports, handle_push, handle_verdicts, replicate};

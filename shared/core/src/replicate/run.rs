@@ -148,6 +148,7 @@ fn verdict_trigger(record: &SnsRecord) -> Result<(Trigger, Context), String> {
 /// Decide and carry out one trigger. A retryable failure of any destination fails the whole
 /// trigger (nothing is told; the retry finds what was copied and moves only what is missing);
 /// other failures are reported per destination.
+#[tracing::instrument(name = "replicate::replicate", skip_all, fields(repository = %trigger.repository(), digest = %trigger.digest()))]
 pub async fn replicate<C: ImageCopies>(
     trigger: &Trigger,
     policy: &Policy,

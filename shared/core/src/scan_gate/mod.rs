@@ -14,6 +14,7 @@
 
 mod decide;
 mod index;
+mod input;
 mod moves;
 mod naming;
 mod pushed;
@@ -28,8 +29,9 @@ pub use decide::{
     Context, FUNCTION, Facts, Need, ParentIndex, Parents, Step, Wait, decide, verdict_of,
 };
 use decide::{Pending, prefix};
+pub use input::Input;
 pub use moves::amend;
 pub use naming::{original_tag, quarantine_tag};
-pub use report::Report;
+pub use report::{BatchReport, Report};
 pub use run::{Ports, gate_image, handle_batch, handle_event};
 pub use subject::{Source, Subject, image_subject, subject};

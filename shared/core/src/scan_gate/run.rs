@@ -133,6 +133,7 @@ pub async fn handle_batch(
 }
 
 /// One evaluation: read the facts the verdict asks for, then carry out the plan.
+#[tracing::instrument(name = "scan_gate::evaluate", skip_all, fields(repository = %subject.repository, digest = %subject.digest))]
 async fn evaluate(
     subject: &Subject,
     policy: &Policy,

@@ -12,6 +12,7 @@
 //! what gives the call floors (unprotected push: 0; first push: 1; overwrite: 1+1+1+puts+publish).
 
 mod decide;
+mod input;
 mod report;
 mod repository;
 mod run;
@@ -23,6 +24,7 @@ pub use decide::{
     protection_for, start,
 };
 use decide::{dry_run, publish};
+pub use input::Input;
 pub use report::Report;
 pub use repository::{decide_cloudtrail, decide_repository};
 pub use run::{Ports, handle};

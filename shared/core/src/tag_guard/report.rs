@@ -3,6 +3,7 @@
 use crate::execute::Outcomes;
 use crate::names::RepositoryName;
 use crate::plan::Plan;
+use crate::report::FunctionReport;
 
 /// What one event led to.
 #[derive(Debug, Default, serde::Serialize)]
@@ -28,5 +29,23 @@ impl Report {
                 format!("sweep: {} decisions, {acting} with actions", many.len())
             }
         }
+    }
+}
+
+impl FunctionReport for Report {
+    fn decision(&self) -> String {
+        Report::decision(self)
+    }
+
+    fn dry_run(&self) -> bool {
+        self.plans.iter().any(|p| p.dry_run)
+    }
+
+    fn outcomes(&self) -> Outcomes {
+        self.outcomes.clone()
+    }
+
+    fn failures(&self) -> Vec<String> {
+        self.errors.clone()
     }
 }

@@ -36,6 +36,7 @@ pub struct Ports<'a> {
 
 /// Handle one event. `Err` only for retryable failures (Lambda retries the event); everything
 /// else ends in the report.
+#[tracing::instrument(name = "tag_guard::handle", skip_all, fields(kind = event.detail.kind()))]
 pub async fn handle(
     event: &Event,
     policy: &Policy,

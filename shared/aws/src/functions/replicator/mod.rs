@@ -7,10 +7,10 @@
 
 use aws_config::SdkConfig;
 use serde_json::Value;
-use warden_core::event::{Detail, Event, Incoming, SnsRecord};
+use warden_core::event::SnsRecord;
 use warden_core::policy::Policy;
 use warden_core::ports::PortError;
-use warden_core::replicate::{self, Context, Ports, Registry, Trigger};
+use warden_core::replicate::{self, Context, Input, Ports, Push, Registry, Trigger};
 pub use warden_core::replicate::{FUNCTION, Mode, Outcome};
 
 use crate::ApiCalls;
@@ -20,7 +20,7 @@ use crate::adapters::replication::{DEFAULT_CONCURRENCY, Destinations, EcrCopies,
 use crate::adapters::verdicts::DynamoVerdicts;
 use crate::runtime::env::{self, ConfigError};
 use crate::runtime::lambda::{
-    Function, Handled, Invocation, InvocationError, Payload, frame, not_for_me, stop_by,
+    Function, Handled, Invocation, InvocationError, Payload, frame, stop_by,
 };
 
 mod backfill;
@@ -122,16 +122,14 @@ impl Replicator {
         replicate::replicate(trigger, &self.policy, &ctx, &self.ports()).await
     }
 
-    async fn on_event(&self, event: &Event) -> Result<Handled, PortError> {
-        let Detail::ImagePush(push) = &event.detail else {
-            return Ok(not_for_me(FUNCTION, "events other than ECR pushes"));
-        };
+    async fn on_push(&self, pushed: &Push) -> Result<Handled, PortError> {
+        let ports = self.ports();
         let report = replicate::handle_push(
-            &event.envelope,
-            push,
+            &pushed.envelope,
+            &pushed.push,
             &self.policy,
             self.dry_run,
-            &self.ports(),
+            &ports,
         )
         .await?;
         Ok(Handled::from_report(&report))
@@ -146,22 +144,22 @@ impl Replicator {
 
 /// An SNS delivery of verdicts, or an ECR push from EventBridge.
 impl Function for Replicator {
+    type Input = Input;
+
     async fn invoke(
         &self,
-        payload: Payload,
+        payload: Payload<Input>,
         invocation: Invocation,
     ) -> Result<Value, InvocationError> {
         frame(
-            FUNCTION,
             &self.calls,
             payload,
             None,
             stop_by(&invocation),
             |input| async move {
                 match input {
-                    Incoming::Sns(delivery) => self.on_records(&delivery.records).await,
-                    Incoming::Event(event) => self.on_event(&event).await,
-                    Incoming::Queue(_) => Ok(not_for_me(FUNCTION, "SQS batches")),
+                    Input::Verdicts(records) => self.on_records(&records).await,
+                    Input::Push(pushed) => self.on_push(&pushed).await,
                 }
             },
         )

@@ -1,0 +1,50 @@
+//! What the replicator takes: scan-gate's messages from SNS (verdicts), or an ECR push from
+//! EventBridge (repositories replicated without gating).
+
+use super::FUNCTION;
+use crate::event::{
+    Detail, Envelope, FunctionInput, ImageAction, Incoming, InputSummary, Refusal, SnsRecord,
+};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    Push(Box<Push>),
+    Verdicts(Vec<SnsRecord>),
+}
+
+/// An ECR push: the event's envelope and its detail.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Push {
+    pub envelope: Envelope,
+    pub push: ImageAction,
+}
+
+impl FunctionInput for Input {
+    const FUNCTION: &'static str = FUNCTION;
+
+    fn take(incoming: Incoming) -> Result<Self, Refusal> {
+        match incoming {
+            Incoming::Sns(delivery) => Ok(Self::Verdicts(delivery.records)),
+            Incoming::Event(event) => match event.detail {
+                Detail::ImagePush(push) => Ok(Self::Push(Box::new(Push {
+                    envelope: event.envelope,
+                    push,
+                }))),
+                _ => Err(Self::not_taken("events other than ECR pushes")),
+            },
+            Incoming::Queue(_) => Err(Self::not_taken("SQS batches")),
+        }
+    }
+
+    fn summary(&self) -> InputSummary {
+        match self {
+            Self::Push(pushed) => InputSummary {
+                kind: "image_push".into(),
+                account: Some(pushed.envelope.account.to_string()),
+                repository: Some(pushed.push.repository_name.clone()),
+                digest: Some(pushed.push.image_digest.clone()),
+            },
+            Self::Verdicts(records) => InputSummary::of_batch("sns", records.len()),
+        }
+    }
+}
