@@ -206,226 +206,113 @@ pub fn decide_tag(
         Ok(p) => p,
         Err(reason) => return Step::Done(Plan::nothing(reason, dry)),
     };
-    let at = format!("{repository}:{tag}");
-    let claim = match &facts.ledger {
-        None if dry => {
-            return Step::Need(Need::LedgerRead {
-                repository: repository.clone(),
-                tag: tag.clone(),
-            });
-        }
-        None => {
-            return Step::Need(Need::LedgerClaim {
-                repository: repository.clone(),
-                tag: tag.clone(),
-                digest: pushed.clone(),
-                observed_at,
-            });
-        }
-        Some(claim) => claim,
+    let guarded = Guarded {
+        repository,
+        tag,
+        pushed,
+        observed_at,
+        resolved: &resolved,
+        ctx,
+        facts,
+        dry,
+        at: format!("{repository}:{tag}"),
     };
-    // The digest the tag must point to: the earliest observed.
-    let legit = match claim {
-        Claim::Recorded => {
-            let verb = if dry { "would record" } else { "recorded" };
-            return Step::Done(Plan::nothing(
-                format!("{at} first seen: {verb} {}", pushed.short()),
-                dry,
-            ));
+    guarded
+        .steps(&protection.offender)
+        .unwrap_or_else(|step| *step)
+}
+
+/// One protected tag's decision: the tag, the push seen, and the facts read so far.
+pub(super) struct Guarded<'a> {
+    pub(super) repository: &'a RepositoryName,
+    pub(super) tag: &'a Tag,
+    /// The digest the tag was seen pointing at.
+    pub(super) pushed: &'a Digest,
+    pub(super) observed_at: DateTime<Utc>,
+    pub(super) resolved: &'a Resolved<'a>,
+    pub(super) ctx: &'a Context,
+    pub(super) facts: &'a TagFacts,
+    pub(super) dry: bool,
+    /// `<repository>:<tag>`, as decisions name the tag.
+    pub(super) at: String,
+}
+
+impl<'a> Guarded<'a> {
+    /// The protected tag's decision in order; `Err`: a step decided on the way.
+    fn steps(&self, offender: &Offender) -> Result<Step, Box<Step>> {
+        let legit = self.legit(self.claim()?)?;
+        let offending = self.offending(legit)?;
+        if let Some(accepted) = self.accepted(legit, offending) {
+            return Ok(accepted);
         }
-        Claim::Existing(recorded) | Claim::Replaced { previous: recorded }
-            if recorded == pushed =>
-        {
-            return Step::Done(Plan::nothing(
-                format!("{at} → {}: as recorded", pushed.short()),
-                dry,
-            ));
+        Ok(self.revert(offender, legit, offending))
+    }
+
+    /// The ledger's claim on the tag; `Err`: the claim to make (in dry-run, the entry to read).
+    fn claim(&self) -> Result<&'a Claim, Box<Step>> {
+        match &self.facts.ledger {
+            None if self.dry => Err(Box::new(Step::Need(Need::LedgerRead {
+                repository: self.repository.clone(),
+                tag: self.tag.clone(),
+            }))),
+            None => Err(Box::new(Step::Need(Need::LedgerClaim {
+                repository: self.repository.clone(),
+                tag: self.tag.clone(),
+                digest: self.pushed.clone(),
+                observed_at: self.observed_at,
+            }))),
+            Some(claim) => Ok(claim),
         }
-        Claim::Existing(recorded) => recorded,
-        // This push was observed before the recorded one (events arrived out of order): it is the
-        // original, and the later digest is the overwrite.
-        Claim::Replaced { .. } => pushed,
-    };
-    // Re-read where the tag points now: act on the world as it is, not on the event's news.
-    let offending = match &facts.current {
-        None => {
-            return Step::Need(Need::CurrentTarget {
-                repository: repository.clone(),
-                tag: tag.clone(),
-            });
+    }
+
+    /// The digest the tag must point to; `Err`: the plan when the ledger's claim settles it.
+    fn legit(&self, claim: &'a Claim) -> Result<&'a Digest, Box<Step>> {
+        let (at, pushed, dry) = (&self.at, self.pushed, self.dry);
+        // The digest the tag must point to: the earliest observed.
+        match claim {
+            Claim::Recorded => {
+                let verb = if dry { "would record" } else { "recorded" };
+                Err(Box::new(Step::Done(Plan::nothing(
+                    format!("{at} first seen: {verb} {}", pushed.short()),
+                    dry,
+                ))))
+            }
+            Claim::Existing(recorded) | Claim::Replaced { previous: recorded }
+                if recorded == pushed =>
+            {
+                Err(Box::new(Step::Done(Plan::nothing(
+                    format!("{at} → {}: as recorded", pushed.short()),
+                    dry,
+                ))))
+            }
+            Claim::Existing(recorded) => Ok(recorded),
+            // This push was observed before the recorded one (events arrived out of order): it is
+            // the original, and the later digest is the overwrite.
+            Claim::Replaced { .. } => Ok(pushed),
         }
-        Some(None) => {
-            return Step::Done(Plan::nothing(
+    }
+
+    /// Where the tag points now, away from `legit`; `Err`: the read, or nothing to revert.
+    fn offending(&self, legit: &Digest) -> Result<&'a Digest, Box<Step>> {
+        let (at, dry) = (&self.at, self.dry);
+        // Re-read where the tag points now: act on the world as it is, not on the event's news.
+        match &self.facts.current {
+            None => Err(Box::new(Step::Need(Need::CurrentTarget {
+                repository: self.repository.clone(),
+                tag: self.tag.clone(),
+            }))),
+            Some(None) => Err(Box::new(Step::Done(Plan::nothing(
                 format!("{at} no longer exists: nothing to revert"),
                 dry,
-            ));
-        }
-        Some(Some(current)) if current == legit => {
-            return Step::Done(Plan::nothing(
+            )))),
+            Some(Some(current)) if current == legit => Err(Box::new(Step::Done(Plan::nothing(
                 format!(
                     "{at} points to the recorded {}: nothing to revert",
                     legit.short()
                 ),
                 dry,
-            ));
-        }
-        Some(Some(current)) => current,
-    };
-    // A tag ECR's replication wrote follows its source: the source region's guard decides there
-    // (its revert is a push there, replicated here in turn). Reverting here too would make two
-    // ledgers fight, and with replication both ways, loop (docs/tag-guard.md, "Replicated images").
-    if let Some(source) = &facts.replicated_from {
-        let accepted = Accepted {
-            repository,
-            tag,
-            recorded: legit,
-            current: offending,
-            observed_at,
-            reason: format!(
-                "written by ECR replication from {source}: the tag follows its source, whose guard decides"
-            ),
-        };
-        return accepted.step(&resolved, ctx, dry, facts);
-    }
-    // scan-gate ↔ tag-guard (docs/invariants.md): a protected tag is never re-pointed at an image
-    // scan-gate failed (and so may have quarantined). The new push stands; the ledger follows it.
-    match &facts.recorded_verdict {
-        None => {
-            return Step::Need(Need::RecordedVerdict {
-                repository: repository.clone(),
-                digest: legit.clone(),
-            });
-        }
-        Some(Some(Verdict::Fail)) => {
-            let accepted = Accepted {
-                repository,
-                tag,
-                recorded: legit,
-                current: offending,
-                // The accepted image was pushed at the event's time when it is this event's image.
-                observed_at: if offending == pushed {
-                    observed_at
-                } else {
-                    ctx.now
-                },
-                reason: format!(
-                    "scan-gate failed the recorded image {}: the tag is not pointed back at it",
-                    legit.short()
-                ),
-            };
-            return accepted.step(&resolved, ctx, dry, facts);
-        }
-        Some(_) => {}
-    }
-    let Some(manifests) = &facts.manifests else {
-        return Step::Need(Need::Manifests {
-            repository: repository.clone(),
-            digests: vec![legit.clone(), offending.clone()],
-        });
-    };
-    let find = |d: &Digest| manifests.iter().find(|m| &m.digest == d);
-    let Some(original) = find(legit) else {
-        let body = Body::TagRevertImpossible {
-            tag: tag.clone(),
-            recorded_digest: legit.clone(),
-            offending_digest: offending.clone(),
-            reason: format!("the recorded image {legit} is no longer in the repository"),
-        };
-        return Step::Done(Plan {
-            decision: format!(
-                "{at} moved to {} but the recorded image is gone: notify only",
-                offending.short()
-            ),
-            dry_run: dry,
-            actions: vec![publish(&resolved, ctx, Did::None, dry, body)],
-        });
-    };
-    let mut actions = Vec::new();
-    // Keep the offending image reachable first, so that moving the tag never leaves it untagged.
-    let kept_as = match (&protection.offender, find(offending)) {
-        (Offender::Keep { keep_as }, Some(image)) => {
-            let rendered = keep_as
-                .replace("{tag}", tag.as_str())
-                .replace("{short_digest}", offending.short());
-            Tag::new(rendered).ok().inspect(|keep| {
-                actions.push(Action::PutTag {
-                    repository: repository.clone(),
-                    tag: keep.clone(),
-                    manifest: image.clone(),
-                });
-            })
-        }
-        _ => None,
-    };
-    actions.push(Action::PutTag {
-        repository: repository.clone(),
-        tag: tag.clone(),
-        manifest: original.clone(),
-    });
-    let body = Body::TagReverted {
-        tag: tag.clone(),
-        restored_digest: legit.clone(),
-        offending_digest: offending.clone(),
-        offender_kept_as: kept_as.clone(),
-    };
-    actions.push(publish(&resolved, ctx, Did::Reverted, dry, body));
-    let kept = kept_as.map_or_else(|| "left untagged".to_owned(), |k| format!("kept as {k}"));
-    Step::Done(Plan {
-        decision: format!(
-            "{at} moved {} → {}: revert to {}, offending image {kept}",
-            legit.short(),
-            offending.short(),
-            legit.short()
-        ),
-        dry_run: dry,
-        actions,
-    })
-}
-
-/// A move of a protected tag away from an image scan-gate failed: it stands.
-struct Accepted<'a> {
-    repository: &'a RepositoryName,
-    tag: &'a Tag,
-    recorded: &'a Digest,
-    current: &'a Digest,
-    observed_at: DateTime<Utc>,
-    /// Why the move stands.
-    reason: String,
-}
-
-impl Accepted<'_> {
-    fn step(&self, resolved: &Resolved<'_>, ctx: &Context, dry: bool, facts: &TagFacts) -> Step {
-        let at = format!("{}:{}", self.repository, self.tag);
-        match facts.ledger_followed {
-            None if !dry => Step::Need(Need::LedgerFollow {
-                repository: self.repository.clone(),
-                tag: self.tag.clone(),
-                from: self.recorded.clone(),
-                to: self.current.clone(),
-                observed_at: self.observed_at,
-            }),
-            Some(false) => Step::Done(Plan::nothing(
-                format!("{at}: the ledger changed meanwhile; the next event decides"),
-                dry,
-            )),
-            _ => {
-                let reason = self.reason.clone();
-                let body = Body::TagAccepted {
-                    tag: self.tag.clone(),
-                    previous_digest: self.recorded.clone(),
-                    accepted_digest: self.current.clone(),
-                    reason: reason.clone(),
-                };
-                Step::Done(Plan {
-                    decision: format!(
-                        "{at} moved {} → {}: {reason}; the ledger follows",
-                        self.recorded.short(),
-                        self.current.short()
-                    ),
-                    dry_run: dry,
-                    actions: vec![publish(resolved, ctx, Did::Accepted, dry, body)],
-                })
-            }
+            )))),
+            Some(Some(current)) => Ok(current),
         }
     }
 }

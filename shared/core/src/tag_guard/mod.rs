@@ -11,10 +11,12 @@
 //! ([`Step::Need`]) or the finished [`Plan`]. Only facts a decision actually needs are read, which is
 //! what gives the call floors (unprotected push: 0; first push: 1; overwrite: 1+1+1+puts+publish).
 
+mod accept;
 mod decide;
 mod input;
 mod report;
 mod repository;
+mod revert;
 mod run;
 #[cfg(test)]
 mod tests;
