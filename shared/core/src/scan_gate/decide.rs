@@ -12,7 +12,7 @@ use crate::manifest::artifact_type;
 use crate::message::Did;
 use crate::names::{AccountId, Digest, Region, RepositoryName, Tag};
 use crate::plan::Plan;
-use crate::policy::{DEFAULT_QUARANTINE_PREFIX, Gate, OnFail, Policy};
+use crate::policy::{DEFAULT_QUARANTINE_PREFIX, Gate, OnFail, Policy, Section};
 use crate::ports::{
     ImageResource, ImageView, IndexClaim, IndexRecord, Manifest, ScanCoverage, VerdictClaim,
     VerdictRecord,
@@ -319,35 +319,59 @@ pub fn decide(subject: &Subject, policy: &Policy, ctx: &Context, facts: &Facts) 
     if matches!(subject.source, Source::Pushed { .. }) && matches!(facts.recorded, Some(Some(_))) {
         return super::pushed::pushed_step(&outcome, gate.value, facts);
     }
+    verdict_steps(&outcome, gate, facts).unwrap_or_else(|step| *step)
+}
+
+/// The evaluated image's decision in order; `Err`: a step decided on the way.
+fn verdict_steps(
+    o: &Outcome<'_>,
+    gate: Section<'_, Gate>,
+    facts: &Facts,
+) -> Result<Step, Box<Step>> {
+    gated_kind(o, gate.value, facts)?;
+    still_scanned(o, facts)?;
+    let previous = previous(o, claim(o, gate, facts)?, facts)?;
+    Ok(act(o, gate.value, previous, facts))
+}
+
+/// Whether a failed scan's image is a container image (gated); `Err`: the read, or no gate.
+fn gated_kind(o: &Outcome<'_>, gate: &Gate, facts: &Facts) -> Result<(), Box<Step>> {
+    let (subject, evaluation, at) = (o.subject, o.evaluation, o.at);
     // Only container images are gated: a signature, SBOM or attestation has nothing to scan (basic
     // scanning ends UNSUPPORTED_IMAGE) and quarantining it would break its subject's verification.
     if let (Source::ScanFailed { status }, Verdict::Fail) = (&subject.source, evaluation.verdict) {
         match &facts.image {
             None => {
-                return Step::Need(Need::ImageTags {
+                return Err(Box::new(Step::Need(Need::ImageTags {
                     repository: subject.repository.clone(),
                     digest: subject.digest.clone(),
-                    tags: candidates(subject, prefix(gate.value)),
-                });
+                    tags: candidates(subject, prefix(gate)),
+                })));
             }
             Some(view) => {
                 if let Some(kind) = view.manifest.as_ref().and_then(|m| artifact_type(&m.bytes)) {
-                    return Step::Done(Plan::nothing(
+                    return Err(Box::new(Step::Done(Plan::nothing(
                         format!("{at}: not a container image ({kind}); scan {status}: not gated"),
-                        dry,
-                    ));
+                        o.dry,
+                    ))));
                 }
             }
         }
     }
+    Ok(())
+}
+
+/// Whether Inspector still scans an image its findings PASS; `Err`: the read, or no PASS.
+fn still_scanned(o: &Outcome<'_>, facts: &Facts) -> Result<(), Box<Step>> {
+    let (subject, evaluation, at) = (o.subject, o.evaluation, o.at);
     // A PASS from findings rests on Inspector still scanning the image: Inspector also closes
     // findings when an image stops being eligible for scanning or is deleted, and that is no fix.
     if matches!(subject.source, Source::InspectorFindings) && evaluation.verdict == Verdict::Pass {
         match &facts.coverage {
             None => {
-                return Step::Need(Need::Coverage {
-                    image: resource(subject, ctx),
-                });
+                return Err(Box::new(Step::Need(Need::Coverage {
+                    image: resource(subject, o.ctx),
+                })));
             }
             Some(coverage) if !coverage.as_ref().is_some_and(ScanCoverage::is_active) => {
                 let why = coverage.as_ref().map_or_else(
@@ -360,18 +384,28 @@ pub fn decide(subject: &Subject, policy: &Policy, ctx: &Context, facts: &Facts) 
                         )
                     },
                 );
-                return Step::Done(Plan::nothing(
+                return Err(Box::new(Step::Done(Plan::nothing(
                     format!(
                         "{at}: no ACTIVE findings, but Inspector {why}: closed findings are not a fix — no PASS, nothing released"
                     ),
-                    dry,
-                ));
+                    o.dry,
+                ))));
             }
             Some(_) => {}
         }
     }
-    let claim = match &facts.claim {
-        Some(claim) => claim,
+    Ok(())
+}
+
+/// The claim of the image's verdict record; `Err`: the record to claim (in dry-run, read).
+fn claim<'f>(
+    o: &Outcome<'_>,
+    gate: Section<'_, Gate>,
+    facts: &'f Facts,
+) -> Result<&'f VerdictClaim, Box<Step>> {
+    let (subject, evaluation, ctx) = (o.subject, o.evaluation, o.ctx);
+    match &facts.claim {
+        Some(claim) => Ok(claim),
         None => {
             let record = VerdictRecord {
                 repository: subject.repository.clone(),
@@ -383,59 +417,68 @@ pub fn decide(subject: &Subject, policy: &Policy, ctx: &Context, facts: &Facts) 
                 decided_at: ctx.now,
                 evidence_at: evidence_at(subject, facts, ctx),
             };
-            return Step::Need(match super::pushed::index_rests_on(subject, facts) {
-                _ if dry => Need::VerdictRead { record },
-                Some(rests_on) => Need::IndexClaim {
-                    index: IndexRecord { record, rests_on },
+            Err(Box::new(Step::Need(
+                match super::pushed::index_rests_on(subject, facts) {
+                    _ if o.dry => Need::VerdictRead { record },
+                    Some(rests_on) => Need::IndexClaim {
+                        index: IndexRecord { record, rests_on },
+                    },
+                    None => Need::VerdictClaim { record },
                 },
-                None => Need::VerdictClaim { record },
-            });
+            )))
         }
-    };
-    let previous = match claim {
-        VerdictClaim::Unchanged => {
-            return Step::Done(Plan::nothing(
-                format!(
-                    "{at}: {} again, same findings: already decided and told",
-                    evaluation.verdict.as_str()
-                ),
-                dry,
-            ));
-        }
-        VerdictClaim::Superseded { current } => {
-            return Step::Done(Plan::nothing(
-                format!(
-                    "{at}: {} on evidence of {}, but the recorded {} rests on newer evidence ({}): late, changes nothing",
-                    evaluation.verdict.as_str(),
-                    evidence_at(subject, facts, ctx).to_rfc3339(),
-                    current.verdict.as_str(),
-                    current.evidence_at.to_rfc3339()
-                ),
-                dry,
-            ));
-        }
-        VerdictClaim::Stale { changed } => {
-            return Step::Done(Plan::nothing(
-                format!(
-                    "{at}: {} from its platform images, but the record of {} changed meanwhile: the evaluation that changed it decides",
-                    evaluation.verdict.as_str(),
-                    changed.short()
-                ),
-                dry,
-            ));
-        }
-        VerdictClaim::Recorded { previous } => previous.as_ref(),
-    };
-    let quarantine = gate.value.on_fail == Some(OnFail::Quarantine);
-    let step = match evaluation.verdict {
-        Verdict::Fail if quarantine => quarantine_step(&outcome, prefix(gate.value), facts),
+    }
+}
+
+/// The verdict recorded before this one; `Err`: the plan when the claim changed nothing.
+fn previous<'f>(
+    o: &Outcome<'_>,
+    claim: &'f VerdictClaim,
+    facts: &Facts,
+) -> Result<Option<&'f VerdictRecord>, Box<Step>> {
+    let (subject, evaluation, ctx, at, dry) = (o.subject, o.evaluation, o.ctx, o.at, o.dry);
+    match claim {
+        VerdictClaim::Unchanged => Err(Box::new(Step::Done(Plan::nothing(
+            format!(
+                "{at}: {} again, same findings: already decided and told",
+                evaluation.verdict.as_str()
+            ),
+            dry,
+        )))),
+        VerdictClaim::Superseded { current } => Err(Box::new(Step::Done(Plan::nothing(
+            format!(
+                "{at}: {} on evidence of {}, but the recorded {} rests on newer evidence ({}): late, changes nothing",
+                evaluation.verdict.as_str(),
+                evidence_at(subject, facts, ctx).to_rfc3339(),
+                current.verdict.as_str(),
+                current.evidence_at.to_rfc3339()
+            ),
+            dry,
+        )))),
+        VerdictClaim::Stale { changed } => Err(Box::new(Step::Done(Plan::nothing(
+            format!(
+                "{at}: {} from its platform images, but the record of {} changed meanwhile: the evaluation that changed it decides",
+                evaluation.verdict.as_str(),
+                changed.short()
+            ),
+            dry,
+        )))),
+        VerdictClaim::Recorded { previous } => Ok(previous.as_ref()),
+    }
+}
+
+/// What the recorded verdict does: quarantine, release or neither; then the indexes' verdicts.
+fn act(o: &Outcome<'_>, gate: &Gate, previous: Option<&VerdictRecord>, facts: &Facts) -> Step {
+    let quarantine = gate.on_fail == Some(OnFail::Quarantine);
+    let step = match o.evaluation.verdict {
+        Verdict::Fail if quarantine => quarantine_step(o, prefix(gate), facts),
         Verdict::Pass if previous.is_some_and(|p| p.verdict == Verdict::Fail) => {
-            release_step(&outcome, prefix(gate.value), facts)
+            release_step(o, prefix(gate), facts)
         }
-        _ => Step::Done(outcome.plan(Vec::new(), Did::None, Moves::default(), String::new())),
+        _ => Step::Done(o.plan(Vec::new(), Did::None, Moves::default(), String::new())),
     };
     match step {
-        Step::Done(plan) => super::index::index_verdicts(&outcome, facts, plan),
+        Step::Done(plan) => super::index::index_verdicts(o, facts, plan),
         other => other,
     }
 }
