@@ -232,26 +232,55 @@ pub fn plan_repository(
     quarantine_prefix: &str,
     now: DateTime<Utc>,
 ) -> RepositoryPlan {
-    let protect: Vec<&str> = cleanup.protect_tags.iter().map(String::as_str).collect();
-    let allow: HashSet<&str> = cleanup.allow_digests.iter().map(String::as_str).collect();
-    let grace = Duration::days(i64::from(cleanup.grace_days.unwrap_or(0)));
-    let keep_quarantined = cleanup.keep_quarantined.unwrap_or(true);
-    let present: HashSet<&Digest> = images.iter().map(|i| &i.digest).collect();
-    let mut parents: HashMap<&Digest, Vec<&Digest>> = HashMap::new();
-    for (index, children) in &structure.children {
-        if present.contains(index) {
-            for child in children {
-                parents.entry(child).or_default().push(index);
-            }
-        }
-    }
-    let subject_of = |d: &Digest| structure.subjects.get(d).filter(|s| present.contains(s));
-
     // 1. What ECR's rules would expire.
     let claims = rule_claims(images, &cleanup.rules, now);
 
     // 2. Hard keeps: only ever subtract from what the rules expire.
-    let hard = |image: &ImageRecord| -> Option<String> {
+    let hard = HardKeeps::new(cleanup, in_use, quarantine_prefix, now);
+    let (mut kept, mut expired) = keep_or_expire(images, &claims, &hard);
+
+    // 3. Structure, to a fixed point: a kept index keeps its children (ECR refuses to delete an
+    //    image an index still names), a kept subject keeps its referrers.
+    keep_structure(images, structure, &mut kept, &mut expired);
+
+    repository_plan(images, structure, &expired, kept)
+}
+
+/// What keeps an image whatever the rules say, read once from the cleanup section.
+struct HardKeeps<'a> {
+    cleanup: &'a Cleanup,
+    in_use: &'a InUse,
+    protect: Vec<&'a str>,
+    allow: HashSet<&'a str>,
+    grace: Duration,
+    keep_quarantined: bool,
+    quarantine_prefix: &'a str,
+    now: DateTime<Utc>,
+}
+
+impl<'a> HardKeeps<'a> {
+    /// The hard keeps of `cleanup`, what is in use and the quarantine prefix.
+    fn new(
+        cleanup: &'a Cleanup,
+        in_use: &'a InUse,
+        quarantine_prefix: &'a str,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            cleanup,
+            in_use,
+            protect: cleanup.protect_tags.iter().map(String::as_str).collect(),
+            allow: cleanup.allow_digests.iter().map(String::as_str).collect(),
+            grace: Duration::days(i64::from(cleanup.grace_days.unwrap_or(0))),
+            keep_quarantined: cleanup.keep_quarantined.unwrap_or(true),
+            quarantine_prefix,
+            now,
+        }
+    }
+
+    /// Why the image is kept whatever the rules say; `None`: nothing keeps it.
+    fn reason(&self, image: &ImageRecord) -> Option<String> {
+        let (now, grace) = (self.now, self.grace);
         let d = &image.digest;
         if image.storage == Storage::Activating {
             Some("being restored from archive (ACTIVATING)".to_owned())
@@ -263,10 +292,10 @@ pub fn plan_repository(
             Some(format!(
                 "archived less than {ARCHIVE_MINIMUM_DAYS} days ago (early deletion is billed)"
             ))
-        } else if let Some(reason) = in_use.get(d) {
+        } else if let Some(reason) = self.in_use.get(d) {
             Some(format!("in use: {reason}"))
         } else if let Some(pulled) = image.last_pull.filter(|at| {
-            cleanup
+            self.cleanup
                 .keep_pulled_within_days
                 .is_some_and(|days| now - *at <= Duration::days(i64::from(days)))
         }) {
@@ -274,19 +303,19 @@ pub fn plan_repository(
                 "pulled {} days ago (lastRecordedPullTime)",
                 (now - pulled).num_days()
             ))
-        } else if allow.contains(d.as_str()) {
+        } else if self.allow.contains(d.as_str()) {
             Some("allowlisted by digest".to_owned())
         } else if let Some(t) = image
             .tags
             .iter()
-            .find(|t| protect.iter().any(|p| wildcard_match(p, t.as_str())))
+            .find(|t| self.protect.iter().any(|p| wildcard_match(p, t.as_str())))
         {
             Some(format!("protected tag {t}"))
-        } else if keep_quarantined
+        } else if self.keep_quarantined
             && image
                 .tags
                 .iter()
-                .any(|t| t.as_str().starts_with(quarantine_prefix))
+                .any(|t| t.as_str().starts_with(self.quarantine_prefix))
         {
             Some("quarantined (kept for forensics)".to_owned())
         } else if now - push_clock(image) < grace {
@@ -297,13 +326,21 @@ pub fn plan_repository(
         } else {
             None
         }
-    };
+    }
+}
+
+/// Each image kept, with its reason, or expired: by its rule, unless a hard keep applies.
+fn keep_or_expire<'i>(
+    images: &'i [ImageRecord],
+    claims: &HashMap<&Digest, RuleClaim>,
+    hard: &HardKeeps<'_>,
+) -> (HashMap<&'i Digest, String>, HashSet<&'i Digest>) {
     let mut kept: HashMap<&Digest, String> = HashMap::new();
     let mut expired: HashSet<&Digest> = HashSet::new();
     for image in images {
         let d = &image.digest;
         match claims.get(d) {
-            Some(claim) if claim.expire => match hard(image) {
+            Some(claim) if claim.expire => match hard.reason(image) {
                 Some(reason) => {
                     kept.insert(d, reason);
                 }
@@ -319,9 +356,26 @@ pub fn plan_repository(
             }
         }
     }
+    (kept, expired)
+}
 
-    // 3. Structure, to a fixed point: a kept index keeps its children (ECR refuses to delete an
-    //    image an index still names), a kept subject keeps its referrers.
+/// Keep the expired children of kept indexes and referrers of kept images, to a fixed point.
+fn keep_structure<'i>(
+    images: &'i [ImageRecord],
+    structure: &Structure,
+    kept: &mut HashMap<&'i Digest, String>,
+    expired: &mut HashSet<&'i Digest>,
+) {
+    let present: HashSet<&Digest> = images.iter().map(|i| &i.digest).collect();
+    let mut parents: HashMap<&Digest, Vec<&Digest>> = HashMap::new();
+    for (index, children) in &structure.children {
+        if present.contains(index) {
+            for child in children {
+                parents.entry(child).or_default().push(index);
+            }
+        }
+    }
+    let subject_of = |d: &Digest| structure.subjects.get(d).filter(|s| present.contains(s));
     loop {
         let rescued: Vec<(&Digest, String)> = expired
             .iter()
@@ -345,7 +399,15 @@ pub fn plan_repository(
             kept.insert(d, reason);
         }
     }
+}
 
+/// The plan: deletions in [`deletion_group`] order, oldest first; each keep with its reason.
+fn repository_plan(
+    images: &[ImageRecord],
+    structure: &Structure,
+    expired: &HashSet<&Digest>,
+    kept: HashMap<&Digest, String>,
+) -> RepositoryPlan {
     let mut delete: Vec<&ImageRecord> = images
         .iter()
         .filter(|i| expired.contains(&i.digest))
