@@ -8,8 +8,8 @@ use std::collections::HashSet;
 use arbitrary::{Result, Unstructured};
 use chrono::{DateTime, Duration};
 use libfuzzer_sys::fuzz_target;
-use warden_core::janitor::{ImageRecord, InUse, Storage, Structure, plan_repository};
 use warden_core::janitor::safety::violations;
+use warden_core::janitor::{ImageRecord, InUse, Storage, Structure, plan_repository};
 use warden_core::names::{Digest, Tag};
 use warden_core::policy::{AgeSince, Cleanup, CleanupRule, CleanupSelect, TagStatus};
 
