@@ -87,9 +87,14 @@ impl Notifier {
             webhook: &self.webhook,
             log: &self.log,
         };
-        let now = chrono::Utc::now();
-        let report =
-            notify::handle_messages(records, &self.policy, now, self.window, &ports).await?;
+        let report = notify::handle_messages(
+            records,
+            &self.policy,
+            &chrono::Utc::now,
+            self.window,
+            &ports,
+        )
+        .await?;
         Ok(Handled::from_report(&report))
     }
 }

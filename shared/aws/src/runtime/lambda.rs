@@ -259,11 +259,11 @@ where
         Ok(input) => {
             let about = input.summary();
             summary.kind = about.kind;
-            summary.repository = about.repository.map(|r| r.to_string());
-            summary.digest = about.digest.map(|d| d.to_string());
             match about.account.filter(|a| scope.is_some_and(|s| !s.takes(a))) {
                 Some(account) => Ok(ignored(&mut summary, &account, scope)),
                 None => {
+                    summary.repository = about.repository.map(|r| r.to_string());
+                    summary.digest = about.digest.map(|d| d.to_string());
                     let span = tracing::info_span!(
                         "invocation",
                         function = I::FUNCTION,
@@ -286,10 +286,15 @@ where
 
 /// A payload that is not the function's input: logged, summarised, acknowledged.
 fn refused(summary: &mut Summary, refusal: &Refusal) -> Value {
-    tracing::warn!(error = %refusal, "rejected payload");
     summary.kind = match refusal {
-        Refusal::Malformed(_) => "invalid".into(),
-        Refusal::NotTaken { .. } => "not_taken".into(),
+        Refusal::Malformed(_) => {
+            tracing::warn!(error = %refusal, "rejected event");
+            "invalid".into()
+        }
+        Refusal::NotTaken { .. } => {
+            tracing::error!(error = %refusal, "not retried: retrying cannot fix this");
+            "not_taken".into()
+        }
     };
     summary.decision = refusal.decision().into();
     summary.error = Some(refusal.to_string());

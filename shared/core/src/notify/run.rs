@@ -51,12 +51,13 @@ pub async fn deliver(
     Ok(delivery)
 }
 
-/// Every message of an SNS delivery, in order. A message that is not a warden message is a
-/// failure (reported, acknowledged); `Err` only for retryable failures.
+/// Every message of an SNS delivery, in order, each at the time `now` gives when it is reached. A
+/// message that is not a warden message is a failure (reported, acknowledged); `Err` only for
+/// retryable failures.
 pub async fn handle_messages(
     records: &[SnsRecord],
     policy: &Policy,
-    now: DateTime<Utc>,
+    now: &(dyn Fn() -> DateTime<Utc> + Sync),
     window: Duration,
     ports: &Ports<'_>,
 ) -> Result<Report, PortError> {
@@ -73,7 +74,7 @@ pub async fn handle_messages(
                 continue;
             }
         };
-        let delivery = deliver(&message, policy, now, window, ports).await?;
+        let delivery = deliver(&message, policy, now(), window, ports).await?;
         report.errors.extend(delivery.errors.iter().cloned());
         report.results.push(Posting {
             message: record.message_id.clone(),

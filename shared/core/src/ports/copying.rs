@@ -1,4 +1,4 @@
-//! Copying images between registries (the replicator's one write), and the count of API calls its
+//! Copying images between registries (the replicator's one write), and the calls and time its
 //! messages report.
 
 use async_trait::async_trait;
@@ -49,7 +49,11 @@ pub trait ImageCopies: Send + Sync {
     ) -> Result<CopyReport, PortError>;
 }
 
-/// The AWS calls this function's clients have made so far (a replication message's `api_calls`).
+/// What a replication message measures: the AWS calls this function's clients have made so far
+/// (`api_calls`) and a clock for its `duration_ms` (the core reads no clock itself).
 pub trait CallMeter: Send + Sync {
     fn calls_made(&self) -> u64;
+
+    /// Milliseconds on a clock that only moves forward; only differences mean anything.
+    fn millis(&self) -> u64;
 }

@@ -6,6 +6,9 @@ use crate::event::{
     Detail, Envelope, FunctionInput, ImageAction, Incoming, InputSummary, Refusal, SnsRecord,
 };
 
+/// The summary's kind of a push (the same word as [`Detail::kind`]'s).
+const IMAGE_PUSH: &str = "image_push";
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
     Push(Box<Push>),
@@ -39,7 +42,7 @@ impl FunctionInput for Input {
     fn summary(&self) -> InputSummary {
         match self {
             Self::Push(pushed) => InputSummary {
-                kind: "image_push".into(),
+                kind: IMAGE_PUSH.into(),
                 account: Some(pushed.envelope.account.to_string()),
                 repository: Some(pushed.push.repository_name.clone()),
                 digest: Some(pushed.push.image_digest.clone()),

@@ -1,10 +1,8 @@
 //! The replicator driven through its ports: confirm the plan (the verdict re-read, the tags the
 //! image holds now), copy to every destination with the source read once, and tell.
 
-use std::time::Instant;
-
-use super::{CopyPlan, Decision, Outcome, Registry, Report, Target, Trigger};
-use crate::event::{Envelope, ImageAction, SnsRecord};
+use super::{CopyPlan, Decision, Outcome, Push, Registry, Report, Target, Trigger};
+use crate::event::SnsRecord;
 use crate::message::{Body, Did, Message, MessageAction, ReplicationBody, SCHEMA};
 use crate::names::RepositoryName;
 use crate::policy::Policy;
@@ -54,12 +52,12 @@ pub struct Context {
 
 /// An ECR push (repositories replicated without gating, or a tag added to a passed image).
 pub async fn handle_push<C: ImageCopies>(
-    envelope: &Envelope,
-    push: &ImageAction,
+    pushed: &Push,
     policy: &Policy,
     force_dry_run: bool,
     ports: &Ports<'_, C>,
 ) -> Result<Report, PortError> {
+    let Push { envelope, push } = pushed;
     if !push.succeeded() {
         return Ok(Report {
             outcomes: vec![Outcome::Skipped {
@@ -98,10 +96,12 @@ pub async fn handle_verdicts<C: ImageCopies>(
     for record in records {
         let outcome = match verdict_trigger(record) {
             Err(reason) => Outcome::Skipped { reason },
-            Ok((trigger, ctx)) => {
+            Ok((trigger, here, event_id)) => {
                 let ctx = Context {
+                    here,
+                    event_id,
+                    mode: Mode::LAMBDA,
                     force_dry_run,
-                    ..ctx
                 };
                 replicate(&trigger, policy, &ctx, ports).await?
             }
@@ -111,9 +111,9 @@ pub async fn handle_verdicts<C: ImageCopies>(
     Ok(report)
 }
 
-/// The trigger a verdict message makes, with the tags it names (restored ones too), or why it
-/// makes none.
-fn verdict_trigger(record: &SnsRecord) -> Result<(Trigger, Context), String> {
+/// The trigger a verdict message makes, with the tags it names (restored ones too), the registry
+/// it is about and its event id; or why it makes none.
+fn verdict_trigger(record: &SnsRecord) -> Result<(Trigger, Registry, Option<String>), String> {
     let message: Message = serde_json::from_str(&record.sns.message).map_err(|e| {
         format!(
             "SNS message {} is not a warden message: {e}",
@@ -133,16 +133,11 @@ fn verdict_trigger(record: &SnsRecord) -> Result<(Trigger, Context), String> {
         tags,
         verdict: verdict.verdict,
     };
-    let ctx = Context {
-        here: Registry {
-            account: message.account.clone(),
-            region: message.region.clone(),
-        },
-        event_id: message.event_id.clone(),
-        mode: Mode::LAMBDA,
-        force_dry_run: false,
+    let here = Registry {
+        account: message.account.clone(),
+        region: message.region.clone(),
     };
-    Ok((trigger, ctx))
+    Ok((trigger, here, message.event_id.clone()))
 }
 
 /// Decide and carry out one trigger. A retryable failure of any destination fails the whole
@@ -155,7 +150,7 @@ pub async fn replicate<C: ImageCopies>(
     ctx: &Context,
     ports: &Ports<'_, C>,
 ) -> Result<Outcome, PortError> {
-    let started = Instant::now();
+    let started = ports.meter.millis();
     let calls_before = ports.meter.calls_made();
     let plan = match confirmed_plan(trigger, policy, &ctx.here, ports).await? {
         Ok(plan) => plan,
@@ -183,7 +178,7 @@ pub async fn replicate<C: ImageCopies>(
         copy_everywhere(&plan, policy, &ctx.here, ports, &mut body).await?;
     }
     body.api_calls = ports.meter.calls_made().saturating_sub(calls_before);
-    body.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    body.duration_ms = ports.meter.millis().saturating_sub(started);
     let message = replication_message(ctx, &plan.repository, dry_run, body);
     let topic = resolved.notify.and_then(|n| n.value.topic_arn.as_deref());
     if ctx.mode.notify {

@@ -5,6 +5,7 @@
 //! tag back at a failing index. A PASS that changes the index's record is told in a verdict message
 //! about the index, with the tags it holds now: the replicator's trigger.
 
+use super::decide::prefix;
 use super::moves::{Outcome, parents};
 use super::naming::original_tag;
 use super::*;

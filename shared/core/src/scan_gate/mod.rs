@@ -28,7 +28,6 @@ mod tests;
 pub use decide::{
     Context, FUNCTION, Facts, Need, ParentIndex, Parents, Step, Wait, decide, verdict_of,
 };
-use decide::{Pending, prefix};
 pub use input::Input;
 pub use moves::amend;
 pub use naming::{original_tag, quarantine_tag};

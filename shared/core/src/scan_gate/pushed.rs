@@ -5,6 +5,7 @@
 //! taken: a quarantine tag is left alone, and a released image's record is PASS. An index pushed
 //! with no verdict recorded takes its platform images' ([`index_evaluation`]).
 
+use super::decide::{Pending, prefix};
 use super::moves::{Outcome, quarantine_step};
 use super::*;
 

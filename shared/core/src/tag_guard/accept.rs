@@ -4,7 +4,8 @@
 use chrono::{DateTime, Utc};
 
 use super::decide::Guarded;
-use super::{Context, Need, Step, TagFacts, publish};
+use super::decide::publish;
+use super::{Context, Need, Step, TagFacts};
 use crate::message::{Body, Did};
 use crate::names::{Digest, RepositoryName, Tag};
 use crate::plan::Plan;

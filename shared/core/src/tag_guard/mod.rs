@@ -8,7 +8,7 @@
 //!   offending image kept reachable.
 //!
 //! Decisions are pure and re-run as facts arrive: each call returns either the next fact it needs
-//! ([`Step::Need`]) or the finished [`Plan`]. Only facts a decision actually needs are read, which is
+//! ([`Step::Need`]) or the finished [`Plan`](crate::plan::Plan). Only facts a decision actually needs are read, which is
 //! what gives the call floors (unprotected push: 0; first push: 1; overwrite: 1+1+1+puts+publish).
 
 mod accept;
@@ -25,7 +25,6 @@ pub use decide::{
     Context, FUNCTION, Need, Protection, Start, Step, TagFacts, decide_tag, is_semver,
     protection_for, start,
 };
-use decide::{dry_run, publish};
 pub use input::Input;
 pub use report::Report;
 pub use repository::{decide_cloudtrail, decide_repository};

@@ -1,6 +1,7 @@
 //! Repository conformance: a repository's tag-mutability setting must be the policy's.
 
-use super::{Context, dry_run, publish};
+use super::Context;
+use super::decide::{dry_run, publish};
 use crate::event::CloudTrailCall;
 use crate::message::{Body, Did};
 use crate::mutability::TagMutability;

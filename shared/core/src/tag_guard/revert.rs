@@ -2,7 +2,8 @@
 //! (same manifest, so the same digest), the offending image kept reachable as the policy says.
 
 use super::decide::Guarded;
-use super::{Need, Step, publish};
+use super::decide::publish;
+use super::{Need, Step};
 use crate::message::{Body, Did};
 use crate::names::{Digest, Tag};
 use crate::plan::{Action, Plan};

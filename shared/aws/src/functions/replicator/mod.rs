@@ -11,7 +11,7 @@ use warden_core::event::SnsRecord;
 use warden_core::policy::Policy;
 use warden_core::ports::PortError;
 use warden_core::replicate::{self, Context, Input, Ports, Push, Registry, Trigger};
-pub use warden_core::replicate::{FUNCTION, Mode, Outcome};
+pub use warden_core::replicate::{Mode, Outcome};
 
 use crate::ApiCalls;
 use crate::adapters::ecr::EcrRegistry;
@@ -73,10 +73,10 @@ impl Replicator {
         policy: Policy,
         config: ReplicatorConfig,
     ) -> Result<Self, PortError> {
+        let source = EcrRegistry::from_sdk(sdk, calls);
         Ok(Self {
-            source: EcrRegistry::from_sdk(sdk, calls),
             copies: EcrCopies::new(
-                EcrRegistry::from_sdk(sdk, calls),
+                source.clone(),
                 ImageCopier::new(config.concurrency)?,
                 Destinations::new(sdk, calls),
             ),
@@ -84,6 +84,7 @@ impl Replicator {
                 DynamoVerdicts::new(crate::counted!(aws_sdk_dynamodb, sdk, calls), table)
             }),
             publisher: SnsPublisher::from_sdk(sdk, calls, config.topic_arn),
+            source,
             calls: calls.clone(),
             policy,
             dry_run: config.dry_run,
@@ -124,14 +125,7 @@ impl Replicator {
 
     async fn on_push(&self, pushed: &Push) -> Result<Handled, PortError> {
         let ports = self.ports();
-        let report = replicate::handle_push(
-            &pushed.envelope,
-            &pushed.push,
-            &self.policy,
-            self.dry_run,
-            &ports,
-        )
-        .await?;
+        let report = replicate::handle_push(pushed, &self.policy, self.dry_run, &ports).await?;
         Ok(Handled::from_report(&report))
     }
 

@@ -31,12 +31,20 @@ struct State {
     named: log::Named,
 }
 
-/// What a replication message reports as its `api_calls`: every call so far.
+/// What a replication message reports as its `api_calls` (every call so far) and its duration.
 impl warden_core::ports::CallMeter for ApiCalls {
     fn calls_made(&self) -> u64 {
-        self.lock().counts.values().sum()
+        self.total()
+    }
+
+    fn millis(&self) -> u64 {
+        let since_start = PROCESS_START.get_or_init(std::time::Instant::now).elapsed();
+        u64::try_from(since_start.as_millis()).unwrap_or(u64::MAX)
     }
 }
+
+/// The monotonic clock's origin for [`warden_core::ports::CallMeter::millis`].
+static PROCESS_START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
 
 impl ApiCalls {
     pub fn new() -> Self {
