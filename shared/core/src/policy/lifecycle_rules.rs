@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use super::validate::{Problem, strings};
+use super::problem::Problem;
+use super::validate::strings;
 
 /// janitor's rules are ECR lifecycle rules and are held to ECR's own checks: unique priorities;
 /// `tagged` needs tag patterns (`["*"]` for every tagged image) and only `tagged` takes them; only

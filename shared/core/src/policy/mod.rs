@@ -5,6 +5,7 @@
 //! [`Policy::for_repository`] resolves which pattern's section applies (see `resolve.rs`).
 
 mod lifecycle_rules;
+mod problem;
 mod replication_rules;
 mod resolve;
 mod validate;
@@ -14,9 +15,9 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+pub use problem::{PolicyError, Problem};
 pub use replication_rules::ecr_filter_prefix;
 pub use resolve::{Resolved, Section, specificity};
-pub use validate::{PolicyError, Problem};
 
 use crate::mutability::TagMutability;
 use crate::severity::Severity;

@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
+use super::problem::Problem;
 use super::resolve::specificity;
-use super::validate::Problem;
 
 pub(super) fn replication_problems(
     problems: &mut Vec<Problem>,

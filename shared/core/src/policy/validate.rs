@@ -3,7 +3,6 @@
 //! patterns). All problems are collected; none stops the others from being found.
 
 use std::collections::BTreeSet;
-use std::fmt;
 use std::sync::LazyLock;
 
 use chrono::NaiveDate;
@@ -12,35 +11,10 @@ use jsonschema::Validator;
 use serde_json::Value;
 
 use super::lifecycle_rules::{cleanup_rule_problems, lifecycle_problems};
+use super::problem::{PolicyError, Problem};
 use super::replication_rules::{native_precedence_problems, replication_problems};
 use super::{PolicyDocument, SCHEMA};
 use crate::mutability::MutabilityMode;
-
-/// One thing wrong with a policy: where (`repositories[0].immutability.exclusions`) and what.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Problem {
-    pub path: String,
-    pub message: String,
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let path = if self.path.is_empty() {
-            "(top level)"
-        } else {
-            &self.path
-        };
-        write!(f, "{path}: {}", self.message)
-    }
-}
-
-/// A policy that must not be acted on, with every problem found.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid policy ({} problem{}): {}", .problems.len(), if .problems.len() == 1 { "" } else { "s" },
-        .problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
-pub struct PolicyError {
-    pub problems: Vec<Problem>,
-}
 
 /// Where the schema is registered for [`VALIDATOR`]: its own `$id`.
 const SCHEMA_ID: &str = "https://ecr-warden.dev/policy.schema.json";
