@@ -315,8 +315,8 @@ fn explain_tag_guard(event: &Event, policy: &Policy) -> Value {
 fn assumed_image(
     digest: warden_core::names::Digest,
     tags: Vec<warden_core::names::Tag>,
-) -> warden_core::ports::ImageView {
-    let manifest = warden_core::ports::Manifest {
+) -> warden_core::records::ImageView {
+    let manifest = warden_core::records::Manifest {
         digest: digest.clone(),
         media_type: None,
         bytes: String::new(),
@@ -325,7 +325,7 @@ fn assumed_image(
         .into_iter()
         .map(|t| (t, Some(digest.clone())))
         .collect();
-    warden_core::ports::ImageView {
+    warden_core::records::ImageView {
         manifest: Some(manifest),
         tags,
     }
@@ -334,7 +334,7 @@ fn assumed_image(
 /// What scan-gate would decide: the verdict and its actions, assuming a first verdict for the image
 /// and that the event's tags still point to it. When the findings decide, says so (nothing is read).
 fn explain_scan_gate(event: &Event, policy: &Policy) -> Value {
-    use warden_core::ports::VerdictClaim;
+    use warden_core::records::VerdictClaim;
     use warden_core::scan_gate::{self, Facts, Need, Step};
     let subject = match scan_gate::subject(event) {
         Ok(subject) => subject,

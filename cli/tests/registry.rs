@@ -82,7 +82,8 @@ async fn plan_cleanup_reads_the_registry_and_changes_nothing() {
 #[tokio::test]
 async fn replicate_backfill_dry_run_lists_and_copies_nothing_then_copies_once() {
     use warden_aws::adapters::verdicts::DynamoVerdicts;
-    use warden_core::ports::{VerdictRecord, VerdictStore};
+    use warden_core::ports::VerdictStore;
+    use warden_core::records::VerdictRecord;
     use warden_tests::Emulator;
     let acct = Emulator::shared().account().await;
     let table = acct.state_table().await;

@@ -13,7 +13,7 @@ use sha2::Digest as _;
 use warden_aws::adapters::ecr::EcrRegistry;
 use warden_aws::adapters::replication::{Copy, CopySource, CopyTarget, ImageCopier, OciRegistry};
 use warden_core::names::{Digest, RepositoryName, Tag};
-use warden_core::ports::Manifest;
+use warden_core::records::Manifest;
 use warden_tests::registry::Distribution;
 use warden_tests::{Emulator, OCI_MANIFEST};
 

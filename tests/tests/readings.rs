@@ -9,7 +9,8 @@ use serde_json::json;
 use warden_aws::adapters::ecr::EcrRegistry;
 use warden_aws::adapters::replication::Put;
 use warden_core::names::{Digest, RepositoryName, Tag};
-use warden_core::ports::{ImageManifests, Manifest, PortError};
+use warden_core::ports::{ImageManifests, PortError};
+use warden_core::records::Manifest;
 use warden_tests::{Emulator, OCI_MANIFEST, TestAccount, image_manifest};
 
 fn name(s: &str) -> RepositoryName {

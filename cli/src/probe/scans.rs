@@ -221,7 +221,7 @@ impl Probe {
     }
 
     /// One of the probe's images, as scan-gate names it to Inspector.
-    async fn probe_image_resource(&self) -> anyhow::Result<warden_core::ports::ImageResource> {
+    async fn probe_image_resource(&self) -> anyhow::Result<warden_core::records::ImageResource> {
         let listed = self
             .ecr
             .describe_images()
@@ -234,7 +234,7 @@ impl Probe {
             .image_details()
             .first()
             .context("the probe's repository is empty")?;
-        Ok(warden_core::ports::ImageResource {
+        Ok(warden_core::records::ImageResource {
             account: self.account.clone(),
             region: self.region.clone(),
             repository: warden_core::names::RepositoryName::new(self.mutable.as_str())?,

@@ -5,7 +5,8 @@ use anyhow::Context as _;
 use aws_sdk_ecr::types::ImageIdentifier;
 use warden_core::mutability::{MutabilityMode, TagMutability};
 use warden_core::names::{Digest, ExclusionFilter, RepositoryName, Tag};
-use warden_core::ports::{ImageManifests, Manifest, PortError};
+use warden_core::ports::{ImageManifests, PortError};
+use warden_core::records::Manifest;
 
 use super::image::{OCI_MANIFEST, by_digest, prepare, push, put, upload_blob};
 use super::{Observation, Probe, Promise};

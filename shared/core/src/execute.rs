@@ -12,9 +12,9 @@ use crate::message::{Did, Message};
 use crate::names::{Digest, RepositoryName, Tag};
 use crate::plan::{Action, ListedImage, Plan, TagMove};
 use crate::ports::{
-    ImageDeletion, ImageManifests, LifecycleControl, Manifest, MutabilityControl, PortError,
-    Publisher, TagRemoval,
+    ImageDeletion, ImageManifests, LifecycleControl, MutabilityControl, PortError, Publisher,
 };
+use crate::records::{Manifest, TagRemoval};
 
 /// ECR's BatchDeleteImage limit on image ids per call.
 pub const DELETE_BATCH: usize = 100;

@@ -19,6 +19,7 @@ pub mod operator;
 pub mod plan;
 pub mod policy;
 pub mod ports;
+pub mod records;
 pub mod replicate;
 pub mod report;
 pub mod scan_gate;

@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use crate::names::{Digest, Tag};
-use crate::ports::ImageEntry;
+use crate::records::ImageEntry;
 
 pub const INDEX_TYPES: &[&str] = &[
     "application/vnd.oci.image.index.v1+json",

@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::message::Message;
 use crate::mutability::TagMutability;
 use crate::names::{Digest, RepositoryName, Tag};
-use crate::ports::Manifest;
+use crate::records::Manifest;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]

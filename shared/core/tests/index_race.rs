@@ -17,10 +17,8 @@ use warden_core::event::{Event, parse_event};
 use warden_core::message::Body;
 use warden_core::names::{AccountId, Digest, Region, RepositoryName, Tag};
 use warden_core::policy::Policy;
-use warden_core::ports::{
-    IndexClaim, IndexRecord, Manifest, PortError, VerdictClaim, VerdictLookup, VerdictRecord,
-    VerdictStore,
-};
+use warden_core::ports::{PortError, VerdictLookup, VerdictStore};
+use warden_core::records::{IndexClaim, IndexRecord, Manifest, VerdictClaim, VerdictRecord};
 use warden_core::scan_gate::{Context, Ports, handle_event};
 use warden_core::verdict::Verdict;
 

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use warden_core::event::{Event, parse_event};
 use warden_core::names::{AccountId, Digest, Region, Tag};
 use warden_core::policy::Policy;
-use warden_core::ports::Manifest;
+use warden_core::records::Manifest;
 use warden_core::scan_gate::{Context, Ports, handle_event};
 use warden_core::severity::Severity;
 use warden_core::verdict::{Finding, Verdict};

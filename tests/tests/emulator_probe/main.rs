@@ -11,7 +11,8 @@ use aws_sdk_ecr::types::{
 use serde_json::json;
 use warden_aws::adapters::ecr::EcrRegistry;
 use warden_core::names::{Digest, RepositoryName, Tag};
-use warden_core::ports::{ImageManifests, Manifest, PortError};
+use warden_core::ports::{ImageManifests, PortError};
+use warden_core::records::Manifest;
 use warden_tests::{Emulator, OCI_INDEX, image_index};
 
 mod ecr_images;

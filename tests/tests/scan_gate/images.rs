@@ -392,7 +392,8 @@ async fn platform_with_attestation(s: &Setup, repo: &str) -> (Digest, Digest) {
 async fn an_index_claim_resting_on_a_record_that_changed_writes_nothing() {
     use chrono::{Duration, Utc};
     use warden_aws::adapters::verdicts::DynamoVerdicts;
-    use warden_core::ports::{IndexClaim, IndexRecord, VerdictLookup, VerdictRecord, VerdictStore};
+    use warden_core::ports::{VerdictLookup, VerdictStore};
+    use warden_core::records::{IndexClaim, IndexRecord, VerdictRecord};
     use warden_core::verdict::Verdict;
     let s = setup("").await;
     let verdicts = DynamoVerdicts::new(s.acct.clients.dynamodb.clone(), s.gate_table.clone());

@@ -11,7 +11,8 @@ use warden_aws::adapters::ecr::EcrRegistry;
 use warden_aws::functions::tag_guard::{TagGuard, TagGuardConfig};
 use warden_core::names::{Digest, RepositoryName, Tag};
 use warden_core::policy::Policy;
-use warden_core::ports::{ImageManifests, Manifest, PortError};
+use warden_core::ports::{ImageManifests, PortError};
+use warden_core::records::Manifest;
 use warden_tests::{Emulator, OCI_MANIFEST, TestAccount, at, image_manifest};
 
 mod accounts;

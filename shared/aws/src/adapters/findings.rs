@@ -7,7 +7,8 @@ use aws_sdk_inspector2::types::{
     FixAvailable, StringComparison, StringFilter,
 };
 use warden_core::names::{Digest, RepositoryName};
-use warden_core::ports::{ImageFindings, ImageResource, Page, PortError, ScanCoverage};
+use warden_core::ports::{ImageFindings, Page, PortError};
+use warden_core::records::{ImageResource, ScanCoverage};
 use warden_core::severity::Severity;
 use warden_core::verdict::Finding;
 

@@ -11,7 +11,8 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use chrono::{DateTime, Utc};
 use warden_core::names::{Digest, RepositoryName, Tag};
-use warden_core::ports::{Claim, LedgerEntry, PortError, TagLedger};
+use warden_core::ports::{PortError, TagLedger};
+use warden_core::records::{Claim, LedgerEntry};
 
 use crate::runtime::errors::port_error;
 

@@ -11,7 +11,8 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use warden_core::ports::{ChatWebhook, NotificationLog, PortError, WebhookSecrets, WebhookUrl};
+use warden_core::ports::{ChatWebhook, NotificationLog, PortError, WebhookSecrets};
+use warden_core::records::WebhookUrl;
 
 use crate::runtime::errors::port_error;
 use crate::runtime::tls;

@@ -15,10 +15,8 @@ use aws_sdk_dynamodb::types::{
 use aws_smithy_runtime_api::http::Response as HttpResponse;
 use chrono::DateTime;
 use warden_core::names::{Digest, RepositoryName};
-use warden_core::ports::{
-    IndexClaim, IndexRecord, MAX_INDEX_RESTS_ON, PortError, VerdictClaim, VerdictLookup,
-    VerdictRecord, VerdictStore,
-};
+use warden_core::ports::{MAX_INDEX_RESTS_ON, PortError, VerdictLookup, VerdictStore};
+use warden_core::records::{IndexClaim, IndexRecord, VerdictClaim, VerdictRecord};
 use warden_core::severity::Severity;
 use warden_core::verdict::Verdict;
 

@@ -8,7 +8,8 @@ use super::decide::{InUse, Structure};
 use crate::image_ref::{Reference, parse_image_uri};
 use crate::manifest::{manifest_links, needs_manifest, subject_from_tag};
 use crate::names::{AccountId, Digest, Region, RepositoryName, Tag};
-use crate::ports::{ImageCatalog, ImageEntry, ImageManifests, MAX_BATCH_GET_IMAGE_IDS, PortError};
+use crate::ports::{ImageCatalog, ImageManifests, MAX_BATCH_GET_IMAGE_IDS, PortError};
+use crate::records::ImageEntry;
 
 use super::Progress;
 

@@ -18,9 +18,10 @@ use crate::names::{AccountId, Digest, Region, RepositoryName, Tag};
 use crate::plan::{Action, ListedImage, Plan};
 use crate::policy::{DEFAULT_QUARANTINE_PREFIX, Policy, Resolved};
 use crate::ports::{
-    Checkpoints, ImageCatalog, ImageDeletion, ImageEntry, ImageManifests, LifecycleControl,
-    PortError, Publisher, RepositorySettings, Workloads,
+    Checkpoints, ImageCatalog, ImageDeletion, ImageManifests, LifecycleControl, PortError,
+    Publisher, RepositorySettings, Workloads,
 };
+use crate::records::ImageEntry;
 
 fn record(entry: &ImageEntry, now: DateTime<Utc>) -> ImageRecord {
     ImageRecord {

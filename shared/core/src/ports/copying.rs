@@ -1,24 +1,12 @@
 //! Copying images between registries (the replicator's one write), and the calls and time its
 //! messages report.
 
+use crate::records::CopyOrder;
 use async_trait::async_trait;
 
 use super::PortError;
-use crate::destination::Target;
 use crate::message::CopyReport;
-use crate::mutability::TagMutability;
-use crate::names::{Digest, RepositoryName, Tag};
-
-/// One copy of an image, read once from its source, to one destination.
-pub struct CopyOrder<'a> {
-    pub repository: &'a RepositoryName,
-    pub digest: &'a Digest,
-    /// The tags the copy gets; none: the image is copied by digest.
-    pub tags: &'a [Tag],
-    pub target: &'a Target,
-    /// The policy's tag mutability for the destination repository's name, over the source's.
-    pub mutability: Option<&'a TagMutability>,
-}
+use crate::names::{Digest, RepositoryName};
 
 /// Copying one image to each of its destinations, the source read once whatever their number.
 /// Its futures need not be `Send`: the replicator runs one invocation at a time on its runtime's

@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::destination::{Registry, Target};
 use crate::names::{AccountId, Digest, Region, RepositoryName, Tag};
 use crate::policy::{Destination, Policy, Replication};
-use crate::ports::VerdictRecord;
+use crate::records::VerdictRecord;
 use crate::verdict::Verdict;
 
 /// What asks for a copy.

@@ -6,9 +6,8 @@ use crate::event::SnsRecord;
 use crate::message::{Body, Did, Message, MessageAction, ReplicationBody, SCHEMA};
 use crate::names::RepositoryName;
 use crate::policy::Policy;
-use crate::ports::{
-    CallMeter, CopyOrder, ImageCopies, ImageManifests, PortError, Publisher, VerdictLookup,
-};
+use crate::ports::{CallMeter, ImageCopies, ImageManifests, PortError, Publisher, VerdictLookup};
+use crate::records::CopyOrder;
 
 pub const FUNCTION: &str = "replicator";
 

@@ -3,7 +3,7 @@ use super::*;
 
 use crate::names::{AccountId, Digest, Region, RepositoryName, Tag};
 use crate::policy::Policy;
-use crate::ports::VerdictRecord;
+use crate::records::VerdictRecord;
 use crate::verdict::Verdict;
 
 const POLICY: &str = r#"

@@ -13,7 +13,7 @@ use crate::message::Did;
 use crate::names::{AccountId, Digest, Region, RepositoryName, Tag};
 use crate::plan::Plan;
 use crate::policy::{DEFAULT_QUARANTINE_PREFIX, Gate, OnFail, Policy, Section};
-use crate::ports::{
+use crate::records::{
     ImageResource, ImageView, IndexClaim, IndexRecord, Manifest, ScanCoverage, VerdictClaim,
     VerdictRecord,
 };

@@ -14,7 +14,7 @@ use crate::message::{Body, Did, Message, MessageAction, SCHEMA, VerdictBody};
 use crate::names::Digest;
 use crate::plan::{Action, Plan};
 use crate::policy::DEFAULT_QUARANTINE_PREFIX;
-use crate::ports::{IndexClaim, IndexRecord, VerdictRecord};
+use crate::records::{IndexClaim, IndexRecord, VerdictRecord};
 use crate::verdict::Verdict;
 
 use crate::ports::MAX_INDEX_RESTS_ON;

@@ -11,7 +11,7 @@ use crate::message::{
 use crate::names::{Digest, Tag};
 use crate::plan::{Action, Plan, TagMove};
 use crate::policy::Resolved;
-use crate::ports::{ImageView, Manifest};
+use crate::records::{ImageView, Manifest};
 use crate::verdict::Evaluation;
 
 /// Tag moves a plan made, for the message.

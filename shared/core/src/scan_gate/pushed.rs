@@ -12,7 +12,7 @@ use super::*;
 use crate::names::Digest;
 use crate::plan::{Action, Plan};
 use crate::policy::{Gate, OnFail};
-use crate::ports::VerdictRecord;
+use crate::records::VerdictRecord;
 use crate::verdict::{Evaluation, Verdict};
 
 use crate::manifest::platform_children;

@@ -8,7 +8,7 @@ use super::*;
 use crate::message::Did;
 use crate::names::{Digest, Tag};
 use crate::plan::{Action, TagMove};
-use crate::ports::Manifest;
+use crate::records::Manifest;
 use crate::verdict::Verdict;
 
 /// A PASS after a FAIL gives back the quarantine tags the image holds now (unless a newer image

@@ -15,9 +15,10 @@ use crate::names::{Digest, RepositoryName, Tag};
 use crate::plan::Plan;
 use crate::policy::Policy;
 use crate::ports::{
-    ImageCatalog, ImageFindings, ImageManifests, ImageResource, IndexClaim, IndexRecord,
-    MAX_BATCH_GET_IMAGE_IDS, PortError, Publisher, VerdictClaim, VerdictStore,
+    ImageCatalog, ImageFindings, ImageManifests, MAX_BATCH_GET_IMAGE_IDS, PortError, Publisher,
+    VerdictStore,
 };
+use crate::records::{ImageResource, IndexClaim, IndexRecord, VerdictClaim};
 use crate::verdict::{Finding, Verdict};
 
 pub struct Ports<'a> {

@@ -5,7 +5,7 @@ use crate::message::Body;
 use crate::names::{AccountId, Digest, Region, RepositoryName, Tag};
 use crate::plan::{Action, Plan, TagMove};
 use crate::policy::Policy;
-use crate::ports::{ImageView, Manifest, VerdictClaim, VerdictRecord};
+use crate::records::{ImageView, Manifest, VerdictClaim, VerdictRecord};
 use crate::verdict::Verdict;
 
 use crate::severity::{Severity, SeverityCounts};

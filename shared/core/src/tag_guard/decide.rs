@@ -11,7 +11,7 @@ use crate::message::{Body, Did, Message, MessageAction, SCHEMA};
 use crate::names::{AccountId, Digest, Region, RepositoryName, Tag};
 use crate::plan::{Action, Plan};
 use crate::policy::{Offender, Policy, ProtectedTags, Resolved};
-use crate::ports::{Claim, Manifest};
+use crate::records::{Claim, Manifest};
 use crate::verdict::Verdict;
 
 pub const FUNCTION: &str = "tag-guard";

@@ -15,9 +15,10 @@ use crate::names::{Digest, RepositoryName, Tag};
 use crate::plan::Plan;
 use crate::policy::Policy;
 use crate::ports::{
-    Checkpoints, Claim, ImageCatalog, ImageManifests, MutabilityControl, PortError, Publisher,
+    Checkpoints, ImageCatalog, ImageManifests, MutabilityControl, PortError, Publisher,
     RepositorySettings, TagLedger, VerdictLookup,
 };
+use crate::records::Claim;
 
 /// Everything tag-guard talks to.
 pub struct Ports<'a> {

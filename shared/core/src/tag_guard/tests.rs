@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use crate::names::{AccountId, Digest, Region, RepositoryName, Tag};
 use crate::plan::Action;
 use crate::policy::Policy;
-use crate::ports::{Claim, Manifest};
+use crate::records::{Claim, Manifest};
 use crate::verdict::Verdict;
 
 use crate::mutability::MutabilityMode;
@@ -237,7 +237,7 @@ fn an_earlier_push_arriving_late_replaces_the_entry_and_reverts_the_later_one() 
     let (r, t) = (repo("team-a/api"), tag("v1"));
     let (a, b) = (digest('a'), digest('b'));
     // B's event came first and was recorded; now A's (observed earlier) arrives.
-    let existing = crate::ports::LedgerEntry {
+    let existing = crate::records::LedgerEntry {
         digest: b.clone(),
         observed_at: t2(),
     };
@@ -263,7 +263,7 @@ fn an_earlier_push_arriving_late_replaces_the_entry_and_reverts_the_later_one() 
         matches!(&plan.actions[1], Action::PutTag { tag, manifest, .. } if tag.as_str() == "v1" && manifest.digest == a)
     );
     // A later observation never replaces an earlier one.
-    let earlier = crate::ports::LedgerEntry {
+    let earlier = crate::records::LedgerEntry {
         digest: a.clone(),
         observed_at: t1(),
     };

@@ -10,9 +10,12 @@ use async_trait::async_trait;
 use warden_core::message::Message;
 use warden_core::names::{Digest, RepositoryName, Tag};
 use warden_core::ports::{
-    ImageCatalog, ImageEntry, ImageFindings, ImageManifests, ImageResource, ImageView, IndexClaim,
-    IndexRecord, Manifest, Page, PortError, Publisher, ScanCoverage, TagRemoval, VerdictClaim,
-    VerdictLookup, VerdictRecord, VerdictStore,
+    ImageCatalog, ImageFindings, ImageManifests, Page, PortError, Publisher, VerdictLookup,
+    VerdictStore,
+};
+use warden_core::records::{
+    ImageEntry, ImageResource, ImageView, IndexClaim, IndexRecord, Manifest, ScanCoverage,
+    TagRemoval, VerdictClaim, VerdictRecord,
 };
 use warden_core::verdict::Finding;
 

@@ -9,7 +9,8 @@ use aws_sdk_ecr::types::ImageIdentifier;
 use warden_core::image_ref::Reference;
 use warden_core::names::{AccountId, RepositoryName};
 use warden_core::operator::doctor::PullThroughRule;
-use warden_core::ports::{ImageEntry, PortError};
+use warden_core::ports::PortError;
+use warden_core::records::ImageEntry;
 use warden_core::severity::{Severity, SeverityCounts};
 
 use super::repositories::image_entry;

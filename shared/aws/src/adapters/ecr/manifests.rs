@@ -5,9 +5,8 @@ use async_trait::async_trait;
 use aws_sdk_ecr::operation::put_image::PutImageError;
 use aws_sdk_ecr::types::ImageIdentifier;
 use warden_core::names::{Digest, RepositoryName, Tag};
-use warden_core::ports::{
-    ImageManifests, ImageView, MAX_BATCH_GET_IMAGE_IDS, Manifest, PortError, TagRemoval,
-};
+use warden_core::ports::{ImageManifests, MAX_BATCH_GET_IMAGE_IDS, PortError};
+use warden_core::records::{ImageView, Manifest, TagRemoval};
 
 use super::{EcrRegistry, digest_of};
 use crate::runtime::errors::port_error;

@@ -20,7 +20,8 @@ use async_trait::async_trait;
 use aws_sdk_ecr::operation::batch_delete_image::BatchDeleteImageOutput;
 use aws_sdk_ecr::types::{Image, ImageFailure, ImageIdentifier};
 use warden_core::names::{Digest, RepositoryName, Tag};
-use warden_core::ports::{ImageDeletion, MAX_BATCH_GET_IMAGE_IDS, Manifest, PortError};
+use warden_core::ports::{ImageDeletion, MAX_BATCH_GET_IMAGE_IDS, PortError};
+use warden_core::records::Manifest;
 
 use crate::runtime::errors::port_error;
 

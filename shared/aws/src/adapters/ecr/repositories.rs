@@ -11,9 +11,10 @@ use aws_sdk_ecr::types::{
 use warden_core::mutability::{MutabilityMode, TagMutability};
 use warden_core::names::{Digest, ExclusionFilter, RepositoryName};
 use warden_core::ports::{
-    ImageCatalog, ImageEntry, LifecycleControl, MAX_PAGE, MutabilityControl, Page, PortError,
-    RepositorySettings, RepositoryState,
+    ImageCatalog, LifecycleControl, MAX_PAGE, MutabilityControl, Page, PortError,
+    RepositorySettings,
 };
+use warden_core::records::{ImageEntry, RepositoryState};
 
 use super::{EcrRegistry, invalid, tags_in};
 use crate::runtime::errors::port_error;

@@ -12,7 +12,8 @@ use aws_sdk_ecr::operation::batch_delete_image::BatchDeleteImageOutput;
 use aws_sdk_ecr::operation::describe_images::DescribeImagesError;
 use aws_sdk_ecr::types::{ImageDetail, ImageIdentifier};
 use warden_core::names::{Digest, RepositoryName, Tag};
-use warden_core::ports::{PortError, TagRemoval};
+use warden_core::ports::PortError;
+use warden_core::records::TagRemoval;
 
 use super::{EcrRegistry, MAX_BATCH_DELETE_IDS, invalid, tags_in};
 use crate::runtime::errors::port_error;

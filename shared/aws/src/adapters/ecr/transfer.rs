@@ -9,7 +9,8 @@ use aws_sdk_ecr::operation::put_image::PutImageError;
 use aws_sdk_ecr::primitives::Blob as SdkBlob;
 use aws_sdk_ecr::types::LayerAvailability;
 use warden_core::names::{Digest, RepositoryName, Tag};
-use warden_core::ports::{Manifest, PortError};
+use warden_core::ports::PortError;
+use warden_core::records::Manifest;
 
 use super::{EcrRegistry, invalid};
 use crate::adapters::replication::Put;

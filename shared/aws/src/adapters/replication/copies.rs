@@ -4,7 +4,8 @@
 use async_trait::async_trait;
 use warden_core::message::CopyReport;
 use warden_core::names::{Digest, RepositoryName};
-use warden_core::ports::{CopyOrder, ImageCopies, PortError};
+use warden_core::ports::{ImageCopies, PortError};
+use warden_core::records::CopyOrder;
 
 use super::{Copy, Destinations, ImageCopier, SourceImage};
 use crate::adapters::ecr::EcrRegistry;

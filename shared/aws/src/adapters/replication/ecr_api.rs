@@ -6,7 +6,8 @@ use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 use warden_core::names::{Digest, RepositoryName, Tag};
-use warden_core::ports::{ImageManifests, Manifest, PortError};
+use warden_core::ports::{ImageManifests, PortError};
+use warden_core::records::Manifest;
 use warden_core::replicate::image::NewRepository;
 use warden_core::replicate::template::CreationTemplate;
 

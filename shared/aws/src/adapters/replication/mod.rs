@@ -22,7 +22,8 @@ use std::collections::BTreeSet;
 use futures_util::{StreamExt, TryStreamExt, stream};
 use warden_core::mutability::TagMutability;
 use warden_core::names::{Digest, RepositoryName, Tag};
-use warden_core::ports::{Manifest, PortError};
+use warden_core::ports::PortError;
+use warden_core::records::Manifest;
 use warden_core::replicate::image::{CopyReport, NewRepository, missing};
 use warden_core::replicate::template;
 

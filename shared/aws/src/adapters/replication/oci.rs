@@ -9,7 +9,8 @@ use std::collections::BTreeSet;
 use async_trait::async_trait;
 use reqwest::{Method, RequestBuilder, Response, StatusCode, header};
 use warden_core::names::{Digest, RepositoryName, Tag};
-use warden_core::ports::{Manifest, PortError};
+use warden_core::ports::PortError;
+use warden_core::records::Manifest;
 use warden_core::replicate::image::NewRepository;
 use warden_core::replicate::template::CreationTemplate;
 

@@ -7,7 +7,8 @@ use std::collections::BTreeSet;
 use std::sync::Mutex;
 
 use warden_core::names::{Digest, RepositoryName, Tag};
-use warden_core::ports::{MAX_BATCH_GET_IMAGE_IDS, Manifest, PortError};
+use warden_core::ports::{MAX_BATCH_GET_IMAGE_IDS, PortError};
+use warden_core::records::Manifest;
 use warden_core::replicate::image::{Blob, NewRepository, contents, referrer_tags};
 
 use super::endpoint::CopySource;
