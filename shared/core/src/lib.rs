@@ -24,5 +24,6 @@ pub mod replicate;
 pub mod report;
 pub mod scan_gate;
 pub mod severity;
+pub mod signature;
 pub mod tag_guard;
 pub mod verdict;
