@@ -8,6 +8,7 @@ mod lifecycle_rules;
 mod problem;
 mod replication_rules;
 mod resolve;
+mod signature_rules;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -87,6 +88,8 @@ pub struct RepositoryRule {
     pub notify: Option<Notify>,
     #[serde(default)]
     pub cleanup: Option<Cleanup>,
+    #[serde(default)]
+    pub signatures: Option<Signatures>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -180,6 +183,73 @@ pub enum OnFail {
 pub enum OnScanFailure {
     Fail,
     Pass,
+}
+
+/// Which signatures an image needs to be promoted and stay deployable (docs/signatures.md).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Signatures {
+    pub require: Vec<SignatureKind>,
+    #[serde(default)]
+    pub keys: Vec<SignatureKey>,
+    #[serde(default)]
+    pub notation: Option<SigningProfiles>,
+    #[serde(default)]
+    pub ecr_managed: Option<SigningProfiles>,
+    #[serde(default)]
+    pub grace_seconds: Option<u64>,
+    #[serde(default)]
+    pub on_fail: Option<OnFail>,
+}
+
+impl Signatures {
+    /// How long after its push an unsigned image waits for its signature.
+    pub fn grace_seconds(&self) -> u64 {
+        self.grace_seconds
+            .unwrap_or(crate::signature::DEFAULT_GRACE_SECONDS)
+    }
+
+    /// The PEM keys trusted for cosign signatures (validation refused a policy where one does
+    /// not parse; KMS keys are read by the function that checks).
+    pub fn pem_keys(&self) -> Vec<crate::signature::keys::TrustedKey> {
+        self.keys
+            .iter()
+            .filter_map(|k| {
+                let pem = k.pem.as_deref()?;
+                crate::signature::keys::TrustedKey::from_pem(&k.name, pem).ok()
+            })
+            .collect()
+    }
+}
+
+/// A kind of signature a policy may require.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SignatureKind {
+    /// A cosign signature by one of the policy's keys.
+    CosignKey,
+    /// A Notation signature by one of the trusted AWS Signer profiles.
+    Notation,
+    /// ECR's managed signing, COMPLETE for every profile named.
+    EcrManaged,
+}
+
+/// A key trusted for cosign signatures: a PEM public key, or a KMS key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignatureKey {
+    pub name: String,
+    #[serde(default)]
+    pub pem: Option<String>,
+    #[serde(default)]
+    pub kms_key_id: Option<String>,
+}
+
+/// AWS Signer signing profile ARNs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SigningProfiles {
+    pub signing_profiles: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

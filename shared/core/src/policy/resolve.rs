@@ -1,7 +1,7 @@
 //! Which rule applies to a repository when several patterns match.
 //!
-//! Precedence, per section (immutability, protected_tags, gate, replication, notify, cleanup, and
-//! dry_run), independently:
+//! Precedence, per section (immutability, protected_tags, gate, replication, notify, cleanup,
+//! signatures, and dry_run), independently:
 //! 1. Among the rules whose `match` glob matches the repository *and* that set the section, the most
 //!    specific wins: an exact name (no glob characters) beats any glob; between globs, the one with
 //!    more literal characters wins (`team-a/api-*` over `team-a/*` over `**`).
@@ -13,7 +13,9 @@
 use globset::{GlobBuilder, GlobMatcher};
 use serde::Serialize;
 
-use super::{Cleanup, Gate, Notify, Policy, ProtectedTags, Replication, RepositoryRule};
+use super::{
+    Cleanup, Gate, Notify, Policy, ProtectedTags, Replication, RepositoryRule, Signatures,
+};
 use crate::mutability::TagMutability;
 use crate::names::RepositoryName;
 
@@ -44,6 +46,8 @@ pub struct Resolved<'p> {
     pub replication: Option<Section<'p, Replication>>,
     pub notify: Option<Section<'p, Notify>>,
     pub cleanup: Option<Section<'p, Cleanup>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signatures: Option<Section<'p, Signatures>>,
 }
 
 /// How specific a pattern is: (exact name?, number of literal characters). Larger wins.
@@ -113,6 +117,7 @@ impl Policy {
                 })
             }),
             cleanup: pick(&rules, |r| r.cleanup.as_ref()),
+            signatures: pick(&rules, |r| r.signatures.as_ref()),
         }
     }
 }
