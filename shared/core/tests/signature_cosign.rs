@@ -1,5 +1,5 @@
 //! cosign keyed signatures, verified by `warden_core::signature`: keys made at test time (no cosign
-//! binary), and a signature the cosign CLI made (sigstore-rs's public test vector, source in the
+//! binary), and sigstore-rs's public test vector of a keyed cosign signature (source in the
 //! fixture), which must verify here as it does there.
 
 use base64::Engine as _;
@@ -39,10 +39,15 @@ fn payload(digest: &Digest) -> Vec<u8> {
     .expect("payload")
 }
 
-/// One signature layer: `payload` signed by `key` (ASN.1 DER, base64, as cosign annotates it).
+/// A signature as cosign annotates it: ASN.1 DER, standard base64.
+fn annotation(signature: &Signature) -> String {
+    base64::engine::general_purpose::STANDARD.encode(signature.to_der().as_bytes())
+}
+
+/// One signature layer: `payload` signed by `key`.
 fn signed(key: &SigningKey, payload: Vec<u8>) -> SignedPayload {
     let signature: Signature = key.sign(&payload);
-    let encoded = base64::engine::general_purpose::STANDARD.encode(signature.to_der().as_bytes());
+    let encoded = annotation(&signature);
     SignedPayload {
         layer: LayerRef {
             digest: Digest::of_bytes(&payload),
@@ -101,7 +106,7 @@ fn a_payload_swapped_under_its_signature_or_layer_digest_is_no_signature() {
     let mut forged = signed(&signing, payload(&image(2)));
     forged.payload = payload(&subject);
     forged.layer.digest = Digest::of_bytes(&forged.payload);
-    // The payload's bytes do not hash to the layer's digest: not read as a signature at all.
+    // The payload's bytes do not hash to the layer's digest: a signature by no trusted key.
     let mut swapped = signed(&signing, payload(&subject));
     swapped.layer.digest = image(9);
     for layers in [[forged], [swapped]] {
@@ -144,11 +149,19 @@ fn an_unsigned_image_is_pending_within_grace_then_fails_and_a_late_signature_pas
         gate(&SignatureCheck::Unsigned, pushed, at(600), 600),
         SignatureVerdict::Fail { reason: "unsigned" }
     );
-    // A wrong signature does not wait for grace; a right one passes whenever it comes.
+    // Any other check waits out the grace too (the right signature may still come, in any
+    // order), then fails with its own reason; a right one passes whenever it comes.
     assert_eq!(
         gate(&SignatureCheck::UntrustedSigner, pushed, at(1), 600),
+        SignatureVerdict::Pending { until: at(600) }
+    );
+    let copied = SignatureCheck::DigestMismatch {
+        signed: image(2).to_string(),
+    };
+    assert_eq!(
+        gate(&copied, pushed, at(600), 600),
         SignatureVerdict::Fail {
-            reason: "untrusted_signer"
+            reason: "digest_mismatch"
         }
     );
     let signed = SignatureCheck::Signed { key: "k".into() };
@@ -235,4 +248,82 @@ fn a_signature_the_cosign_cli_made_verifies_as_it_does_in_sigstore() {
             signed: text("signed_digest")
         }
     );
+}
+
+/// Go's crypto/ecdsa does not normalise `s`: a signature with the high `s` verifies, as in cosign.
+#[test]
+fn a_signature_with_a_high_s_verifies_as_cosign_accepts_it() {
+    let (signing, trusted) = key_pair("release");
+    let subject = image(1);
+    let mut layer = signed(&signing, payload(&subject));
+    let low: Signature = signing.sign(&layer.payload);
+    let low = low.normalize_s();
+    let (r, s) = low.split_scalars();
+    let high = Signature::from_scalars(*r, -*s).expect("signature");
+    assert!(high.normalize_s() != high, "s is high");
+    layer.layer.signature = annotation(&high);
+    assert_eq!(
+        check(&subject, &[layer], &[trusted]),
+        SignatureCheck::Signed {
+            key: "release".into()
+        }
+    );
+}
+
+#[test]
+fn a_copied_trusted_signature_outranks_an_untrusted_one_and_payloads_must_sign_an_image() {
+    let (signing, trusted) = key_pair("release");
+    let (stranger, _) = key_pair("stranger");
+    let subject = image(1);
+    let keys = [trusted];
+    let mixed = [
+        signed(&stranger, payload(&subject)),
+        signed(&signing, payload(&image(2))),
+    ];
+    assert!(matches!(
+        check(&subject, &mixed, &keys),
+        SignatureCheck::DigestMismatch { .. }
+    ));
+    // A payload of another type, or naming no digest, signs no container image.
+    for other in [
+        json!({"critical": {"image": {"docker-manifest-digest": subject.as_str()}, "type": "an attestation"}}),
+        json!({"critical": {"type": "cosign container image signature"}}),
+    ] {
+        let layers = [signed(
+            &signing,
+            serde_json::to_vec(&other).expect("payload"),
+        )];
+        assert_eq!(
+            check(&subject, &layers, &keys),
+            SignatureCheck::UntrustedSigner
+        );
+    }
+}
+
+#[test]
+fn a_base64_signature_broken_over_lines_is_read_as_go_reads_it() {
+    let (signing, trusted) = key_pair("release");
+    let subject = image(1);
+    let mut layer = signed(&signing, payload(&subject));
+    let wrapped: String = layer
+        .layer
+        .signature
+        .as_bytes()
+        .chunks(20)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join("\n");
+    layer.layer.signature = wrapped;
+    assert!(matches!(
+        check(&subject, &[layer], &[trusted]),
+        SignatureCheck::Signed { .. }
+    ));
+}
+
+/// A well-formed public key on another curve or algorithm (RFC 8410's Ed25519 example) is no key
+/// cosign's ECDSA P-256 signatures verify under.
+#[test]
+fn a_valid_key_of_another_algorithm_is_refused() {
+    let ed25519 = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----\n";
+    assert!(TrustedKey::from_pem("ed", ed25519).is_err());
 }

@@ -209,6 +209,11 @@ impl Signatures {
             .unwrap_or(crate::signature::DEFAULT_GRACE_SECONDS)
     }
 
+    /// What a failed check does: quarantine unless the policy says `notify`.
+    pub fn on_fail(&self) -> OnFail {
+        self.on_fail.unwrap_or(OnFail::Quarantine)
+    }
+
     /// The PEM keys trusted for cosign signatures (validation refused a policy where one does
     /// not parse; KMS keys are read by the function that checks).
     pub fn pem_keys(&self) -> Vec<crate::signature::keys::TrustedKey> {

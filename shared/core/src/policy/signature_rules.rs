@@ -1,6 +1,7 @@
 //! What the schema cannot say about a `signatures` section: each required kind has what it is
-//! checked against (and nothing is given for a kind not required), every PEM key parses as an
-//! ECDSA P-256 public key, and key names are distinct.
+//! checked against (and nothing is given for a kind not required), every key is a PEM that parses
+//! as an ECDSA P-256 public key (KMS keys are not read yet), key names are distinct, and every
+//! signing-profile ARN names an AWS Signer signing profile.
 
 use std::collections::BTreeSet;
 
@@ -42,6 +43,53 @@ pub(super) fn signature_problems(problems: &mut Vec<Problem>, at: &str, section:
         }
     }
     key_problems(problems, &at, section.get("keys"));
+    for field in ["notation", "ecr_managed"] {
+        let profiles = section
+            .pointer(&format!("/{field}/signing_profiles"))
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        for (j, arn) in profiles.iter().enumerate() {
+            let arn = arn.as_str().unwrap_or_default();
+            if !is_signing_profile_arn(arn) {
+                problems.push(Problem {
+                    path: format!("{at}.{field}.signing_profiles[{j}]"),
+                    message: format!(
+                        "`{arn}` names no signing profile: expected arn:aws:signer:<region>:<account>:/signing-profiles/<name>[/<version>]"
+                    ),
+                });
+            }
+        }
+    }
+}
+
+/// An AWS Signer signing profile ARN, with or without its version:
+/// `arn:<partition>:signer:<region>:<account>:/signing-profiles/<name>[/<version>]` (a name of
+/// 2-64 of `[A-Za-z0-9_]`, a version of 10 alphanumerics).
+fn is_signing_profile_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let [arn_word, partition, service, region, account, resource] = parts.as_slice() else {
+        return false;
+    };
+    let Some(profile) = resource.strip_prefix("/signing-profiles/") else {
+        return false;
+    };
+    let (name, version) = match profile.split_once('/') {
+        Some((name, version)) => (name, Some(version)),
+        None => (profile, None),
+    };
+    *arn_word == "arn"
+        && partition.starts_with("aws")
+        && *service == "signer"
+        && !region.is_empty()
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && (2..=64).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && version.is_none_or(|v| v.len() == 10 && v.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
 /// Each key's PEM parses; no two keys share a name.
@@ -59,6 +107,23 @@ fn key_problems(problems: &mut Vec<Problem>, at: &str, keys: Option<&Value>) {
                 message: format!("key `{name}` is listed twice"),
             });
         }
+        match (key.get("pem").is_some(), key.get("kms_key_id").is_some()) {
+            (true, true) => problems.push(Problem {
+                path: format!("{at}.keys[{j}]"),
+                message: "give `pem` or `kms_key_id`, not both".into(),
+            }),
+            (false, false) => problems.push(Problem {
+                path: format!("{at}.keys[{j}]"),
+                message: "give the key's public key as `pem`".into(),
+            }),
+            _ => {}
+        }
+        if key.get("kms_key_id").is_some() {
+            problems.push(Problem {
+                path: format!("{at}.keys[{j}].kms_key_id"),
+                message: "KMS keys are not read by this version: give the key's public key as `pem` (`aws kms get-public-key` returns it, DER in base64)".into(),
+            });
+        }
         if let Some(pem) = key.get("pem").and_then(Value::as_str)
             && let Err(e) = TrustedKey::from_pem(name, pem)
         {
@@ -73,33 +138,45 @@ fn key_problems(problems: &mut Vec<Problem>, at: &str, keys: Option<&Value>) {
 #[cfg(test)]
 mod tests {
     use crate::names::RepositoryName;
-    use crate::policy::{Policy, SignatureKind};
+    use crate::policy::{OnFail, Policy, SignatureKind};
 
-    /// A P-256 public key as `cosign generate-key-pair` writes it (sigstore-rs's test vector).
-    const PEM: &str = "-----BEGIN PUBLIC KEY-----\n    MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAENptdY/l3nB0yqkXLBWkZWQwo6+cu\n    OSWS1X9vPavpiQOoTTGC0xX57OojUadxF1cdQmrsiReWg2Wn4FneJfa8xw==\n    -----END PUBLIC KEY-----";
+    /// A P-256 public key as `cosign generate-key-pair` writes it (sigstore-rs's test vector),
+    /// indented for a YAML block scalar.
+    const PEM: &str = "-----BEGIN PUBLIC KEY-----\n            MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAENptdY/l3nB0yqkXLBWkZWQwo6+cu\n            OSWS1X9vPavpiQOoTTGC0xX57OojUadxF1cdQmrsiReWg2Wn4FneJfa8xw==\n            -----END PUBLIC KEY-----";
+    const PROFILE: &str = "arn:aws:signer:us-east-1:123456789012:/signing-profiles/release";
 
-    fn problems(signatures: &str) -> Vec<String> {
+    fn load(signatures: &str) -> Result<Policy, Vec<String>> {
         let yaml =
             format!("version: 1\nrepositories:\n  - match: 'app/*'\n    signatures:\n{signatures}");
-        match Policy::from_yaml(&yaml) {
-            Ok(_) => Vec::new(),
-            Err(e) => e.problems.iter().map(ToString::to_string).collect(),
-        }
+        Policy::from_yaml(&yaml).map_err(|e| e.problems.iter().map(ToString::to_string).collect())
+    }
+
+    fn problems(signatures: &str) -> Vec<String> {
+        load(signatures).err().unwrap_or_default()
+    }
+
+    fn pem_key(name: &str) -> String {
+        format!("        - name: {name}\n          pem: |\n            {PEM}\n")
     }
 
     #[test]
-    fn a_valid_signatures_section_resolves_with_its_keys_and_grace() {
-        let yaml = format!(
-            "version: 1\nrepositories:\n  - match: 'app/*'\n    signatures:\n      require: [cosign-key]\n      keys:\n        - name: release\n          pem: |\n            {}\n",
-            PEM.replace("\n    ", "\n            ")
-        );
-        let policy = Policy::from_yaml(&yaml).expect("valid");
+    fn a_valid_signatures_section_resolves_with_its_keys_grace_and_on_fail() {
+        let policy = load(&format!(
+            "      require: [cosign-key, notation]\n      notation: {{ signing_profiles: ['{PROFILE}', '{PROFILE}/a1B2c3D4e5'] }}\n      keys:\n{}",
+            pem_key("release")
+        ))
+        .expect("valid");
         let resolved = policy.for_repository(&RepositoryName::new("app/api").expect("name"));
-        let section = resolved.signatures.expect("signatures");
-        assert_eq!(section.value.require, vec![SignatureKind::CosignKey]);
-        assert_eq!(section.value.grace_seconds(), 600);
-        assert_eq!(section.value.pem_keys().len(), 1);
-        assert_eq!(section.value.pem_keys()[0].name, "release");
+        let section = resolved.signatures.expect("signatures").value;
+        assert_eq!(
+            section.require,
+            [SignatureKind::CosignKey, SignatureKind::Notation]
+        );
+        assert_eq!(section.grace_seconds(), 600);
+        assert_eq!(section.on_fail(), OnFail::Quarantine);
+        let keys = section.pem_keys();
+        assert_eq!(keys.len(), 1);
+        assert_eq!(keys[0].name, "release");
     }
 
     #[test]
@@ -117,32 +194,57 @@ mod tests {
                 "{expected}: {found:?}"
             );
         }
-        let unused = problems(
-            "      require: [notation]\n      notation: { signing_profiles: ['arn:aws:signer:us-east-1:123456789012:/signing-profiles/release'] }\n      keys: [{ name: k, kms_key_id: alias/release }]\n",
-        );
-        assert_eq!(unused.len(), 1, "{unused:?}");
-        assert!(
-            unused[0].contains("`keys` is only read for cosign-key"),
-            "{unused:?}"
+        let unused = problems(&format!(
+            "      require: [notation]\n      notation: {{ signing_profiles: ['{PROFILE}'] }}\n      keys:\n{}",
+            pem_key("k")
+        ));
+        assert_eq!(
+            unused,
+            [
+                "repositories[0].signatures.keys: `keys` is only read for cosign-key, which `require` does not list: add it or remove `keys`"
+            ]
         );
     }
 
     #[test]
-    fn a_key_that_does_not_parse_an_unknown_field_and_a_bad_profile_arn_are_named() {
-        let found = problems(
-            "      require: [cosign-key, notation]\n      keys:\n        - { name: a, pem: 'not a key' }\n        - { name: a, kms_key_id: alias/x }\n      notation: { signing_profiles: ['arn:aws:iam::123456789012:role/x'] }\n      grace: 5\n",
-        );
-        let joined = found.join("\n");
+    fn a_bad_key_a_duplicate_name_a_kms_key_and_a_bad_profile_arn_are_each_named() {
+        let found = problems(&format!(
+            "      require: [cosign-key, ecr-managed]\n      keys:\n        - {{ name: a, pem: 'not a key' }}\n        - {{ name: a, kms_key_id: alias/x, pem: 'x' }}\n{}      ecr_managed: {{ signing_profiles: ['arn:aws:iam::123456789012:role/x', 'arn:aws:signer:us-east-1:123456789012:signing-profiles/release'] }}\n",
+            pem_key("b")
+        ));
+        let expected = [
+            "repositories[0].signatures.ecr_managed.signing_profiles[0]: `arn:aws:iam::123456789012:role/x` names no signing profile",
+            "repositories[0].signatures.ecr_managed.signing_profiles[1]: `arn:aws:signer:us-east-1:123456789012:signing-profiles/release` names no signing profile",
+            "repositories[0].signatures.keys[0].pem: not an ECDSA P-256 public key in PEM",
+            "repositories[0].signatures.keys[1].name: key `a` is listed twice",
+            "repositories[0].signatures.keys[1]: give `pem` or `kms_key_id`, not both",
+            "repositories[0].signatures.keys[1].kms_key_id: KMS keys are not read by this version",
+            "repositories[0].signatures.keys[1].pem: not an ECDSA P-256 public key in PEM",
+        ];
+        assert_eq!(found.len(), expected.len(), "{found:#?}");
+        for e in expected {
+            assert!(found.iter().any(|p| p.starts_with(e)), "{e}: {found:#?}");
+        }
+    }
+
+    #[test]
+    fn unknown_keys_and_a_grace_over_a_day_are_refused_by_the_schema() {
+        let found = problems(&format!(
+            "      require: [cosign-key]\n      keys:\n{}      grace_seconds: 86401\n      grace: 5\n",
+            pem_key("k")
+        ));
         assert!(
-            joined
-                .contains("repositories[0].signatures.keys[0].pem: not an ECDSA P-256 public key"),
-            "{joined}"
+            found
+                .iter()
+                .any(|p| p.starts_with("repositories[0].signatures.grace_seconds:")),
+            "{found:?}"
         );
         assert!(
-            joined.contains("repositories[0].signatures.keys[1].name: key `a` is listed twice"),
-            "{joined}"
+            found
+                .iter()
+                .any(|p| p.starts_with("repositories[0].signatures.grace: unknown key `grace`")),
+            "{found:?}"
         );
-        assert!(joined.contains("signing_profiles"), "{joined}");
-        assert!(joined.contains("grace"), "{joined}");
+        assert_eq!(found.len(), 2, "{found:?}");
     }
 }

@@ -18,6 +18,11 @@ use crate::names::Digest;
 pub const SIMPLE_SIGNING: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
 /// The layer annotation holding the signature.
 pub const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
+/// The `critical.type` of a payload signing a container image.
+pub const PAYLOAD_TYPE: &str = "cosign container image signature";
+/// The most signature layers read from one manifest (each costs a download and a verification
+/// per key); layers past it are not read.
+pub const MAX_SIGNATURE_LAYERS: usize = 64;
 
 /// One signature layer as the manifest names it: its blob's digest and the signature.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,7 +39,8 @@ pub struct SignedPayload {
 }
 
 /// The signature layers of a signature manifest: the simple-signing layers carrying a signature
-/// annotation (others — an attestation, a layer without a signature — are not signatures).
+/// annotation and a valid digest (others — an attestation, a layer without a signature — are not
+/// signatures), at most [`MAX_SIGNATURE_LAYERS`].
 pub fn signature_layers(manifest: &str) -> Result<Vec<LayerRef>, String> {
     let value: Value =
         serde_json::from_str(manifest).map_err(|e| format!("not a manifest: {e}"))?;
@@ -53,12 +59,15 @@ pub fn signature_layers(manifest: &str) -> Result<Vec<LayerRef>, String> {
             .and_then(|a| a.get(SIGNATURE_ANNOTATION))
             .and_then(Value::as_str);
         let digest = layer.get("digest").and_then(Value::as_str);
+        let digest = digest.and_then(|d| Digest::new(d).ok());
         if let (Some(signature), Some(digest)) = (signature, digest) {
-            let digest = Digest::new(digest).map_err(|e| format!("a layer's digest: {e}"))?;
             found.push(LayerRef {
                 digest,
                 signature: signature.to_owned(),
             });
+        }
+        if found.len() == MAX_SIGNATURE_LAYERS {
+            break;
         }
     }
     Ok(found)
@@ -77,8 +86,9 @@ enum Layer {
 
 /// Check `subject`'s signatures against `keys`: [`SignatureCheck::Signed`] if any layer is a valid
 /// signature by a trusted key over `subject`; else `DigestMismatch` if one is over another digest;
-/// else `UntrustedSigner` if there are signatures; else `Unsigned`. A payload whose bytes do not
-/// hash to its layer's digest is not a signature (its blob was swapped).
+/// else `UntrustedSigner` if there are signatures; else `Unsigned`. A layer whose payload bytes do
+/// not hash to its digest (a swapped blob), or whose payload signs no container image, counts as
+/// a signature by no trusted key.
 pub fn check(subject: &Digest, signed: &[SignedPayload], keys: &[TrustedKey]) -> SignatureCheck {
     if signed.is_empty() {
         return SignatureCheck::Unsigned;
@@ -121,23 +131,30 @@ fn layer(subject: &Digest, signed: &SignedPayload, keys: &[TrustedKey]) -> Layer
     }
 }
 
-/// The annotation's signature: base64 of ASN.1 DER (what cosign writes), or of the fixed 64-byte
-/// `r || s` form.
+/// The annotation's signature: standard base64 (line breaks allowed, as Go's decoder allows them)
+/// of an ASN.1 DER ECDSA signature, what cosign writes and accepts.
 fn decode_signature(encoded: &str) -> Option<Signature> {
+    let compact: String = encoded
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
     let bytes = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
+        .decode(compact)
         .ok()?;
-    DerSignature::try_from(bytes.as_slice())
-        .ok()
-        .and_then(|der| Signature::try_from(der).ok())
-        .or_else(|| Signature::from_slice(&bytes).ok())
+    let der = DerSignature::try_from(bytes.as_slice()).ok()?;
+    Signature::try_from(der).ok()
 }
 
-/// The digest a simple-signing payload signs (`critical.image.docker-manifest-digest`).
+/// The digest a simple-signing payload signs (`critical.image.docker-manifest-digest`), when the
+/// payload is one signing a container image (`critical.type`).
 pub fn signed_digest(payload: &[u8]) -> Option<String> {
     let value: Value = serde_json::from_slice(payload).ok()?;
-    value
-        .pointer("/critical/image/docker-manifest-digest")
+    let critical = value.get("critical")?;
+    if critical.get("type").and_then(Value::as_str) != Some(PAYLOAD_TYPE) {
+        return None;
+    }
+    critical
+        .pointer("/image/docker-manifest-digest")
         .and_then(Value::as_str)
         .map(str::to_owned)
 }

@@ -6,13 +6,18 @@
 //!   P-256 / SHA-256 signature in the `dev.cosignproject.cosign/signature` annotation. The payload
 //!   names the digest it signs: a valid signature over another digest is `digest_mismatch`.
 //! - [`keys`]: the trusted keys, parsed once from the policy's PEM.
-//! - [`gate`]: a check becomes a verdict: a signature may arrive after its image, so an unsigned
-//!   image is PENDING for `grace_seconds` after its push (nothing moves), then FAIL.
+//! - [`gate`]: a check becomes a verdict: a signature may arrive after its image, so an image
+//!   without a valid trusted signature is PENDING for `grace_seconds` after its push (nothing
+//!   moves), then FAIL with the check's reason; a valid signature passes whenever it comes.
+//!
+//! Only cosign's legacy signature format is read (simple-signing layers: cosign ≤ 2.x, or v3 with
+//! `--new-bundle-format=false`); cosign v3's default Sigstore bundle referrers are not yet
+//! (docs/signatures.md).
 
 pub mod cosign;
 pub mod keys;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
 /// What the signatures on one image show.
@@ -27,6 +32,10 @@ pub enum SignatureCheck {
     UntrustedSigner,
     /// A trusted key's valid signature, over another image's digest (a signature copied across).
     DigestMismatch { signed: String },
+    /// ECR's managed signing reported FAILED for a required profile.
+    SigningFailed { profile: String },
+    /// The signing certificate or profile was revoked (`signer:GetRevocationStatus`).
+    Revoked { by: String },
 }
 
 impl SignatureCheck {
@@ -37,6 +46,8 @@ impl SignatureCheck {
             Self::Unsigned => Some("unsigned"),
             Self::UntrustedSigner => Some("untrusted_signer"),
             Self::DigestMismatch { .. } => Some("digest_mismatch"),
+            Self::SigningFailed { .. } => Some("signing_failed"),
+            Self::Revoked { .. } => Some("revoked"),
         }
     }
 }
@@ -60,28 +71,31 @@ pub enum SignatureVerdict {
 /// The default time a signature may arrive after its image.
 pub const DEFAULT_GRACE_SECONDS: u64 = 600;
 
-/// The verdict `check` gives an image pushed at `pushed_at`, at `now`. Only an unsigned image
-/// waits: a signature that is there and wrong (untrusted, over another digest) fails at once, and
-/// a valid one passes whenever it arrives.
+/// The verdict `check` gives an image pushed at `pushed_at`, at `now`. A valid trusted signature
+/// passes whenever it arrives; anything else waits until `grace_seconds` after the push (the
+/// right signature may still come, and the order signatures arrive in must not matter), then
+/// fails with its reason.
 pub fn gate(
     check: &SignatureCheck,
     pushed_at: DateTime<Utc>,
     now: DateTime<Utc>,
     grace_seconds: u64,
 ) -> SignatureVerdict {
-    match check {
-        SignatureCheck::Signed { key } => SignatureVerdict::Pass { key: key.clone() },
-        SignatureCheck::Unsigned => {
-            let grace = Duration::seconds(i64::try_from(grace_seconds).unwrap_or(i64::MAX));
-            let until = pushed_at.checked_add_signed(grace).unwrap_or(pushed_at);
-            if now < until {
-                SignatureVerdict::Pending { until }
-            } else {
-                SignatureVerdict::Fail { reason: "unsigned" }
-            }
+    if let SignatureCheck::Signed { key } = check {
+        return SignatureVerdict::Pass { key: key.clone() };
+    }
+    let grace = i64::try_from(grace_seconds)
+        .ok()
+        .and_then(TimeDelta::try_seconds)
+        .unwrap_or(TimeDelta::MAX);
+    let until = pushed_at
+        .checked_add_signed(grace)
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
+    if now < until {
+        SignatureVerdict::Pending { until }
+    } else {
+        SignatureVerdict::Fail {
+            reason: check.reason().unwrap_or("unsigned"),
         }
-        other => SignatureVerdict::Fail {
-            reason: other.reason().unwrap_or("unsigned"),
-        },
     }
 }
