@@ -10,16 +10,20 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use serde_json::json;
 use warden_aws::adapters::ecr::EcrRegistry;
+use warden_aws::adapters::ecr::signatures::EcrSignatures;
 use warden_aws::functions::scan_gate::{ScanGate, ScanGateConfig};
 use warden_aws::{ApiCalls, load_sdk_config};
 use warden_core::message::Body;
 use warden_core::operator::image_arg::{ImageArg, parse_image_arg};
 use warden_core::plan::Action;
-use warden_core::policy::Policy;
-use warden_core::scan_gate::{Report, image_subject};
+use warden_core::policy::{Policy, Signatures};
+use warden_core::ports::ImageSignatures as _;
+use warden_core::records::ImageEntry;
+use warden_core::scan_gate::{Report, Subject, image_subject};
+use warden_core::signature::{SignatureEvidence, SignatureVerdict, evidence};
 use warden_core::verdict::Verdict;
 
-use crate::aws::for_image;
+use crate::aws::{Place, for_image};
 use crate::{emit, load_policy};
 
 /// Exit code for "no verdict yet".
@@ -91,6 +95,35 @@ async fn gate_image(
             return Ok(ExitCode::from(NO_VERDICT));
         }
     };
+    let signatures = policy
+        .for_repository(&image.repository)
+        .signatures
+        .map(|s| s.value.clone());
+    let (report, verdict) = scan_verdict(args, calls, &place, policy, &subject).await?;
+    let signature = match &signatures {
+        Some(policy) => Some(signature_evidence(policy, &registry, image, &state.entry).await?),
+        None => None,
+    };
+    let seen = Seen {
+        image: image.to_string(),
+        tags: &state.entry.tags,
+        digest: &digest,
+        scan: &scan,
+        signature: signature.as_ref(),
+    };
+    print_result(args, &seen, verdict, &report)?;
+    Ok(exit_code(verdict, &report))
+}
+
+/// The verdict scan-gate gives `subject` now, as its `decide` and (with `--apply`) its executor
+/// would.
+async fn scan_verdict(
+    args: &GateArgs,
+    calls: &ApiCalls,
+    place: &Place,
+    policy: Policy,
+    subject: &Subject,
+) -> anyhow::Result<(Report, Option<Verdict>)> {
     let config = ScanGateConfig {
         table: args.table.clone(),
         topic_arn: args.topic_arn.clone(),
@@ -100,15 +133,28 @@ async fn gate_image(
         .with_named_accounts(&place.home)
         .await;
     let (account, region) = (place.account.clone(), place.region.clone());
-    let (report, verdict) = gate.gate(&subject, account, region, args.apply).await?;
-    let seen = Seen {
-        image: image.to_string(),
-        tags: &state.entry.tags,
-        digest: &digest,
-        scan: &scan,
-    };
-    print_result(args, &seen, verdict, &report)?;
-    Ok(exit_code(verdict, &report))
+    Ok(gate.gate(subject, account, region, args.apply).await?)
+}
+
+/// What the image's cosign signatures prove under its repository's `signatures` policy.
+async fn signature_evidence(
+    policy: &Signatures,
+    registry: &EcrRegistry,
+    image: &ImageArg,
+    entry: &ImageEntry,
+) -> anyhow::Result<SignatureEvidence> {
+    let signed = EcrSignatures::new(registry.clone())?
+        .cosign_signatures(&image.repository, &entry.digest)
+        .await
+        .with_context(|| format!("{image}: reading its signatures"))?;
+    let now = chrono::Utc::now();
+    Ok(evidence(
+        policy,
+        &entry.digest,
+        &signed,
+        entry.pushed_at,
+        now,
+    ))
 }
 
 /// What was read of the image.
@@ -117,6 +163,8 @@ struct Seen<'a> {
     tags: &'a [warden_core::names::Tag],
     digest: &'a warden_core::names::Digest,
     scan: &'a serde_json::Value,
+    /// What the image's cosign signatures prove, when its repository has a `signatures` policy.
+    signature: Option<&'a SignatureEvidence>,
 }
 
 /// The verdict and what it did, as JSON or as the summary.
@@ -132,20 +180,13 @@ fn print_result(
             "digest": seen.digest,
             "tags": seen.tags,
             "scan": seen.scan,
+            "signature": seen.signature,
             "verdict": verdict.map(Verdict::as_str),
             "applied": args.apply,
             "report": report,
         }))?);
     }
-    emit(&summary(
-        &seen.image,
-        seen.tags,
-        seen.digest,
-        seen.scan,
-        verdict,
-        report,
-        args.apply,
-    ))
+    emit(&summary(seen, verdict, report, args.apply))
 }
 
 /// 0 PASS, 1 FAIL, 2 PASS with errors, NO_VERDICT when the facts gave none.
@@ -175,16 +216,9 @@ fn no_verdict(
     }
 }
 
-fn summary(
-    image: &str,
-    tags: &[warden_core::names::Tag],
-    digest: &warden_core::names::Digest,
-    scan: &serde_json::Value,
-    verdict: Option<Verdict>,
-    report: &Report,
-    applied: bool,
-) -> String {
-    let tags: Vec<&str> = tags.iter().map(|t| t.as_str()).collect();
+fn summary(seen: &Seen<'_>, verdict: Option<Verdict>, report: &Report, applied: bool) -> String {
+    let (image, digest, scan) = (seen.image.as_str(), seen.digest, seen.scan);
+    let tags: Vec<&str> = seen.tags.iter().map(|t| t.as_str()).collect();
     let tags = if tags.is_empty() {
         "none".to_owned()
     } else {
@@ -201,6 +235,9 @@ fn summary(
         "scan      {} {counts}\n",
         scan["status"].as_str().unwrap_or("none")
     ));
+    if let Some(signature) = seen.signature {
+        out.push_str(&signature_line(signature));
+    }
     out.push_str(&format!(
         "verdict   {}\n",
         verdict.map_or("none (see decision)", Verdict::as_str)
@@ -274,4 +311,33 @@ fn action_lines(action: &Action) -> String {
         )),
     }
     out
+}
+
+/// What the image's signatures prove, in one line (shown, not yet enforced: docs/signatures.md).
+fn signature_line(evidence: &SignatureEvidence) -> String {
+    let shown = match &evidence.verdict {
+        SignatureVerdict::Pass { key } => format!("PASS signed by {key}"),
+        SignatureVerdict::Pending { until } => format!(
+            "PENDING {} until {} (grace)",
+            evidence.check.reason().unwrap_or("unsigned"),
+            until.to_rfc3339()
+        ),
+        SignatureVerdict::Fail { reason } => format!("FAIL {reason}"),
+    };
+    let unchecked = if evidence.not_checked.is_empty() {
+        String::new()
+    } else {
+        let kinds: Vec<String> = evidence
+            .not_checked
+            .iter()
+            .map(|k| {
+                serde_json::to_value(k).map_or_else(
+                    |_| format!("{k:?}"),
+                    |v| v.as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        format!("; not checked yet: {}", kinds.join(", "))
+    };
+    format!("signature {shown} (shown, not yet enforced{unchecked})\n")
 }

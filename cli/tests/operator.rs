@@ -438,3 +438,119 @@ async fn doctor_explains_a_pull_through_cache_repository_not_created_yet() {
     );
     assert!(shown.contains("ecr:BatchImportUpstreamImage"), "{shown}");
 }
+
+/// A cosign key pair made now, and its public key as `cosign.pub` holds it.
+fn cosign_key() -> (p256::ecdsa::SigningKey, String) {
+    use p256::elliptic_curve::Generate as _;
+    use p256::pkcs8::EncodePublicKey as _;
+    let key = p256::ecdsa::SigningKey::generate();
+    let pem = key
+        .verifying_key()
+        .to_public_key_pem(p256::pkcs8::LineEnding::LF)
+        .unwrap();
+    (key, pem)
+}
+
+/// `key`'s cosign signature over `digest`: the simple-signing payload and its annotation.
+fn cosign_sign(key: &p256::ecdsa::SigningKey, digest: &Digest) -> (Vec<u8>, String) {
+    use base64::Engine as _;
+    use p256::ecdsa::signature::Signer as _;
+    let payload = serde_json::to_vec(&json!({
+        "critical": {"identity": {"docker-reference": "op/signed"},
+                     "image": {"docker-manifest-digest": digest.as_str()},
+                     "type": "cosign container image signature"},
+        "optional": null
+    }))
+    .unwrap();
+    let signature: p256::ecdsa::Signature = key.sign(&payload);
+    let encoded = base64::engine::general_purpose::STANDARD.encode(signature.to_der().as_bytes());
+    (payload, encoded)
+}
+
+/// `warden gate` shows what an image's cosign signatures prove under its repository's
+/// `signatures` policy, beside the scan: signed by the trusted key; signed by another key; a
+/// signature copied from another image; none yet (PENDING within the grace). The calls it adds
+/// (BatchGetImage of the `.sig` manifest, GetDownloadUrlForLayer per signature) are in
+/// docs/cli-policy.json, checked against the call log.
+#[tokio::test]
+async fn gate_shows_the_signature_evidence_beside_the_scan() {
+    let acct = Emulator::shared().account().await;
+    let table = acct.state_table().await;
+    let (trusted, pem) = cosign_key();
+    let (stranger, _) = cosign_key();
+    let pem: Vec<String> = pem.lines().map(|l| format!("            {l}")).collect();
+    let policy = policy_file(
+        "signed",
+        &format!(
+            "version: 1\nrepositories:\n  - match: 'op/*'\n    gate: {{ max_findings: {{ CRITICAL: 0 }} }}\n    signatures:\n      require: [cosign-key]\n      keys:\n        - name: release\n          pem: |\n{}\n",
+            pem.join("\n")
+        ),
+    );
+    acct.create_repository("op/signed").await;
+    let mut images = Vec::new();
+    for (seed, tag) in [
+        ("good", "v1"),
+        ("other", "v2"),
+        ("copied", "v3"),
+        ("none", "v4"),
+    ] {
+        let (digest, _) = acct.push("op/signed", seed, Some(tag)).await;
+        acct.seed_scan("op/signed", &digest, "COMPLETE", vec![], false)
+            .await;
+        images.push(digest);
+    }
+    for (digest, key, over) in [
+        (&images[0], &trusted, &images[0]),
+        (&images[1], &stranger, &images[1]),
+        (&images[2], &trusted, &images[0]),
+    ] {
+        let (payload, signature) = cosign_sign(key, over);
+        acct.push_cosign_signature("op/signed", digest, &payload, &signature)
+            .await;
+    }
+    let gate = |tag: &str| {
+        let image = format!("op/signed:{tag}");
+        let out = warden(
+            &acct,
+            &[
+                "gate", &image, "--policy", &policy, "--table", &table, "--json",
+            ],
+            &[],
+        );
+        let json: Value =
+            serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", text(&out)));
+        json["signature"].clone()
+    };
+    assert_eq!(
+        gate("v1")["verdict"],
+        json!({"verdict": "PASS", "key": "release"})
+    );
+    assert_eq!(gate("v1")["check"]["result"], "signed");
+    assert_eq!(gate("v2")["check"]["result"], "untrusted_signer");
+    let copied = gate("v3");
+    assert_eq!(copied["check"]["result"], "digest_mismatch");
+    assert_eq!(copied["check"]["signed"], images[0].as_str());
+    let none = gate("v4");
+    assert_eq!(none["check"]["result"], "unsigned");
+    assert_eq!(
+        none["verdict"]["verdict"], "PENDING",
+        "just pushed: within the grace"
+    );
+
+    let shown = text(&warden(
+        &acct,
+        &[
+            "gate",
+            "op/signed:v1",
+            "--policy",
+            &policy,
+            "--table",
+            &table,
+        ],
+        &[],
+    ));
+    assert!(
+        shown.contains("signature PASS signed by release (shown, not yet enforced)"),
+        "{shown}"
+    );
+}

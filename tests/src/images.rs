@@ -175,6 +175,39 @@ impl TestAccount {
             .await
     }
 
+    /// A cosign signature of `subject` as `cosign sign --key` stores it (the tag scheme): the
+    /// simple-signing `payload` and a config as blobs, and the manifest tagged
+    /// `sha256-<hex>.sig` whose layer carries `signature` (base64 DER) in its annotation.
+    pub async fn push_cosign_signature(
+        &self,
+        repository: &str,
+        subject: &Digest,
+        payload: &[u8],
+        signature: &str,
+    ) -> Digest {
+        let ecr = &self.clients.ecr;
+        let config = self.upload_blob(ecr, repository, b"{}").await;
+        let layer = self.upload_blob(ecr, repository, payload).await;
+        let manifest = json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config, "size": 2},
+            "layers": [{
+                "mediaType": "application/vnd.dev.cosign.simplesigning.v1+json",
+                "digest": layer, "size": payload.len(),
+                "annotations": {"dev.cosignproject.cosign/signature": signature},
+            }],
+        })
+        .to_string();
+        let tag = format!(
+            "sha256-{}.sig",
+            subject.as_str().trim_start_matches("sha256:")
+        );
+        self.push_manifest(repository, &manifest, OCI_MANIFEST, Some(&tag))
+            .await
+            .0
+    }
+
     /// Push exact manifest bytes (an image, an index, a referrer) with an optional tag.
     pub async fn push_manifest(
         &self,

@@ -26,4 +26,5 @@ pub mod scan_gate;
 pub mod severity;
 pub mod signature;
 pub mod tag_guard;
+pub mod trusted_key;
 pub mod verdict;

@@ -13,8 +13,8 @@ use warden_core::names::Digest;
 use warden_core::signature::cosign::{
     LayerRef, SIGNATURE_ANNOTATION, SIMPLE_SIGNING, SignedPayload, check, signature_layers,
 };
-use warden_core::signature::keys::TrustedKey;
 use warden_core::signature::{SignatureCheck, SignatureVerdict, gate};
+use warden_core::trusted_key::TrustedKey;
 
 /// A key pair as `cosign generate-key-pair` would make it, trusted under `name`.
 fn key_pair(name: &str) -> (SigningKey, TrustedKey) {

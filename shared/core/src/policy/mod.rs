@@ -185,6 +185,9 @@ pub enum OnScanFailure {
     Pass,
 }
 
+/// How long after its push an image may wait for its signature when the policy does not say.
+pub const DEFAULT_GRACE_SECONDS: u64 = 600;
+
 /// Which signatures an image needs to be promoted and stay deployable (docs/signatures.md).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -205,8 +208,7 @@ pub struct Signatures {
 impl Signatures {
     /// How long after its push an unsigned image waits for its signature.
     pub fn grace_seconds(&self) -> u64 {
-        self.grace_seconds
-            .unwrap_or(crate::signature::DEFAULT_GRACE_SECONDS)
+        self.grace_seconds.unwrap_or(DEFAULT_GRACE_SECONDS)
     }
 
     /// What a failed check does: quarantine unless the policy says `notify`.
@@ -216,12 +218,12 @@ impl Signatures {
 
     /// The PEM keys trusted for cosign signatures (validation refused a policy where one does
     /// not parse; KMS keys are read by the function that checks).
-    pub fn pem_keys(&self) -> Vec<crate::signature::keys::TrustedKey> {
+    pub fn pem_keys(&self) -> Vec<crate::trusted_key::TrustedKey> {
         self.keys
             .iter()
             .filter_map(|k| {
                 let pem = k.pem.as_deref()?;
-                crate::signature::keys::TrustedKey::from_pem(&k.name, pem).ok()
+                crate::trusted_key::TrustedKey::from_pem(&k.name, pem).ok()
             })
             .collect()
     }

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use super::problem::Problem;
-use crate::signature::keys::TrustedKey;
+use crate::trusted_key::TrustedKey;
 
 /// The problems of `rule`'s `signatures` section, under `at` (`repositories[i]`).
 pub(super) fn signature_problems(problems: &mut Vec<Problem>, at: &str, section: Option<&Value>) {

@@ -6,6 +6,7 @@ mod copying;
 mod findings;
 mod messaging;
 mod registry;
+mod signatures;
 mod state;
 mod workloads;
 
@@ -13,6 +14,7 @@ pub use copying::*;
 pub use findings::*;
 pub use messaging::*;
 pub use registry::*;
+pub use signatures::*;
 pub use state::*;
 pub use workloads::*;
 

@@ -11,8 +11,8 @@ use p256::ecdsa::{DerSignature, Signature};
 use serde_json::Value;
 
 use super::SignatureCheck;
-use super::keys::TrustedKey;
 use crate::names::Digest;
+use crate::trusted_key::TrustedKey;
 
 /// The media type of a simple-signing payload layer.
 pub const SIMPLE_SIGNING: &str = "application/vnd.dev.cosign.simplesigning.v1+json";

@@ -5,7 +5,7 @@
 //!   referrer whose `subject` is the image), each layer a simple-signing payload with its ECDSA
 //!   P-256 / SHA-256 signature in the `dev.cosignproject.cosign/signature` annotation. The payload
 //!   names the digest it signs: a valid signature over another digest is `digest_mismatch`.
-//! - [`keys`]: the trusted keys, parsed once from the policy's PEM.
+//! - the trusted keys are [`crate::trusted_key`]'s, parsed from the policy's PEM.
 //! - [`gate`]: a check becomes a verdict: a signature may arrive after its image, so an image
 //!   without a valid trusted signature is PENDING for `grace_seconds` after its push (nothing
 //!   moves), then FAIL with the check's reason; a valid signature passes whenever it comes.
@@ -15,10 +15,13 @@
 //! (docs/signatures.md).
 
 pub mod cosign;
-pub mod keys;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
+
+use crate::names::Digest;
+use crate::policy::{SignatureKind, Signatures};
+use cosign::SignedPayload;
 
 /// What the signatures on one image show.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -68,8 +71,7 @@ pub enum SignatureVerdict {
     },
 }
 
-/// The default time a signature may arrive after its image.
-pub const DEFAULT_GRACE_SECONDS: u64 = 600;
+pub use crate::policy::DEFAULT_GRACE_SECONDS;
 
 /// The verdict `check` gives an image pushed at `pushed_at`, at `now`. A valid trusted signature
 /// passes whenever it arrives; anything else waits until `grace_seconds` after the push (the
@@ -97,5 +99,44 @@ pub fn gate(
         SignatureVerdict::Fail {
             reason: check.reason().unwrap_or("unsigned"),
         }
+    }
+}
+
+/// What a repository's `signatures` policy makes of one image's cosign signatures: the check, the
+/// gate's verdict, and the required kinds this version does not check yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SignatureEvidence {
+    pub check: SignatureCheck,
+    pub verdict: SignatureVerdict,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_checked: Vec<SignatureKind>,
+}
+
+/// The evidence of `subject`'s cosign signatures under `policy`, for an image pushed at
+/// `pushed_at` (unknown: no grace is left), at `now`.
+pub fn evidence(
+    policy: &Signatures,
+    subject: &Digest,
+    signed: &[SignedPayload],
+    pushed_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> SignatureEvidence {
+    let check = cosign::check(subject, signed, &policy.pem_keys());
+    let verdict = gate(
+        &check,
+        pushed_at.unwrap_or(DateTime::<Utc>::MIN_UTC),
+        now,
+        policy.grace_seconds(),
+    );
+    let not_checked = policy
+        .require
+        .iter()
+        .copied()
+        .filter(|k| *k != SignatureKind::CosignKey)
+        .collect();
+    SignatureEvidence {
+        check,
+        verdict,
+        not_checked,
     }
 }

@@ -2,7 +2,8 @@
 //! (`manifests.rs`), which image holds a tag and tag removal (`tags.rs`), repositories, their
 //! settings and image listings (`repositories.rs`), the repositories a copy creates (`repository_create.rs`),
 //! deleting images (here, with the BatchDeleteImage plumbing both deleters share), and the
-//! operator's read-only questions about one image (`inspect.rs`, the CLI's).
+//! operator's read-only questions about one image (`inspect.rs`) and its cosign signatures
+//! (`signatures.rs`), the CLI's.
 
 #[cfg(feature = "cli")]
 pub mod inspect;
@@ -12,6 +13,8 @@ mod replication_config;
 mod repositories;
 #[cfg(feature = "replicator")]
 mod repository_create;
+#[cfg(feature = "cli")]
+pub mod signatures;
 mod tags;
 #[cfg(feature = "replicator")]
 pub mod transfer;

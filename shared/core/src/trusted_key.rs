@@ -1,4 +1,5 @@
-//! The keys a policy trusts for cosign signatures: SPKI PEM public keys on the P-256 curve
+//! A key a policy trusts for cosign signatures (shared by the policy's validation and the
+//! signature checks): SPKI PEM public keys on the P-256 curve
 //! (`cosign generate-key-pair` writes them as `cosign.pub`), parsed once when the policy loads.
 
 use p256::ecdsa::VerifyingKey;

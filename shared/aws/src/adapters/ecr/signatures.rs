@@ -1,0 +1,111 @@
+//! cosign's signatures read from ECR ([`ImageSignatures`], docs/signatures.md): the signature
+//! manifest by its `sha256-<hex>.sig` tag, then each signature layer's payload downloaded from the
+//! pre-signed URL ECR gives for it. `warden gate` shows what they prove.
+
+use async_trait::async_trait;
+use aws_sdk_ecr::types::ImageIdentifier;
+use warden_core::names::{Digest, RepositoryName};
+use warden_core::ports::{ImageSignatures, PortError};
+use warden_core::replicate::image::referrer_tags;
+use warden_core::signature::cosign::{LayerRef, SignedPayload, signature_layers};
+
+use super::EcrRegistry;
+use crate::runtime::tls;
+
+/// A simple-signing payload is a few hundred bytes; anything over this is no signature payload.
+const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
+
+const DOWNLOAD: &str = "signature payload download";
+
+/// One registry's signatures, with the HTTPS client for their payloads.
+pub struct EcrSignatures {
+    registry: EcrRegistry,
+    http: reqwest::Client,
+}
+
+impl EcrSignatures {
+    /// Payloads are fetched with the SDK's TLS stack and roots ([`tls::reqwest_builder`]).
+    pub fn new(registry: EcrRegistry) -> Result<Self, PortError> {
+        let http = tls::reqwest_builder()
+            .connect_timeout(std::time::Duration::from_secs(5))
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .map_err(|e| PortError::Invalid {
+                operation: DOWNLOAD,
+                message: e.to_string(),
+            })?;
+        Ok(Self { registry, http })
+    }
+
+    /// One layer's payload: 1 GetDownloadUrlForLayer and one GET (the URL is a credential: never
+    /// named in an error).
+    async fn payload(
+        &self,
+        repository: &RepositoryName,
+        layer: &LayerRef,
+    ) -> Result<Vec<u8>, PortError> {
+        let url = self
+            .registry
+            .layer_download_url(repository, &layer.digest)
+            .await?;
+        let failed = |message: String| PortError::Transient {
+            operation: DOWNLOAD,
+            message: format!("{repository}@{}: {message}", layer.digest),
+        };
+        let response = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| failed(e.without_url().to_string()))?;
+        if !response.status().is_success() {
+            return Err(failed(format!("HTTP {}", response.status())));
+        }
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| failed(e.without_url().to_string()))?;
+        if bytes.len() > MAX_PAYLOAD_BYTES {
+            return Err(PortError::Invalid {
+                operation: DOWNLOAD,
+                message: format!(
+                    "{repository}@{}: {} bytes, more than a signature payload ({MAX_PAYLOAD_BYTES})",
+                    layer.digest,
+                    bytes.len()
+                ),
+            });
+        }
+        Ok(bytes.to_vec())
+    }
+}
+
+#[async_trait]
+impl ImageSignatures for EcrSignatures {
+    async fn cosign_signatures(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<Vec<SignedPayload>, PortError> {
+        let Some(tag) = referrer_tags(digest)
+            .into_iter()
+            .find(|t| t.as_str().ends_with(".sig"))
+        else {
+            return Ok(Vec::new());
+        };
+        let id = ImageIdentifier::builder().image_tag(tag.as_str()).build();
+        let images = self.registry.batch_get(repository, vec![id]).await?;
+        let Some(manifest) = images.first().and_then(|i| i.image_manifest()) else {
+            return Ok(Vec::new());
+        };
+        let layers = signature_layers(manifest).map_err(|message| PortError::Invalid {
+            operation: "ecr:BatchGetImage",
+            message: format!("{repository}:{tag}: {message}"),
+        })?;
+        let mut signed = Vec::with_capacity(layers.len());
+        for layer in layers {
+            let payload = self.payload(repository, &layer).await?;
+            signed.push(SignedPayload { layer, payload });
+        }
+        Ok(signed)
+    }
+}
