@@ -17,6 +17,7 @@ use warden_tests::{Emulator, OCI_INDEX, OCI_MANIFEST, REGION, TestAccount, image
 mod in_use;
 mod rules;
 mod runs;
+mod shards;
 mod together;
 
 const DAY: i64 = 86_400;

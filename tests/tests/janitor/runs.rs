@@ -63,7 +63,7 @@ async fn ten_thousand_images_take_ten_listings_ninety_rechecks_and_ninety_delete
 }
 
 /// Stops after `n` repositories, as a Lambda near its deadline would.
-struct After(std::sync::atomic::AtomicUsize);
+pub(crate) struct After(pub(crate) std::sync::atomic::AtomicUsize);
 
 impl warden_core::janitor::Budget for After {
     fn time_left(&self) -> bool {

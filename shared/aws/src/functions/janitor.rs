@@ -10,7 +10,7 @@
 use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
-use warden_core::event::Envelope;
+use warden_core::fanout::Shard;
 use warden_core::janitor::{
     self, Budget, Context, FUNCTION, Input, Ports, Progress, Quiet, Report,
 };
@@ -113,20 +113,53 @@ impl Janitor {
         progress: &dyn Progress,
         budget: &dyn Budget,
     ) -> Result<Report, PortError> {
-        let RunOptions {
-            only,
-            dry_run,
-            notify,
-        } = options;
-        let (dry_run, notify) = (*dry_run, *notify);
-        let ctx = Context {
+        let ctx = self.context(account, region, options);
+        #[cfg(feature = "call-log")]
+        let before = self.calls.snapshot();
+        let only = options.only.as_ref();
+        let report = janitor::run(&self.policy, &ctx, &self.ports(), only, progress, budget).await;
+        // The CLI and the tests call `run` without the invocation frame, which logs for the rest.
+        #[cfg(feature = "call-log")]
+        self.calls.log_since(FUNCTION, &before);
+        report
+    }
+
+    /// One shard of an organization-wide run, as the schedule's run would treat its repositories
+    /// (`janitor::run_shard`: its own checkpoint, the same deadline rules).
+    pub async fn run_shard(
+        &self,
+        shard: &Shard,
+        progress: &dyn Progress,
+        budget: &dyn Budget,
+    ) -> Result<Report, PortError> {
+        let (account, region) = (shard.at.account.clone(), shard.at.region.clone());
+        let ctx = self.context(account, region, &RunOptions::scheduled());
+        let repositories = &shard.repositories;
+        janitor::run_shard(
+            &self.policy,
+            &ctx,
+            &self.ports(),
+            repositories,
+            progress,
+            budget,
+        )
+        .await
+    }
+
+    /// Where and how a run acts: `options`' dry-run or the function's, and whether it tells.
+    fn context(&self, account: AccountId, region: Region, options: &RunOptions) -> Context {
+        Context {
             account,
             region,
-            force_dry_run: dry_run || self.dry_run,
-            notify,
+            force_dry_run: options.dry_run || self.dry_run,
+            notify: options.notify,
             now: chrono::Utc::now(),
-        };
-        let ports = Ports {
+        }
+    }
+
+    /// What janitor acts through.
+    fn ports(&self) -> Ports<'_> {
+        Ports {
             settings: &self.registry,
             lifecycle: &self.registry,
             deletion: &self.registry,
@@ -138,18 +171,11 @@ impl Janitor {
                 .checkpoints
                 .as_ref()
                 .map(|c| c as &dyn warden_core::ports::Checkpoints),
-        };
-        #[cfg(feature = "call-log")]
-        let before = self.calls.snapshot();
-        let report =
-            janitor::run(&self.policy, &ctx, &ports, only.as_ref(), progress, budget).await;
-        // The CLI and the tests call `run` without the invocation frame, which logs for the rest.
-        #[cfg(feature = "call-log")]
-        self.calls.log_since(FUNCTION, &before);
-        report
+        }
     }
 
-    /// Handle one invocation: the schedule. Starts no repository within the margin of `deadline`.
+    /// Handle one invocation (the schedule, or a shard). Starts no repository within the margin of
+    /// `deadline`.
     pub async fn handle_until(
         &self,
         payload: impl Into<Payload<Input>>,
@@ -160,7 +186,7 @@ impl Janitor {
     }
 }
 
-/// The schedule, with the invocation's deadline; a schedule event for another account than the
+/// The schedule or one shard, with the invocation's deadline; either for another account than the
 /// function's own is ignored.
 impl Function for Janitor {
     type Input = Input;
@@ -180,20 +206,16 @@ impl Function for Janitor {
             payload,
             invocation.scope(&[]),
             None,
-            |Input(schedule)| async move { self.scheduled(&schedule, deadline).await },
+            |input| async move { self.started(&input, deadline).await },
         )
         .await
     }
 }
 
 impl Janitor {
-    /// The schedule's run in the account and region its event names, starting no repository
-    /// within the margin of `deadline`.
-    async fn scheduled(
-        &self,
-        schedule: &Envelope,
-        deadline: SystemTime,
-    ) -> Result<Handled, PortError> {
+    /// The schedule's run in the account and region its event names, or the shard's, starting no
+    /// repository within the margin of `deadline`.
+    async fn started(&self, input: &Input, deadline: SystemTime) -> Result<Handled, PortError> {
         let budget = Deadline {
             at: deadline,
             margin: self.margin,
@@ -213,10 +235,14 @@ impl Janitor {
                 ),
             });
         }
-        let (account, region) = (schedule.account.clone(), schedule.region.clone());
-        let report = self
-            .run(account, region, &RunOptions::scheduled(), &Quiet, &budget)
-            .await?;
+        let report = match input {
+            Input::Schedule(schedule) => {
+                let (account, region) = (schedule.account.clone(), schedule.region.clone());
+                let options = RunOptions::scheduled();
+                self.run(account, region, &options, &Quiet, &budget).await?
+            }
+            Input::Shard(shard) => self.run_shard(shard, &Quiet, &budget).await?,
+        };
         Ok(Handled::from_report(&report))
     }
 }

@@ -10,12 +10,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::names::{AccountId, Region, RepositoryName};
 
 /// One account in one region.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct AccountRegion {
     pub account: AccountId,
     pub region: Region,
@@ -53,8 +53,9 @@ pub enum PlanError {
     ZeroBudget(AccountRegion),
 }
 
-/// Repositories of one account-region that one worker takes in one go.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// Repositories of one account-region that one worker takes in one go (a Distributed Map item,
+/// `{"shard": {"at": {"account", "region"}, "repositories": [...]}}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Shard {
     pub at: AccountRegion,
     pub repositories: Vec<RepositoryName>,

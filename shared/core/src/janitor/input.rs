@@ -1,11 +1,22 @@
-//! What janitor takes: its schedule's EventBridge event, nothing else.
+//! What janitor takes: its schedule's EventBridge event (every repository of the account-region
+//! it names), or one shard of an organization-wide run (`{"shard": ...}`, a Distributed Map item
+//! from the planner, docs/organization.md): the repositories it lists, nothing else.
+
+use serde_json::Value;
 
 use super::FUNCTION;
-use crate::event::{Detail, Envelope, FunctionInput, Incoming, InputSummary, Refusal};
+use crate::event::{
+    Detail, Envelope, EventError, FunctionInput, Incoming, InputSummary, Refusal, incoming,
+};
+use crate::fanout::Shard;
 
-/// The schedule's event: its envelope says the account and region to clean.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Input(pub Envelope);
+pub enum Input {
+    /// The schedule's event: its envelope says the account and region to clean.
+    Schedule(Box<Envelope>),
+    /// One shard: its account-region and repositories.
+    Shard(Shard),
+}
 
 impl FunctionInput for Input {
     const FUNCTION: &'static str = FUNCTION;
@@ -13,7 +24,7 @@ impl FunctionInput for Input {
     fn take(incoming: Incoming) -> Result<Self, Refusal> {
         match incoming {
             Incoming::Event(event) if matches!(event.detail, Detail::Schedule) => {
-                Ok(Self(event.envelope))
+                Ok(Self::Schedule(Box::new(event.envelope)))
             }
             Incoming::Event(event) => {
                 Err(Self::not_taken(format!("{} events", event.detail.kind())))
@@ -23,11 +34,34 @@ impl FunctionInput for Input {
         }
     }
 
+    /// A shard item when the payload is one, else an envelope as [`FunctionInput::take`] takes it.
+    fn parse(value: Value) -> Result<Self, Refusal> {
+        match value.get("shard") {
+            Some(shard) => serde_json::from_value(shard.clone())
+                .map(Self::Shard)
+                .map_err(|e| {
+                    Refusal::Malformed(EventError::Field {
+                        context: "a janitor shard".into(),
+                        path: "shard".into(),
+                        message: e.to_string(),
+                    })
+                }),
+            None => Self::take(incoming(value)?),
+        }
+    }
+
     fn summary(&self) -> InputSummary {
-        InputSummary {
-            kind: Detail::Schedule.kind().to_owned(),
-            account: Some(self.0.account.to_string()),
-            ..InputSummary::default()
+        match self {
+            Self::Schedule(envelope) => InputSummary {
+                kind: Detail::Schedule.kind().to_owned(),
+                account: Some(envelope.account.to_string()),
+                ..InputSummary::default()
+            },
+            Self::Shard(shard) => InputSummary {
+                kind: format!("shard({})", shard.repositories.len()),
+                account: Some(shard.at.account.to_string()),
+                ..InputSummary::default()
+            },
         }
     }
 }

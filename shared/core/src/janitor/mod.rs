@@ -26,4 +26,4 @@ pub use decide::{
 pub use facts::{RepositoryRefs, refs_by_repository};
 pub use input::Input;
 pub use report::{Report, RepositoryReport};
-pub use run::{Context, Ports, Progress, Quiet, run};
+pub use run::{Context, Ports, Progress, Quiet, run, run_shard};

@@ -92,48 +92,110 @@ pub async fn run(
     progress: &dyn Progress,
     budget: &dyn Budget,
 ) -> Result<Report, PortError> {
-    let mut report = Report::default();
-    let keep_revisions = policy
-        .document()
-        .repositories
-        .iter()
-        .filter_map(|r| r.cleanup.as_ref()?.ecs_keep_revisions)
-        .max()
-        .unwrap_or(DEFAULT_KEEP_REVISIONS);
     let names = cleaned_repositories(policy, ports, only).await?;
     let key = format!("janitor#{}#{}", ctx.account, ctx.region);
-    let resume = match ports.checkpoints {
-        Some(c) => c.get(&key).await?,
-        None => None,
+    let run = Run {
+        policy,
+        ctx,
+        ports,
+        progress,
+        budget,
     };
-    let refs = ports.workloads.image_references(keep_revisions).await?;
-    let by_repo = refs_by_repository(&refs, &ctx.account, &ctx.region);
-    let mut last_done: Option<&RepositoryName> = None;
-    for repo in names
+    run.in_order(&names, &key).await
+}
+
+/// One shard of an organization-wide run: the repositories it names (those with a cleanup
+/// policy, in name order; no listing), with the same deadline and checkpoint rules as [`run`]
+/// under a checkpoint of its own, so a shard re-run after a crash continues where it stopped and
+/// converges on what an uninterrupted run leaves.
+pub async fn run_shard(
+    policy: &Policy,
+    ctx: &Context,
+    ports: &Ports<'_>,
+    repositories: &[RepositoryName],
+    progress: &dyn Progress,
+    budget: &dyn Budget,
+) -> Result<Report, PortError> {
+    let mut names: Vec<RepositoryName> = repositories
         .iter()
-        .filter(|n| resume.as_deref().is_none_or(|r| n.as_str() > r))
-    {
-        if !budget.time_left() {
-            if let (Some(c), Some(done)) = (ports.checkpoints, last_done) {
-                c.set(&key, Some(done.as_str())).await?;
-                report.stopped_after = Some(done.clone());
+        .filter(|n| policy.for_repository(n).cleanup.is_some())
+        .cloned()
+        .collect();
+    names.sort();
+    names.dedup();
+    let (Some(first), count) = (names.first(), names.len()) else {
+        return Ok(Report::default());
+    };
+    let key = format!(
+        "janitor#{}#{}#shard#{first}#{count}",
+        ctx.account, ctx.region
+    );
+    let run = Run {
+        policy,
+        ctx,
+        ports,
+        progress,
+        budget,
+    };
+    run.in_order(&names, &key).await
+}
+
+/// What one run works with.
+struct Run<'a> {
+    policy: &'a Policy,
+    ctx: &'a Context,
+    ports: &'a Ports<'a>,
+    progress: &'a dyn Progress,
+    budget: &'a dyn Budget,
+}
+
+impl Run<'_> {
+    /// Clean `names` in order from the checkpoint under `key`, checkpointing when out of time.
+    async fn in_order(&self, names: &[RepositoryName], key: &str) -> Result<Report, PortError> {
+        let (policy, ctx, ports) = (self.policy, self.ctx, self.ports);
+        let mut report = Report::default();
+        let keep_revisions = policy
+            .document()
+            .repositories
+            .iter()
+            .filter_map(|r| r.cleanup.as_ref()?.ecs_keep_revisions)
+            .max()
+            .unwrap_or(DEFAULT_KEEP_REVISIONS);
+        let resume = match ports.checkpoints {
+            Some(c) => c.get(key).await?,
+            None => None,
+        };
+        let refs = ports.workloads.image_references(keep_revisions).await?;
+        let by_repo = refs_by_repository(&refs, &ctx.account, &ctx.region);
+        let mut last_done: Option<&RepositoryName> = None;
+        for repo in names
+            .iter()
+            .filter(|n| resume.as_deref().is_none_or(|r| n.as_str() > r))
+        {
+            if !self.budget.time_left() {
+                if let (Some(c), Some(done)) = (ports.checkpoints, last_done) {
+                    c.set(key, Some(done.as_str())).await?;
+                    report.stopped_after = Some(done.clone());
+                }
+                return Ok(report);
             }
-            return Ok(report);
+            self.progress.repository(repo);
+            let empty = RepositoryRefs::new();
+            let refs = by_repo.get(repo).unwrap_or(&empty);
+            let cleaned =
+                clean_repository(repo, refs, policy, ctx, ports, self.progress, &mut report).await;
+            match cleaned {
+                Ok(()) => {}
+                Err(e) if e.is_retryable() => return Err(e),
+                Err(e) => report.errors.push(format!("{repo}: {e}")),
+            }
+            last_done = Some(repo);
         }
-        progress.repository(repo);
-        let empty = RepositoryRefs::new();
-        let refs = by_repo.get(repo).unwrap_or(&empty);
-        match clean_repository(repo, refs, policy, ctx, ports, progress, &mut report).await {
-            Ok(()) => {}
-            Err(e) if e.is_retryable() => return Err(e),
-            Err(e) => report.errors.push(format!("{repo}: {e}")),
+        if let (Some(c), Some(_)) = (ports.checkpoints, resume) {
+            c.set(key, None).await?;
         }
-        last_done = Some(repo);
+        Ok(report)
     }
-    if let (Some(c), Some(_)) = (ports.checkpoints, resume) {
-        c.set(&key, None).await?;
-    }
-    Ok(report)
 }
 
 /// The repositories a cleanup applies to (`only`, when given), in name order: ⌈R/1000⌉
