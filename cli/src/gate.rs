@@ -16,7 +16,7 @@ use warden_aws::{ApiCalls, load_sdk_config};
 use warden_core::message::Body;
 use warden_core::operator::image_arg::{ImageArg, parse_image_arg};
 use warden_core::plan::Action;
-use warden_core::policy::{Policy, Signatures};
+use warden_core::policy::{Policy, SignatureKind, Signatures};
 use warden_core::ports::ImageSignatures as _;
 use warden_core::records::ImageEntry;
 use warden_core::scan_gate::{Report, Subject, image_subject};
@@ -99,11 +99,12 @@ async fn gate_image(
         .for_repository(&image.repository)
         .signatures
         .map(|s| s.value.clone());
-    let (report, verdict) = scan_verdict(args, calls, &place, policy, &subject).await?;
+    // Read first: the signatures are shown whatever `--apply` then does.
     let signature = match &signatures {
-        Some(policy) => Some(signature_evidence(policy, &registry, image, &state.entry).await?),
+        Some(policy) => Some(signature_evidence(policy, &registry, image, &state.entry).await),
         None => None,
     };
+    let (report, verdict) = scan_verdict(args, calls, &place, policy, &subject).await?;
     let seen = Seen {
         image: image.to_string(),
         tags: &state.entry.tags,
@@ -136,25 +137,55 @@ async fn scan_verdict(
     Ok(gate.gate(subject, account, region, args.apply).await?)
 }
 
-/// What the image's cosign signatures prove under its repository's `signatures` policy.
+/// What the gate shows of the image's signatures: the evidence, or why there is none to show.
+enum SignatureShown {
+    Evidence(SignatureEvidence),
+    Unread { unread: String },
+}
+
+impl SignatureShown {
+    /// The `signature` of `--json`: the evidence as is, or `{"unread": why}`.
+    fn to_json(&self) -> serde_json::Value {
+        match self {
+            Self::Evidence(evidence) => {
+                serde_json::to_value(evidence).unwrap_or_else(|e| json!({"unread": e.to_string()}))
+            }
+            Self::Unread { unread } => json!({ "unread": unread }),
+        }
+    }
+}
+
+/// What the image's cosign signatures prove under its repository's `signatures` policy; when
+/// cosign is not required, or the signatures cannot be read, why nothing is shown (the scan's
+/// verdict and exit code stand either way).
 async fn signature_evidence(
     policy: &Signatures,
     registry: &EcrRegistry,
     image: &ImageArg,
     entry: &ImageEntry,
-) -> anyhow::Result<SignatureEvidence> {
-    let signed = EcrSignatures::new(registry.clone())?
-        .cosign_signatures(&image.repository, &entry.digest)
-        .await
-        .with_context(|| format!("{image}: reading its signatures"))?;
-    let now = chrono::Utc::now();
-    Ok(evidence(
-        policy,
-        &entry.digest,
-        &signed,
-        entry.pushed_at,
-        now,
-    ))
+) -> SignatureShown {
+    if !policy.require.contains(&SignatureKind::CosignKey) {
+        return SignatureShown::Unread {
+            unread: "only cosign-key signatures are checked by this version".into(),
+        };
+    }
+    let read = match EcrSignatures::new(registry.clone()) {
+        Ok(read) => {
+            read.cosign_signatures(&image.repository, &entry.digest)
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    match read {
+        Ok(signed) => {
+            let now = chrono::Utc::now();
+            let found = evidence(policy, &entry.digest, &signed, entry.pushed_at, now);
+            SignatureShown::Evidence(found)
+        }
+        Err(e) => SignatureShown::Unread {
+            unread: format!("the signatures could not be read: {e}"),
+        },
+    }
 }
 
 /// What was read of the image.
@@ -164,7 +195,7 @@ struct Seen<'a> {
     digest: &'a warden_core::names::Digest,
     scan: &'a serde_json::Value,
     /// What the image's cosign signatures prove, when its repository has a `signatures` policy.
-    signature: Option<&'a SignatureEvidence>,
+    signature: Option<&'a SignatureShown>,
 }
 
 /// The verdict and what it did, as JSON or as the summary.
@@ -180,7 +211,7 @@ fn print_result(
             "digest": seen.digest,
             "tags": seen.tags,
             "scan": seen.scan,
-            "signature": seen.signature,
+            "signature": seen.signature.map(SignatureShown::to_json),
             "verdict": verdict.map(Verdict::as_str),
             "applied": args.apply,
             "report": report,
@@ -235,8 +266,12 @@ fn summary(seen: &Seen<'_>, verdict: Option<Verdict>, report: &Report, applied: 
         "scan      {} {counts}\n",
         scan["status"].as_str().unwrap_or("none")
     ));
-    if let Some(signature) = seen.signature {
-        out.push_str(&signature_line(signature));
+    match seen.signature {
+        Some(SignatureShown::Evidence(evidence)) => out.push_str(&signature_line(evidence)),
+        Some(SignatureShown::Unread { unread }) => {
+            out.push_str(&format!("signature not shown: {unread}\n"));
+        }
+        None => {}
     }
     out.push_str(&format!(
         "verdict   {}\n",

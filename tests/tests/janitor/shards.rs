@@ -114,6 +114,19 @@ async fn shards_in_any_order_with_one_stopped_and_run_again_converge_on_one_runs
     );
     let refused = janitor.handle(json!({"shard": {"at": {}}})).await.unwrap();
     assert_eq!(refused["status"], "rejected", "{refused}");
+    // Another region's shard is not this janitor's: its clients act here.
+    let elsewhere = json!({"shard": {
+        "at": {"account": sharded.id.as_str(), "region": "eu-west-1"},
+        "repositories": ["org/a"],
+    }});
+    let misrouted = janitor.handle(elsewhere).await.unwrap_err();
+    assert_eq!(misrouted.error_type, "NonRetryable", "{misrouted}");
+    assert!(
+        misrouted
+            .message
+            .contains("sent to the janitor in us-east-1"),
+        "{misrouted}"
+    );
 }
 
 async fn table_rows(acct: &TestAccount, table: &str) -> usize {

@@ -74,6 +74,8 @@ impl RunOptions {
 }
 
 pub struct Janitor {
+    /// The region its clients act in (a shard for another region is not this function's).
+    region: Option<String>,
     checkpoints: Option<DynamoCheckpoints>,
     margin: Duration,
     registry: EcrRegistry,
@@ -89,6 +91,7 @@ impl Janitor {
     /// Lambda (what is in use), SNS, and DynamoDB only when checkpoints are kept (`WARDEN_TABLE`).
     pub fn new(sdk: &SdkConfig, calls: &ApiCalls, policy: Policy, config: JanitorConfig) -> Self {
         Self {
+            region: sdk.region().map(|r| r.to_string()),
             checkpoints: config
                 .table
                 .map(|t| DynamoCheckpoints::new(crate::counted!(aws_sdk_dynamodb, sdk, calls), t)),
@@ -132,6 +135,21 @@ impl Janitor {
         progress: &dyn Progress,
         budget: &dyn Budget,
     ) -> Result<Report, PortError> {
+        if let Some(here) = self
+            .region
+            .as_deref()
+            .filter(|r| *r != shard.at.region.as_str())
+        {
+            // Its clients act here: another region's repositories of the same names would be
+            // cleaned with none of that region's in-use images known. A misrouted item fails.
+            return Err(PortError::Invalid {
+                operation: "janitor:shard",
+                message: format!(
+                    "a shard for {}, sent to the janitor in {here}: each region's shards go to that region's janitor",
+                    shard.at.region
+                ),
+            });
+        }
         let (account, region) = (shard.at.account.clone(), shard.at.region.clone());
         let ctx = self.context(account, region, &RunOptions::scheduled());
         let repositories = &shard.repositories;

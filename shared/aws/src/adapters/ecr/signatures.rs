@@ -1,6 +1,7 @@
 //! cosign's signatures read from ECR ([`ImageSignatures`], docs/signatures.md): the signature
 //! manifest by its `sha256-<hex>.sig` tag, then each signature layer's payload downloaded from the
-//! pre-signed URL ECR gives for it. `warden gate` shows what they prove.
+//! pre-signed URL ECR gives for it (at most 64 KiB read; a layer past it, or gone, is skipped).
+//! `warden gate` shows what they prove.
 
 use async_trait::async_trait;
 use aws_sdk_ecr::types::ImageIdentifier;
@@ -52,7 +53,14 @@ impl EcrSignatures {
             operation: DOWNLOAD,
             message: format!("{repository}@{}: {message}", layer.digest),
         };
-        let response = self
+        let too_big = || PortError::Invalid {
+            operation: DOWNLOAD,
+            message: format!(
+                "{repository}@{}: more than a signature payload ({MAX_PAYLOAD_BYTES} bytes)",
+                layer.digest
+            ),
+        };
+        let mut response = self
             .http
             .get(url)
             .send()
@@ -61,21 +69,24 @@ impl EcrSignatures {
         if !response.status().is_success() {
             return Err(failed(format!("HTTP {}", response.status())));
         }
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| failed(e.without_url().to_string()))?;
-        if bytes.len() > MAX_PAYLOAD_BYTES {
-            return Err(PortError::Invalid {
-                operation: DOWNLOAD,
-                message: format!(
-                    "{repository}@{}: {} bytes, more than a signature payload ({MAX_PAYLOAD_BYTES})",
-                    layer.digest,
-                    bytes.len()
-                ),
-            });
+        if response
+            .content_length()
+            .is_some_and(|n| n > MAX_PAYLOAD_BYTES as u64)
+        {
+            return Err(too_big());
         }
-        Ok(bytes.to_vec())
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| failed(e.without_url().to_string()))?
+        {
+            bytes.extend_from_slice(&chunk);
+            if bytes.len() > MAX_PAYLOAD_BYTES {
+                return Err(too_big());
+            }
+        }
+        Ok(bytes)
     }
 }
 
@@ -103,8 +114,13 @@ impl ImageSignatures for EcrSignatures {
         })?;
         let mut signed = Vec::with_capacity(layers.len());
         for layer in layers {
-            let payload = self.payload(repository, &layer).await?;
-            signed.push(SignedPayload { layer, payload });
+            // A layer that cannot be a payload (too big, gone) is no signature; the others are
+            // still read. A transient failure fails the read: a retry may see them all.
+            match self.payload(repository, &layer).await {
+                Ok(payload) => signed.push(SignedPayload { layer, payload }),
+                Err(e) if e.is_retryable() => return Err(e),
+                Err(e) => tracing::warn!(error = %e, "a signature layer skipped"),
+            }
         }
         Ok(signed)
     }
