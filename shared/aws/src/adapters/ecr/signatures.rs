@@ -11,12 +11,11 @@ use warden_core::replicate::image::referrer_tags;
 use warden_core::signature::cosign::{LayerRef, SignedPayload, signature_layers};
 
 use super::EcrRegistry;
+use crate::adapters::replication::{DOWNLOAD, download_error, success};
 use crate::runtime::tls;
 
 /// A simple-signing payload is a few hundred bytes; anything over this is no signature payload.
 const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
-
-const DOWNLOAD: &str = "signature payload download";
 
 /// One registry's signatures, with the HTTPS client for their payloads.
 pub struct EcrSignatures {
@@ -49,10 +48,6 @@ impl EcrSignatures {
             .registry
             .layer_download_url(repository, &layer.digest)
             .await?;
-        let failed = |message: String| PortError::Transient {
-            operation: DOWNLOAD,
-            message: format!("{repository}@{}: {message}", layer.digest),
-        };
         let too_big = || PortError::Invalid {
             operation: DOWNLOAD,
             message: format!(
@@ -60,15 +55,11 @@ impl EcrSignatures {
                 layer.digest
             ),
         };
-        let mut response = self
-            .http
-            .get(url)
-            .send()
-            .await
-            .map_err(|e| failed(e.without_url().to_string()))?;
-        if !response.status().is_success() {
-            return Err(failed(format!("HTTP {}", response.status())));
-        }
+        // The copier's download mapping: a 4xx other than an expired URL (403) is no payload (it
+        // is skipped); 5xx, 429, 403 and transport failures are transient.
+        let sent = self.http.get(url).send().await;
+        let sent = sent.map_err(|e| download_error(&layer.digest, e))?;
+        let mut response = success(&layer.digest, sent)?;
         if response
             .content_length()
             .is_some_and(|n| n > MAX_PAYLOAD_BYTES as u64)
@@ -79,7 +70,7 @@ impl EcrSignatures {
         while let Some(chunk) = response
             .chunk()
             .await
-            .map_err(|e| failed(e.without_url().to_string()))?
+            .map_err(|e| download_error(&layer.digest, e))?
         {
             bytes.extend_from_slice(&chunk);
             if bytes.len() > MAX_PAYLOAD_BYTES {

@@ -205,9 +205,9 @@ async fn new_repository(
 }
 
 /// What a blob download error names: the operation, the blob (never a URL: ECR's are credentials).
-pub(super) const DOWNLOAD: &str = "layer download";
+pub(crate) const DOWNLOAD: &str = "layer download";
 
-pub(super) fn download_error(digest: &Digest, error: reqwest::Error) -> PortError {
+pub(crate) fn download_error(digest: &Digest, error: reqwest::Error) -> PortError {
     PortError::Transient {
         operation: DOWNLOAD,
         message: format!("layer {digest}: {}", error.without_url()),
@@ -215,7 +215,7 @@ pub(super) fn download_error(digest: &Digest, error: reqwest::Error) -> PortErro
 }
 
 /// The response, or a typed error for its status: 5xx and 429 are retryable, the rest are not.
-pub(super) fn success(
+pub(crate) fn success(
     digest: &Digest,
     response: reqwest::Response,
 ) -> Result<reqwest::Response, PortError> {
