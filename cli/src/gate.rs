@@ -169,13 +169,9 @@ async fn signature_evidence(
             unread: "only cosign-key signatures are checked by this version".into(),
         };
     }
-    let read = match EcrSignatures::new(registry.clone()) {
-        Ok(read) => {
-            read.cosign_signatures(&image.repository, &entry.digest)
-                .await
-        }
-        Err(e) => Err(e),
-    };
+    let read = EcrSignatures::new(registry.clone())
+        .cosign_signatures(&image.repository, &entry.digest)
+        .await;
     match read {
         Ok(signed) => {
             let now = chrono::Utc::now();
@@ -348,7 +344,8 @@ fn action_lines(action: &Action) -> String {
     out
 }
 
-/// What the image's signatures prove, in one line (shown, not yet enforced: docs/signatures.md).
+/// What the image's own signatures prove, in one line (the verdict includes it, and an index's
+/// signature covering the image: docs/signatures.md).
 fn signature_line(evidence: &SignatureEvidence) -> String {
     let shown = match &evidence.verdict {
         SignatureVerdict::Pass { key } => format!("PASS signed by {key}"),
@@ -372,7 +369,7 @@ fn signature_line(evidence: &SignatureEvidence) -> String {
                 )
             })
             .collect();
-        format!("; not checked yet: {}", kinds.join(", "))
+        format!(" (not checked yet: {})", kinds.join(", "))
     };
-    format!("signature {shown} (shown, not yet enforced{unchecked})\n")
+    format!("signature {shown}{unchecked}\n")
 }

@@ -550,7 +550,7 @@ async fn gate_shows_the_signature_evidence_beside_the_scan() {
         &[],
     ));
     assert!(
-        shown.contains("signature PASS signed by release (shown, not yet enforced)"),
+        shown.contains("signature PASS signed by release\n"),
         "{shown}"
     );
 }

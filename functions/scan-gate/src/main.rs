@@ -2,7 +2,7 @@
 //! every EventBridge event or SQS batch through `warden_aws::functions::scan_gate::ScanGate`.
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use warden_aws::functions::scan_gate::{ScanGate, ScanGateConfig};
+use warden_aws::functions::scan_gate::{GraceDeadlineConfig, ScanGate, ScanGateConfig};
 use warden_aws::runtime::lambda::Function;
 use warden_aws::runtime::lambda::Payload;
 use warden_aws::runtime::{policy_source, telemetry};
@@ -16,7 +16,9 @@ async fn main() -> Result<(), Error> {
     let sdk = load_sdk_config().await?;
     let calls = ApiCalls::new();
     let policy = policy_source::load_policy(&sdk, &calls).await?;
+    let deadlines = GraceDeadlineConfig::from_env(&policy)?;
     let gate = ScanGate::new(&sdk, &calls, policy, config)
+        .with_grace_deadlines(&sdk, deadlines)
         .with_named_accounts(&sdk)
         .await;
     lambda_runtime::run(service_fn(|event: LambdaEvent<Payload<_>>| {

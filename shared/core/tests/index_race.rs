@@ -130,6 +130,9 @@ impl Interleaved<'_> {
                 findings: self.scanners,
                 verdicts: self.inner,
                 publisher: self.topic,
+                status: self.registry,
+                signatures: self.registry,
+                deadlines: None,
             };
             let report = handle_event(&event, self.policy, &ctx, &ports).await?;
             assert!(report.errors.is_empty(), "{:?}", report.errors);
@@ -195,6 +198,9 @@ fn a_pass_derived_from_a_sibling_that_failed_meanwhile_is_never_written() {
         findings: &scanners,
         verdicts: &verdicts,
         publisher: &topic,
+        status: &registry,
+        signatures: &registry,
+        deadlines: None,
     };
     for (child, second) in [(&amd, 10), (&arm, 11)] {
         let e = scan(&child.digest, json!({}), second);
@@ -289,6 +295,9 @@ fn a_pushed_index_claim_derived_from_a_record_that_changed_meanwhile_writes_noth
         findings: &scanners,
         verdicts: &verdicts,
         publisher: &topic,
+        status: &registry,
+        signatures: &registry,
+        deadlines: None,
     };
     let failing = scan(&amd.digest, json!({"CRITICAL": 1}), 5);
     runtime

@@ -160,6 +160,9 @@ fn deliver(world: &World, events: &[Event], retag_at: Option<usize>) -> EndState
         findings: &world.scanners,
         verdicts: &world.verdicts,
         publisher: &world.topic,
+        status: &world.registry,
+        signatures: &world.registry,
+        deadlines: None,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use warden_aws::runtime::lambda::Function;
 
 use serde_json::{Value, json};
-use warden_aws::functions::scan_gate::{ScanGate, ScanGateConfig};
+use warden_aws::functions::scan_gate::{GraceDeadlineConfig, ScanGate, ScanGateConfig};
 use warden_core::names::Digest;
 use warden_core::policy::Policy;
 use warden_tests::{Emulator, OCI_INDEX, OCI_MANIFEST, REGION, TestAccount, image_index};
@@ -16,6 +16,7 @@ mod basic_scan;
 mod evidence;
 mod images;
 mod inspector;
+mod signatures;
 
 fn policy(exceptions: &str) -> Policy {
     Policy::from_yaml(&format!(
@@ -46,6 +47,11 @@ async fn setup(exceptions: &str) -> Setup {
 }
 
 async fn setup_with(policy: Policy) -> Setup {
+    setup_with_deadlines(policy, None).await
+}
+
+/// [`setup_with`], scheduling grace deadlines as `deadlines` says.
+async fn setup_with_deadlines(policy: Policy, deadlines: Option<GraceDeadlineConfig>) -> Setup {
     let acct = Emulator::shared().account().await;
     let table = acct.state_table().await;
     let (topic, all) = acct.topic_with_queue(None).await;
@@ -57,7 +63,8 @@ async fn setup_with(policy: Policy) -> Setup {
         topic_arn: Some(topic),
         dry_run: false,
     };
-    let gate = ScanGate::new(&acct.sdk, &acct.clients.calls, policy, config);
+    let gate = ScanGate::new(&acct.sdk, &acct.clients.calls, policy, config)
+        .with_grace_deadlines(&acct.sdk, deadlines);
     Setup {
         acct,
         gate,

@@ -3,6 +3,8 @@
 
 #[cfg(any(feature = "tag-guard", feature = "janitor"))]
 pub mod checkpoints;
+#[cfg(feature = "scan-gate")]
+pub mod deadlines;
 #[cfg(any(
     feature = "tag-guard",
     feature = "scan-gate",

@@ -2,8 +2,9 @@
 //! (basic and Inspector scans) and SQS batches (Inspector findings, answered with per-message
 //! batch item failures).
 //!
-//! Environment: `WARDEN_TABLE` (verdicts, required), `WARDEN_TOPIC_ARN`, `WARDEN_DRY_RUN`, and the
-//! policy (`WARDEN_POLICY_FILE` or `WARDEN_POLICY_SSM`).
+//! Environment: `WARDEN_TABLE` (verdicts, required), `WARDEN_TOPIC_ARN`, `WARDEN_DRY_RUN`, the
+//! policy (`WARDEN_POLICY_FILE` or `WARDEN_POLICY_SSM`), and where a policy requires signatures,
+//! the grace deadlines' schedules ([`GraceDeadlineConfig`]).
 
 use std::collections::BTreeMap;
 
@@ -12,13 +13,16 @@ use warden_core::event::{Event, QueuedEvent, SqsMessage};
 use warden_core::names::{AccountId, Region};
 use warden_core::policy::Policy;
 use warden_core::ports::PortError;
+use warden_core::records::GraceDeadline;
 use warden_core::scan_gate::{self, BatchReport, Context, Input, Ports, Report, Subject};
 use warden_core::verdict::Verdict;
 
 use aws_config::SdkConfig;
 
 use crate::ApiCalls;
+use crate::adapters::deadlines::{ScheduleTarget, SchedulerDeadlines};
 use crate::adapters::ecr::EcrRegistry;
+use crate::adapters::ecr::signatures::EcrSignatures;
 use crate::adapters::findings::Scanners;
 use crate::adapters::publisher::SnsPublisher;
 use crate::adapters::verdicts::DynamoVerdicts;
@@ -27,15 +31,46 @@ use crate::runtime::lambda::{
     AccountScope, Function, Handled, Invocation, InvocationError, Payload, frame, stop_by,
 };
 
-use crate::runtime::env::StateConfig;
+use crate::runtime::env::{ConfigError, StateConfig, optional};
 
 /// This function's configuration (see [`StateConfig`]).
 pub type ScanGateConfig = StateConfig;
+
+/// Where the ends of signature graces are scheduled (docs/signatures.md):
+/// `WARDEN_GRACE_SCHEDULER_ROLE_ARN` (the role EventBridge Scheduler invokes scan-gate with;
+/// required when a policy rule has a `signatures` section), `WARDEN_GRACE_SCHEDULE_GROUP`
+/// (default `default`), `WARDEN_GRACE_TARGET_ARN` (scan-gate's ARN; in Lambda, the invoked
+/// function's own ARN when unset).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GraceDeadlineConfig {
+    pub role_arn: String,
+    pub group: String,
+    pub function_arn: Option<String>,
+}
+
+impl GraceDeadlineConfig {
+    /// `None` when no policy rule requires signatures; an error when one does and the role is
+    /// not configured (an unsigned image would wait for a deadline nothing brings).
+    pub fn from_env(policy: &Policy) -> Result<Option<Self>, ConfigError> {
+        if !policy.requires_signatures() {
+            return Ok(None);
+        }
+        let Some(role_arn) = optional("WARDEN_GRACE_SCHEDULER_ROLE_ARN") else {
+            return Err(ConfigError::Missing("WARDEN_GRACE_SCHEDULER_ROLE_ARN"));
+        };
+        Ok(Some(Self {
+            role_arn,
+            group: optional("WARDEN_GRACE_SCHEDULE_GROUP").unwrap_or_else(|| "default".to_owned()),
+            function_arn: optional("WARDEN_GRACE_TARGET_ARN"),
+        }))
+    }
+}
 
 /// What scan-gate uses in an account the policy names (verdicts stay in the deployment's table).
 struct NamedAccount {
     id: String,
     registry: EcrRegistry,
+    signatures: EcrSignatures,
     scanners: Scanners,
     verdicts: DynamoVerdicts,
 }
@@ -45,9 +80,13 @@ pub struct ScanGate {
     named_ids: Vec<String>,
     table: String,
     registry: EcrRegistry,
+    signatures: EcrSignatures,
     scanners: Scanners,
     verdicts: DynamoVerdicts,
     dynamodb: aws_sdk_dynamodb::Client,
+    /// The client and settings of the grace deadlines' schedules, when a policy requires
+    /// signatures.
+    deadlines: Option<(aws_sdk_scheduler::Client, GraceDeadlineConfig)>,
     publisher: SnsPublisher,
     calls: ApiCalls,
     policy: Policy,
@@ -60,11 +99,14 @@ impl ScanGate {
     /// and SNS.
     pub fn new(sdk: &SdkConfig, calls: &ApiCalls, policy: Policy, config: ScanGateConfig) -> Self {
         let dynamodb = crate::counted!(aws_sdk_dynamodb, sdk, calls);
+        let registry = EcrRegistry::from_sdk(sdk, calls);
         Self {
             named: Vec::new(),
             named_ids: Vec::new(),
             table: config.table.clone(),
-            registry: EcrRegistry::from_sdk(sdk, calls),
+            signatures: EcrSignatures::new(registry.clone()),
+            registry,
+            deadlines: None,
             scanners: Scanners::from_sdk(sdk, calls),
             verdicts: DynamoVerdicts::new(dynamodb.clone(), config.table),
             dynamodb,
@@ -81,8 +123,10 @@ impl ScanGate {
     pub async fn with_named_accounts(mut self, sdk: &SdkConfig) -> Self {
         for account in self.policy.accounts().to_vec() {
             let assumed = assume_role(sdk, &account.role_arn, account.external_id.as_deref()).await;
+            let registry = EcrRegistry::from_sdk(&assumed, &self.calls);
             self.named.push(NamedAccount {
-                registry: EcrRegistry::from_sdk(&assumed, &self.calls),
+                signatures: EcrSignatures::new(registry.clone()),
+                registry,
                 scanners: Scanners::from_sdk(&assumed, &self.calls),
                 verdicts: DynamoVerdicts::new(self.dynamodb.clone(), self.table.clone())
                     .in_account(&account.id),
@@ -93,8 +137,35 @@ impl ScanGate {
         self
     }
 
+    /// Schedule the ends of signature graces as `config` says (the schedules are made in this
+    /// deployment's account, whichever account the image is in).
+    pub fn with_grace_deadlines(
+        mut self,
+        sdk: &SdkConfig,
+        config: Option<GraceDeadlineConfig>,
+    ) -> Self {
+        self.deadlines = config.map(|c| (crate::counted!(aws_sdk_scheduler, sdk, &self.calls), c));
+        self
+    }
+
+    /// The schedules of grace deadlines, targeting `function_arn` unless the configuration names
+    /// the target.
+    fn deadlines(&self, function_arn: Option<&str>) -> Option<SchedulerDeadlines> {
+        let (client, config) = self.deadlines.as_ref()?;
+        let function_arn = config.function_arn.as_deref().or(function_arn)?;
+        Some(SchedulerDeadlines::new(
+            client.clone(),
+            ScheduleTarget {
+                group: config.group.clone(),
+                role_arn: config.role_arn.clone(),
+                function_arn: function_arn.to_owned(),
+            },
+        ))
+    }
+
     /// The ports for an account: a named account's, or this deployment's own.
-    fn ports(&self, account: &str) -> Ports<'_> {
+    fn ports<'a>(&'a self, account: &str, deadlines: Option<&'a SchedulerDeadlines>) -> Ports<'a> {
+        let deadlines = deadlines.map(|d| d as &dyn warden_core::ports::GraceDeadlines);
         match self.named.iter().find(|n| n.id == account) {
             Some(there) => Ports {
                 images: &there.registry,
@@ -102,6 +173,9 @@ impl ScanGate {
                 findings: &there.scanners,
                 verdicts: &there.verdicts,
                 publisher: &self.publisher,
+                status: &there.registry,
+                signatures: &there.signatures,
+                deadlines,
             },
             None => Ports {
                 images: &self.registry,
@@ -109,6 +183,9 @@ impl ScanGate {
                 findings: &self.scanners,
                 verdicts: &self.verdicts,
                 publisher: &self.publisher,
+                status: &self.registry,
+                signatures: &self.signatures,
+                deadlines,
             },
         }
     }
@@ -140,18 +217,38 @@ impl ScanGate {
             force_dry_run: self.dry_run || !apply,
             now: chrono::Utc::now(),
         };
-        let ports = self.ports(ctx.account.as_str());
+        let ports = self.ports(ctx.account.as_str(), None);
         scan_gate::gate_image(subject, &self.policy, &ctx, &ports, apply).await
     }
 
-    async fn on_event(&self, event: &Event) -> Result<Handled, PortError> {
+    async fn on_event(&self, event: &Event, arn: Option<&str>) -> Result<Handled, PortError> {
+        let deadlines = self.deadlines(arn);
         let report = scan_gate::handle_event(
             event,
             &self.policy,
             &self.context(event),
-            &self.ports(event.envelope.account.as_str()),
+            &self.ports(event.envelope.account.as_str(), deadlines.as_ref()),
         )
         .await?;
+        Ok(Handled::from_report(&report))
+    }
+
+    /// The end of an image's signature grace: the image evaluated again.
+    async fn on_deadline(
+        &self,
+        deadline: &GraceDeadline,
+        arn: Option<&str>,
+    ) -> Result<Handled, PortError> {
+        let deadlines = self.deadlines(arn);
+        let ctx = Context {
+            account: deadline.account.clone(),
+            region: deadline.region.clone(),
+            event_id: None,
+            force_dry_run: self.dry_run,
+            now: chrono::Utc::now(),
+        };
+        let ports = self.ports(deadline.account.as_str(), deadlines.as_ref());
+        let report = scan_gate::handle_deadline(deadline, &self.policy, &ctx, &ports).await?;
         Ok(Handled::from_report(&report))
     }
 
@@ -159,7 +256,13 @@ impl ScanGate {
     /// that account's ports; findings for an account outside `scope` are acknowledged and ignored.
     /// A message that does not parse names no account: it goes to `handle_batch` with this
     /// deployment's ports, which reports it as a batch item failure (never "ignored").
-    async fn on_batch(&self, records: &[SqsMessage], scope: Option<AccountScope<'_>>) -> Handled {
+    async fn on_batch(
+        &self,
+        records: &[SqsMessage],
+        scope: Option<AccountScope<'_>>,
+        arn: Option<&str>,
+    ) -> Handled {
+        let deadlines = self.deadlines(arn);
         let mut by_account: BTreeMap<Option<String>, Vec<SqsMessage>> = BTreeMap::new();
         for record in records {
             let account = record.event().ok().map(|e| e.envelope.account.to_string());
@@ -187,7 +290,7 @@ impl ScanGate {
                 &self.policy,
                 self.dry_run,
                 now,
-                &self.ports(&account),
+                &self.ports(&account, deadlines.as_ref()),
             )
             .await;
             report.plans.extend(part.plans);
@@ -212,6 +315,7 @@ impl Function for ScanGate {
         invocation: Invocation,
     ) -> Result<Value, InvocationError> {
         let scope = invocation.scope(&self.named_ids);
+        let arn = invocation.function_arn();
         frame(
             &self.calls,
             payload,
@@ -219,8 +323,9 @@ impl Function for ScanGate {
             stop_by(&invocation),
             |input| async move {
                 match input {
-                    Input::Event(event) => self.on_event(&event).await,
-                    Input::Batch(records) => Ok(self.on_batch(&records, scope).await),
+                    Input::Event(event) => self.on_event(&event, arn).await,
+                    Input::Batch(records) => Ok(self.on_batch(&records, scope, arn).await),
+                    Input::Deadline(deadline) => self.on_deadline(&deadline, arn).await,
                 }
             },
         )

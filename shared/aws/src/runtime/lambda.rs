@@ -54,6 +54,7 @@ impl<I: FunctionInput> From<Value> for Payload<I> {
 #[derive(Debug, Clone, Default)]
 pub struct Invocation {
     account: Option<String>,
+    function_arn: Option<String>,
     deadline: Option<std::time::SystemTime>,
 }
 
@@ -76,6 +77,11 @@ impl Invocation {
         self.account.as_deref()
     }
 
+    /// The invoked function's ARN, when known (what scan-gate's grace deadlines target).
+    pub fn function_arn(&self) -> Option<&str> {
+        self.function_arn.as_deref()
+    }
+
     /// When Lambda stops the invocation, when known.
     pub fn deadline(&self) -> Option<std::time::SystemTime> {
         self.deadline
@@ -91,6 +97,8 @@ impl From<&lambda_runtime::Context> for Invocation {
     fn from(context: &lambda_runtime::Context) -> Self {
         Self {
             account: invoked_account(context),
+            function_arn: Some(context.invoked_function_arn.clone())
+                .filter(|arn| arn.starts_with("arn:")),
             deadline: invocation_deadline(context),
         }
     }

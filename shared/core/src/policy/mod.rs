@@ -458,4 +458,12 @@ impl Policy {
     pub fn accounts(&self) -> &[NamedAccount] {
         &self.document.accounts
     }
+
+    /// Whether any rule has a `signatures` section (scan-gate then schedules grace deadlines).
+    pub fn requires_signatures(&self) -> bool {
+        self.document
+            .repositories
+            .iter()
+            .any(|r| r.signatures.is_some())
+    }
 }

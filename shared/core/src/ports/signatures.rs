@@ -1,9 +1,12 @@
-//! Reading the signatures stored beside an image (docs/signatures.md).
+//! Reading the signatures stored beside an image, what ECR says of the image now, and the
+//! evaluation at the end of its signature grace (docs/signatures.md).
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 use super::PortError;
 use crate::names::{Digest, RepositoryName};
+use crate::records::{GraceDeadline, ImageState};
 use crate::signature::cosign::SignedPayload;
 
 /// cosign's signatures of an image, as cosign stores them by tag.
@@ -18,4 +21,32 @@ pub trait ImageSignatures: Send + Sync {
         repository: &RepositoryName,
         digest: &Digest,
     ) -> Result<Vec<SignedPayload>, PortError>;
+}
+
+/// One image as ECR describes it now.
+#[async_trait]
+pub trait ImageStatus: Send + Sync {
+    /// Its entry, scan status and counts (`None`: no such image): 1 DescribeImages by digest, and
+    /// 1 DescribeImageScanFindings (one finding) when DescribeImages says nothing of a scan.
+    async fn image_state(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<Option<ImageState>, PortError>;
+
+    /// When it was pushed (`None`: no such image, or ECR does not say). 1 DescribeImages.
+    async fn pushed_at(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<Option<DateTime<Utc>>, PortError>;
+}
+
+/// Evaluations scheduled for the end of an image's signature grace.
+#[async_trait]
+pub trait GraceDeadlines: Send + Sync {
+    /// Have scan-gate evaluate the image at `deadline.at`: one one-time EventBridge Scheduler
+    /// schedule (1 CreateSchedule), named after the image and the time, deleted once it ran. One
+    /// that exists already (the same deadline scheduled before) counts as made.
+    async fn schedule(&self, deadline: &GraceDeadline) -> Result<(), PortError>;
 }

@@ -2,6 +2,7 @@
 
 use crate::mutability::TagMutability;
 use crate::names::{Digest, RepositoryName, Tag};
+use crate::severity::SeverityCounts;
 use chrono::{DateTime, Utc};
 
 /// An image manifest exactly as stored: re-putting these bytes preserves the digest.
@@ -60,4 +61,18 @@ pub struct ImageEntry {
     pub archived_at: Option<DateTime<Utc>>,
     /// When the image was last restored from archive to standard (`lastActivatedAt`).
     pub activated_at: Option<DateTime<Utc>>,
+}
+
+/// One image as DescribeImages describes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageState {
+    pub entry: ImageEntry,
+    /// `imageScanStatus.status`: `COMPLETE`, `FAILED`, `IN_PROGRESS` (basic); `ACTIVE`,
+    /// `PENDING`, `SCAN_ELIGIBILITY_EXPIRED`, `FINDINGS_UNAVAILABLE`, … (enhanced). `None`: never
+    /// scanned.
+    pub scan_status: Option<String>,
+    pub scan_description: Option<String>,
+    /// `imageScanFindingsSummary.findingSeverityCounts`, when the scan finished and ECR gave them
+    /// (`None` otherwise: unknown, not 0).
+    pub counts: Option<SeverityCounts>,
 }

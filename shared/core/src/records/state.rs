@@ -1,6 +1,7 @@
-//! What the state ports keep: ledger entries and claims, verdict records and their claims.
+//! What the state ports keep: ledger entries and claims, verdict records and their claims, and
+//! the evaluations scheduled for the end of an image's signature grace.
 
-use crate::names::{Digest, RepositoryName};
+use crate::names::{AccountId, Digest, Region, RepositoryName};
 use crate::severity::Severity;
 use crate::verdict::Verdict;
 use chrono::{DateTime, Utc};
@@ -130,6 +131,19 @@ impl IndexClaim {
             previous => Self::Recorded { previous },
         }
     }
+}
+
+/// scan-gate's evaluation of one image at the end of its signature grace (docs/signatures.md):
+/// what the one-time schedule sends back to scan-gate as `{"signature_deadline": ...}`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GraceDeadline {
+    pub account: AccountId,
+    pub region: Region,
+    pub repository: RepositoryName,
+    pub digest: Digest,
+    /// When the grace ends: the image is evaluated at or after it.
+    pub at: DateTime<Utc>,
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 use super::moves::{Moves, Outcome, quarantine_step};
 use super::naming::candidates;
 use super::release::release_step;
+use super::signed::{SignaturePart, Unknown};
 use super::subject::{Source, Subject};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -17,6 +18,7 @@ use crate::records::{
     ImageResource, ImageView, IndexClaim, IndexRecord, Manifest, ScanCoverage, VerdictClaim,
     VerdictRecord,
 };
+use crate::signature::cosign::SignedPayload;
 use crate::verdict::{self, Evaluation, Finding, Verdict};
 
 pub const FUNCTION: &str = "scan-gate";
@@ -43,7 +45,12 @@ pub fn verdict_of(
     if matches!(subject.source, Source::Pushed { .. }) {
         return None;
     }
-    let verdict = evaluate(subject, gate.value, facts, ctx).ok()?.verdict;
+    let scan = evaluate(subject, gate.value, facts, ctx).ok()?;
+    let verdict = match super::signed::part(subject, policy, ctx, &scan, facts) {
+        Ok(Some(part)) => part.joined(&scan).verdict,
+        Ok(None) => scan.verdict,
+        Err(_) => return None,
+    };
     let unscanned = matches!(subject.source, Source::InspectorFindings)
         && verdict == Verdict::Pass
         && !facts
@@ -78,6 +85,12 @@ pub struct Facts {
     pub index_claims: Option<Vec<(Digest, IndexClaim, String)>>,
     /// The claims were read as a dry run reads them, not written: nothing to put back.
     pub read_only: bool,
+    /// The image's cosign signatures (its signature manifest's payloads).
+    pub signatures: Option<Vec<SignedPayload>>,
+    /// The cosign signatures of the indexes naming the image as a platform image.
+    pub index_signatures: Option<Vec<(Digest, Vec<SignedPayload>)>>,
+    /// When the image was pushed (`Some(None)`: ECR does not say).
+    pub pushed_at: Option<Option<DateTime<Utc>>>,
 }
 
 /// A multi-arch index naming the image as one of its platform images.
@@ -147,6 +160,22 @@ pub enum Need {
         repository: RepositoryName,
         digest: Digest,
     },
+    /// The image's cosign signatures: its `sha256-<hex>.sig` manifest (1 BatchGetImage) and each
+    /// signature layer's payload (1 GetDownloadUrlForLayer and one download each).
+    Signatures {
+        repository: RepositoryName,
+        digest: Digest,
+    },
+    /// These indexes' cosign signatures (as [`Need::Signatures`], per index).
+    IndexSignatures {
+        repository: RepositoryName,
+        digests: Vec<Digest>,
+    },
+    /// When the image was pushed (1 DescribeImages).
+    PushedAt {
+        repository: RepositoryName,
+        digest: Digest,
+    },
     /// The image's manifest and where these tags point (1 BatchGetImage).
     ImageTags {
         repository: RepositoryName,
@@ -195,6 +224,16 @@ pub struct Wait {
     /// The read whose answer fell short.
     pub operation: &'static str,
     pub reason: String,
+}
+
+/// The scan's evaluation of the image, when the facts read decide it.
+pub(super) fn scan_evaluation(
+    subject: &Subject,
+    gate: &Gate,
+    facts: &Facts,
+    ctx: &Context,
+) -> Option<Evaluation> {
+    evaluate(subject, gate, facts, ctx).ok()
 }
 
 /// The evaluation, or what it needs first.
@@ -319,19 +358,52 @@ pub fn decide(subject: &Subject, policy: &Policy, ctx: &Context, facts: &Facts) 
     if matches!(subject.source, Source::Pushed { .. }) && matches!(facts.recorded, Some(Some(_))) {
         return super::pushed::pushed_step(&outcome, gate.value, facts);
     }
-    verdict_steps(&outcome, gate, facts).unwrap_or_else(|step| *step)
+    verdict_steps(&outcome, gate, policy, facts).unwrap_or_else(|step| *step)
 }
 
 /// The evaluated image's decision in order; `Err`: a step decided on the way.
 fn verdict_steps(
     o: &Outcome<'_>,
     gate: Section<'_, Gate>,
+    policy: &Policy,
     facts: &Facts,
 ) -> Result<Step, Box<Step>> {
     gated_kind(o, gate.value, facts)?;
     still_scanned(o, facts)?;
+    let signed = signature(o, policy, facts)?;
+    let joined = signed.as_ref().map(|s| s.joined(o.evaluation));
+    let o = &Outcome {
+        evaluation: joined.as_ref().unwrap_or(o.evaluation),
+        ..*o
+    };
+    let quarantine = match &signed {
+        Some(part) => part.quarantines(),
+        None => gate.value.on_fail == Some(OnFail::Quarantine),
+    };
     let previous = previous(o, claim(o, gate, facts)?, facts)?;
-    Ok(act(o, gate.value, previous, facts))
+    Ok(act(o, gate.value, previous, facts, quarantine))
+}
+
+/// The signature gate's part in the verdict; `Err`: a read to make, or the image waiting for its
+/// signature (nothing recorded, nothing moves).
+fn signature(
+    o: &Outcome<'_>,
+    policy: &Policy,
+    facts: &Facts,
+) -> Result<Option<SignaturePart>, Box<Step>> {
+    match super::signed::part(o.subject, policy, o.ctx, o.evaluation, facts) {
+        Ok(part) => Ok(part),
+        Err(Unknown::Need(need)) => Err(Box::new(Step::Need(*need))),
+        Err(Unknown::Pending { until, reason }) => Err(Box::new(Step::Done(Plan::nothing(
+            format!(
+                "{}: scan {}, signature PENDING ({reason}) until {}: nothing recorded or moved before then",
+                o.at,
+                o.evaluation.verdict.as_str(),
+                until.to_rfc3339()
+            ),
+            o.dry,
+        )))),
+    }
 }
 
 /// Whether a failed scan's image is a container image (gated); `Err`: the read, or no gate.
@@ -468,8 +540,13 @@ fn previous<'f>(
 }
 
 /// What the recorded verdict does: quarantine, release or neither; then the indexes' verdicts.
-fn act(o: &Outcome<'_>, gate: &Gate, previous: Option<&VerdictRecord>, facts: &Facts) -> Step {
-    let quarantine = gate.on_fail == Some(OnFail::Quarantine);
+fn act(
+    o: &Outcome<'_>,
+    gate: &Gate,
+    previous: Option<&VerdictRecord>,
+    facts: &Facts,
+    quarantine: bool,
+) -> Step {
     let step = match o.evaluation.verdict {
         Verdict::Fail if quarantine => quarantine_step(o, prefix(gate), facts),
         Verdict::Pass if previous.is_some_and(|p| p.verdict == Verdict::Fail) => {

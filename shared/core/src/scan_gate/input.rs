@@ -1,13 +1,21 @@
-//! What scan-gate takes: an EventBridge event (scans, pushes) or an SQS batch of Inspector findings
-//! (answered with per-message batch item failures).
+//! What scan-gate takes: an EventBridge event (scans, pushes), an SQS batch of Inspector findings
+//! (answered with per-message batch item failures), or the end of an image's signature grace
+//! (`{"signature_deadline": ...}`, what its one-time schedule sends).
+
+use serde_json::Value;
 
 use super::FUNCTION;
-use crate::event::{Event, FunctionInput, Incoming, InputSummary, Refusal, SqsMessage};
+use crate::event::{
+    Event, EventError, FunctionInput, Incoming, InputSummary, Refusal, SqsMessage, incoming,
+};
+use crate::records::GraceDeadline;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
     Event(Box<Event>),
     Batch(Vec<SqsMessage>),
+    /// An image whose signature grace ended: evaluated again as ECR describes it now.
+    Deadline(GraceDeadline),
 }
 
 impl FunctionInput for Input {
@@ -21,10 +29,32 @@ impl FunctionInput for Input {
         }
     }
 
+    /// A grace deadline when the payload is one, else what [`FunctionInput::take`] takes.
+    fn parse(value: Value) -> Result<Self, Refusal> {
+        match value.get("signature_deadline") {
+            Some(deadline) => serde_json::from_value(deadline.clone())
+                .map(Self::Deadline)
+                .map_err(|e| {
+                    Refusal::Malformed(EventError::Field {
+                        context: "a signature grace deadline".into(),
+                        path: "signature_deadline".into(),
+                        message: e.to_string(),
+                    })
+                }),
+            None => Self::take(incoming(value)?),
+        }
+    }
+
     fn summary(&self) -> InputSummary {
         match self {
             Self::Event(event) => InputSummary::of_event(event),
             Self::Batch(records) => InputSummary::of_batch("sqs_batch", records.len()),
+            Self::Deadline(deadline) => InputSummary {
+                kind: "signature_deadline".to_owned(),
+                account: Some(deadline.account.to_string()),
+                repository: Some(deadline.repository.clone()),
+                digest: Some(deadline.digest.clone()),
+            },
         }
     }
 }

@@ -21,6 +21,7 @@ mod pushed;
 mod release;
 mod report;
 mod run;
+mod signed;
 mod subject;
 #[cfg(test)]
 mod tests;
@@ -32,5 +33,6 @@ pub use input::Input;
 pub use moves::amend;
 pub use naming::{original_tag, quarantine_tag};
 pub use report::{BatchReport, Report};
-pub use run::{Ports, gate_image, handle_batch, handle_event};
-pub use subject::{Source, Subject, image_subject, subject};
+pub use run::{Ports, gate_image, handle_batch, handle_deadline, handle_event};
+pub use signed::pending_until;
+pub use subject::{Source, Subject, image_subject, signature_push, subject};

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use super::{
-    Context, Facts, Need, ParentIndex, Parents, Report, Step, Subject, decide, subject, verdict_of,
+    Context, Facts, Need, ParentIndex, Parents, Report, Step, Subject, decide, image_subject,
+    pending_until, signature_push, subject, verdict_of,
 };
 use crate::event::{Event, QueuedEvent, SqsMessage};
 use crate::execute::{Executor, Grants, absorb};
@@ -15,10 +16,10 @@ use crate::names::{Digest, RepositoryName, Tag};
 use crate::plan::Plan;
 use crate::policy::Policy;
 use crate::ports::{
-    ImageCatalog, ImageFindings, ImageManifests, MAX_BATCH_GET_IMAGE_IDS, PortError, Publisher,
-    VerdictStore,
+    GraceDeadlines, ImageCatalog, ImageFindings, ImageManifests, ImageSignatures, ImageStatus,
+    MAX_BATCH_GET_IMAGE_IDS, PortError, Publisher, VerdictStore,
 };
-use crate::records::{ImageResource, IndexClaim, IndexRecord, VerdictClaim};
+use crate::records::{GraceDeadline, ImageResource, IndexClaim, IndexRecord, VerdictClaim};
 use crate::verdict::{Finding, Verdict};
 
 pub struct Ports<'a> {
@@ -28,6 +29,14 @@ pub struct Ports<'a> {
     pub findings: &'a dyn ImageFindings,
     pub verdicts: &'a dyn VerdictStore,
     pub publisher: &'a dyn Publisher,
+    /// The image as ECR describes it now: its push time (the signature grace runs from it), and
+    /// its scan state when its signature arrives or its grace ends.
+    pub status: &'a dyn ImageStatus,
+    /// Its cosign signatures, and its indexes'.
+    pub signatures: &'a dyn ImageSignatures,
+    /// The evaluation at the end of an image's signature grace; `None` where nothing schedules
+    /// (`warden gate`): the image is evaluated again on its next event.
+    pub deadlines: Option<&'a dyn GraceDeadlines>,
 }
 
 /// One EventBridge event. `Err` only for retryable failures.
@@ -38,6 +47,12 @@ pub async fn handle_event(
     ports: &Ports<'_>,
 ) -> Result<Report, PortError> {
     let mut report = Report::default();
+    if let Some((repository, digest)) = signature_push(event) {
+        if let Err(e) = recheck(&repository, &digest, policy, ctx, ports, &mut report).await {
+            absorb(e, &mut report.errors)?;
+        }
+        return Ok(report);
+    }
     match subject(event) {
         Err(reason) => report.plans.push(Plan::nothing(reason, ctx.force_dry_run)),
         Ok(subject) => {
@@ -47,6 +62,109 @@ pub async fn handle_event(
         }
     }
     Ok(report)
+}
+
+/// The end of an image's signature grace: the image evaluated again as ECR describes it now. `Err`
+/// only for retryable failures.
+pub async fn handle_deadline(
+    deadline: &GraceDeadline,
+    policy: &Policy,
+    ctx: &Context,
+    ports: &Ports<'_>,
+) -> Result<Report, PortError> {
+    let mut report = Report::default();
+    let (repository, digest) = (&deadline.repository, &deadline.digest);
+    if let Err(e) = recheck(repository, digest, policy, ctx, ports, &mut report).await {
+        absorb(e, &mut report.errors)?;
+    }
+    Ok(report)
+}
+
+/// An image evaluated again as ECR describes it now, because its signature arrived or its grace
+/// ended (1 DescribeImages, + 1 DescribeImageScanFindings when it says nothing of a scan). An index
+/// is not scanned: its platform images are evaluated, each as ECR describes it (a signature on an
+/// index covers them; their verdicts record the index's).
+async fn recheck(
+    repository: &RepositoryName,
+    digest: &Digest,
+    policy: &Policy,
+    ctx: &Context,
+    ports: &Ports<'_>,
+    report: &mut Report,
+) -> Result<(), PortError> {
+    let at = format!("{repository}@{}", digest.short());
+    if policy.for_repository(repository).signatures.is_none() {
+        let why = format!(
+            "{at}: signed, but no signatures policy covers {repository}: nothing to decide"
+        );
+        report.plans.push(Plan::nothing(why, ctx.force_dry_run));
+        return Ok(());
+    }
+    let Some(state) = ports.status.image_state(repository, digest).await? else {
+        let why = format!("{at}: no such image (deleted since?): nothing to decide");
+        report.plans.push(Plan::nothing(why, ctx.force_dry_run));
+        return Ok(());
+    };
+    let is_index = state
+        .entry
+        .manifest_media_type
+        .as_deref()
+        .is_some_and(|t| INDEX_TYPES.contains(&t));
+    if !is_index {
+        return evaluate_state(state, repository, policy, ctx, ports, report).await;
+    }
+    let manifests = ports
+        .images
+        .manifests(repository, std::slice::from_ref(digest))
+        .await?;
+    let children = manifests
+        .first()
+        .map(|m| platform_children(&m.bytes))
+        .unwrap_or_default();
+    for child in children {
+        match ports.status.image_state(repository, &child).await? {
+            Some(state) => evaluate_state(state, repository, policy, ctx, ports, report).await?,
+            None => report.plans.push(Plan::nothing(
+                format!("{at}: its platform image {} is gone", child.short()),
+                ctx.force_dry_run,
+            )),
+        }
+    }
+    Ok(())
+}
+
+/// One image evaluated from what ECR says of it now (as `warden gate` does), its push time known.
+async fn evaluate_state(
+    state: crate::records::ImageState,
+    repository: &RepositoryName,
+    policy: &Policy,
+    ctx: &Context,
+    ports: &Ports<'_>,
+    report: &mut Report,
+) -> Result<(), PortError> {
+    let pushed_at = state.entry.pushed_at;
+    let subject = image_subject(
+        repository.clone(),
+        state.entry.digest,
+        state.entry.tags,
+        state.scan_status.as_deref(),
+        state.counts,
+        // What ECR says now: the read is the evidence's time.
+        None,
+    );
+    match subject {
+        Err(why) => {
+            report.plans.push(Plan::nothing(why, ctx.force_dry_run));
+            Ok(())
+        }
+        Ok(subject) => {
+            let known = Facts {
+                pushed_at: Some(pushed_at),
+                ..Facts::default()
+            };
+            evaluate_from(&subject, known, policy, ctx, ports, report).await
+        }
+    }
 }
 
 /// One existing image evaluated now (`warden gate`): the plan (carried out only when `act`, with
@@ -61,7 +179,7 @@ pub async fn gate_image(
 ) -> Result<(Report, Option<Verdict>), PortError> {
     let mut report = Report::default();
     *report.outcomes.entry("Evaluations").or_default() += 1;
-    let (plan, facts) = match plan_for(subject, policy, ctx, ports).await {
+    let (plan, facts) = match plan_for(subject, Facts::default(), policy, ctx, ports).await {
         Ok(planned) => planned,
         Err(e) => {
             absorb(e, &mut report.errors)?;
@@ -142,10 +260,58 @@ async fn evaluate(
     ports: &Ports<'_>,
     report: &mut Report,
 ) -> Result<(), PortError> {
+    evaluate_from(subject, Facts::default(), policy, ctx, ports, report).await
+}
+
+/// [`evaluate`], some facts known already. An image waiting for its signature gets its evaluation
+/// at the grace's end scheduled (not in a dry run: the plan says until when it waits).
+async fn evaluate_from(
+    subject: &Subject,
+    known: Facts,
+    policy: &Policy,
+    ctx: &Context,
+    ports: &Ports<'_>,
+    report: &mut Report,
+) -> Result<(), PortError> {
     *report.outcomes.entry("Evaluations").or_default() += 1;
-    let (plan, facts) = plan_for(subject, policy, ctx, ports).await?;
+    let (plan, facts) = plan_for(subject, known, policy, ctx, ports).await?;
     count_verdict(verdict_of(subject, policy, ctx, &facts), report);
+    let dry = plan.dry_run;
+    if let Some(at) = pending_until(subject, policy, ctx, &facts).filter(|_| !dry) {
+        schedule_deadline(subject, at, ctx, ports, report).await?;
+    }
     carry_out(subject, plan, &facts, ports, report).await
+}
+
+/// Schedule the image's evaluation at the end of its grace, or say that nothing will.
+async fn schedule_deadline(
+    subject: &Subject,
+    at: DateTime<Utc>,
+    ctx: &Context,
+    ports: &Ports<'_>,
+    report: &mut Report,
+) -> Result<(), PortError> {
+    let Some(deadlines) = ports.deadlines else {
+        report.errors.push(format!(
+            "{}@{}: no grace deadline is scheduled here: the image is evaluated again on its next event",
+            subject.repository,
+            subject.digest.short()
+        ));
+        return Ok(());
+    };
+    let deadline = GraceDeadline {
+        account: ctx.account.clone(),
+        region: ctx.region.clone(),
+        repository: subject.repository.clone(),
+        digest: subject.digest.clone(),
+        at,
+    };
+    deadlines.schedule(&deadline).await?;
+    *report
+        .outcomes
+        .entry("GraceDeadlinesScheduled")
+        .or_default() += 1;
+    Ok(())
 }
 
 /// The verdict as a metric of the summary line (`VerdictsPass` / `VerdictsFail`), for the
@@ -164,11 +330,12 @@ fn count_verdict(verdict: Option<Verdict>, report: &mut Report) {
 /// the retry see "unchanged" and never act (found with the fault proxy: a reset BatchGetImage).
 async fn plan_for(
     subject: &Subject,
+    known: Facts,
     policy: &Policy,
     ctx: &Context,
     ports: &Ports<'_>,
 ) -> Result<(Plan, Facts), PortError> {
-    let mut facts = Facts::default();
+    let mut facts = known;
     loop {
         match decide(subject, policy, ctx, &facts) {
             Step::Done(plan) => return Ok((plan, facts)),
@@ -296,6 +463,31 @@ async fn fill(need: Need, facts: &mut Facts, ports: &Ports<'_>) -> Result<(), Po
         }
         Need::CurrentTags { repository, digest } => {
             facts.current_tags = Some(ports.images.tags_of(&repository, &digest).await?)
+        }
+        Need::Signatures { repository, digest } => {
+            facts.signatures = Some(
+                ports
+                    .signatures
+                    .cosign_signatures(&repository, &digest)
+                    .await?,
+            )
+        }
+        Need::IndexSignatures {
+            repository,
+            digests,
+        } => {
+            let mut signed = Vec::with_capacity(digests.len());
+            for digest in digests {
+                let payloads = ports
+                    .signatures
+                    .cosign_signatures(&repository, &digest)
+                    .await?;
+                signed.push((digest, payloads));
+            }
+            facts.index_signatures = Some(signed);
+        }
+        Need::PushedAt { repository, digest } => {
+            facts.pushed_at = Some(ports.status.pushed_at(&repository, &digest).await?)
         }
         Need::ImageTags {
             repository,

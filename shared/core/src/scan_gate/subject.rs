@@ -97,6 +97,19 @@ fn event_subject(event: &Event) -> Result<Subject, String> {
     }
 }
 
+/// The image a pushed cosign signature signs: a successful push tagged `sha256-<hex>.sig` (cosign's
+/// signature tag for the image `sha256:<hex>` in the same repository). `None` for any other event.
+pub fn signature_push(event: &Event) -> Option<(RepositoryName, Digest)> {
+    let Detail::ImagePush(push) = &event.detail else {
+        return None;
+    };
+    let tag = push.image_tag.as_ref()?;
+    let hex = tag.as_str().strip_prefix("sha256-")?.strip_suffix(".sig")?;
+    let digest = Digest::new(format!("sha256:{hex}")).ok()?;
+    push.succeeded()
+        .then(|| (push.repository_name.clone(), digest))
+}
+
 /// A tag pushed onto an image (a failed or untagged push names none to take away).
 fn push_subject(push: &ImageAction) -> Result<Subject, String> {
     if !push.succeeded() {

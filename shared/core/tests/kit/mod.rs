@@ -7,16 +7,18 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use warden_core::message::Message;
 use warden_core::names::{Digest, RepositoryName, Tag};
 use warden_core::ports::{
-    ImageCatalog, ImageFindings, ImageManifests, Page, PortError, Publisher, VerdictLookup,
-    VerdictStore,
+    ImageCatalog, ImageFindings, ImageManifests, ImageSignatures, ImageStatus, Page, PortError,
+    Publisher, VerdictLookup, VerdictStore,
 };
 use warden_core::records::{
-    ImageEntry, ImageResource, ImageView, IndexClaim, IndexRecord, Manifest, ScanCoverage,
-    TagRemoval, VerdictClaim, VerdictRecord,
+    ImageEntry, ImageResource, ImageState, ImageView, IndexClaim, IndexRecord, Manifest,
+    ScanCoverage, TagRemoval, VerdictClaim, VerdictRecord,
 };
+use warden_core::signature::cosign::SignedPayload;
 use warden_core::verdict::Finding;
 
 /// The gate the scan-gate properties run under: no CRITICAL finding, quarantine on FAIL.
@@ -186,21 +188,64 @@ impl ImageCatalog for Registry {
             .lock()
             .unwrap()
             .iter()
-            .map(|(d, (m, tags))| ImageEntry {
-                digest: d.clone(),
-                tags: tags.clone(),
-                pushed_at: None,
-                last_pull: None,
-                size: 0,
-                manifest_media_type: m.media_type.clone(),
-                artifact_media_type: None,
-                status: None,
-                subject: None,
-                archived_at: None,
-                activated_at: None,
-            })
+            .map(|(d, (m, tags))| entry(d, m, tags))
             .collect();
         Ok(Page { items, next: None })
+    }
+}
+
+/// An image as a listing shows it (this registry keeps no push times, sizes or pulls).
+fn entry(digest: &Digest, manifest: &Manifest, tags: &[Tag]) -> ImageEntry {
+    ImageEntry {
+        digest: digest.clone(),
+        tags: tags.to_vec(),
+        pushed_at: None,
+        last_pull: None,
+        size: 0,
+        manifest_media_type: manifest.media_type.clone(),
+        artifact_media_type: None,
+        status: None,
+        subject: None,
+        archived_at: None,
+        activated_at: None,
+    }
+}
+
+/// This registry's images carry no scan status of their own (the scanners answer for them).
+#[async_trait]
+impl ImageStatus for Registry {
+    async fn image_state(
+        &self,
+        _: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<Option<ImageState>, PortError> {
+        let images = self.images.lock().unwrap();
+        Ok(images.get(digest).map(|(m, tags)| ImageState {
+            entry: entry(digest, m, tags),
+            scan_status: None,
+            scan_description: None,
+            counts: None,
+        }))
+    }
+
+    async fn pushed_at(
+        &self,
+        _: &RepositoryName,
+        _: &Digest,
+    ) -> Result<Option<DateTime<Utc>>, PortError> {
+        Ok(None)
+    }
+}
+
+/// No image of this registry is signed: it holds no `.sig` manifests.
+#[async_trait]
+impl ImageSignatures for Registry {
+    async fn cosign_signatures(
+        &self,
+        _: &RepositoryName,
+        _: &Digest,
+    ) -> Result<Vec<SignedPayload>, PortError> {
+        Ok(Vec::new())
     }
 }
 

@@ -5,6 +5,10 @@
 //! operator's read-only questions about one image (`inspect.rs`) and its cosign signatures
 //! (`signatures.rs`), the CLI's.
 
+#[cfg(any(feature = "replicator", feature = "scan-gate"))]
+pub(crate) mod download;
+#[cfg(any(feature = "scan-gate", feature = "cli"))]
+mod image_state;
 #[cfg(feature = "cli")]
 pub mod inspect;
 mod manifests;
@@ -13,7 +17,7 @@ mod replication_config;
 mod repositories;
 #[cfg(feature = "replicator")]
 mod repository_create;
-#[cfg(feature = "cli")]
+#[cfg(any(feature = "scan-gate", feature = "cli"))]
 pub mod signatures;
 mod tags;
 #[cfg(feature = "replicator")]

@@ -1,7 +1,9 @@
 //! cosign's signatures read from ECR ([`ImageSignatures`], docs/signatures.md): the signature
 //! manifest by its `sha256-<hex>.sig` tag, then each signature layer's payload downloaded from the
 //! pre-signed URL ECR gives for it (at most 64 KiB read; a layer past it, or gone, is skipped).
-//! `warden gate` shows what they prove.
+//! scan-gate's verdict includes what they prove; `warden gate` shows it.
+
+use std::sync::OnceLock;
 
 use async_trait::async_trait;
 use aws_sdk_ecr::types::ImageIdentifier;
@@ -11,30 +13,42 @@ use warden_core::replicate::image::referrer_tags;
 use warden_core::signature::cosign::{LayerRef, SignedPayload, signature_layers};
 
 use super::EcrRegistry;
-use crate::adapters::replication::{DOWNLOAD, download_error, success};
+use super::download::{DOWNLOAD, download_error, success};
 use crate::runtime::tls;
 
 /// A simple-signing payload is a few hundred bytes; anything over this is no signature payload.
 const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
 
-/// One registry's signatures, with the HTTPS client for their payloads.
+/// One registry's signatures, with the HTTPS client for their payloads (made on first use: a
+/// function whose policy requires no signature never loads it).
 pub struct EcrSignatures {
     registry: EcrRegistry,
-    http: reqwest::Client,
+    http: OnceLock<Result<reqwest::Client, String>>,
 }
 
 impl EcrSignatures {
     /// Payloads are fetched with the SDK's TLS stack and roots ([`tls::reqwest_builder`]).
-    pub fn new(registry: EcrRegistry) -> Result<Self, PortError> {
-        let http = tls::reqwest_builder()
-            .connect_timeout(std::time::Duration::from_secs(5))
-            .timeout(std::time::Duration::from_secs(30))
-            .build()
-            .map_err(|e| PortError::Invalid {
+    pub fn new(registry: EcrRegistry) -> Self {
+        Self {
+            registry,
+            http: OnceLock::new(),
+        }
+    }
+
+    fn http(&self) -> Result<&reqwest::Client, PortError> {
+        self.http
+            .get_or_init(|| {
+                tls::reqwest_builder()
+                    .connect_timeout(std::time::Duration::from_secs(5))
+                    .timeout(std::time::Duration::from_secs(30))
+                    .build()
+                    .map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(|message| PortError::Invalid {
                 operation: DOWNLOAD,
-                message: e.to_string(),
-            })?;
-        Ok(Self { registry, http })
+                message: message.clone(),
+            })
     }
 
     /// One layer's payload: 1 GetDownloadUrlForLayer and one GET (the URL is a credential: never
@@ -57,7 +71,7 @@ impl EcrSignatures {
         };
         // The copier's download mapping: a 4xx other than an expired URL (403) is no payload (it
         // is skipped); 5xx, 429, 403 and transport failures are transient.
-        let sent = self.http.get(url).send().await;
+        let sent = self.http()?.get(url).send().await;
         let sent = sent.map_err(|e| download_error(&layer.digest, e))?;
         let mut response = success(&layer.digest, sent)?;
         if response

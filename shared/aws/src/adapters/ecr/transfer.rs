@@ -83,27 +83,6 @@ impl EcrRegistry {
         Ok((image, tagged))
     }
 
-    /// A URL the layer's bytes can be fetched from (pre-signed: a credential, never logged).
-    /// One GetDownloadUrlForLayer.
-    pub async fn layer_download_url(
-        &self,
-        repository: &RepositoryName,
-        digest: &Digest,
-    ) -> Result<String, PortError> {
-        const OP: &str = "ecr:GetDownloadUrlForLayer";
-        let out = self
-            .client
-            .get_download_url_for_layer()
-            .set_registry_id(self.registry_id.clone())
-            .repository_name(repository.as_str())
-            .layer_digest(digest.as_str())
-            .send()
-            .await
-            .map_err(|e| port_error(OP, e))?;
-        out.download_url
-            .ok_or_else(|| invalid(OP, format!("no URL for layer {digest}")))
-    }
-
     /// Which of `digests` the repository has; `None` when the repository does not exist.
     /// ⌈n/100⌉ BatchCheckLayerAvailability calls.
     pub async fn available_layers(

@@ -204,38 +204,4 @@ async fn new_repository(
     Ok(template::new_repository(setup, template, copy.mutability))
 }
 
-/// What a blob download error names: the operation, the blob (never a URL: ECR's are credentials).
-pub(crate) const DOWNLOAD: &str = "layer download";
-
-pub(crate) fn download_error(digest: &Digest, error: reqwest::Error) -> PortError {
-    PortError::Transient {
-        operation: DOWNLOAD,
-        message: format!("layer {digest}: {}", error.without_url()),
-    }
-}
-
-/// The response, or a typed error for its status: 5xx and 429 are retryable, the rest are not.
-pub(crate) fn success(
-    digest: &Digest,
-    response: reqwest::Response,
-) -> Result<reqwest::Response, PortError> {
-    let status = response.status();
-    if status.is_success() {
-        return Ok(response);
-    }
-    let message = format!("layer {digest}: HTTP {status}");
-    Err(
-        if status.is_server_error() || status.as_u16() == 429 || status.as_u16() == 403 {
-            // 403: an expired pre-signed URL; a retry asks for a new one.
-            PortError::Transient {
-                operation: DOWNLOAD,
-                message,
-            }
-        } else {
-            PortError::Invalid {
-                operation: DOWNLOAD,
-                message,
-            }
-        },
-    )
-}
+pub(crate) use crate::adapters::ecr::download::{DOWNLOAD, download_error, success};

@@ -1,0 +1,407 @@
+//! The signature gate inside scan-gate's one verdict (docs/signatures.md), against the local AWS
+//! with cosign signatures made here (keys generated at test time, no cosign binary): signed by the
+//! trusted key → PASS; another key → `untrusted_signer`; a copied signature → `digest_mismatch`;
+//! none past the grace → quarantined; a signature inside the grace → nothing moves, then PASS; a
+//! signed index → PASS for the index; every event twice and in reverse order → the same end state.
+
+use aws_sdk_scheduler::Client as Scheduler;
+use warden_aws::adapters::verdicts::DynamoVerdicts;
+use warden_core::names::RepositoryName;
+use warden_core::ports::VerdictLookup;
+
+use super::*;
+
+/// A cosign key pair made now, and its public key as `cosign.pub` holds it.
+fn cosign_key() -> (p256::ecdsa::SigningKey, String) {
+    use p256::elliptic_curve::Generate as _;
+    use p256::pkcs8::EncodePublicKey as _;
+    let key = p256::ecdsa::SigningKey::generate();
+    let pem = key
+        .verifying_key()
+        .to_public_key_pem(p256::pkcs8::LineEnding::LF)
+        .unwrap();
+    (key, pem)
+}
+
+/// `key`'s cosign signature over `digest`: the simple-signing payload and its annotation.
+fn cosign_sign(key: &p256::ecdsa::SigningKey, digest: &Digest) -> (Vec<u8>, String) {
+    use base64::Engine as _;
+    use p256::ecdsa::signature::Signer as _;
+    let payload = serde_json::to_vec(&json!({
+        "critical": {"identity": {"docker-reference": "sig/app"},
+                     "image": {"docker-manifest-digest": digest.as_str()},
+                     "type": "cosign container image signature"},
+        "optional": null
+    }))
+    .unwrap();
+    let signature: p256::ecdsa::Signature = key.sign(&payload);
+    let encoded = base64::engine::general_purpose::STANDARD.encode(signature.to_der().as_bytes());
+    (payload, encoded)
+}
+
+/// A policy gating `sig/*` on CRITICAL findings and a cosign signature by `pem` ("release").
+fn signed_policy(pem: &str, extra: &str) -> Policy {
+    let pem: Vec<String> = pem.lines().map(|l| format!("            {l}")).collect();
+    Policy::from_yaml(&format!(
+        "version: 1\nrepositories:\n  - match: 'sig/*'\n    gate: {{ max_findings: {{ CRITICAL: 0 }}, on_fail: quarantine }}\n    signatures:\n      require: [cosign-key]\n      keys:\n        - name: release\n          pem: |\n{}\n{extra}",
+        pem.join("\n")
+    ))
+    .unwrap()
+}
+
+const TARGET: &str = "arn:aws:lambda:us-east-1:000000000000:function:scan-gate";
+
+/// scan-gate with this policy, scheduling grace deadlines in the default group.
+async fn signed_setup(pem: &str, extra: &str) -> Setup {
+    let role_arn = Emulator::shared().account().await.lambda_role().await;
+    let config = GraceDeadlineConfig {
+        role_arn,
+        group: "default".into(),
+        function_arn: Some(TARGET.into()),
+    };
+    setup_with_deadlines(signed_policy(pem, extra), Some(config)).await
+}
+
+/// The verdict recorded for the image: (verdict, fingerprint), through the Lambdas' adapter.
+async fn recorded(s: &Setup, repository: &str, digest: &Digest) -> Option<(String, String)> {
+    let verdicts = DynamoVerdicts::new(s.acct.clients.dynamodb.clone(), s.gate_table.clone());
+    verdicts
+        .verdict(&RepositoryName::new(repository).unwrap(), digest)
+        .await
+        .unwrap()
+        .map(|r| (r.verdict.as_str().to_owned(), r.fingerprint))
+}
+
+/// A clean basic scan of the image (tagged `tag`), seeded and announced.
+async fn clean_scan(s: &Setup, repository: &str, digest: &Digest, tags: &[&str]) -> Value {
+    s.acct
+        .seed_scan(repository, digest, "COMPLETE", vec![], false)
+        .await;
+    basic_scan(&s.acct, repository, digest, tags, json!({}))
+}
+
+/// Push a cosign signature over `over` onto `digest`, and the push event of its `.sig` tag.
+async fn sign(
+    s: &Setup,
+    repository: &str,
+    digest: &Digest,
+    key: &p256::ecdsa::SigningKey,
+    over: &Digest,
+) -> Value {
+    let (payload, signature) = cosign_sign(key, over);
+    let sig = s
+        .acct
+        .push_cosign_signature(repository, digest, &payload, &signature)
+        .await;
+    let tag = format!(
+        "sha256-{}.sig",
+        digest.as_str().trim_start_matches("sha256:")
+    );
+    push_of(&s.acct, repository, &sig, &tag)
+}
+
+/// The image was pushed `seconds` ago (its grace runs from then).
+async fn pushed_ago(s: &Setup, repository: &str, digest: &Digest, seconds: i64) {
+    s.acct
+        .age_images(repository, &[(digest, seconds, None)])
+        .await;
+}
+
+fn scheduler(s: &Setup) -> Scheduler {
+    Scheduler::new(&s.acct.sdk)
+}
+
+/// The schedules in the default group whose input names `digest`: (expression, input).
+async fn schedules_for(s: &Setup, digest: &Digest) -> Vec<(String, Value)> {
+    let scheduler = scheduler(s);
+    let listed = scheduler.list_schedules().send().await.unwrap();
+    let mut found = Vec::new();
+    for summary in listed.schedules() {
+        let name = summary.name().unwrap_or_default();
+        let got = scheduler.get_schedule().name(name).send().await.unwrap();
+        let input: Value = got
+            .target()
+            .and_then(|t| t.input())
+            .and_then(|i| serde_json::from_str(i).ok())
+            .unwrap_or_default();
+        if input["signature_deadline"]["digest"] == json!(digest) {
+            found.push((
+                got.schedule_expression().unwrap_or_default().to_owned(),
+                input,
+            ));
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn an_image_signed_by_the_trusted_key_passes_with_one_signature_read() {
+    let (key, pem) = cosign_key();
+    let s = signed_setup(&pem, "").await;
+    s.acct.create_repository("sig/good").await;
+    let (digest, _) = s.acct.push("sig/good", "good", Some("v1")).await;
+    sign(&s, "sig/good", &digest, &key, &digest).await;
+    let event = clean_scan(&s, "sig/good", &digest, &["v1"]).await;
+
+    let (response, made) = run(&s, event.clone()).await;
+    // The verdict from the counts (no read); the signature: its `.sig` manifest (BatchGetImage),
+    // its one layer's URL (GetDownloadUrlForLayer) and bytes (one GET, not an API call); the
+    // verdict recorded (PutItem) and told (Publish); the repository listed for indexes whose
+    // verdict rests on it (DescribeImages); nothing moves for a first PASS.
+    assert_eq!(
+        made,
+        calls(&[
+            ("DynamoDB.PutItem", 1),
+            ("ECR.BatchGetImage", 1),
+            ("ECR.DescribeImages", 1),
+            ("ECR.GetDownloadUrlForLayer", 1),
+            ("SNS.Publish", 1),
+        ]),
+        "{response}"
+    );
+    let (verdict, fingerprint) = recorded(&s, "sig/good", &digest).await.unwrap();
+    assert_eq!(verdict, "PASS");
+    assert!(fingerprint.ends_with("|signed:release"), "{fingerprint}");
+
+    let (_, again) = run(&s, event).await;
+    assert_eq!(
+        again,
+        calls(&[
+            ("DynamoDB.PutItem", 1),
+            ("ECR.BatchGetImage", 1),
+            ("ECR.GetDownloadUrlForLayer", 1),
+        ]),
+        "the same event again reads again and records nothing new"
+    );
+    assert_eq!(
+        tags_of(&s.acct.tags_by_digest("sig/good").await, &digest),
+        ["v1"]
+    );
+}
+
+#[tokio::test]
+async fn past_the_grace_each_failed_check_quarantines_with_its_reason() {
+    let (trusted, pem) = cosign_key();
+    let (stranger, _) = cosign_key();
+    let s = signed_setup(&pem, "").await;
+    s.acct.create_repository("sig/bad").await;
+    let (other, _) = s.acct.push("sig/bad", "other", Some("base")).await;
+    let mut cases = Vec::new();
+    for (seed, tag) in [("stranger", "v1"), ("copied", "v2"), ("none", "v3")] {
+        let (digest, _) = s.acct.push("sig/bad", seed, Some(tag)).await;
+        pushed_ago(&s, "sig/bad", &digest, 3_600).await;
+        cases.push((digest, tag));
+    }
+    sign(&s, "sig/bad", &cases[0].0, &stranger, &cases[0].0).await;
+    sign(&s, "sig/bad", &cases[1].0, &trusted, &other).await;
+
+    for ((digest, tag), reason) in
+        cases
+            .iter()
+            .zip(["untrusted_signer", "digest_mismatch", "unsigned"])
+    {
+        let event = clean_scan(&s, "sig/bad", digest, &[tag]).await;
+        let (response, _) = run(&s, event).await;
+        let (verdict, fingerprint) = recorded(&s, "sig/bad", digest).await.unwrap();
+        assert_eq!(verdict, "FAIL", "{reason}: {response}");
+        assert!(
+            fingerprint.ends_with(&format!("|signature:{reason}")),
+            "{fingerprint}"
+        );
+        assert_eq!(
+            tags_of(&s.acct.tags_by_digest("sig/bad").await, digest),
+            [q(tag, digest)],
+            "{reason}: quarantined"
+        );
+        let told = s.acct.received(&s.all).await;
+        let body = message(told.last().unwrap());
+        let reasons = body["reasons"].to_string();
+        assert!(
+            reasons.contains(&format!("signature {reason}")),
+            "{reasons}"
+        );
+        assert!(
+            reasons.contains("a cosign signature by release"),
+            "{reasons}"
+        );
+    }
+    assert_eq!(
+        tags_of(&s.acct.tags_by_digest("sig/bad").await, &other),
+        ["base"],
+        "the image whose signature was copied is untouched"
+    );
+}
+
+#[tokio::test]
+async fn a_signature_arriving_within_the_grace_moves_no_tag_then_passes() {
+    let (key, pem) = cosign_key();
+    let s = signed_setup(&pem, "").await;
+    s.acct.create_repository("sig/late").await;
+    let (digest, _) = s.acct.push("sig/late", "late", Some("v1")).await;
+    let scan = clean_scan(&s, "sig/late", &digest, &["v1"]).await;
+
+    let (response, made) = run(&s, scan.clone()).await;
+    // The signature read (none: BatchGetImage of the absent `.sig`), the repository listed for
+    // indexes that might sign it (DescribeImages), its push time (DescribeImages), the deadline
+    // scheduled (CreateSchedule); nothing recorded.
+    assert_eq!(
+        made,
+        calls(&[
+            ("ECR.BatchGetImage", 1),
+            ("ECR.DescribeImages", 2),
+            ("Scheduler.CreateSchedule", 1),
+        ]),
+        "{response}"
+    );
+    assert!(
+        response
+            .to_string()
+            .contains("signature PENDING (unsigned)"),
+        "{response}"
+    );
+    assert_eq!(recorded(&s, "sig/late", &digest).await, None);
+    let schedules = schedules_for(&s, &digest).await;
+    assert_eq!(schedules.len(), 1, "{schedules:?}");
+    let (expression, input) = &schedules[0];
+    assert!(
+        expression.starts_with("at(") && expression.ends_with(')'),
+        "{expression}"
+    );
+    assert_eq!(input["signature_deadline"]["repository"], "sig/late");
+
+    // The same event again: still PENDING, the same one schedule.
+    run(&s, scan.clone()).await;
+    assert_eq!(schedules_for(&s, &digest).await.len(), 1);
+    assert_eq!(
+        tags_of(&s.acct.tags_by_digest("sig/late").await, &digest),
+        ["v1"]
+    );
+
+    // The signature arrives: its `.sig` push re-evaluates the image it signs.
+    let arrival = sign(&s, "sig/late", &digest, &key, &digest).await;
+    let (response, _) = run(&s, arrival).await;
+    assert_eq!(
+        recorded(&s, "sig/late", &digest).await.map(|r| r.0),
+        Some("PASS".into()),
+        "{response}"
+    );
+    // The deadline fires later, with what the schedule sends: the same PASS, unchanged.
+    let (response, _) = run(&s, input.clone()).await;
+    assert!(
+        response.to_string().contains("already decided"),
+        "{response}"
+    );
+    assert_eq!(
+        tags_of(&s.acct.tags_by_digest("sig/late").await, &digest),
+        ["v1"],
+        "no tag ever moved"
+    );
+}
+
+/// The end state of one image after `events`: its tags and its recorded verdict.
+async fn end_state(s: &Setup, repository: &str, digest: &Digest) -> (Vec<String>, Option<String>) {
+    let tags = tags_of(&s.acct.tags_by_digest(repository).await, digest)
+        .into_iter()
+        // Quarantine names carry the digest: compare what they are, not which image.
+        .map(|t| t.replace(digest.short(), "<digest>"))
+        .collect();
+    (tags, recorded(s, repository, digest).await.map(|r| r.0))
+}
+
+#[tokio::test]
+async fn every_event_twice_and_in_reverse_order_gives_the_same_end_state() {
+    let (key, pem) = cosign_key();
+    let s = signed_setup(&pem, "").await;
+    let mut ends = Vec::new();
+    for (repository, reverse) in [("sig/forward", false), ("sig/reverse", true)] {
+        s.acct.create_repository(repository).await;
+        // Signed: push, scan, signature, deadline.
+        let (signed, _) = s.acct.push(repository, "signed", Some("v1")).await;
+        let mut events = vec![push_of(&s.acct, repository, &signed, "v1")];
+        events.push(clean_scan(&s, repository, &signed, &["v1"]).await);
+        events.push(sign(&s, repository, &signed, &key, &signed).await);
+        events.push(deadline(&s, repository, &signed));
+        // Unsigned, its grace over: push, scan, deadline.
+        let (unsigned, _) = s.acct.push(repository, "unsigned", Some("v2")).await;
+        pushed_ago(&s, repository, &unsigned, 3_600).await;
+        events.push(push_of(&s.acct, repository, &unsigned, "v2"));
+        events.push(clean_scan(&s, repository, &unsigned, &["v2"]).await);
+        events.push(deadline(&s, repository, &unsigned));
+        if reverse {
+            events.reverse();
+        }
+        for event in events.iter().chain(events.iter()) {
+            let (response, _) = run(&s, event.clone()).await;
+            assert!(response.get("errorType").is_none(), "{response}");
+        }
+        ends.push((
+            end_state(&s, repository, &signed).await,
+            end_state(&s, repository, &unsigned).await,
+        ));
+    }
+    assert_eq!(ends[0], ends[1], "forward and reverse end alike");
+    assert_eq!(ends[0].0, (vec!["v1".to_owned()], Some("PASS".to_owned())));
+    assert_eq!(
+        ends[0].1,
+        (
+            vec!["quarantine-v2-<digest>".to_owned()],
+            Some("FAIL".to_owned())
+        )
+    );
+}
+
+/// What the grace deadline's schedule sends for the image (its time: now).
+fn deadline(s: &Setup, repository: &str, digest: &Digest) -> Value {
+    json!({"signature_deadline": {
+        "account": s.acct.id, "region": REGION, "repository": repository,
+        "digest": digest, "at": chrono::Utc::now().to_rfc3339(),
+    }})
+}
+
+#[tokio::test]
+async fn a_signed_index_covers_its_platform_images_and_passes_for_the_index() {
+    let (key, pem) = cosign_key();
+    let s = signed_setup(&pem, "").await;
+    s.acct.create_repository("sig/multi").await;
+    let (amd, _) = s.acct.push("sig/multi", "amd64", None).await;
+    let (arm, _) = s.acct.push("sig/multi", "arm64", None).await;
+    let index = image_index(&[(&amd, "amd64"), (&arm, "arm64")]);
+    let (index, _) = s
+        .acct
+        .push_manifest("sig/multi", &index, OCI_INDEX, Some("v1"))
+        .await;
+    for child in [&amd, &arm] {
+        pushed_ago(&s, "sig/multi", child, 3_600).await;
+    }
+    // The children scanned before the index is signed: past their grace, unsigned → FAIL.
+    let scans = [
+        clean_scan(&s, "sig/multi", &amd, &[]).await,
+        clean_scan(&s, "sig/multi", &arm, &[]).await,
+    ];
+    for scan in &scans {
+        run(&s, scan.clone()).await;
+    }
+    assert_eq!(
+        recorded(&s, "sig/multi", &index).await.map(|r| r.0),
+        Some("FAIL".into())
+    );
+    // The index is signed: its `.sig` push re-evaluates its platform images, covered now.
+    let arrival = sign(&s, "sig/multi", &index, &key, &index).await;
+    let (response, _) = run(&s, arrival).await;
+    for child in [&amd, &arm] {
+        let (verdict, fingerprint) = recorded(&s, "sig/multi", child).await.unwrap();
+        assert_eq!(verdict, "PASS", "{response}");
+        assert!(fingerprint.ends_with("|signed:release"), "{fingerprint}");
+    }
+    assert_eq!(
+        recorded(&s, "sig/multi", &index).await.map(|r| r.0),
+        Some("PASS".into()),
+        "the index's verdict is its platform images': PASS"
+    );
+    assert_eq!(
+        tags_of(&s.acct.tags_by_digest("sig/multi").await, &index),
+        ["v1"],
+        "released"
+    );
+    let _ = scans;
+}
