@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use support::{policy_file, text, warden_in as warden};
 use warden_core::names::Digest;
 use warden_tests::Emulator;
+use warden_tests::signing::{cosign_key, cosign_sign};
 
 const GATED: &str = "version: 1\nrepositories:\n  - match: 'op/*'\n    gate:\n      max_findings: { CRITICAL: 0 }\n      on_fail: quarantine\n";
 
@@ -437,34 +438,6 @@ async fn doctor_explains_a_pull_through_cache_repository_not_created_yet() {
         "{shown}"
     );
     assert!(shown.contains("ecr:BatchImportUpstreamImage"), "{shown}");
-}
-
-/// A cosign key pair made now, and its public key as `cosign.pub` holds it.
-fn cosign_key() -> (p256::ecdsa::SigningKey, String) {
-    use p256::elliptic_curve::Generate as _;
-    use p256::pkcs8::EncodePublicKey as _;
-    let key = p256::ecdsa::SigningKey::generate();
-    let pem = key
-        .verifying_key()
-        .to_public_key_pem(p256::pkcs8::LineEnding::LF)
-        .unwrap();
-    (key, pem)
-}
-
-/// `key`'s cosign signature over `digest`: the simple-signing payload and its annotation.
-fn cosign_sign(key: &p256::ecdsa::SigningKey, digest: &Digest) -> (Vec<u8>, String) {
-    use base64::Engine as _;
-    use p256::ecdsa::signature::Signer as _;
-    let payload = serde_json::to_vec(&json!({
-        "critical": {"identity": {"docker-reference": "op/signed"},
-                     "image": {"docker-manifest-digest": digest.as_str()},
-                     "type": "cosign container image signature"},
-        "optional": null
-    }))
-    .unwrap();
-    let signature: p256::ecdsa::Signature = key.sign(&payload);
-    let encoded = base64::engine::general_purpose::STANDARD.encode(signature.to_der().as_bytes());
-    (payload, encoded)
 }
 
 /// `warden gate` shows what an image's cosign signatures prove under its repository's

@@ -139,6 +139,19 @@ def iam_action(operation: str) -> str:
     return PERMISSION_OF.get(action, action)
 
 
+# Actions IAM also authorizes for every call of an action, with the environment variable that names
+# the resource. EventBridge Scheduler User Guide, "Using identity-based policies": creating a
+# schedule whose target names an execution role needs iam:PassRole on that role (the condition
+# key iam:PassedToService is scheduler.amazonaws.com). scan-gate's role is
+# WARDEN_GRACE_SCHEDULER_ROLE_ARN (shared/aws/src/functions/scan_gate.rs).
+IMPLIED = {"scheduler:CreateSchedule": ("iam:PassRole", "WARDEN_GRACE_SCHEDULER_ROLE_ARN", "scheduler.amazonaws.com")}
+
+# The call log names no schedule (shared/aws/src/runtime/calls/log.rs reads no Scheduler member):
+# scan-gate names each `warden-grace-<40 hex>` in WARDEN_GRACE_SCHEDULE_GROUP (default `default`),
+# shared/aws/src/adapters/deadlines.rs (checked to still say so). The group is read from the
+# function's environment in the template, the name stands for every such name.
+GRACE_SCHEDULE = ("shared/aws/src/adapters/deadlines.rs", "warden-grace-", "warden-grace-" + "0" * 40)
+
 # Actions IAM also authorizes for a call with this field. ECR User Guide, "Using Tag-Based Access
 # Control": "If tags are specified in the resource-creating action, Amazon performs additional
 # authorization on the ecr:CreateRepository action to verify if users have permissions to create
@@ -180,6 +193,8 @@ def recorded(folder: Path, name: str) -> set[tuple[str, tuple[tuple[str, str], .
                         found.add((TRANSACT_ITEMS[kind], tuple(f for f in fields if f[0] != "item")))
                 continue
             found.add((action, tuple(fields)))
+            if action in IMPLIED:
+                found.add((IMPLIED[action][0], tuple(fields)))
             for key, _ in fields:
                 if (action, key) in ALSO_AUTHORIZED:
                     found.add((ALSO_AUTHORIZED[(action, key)], tuple(fields)))
@@ -201,9 +216,11 @@ class Call:
         return " ".join(f"{k}={v}" for k, v in self.fields)
 
 
-def call(action: str, fields: tuple[tuple[str, str], ...]) -> Call:
+def call(action: str, fields: tuple[tuple[str, str], ...], env: dict[str, Any] | None = None) -> Call:
     """The ARNs IAM authorizes `action` against for a call with these fields, and the condition
-    keys the call sets."""
+    keys the call sets; `env` is the function's environment in the template (resolved), for what
+    the call log does not name."""
+    env = env or {}
     values: dict[str, list[str]] = {}
     for key, value in fields:
         for field_, tests, deployed in TEST_NAMES:
@@ -244,6 +261,14 @@ def call(action: str, fields: tuple[tuple[str, str], ...]) -> Call:
         kind = kinds.get(name)
         if kind:
             resources = [v if v.startswith("arn:") else f"{arn}{kind}/{cluster}/{v}" for v in values.get(kind, [])]
+    elif service == "scheduler" and name == "CreateSchedule":
+        group = one("group") or env.get("WARDEN_GRACE_SCHEDULE_GROUP") or "default"
+        resources = [f"{arn}schedule/{group}/{one('schedule') or GRACE_SCHEDULE[2]}"]
+    elif action in {implied for implied, _, _ in IMPLIED.values()}:
+        for implied, variable, passed_to in IMPLIED.values():
+            if implied == action:
+                resources = values.get("role") or ([str(env[variable])] if variable in env else [])
+                context["iam:PassedToService"] = [passed_to]
     # No resource named (or an action without a resource type): IAM asks for `*`.
     return Call(action, fields, resources or ["*"], one("home", OWN_REGION), context)
 
@@ -389,6 +414,10 @@ def main(template_path: str, log_dir: str) -> int:
             calls |= recorded(folder, "policy-load")
         platform = {**PLATFORM["*"], **PLATFORM.get(name, {})}
         untested = UNTESTED.get(name, {})
+        source, written, _ = GRACE_SCHEDULE
+        if "scheduler:CreateSchedule" in used and f'"{written}' not in (ROOT / source).read_text():
+            print(f"  STALE    scheduler:CreateSchedule: {source} no longer names schedules {written}*")
+            failures += 1
         for action, (source, _why) in untested.items():
             if f'"{action}"' not in (ROOT / source).read_text():
                 print(f"  STALE    {action}: declared untested, but {source} no longer calls it")
@@ -397,7 +426,9 @@ def main(template_path: str, log_dir: str) -> int:
         unused = grants - needed - set(platform) - set(untested)
         # Resources and conditions: each recorded call that names what it acts on.
         statements = role_statements(template, function.logical_id)
-        named = [call(action, fields) for action, fields in sorted(calls) if fields and action in grants]
+        variables = template["Resources"][function.logical_id]["Properties"].get("Environment", {}).get("Variables", {})
+        env = {k: resolver.value(v) for k, v in variables.items()}
+        named = [call(action, fields, env) for action, fields in sorted(calls) if fields and action in grants]
         denied = [problem for c in named for problem in allowed(c, statements, resolver)]
         resources = {r for c in named for r in c.resources}
         checked += len(named)

@@ -29,6 +29,7 @@ mod fixtures;
 mod images;
 pub mod registry;
 mod seed;
+pub mod signing;
 pub mod webhook;
 
 pub use fixtures::{at, load_fixture, sns_delivery};

@@ -1,6 +1,8 @@
 //! What is copied: only a PASS and the tags the filter matches, an ungated push, no copy of a copy,
 //! and scan-gate's PASS driving the copy end to end.
 
+use warden_tests::signing::{cosign_key, cosign_sign};
+
 use super::*;
 
 #[tokio::test]
@@ -340,4 +342,97 @@ fn subject_and_message(delivered: &[Value]) -> Vec<(String, String)> {
             )
         })
         .collect()
+}
+
+/// The replicator promotes only what passed both gates (docs/invariants.md): of two images with
+/// clean scans, the one signed by the trusted key is copied; the one signed by another key is
+/// FAIL (`untrusted_signer`), never published as a PASS, and its tag's push is not copied.
+#[tokio::test]
+async fn only_an_image_that_passed_both_gates_is_copied() {
+    let s = setup().await;
+    let (trusted, pem) = cosign_key();
+    let (stranger, _) = cosign_key();
+    let pem: Vec<String> = pem.lines().map(|l| format!("            {l}")).collect();
+    let signed = format!(
+        "    signatures:\n      require: [cosign-key]\n      keys:\n        - name: release\n          pem: |\n{}\n",
+        pem.join("\n")
+    );
+    let policy = || policy_with(&s.other.id, &signed);
+    let config = ReplicatorConfig {
+        table: Some(s.table.clone()),
+        topic_arn: Some(s.topic.clone()),
+        dry_run: false,
+        concurrency: 4,
+    };
+    let replicator = Replicator::new(&s.acct.sdk, &s.acct.clients.calls, policy(), config).unwrap();
+    let (topic, _) = s.acct.topic_with_queue(None).await;
+    let passes = s
+        .acct
+        .subscribed_queue(&topic, Some(r#"{"verdict": ["PASS"]}"#))
+        .await;
+    let gate = ScanGate::new(
+        &s.acct.sdk,
+        &s.acct.clients.calls,
+        policy(),
+        ScanGateConfig {
+            table: s.table.clone(),
+            topic_arn: Some(topic),
+            dry_run: false,
+        },
+    );
+    s.acct.create_repository("team-a/signed").await;
+    let mut pushed = Vec::new();
+    for (seed, tag, key) in [("good", "v1", &trusted), ("bad", "v2", &stranger)] {
+        let (digest, _) = s
+            .acct
+            .push_layers(SOURCE, "team-a/signed", seed, &[layer(7, 700)], Some(tag))
+            .await;
+        let (payload, signature) = cosign_sign(key, &digest);
+        s.acct
+            .push_cosign_signature("team-a/signed", &digest, &payload, &signature)
+            .await;
+        s.acct
+            .seed_scan("team-a/signed", &digest, "COMPLETE", vec![], false)
+            .await;
+        // Pushed an hour ago: the grace is over, the signature decides now.
+        s.acct
+            .age_images("team-a/signed", &[(&digest, 3_600, None)])
+            .await;
+        let scan = s.acct.event("ecr-image-scan.complete.json", |e| {
+            e["detail"]["repository-name"] = json!("team-a/signed");
+            e["detail"]["image-digest"] = json!(digest);
+            e["detail"]["image-tags"] = json!([tag]);
+            e["detail"]["finding-severity-counts"] = json!({});
+        });
+        gate.handle(scan).await.unwrap();
+        pushed.push((digest, tag));
+    }
+    let delivered = s.acct.received(&passes).await;
+    assert_eq!(delivered.len(), 1, "only the trusted signature's PASS");
+    replicator
+        .handle(sns_delivery(&subject_and_message(&delivered)))
+        .await
+        .unwrap();
+    let (bad, bad_tag) = &pushed[1];
+    let store = DynamoVerdicts::new(aws_sdk_dynamodb::Client::new(&s.acct.sdk), s.table.clone());
+    let recorded = store
+        .verdict(&RepositoryName::new("team-a/signed").unwrap(), bad)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(recorded.verdict, Verdict::Fail);
+    assert!(
+        recorded
+            .fingerprint
+            .ends_with("|signature:untrusted_signer")
+    );
+    let response = replicator
+        .handle(push_event(&s, "team-a/signed", bad, bad_tag))
+        .await
+        .unwrap();
+    assert!(!response.to_string().contains("\"copied\""), "{response}");
+    let copied = images(&s.acct.ecr_in(EU), "team-a/signed").await;
+    let digests: Vec<&str> = copied.iter().map(|c| c.0.as_str()).collect();
+    assert!(digests.contains(&pushed[0].0.as_str()), "{copied:?}");
+    assert!(!digests.contains(&bad.as_str()), "{copied:?}");
 }

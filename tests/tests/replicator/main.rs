@@ -14,7 +14,7 @@ use warden_aws::runtime::lambda::Function;
 use warden_core::message::{Body, Message, SCHEMA, VerdictBody};
 use warden_core::names::{AccountId, Digest, Region, RepositoryName, Tag};
 use warden_core::policy::Policy;
-use warden_core::ports::VerdictStore;
+use warden_core::ports::{VerdictLookup, VerdictStore};
 use warden_core::records::VerdictRecord;
 use warden_core::severity::SeverityCounts;
 use warden_core::verdict::Verdict;
@@ -38,6 +38,11 @@ struct Setup {
 }
 
 fn policy(other: &str) -> Policy {
+    policy_with(other, "")
+}
+
+/// [`policy`], with `team_a` (indented rule lines) added to the `team-a/*` rule.
+fn policy_with(other: &str, team_a: &str) -> Policy {
     Policy::from_yaml(&format!(
         r#"
 version: 1
@@ -45,7 +50,7 @@ repositories:
   - match: "team-a/*"
     immutability: {{ mode: IMMUTABLE_WITH_EXCLUSION, exclusions: ["latest"] }}
     gate: {{ max_findings: {{ CRITICAL: 0 }} }}
-    replication:
+{team_a}    replication:
       tags: ["v*"]
       destinations:
         - region: {EU}

@@ -9,35 +9,9 @@ use warden_aws::adapters::verdicts::DynamoVerdicts;
 use warden_core::names::RepositoryName;
 use warden_core::ports::VerdictLookup;
 
+use warden_tests::signing::{SigningKey, cosign_key, cosign_sign};
+
 use super::*;
-
-/// A cosign key pair made now, and its public key as `cosign.pub` holds it.
-fn cosign_key() -> (p256::ecdsa::SigningKey, String) {
-    use p256::elliptic_curve::Generate as _;
-    use p256::pkcs8::EncodePublicKey as _;
-    let key = p256::ecdsa::SigningKey::generate();
-    let pem = key
-        .verifying_key()
-        .to_public_key_pem(p256::pkcs8::LineEnding::LF)
-        .unwrap();
-    (key, pem)
-}
-
-/// `key`'s cosign signature over `digest`: the simple-signing payload and its annotation.
-fn cosign_sign(key: &p256::ecdsa::SigningKey, digest: &Digest) -> (Vec<u8>, String) {
-    use base64::Engine as _;
-    use p256::ecdsa::signature::Signer as _;
-    let payload = serde_json::to_vec(&json!({
-        "critical": {"identity": {"docker-reference": "sig/app"},
-                     "image": {"docker-manifest-digest": digest.as_str()},
-                     "type": "cosign container image signature"},
-        "optional": null
-    }))
-    .unwrap();
-    let signature: p256::ecdsa::Signature = key.sign(&payload);
-    let encoded = base64::engine::general_purpose::STANDARD.encode(signature.to_der().as_bytes());
-    (payload, encoded)
-}
 
 /// A policy gating `sig/*` on CRITICAL findings and a cosign signature by `pem` ("release").
 fn signed_policy(pem: &str, extra: &str) -> Policy {
@@ -85,7 +59,7 @@ async fn sign(
     s: &Setup,
     repository: &str,
     digest: &Digest,
-    key: &p256::ecdsa::SigningKey,
+    key: &SigningKey,
     over: &Digest,
 ) -> Value {
     let (payload, signature) = cosign_sign(key, over);
