@@ -326,10 +326,14 @@ async fn every_event_twice_and_in_reverse_order_gives_the_same_end_state() {
 
 /// What the grace deadline's schedule sends for the image (its time: now).
 fn deadline(s: &Setup, repository: &str, digest: &Digest) -> Value {
-    json!({"signature_deadline": {
-        "account": s.acct.id, "region": REGION, "repository": repository,
-        "digest": digest, "at": chrono::Utc::now().to_rfc3339(),
-    }})
+    let mut payload = warden_tests::load_fixture("scan-gate.signature-deadline.json");
+    let deadline = &mut payload["signature_deadline"];
+    deadline["account"] = json!(s.acct.id);
+    deadline["region"] = json!(REGION);
+    deadline["repository"] = json!(repository);
+    deadline["digest"] = json!(digest);
+    deadline["at"] = json!(chrono::Utc::now().to_rfc3339());
+    payload
 }
 
 #[tokio::test]

@@ -58,3 +58,30 @@ impl FunctionInput for Input {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the grace deadline's schedule sends (events/scan-gate.signature-deadline.json) is
+    /// taken as a deadline; one naming no digest is refused as malformed, naming the field.
+    #[test]
+    fn the_schedules_payload_is_a_deadline_and_a_broken_one_is_malformed() {
+        let fixture: Value = serde_json::from_str(include_str!(
+            "../../../../events/scan-gate.signature-deadline.json"
+        ))
+        .expect("fixture JSON");
+        let Ok(Input::Deadline(deadline)) = Input::parse(fixture.clone()) else {
+            panic!("not a deadline");
+        };
+        assert_eq!(deadline.repository.as_str(), "payments/api");
+        assert_eq!(deadline.at.to_rfc3339(), "2026-12-06T21:10:00+00:00");
+        let mut broken = fixture;
+        broken["signature_deadline"]["digest"] = Value::from("latest");
+        let refused = Input::parse(broken).err().map(|r| r.to_string());
+        assert!(
+            refused.as_deref().is_some_and(|r| r.contains("signature_deadline")),
+            "{refused:?}"
+        );
+    }
+}
