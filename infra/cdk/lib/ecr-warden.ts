@@ -11,6 +11,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -264,6 +265,21 @@ export class EcrWarden extends Construct {
       3,
     );
 
+    // scan-gate's one-time schedules, each ending an unsigned image's signature grace (deleted once
+    // run; deleting the group deletes those still waiting), and the role EventBridge Scheduler
+    // invokes scan-gate with. Its one permission is a policy of its own that names the function
+    // (below): the function's environment names this role, so the role cannot name the function.
+    const graceGroup = new scheduler.CfnScheduleGroup(this, 'GraceScheduleGroup', {
+      name: `${stack.stackName}-grace`,
+    });
+    const graceRole = new iam.Role(this, 'GraceSchedulerRole', {
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': account },
+          ArnEquals: { 'aws:SourceArn': graceGroup.attrArn },
+        },
+      }),
+    });
     const scanGate = this.rustFunction({
       id: 'ScanGate',
       binary: 'scan-gate',
@@ -272,7 +288,12 @@ export class EcrWarden extends Construct {
       memorySize: 128,
       retryAttempts: 2,
       maxEventAge: Duration.hours(6),
-      environment,
+      environment: {
+        ...environment,
+        // Where the ends of signature graces are scheduled (docs/signatures.md).
+        WARDEN_GRACE_SCHEDULER_ROLE_ARN: graceRole.roleArn,
+        WARDEN_GRACE_SCHEDULE_GROUP: graceGroup.ref,
+      },
       statements: [
         allow(
           'FindingsQueue',
@@ -287,9 +308,20 @@ export class EcrWarden extends Construct {
             'ecr:DescribeImageScanFindings',
             'ecr:PutImage',
             'ecr:BatchDeleteImage',
+            // A cosign signature's payload (its layer, through a pre-signed URL): docs/signatures.md.
+            'ecr:GetDownloadUrlForLayer',
           ],
           [repositories(repositoryScope)],
         ),
+        // The end of an unsigned image's signature grace: a one-time schedule in this stack's
+        // group, named warden-grace-<hash> (docs/signatures.md).
+        allow('GraceDeadlines', ['scheduler:CreateSchedule'], [
+          `arn:${partition}:scheduler:${region}:${account}:schedule/${graceGroup.ref}/warden-grace-*`,
+        ]),
+        // A schedule's target role: the one that may invoke scan-gate, to Scheduler only.
+        allow('GraceDeadlinesRole', ['iam:PassRole'], [graceRole.roleArn], {
+          StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' },
+        }),
         // inspector2:ListFindings and ListCoverage have no resource type.
         allow('InspectorReads', ['inspector2:ListFindings', 'inspector2:ListCoverage'], ['*']),
         // ConditionCheckItem: an index's verdict is written only while its platform images'
@@ -303,6 +335,13 @@ export class EcrWarden extends Construct {
         policy,
         ...memberRoles,
       ],
+    });
+    new iam.CfnRolePolicy(this, 'GraceSchedulerInvoke', {
+      roleName: graceRole.roleName,
+      policyName: 'invoke-scan-gate',
+      policyDocument: new iam.PolicyDocument({
+        statements: [allow('InvokeScanGate', ['lambda:InvokeFunction'], [scanGate.functionArn])],
+      }),
     });
     // Every result, FAILED included: a scan that did not finish is a FAIL verdict.
     this.rule('ScanGateFunctionBasicScan', scanGate, {
@@ -514,6 +553,7 @@ export class EcrWarden extends Construct {
     for (const id of ['TagGuard', 'ScanGate', 'Replicator']) {
       new CfnOutput(stack, `${id}RoleArn`, { value: this.functions[id].role!.roleArn });
     }
+    new CfnOutput(stack, 'GraceScheduleGroupName', { value: graceGroup.ref });
     new CfnOutput(stack, 'EventBusArn', {
       value: `arn:${partition}:events:${region}:${account}:event-bus/default`,
     });

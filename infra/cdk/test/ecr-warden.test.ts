@@ -204,6 +204,7 @@ describe('event sources', () => {
     });
   });
 
+  // scan-gate makes its grace deadlines' one-time schedules itself, at run time, in its group.
   test('schedules are EventBridge rules (Scheduler sends no Scheduled Event envelope)', () => {
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(6 hours)' });
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'cron(0 3 * * ? *)' });
@@ -271,6 +272,67 @@ describe('IAM: exactly what the code calls (tests/infra/iam_check.py checks it a
     expect(actions).toContain('inspector2:ListFindings');
     expect(actions).toContain('sqs:ReceiveMessage');
     expect(actions).toContain('dynamodb:ConditionCheckItem');
+  });
+
+  // docs/signatures.md: a signature's payload is a layer; an unsigned image waits for a
+  // one-time schedule that invokes scan-gate again when its grace ends.
+  test('scan-gate: signature payloads, and grace deadlines in its own group through its own role', () => {
+    const [fnId, fn] = Object.entries(resources('AWS::Lambda::Function')).find(
+      ([, r]) => r.Properties.FunctionName === 'ecr-warden-scan-gate',
+    )!;
+    const [groupId, group] = Object.entries(resources('AWS::Scheduler::ScheduleGroup'))[0];
+    expect(Object.keys(resources('AWS::Scheduler::ScheduleGroup'))).toHaveLength(1);
+    expect(group.Properties.Name).toBe('ecr-warden-grace');
+    const roles = resources('AWS::IAM::Role');
+    const [graceRoleId, graceRole] = Object.entries(roles).find(
+      ([, r]) => r.Properties.AssumeRolePolicyDocument.Statement[0].Principal.Service === 'scheduler.amazonaws.com',
+    )!;
+    expect(fn.Properties.Environment.Variables).toMatchObject({
+      WARDEN_GRACE_SCHEDULER_ROLE_ARN: { 'Fn::GetAtt': [graceRoleId, 'Arn'] },
+      WARDEN_GRACE_SCHEDULE_GROUP: { Ref: groupId },
+    });
+    for (const binary of ['tag-guard', 'replicator', 'notifier', 'janitor']) {
+      const other = Object.values(resources('AWS::Lambda::Function')).find(
+        (r) => r.Properties.FunctionName === `ecr-warden-${binary}`,
+      )!;
+      expect(Object.keys(other.Properties.Environment.Variables)).not.toContain('WARDEN_GRACE_SCHEDULER_ROLE_ARN');
+    }
+
+    const actions = actionsOf('scan-gate');
+    expect(actions).toContain('ecr:GetDownloadUrlForLayer');
+    const statements = roles[fn.Properties.Role['Fn::GetAtt'][0]].Properties.Policies[0].PolicyDocument.Statement;
+    const grant = (action: string) => statements.find((s: { Action: string | string[] }) => [s.Action].flat().includes(action));
+    expect(grant('scheduler:CreateSchedule').Resource).toEqual({
+      'Fn::Join': ['', [
+        'arn:', { Ref: 'AWS::Partition' }, ':scheduler:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' },
+        ':schedule/', { Ref: groupId }, '/warden-grace-*',
+      ]],
+    });
+    expect(grant('iam:PassRole')).toMatchObject({
+      Resource: { 'Fn::GetAtt': [graceRoleId, 'Arn'] },
+      Condition: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+    });
+
+    // Scheduler's role: assumed for this account's group only; invokes scan-gate, nothing else.
+    expect(graceRole.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      {
+        Effect: 'Allow',
+        Principal: { Service: 'scheduler.amazonaws.com' },
+        Action: 'sts:AssumeRole',
+        Condition: {
+          StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+          ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [groupId, 'Arn'] } },
+        },
+      },
+    ]);
+    expect(graceRole.Properties.Policies).toBeUndefined();
+    const invoke = Object.values(resources('AWS::IAM::RolePolicy'));
+    expect(invoke).toHaveLength(1);
+    expect(invoke[0].Properties.RoleName).toEqual({ Ref: graceRoleId });
+    expect(invoke[0].Properties.PolicyDocument.Statement).toEqual([
+      { Sid: 'InvokeScanGate', Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': [fnId, 'Arn'] } },
+    ]);
+    expect(JSON.stringify(template.findOutputs('GraceScheduleGroupName'))).toContain(groupId);
   });
 
   test('notifier: its secrets, its log of what it sent, nothing of ECR', () => {
