@@ -1,6 +1,8 @@
 """SAM and CDK deploy the same thing: the same functions with the same settings, triggers (event
-patterns, schedules, queue mappings, subscriptions, retries and dead letters), IAM actions and the
-dashboard's widgets and metrics.
+patterns, schedules, queue mappings, subscriptions, retries and dead letters), IAM actions, the
+roles AWS services assume on the stack's behalf (EventBridge Scheduler's, for scan-gate's grace
+deadlines: the service, its trust conditions and its actions) and the dashboard's widgets and
+metrics.
 
 Usage: python tests/infra/compare.py infra/template.yaml infra/cdk/cdk.out/ecr-warden.template.json
 """
@@ -12,7 +14,7 @@ import re
 import sys
 from collections import Counter
 
-from deployment import functions, load
+from deployment import _actions, _ref, _statements, functions, load
 
 
 def dashboard(template: dict) -> Counter:
@@ -45,6 +47,36 @@ def dashboard(template: dict) -> Counter:
     return found
 
 
+def service_roles(template: dict) -> dict[str, set[str]]:
+    """Each role some AWS service other than Lambda assumes, by that service: its trust conditions
+    (operator and key) and the actions of its policies, inline or a policy of their own
+    (AWS::IAM::Policy, AWS::IAM::RolePolicy)."""
+    resources = template["Resources"]
+    found: dict[str, set[str]] = {}
+    for logical, resource in resources.items():
+        if resource["Type"] != "AWS::IAM::Role":
+            continue
+        props = resource["Properties"]
+        for trust in props["AssumeRolePolicyDocument"]["Statement"]:
+            service = trust.get("Principal", {}).get("Service")
+            if not isinstance(service, str) or service == "lambda.amazonaws.com":
+                continue
+            facts = {
+                f"trust {operator} {key}"
+                for operator, keys in trust.get("Condition", {}).items()
+                for key in keys
+            }
+            actions = _actions(_statements(props.get("Policies", [])))
+            for other in resources.values():
+                attached = other["Properties"].get("Roles", []) if other["Type"] == "AWS::IAM::Policy" else (
+                    [other["Properties"]["RoleName"]] if other["Type"] == "AWS::IAM::RolePolicy" else []
+                )
+                if any(_ref(r) == logical for r in attached):
+                    actions |= _actions(_statements(other["Properties"]["PolicyDocument"]))
+            found.setdefault(service, set()).update(facts | {f"action {a}" for a in actions})
+    return found
+
+
 def main(sam_path: str, cdk_path: str) -> int:
     sam, cdk = functions(load(sam_path)), functions(load(cdk_path))
     differences = []
@@ -70,6 +102,14 @@ def main(sam_path: str, cdk_path: str) -> int:
             f"{binary}: {len(a.actions)} IAM actions, {len(a.triggers)} triggers, "
             f"{len(a.env)} variables, {len(a.settings)} settings"
         )
+    sam_roles, cdk_roles = service_roles(load(sam_path)), service_roles(load(cdk_path))
+    for service in sorted(set(sam_roles) | set(cdk_roles)):
+        left, right = sam_roles.get(service, set()), cdk_roles.get(service, set())
+        for only in sorted(left - right):
+            differences.append(f"role assumed by {service}: only in SAM: {only}")
+        for only in sorted(right - left):
+            differences.append(f"role assumed by {service}: only in CDK: {only}")
+        print(f"role assumed by {service}: {len(left)} trust conditions and actions")
     sam_board, cdk_board = dashboard(load(sam_path)), dashboard(load(cdk_path))
     for only in sorted((sam_board - cdk_board).elements()):
         differences.append(f"dashboard: only in SAM: {only}")
