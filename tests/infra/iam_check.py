@@ -36,6 +36,10 @@ side is every statement in the role the function's `Role` points at.
    - parameters take their defaults; a resource the stack creates is the one the tests create in
      its place (TEST_RESOURCES); names the tests give differently from a deployment are translated
      (TEST_NAMES).
+   - what a call log line cannot name is read from the function's environment in the template:
+     scan-gate's grace schedules (GRACE_SCHEDULE: its WARDEN_GRACE_SCHEDULE_GROUP, a stand-in
+     name) and the role each schedule passes (IMPLIED: iam:PassRole, authorized with every
+     scheduler:CreateSchedule, on WARDEN_GRACE_SCHEDULER_ROLE_ARN, passed to Scheduler).
 
 Usage: python tests/infra/iam_check.py TEMPLATE CALL_LOG_DIR   (SAM YAML or CDK-synthesized JSON)
 """
