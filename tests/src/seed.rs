@@ -26,6 +26,24 @@ impl TestAccount {
         .await;
     }
 
+    /// End an image's ECR managed signing job for `profile` as AWS Signer would (`COMPLETE` or
+    /// `FAILED`; the job exists when a signing rule matched its push).
+    pub async fn seed_signing_status(
+        &self,
+        repository: &str,
+        digest: &Digest,
+        profile: &str,
+        status: &str,
+    ) {
+        self.post(
+            "/_warden/seed/signing-status",
+            json!({"account": self.id, "region": REGION, "repository": repository, "digest": digest,
+                   "profile": profile, "status": status,
+                   "failureCode": "ACCESS_DENIED", "failureReason": "the pusher may not sign with the profile"}),
+        )
+        .await;
+    }
+
     /// Set images' push (and last pull) times, as seconds before now: registries are months old.
     pub async fn age_images(&self, repository: &str, ages: &[(&Digest, i64, Option<i64>)]) {
         let now = SystemTime::now()

@@ -28,6 +28,7 @@ from . import (
     ecr_replication,
     ecr_responses,
     ecr_seed,
+    ecr_signing,
     ecs,
     inspector,
     lambda_,
@@ -45,6 +46,7 @@ SEEDERS: dict[str, Seeder] = {
     "/_warden/seed/readings": readings.seed_readings,
     "/_warden/seed/corrupt-layer": ecr_seed.seed_corrupt_layer,
     "/_warden/seed/push-before-delete": ecr_seed.seed_push_before_delete,
+    "/_warden/seed/signing-status": ecr_signing.seed_signing_status,
 }
 
 
@@ -98,6 +100,7 @@ def build_app() -> Any:
     ecr_pull_through.apply()
     ecr_referrers.apply()
     ecr_creation_templates.apply()
+    ecr_signing.apply()
     ecs.apply()
     inspector.apply()
     lambda_.apply()

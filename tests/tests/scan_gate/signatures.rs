@@ -9,6 +9,7 @@ use warden_aws::adapters::verdicts::DynamoVerdicts;
 use warden_core::names::RepositoryName;
 use warden_core::ports::VerdictLookup;
 
+use warden_aws::functions::scan_gate::GraceDeadlineConfig;
 use warden_tests::signing::{SigningKey, cosign_key, cosign_sign};
 
 use super::*;
@@ -382,4 +383,93 @@ async fn a_signed_index_covers_its_platform_images_and_passes_for_the_index() {
         "released"
     );
     let _ = scans;
+}
+
+/// ECR managed signing (ImageSigningStatus): a job COMPLETE for the required profile passes, a
+/// FAILED one is `signing_failed` (quarantined past the grace), one still IN_PROGRESS waits. The
+/// registry's signing configuration signs `sig/*` on push; AWS Signer's outcome is seeded.
+#[tokio::test]
+async fn ecr_managed_signing_complete_passes_and_failed_is_signing_failed() {
+    const PROFILE: &str = "arn:aws:signer:us-east-1:111122223333:/signing-profiles/release";
+    let policy = Policy::from_yaml(&format!(
+        "version: 1\nrepositories:\n  - match: 'sig/*'\n    gate: {{ max_findings: {{ CRITICAL: 0 }}, on_fail: quarantine }}\n    signatures:\n      require: [ecr-managed]\n      ecr_managed: {{ signing_profiles: ['{PROFILE}'] }}\n"
+    ))
+    .unwrap();
+    let role_arn = Emulator::shared().account().await.lambda_role().await;
+    let config = GraceDeadlineConfig {
+        role_arn,
+        group: "default".into(),
+        function_arn: Some(TARGET.into()),
+    };
+    let s = setup_with_deadlines(policy, Some(config)).await;
+    let filter = aws_sdk_ecr::types::SigningRepositoryFilter::builder()
+        .filter("sig/*")
+        .filter_type(aws_sdk_ecr::types::SigningRepositoryFilterType::WildcardMatch)
+        .build()
+        .unwrap();
+    let rule = aws_sdk_ecr::types::SigningRule::builder()
+        .signing_profile_arn(PROFILE)
+        .repository_filters(filter)
+        .build()
+        .unwrap();
+    let configuration = aws_sdk_ecr::types::SigningConfiguration::builder()
+        .rules(rule)
+        .build()
+        .unwrap();
+    s.acct
+        .clients
+        .ecr
+        .put_signing_configuration()
+        .signing_configuration(configuration)
+        .send()
+        .await
+        .unwrap();
+    s.acct.create_repository("sig/managed").await;
+    let mut images = Vec::new();
+    for (seed, tag, status) in [("ok", "v1", "COMPLETE"), ("broken", "v2", "FAILED")] {
+        let (digest, _) = s.acct.push("sig/managed", seed, Some(tag)).await;
+        s.acct
+            .seed_signing_status("sig/managed", &digest, PROFILE, status)
+            .await;
+        pushed_ago(&s, "sig/managed", &digest, 3_600).await;
+        images.push((digest, tag));
+    }
+    let (ok, _) = &images[0];
+    let (response, made) = run(&s, clean_scan(&s, "sig/managed", ok, &["v1"]).await).await;
+    assert_eq!(
+        made.get("ECR.DescribeImageSigningStatus"),
+        Some(&1),
+        "one status read per verification: {made:?}"
+    );
+    let (verdict, fingerprint) = recorded(&s, "sig/managed", ok).await.unwrap();
+    assert_eq!(verdict, "PASS", "{response}");
+    assert!(
+        fingerprint.ends_with("|signed:ecr-managed:release"),
+        "{fingerprint}"
+    );
+
+    let (broken, tag) = &images[1];
+    let (response, _) = run(&s, clean_scan(&s, "sig/managed", broken, &[tag]).await).await;
+    let (verdict, fingerprint) = recorded(&s, "sig/managed", broken).await.unwrap();
+    assert_eq!(verdict, "FAIL", "{response}");
+    assert!(
+        fingerprint.ends_with("|signature:signing_failed"),
+        "{fingerprint}"
+    );
+    assert!(response.to_string().contains("ACCESS_DENIED"), "{response}");
+    assert_eq!(
+        tags_of(&s.acct.tags_by_digest("sig/managed").await, broken),
+        [q(tag, broken)]
+    );
+
+    // A job still IN_PROGRESS inside the grace: nothing recorded, nothing moved.
+    let (fresh, _) = s.acct.push("sig/managed", "fresh", Some("v3")).await;
+    let (response, _) = run(&s, clean_scan(&s, "sig/managed", &fresh, &["v3"]).await).await;
+    assert!(
+        response
+            .to_string()
+            .contains("signature PENDING (unsigned)"),
+        "{response}"
+    );
+    assert_eq!(recorded(&s, "sig/managed", &fresh).await, None);
 }

@@ -43,7 +43,7 @@ pub(super) fn signature_problems(problems: &mut Vec<Problem>, at: &str, section:
         }
     }
     // Requiring a kind that is not verified would pass images on the other kinds alone: refused.
-    for kind in ["notation", "ecr-managed"] {
+    for kind in ["notation"] {
         if required.contains(&kind) {
             problems.push(Problem {
                 path: format!("{at}.require"),
@@ -206,7 +206,7 @@ mod tests {
     #[test]
     fn each_required_kind_needs_what_it_is_checked_against() {
         let found = problems("      require: [cosign-key, notation, ecr-managed]\n");
-        assert_eq!(found.len(), 5, "{found:?}");
+        assert_eq!(found.len(), 4, "{found:?}");
         for (field, kind) in [
             ("keys", "cosign-key"),
             ("notation", "notation"),
@@ -242,7 +242,6 @@ mod tests {
             "repositories[0].signatures.keys[1]: give `pem` or `kms_key_id`, not both",
             "repositories[0].signatures.keys[1].kms_key_id: KMS keys are not read by this version",
             "repositories[0].signatures.keys[1].pem: not an ECDSA P-256 public key in PEM",
-            "repositories[0].signatures.require: ecr-managed signatures are not verified",
         ];
         assert_eq!(found.len(), expected.len(), "{found:#?}");
         for e in expected {

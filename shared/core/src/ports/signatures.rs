@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::PortError;
 use crate::names::{Digest, RepositoryName};
-use crate::records::{GraceDeadline, ImageState};
+use crate::records::{GraceDeadline, ImageState, SigningStatus};
 use crate::signature::cosign::SignedPayload;
 
 /// cosign's signatures of an image, as cosign stores them by tag.
@@ -21,6 +21,14 @@ pub trait ImageSignatures: Send + Sync {
         repository: &RepositoryName,
         digest: &Digest,
     ) -> Result<Vec<SignedPayload>, PortError>;
+
+    /// ECR managed signing's status of `digest`, one per signing profile whose rule matched its
+    /// push (none: no rule matched). 1 DescribeImageSigningStatus.
+    async fn managed_signing(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<Vec<SigningStatus>, PortError>;
 }
 
 /// One image as ECR describes it now.

@@ -76,3 +76,14 @@ pub struct ImageState {
     /// (`None` otherwise: unknown, not 0).
     pub counts: Option<SeverityCounts>,
 }
+
+/// One signing job's status, as ECR's DescribeImageSigningStatus reports it for an image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigningStatus {
+    /// The AWS Signer signing profile the job signs with.
+    pub profile_arn: String,
+    /// `IN_PROGRESS`, `COMPLETE` or `FAILED`.
+    pub status: String,
+    pub failure_code: Option<String>,
+    pub failure_reason: Option<String>,
+}

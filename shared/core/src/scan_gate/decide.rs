@@ -15,8 +15,8 @@ use crate::names::{AccountId, Digest, Region, RepositoryName, Tag};
 use crate::plan::Plan;
 use crate::policy::{DEFAULT_QUARANTINE_PREFIX, Gate, OnFail, Policy, Section};
 use crate::records::{
-    ImageResource, ImageView, IndexClaim, IndexRecord, Manifest, ScanCoverage, VerdictClaim,
-    VerdictRecord,
+    ImageResource, ImageView, IndexClaim, IndexRecord, Manifest, ScanCoverage, SigningStatus,
+    VerdictClaim, VerdictRecord,
 };
 use crate::signature::cosign::SignedPayload;
 use crate::verdict::{self, Evaluation, Finding, Verdict};
@@ -91,6 +91,8 @@ pub struct Facts {
     pub index_signatures: Option<Vec<(Digest, Vec<SignedPayload>)>>,
     /// When the image was pushed (`Some(None)`: ECR does not say).
     pub pushed_at: Option<Option<DateTime<Utc>>>,
+    /// ECR managed signing's status of the image, per signing profile.
+    pub managed_signing: Option<Vec<SigningStatus>>,
 }
 
 /// A multi-arch index naming the image as one of its platform images.
@@ -170,6 +172,11 @@ pub enum Need {
     IndexSignatures {
         repository: RepositoryName,
         digests: Vec<Digest>,
+    },
+    /// ECR managed signing's status of the image (1 DescribeImageSigningStatus).
+    ManagedSigning {
+        repository: RepositoryName,
+        digest: Digest,
     },
     /// When the image was pushed (1 DescribeImages).
     PushedAt {

@@ -80,7 +80,9 @@ mod tests {
         broken["signature_deadline"]["digest"] = Value::from("latest");
         let refused = Input::parse(broken).err().map(|r| r.to_string());
         assert!(
-            refused.as_deref().is_some_and(|r| r.contains("signature_deadline")),
+            refused
+                .as_deref()
+                .is_some_and(|r| r.contains("signature_deadline")),
             "{refused:?}"
         );
     }

@@ -486,6 +486,14 @@ async fn fill(need: Need, facts: &mut Facts, ports: &Ports<'_>) -> Result<(), Po
             }
             facts.index_signatures = Some(signed);
         }
+        Need::ManagedSigning { repository, digest } => {
+            facts.managed_signing = Some(
+                ports
+                    .signatures
+                    .managed_signing(&repository, &digest)
+                    .await?,
+            )
+        }
         Need::PushedAt { repository, digest } => {
             facts.pushed_at = Some(ports.status.pushed_at(&repository, &digest).await?)
         }

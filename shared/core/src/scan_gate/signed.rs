@@ -1,14 +1,15 @@
 //! The signature gate's part in an image's one verdict (docs/signatures.md).
 //!
-//! A scan FAIL decides alone: no signature is read. A scan PASS under a `signatures` policy reads
-//! the image's cosign signatures; when none by a trusted key signs it, the indexes naming it as a
-//! platform image (a signature on an index covers its platform images), then when it was pushed:
-//! - a valid trusted signature: PASS, recorded with the key that signed;
-//! - none, inside `grace_seconds` after the push: PENDING — nothing recorded, nothing moves, and
-//!   the image is evaluated again at the grace's end ([`pending_until`]: the driver schedules it)
-//!   or on the next event for it (its signature's push among them);
-//! - none, past the grace: FAIL with the check's reason, quarantined unless the section says
-//!   `on_fail: notify`.
+//! A scan FAIL decides alone: no signature is read. A scan PASS under a `signatures` policy checks
+//! every required kind: `cosign-key` reads the image's cosign signatures, and when none by a
+//! trusted key signs it, the indexes naming it as a platform image (a signature on an index
+//! covers its platform images); `ecr-managed` reads its signing status per profile. Then:
+//! - every kind passes: PASS, recorded with the keys and profiles that signed;
+//! - one does not, inside `grace_seconds` after the push (read then): PENDING — nothing recorded,
+//!   nothing moves, and the image is evaluated again at the grace's end ([`pending_until`]: the
+//!   driver schedules it) or on the next event for it (its signature's push among them);
+//! - one does not, past the grace: FAIL with the check's reason (a failed signing job first),
+//!   quarantined unless the section says `on_fail: notify`.
 //!
 //! The signature's outcome joins the recorded fingerprint, so the same outcome again is
 //! `Unchanged`, and a signature arriving after a FAIL records PASS and releases the image.
@@ -19,7 +20,7 @@ use super::decide::{Context, Facts, Need};
 use super::subject::{Source, Subject};
 use crate::names::Digest;
 use crate::policy::{OnFail, Policy, SignatureKind, Signatures};
-use crate::signature::{SignatureCheck, SignatureVerdict, cosign, gate};
+use crate::signature::{SignatureCheck, SignatureVerdict, cosign, gate, managed};
 use crate::verdict::{Evaluation, Verdict};
 
 /// What the signature gate adds to a scan's evaluation.
@@ -100,15 +101,11 @@ fn policy_for<'p>(subject: &Subject, policy: &'p Policy) -> Option<&'p Signature
         return None;
     }
     let signatures = policy.for_repository(&subject.repository).signatures?;
-    signatures
-        .value
-        .require
-        .contains(&SignatureKind::CosignKey)
-        .then_some(signatures.value)
+    (!signatures.value.require.is_empty()).then_some(signatures.value)
 }
 
 /// The signature gate's part in `scan`'s verdict: `Ok(None)` when it has none (no `signatures`
-/// policy, or the scan failed: a FAIL needs no signature read).
+/// policy, or the scan failed: a FAIL needs no signature read). Every required kind must pass.
 pub(super) fn part(
     subject: &Subject,
     policy: &Policy,
@@ -122,49 +119,39 @@ pub(super) fn part(
     if scan.verdict == Verdict::Fail {
         return Ok(None);
     }
-    let keys = signatures.pem_keys();
-    let need = |need: Need| Unknown::Need(Box::new(need));
-    let Some(own) = &facts.signatures else {
-        return Err(need(Need::Signatures {
-            repository: subject.repository.clone(),
-            digest: subject.digest.clone(),
-        }));
-    };
-    let check = cosign::check(&subject.digest, own, &keys);
-    if let SignatureCheck::Signed { key } = check {
-        return Ok(Some(SignaturePart::Pass { key, via: None }));
-    }
-    let Some(parents) = &facts.parents else {
-        return Err(need(Need::ParentIndexes {
-            repository: subject.repository.clone(),
-            digest: subject.digest.clone(),
-        }));
-    };
-    if !parents.indexes.is_empty() {
-        let Some(index_signatures) = &facts.index_signatures else {
-            return Err(need(Need::IndexSignatures {
-                repository: subject.repository.clone(),
-                digests: parents
-                    .indexes
-                    .iter()
-                    .map(|p| p.manifest.digest.clone())
-                    .collect(),
-            }));
+    let mut signed = Vec::new();
+    let mut via = None;
+    let mut failed = None;
+    for kind in &signatures.require {
+        let (check, covered_by) = match kind {
+            SignatureKind::CosignKey => cosign_check(subject, signatures, facts)?,
+            SignatureKind::EcrManaged => (managed_check(subject, signatures, facts)?, None),
+            // Refused by validation until verified (docs/signatures.md): never passes.
+            SignatureKind::Notation => (SignatureCheck::Unsigned, None),
         };
-        for (index, signed) in index_signatures {
-            if let SignatureCheck::Signed { key } = cosign::check(index, signed, &keys) {
-                return Ok(Some(SignaturePart::Pass {
-                    key,
-                    via: Some(index.clone()),
-                }));
+        match check {
+            SignatureCheck::Signed { key } => {
+                signed.push(key);
+                via = via.or(covered_by);
+            }
+            // A signing job that failed is the reason, whatever else is missing.
+            check @ SignatureCheck::SigningFailed { .. } => failed = Some(check),
+            check => {
+                failed.get_or_insert(check);
             }
         }
     }
+    let Some(check) = failed else {
+        return Ok(Some(SignaturePart::Pass {
+            key: signed.join("+"),
+            via,
+        }));
+    };
     let Some(pushed_at) = &facts.pushed_at else {
-        return Err(need(Need::PushedAt {
+        return Err(Unknown::Need(Box::new(Need::PushedAt {
             repository: subject.repository.clone(),
             digest: subject.digest.clone(),
-        }));
+        })));
     };
     // An image whose push time is unknown has no grace left.
     let pushed_at = pushed_at.unwrap_or(DateTime::<Utc>::MIN_UTC);
@@ -182,10 +169,94 @@ pub(super) fn part(
     }
 }
 
-/// What the policy trusts, for the message: the names of the trusted keys.
+/// The image's cosign check: its own signatures, else those of the indexes naming it as a
+/// platform image (with the index whose signature covers it).
+fn cosign_check(
+    subject: &Subject,
+    signatures: &Signatures,
+    facts: &Facts,
+) -> Result<(SignatureCheck, Option<Digest>), Unknown> {
+    let keys = signatures.pem_keys();
+    let need = |need: Need| Unknown::Need(Box::new(need));
+    let Some(own) = &facts.signatures else {
+        return Err(need(Need::Signatures {
+            repository: subject.repository.clone(),
+            digest: subject.digest.clone(),
+        }));
+    };
+    let check = cosign::check(&subject.digest, own, &keys);
+    if matches!(check, SignatureCheck::Signed { .. }) {
+        return Ok((check, None));
+    }
+    let Some(parents) = &facts.parents else {
+        return Err(need(Need::ParentIndexes {
+            repository: subject.repository.clone(),
+            digest: subject.digest.clone(),
+        }));
+    };
+    if parents.indexes.is_empty() {
+        return Ok((check, None));
+    }
+    let Some(index_signatures) = &facts.index_signatures else {
+        return Err(need(Need::IndexSignatures {
+            repository: subject.repository.clone(),
+            digests: parents
+                .indexes
+                .iter()
+                .map(|p| p.manifest.digest.clone())
+                .collect(),
+        }));
+    };
+    for (index, signed) in index_signatures {
+        if let covered @ SignatureCheck::Signed { .. } = cosign::check(index, signed, &keys) {
+            return Ok((covered, Some(index.clone())));
+        }
+    }
+    Ok((check, None))
+}
+
+/// The image's ECR managed signing check: its signing status per required profile.
+fn managed_check(
+    subject: &Subject,
+    signatures: &Signatures,
+    facts: &Facts,
+) -> Result<SignatureCheck, Unknown> {
+    let Some(statuses) = &facts.managed_signing else {
+        return Err(Unknown::Need(Box::new(Need::ManagedSigning {
+            repository: subject.repository.clone(),
+            digest: subject.digest.clone(),
+        })));
+    };
+    let required = signatures
+        .ecr_managed
+        .as_ref()
+        .map(|p| p.signing_profiles.as_slice())
+        .unwrap_or_default();
+    Ok(managed::check(required, statuses))
+}
+
+/// What the policy trusts, for the message: the names of the trusted keys, the signing profiles
+/// ECR must have signed with.
 fn expected(signatures: &Signatures) -> String {
-    let names: Vec<&str> = signatures.keys.iter().map(|k| k.name.as_str()).collect();
-    format!("a cosign signature by {}", names.join(" or "))
+    let mut expected = Vec::new();
+    for kind in &signatures.require {
+        match kind {
+            SignatureKind::CosignKey => {
+                let names: Vec<&str> = signatures.keys.iter().map(|k| k.name.as_str()).collect();
+                expected.push(format!("a cosign signature by {}", names.join(" or ")));
+            }
+            SignatureKind::EcrManaged => {
+                let profiles = signatures
+                    .ecr_managed
+                    .as_ref()
+                    .map(|p| p.signing_profiles.join(", "))
+                    .unwrap_or_default();
+                expected.push(format!("ECR managed signing COMPLETE with {profiles}"));
+            }
+            SignatureKind::Notation => expected.push("a Notation signature".to_owned()),
+        }
+    }
+    expected.join(" and ")
 }
 
 /// When the image's verdict waits for its signature: the end of its grace (the driver schedules

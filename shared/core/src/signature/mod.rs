@@ -5,6 +5,7 @@
 //!   referrer whose `subject` is the image), each layer a simple-signing payload with its ECDSA
 //!   P-256 / SHA-256 signature in the `dev.cosignproject.cosign/signature` annotation. The payload
 //!   names the digest it signs: a valid signature over another digest is `digest_mismatch`.
+//! - [`managed`]: ECR managed signing — the image's signing status per required profile.
 //! - the trusted keys are [`crate::trusted_key`]'s, parsed from the policy's PEM.
 //! - [`gate`]: a check becomes a verdict: a signature may arrive after its image, so an image
 //!   without a valid trusted signature is PENDING for `grace_seconds` after its push (nothing
@@ -15,6 +16,7 @@
 //! (docs/signatures.md).
 
 pub mod cosign;
+pub mod managed;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;

@@ -16,7 +16,7 @@ use warden_core::ports::{
 };
 use warden_core::records::{
     ImageEntry, ImageResource, ImageState, ImageView, IndexClaim, IndexRecord, Manifest,
-    ScanCoverage, TagRemoval, VerdictClaim, VerdictRecord,
+    ScanCoverage, SigningStatus, TagRemoval, VerdictClaim, VerdictRecord,
 };
 use warden_core::signature::cosign::SignedPayload;
 use warden_core::verdict::Finding;
@@ -237,7 +237,7 @@ impl ImageStatus for Registry {
     }
 }
 
-/// No image of this registry is signed: it holds no `.sig` manifests.
+/// No image of this registry is signed: it holds no `.sig` manifests and no signing jobs.
 #[async_trait]
 impl ImageSignatures for Registry {
     async fn cosign_signatures(
@@ -245,6 +245,15 @@ impl ImageSignatures for Registry {
         _: &RepositoryName,
         _: &Digest,
     ) -> Result<Vec<SignedPayload>, PortError> {
+        Ok(Vec::new())
+    }
+
+    /// No signing configuration: no image has a signing job.
+    async fn managed_signing(
+        &self,
+        _: &RepositoryName,
+        _: &Digest,
+    ) -> Result<Vec<SigningStatus>, PortError> {
         Ok(Vec::new())
     }
 }

@@ -9,11 +9,13 @@ use async_trait::async_trait;
 use aws_sdk_ecr::types::ImageIdentifier;
 use warden_core::names::{Digest, RepositoryName};
 use warden_core::ports::{ImageSignatures, PortError};
+use warden_core::records::SigningStatus;
 use warden_core::replicate::image::referrer_tags;
 use warden_core::signature::cosign::{LayerRef, SignedPayload, signature_layers};
 
 use super::EcrRegistry;
 use super::download::{DOWNLOAD, download_error, success};
+use crate::runtime::errors::port_error;
 use crate::runtime::tls;
 
 /// A simple-signing payload is a few hundred bytes; anything over this is no signature payload.
@@ -128,5 +130,40 @@ impl ImageSignatures for EcrSignatures {
             }
         }
         Ok(signed)
+    }
+
+    async fn managed_signing(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<Vec<SigningStatus>, PortError> {
+        const OP: &str = "ecr:DescribeImageSigningStatus";
+        let out = self
+            .registry
+            .client
+            .describe_image_signing_status()
+            .set_registry_id(self.registry.registry_id.clone())
+            .repository_name(repository.as_str())
+            .image_id(
+                ImageIdentifier::builder()
+                    .image_digest(digest.as_str())
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| port_error(OP, e))?;
+        Ok(out
+            .signing_statuses()
+            .iter()
+            .map(|s| SigningStatus {
+                profile_arn: s.signing_profile_arn().unwrap_or_default().to_owned(),
+                status: s
+                    .status()
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_default(),
+                failure_code: s.failure_code().map(str::to_owned),
+                failure_reason: s.failure_reason().map(str::to_owned),
+            })
+            .collect())
     }
 }
