@@ -11,16 +11,18 @@ use anyhow::Context as _;
 use serde_json::json;
 use warden_aws::adapters::ecr::EcrRegistry;
 use warden_aws::adapters::ecr::signatures::EcrSignatures;
+use warden_aws::adapters::kms_keys::KmsPublicKeys;
 use warden_aws::functions::scan_gate::{ScanGate, ScanGateConfig};
 use warden_aws::{ApiCalls, load_sdk_config};
 use warden_core::message::Body;
 use warden_core::operator::image_arg::{ImageArg, parse_image_arg};
 use warden_core::plan::Action;
 use warden_core::policy::{Policy, SignatureKind, Signatures};
-use warden_core::ports::ImageSignatures as _;
+use warden_core::ports::{ImageSignatures as _, PublicKeys as _};
 use warden_core::records::ImageEntry;
 use warden_core::scan_gate::{Report, Subject, image_subject};
 use warden_core::signature::{SignatureEvidence, SignatureVerdict, evidence};
+use warden_core::trusted_key::TrustedKey;
 use warden_core::verdict::Verdict;
 
 use crate::aws::{Place, for_image};
@@ -101,7 +103,13 @@ async fn gate_image(
         .map(|s| s.value.clone());
     // Read first: the signatures are shown whatever `--apply` then does.
     let signature = match &signatures {
-        Some(policy) => Some(signature_evidence(policy, &registry, image, &state.entry).await),
+        Some(policy) => {
+            let read = SignatureRead {
+                registry: &registry,
+                keys: &KmsPublicKeys::from_sdk(&place.home, calls),
+            };
+            Some(signature_evidence(policy, &read, image, &state.entry).await)
+        }
         None => None,
     };
     let (report, verdict) = scan_verdict(args, calls, &place, policy, &subject).await?;
@@ -160,28 +168,49 @@ impl SignatureShown {
 /// verdict and exit code stand either way).
 async fn signature_evidence(
     policy: &Signatures,
-    registry: &EcrRegistry,
+    read: &SignatureRead<'_>,
     image: &ImageArg,
     entry: &ImageEntry,
 ) -> SignatureShown {
     if !policy.require.contains(&SignatureKind::CosignKey) {
         return SignatureShown::Unread {
-            unread: "only cosign-key signatures are checked by this version".into(),
+            unread: "only cosign-key signatures are shown here (the verdict checks the others)"
+                .into(),
         };
     }
-    let read = EcrSignatures::new(registry.clone())
+    let signed = EcrSignatures::new(read.registry.clone())
         .cosign_signatures(&image.repository, &entry.digest)
         .await;
-    match read {
-        Ok(signed) => {
+    let keys = trusted_keys(policy, read.keys).await;
+    match (signed, keys) {
+        (Ok(signed), Ok(keys)) => {
             let now = chrono::Utc::now();
-            let found = evidence(policy, &entry.digest, &signed, entry.pushed_at, now);
+            let found = evidence(policy, &keys, &entry.digest, &signed, entry.pushed_at, now);
             SignatureShown::Evidence(found)
         }
-        Err(e) => SignatureShown::Unread {
+        (Err(e), _) => SignatureShown::Unread {
             unread: format!("the signatures could not be read: {e}"),
         },
+        (_, Err(e)) => SignatureShown::Unread {
+            unread: format!("a trusted key could not be read: {e}"),
+        },
     }
+}
+
+/// Where the gate reads signatures and the KMS keys' public halves.
+struct SignatureRead<'a> {
+    registry: &'a EcrRegistry,
+    keys: &'a KmsPublicKeys,
+}
+
+/// The policy's PEM keys and its KMS keys' public keys (1 kms:GetPublicKey each).
+async fn trusted_keys(policy: &Signatures, kms: &KmsPublicKeys) -> Result<Vec<TrustedKey>, String> {
+    let mut keys = policy.pem_keys();
+    for (name, key_id) in policy.kms_keys() {
+        let public = kms.public_key(key_id).await.map_err(|e| e.to_string())?;
+        keys.push(TrustedKey::from_kms(name, &public)?);
+    }
+    Ok(keys)
 }
 
 /// What was read of the image.

@@ -208,6 +208,10 @@ pub(crate) fn load_policy(path: &Path) -> anyhow::Result<Policy> {
 
 fn explain(event: &Path, policy: Option<&Path>) -> anyhow::Result<ExitCode> {
     let bytes = read(event)?;
+    if let Some(deadline) = grace_deadline(&bytes) {
+        emit(&serde_json::to_string_pretty(&deadline)?)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let incoming = parse_incoming(&bytes).with_context(|| format!("{}", event.display()))?;
     let mut out = describe(&incoming);
     if let Some(path) = policy {
@@ -226,6 +230,30 @@ fn explain(event: &Path, policy: Option<&Path>) -> anyhow::Result<ExitCode> {
     }
     emit(&serde_json::to_string_pretty(&out)?)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// What the end of a signature grace asks of scan-gate (the payload its one-time schedule
+/// sends), when `bytes` is one: the image it evaluates again.
+fn grace_deadline(bytes: &[u8]) -> Option<Value> {
+    use warden_core::event::FunctionInput as _;
+    let value: Value = serde_json::from_slice(bytes).ok()?;
+    value.get("signature_deadline")?;
+    match warden_core::scan_gate::Input::parse(value) {
+        Ok(warden_core::scan_gate::Input::Deadline(d)) => Some(json!({
+            "kind": "signature_deadline",
+            "function": "scan-gate",
+            "account": d.account,
+            "region": d.region,
+            "repository": d.repository,
+            "digest": d.digest,
+            "at": d.at,
+            "does": "evaluates the image again as ECR describes it now (its signature's grace ended)",
+        })),
+        Ok(_) => None,
+        Err(refused) => {
+            Some(json!({"kind": "signature_deadline", "malformed": refused.to_string()}))
+        }
+    }
 }
 
 fn validate(path: &Path) -> anyhow::Result<ExitCode> {

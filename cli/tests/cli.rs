@@ -52,6 +52,7 @@ const FIXTURES: &[(&str, &str)] = &[
         "inspector_scan",
     ),
     ("other.ec2-instance-state-change.json", "ignored"),
+    ("scan-gate.signature-deadline.json", "signature_deadline"),
     ("scheduled-event.json", "schedule"),
     ("sns.warden-message.json", "sns"),
     ("sqs.inspector2-finding-batch.json", "sqs"),

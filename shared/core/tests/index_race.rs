@@ -132,6 +132,7 @@ impl Interleaved<'_> {
                 publisher: self.topic,
                 status: self.registry,
                 signatures: self.registry,
+                public_keys: self.registry,
                 deadlines: None,
             };
             let report = handle_event(&event, self.policy, &ctx, &ports).await?;
@@ -200,6 +201,7 @@ fn a_pass_derived_from_a_sibling_that_failed_meanwhile_is_never_written() {
         publisher: &topic,
         status: &registry,
         signatures: &registry,
+        public_keys: &registry,
         deadlines: None,
     };
     for (child, second) in [(&amd, 10), (&arm, 11)] {
@@ -297,6 +299,7 @@ fn a_pushed_index_claim_derived_from_a_record_that_changed_meanwhile_writes_noth
         publisher: &topic,
         status: &registry,
         signatures: &registry,
+        public_keys: &registry,
         deadlines: None,
     };
     let failing = scan(&amd.digest, json!({"CRITICAL": 1}), 5);

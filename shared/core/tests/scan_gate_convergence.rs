@@ -162,6 +162,7 @@ fn deliver(world: &World, events: &[Event], retag_at: Option<usize>) -> EndState
         publisher: &world.topic,
         status: &world.registry,
         signatures: &world.registry,
+        public_keys: &world.registry,
         deadlines: None,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()

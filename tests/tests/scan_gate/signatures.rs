@@ -473,3 +473,114 @@ async fn ecr_managed_signing_complete_passes_and_failed_is_signing_failed() {
     );
     assert_eq!(recorded(&s, "sig/managed", &fresh).await, None);
 }
+
+/// A KMS key made in the account (ECC_NIST_P256, SIGN_VERIFY), as `cosign generate-key-pair
+/// --kms awskms:///...` makes one; its ARN.
+async fn kms_key(s: &Setup, spec: aws_sdk_kms::types::KeySpec) -> String {
+    let kms = aws_sdk_kms::Client::new(&s.acct.sdk);
+    let made = kms
+        .create_key()
+        .key_spec(spec)
+        .key_usage(aws_sdk_kms::types::KeyUsageType::SignVerify)
+        .send()
+        .await
+        .unwrap();
+    made.key_metadata().unwrap().arn().unwrap().to_owned()
+}
+
+/// `cosign sign --key awskms:///<key>`: the simple-signing payload signed by KMS (Sign, RAW,
+/// ECDSA_SHA_256), pushed as the image's `.sig` manifest.
+async fn kms_sign(s: &Setup, key: &str, repository: &str, digest: &Digest) {
+    use base64::Engine as _;
+    let (payload, _) = cosign_sign(&cosign_key().0, digest);
+    let kms = aws_sdk_kms::Client::new(&s.acct.sdk);
+    let signed = kms
+        .sign()
+        .key_id(key)
+        .message(aws_sdk_kms::primitives::Blob::new(payload.clone()))
+        .message_type(aws_sdk_kms::types::MessageType::Raw)
+        .signing_algorithm(aws_sdk_kms::types::SigningAlgorithmSpec::EcdsaSha256)
+        .send()
+        .await
+        .unwrap();
+    let signature =
+        base64::engine::general_purpose::STANDARD.encode(signed.signature().unwrap().as_ref());
+    s.acct
+        .push_cosign_signature(repository, digest, &payload, &signature)
+        .await;
+}
+
+/// scan-gate trusting only the KMS key `key` (named `kms-release`) for `sig/*`.
+async fn kms_gate(s: &Setup, key: &str) -> ScanGate {
+    let policy = Policy::from_yaml(&format!(
+        "version: 1\nrepositories:\n  - match: 'sig/*'\n    gate: {{ max_findings: {{ CRITICAL: 0 }}, on_fail: quarantine }}\n    signatures:\n      require: [cosign-key]\n      keys:\n        - {{ name: kms-release, kms_key_id: '{key}' }}\n"
+    ))
+    .unwrap();
+    let (topic, _) = s.acct.topic_with_queue(None).await;
+    let config = ScanGateConfig {
+        table: s.gate_table.clone(),
+        topic_arn: Some(topic),
+        dry_run: false,
+    };
+    ScanGate::new(&s.acct.sdk, &s.acct.clients.calls, policy, config)
+}
+
+/// A KMS key is trusted through its public key (kms:GetPublicKey, once per container: the
+/// second image's verification reads none); a signature by KMS passes, one by another key does
+/// not; a key that is not ECC_NIST_P256 is an error naming the key, never a PASS.
+#[tokio::test]
+async fn a_kms_key_is_trusted_through_its_public_key_read_once_per_container() {
+    let (_, pem) = cosign_key();
+    let mut s = signed_setup(&pem, "").await;
+    let key = kms_key(&s, aws_sdk_kms::types::KeySpec::EccNistP256).await;
+    s.gate = kms_gate(&s, &key).await;
+    s.acct.create_repository("sig/kms").await;
+    let (stranger, _) = cosign_key();
+    let mut reads = Vec::new();
+    for (seed, tag) in [("first", "v1"), ("second", "v2"), ("other", "v3")] {
+        let (digest, _) = s.acct.push("sig/kms", seed, Some(tag)).await;
+        pushed_ago(&s, "sig/kms", &digest, 3_600).await;
+        if seed == "other" {
+            sign(&s, "sig/kms", &digest, &stranger, &digest).await;
+        } else {
+            kms_sign(&s, &key, "sig/kms", &digest).await;
+        }
+        let (response, made) = run(&s, clean_scan(&s, "sig/kms", &digest, &[tag]).await).await;
+        reads.push(made.get("KMS.GetPublicKey").copied().unwrap_or(0));
+        let (verdict, fingerprint) = recorded(&s, "sig/kms", &digest).await.unwrap();
+        if seed == "other" {
+            assert_eq!(verdict, "FAIL", "{response}");
+            assert!(
+                fingerprint.ends_with("|signature:untrusted_signer"),
+                "{fingerprint}"
+            );
+        } else {
+            assert_eq!(verdict, "PASS", "{response}");
+            assert!(
+                fingerprint.ends_with("|signed:kms-release"),
+                "{fingerprint}"
+            );
+        }
+    }
+    assert_eq!(
+        reads,
+        [1, 0, 0],
+        "the public key is read once per container"
+    );
+
+    let rsa = kms_key(&s, aws_sdk_kms::types::KeySpec::Rsa2048).await;
+    s.gate = kms_gate(&s, &rsa).await;
+    let (digest, _) = s.acct.push("sig/kms", "rsa", Some("v4")).await;
+    pushed_ago(&s, "sig/kms", &digest, 3_600).await;
+    let (response, _) = run(&s, clean_scan(&s, "sig/kms", &digest, &["v4"]).await).await;
+    let text = response.to_string();
+    assert!(
+        text.contains("signatures key `kms-release`") && text.contains("not ECC_NIST_P256"),
+        "{text}"
+    );
+    assert_eq!(
+        recorded(&s, "sig/kms", &digest).await,
+        None,
+        "no verdict on an unusable key"
+    );
+}

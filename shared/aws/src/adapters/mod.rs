@@ -14,6 +14,8 @@ pub mod deadlines;
 pub mod ecr;
 #[cfg(feature = "scan-gate")]
 pub mod findings;
+#[cfg(feature = "scan-gate")]
+pub mod kms_keys;
 #[cfg(feature = "tag-guard")]
 pub mod ledger;
 #[cfg(any(

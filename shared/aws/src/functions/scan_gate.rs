@@ -24,6 +24,7 @@ use crate::adapters::deadlines::{ScheduleTarget, SchedulerDeadlines};
 use crate::adapters::ecr::EcrRegistry;
 use crate::adapters::ecr::signatures::EcrSignatures;
 use crate::adapters::findings::Scanners;
+use crate::adapters::kms_keys::KmsPublicKeys;
 use crate::adapters::publisher::SnsPublisher;
 use crate::adapters::verdicts::DynamoVerdicts;
 use crate::runtime::config::assume_role;
@@ -84,6 +85,8 @@ pub struct ScanGate {
     scanners: Scanners,
     verdicts: DynamoVerdicts,
     dynamodb: aws_sdk_dynamodb::Client,
+    /// The public keys of the KMS keys the policy trusts (read in this deployment's account).
+    public_keys: KmsPublicKeys,
     /// The client and settings of the grace deadlines' schedules, when a policy requires
     /// signatures.
     deadlines: Option<(aws_sdk_scheduler::Client, GraceDeadlineConfig)>,
@@ -106,6 +109,7 @@ impl ScanGate {
             table: config.table.clone(),
             signatures: EcrSignatures::new(registry.clone()),
             registry,
+            public_keys: KmsPublicKeys::from_sdk(sdk, calls),
             deadlines: None,
             scanners: Scanners::from_sdk(sdk, calls),
             verdicts: DynamoVerdicts::new(dynamodb.clone(), config.table),
@@ -175,6 +179,7 @@ impl ScanGate {
                 publisher: &self.publisher,
                 status: &there.registry,
                 signatures: &there.signatures,
+                public_keys: &self.public_keys,
                 deadlines,
             },
             None => Ports {
@@ -185,6 +190,7 @@ impl ScanGate {
                 publisher: &self.publisher,
                 status: &self.registry,
                 signatures: &self.signatures,
+                public_keys: &self.public_keys,
                 deadlines,
             },
         }

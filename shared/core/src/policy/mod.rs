@@ -216,6 +216,15 @@ impl Signatures {
         self.on_fail.unwrap_or(OnFail::Quarantine)
     }
 
+    /// The KMS keys trusted for cosign signatures, (name, key id): their public keys are read by
+    /// the function that checks (kms:GetPublicKey).
+    pub fn kms_keys(&self) -> Vec<(&str, &str)> {
+        self.keys
+            .iter()
+            .filter_map(|k| Some((k.name.as_str(), k.kms_key_id.as_deref()?)))
+            .collect()
+    }
+
     /// The PEM keys trusted for cosign signatures (validation refused a policy where one does
     /// not parse; KMS keys are read by the function that checks).
     pub fn pem_keys(&self) -> Vec<crate::trusted_key::TrustedKey> {

@@ -1,6 +1,6 @@
 //! What the schema cannot say about a `signatures` section: each required kind has what it is
 //! checked against (and nothing is given for a kind not required), every key is a PEM that parses
-//! as an ECDSA P-256 public key (KMS keys are not read yet), key names are distinct, and every
+//! as an ECDSA P-256 public key (a KMS key's is checked when it is read), key names are distinct, and every
 //! signing-profile ARN names an AWS Signer signing profile.
 
 use std::collections::BTreeSet;
@@ -129,10 +129,14 @@ fn key_problems(problems: &mut Vec<Problem>, at: &str, keys: Option<&Value>) {
             }),
             _ => {}
         }
-        if key.get("kms_key_id").is_some() {
+        if key
+            .get("kms_key_id")
+            .and_then(Value::as_str)
+            .is_some_and(|id| id.trim().is_empty())
+        {
             problems.push(Problem {
                 path: format!("{at}.keys[{j}].kms_key_id"),
-                message: "KMS keys are not read by this version: give the key's public key as `pem` (`aws kms get-public-key` returns it, DER in base64)".into(),
+                message: "an empty key id: give the key's id, ARN, alias name or alias ARN".into(),
             });
         }
         if let Some(pem) = key.get("pem").and_then(Value::as_str)
@@ -240,7 +244,6 @@ mod tests {
             "repositories[0].signatures.keys[0].pem: not an ECDSA P-256 public key in PEM",
             "repositories[0].signatures.keys[1].name: key `a` is listed twice",
             "repositories[0].signatures.keys[1]: give `pem` or `kms_key_id`, not both",
-            "repositories[0].signatures.keys[1].kms_key_id: KMS keys are not read by this version",
             "repositories[0].signatures.keys[1].pem: not an ECDSA P-256 public key in PEM",
         ];
         assert_eq!(found.len(), expected.len(), "{found:#?}");

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::PortError;
 use crate::names::{Digest, RepositoryName};
-use crate::records::{GraceDeadline, ImageState, SigningStatus};
+use crate::records::{GraceDeadline, ImageState, KmsPublicKey, SigningStatus};
 use crate::signature::cosign::SignedPayload;
 
 /// cosign's signatures of an image, as cosign stores them by tag.
@@ -57,4 +57,12 @@ pub trait GraceDeadlines: Send + Sync {
     /// schedule (1 CreateSchedule), named after the image and the time, deleted once it ran. One
     /// that exists already (the same deadline scheduled before) counts as made.
     async fn schedule(&self, deadline: &GraceDeadline) -> Result<(), PortError>;
+}
+
+/// The public keys of the KMS keys a policy trusts.
+#[async_trait]
+pub trait PublicKeys: Send + Sync {
+    /// `key_id`'s public key: 1 kms:GetPublicKey the first time this container asks for the key,
+    /// none after (a key's public half never changes).
+    async fn public_key(&self, key_id: &str) -> Result<KmsPublicKey, PortError>;
 }

@@ -19,6 +19,7 @@ use crate::records::{
     VerdictClaim, VerdictRecord,
 };
 use crate::signature::cosign::SignedPayload;
+use crate::trusted_key::TrustedKey;
 use crate::verdict::{self, Evaluation, Finding, Verdict};
 
 pub const FUNCTION: &str = "scan-gate";
@@ -93,6 +94,8 @@ pub struct Facts {
     pub pushed_at: Option<Option<DateTime<Utc>>>,
     /// ECR managed signing's status of the image, per signing profile.
     pub managed_signing: Option<Vec<SigningStatus>>,
+    /// The policy's KMS keys, their public keys read.
+    pub kms_keys: Option<Vec<TrustedKey>>,
 }
 
 /// A multi-arch index naming the image as one of its platform images.
@@ -173,6 +176,9 @@ pub enum Need {
         repository: RepositoryName,
         digests: Vec<Digest>,
     },
+    /// The public keys of the policy's KMS keys, (name, key id) each (1 kms:GetPublicKey per key
+    /// the first time a container asks, none after).
+    KmsKeys { keys: Vec<(String, String)> },
     /// ECR managed signing's status of the image (1 DescribeImageSigningStatus).
     ManagedSigning {
         repository: RepositoryName,

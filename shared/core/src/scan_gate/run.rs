@@ -17,9 +17,10 @@ use crate::plan::Plan;
 use crate::policy::Policy;
 use crate::ports::{
     GraceDeadlines, ImageCatalog, ImageFindings, ImageManifests, ImageSignatures, ImageStatus,
-    MAX_BATCH_GET_IMAGE_IDS, PortError, Publisher, VerdictStore,
+    MAX_BATCH_GET_IMAGE_IDS, PortError, PublicKeys, Publisher, VerdictStore,
 };
 use crate::records::{GraceDeadline, ImageResource, IndexClaim, IndexRecord, VerdictClaim};
+use crate::trusted_key::TrustedKey;
 use crate::verdict::{Finding, Verdict};
 
 pub struct Ports<'a> {
@@ -34,6 +35,8 @@ pub struct Ports<'a> {
     pub status: &'a dyn ImageStatus,
     /// Its cosign signatures, and its indexes'.
     pub signatures: &'a dyn ImageSignatures,
+    /// The public keys of the KMS keys the policy trusts.
+    pub public_keys: &'a dyn PublicKeys,
     /// The evaluation at the end of an image's signature grace; `None` where nothing schedules
     /// (`warden gate`): the image is evaluated again on its next event.
     pub deadlines: Option<&'a dyn GraceDeadlines>,
@@ -485,6 +488,19 @@ async fn fill(need: Need, facts: &mut Facts, ports: &Ports<'_>) -> Result<(), Po
                 signed.push((digest, payloads));
             }
             facts.index_signatures = Some(signed);
+        }
+        Need::KmsKeys { keys } => {
+            let mut trusted = Vec::with_capacity(keys.len());
+            for (name, key_id) in keys {
+                let public = ports.public_keys.public_key(&key_id).await?;
+                let key =
+                    TrustedKey::from_kms(&name, &public).map_err(|message| PortError::Invalid {
+                        operation: "kms:GetPublicKey",
+                        message: format!("signatures key `{name}`: {message}"),
+                    })?;
+                trusted.push(key);
+            }
+            facts.kms_keys = Some(trusted);
         }
         Need::ManagedSigning { repository, digest } => {
             facts.managed_signing = Some(

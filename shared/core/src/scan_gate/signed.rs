@@ -176,8 +176,20 @@ fn cosign_check(
     signatures: &Signatures,
     facts: &Facts,
 ) -> Result<(SignatureCheck, Option<Digest>), Unknown> {
-    let keys = signatures.pem_keys();
     let need = |need: Need| Unknown::Need(Box::new(need));
+    let mut keys = signatures.pem_keys();
+    let kms = signatures.kms_keys();
+    if !kms.is_empty() {
+        let Some(read) = &facts.kms_keys else {
+            return Err(need(Need::KmsKeys {
+                keys: kms
+                    .iter()
+                    .map(|(name, id)| ((*name).to_owned(), (*id).to_owned()))
+                    .collect(),
+            }));
+        };
+        keys.extend(read.iter().cloned());
+    }
     let Some(own) = &facts.signatures else {
         return Err(need(Need::Signatures {
             repository: subject.repository.clone(),

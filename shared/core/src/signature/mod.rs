@@ -23,6 +23,7 @@ use serde::Serialize;
 
 use crate::names::Digest;
 use crate::policy::{SignatureKind, Signatures};
+use crate::trusted_key::TrustedKey;
 use cosign::SignedPayload;
 
 /// What the signatures on one image show.
@@ -114,16 +115,18 @@ pub struct SignatureEvidence {
     pub not_checked: Vec<SignatureKind>,
 }
 
-/// The evidence of `subject`'s cosign signatures under `policy`, for an image pushed at
-/// `pushed_at` (unknown: no grace is left), at `now`.
+/// The evidence of `subject`'s cosign signatures under `policy`, checked against `keys` (its PEM
+/// keys and its KMS keys' public keys), for an image pushed at `pushed_at` (unknown: no grace is
+/// left), at `now`.
 pub fn evidence(
     policy: &Signatures,
+    keys: &[TrustedKey],
     subject: &Digest,
     signed: &[SignedPayload],
     pushed_at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> SignatureEvidence {
-    let check = cosign::check(subject, signed, &policy.pem_keys());
+    let check = cosign::check(subject, signed, keys);
     let verdict = gate(
         &check,
         pushed_at.unwrap_or(DateTime::<Utc>::MIN_UTC),

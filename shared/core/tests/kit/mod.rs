@@ -12,11 +12,11 @@ use warden_core::message::Message;
 use warden_core::names::{Digest, RepositoryName, Tag};
 use warden_core::ports::{
     ImageCatalog, ImageFindings, ImageManifests, ImageSignatures, ImageStatus, Page, PortError,
-    Publisher, VerdictLookup, VerdictStore,
+    PublicKeys, Publisher, VerdictLookup, VerdictStore,
 };
 use warden_core::records::{
-    ImageEntry, ImageResource, ImageState, ImageView, IndexClaim, IndexRecord, Manifest,
-    ScanCoverage, SigningStatus, TagRemoval, VerdictClaim, VerdictRecord,
+    ImageEntry, ImageResource, ImageState, ImageView, IndexClaim, IndexRecord, KmsPublicKey,
+    Manifest, ScanCoverage, SigningStatus, TagRemoval, VerdictClaim, VerdictRecord,
 };
 use warden_core::signature::cosign::SignedPayload;
 use warden_core::verdict::Finding;
@@ -208,6 +208,17 @@ fn entry(digest: &Digest, manifest: &Manifest, tags: &[Tag]) -> ImageEntry {
         subject: None,
         archived_at: None,
         activated_at: None,
+    }
+}
+
+/// This world trusts no KMS key: asking for one is a wrong policy (the kit's policies give none).
+#[async_trait]
+impl PublicKeys for Registry {
+    async fn public_key(&self, key_id: &str) -> Result<KmsPublicKey, PortError> {
+        Err(PortError::Invalid {
+            operation: "kms:GetPublicKey",
+            message: format!("no KMS key {key_id} in this world"),
+        })
     }
 }
 
