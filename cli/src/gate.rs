@@ -19,7 +19,7 @@ use warden_core::operator::image_arg::{ImageArg, parse_image_arg};
 use warden_core::plan::Action;
 use warden_core::policy::{Policy, SignatureKind, Signatures};
 use warden_core::ports::{ImageSignatures as _, PublicKeys as _};
-use warden_core::records::ImageEntry;
+use warden_core::records::{ImageEntry, ImageState};
 use warden_core::scan_gate::{Report, Subject, image_subject};
 use warden_core::signature::{SignatureEvidence, SignatureVerdict, evidence};
 use warden_core::trusted_key::TrustedKey;
@@ -104,11 +104,7 @@ async fn gate_image(
     // Read first: the signatures are shown whatever `--apply` then does.
     let signature = match &signatures {
         Some(policy) => {
-            let read = SignatureRead {
-                registry: &registry,
-                keys: &KmsPublicKeys::from_sdk(&place.home, calls),
-            };
-            Some(signature_evidence(policy, &read, image, &state.entry).await)
+            Some(shown_signature(policy, &registry, &place, calls, image, &state).await)
         }
         None => None,
     };
@@ -195,6 +191,22 @@ async fn signature_evidence(
             unread: format!("a trusted key could not be read: {e}"),
         },
     }
+}
+
+/// The signature evidence of the image `state` describes, read where `place` says.
+async fn shown_signature(
+    policy: &Signatures,
+    registry: &EcrRegistry,
+    place: &Place,
+    calls: &ApiCalls,
+    image: &ImageArg,
+    state: &ImageState,
+) -> SignatureShown {
+    let read = SignatureRead {
+        registry,
+        keys: &KmsPublicKeys::from_sdk(&place.home, calls),
+    };
+    signature_evidence(policy, &read, image, &state.entry).await
 }
 
 /// Where the gate reads signatures and the KMS keys' public halves.

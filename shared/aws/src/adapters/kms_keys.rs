@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 use warden_core::ports::{PortError, PublicKeys};
-use warden_core::records::KmsPublicKey;
+use warden_core::trusted_key::KmsPublicKey;
 
 use crate::runtime::errors::port_error;
 

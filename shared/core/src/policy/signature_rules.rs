@@ -42,17 +42,7 @@ pub(super) fn signature_problems(problems: &mut Vec<Problem>, at: &str, section:
             _ => {}
         }
     }
-    // Requiring a kind that is not verified would pass images on the other kinds alone: refused.
-    for kind in ["notation"] {
-        if required.contains(&kind) {
-            problems.push(Problem {
-                path: format!("{at}.require"),
-                message: format!(
-                    "{kind} signatures are not verified by this version yet (docs/signatures.md): require cosign-key only, or nothing would check {kind}"
-                ),
-            });
-        }
-    }
+    unverified_kinds(problems, &at, &required);
     key_problems(problems, &at, section.get("keys"));
     for field in ["notation", "ecr_managed"] {
         let profiles = section
@@ -70,6 +60,20 @@ pub(super) fn signature_problems(problems: &mut Vec<Problem>, at: &str, section:
                     ),
                 });
             }
+        }
+    }
+}
+
+/// Requiring a kind that is not verified would pass images on the other kinds alone: refused.
+fn unverified_kinds(problems: &mut Vec<Problem>, at: &str, required: &[&str]) {
+    for kind in ["notation"] {
+        if required.contains(&kind) {
+            problems.push(Problem {
+                path: format!("{at}.require"),
+                message: format!(
+                    "{kind} signatures are not verified by this version yet (docs/signatures.md): require cosign-key or ecr-managed, or nothing would check {kind}"
+                ),
+            });
         }
     }
 }

@@ -6,8 +6,9 @@ use chrono::{DateTime, Utc};
 
 use super::PortError;
 use crate::names::{Digest, RepositoryName};
-use crate::records::{GraceDeadline, ImageState, KmsPublicKey, SigningStatus};
+use crate::records::{GraceDeadline, ImageState, SigningStatus};
 use crate::signature::cosign::SignedPayload;
+use crate::trusted_key::KmsPublicKey;
 
 /// cosign's signatures of an image, as cosign stores them by tag.
 #[async_trait]

@@ -87,16 +87,3 @@ pub struct SigningStatus {
     pub failure_code: Option<String>,
     pub failure_reason: Option<String>,
 }
-
-/// A KMS key's public half, as kms:GetPublicKey gives it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KmsPublicKey {
-    /// The key as the policy names it (key id, key ARN, alias name or alias ARN).
-    pub key_id: String,
-    /// `KeySpec`, e.g. `ECC_NIST_P256`.
-    pub key_spec: Option<String>,
-    /// `SigningAlgorithms`, e.g. `ECDSA_SHA_256`.
-    pub signing_algorithms: Vec<String>,
-    /// The public key, a DER-encoded SubjectPublicKeyInfo.
-    pub der: Vec<u8>,
-}

@@ -467,6 +467,30 @@ async fn fill(need: Need, facts: &mut Facts, ports: &Ports<'_>) -> Result<(), Po
         Need::CurrentTags { repository, digest } => {
             facts.current_tags = Some(ports.images.tags_of(&repository, &digest).await?)
         }
+        need @ (Need::Signatures { .. }
+        | Need::IndexSignatures { .. }
+        | Need::KmsKeys { .. }
+        | Need::ManagedSigning { .. }
+        | Need::PushedAt { .. }) => fill_signed(need, facts, ports).await?,
+        Need::ImageTags {
+            repository,
+            digest,
+            tags,
+        } => {
+            facts.image = Some(
+                ports
+                    .images
+                    .image_and_tags(&repository, &digest, &tags)
+                    .await?,
+            )
+        }
+    }
+    Ok(())
+}
+
+/// The facts of the signature gate: signatures, trusted keys, signing status, push time.
+async fn fill_signed(need: Need, facts: &mut Facts, ports: &Ports<'_>) -> Result<(), PortError> {
+    match need {
         Need::Signatures { repository, digest } => {
             facts.signatures = Some(
                 ports
@@ -513,18 +537,7 @@ async fn fill(need: Need, facts: &mut Facts, ports: &Ports<'_>) -> Result<(), Po
         Need::PushedAt { repository, digest } => {
             facts.pushed_at = Some(ports.status.pushed_at(&repository, &digest).await?)
         }
-        Need::ImageTags {
-            repository,
-            digest,
-            tags,
-        } => {
-            facts.image = Some(
-                ports
-                    .images
-                    .image_and_tags(&repository, &digest, &tags)
-                    .await?,
-            )
-        }
+        _ => {}
     }
     Ok(())
 }

@@ -147,6 +147,18 @@ pub(super) fn part(
             via,
         }));
     };
+    past_grace(subject, signatures, ctx, facts, check)
+}
+
+/// A check that did not pass, against the grace after the push (read now): PENDING inside it,
+/// FAIL past it.
+fn past_grace(
+    subject: &Subject,
+    signatures: &Signatures,
+    ctx: &Context,
+    facts: &Facts,
+    check: SignatureCheck,
+) -> Result<Option<SignaturePart>, Unknown> {
     let Some(pushed_at) = &facts.pushed_at else {
         return Err(Unknown::Need(Box::new(Need::PushedAt {
             repository: subject.repository.clone(),

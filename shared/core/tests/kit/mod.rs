@@ -15,10 +15,11 @@ use warden_core::ports::{
     PublicKeys, Publisher, VerdictLookup, VerdictStore,
 };
 use warden_core::records::{
-    ImageEntry, ImageResource, ImageState, ImageView, IndexClaim, IndexRecord, KmsPublicKey,
-    Manifest, ScanCoverage, SigningStatus, TagRemoval, VerdictClaim, VerdictRecord,
+    ImageEntry, ImageResource, ImageState, ImageView, IndexClaim, IndexRecord, Manifest,
+    ScanCoverage, SigningStatus, TagRemoval, VerdictClaim, VerdictRecord,
 };
 use warden_core::signature::cosign::SignedPayload;
+use warden_core::trusted_key::KmsPublicKey;
 use warden_core::verdict::Finding;
 
 /// The gate the scan-gate properties run under: no CRITICAL finding, quarantine on FAIL.

@@ -155,6 +155,7 @@ const JSON_MEMBERS: &[(&str, &str, &str)] = &[
     ("ECS", "services", "service"),
     ("ECS", "tasks", "task"),
     ("ECS", "serviceRevisionArns", "service-revision"),
+    ("KMS", "KeyId", "kms_key"),
 ];
 
 /// Query protocol (SNS, STS): form fields that name a resource.
