@@ -206,7 +206,7 @@ mod tests {
         assert_eq!(
             found,
             [
-                "repositories[0].signatures.require: notation signatures are not verified by this version yet (docs/signatures.md): require cosign-key only, or nothing would check notation"
+                "repositories[0].signatures.require: notation signatures are not verified by this version yet (docs/signatures.md): require cosign-key or ecr-managed, or nothing would check notation"
             ]
         );
     }
