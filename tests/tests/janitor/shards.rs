@@ -18,15 +18,23 @@ use warden_aws::runtime::lambda::Function as _;
 
 const NAMES: [&str; 5] = ["org/a", "org/b", "org/c", "org/d", "org/e"];
 
-/// Each repository: three builds and an untagged image, pushed in the same order in each twin.
+/// Each repository: three builds and an untagged image, pushed in the same order in each twin,
+/// each at its own second (pushes within one second would tie, and "most recent" with them).
 async fn registry(acct: &TestAccount) {
     for name in NAMES {
         acct.create_repository(name).await;
+        let mut pushed = Vec::new();
         for build in 1..=3 {
             let (seed, tag) = (format!("{name}-build-{build}"), format!("build-{build}"));
-            acct.push(name, &seed, Some(&tag)).await;
+            pushed.push(acct.push(name, &seed, Some(&tag)).await.0);
         }
-        acct.push(name, &format!("{name}-untagged"), None).await;
+        pushed.push(acct.push(name, &format!("{name}-untagged"), None).await.0);
+        let ages: Vec<_> = pushed
+            .iter()
+            .zip([400, 300, 200, 100])
+            .map(|(digest, age)| (digest, age, None))
+            .collect();
+        acct.age_images(name, &ages).await;
     }
 }
 
