@@ -11,17 +11,21 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use warden_aws::adapters::ecr::EcrRegistry;
+use warden_aws::adapters::ecr::signatures::EcrSignatures;
+use warden_aws::adapters::kms_keys::KmsPublicKeys;
 use warden_aws::{ApiCalls, load_sdk_config};
 use warden_core::image_ref::Reference;
 use warden_core::names::{Region, RepositoryName, Tag};
-use warden_core::operator::doctor::{Check, Facts, ImageFacts, Status, diagnose};
+use warden_core::operator::doctor::{Check, Facts, ImageFacts, SignatureFacts, Status, diagnose};
 use warden_core::operator::image_arg::{ImageArg, parse_image_arg};
 use warden_core::operator::resource_policy::Principal;
-use warden_core::policy::{DEFAULT_QUARANTINE_PREFIX, Policy};
-use warden_core::ports::ImageCatalog;
+use warden_core::policy::{DEFAULT_QUARANTINE_PREFIX, Policy, SignatureKind, Signatures};
+use warden_core::ports::{ImageCatalog, ImageSignatures as _};
 use warden_core::scan_gate::original_tag;
+use warden_core::signature::{evidence, expected};
 
 use crate::aws::for_image;
+use crate::gate::trusted_keys;
 use crate::{emit, load_policy};
 
 /// The commercial regions ECR serves, looked in when the repository is not where it was asked for.
@@ -92,10 +96,62 @@ pub fn run(args: &DoctorArgs, calls: &ApiCalls) -> anyhow::Result<ExitCode> {
     let checks = runtime.block_on(async {
         let sdk = load_sdk_config().await?;
         let place = for_image(&sdk, &image, policy.as_ref()).await?;
-        let facts = gather(&place, &image, principal, &prefix, &regions, calls).await?;
+        let mut facts = gather(&place, &image, principal, &prefix, &regions, calls).await?;
+        if let Some(signatures) = policy
+            .as_ref()
+            .and_then(|p| p.for_repository(&image.repository).signatures)
+        {
+            facts.signature = signature(&place, &facts, signatures.value, calls).await?;
+        }
         anyhow::Ok(diagnose(&facts))
     })?;
     report(args, &checks)
+}
+
+/// What the cosign signatures of the image prove (the image found, else the one quarantined under
+/// the tag), when the policy requires them: its `.sig` manifest and payloads, the KMS keys'
+/// public halves (gate.rs reads them the same way).
+async fn signature(
+    place: &crate::aws::Place,
+    facts: &Facts,
+    policy: &Signatures,
+    calls: &ApiCalls,
+) -> anyhow::Result<Option<SignatureFacts>> {
+    if !policy.require.contains(&SignatureKind::CosignKey) {
+        return Ok(None);
+    }
+    let registry = EcrRegistry::from_sdk(&place.sdk, calls).in_registry(&place.account);
+    let repository = &facts.image.repository;
+    let (digest, pushed_at) = match (&facts.found, facts.quarantined_as.first()) {
+        (Some(found), _) => (found.digest.clone(), found.pushed_at),
+        (None, Some(tag)) => match registry
+            .image_state(repository, &Reference::Tag(tag.clone()))
+            .await?
+        {
+            Some(state) => (state.entry.digest, state.entry.pushed_at),
+            None => return Ok(None),
+        },
+        (None, None) => return Ok(None),
+    };
+    let signed = EcrSignatures::new(registry)
+        .cosign_signatures(repository, &digest)
+        .await?;
+    let keys = trusted_keys(policy, &KmsPublicKeys::from_sdk(&place.home, calls))
+        .await
+        .map_err(anyhow::Error::msg)?;
+    let evidence = evidence(
+        policy,
+        &keys,
+        &digest,
+        &signed,
+        pushed_at,
+        chrono::Utc::now(),
+    );
+    Ok(Some(SignatureFacts {
+        digest,
+        evidence,
+        expected: expected(policy),
+    }))
 }
 
 /// scan-gate's quarantine prefix for the repository: the policy's, else the default.
@@ -136,6 +192,7 @@ async fn gather(
         quarantined_as: Vec::new(),
         pull_through: None,
         principal: None,
+        signature: None,
     };
     if !repository_exists {
         facts.pull_through = registry.pull_through_rule(&image.repository).await?;
@@ -164,6 +221,7 @@ async fn in_repository(
             tags: s.entry.tags,
             status: s.entry.status,
             archived_at: s.entry.archived_at,
+            pushed_at: s.entry.pushed_at,
         });
     if facts.found.is_none() {
         facts.pull_through = registry.pull_through_rule(&image.repository).await?;

@@ -216,7 +216,10 @@ struct SignatureRead<'a> {
 }
 
 /// The policy's PEM keys and its KMS keys' public keys (1 kms:GetPublicKey each).
-async fn trusted_keys(policy: &Signatures, kms: &KmsPublicKeys) -> Result<Vec<TrustedKey>, String> {
+pub(crate) async fn trusted_keys(
+    policy: &Signatures,
+    kms: &KmsPublicKeys,
+) -> Result<Vec<TrustedKey>, String> {
     let mut keys = policy.pem_keys();
     for (name, key_id) in policy.kms_keys() {
         let public = kms.public_key(key_id).await.map_err(|e| e.to_string())?;

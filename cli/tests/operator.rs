@@ -527,3 +527,60 @@ async fn gate_shows_the_signature_evidence_beside_the_scan() {
         "{shown}"
     );
 }
+
+/// `warden doctor` under a `signatures` policy: an image signed by a key the policy does not
+/// trust (its grace over) is a problem naming the key to sign with and the cosign command; one
+/// signed by the trusted key is fine.
+#[tokio::test]
+async fn doctor_explains_an_untrusted_signature_and_how_to_sign() {
+    let acct = Emulator::shared().account().await;
+    let (trusted, pem) = cosign_key();
+    let (stranger, _) = cosign_key();
+    let pem: Vec<String> = pem.lines().map(|l| format!("            {l}")).collect();
+    let policy = policy_file(
+        "doctor-signed",
+        &format!(
+            "version: 1\nrepositories:\n  - match: 'op/*'\n    gate: {{ max_findings: {{ CRITICAL: 0 }} }}\n    signatures:\n      require: [cosign-key]\n      keys:\n        - name: release\n          pem: |\n{}\n",
+            pem.join("\n")
+        ),
+    );
+    acct.create_repository("op/sig").await;
+    let mut checks = Vec::new();
+    for (seed, tag, key) in [("foreign", "v1", &stranger), ("ours", "v2", &trusted)] {
+        let (digest, _) = acct.push("op/sig", seed, Some(tag)).await;
+        acct.age_images("op/sig", &[(&digest, 3_600, None)]).await;
+        let (payload, signature) = cosign_sign(key, &digest);
+        acct.push_cosign_signature("op/sig", &digest, &payload, &signature)
+            .await;
+        let image = format!("op/sig:{tag}");
+        let out = warden(
+            &acct,
+            &["doctor", &image, "--policy", &policy, "--json"],
+            &[],
+        );
+        let json: Value =
+            serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", text(&out)));
+        let check = json
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["check"] == "signature")
+            .cloned()
+            .unwrap_or_else(|| panic!("no signature check: {json}"));
+        checks.push((digest, check));
+    }
+    let (digest, foreign) = &checks[0];
+    assert_eq!(foreign["status"], "problem", "{foreign}");
+    assert!(
+        foreign["found"]
+            .as_str()
+            .unwrap()
+            .starts_with("signed, but by no key the policy trusts"),
+        "{foreign}"
+    );
+    let fix = foreign["fix"].as_str().unwrap();
+    assert!(fix.contains("a cosign signature by release"), "{fix}");
+    assert!(fix.contains(&format!("op/sig@{digest}")), "{fix}");
+    assert_eq!(checks[1].1["status"], "ok", "{}", checks[1].1);
+    assert_eq!(checks[1].1["found"], "signed by release");
+}

@@ -20,7 +20,7 @@ use super::decide::{Context, Facts, Need};
 use super::subject::{Source, Subject};
 use crate::names::Digest;
 use crate::policy::{OnFail, Policy, SignatureKind, Signatures};
-use crate::signature::{SignatureCheck, SignatureVerdict, cosign, gate, managed};
+use crate::signature::{SignatureCheck, SignatureVerdict, cosign, expected, gate, managed};
 use crate::verdict::{Evaluation, Verdict};
 
 /// What the signature gate adds to a scan's evaluation.
@@ -257,30 +257,6 @@ fn managed_check(
         .map(|p| p.signing_profiles.as_slice())
         .unwrap_or_default();
     Ok(managed::check(required, statuses))
-}
-
-/// What the policy trusts, for the message: the names of the trusted keys, the signing profiles
-/// ECR must have signed with.
-fn expected(signatures: &Signatures) -> String {
-    let mut expected = Vec::new();
-    for kind in &signatures.require {
-        match kind {
-            SignatureKind::CosignKey => {
-                let names: Vec<&str> = signatures.keys.iter().map(|k| k.name.as_str()).collect();
-                expected.push(format!("a cosign signature by {}", names.join(" or ")));
-            }
-            SignatureKind::EcrManaged => {
-                let profiles = signatures
-                    .ecr_managed
-                    .as_ref()
-                    .map(|p| p.signing_profiles.join(", "))
-                    .unwrap_or_default();
-                expected.push(format!("ECR managed signing COMPLETE with {profiles}"));
-            }
-            SignatureKind::Notation => expected.push("a Notation signature".to_owned()),
-        }
-    }
-    expected.join(" and ")
 }
 
 /// When the image's verdict waits for its signature: the end of its grace (the driver schedules

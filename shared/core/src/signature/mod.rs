@@ -145,3 +145,27 @@ pub fn evidence(
         not_checked,
     }
 }
+
+/// What a `signatures` policy trusts, in words for messages and the operator: the names of its
+/// keys, the signing profiles ECR must have signed with.
+pub fn expected(signatures: &Signatures) -> String {
+    let mut expected = Vec::new();
+    for kind in &signatures.require {
+        match kind {
+            SignatureKind::CosignKey => {
+                let names: Vec<&str> = signatures.keys.iter().map(|k| k.name.as_str()).collect();
+                expected.push(format!("a cosign signature by {}", names.join(" or ")));
+            }
+            SignatureKind::EcrManaged => {
+                let profiles = signatures
+                    .ecr_managed
+                    .as_ref()
+                    .map(|p| p.signing_profiles.join(", "))
+                    .unwrap_or_default();
+                expected.push(format!("ECR managed signing COMPLETE with {profiles}"));
+            }
+            SignatureKind::Notation => expected.push("a Notation signature".to_owned()),
+        }
+    }
+    expected.join(" and ")
+}

@@ -2,8 +2,9 @@
 //! what was found and the fix. Pure: the CLI reads the [`Facts`] and prints the [`Check`]s.
 //!
 //! Order follows a pull: the repository in that region and account, the tag (or digest), whether
-//! scan-gate quarantined it, whether it is archived, then whether the repository policy lets the
-//! principal pull. A check that cannot be made because an earlier one failed is `NotChecked`.
+//! scan-gate quarantined it (and, under a `signatures` policy, what its cosign signatures prove),
+//! whether it is archived, then whether the repository policy lets the principal pull. A check
+//! that cannot be made because an earlier one failed is `NotChecked`.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -12,6 +13,7 @@ use super::image_arg::ImageArg;
 use super::resource_policy::{self, Decision, Principal};
 use crate::image_ref::Reference;
 use crate::names::{AccountId, Digest, Region, Tag};
+use crate::signature::{SignatureCheck, SignatureEvidence, SignatureVerdict};
 
 /// The two calls a pull makes against the repository (the token is account-wide, IAM only).
 pub const PULL_ACTIONS: [&str; 2] = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"];
@@ -51,6 +53,8 @@ pub struct ImageFacts {
     /// `ACTIVE`, `ARCHIVED` or `ACTIVATING`.
     pub status: Option<String>,
     pub archived_at: Option<DateTime<Utc>>,
+    /// When it was pushed (a signature's grace runs from it).
+    pub pushed_at: Option<DateTime<Utc>>,
 }
 
 /// A pull through cache rule: repositories named `<prefix>/<upstream repository>` are created and
@@ -90,6 +94,18 @@ pub struct Facts {
     /// The principal asked about, with the repository policy (`Some(None)`: the repository has
     /// none); `None` when no principal was given.
     pub principal: Option<(Principal, Option<String>)>,
+    /// What the cosign signatures of the image (the one found, or the one quarantined under the
+    /// tag) prove, when the repository's policy requires them.
+    pub signature: Option<SignatureFacts>,
+}
+
+/// One image's cosign signatures as the signature gate sees them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignatureFacts {
+    pub digest: Digest,
+    pub evidence: SignatureEvidence,
+    /// What the policy trusts, in words ("a cosign signature by release").
+    pub expected: String,
 }
 
 pub fn diagnose(facts: &Facts) -> Vec<Check> {
@@ -110,6 +126,9 @@ pub fn diagnose(facts: &Facts) -> Vec<Check> {
     }
     checks.push(image(facts));
     checks.push(quarantine(facts));
+    if let Some(signed) = &facts.signature {
+        checks.push(signature(facts, signed));
+    }
     checks.push(storage(facts));
     checks.push(repository_policy(facts));
     if let Some((principal, _)) = &facts.principal {
@@ -283,6 +302,50 @@ fn quarantine(f: &Facts) -> Check {
             "fix the findings and push a new image, or add a time-boxed exception to the policy's gate; scan-gate gives the tag back on PASS (`warden gate {}:{}` shows the verdict)",
             f.image.repository, f.quarantined_as[0]
         )),
+    }
+}
+
+/// Whether the image's signatures satisfy the policy, and how to sign it when they do not.
+fn signature(f: &Facts, s: &SignatureFacts) -> Check {
+    let image = format!("{}@{}", f.image.repository, s.digest);
+    let what = match &s.evidence.check {
+        SignatureCheck::Signed { key } => format!("signed by {key}"),
+        SignatureCheck::Unsigned => "no cosign signature".to_owned(),
+        SignatureCheck::UntrustedSigner => "signed, but by no key the policy trusts".to_owned(),
+        SignatureCheck::DigestMismatch { signed } => format!(
+            "a trusted key's signature over another image ({signed}): copied, not signed for this one"
+        ),
+        SignatureCheck::SigningFailed { profile } => {
+            format!("ECR managed signing failed ({profile})")
+        }
+        SignatureCheck::Revoked { by } => format!("its signature was revoked ({by})"),
+    };
+    let fix = format!(
+        "sign {image} with {}: `cosign sign --key <that key> {}`; scan-gate decides again when the signature's `.sig` push arrives (and releases a quarantined image on PASS)",
+        s.expected,
+        uri(&f.account, &f.region, &image)
+    );
+    let (status, found, fix) = match &s.evidence.verdict {
+        SignatureVerdict::Pass { .. } => (Status::Ok, what, None),
+        SignatureVerdict::Pending { until } => (
+            Status::Problem,
+            format!(
+                "{what}: scan-gate waits for a signature until {} (grace), then quarantines it",
+                until.to_rfc3339()
+            ),
+            Some(fix),
+        ),
+        SignatureVerdict::Fail { .. } => (
+            Status::Problem,
+            format!("{what}: the signature gate fails it"),
+            Some(fix),
+        ),
+    };
+    Check {
+        check: "signature",
+        status,
+        found,
+        fix,
     }
 }
 

@@ -15,10 +15,12 @@ fn facts(image: &str) -> Facts {
             tags: vec![Tag::new("v1").unwrap()],
             status: Some("ACTIVE".into()),
             archived_at: None,
+            pushed_at: None,
         }),
         quarantined_as: vec![],
         pull_through: None,
         principal: None,
+        signature: None,
     }
 }
 
@@ -103,4 +105,85 @@ fn a_cross_account_principal_without_a_grant_is_a_problem_with_the_statement_to_
     let same = Principal::parse("arn:aws:iam::123456789012:role/ecs-task").unwrap();
     f.principal = Some((same, None));
     assert_eq!(status(&diagnose(&f), "repository policy"), Status::Ok);
+}
+
+/// Under a `signatures` policy the doctor says what the image's signatures prove and how to sign
+/// it: a valid trusted signature is fine; none yet is the grace running out; a copied or foreign
+/// signature fails, each with the key expected and the cosign command.
+#[test]
+fn a_signature_by_no_trusted_key_is_a_problem_naming_the_key_to_sign_with() {
+    use crate::signature::{SignatureCheck, SignatureEvidence, SignatureVerdict};
+    let with = |check: SignatureCheck, verdict: SignatureVerdict| {
+        let mut f = facts("app/api:v1");
+        f.signature = Some(SignatureFacts {
+            digest: Digest::new(D).unwrap(),
+            evidence: SignatureEvidence {
+                check,
+                verdict,
+                not_checked: vec![],
+            },
+            expected: "a cosign signature by release".into(),
+        });
+        let checks = diagnose(&f);
+        checks.into_iter().find(|c| c.check == "signature").unwrap()
+    };
+    let signed = with(
+        SignatureCheck::Signed {
+            key: "release".into(),
+        },
+        SignatureVerdict::Pass {
+            key: "release".into(),
+        },
+    );
+    assert_eq!(
+        (signed.status, signed.found.as_str()),
+        (Status::Ok, "signed by release")
+    );
+    let foreign = with(
+        SignatureCheck::UntrustedSigner,
+        SignatureVerdict::Fail {
+            reason: "untrusted_signer",
+        },
+    );
+    assert_eq!(foreign.status, Status::Problem);
+    assert!(
+        foreign
+            .found
+            .starts_with("signed, but by no key the policy trusts"),
+        "{foreign:?}"
+    );
+    let fix = foreign.fix.unwrap();
+    assert!(fix.contains("with a cosign signature by release"), "{fix}");
+    assert!(
+        fix.contains(&format!(
+            "cosign sign --key <that key> 123456789012.dkr.ecr.us-east-1.amazonaws.com/app/api@{D}"
+        )),
+        "{fix}"
+    );
+    let until = chrono::DateTime::parse_from_rfc3339("2026-12-06T21:10:00Z")
+        .unwrap()
+        .to_utc();
+    let waiting = with(
+        SignatureCheck::Unsigned,
+        SignatureVerdict::Pending { until },
+    );
+    assert_eq!(waiting.status, Status::Problem);
+    assert!(
+        waiting
+            .found
+            .contains("until 2026-12-06T21:10:00+00:00 (grace)"),
+        "{waiting:?}"
+    );
+    let copied = with(
+        SignatureCheck::DigestMismatch {
+            signed: "sha256:aa".into(),
+        },
+        SignatureVerdict::Fail {
+            reason: "digest_mismatch",
+        },
+    );
+    assert!(
+        copied.found.contains("over another image (sha256:aa)"),
+        "{copied:?}"
+    );
 }
