@@ -66,6 +66,12 @@ _ASSUMED = (
     "an image in an account the policy's `accounts` names with a role_arn: the CLI tests use one "
     "account (aws-config's AssumeRoleProvider makes the call; no interceptor counts its client)",
 )
+# A signatures policy's KMS key, read for its public half (gate and doctor show the evidence):
+# tests/tests/scan_gate/signatures.rs reaches it through the Lambda (scan-gate.calls).
+_KMS_KEYS = (
+    "shared/aws/src/adapters/kms_keys.rs", None, "scan-gate",
+    "a signatures policy with a kms_key_id: the CLI tests' keys are PEM",
+)
 # The janitor run `plan cleanup` and `cleanup` make (janitor::run, as the Lambda's), on paths the
 # CLI's tests do not reach; tests/tests/janitor/ reaches each through the Lambda (janitor.calls).
 _JANITOR_READS = {
@@ -121,8 +127,13 @@ UNTESTED: dict[str, dict[str, tuple[str, str | None, str | None, str]]] = {
             "--apply with --topic-arn or a policy route: the CLI tests give neither",
         ),
         "sts:AssumeRole": _ASSUMED,
+        "kms:GetPublicKey": _KMS_KEYS,
+        "ecr:DescribeImageSigningStatus": (
+            "shared/aws/src/adapters/ecr/signatures.rs", None, "scan-gate",
+            "a signatures policy requiring ecr-managed: the CLI tests' require cosign-key",
+        ),
     },
-    "Doctor": {"sts:AssumeRole": _ASSUMED},
+    "Doctor": {"sts:AssumeRole": _ASSUMED, "kms:GetPublicKey": _KMS_KEYS},
     "ReplicateBackfill": {
         **{
             action: ("shared/aws/src/adapters/ecr/repository_create.rs", marker, "replicator",
