@@ -6,7 +6,7 @@ job succeeds is not the registry's to decide: a job stays IN_PROGRESS until a te
 
 from __future__ import annotations
 
-import fnmatch
+import re
 from typing import Any
 
 from moto.core.exceptions import ServiceException
@@ -19,6 +19,15 @@ from .patching import patch
 MAX_RULES = 10
 MAX_FILTERS = 100
 STATUSES = ("IN_PROGRESS", "COMPLETE", "FAILED")
+# SigningRepositoryFilter.filter: "Pattern: ^(?:[a-z0-9*]+(?:[._-][a-z0-9*]+)*/)*[a-z0-9*]+(?:[._-][a-z0-9*]+)*$",
+# 1 to 256 characters.
+FILTER = re.compile(r"(?:[a-z0-9*]+(?:[._-][a-z0-9*]+)*/)*[a-z0-9*]+(?:[._-][a-z0-9*]+)*")
+
+
+def _matches(filter_: str, repository: str) -> bool:
+    """WILDCARD_MATCH: "the * character matches any sequence of characters" (nothing else is a
+    wildcard)."""
+    return re.fullmatch(".*".join(re.escape(part) for part in filter_.split("*")), repository) is not None
 
 
 class SigningConfigurationNotFoundException(ServiceException):
@@ -35,7 +44,7 @@ def _rules_matching(account: str, region: str, repository: str) -> list[str]:
     profiles = []
     for rule in rules:
         filters = rule.get("repositoryFilters") or []
-        if not filters or any(fnmatch.fnmatchcase(repository, f.get("filter", "")) for f in filters):
+        if not filters or any(_matches(f["filter"], repository) for f in filters):
             if rule["signingProfileArn"] not in profiles:
                 profiles.append(rule["signingProfileArn"])
     return profiles
@@ -55,6 +64,9 @@ def _put_signing_configuration(self: responses.ECRResponse) -> ActionResult:
         for f in filters or []:
             if f.get("filterType") != "WILDCARD_MATCH":
                 raise InvalidParameterException(f"Invalid filterType: {f.get('filterType')}")
+            value = f.get("filter")
+            if not isinstance(value, str) or not 1 <= len(value) <= 256 or not FILTER.fullmatch(value):
+                raise InvalidParameterException(f"Invalid repository filter: {value!r}")
     backend = self.ecr_backend
     _CONFIGURATIONS[(backend.account_id, backend.region_name)] = {"rules": rules}
     return ActionResult({"signingConfiguration": {"rules": rules}})

@@ -584,3 +584,28 @@ async fn a_kms_key_is_trusted_through_its_public_key_read_once_per_container() {
         "no verdict on an unusable key"
     );
 }
+
+/// A tag shaped like cosign's signature tag is still a tag: pushed onto a failed image, it is
+/// taken away like any other (the image it names is re-evaluated too), never left deployable.
+#[tokio::test]
+async fn a_sig_shaped_tag_pushed_onto_a_failed_image_is_taken_away() {
+    let (_, pem) = cosign_key();
+    let s = signed_setup(&pem, "").await;
+    s.acct.create_repository("sig/sneaky").await;
+    let (bad, _) = s.acct.push("sig/sneaky", "bad", Some("v1")).await;
+    s.acct
+        .seed_scan("sig/sneaky", &bad, "COMPLETE", vec![], false)
+        .await;
+    let scan = basic_scan(&s.acct, "sig/sneaky", &bad, &["v1"], json!({"CRITICAL": 1}));
+    run(&s, scan).await;
+    assert_eq!(
+        tags_of(&s.acct.tags_by_digest("sig/sneaky").await, &bad),
+        [q("v1", &bad)]
+    );
+    let sneaky = format!("sha256-{}.sig", "ab".repeat(32));
+    s.acct.push("sig/sneaky", "bad", Some(&sneaky)).await;
+    let (response, _) = run(&s, push_of(&s.acct, "sig/sneaky", &bad, &sneaky)).await;
+    let tags = tags_of(&s.acct.tags_by_digest("sig/sneaky").await, &bad);
+    assert!(!tags.contains(&sneaky), "{tags:?} {response}");
+    assert!(tags.contains(&q(&sneaky, &bad)), "{tags:?} {response}");
+}

@@ -1,6 +1,7 @@
 //! The public keys of the KMS keys a policy trusts for cosign signatures ([`PublicKeys`]): one
 //! kms:GetPublicKey per key the first time a container asks, kept for the container's life (a
-//! key's public half never changes; its private half never leaves KMS).
+//! key's public half never changes; its private half never leaves KMS). A key named by an alias is
+//! read every time: an alias can be pointed at another key (how asymmetric keys are rotated).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -35,6 +36,11 @@ impl KmsPublicKeys {
             .map(|read| read.get(key_id).cloned())
             .unwrap_or_default()
     }
+}
+
+/// An alias name (`alias/release`) or alias ARN (`arn:aws:kms:…:alias/release`).
+fn is_alias(key_id: &str) -> bool {
+    key_id.starts_with("alias/") || key_id.contains(":alias/")
 }
 
 #[async_trait]
@@ -74,9 +80,26 @@ impl PublicKeys for KmsPublicKeys {
                 .collect(),
             der,
         };
-        if let Ok(mut read) = self.read.lock() {
+        if !is_alias(key_id)
+            && let Ok(mut read) = self.read.lock()
+        {
             read.insert(key_id.to_owned(), key.clone());
         }
         Ok(key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_alias_is_told_from_a_key_by_its_form() {
+        assert!(is_alias("alias/release"));
+        assert!(is_alias("arn:aws:kms:us-east-1:111122223333:alias/release"));
+        assert!(!is_alias("1234abcd-12ab-34cd-56ef-1234567890ab"));
+        assert!(!is_alias(
+            "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+        ));
     }
 }

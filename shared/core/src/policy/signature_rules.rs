@@ -64,6 +64,35 @@ pub(super) fn signature_problems(problems: &mut Vec<Problem>, at: &str, section:
     }
 }
 
+/// A `signatures` section joins the scan gate's verdict: without a `gate` for its repositories
+/// (in its rule, or a rule whose pattern covers its pattern) nothing would decide, and unsigned
+/// images would pass unnoticed. Refused.
+pub(super) fn signatures_need_a_gate(problems: &mut Vec<Problem>, rules: &[Value]) {
+    let gated: Vec<globset::GlobMatcher> = rules
+        .iter()
+        .filter(|r| r.get("gate").is_some())
+        .filter_map(|r| r.get("match").and_then(Value::as_str))
+        .filter_map(|p| super::resolve::compile(p).ok())
+        .collect();
+    for (i, rule) in rules.iter().enumerate() {
+        let Some(pattern) = rule.get("match").and_then(Value::as_str) else {
+            continue;
+        };
+        if rule.get("signatures").is_none()
+            || rule.get("gate").is_some()
+            || gated.iter().any(|g| g.is_match(pattern))
+        {
+            continue;
+        }
+        problems.push(Problem {
+            path: format!("repositories[{i}].signatures"),
+            message: format!(
+                "no `gate` covers `{pattern}`: the signature joins the gate's verdict, so add a `gate` to this rule (or to a rule whose pattern covers it)"
+            ),
+        });
+    }
+}
+
 /// Requiring a kind that is not verified would pass images on the other kinds alone: refused.
 fn unverified_kinds(problems: &mut Vec<Problem>, at: &str, required: &[&str]) {
     for kind in ["notation"] {
@@ -165,8 +194,9 @@ mod tests {
     const PROFILE: &str = "arn:aws:signer:us-east-1:123456789012:/signing-profiles/release";
 
     fn load(signatures: &str) -> Result<Policy, Vec<String>> {
-        let yaml =
-            format!("version: 1\nrepositories:\n  - match: 'app/*'\n    signatures:\n{signatures}");
+        let yaml = format!(
+            "version: 1\nrepositories:\n  - match: 'app/*'\n    gate: {{ max_findings: {{ CRITICAL: 0 }} }}\n    signatures:\n{signatures}"
+        );
         Policy::from_yaml(&yaml).map_err(|e| e.problems.iter().map(ToString::to_string).collect())
     }
 
@@ -254,6 +284,36 @@ mod tests {
         for e in expected {
             assert!(found.iter().any(|p| p.starts_with(e)), "{e}: {found:#?}");
         }
+    }
+
+    /// A `signatures` section with no gate over its repositories would decide nothing: refused,
+    /// unless its rule or a broader one has a gate.
+    #[test]
+    fn signatures_without_a_gate_over_them_are_refused() {
+        let yaml = |gate_rule: &str| {
+            format!(
+                "version: 1\nrepositories:\n{gate_rule}  - match: 'app/*'\n    signatures:\n      require: [cosign-key]\n      keys:\n{}",
+                pem_key("k")
+            )
+        };
+        let refused = Policy::from_yaml(&yaml(""))
+            .err()
+            .map(|e| {
+                e.problems
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
+        assert_eq!(refused.len(), 1, "{refused:?}");
+        assert!(
+            refused[0].starts_with("repositories[0].signatures: no `gate` covers `app/*`"),
+            "{refused:?}"
+        );
+        let broader = "  - match: '**'\n    gate: { max_findings: { CRITICAL: 0 } }\n";
+        assert!(Policy::from_yaml(&yaml(broader)).is_ok());
+        let elsewhere = "  - match: 'web/*'\n    gate: { max_findings: { CRITICAL: 0 } }\n";
+        assert!(Policy::from_yaml(&yaml(elsewhere)).is_err());
     }
 
     #[test]

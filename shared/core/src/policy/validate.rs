@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::lifecycle_rules::{cleanup_rule_problems, lifecycle_problems};
 use super::problem::{PolicyError, Problem};
 use super::replication_rules::{native_precedence_problems, replication_problems};
-use super::signature_rules::signature_problems;
+use super::signature_rules::{signature_problems, signatures_need_a_gate};
 use super::{PolicyDocument, SCHEMA};
 use crate::mutability::MutabilityMode;
 
@@ -180,6 +180,7 @@ fn rule_problems(value: &Value) -> Vec<Problem> {
         signature_problems(&mut problems, &at, rule.get("signatures"));
     }
     native_precedence_problems(&mut problems, &rules);
+    signatures_need_a_gate(&mut problems, &rules);
     problems
 }
 

@@ -64,6 +64,7 @@ pub trait GraceDeadlines: Send + Sync {
 #[async_trait]
 pub trait PublicKeys: Send + Sync {
     /// `key_id`'s public key: 1 kms:GetPublicKey the first time this container asks for the key,
-    /// none after (a key's public half never changes).
+    /// none after (a key's public half never changes) — except for an alias, read each time (it
+    /// can be pointed at another key).
     async fn public_key(&self, key_id: &str) -> Result<KmsPublicKey, PortError>;
 }

@@ -11,7 +11,7 @@ use super::*;
 
 use crate::names::Digest;
 use crate::plan::{Action, Plan};
-use crate::policy::{Gate, OnFail};
+use crate::policy::Gate;
 use crate::records::VerdictRecord;
 use crate::verdict::{Evaluation, Verdict};
 
@@ -150,8 +150,11 @@ fn platform_images(subject: &Subject, gate: &Gate, facts: &Facts) -> Result<Vec<
 pub(super) fn pushed_step(o: &Outcome<'_>, gate: &Gate, facts: &Facts) -> Step {
     let nothing = |why: &str| Step::Done(Plan::nothing(format!("{}: {why}", o.at), o.dry));
     let prefix = prefix(gate);
-    if gate.on_fail != Some(OnFail::Quarantine) {
-        return nothing("pushed; the gate does not quarantine: nothing to take away");
+    // The part that failed the recorded verdict says whether it quarantines: the signature's
+    // `on_fail` for a signature FAIL, the gate's otherwise.
+    let signatures = o.resolved.signatures.map(|s| s.value);
+    if !super::signed::recorded_fail_quarantines(&o.evaluation.fingerprint, gate, signatures) {
+        return nothing("pushed; the failing gate does not quarantine: nothing to take away");
     }
     if o.subject
         .tags

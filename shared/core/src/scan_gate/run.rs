@@ -50,11 +50,12 @@ pub async fn handle_event(
     ports: &Ports<'_>,
 ) -> Result<Report, PortError> {
     let mut report = Report::default();
-    if let Some((repository, digest)) = signature_push(event) {
-        if let Err(e) = recheck(&repository, &digest, policy, ctx, ports, &mut report).await {
-            absorb(e, &mut report.errors)?;
-        }
-        return Ok(report);
+    // A signature's arrival re-evaluates the image it signs; the push is still a push of that tag
+    // (a failed image's manifest pushed under a `.sig`-shaped tag is taken away like any other).
+    if let Some((repository, digest)) = signature_push(event)
+        && let Err(e) = recheck(&repository, &digest, policy, ctx, ports, &mut report).await
+    {
+        absorb(e, &mut report.errors)?;
     }
     match subject(event) {
         Err(reason) => report.plans.push(Plan::nothing(reason, ctx.force_dry_run)),
@@ -67,8 +68,8 @@ pub async fn handle_event(
     Ok(report)
 }
 
-/// The end of an image's signature grace: the image evaluated again as ECR describes it now. `Err`
-/// only for retryable failures.
+/// The end of an image's signature grace: the image evaluated again as ECR describes it now, as of
+/// no earlier than the deadline. `Err` only for retryable failures.
 pub async fn handle_deadline(
     deadline: &GraceDeadline,
     policy: &Policy,
@@ -77,6 +78,12 @@ pub async fn handle_deadline(
 ) -> Result<Report, PortError> {
     let mut report = Report::default();
     let (repository, digest) = (&deadline.repository, &deadline.digest);
+    // The schedule fires at or after `at`; a clock a little behind must not find the grace still
+    // running (the schedule that just fired would not fire again).
+    let ctx = &Context {
+        now: ctx.now.max(deadline.at),
+        ..ctx.clone()
+    };
     if let Err(e) = recheck(repository, digest, policy, ctx, ports, &mut report).await {
         absorb(e, &mut report.errors)?;
     }
@@ -84,9 +91,9 @@ pub async fn handle_deadline(
 }
 
 /// An image evaluated again as ECR describes it now, because its signature arrived or its grace
-/// ended (1 DescribeImages, + 1 DescribeImageScanFindings when it says nothing of a scan). An index
-/// is not scanned: its platform images are evaluated, each as ECR describes it (a signature on an
-/// index covers them; their verdicts record the index's).
+/// ended: its manifest (1 BatchGetImage), then 1 DescribeImages (+ 1 DescribeImageScanFindings when
+/// it says nothing of a scan). An index is not scanned: its platform images are evaluated, each as
+/// ECR describes it (a signature on an index covers them; their verdicts record the index's).
 async fn recheck(
     repository: &RepositoryName,
     digest: &Digest,
@@ -97,33 +104,30 @@ async fn recheck(
 ) -> Result<(), PortError> {
     let at = format!("{repository}@{}", digest.short());
     if policy.for_repository(repository).signatures.is_none() {
-        let why = format!(
-            "{at}: signed, but no signatures policy covers {repository}: nothing to decide"
-        );
+        let why = format!("{at}: no signatures policy covers {repository}: nothing to re-evaluate");
         report.plans.push(Plan::nothing(why, ctx.force_dry_run));
         return Ok(());
     }
-    let Some(state) = ports.status.image_state(repository, digest).await? else {
-        let why = format!("{at}: no such image (deleted since?): nothing to decide");
-        report.plans.push(Plan::nothing(why, ctx.force_dry_run));
-        return Ok(());
-    };
-    let is_index = state
-        .entry
-        .manifest_media_type
-        .as_deref()
-        .is_some_and(|t| INDEX_TYPES.contains(&t));
-    if !is_index {
-        return evaluate_state(state, repository, policy, ctx, ports, report).await;
-    }
+    // The manifest first (1 BatchGetImage): an index is not scanned, its platform images are.
     let manifests = ports
         .images
         .manifests(repository, std::slice::from_ref(digest))
         .await?;
-    let children = manifests
-        .first()
-        .map(|m| platform_children(&m.bytes))
-        .unwrap_or_default();
+    let gone = || format!("{at}: no such image (deleted since?): nothing to decide");
+    let Some(manifest) = manifests.first() else {
+        report.plans.push(Plan::nothing(gone(), ctx.force_dry_run));
+        return Ok(());
+    };
+    let children = platform_children(&manifest.bytes);
+    if children.is_empty() {
+        return match ports.status.image_state(repository, digest).await? {
+            Some(state) => evaluate_state(state, repository, policy, ctx, ports, report).await,
+            None => {
+                report.plans.push(Plan::nothing(gone(), ctx.force_dry_run));
+                Ok(())
+            }
+        };
+    }
     for child in children {
         match ports.status.image_state(repository, &child).await? {
             Some(state) => evaluate_state(state, repository, policy, ctx, ports, report).await?,

@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use super::decide::{Context, Facts, Need};
 use super::subject::{Source, Subject};
 use crate::names::Digest;
-use crate::policy::{OnFail, Policy, SignatureKind, Signatures};
+use crate::policy::{Gate, OnFail, Policy, SignatureKind, Signatures};
 use crate::signature::{SignatureCheck, SignatureVerdict, cosign, expected, gate, managed};
 use crate::verdict::{Evaluation, Verdict};
 
@@ -54,7 +54,7 @@ impl SignaturePart {
                     "signature {reason}{}: expected {expected}",
                     detail(check)
                 ));
-                joined.fingerprint = format!("{}|signature:{reason}", scan.fingerprint);
+                joined.fingerprint = format!("{}{SIGNATURE_FAIL}{reason}", scan.fingerprint);
             }
         }
         joined
@@ -80,6 +80,22 @@ fn detail(check: &SignatureCheck) -> String {
         _ => String::new(),
     }
 }
+
+/// Whether a recorded FAIL quarantines: one the signature gate decided (its fingerprint carries
+/// the signature's reason) follows the `signatures` section's `on_fail`, any other the gate's.
+pub(super) fn recorded_fail_quarantines(
+    fingerprint: &str,
+    gate: &Gate,
+    signatures: Option<&Signatures>,
+) -> bool {
+    match signatures {
+        Some(s) if fingerprint.contains(SIGNATURE_FAIL) => s.on_fail() == OnFail::Quarantine,
+        _ => gate.on_fail == Some(OnFail::Quarantine),
+    }
+}
+
+/// What a FAIL the signature decided adds to the recorded fingerprint, before its reason.
+const SIGNATURE_FAIL: &str = "|signature:";
 
 /// What stops the signature part from being known yet.
 #[derive(Debug, Clone, PartialEq)]
