@@ -1,7 +1,8 @@
 //! Which roots the functions' HTTPS clients trust (`warden_aws::runtime::tls`), proven over real
 //! TLS: an OpenSSL front (tests/emulator/tls_front.py) serves the emulator on https://localhost
-//! with a certificate from a test CA (tests/fixtures/tls). The SDK's client and reqwest's both
-//! connect when given a bundle holding that CA, and both refuse the server with any other roots.
+//! with a certificate from a test CA (tests/fixtures/tls). The SDK's client, reqwest's and the
+//! signature payloads' hyper client all connect when given a bundle holding that CA, and refuse
+//! the server with any other roots.
 #![allow(clippy::unwrap_used)] // test code: a panic is a failed assertion
 
 use std::io::{BufRead, BufReader};
@@ -114,6 +115,26 @@ async fn reqwest_gets_the_same_roots_as_the_sdk_client() {
                 .send()
                 .await
                 .map(|r| r.status().as_u16())
+        }
+    };
+    assert_eq!(get(test_ca()).await.unwrap(), 200);
+    if let roots @ TrustRoots::Bundle(_) = TrustRoots::distribution() {
+        let refused = get(roots).await.unwrap_err();
+        assert!(refused.is_connect(), "{refused:?}");
+    }
+}
+
+/// scan-gate's signature payloads are fetched by hyper on the SDK's TLS stack (no reqwest in that
+/// function): the same roots, the same refusal.
+#[tokio::test]
+async fn the_signature_payload_client_gets_the_same_roots() {
+    use warden_aws::adapters::ecr::signatures::payload_client;
+    let front = TlsFront::start(&Emulator::shared().url);
+    let get = |roots: TrustRoots| {
+        let uri: http::Uri = format!("{}/moto-api/", front.url).parse().unwrap();
+        async move {
+            let client = payload_client(&roots).unwrap();
+            client.get(uri).await.map(|r| r.status().as_u16())
         }
     };
     assert_eq!(get(test_ca()).await.unwrap(), 200);

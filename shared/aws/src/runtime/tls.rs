@@ -160,7 +160,7 @@ impl TrustRoots {
 /// A reqwest client builder on the SDK's TLS stack, rustls on *ring* (installed as the process's
 /// provider unless one already is), verifying servers against [`TrustRoots::shared`]. Every
 /// reqwest client of a function starts here (Slack webhooks, registry blobs).
-#[cfg(any(feature = "notifier", feature = "replicator", feature = "scan-gate"))]
+#[cfg(any(feature = "notifier", feature = "replicator"))]
 pub fn reqwest_builder() -> reqwest::ClientBuilder {
     if rustls::crypto::CryptoProvider::get_default().is_none() {
         // Losing this race to another thread installing *ring* first is fine.

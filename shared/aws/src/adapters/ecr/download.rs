@@ -34,6 +34,7 @@ impl EcrRegistry {
 /// What a blob download error names: the operation, the blob (never a URL: ECR's are credentials).
 pub(crate) const DOWNLOAD: &str = "layer download";
 
+#[cfg(feature = "replicator")]
 pub(crate) fn download_error(digest: &Digest, error: reqwest::Error) -> PortError {
     PortError::Transient {
         operation: DOWNLOAD,
@@ -41,28 +42,36 @@ pub(crate) fn download_error(digest: &Digest, error: reqwest::Error) -> PortErro
     }
 }
 
-/// The response, or a typed error for its status: 5xx and 429 are retryable, the rest are not.
+/// A download's HTTP status as a port error, `None` when it succeeded: 5xx, 429 and 403 (an
+/// expired pre-signed URL: a retry asks for a new one) are retryable, the rest are not (`shown`:
+/// the status as the client prints it).
+pub(crate) fn status_error(digest: &Digest, status: u16, shown: &str) -> Option<PortError> {
+    if (200..300).contains(&status) {
+        return None;
+    }
+    let message = format!("layer {digest}: HTTP {shown}");
+    Some(if status >= 500 || status == 429 || status == 403 {
+        PortError::Transient {
+            operation: DOWNLOAD,
+            message,
+        }
+    } else {
+        PortError::Invalid {
+            operation: DOWNLOAD,
+            message,
+        }
+    })
+}
+
+/// The response, or a typed error for its status ([`status_error`]).
+#[cfg(feature = "replicator")]
 pub(crate) fn success(
     digest: &Digest,
     response: reqwest::Response,
 ) -> Result<reqwest::Response, PortError> {
     let status = response.status();
-    if status.is_success() {
-        return Ok(response);
+    match status_error(digest, status.as_u16(), &status.to_string()) {
+        None => Ok(response),
+        Some(error) => Err(error),
     }
-    let message = format!("layer {digest}: HTTP {status}");
-    Err(
-        if status.is_server_error() || status.as_u16() == 429 || status.as_u16() == 403 {
-            // 403: an expired pre-signed URL; a retry asks for a new one.
-            PortError::Transient {
-                operation: DOWNLOAD,
-                message,
-            }
-        } else {
-            PortError::Invalid {
-                operation: DOWNLOAD,
-                message,
-            }
-        },
-    )
 }

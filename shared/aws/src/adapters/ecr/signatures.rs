@@ -4,6 +4,9 @@
 //! scan-gate's verdict includes what they prove; `warden gate` shows it.
 
 use std::sync::OnceLock;
+use std::time::Duration;
+
+use http_body_util::BodyExt as _;
 
 use async_trait::async_trait;
 use aws_sdk_ecr::types::ImageIdentifier;
@@ -14,22 +17,56 @@ use warden_core::replicate::image::referrer_tags;
 use warden_core::signature::cosign::{LayerRef, SignedPayload, signature_layers};
 
 use super::EcrRegistry;
-use super::download::{DOWNLOAD, download_error, success};
+use super::download::{DOWNLOAD, status_error};
 use crate::runtime::errors::port_error;
 use crate::runtime::tls;
 
 /// A simple-signing payload is a few hundred bytes; anything over this is no signature payload.
 const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
 
+/// The HTTP(S) client the payloads are fetched with: hyper on the SDK's own TLS stack (rustls on
+/// *ring*, the roots of [`tls::TrustRoots::shared`]) — the crates the SDK's client already links,
+/// so scan-gate carries no second HTTP client.
+pub type PayloadClient = hyper_util::client::legacy::Client<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    http_body_util::Empty<bytes::Bytes>,
+>;
+
 /// One registry's signatures, with the HTTPS client for their payloads (made on first use: a
 /// function whose policy requires no signature never loads it).
 pub struct EcrSignatures {
     registry: EcrRegistry,
-    http: OnceLock<Result<reqwest::Client, String>>,
+    http: OnceLock<Result<PayloadClient, String>>,
+}
+
+/// How long one payload may take, connection included.
+const PAYLOAD_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The payloads' client, verifying servers against `roots` (the functions pass
+/// [`tls::TrustRoots::shared`]).
+pub fn payload_client(roots: &tls::TrustRoots) -> Result<PayloadClient, String> {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Losing this race to another thread installing *ring* first is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+    let builder = hyper_rustls::HttpsConnectorBuilder::new();
+    let builder = match roots.rustls_config() {
+        Some(config) => builder.with_tls_config(config),
+        None => builder
+            .with_provider_and_native_roots(rustls::crypto::ring::default_provider())
+            .map_err(|e| format!("the platform's root certificates: {e}"))?,
+    };
+    let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
+    http.enforce_http(false);
+    http.set_connect_timeout(Some(Duration::from_secs(5)));
+    let https = builder.https_or_http().enable_http1().wrap_connector(http);
+    Ok(
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build(https),
+    )
 }
 
 impl EcrSignatures {
-    /// Payloads are fetched with the SDK's TLS stack and roots ([`tls::reqwest_builder`]).
     pub fn new(registry: EcrRegistry) -> Self {
         Self {
             registry,
@@ -37,15 +74,9 @@ impl EcrSignatures {
         }
     }
 
-    fn http(&self) -> Result<&reqwest::Client, PortError> {
+    fn http(&self) -> Result<&PayloadClient, PortError> {
         self.http
-            .get_or_init(|| {
-                tls::reqwest_builder()
-                    .connect_timeout(std::time::Duration::from_secs(5))
-                    .timeout(std::time::Duration::from_secs(30))
-                    .build()
-                    .map_err(|e| e.to_string())
-            })
+            .get_or_init(|| payload_client(tls::TrustRoots::shared()))
             .as_ref()
             .map_err(|message| PortError::Invalid {
                 operation: DOWNLOAD,
@@ -53,44 +84,58 @@ impl EcrSignatures {
             })
     }
 
-    /// One layer's payload: 1 GetDownloadUrlForLayer and one GET (the URL is a credential: never
-    /// named in an error).
+    /// One layer's payload: 1 GetDownloadUrlForLayer and one GET of at most
+    /// [`MAX_PAYLOAD_BYTES`] (the URL is a credential: never named in an error). A 4xx other than
+    /// an expired URL (403) is no payload (skipped by the caller); 5xx, 429, 403, a timeout and
+    /// transport failures are transient.
     async fn payload(
         &self,
         repository: &RepositoryName,
         layer: &LayerRef,
     ) -> Result<Vec<u8>, PortError> {
-        let url = self
-            .registry
-            .layer_download_url(repository, &layer.digest)
-            .await?;
+        let digest = &layer.digest;
+        let url = self.registry.layer_download_url(repository, digest).await?;
+        let transient = |what: String| PortError::Transient {
+            operation: DOWNLOAD,
+            message: format!("layer {digest}: {what}"),
+        };
         let too_big = || PortError::Invalid {
             operation: DOWNLOAD,
             message: format!(
-                "{repository}@{}: more than a signature payload ({MAX_PAYLOAD_BYTES} bytes)",
-                layer.digest
+                "{repository}@{digest}: more than a signature payload ({MAX_PAYLOAD_BYTES} bytes)"
             ),
         };
-        // The copier's download mapping: a 4xx other than an expired URL (403) is no payload (it
-        // is skipped); 5xx, 429, 403 and transport failures are transient.
-        let sent = self.http()?.get(url).send().await;
-        let sent = sent.map_err(|e| download_error(&layer.digest, e))?;
-        let mut response = success(&layer.digest, sent)?;
-        if response
-            .content_length()
-            .is_some_and(|n| n > MAX_PAYLOAD_BYTES as u64)
-        {
+        let uri: http::Uri = url.parse().map_err(|_| PortError::Invalid {
+            operation: DOWNLOAD,
+            message: format!("layer {digest}: ECR's download URL does not parse"),
+        })?;
+        let response = tokio::time::timeout(PAYLOAD_TIMEOUT, self.http()?.get(uri))
+            .await
+            .map_err(|_| transient(format!("no answer within {PAYLOAD_TIMEOUT:?}")))?
+            .map_err(|e| transient(e.to_string()))?;
+        let status = response.status();
+        if let Some(error) = status_error(digest, status.as_u16(), &status.to_string()) {
+            return Err(error);
+        }
+        let declared = response
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > MAX_PAYLOAD_BYTES as u64) {
             return Err(too_big());
         }
+        let mut body = response.into_body();
         let mut bytes = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
+        while let Some(frame) = tokio::time::timeout(PAYLOAD_TIMEOUT, body.frame())
             .await
-            .map_err(|e| download_error(&layer.digest, e))?
+            .map_err(|_| transient(format!("no data within {PAYLOAD_TIMEOUT:?}")))?
         {
-            bytes.extend_from_slice(&chunk);
-            if bytes.len() > MAX_PAYLOAD_BYTES {
-                return Err(too_big());
+            let frame = frame.map_err(|e| transient(e.to_string()))?;
+            if let Ok(data) = frame.into_data() {
+                bytes.extend_from_slice(&data);
+                if bytes.len() > MAX_PAYLOAD_BYTES {
+                    return Err(too_big());
+                }
             }
         }
         Ok(bytes)
