@@ -313,6 +313,11 @@ async fn a_clean_buildx_push_is_promoted_as_its_index() {
 /// scan-gate on the replicator's table, publishing to a topic whose queue receives the PASS
 /// verdicts (the replicator's subscription filter).
 async fn gate_publishing_passes(s: &Setup) -> (ScanGate, String) {
+    gate_with_policy_publishing_passes(s, policy(&s.other.id)).await
+}
+
+/// [`gate_publishing_passes`] under `policy`.
+async fn gate_with_policy_publishing_passes(s: &Setup, policy: Policy) -> (ScanGate, String) {
     let (topic, _) = s.acct.topic_with_queue(None).await;
     let passes = s
         .acct
@@ -321,7 +326,7 @@ async fn gate_publishing_passes(s: &Setup) -> (ScanGate, String) {
     let gate = ScanGate::new(
         &s.acct.sdk,
         &s.acct.clients.calls,
-        policy(&s.other.id),
+        policy,
         ScanGateConfig {
             table: s.table.clone(),
             topic_arn: Some(topic),
@@ -365,21 +370,7 @@ async fn only_an_image_that_passed_both_gates_is_copied() {
         concurrency: 4,
     };
     let replicator = Replicator::new(&s.acct.sdk, &s.acct.clients.calls, policy(), config).unwrap();
-    let (topic, _) = s.acct.topic_with_queue(None).await;
-    let passes = s
-        .acct
-        .subscribed_queue(&topic, Some(r#"{"verdict": ["PASS"]}"#))
-        .await;
-    let gate = ScanGate::new(
-        &s.acct.sdk,
-        &s.acct.clients.calls,
-        policy(),
-        ScanGateConfig {
-            table: s.table.clone(),
-            topic_arn: Some(topic),
-            dry_run: false,
-        },
-    );
+    let (gate, passes) = gate_with_policy_publishing_passes(&s, policy()).await;
     s.acct.create_repository("team-a/signed").await;
     let mut pushed = Vec::new();
     for (seed, tag, key) in [("good", "v1", &trusted), ("bad", "v2", &stranger)] {
