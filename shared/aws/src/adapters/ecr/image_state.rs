@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use aws_sdk_ecr::operation::describe_image_scan_findings::DescribeImageScanFindingsError;
 use aws_sdk_ecr::operation::describe_images::DescribeImagesError;
-use aws_sdk_ecr::types::ImageIdentifier;
+use aws_sdk_ecr::types::{ImageDetail, ImageIdentifier};
 use chrono::{DateTime, Utc};
 use warden_core::image_ref::Reference;
 use warden_core::names::{Digest, RepositoryName};
@@ -28,6 +28,8 @@ fn severity_counts(
     SeverityCounts(counts)
 }
 
+const DESCRIBE: &str = "ecr:DescribeImages";
+
 impl EcrRegistry {
     /// The image a tag or digest names, `None` when ECR has none. One DescribeImages, and one
     /// DescribeImageScanFindings when DescribeImages says nothing of a scan.
@@ -36,39 +38,21 @@ impl EcrRegistry {
         repository: &RepositoryName,
         reference: &Reference,
     ) -> Result<Option<ImageState>, PortError> {
-        const OP: &str = "ecr:DescribeImages";
         let id = match reference {
             Reference::Tag(tag) => ImageIdentifier::builder().image_tag(tag.as_str()),
             Reference::Digest(digest) => ImageIdentifier::builder().image_digest(digest.as_str()),
         };
-        let out = match self
-            .client
-            .describe_images()
-            .set_registry_id(self.registry_id.clone())
-            .repository_name(repository.as_str())
-            .image_ids(id.build())
-            .send()
-            .await
-        {
-            Ok(out) => out,
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(DescribeImagesError::is_image_not_found_exception) =>
-            {
-                return Ok(None);
-            }
-            Err(e) => return Err(port_error(OP, e)),
-        };
-        let Some(detail) = out.image_details().first() else {
+        let Some(detail) = self.describe_one(repository, id.build()).await? else {
             return Ok(None);
         };
+        let detail = &detail;
         // Counts ECR leaves out are unknown, never 0 (docs/emulator.md, `scan_no_findings_counts`).
         let counts = detail
             .image_scan_findings_summary()
             .and_then(|s| s.finding_severity_counts())
             .map(severity_counts);
         let mut state = ImageState {
-            entry: image_entry(detail, OP)?,
+            entry: image_entry(detail, DESCRIBE)?,
             scan_status: detail
                 .image_scan_status()
                 .and_then(|s| s.status())
@@ -83,6 +67,32 @@ impl EcrRegistry {
             self.scan_state(repository, &mut state).await?;
         }
         Ok(Some(state))
+    }
+
+    /// The one image `id` names (1 DescribeImages); `None` when ECR has none.
+    async fn describe_one(
+        &self,
+        repository: &RepositoryName,
+        id: ImageIdentifier,
+    ) -> Result<Option<ImageDetail>, PortError> {
+        let out = self
+            .client
+            .describe_images()
+            .set_registry_id(self.registry_id.clone())
+            .repository_name(repository.as_str())
+            .image_ids(id)
+            .send()
+            .await;
+        match out {
+            Ok(out) => Ok(out.image_details().first().cloned()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(DescribeImagesError::is_image_not_found_exception) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(port_error(DESCRIBE, e)),
+        }
     }
 
     /// ECR's DescribeImages reference: "The new version of Amazon ECR Basic Scanning doesn't use the
@@ -148,31 +158,12 @@ impl ImageStatus for EcrRegistry {
         repository: &RepositoryName,
         digest: &Digest,
     ) -> Result<Option<DateTime<Utc>>, PortError> {
-        const OP: &str = "ecr:DescribeImages";
         let id = ImageIdentifier::builder()
             .image_digest(digest.as_str())
             .build();
-        match self
-            .client
-            .describe_images()
-            .set_registry_id(self.registry_id.clone())
-            .repository_name(repository.as_str())
-            .image_ids(id)
-            .send()
-            .await
-        {
-            Ok(out) => Ok(out
-                .image_details()
-                .first()
-                .and_then(|d| d.image_pushed_at())
-                .and_then(|t| DateTime::<Utc>::from_timestamp(t.secs(), t.subsec_nanos()))),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(DescribeImagesError::is_image_not_found_exception) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(port_error(OP, e)),
+        match self.describe_one(repository, id).await? {
+            Some(detail) => Ok(image_entry(&detail, DESCRIBE)?.pushed_at),
+            None => Ok(None),
         }
     }
 }
