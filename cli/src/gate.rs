@@ -18,9 +18,9 @@ use warden_core::message::Body;
 use warden_core::operator::image_arg::{ImageArg, parse_image_arg};
 use warden_core::plan::Action;
 use warden_core::policy::{Policy, SignatureKind, Signatures};
-use warden_core::ports::{ImageSignatures as _, PublicKeys as _};
+use warden_core::ports::ImageSignatures as _;
 use warden_core::records::{ImageEntry, ImageState};
-use warden_core::scan_gate::{Report, Subject, image_subject};
+use warden_core::scan_gate::{Report, Subject, image_subject, kms_keys};
 use warden_core::signature::{SignatureEvidence, SignatureVerdict, evidence};
 use warden_core::trusted_key::TrustedKey;
 use warden_core::verdict::Verdict;
@@ -215,16 +215,15 @@ struct SignatureRead<'a> {
     keys: &'a KmsPublicKeys,
 }
 
-/// The policy's PEM keys and its KMS keys' public keys (1 kms:GetPublicKey each).
+/// The policy's PEM keys and its KMS keys' public keys (1 kms:GetPublicKey each), as scan-gate
+/// reads them.
 pub(crate) async fn trusted_keys(
     policy: &Signatures,
     kms: &KmsPublicKeys,
 ) -> Result<Vec<TrustedKey>, String> {
     let mut keys = policy.pem_keys();
-    for (name, key_id) in policy.kms_keys() {
-        let public = kms.public_key(key_id).await.map_err(|e| e.to_string())?;
-        keys.push(TrustedKey::from_kms(name, &public)?);
-    }
+    let read = kms_keys(&policy.kms_keys(), kms).await;
+    keys.extend(read.map_err(|e| e.to_string())?);
     Ok(keys)
 }
 

@@ -33,6 +33,6 @@ pub use input::Input;
 pub use moves::amend;
 pub use naming::{original_tag, quarantine_tag};
 pub use report::{BatchReport, Report};
-pub use run::{Ports, gate_image, handle_batch, handle_deadline, handle_event};
+pub use run::{Ports, gate_image, handle_batch, handle_deadline, handle_event, kms_keys};
 pub use signed::pending_until;
 pub use subject::{Source, Subject, image_subject, signature_push, subject};

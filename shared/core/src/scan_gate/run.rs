@@ -492,6 +492,25 @@ async fn fill(need: Need, facts: &mut Facts, ports: &Ports<'_>) -> Result<(), Po
     Ok(())
 }
 
+/// The KMS keys a `signatures` policy trusts, (name, key id) each, as keys to verify with: each
+/// one's public half read ([`PublicKeys::public_key`]) and checked to be a cosign key (an unusable
+/// one is an error naming the policy's key, never skipped).
+pub async fn kms_keys(
+    keys: &[(&str, &str)],
+    public_keys: &dyn PublicKeys,
+) -> Result<Vec<TrustedKey>, PortError> {
+    let mut trusted = Vec::with_capacity(keys.len());
+    for (name, key_id) in keys {
+        let public = public_keys.public_key(key_id).await?;
+        let key = TrustedKey::from_kms(name, &public).map_err(|message| PortError::Invalid {
+            operation: "kms:GetPublicKey",
+            message: format!("signatures key `{name}`: {message}"),
+        })?;
+        trusted.push(key);
+    }
+    Ok(trusted)
+}
+
 /// The facts of the signature gate: signatures, trusted keys, signing status, push time.
 async fn fill_signed(need: Need, facts: &mut Facts, ports: &Ports<'_>) -> Result<(), PortError> {
     match need {
@@ -518,17 +537,9 @@ async fn fill_signed(need: Need, facts: &mut Facts, ports: &Ports<'_>) -> Result
             facts.index_signatures = Some(signed);
         }
         Need::KmsKeys { keys } => {
-            let mut trusted = Vec::with_capacity(keys.len());
-            for (name, key_id) in keys {
-                let public = ports.public_keys.public_key(&key_id).await?;
-                let key =
-                    TrustedKey::from_kms(&name, &public).map_err(|message| PortError::Invalid {
-                        operation: "kms:GetPublicKey",
-                        message: format!("signatures key `{name}`: {message}"),
-                    })?;
-                trusted.push(key);
-            }
-            facts.kms_keys = Some(trusted);
+            let keys: Vec<(&str, &str)> =
+                keys.iter().map(|(n, k)| (n.as_str(), k.as_str())).collect();
+            facts.kms_keys = Some(kms_keys(&keys, ports.public_keys).await?);
         }
         Need::ManagedSigning { repository, digest } => {
             facts.managed_signing = Some(
