@@ -33,6 +33,7 @@ from . import (
     inspector,
     lambda_,
     readings,
+    signer_revocation,
     sns,
 )
 from .patching import PATCHES
@@ -47,6 +48,7 @@ SEEDERS: dict[str, Seeder] = {
     "/_warden/seed/corrupt-layer": ecr_seed.seed_corrupt_layer,
     "/_warden/seed/push-before-delete": ecr_seed.seed_push_before_delete,
     "/_warden/seed/signing-status": ecr_signing.seed_signing_status,
+    "/_warden/seed/signer-revoked-certificates": signer_revocation.seed_revoked_certificates,
 }
 
 
@@ -104,6 +106,7 @@ def build_app() -> Any:
     ecs.apply()
     inspector.apply()
     lambda_.apply()
+    signer_revocation.apply()
     sns.apply()
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
