@@ -39,7 +39,9 @@ side is every statement in the role the function's `Role` points at.
    - what a call log line cannot name is read from the function's environment in the template:
      scan-gate's grace schedules (GRACE_SCHEDULE: its WARDEN_GRACE_SCHEDULE_GROUP, a stand-in
      name) and the role each schedule passes (IMPLIED: iam:PassRole, authorized with every
-     scheduler:CreateSchedule, on WARDEN_GRACE_SCHEDULER_ROLE_ARN, passed to Scheduler).
+     scheduler:CreateSchedule, on WARDEN_GRACE_SCHEDULER_ROLE_ARN, passed to Scheduler); or
+     stood in for: the signing job and profile of a Notation signature whose revocation
+     scan-gate asks AWS Signer (SIGNER_STAND_INS, in another account).
 
 Usage: python tests/infra/iam_check.py TEMPLATE CALL_LOG_DIR   (SAM YAML or CDK-synthesized JSON)
 """
@@ -56,7 +58,10 @@ from urllib.parse import unquote
 from deployment import ROOT, Evaluator, _ref, _statements, functions, load
 
 # SDK service ids (smithy metadata) → IAM service prefixes, where lowercasing is not enough.
-PREFIXES = {"Secrets Manager": "secretsmanager"}
+# aws-sdk-signerdata (AWS Signer's data plane, signing name `signer`) names its operations
+# `Signer Data.<Operation>`; the Service Authorization Reference lists GetRevocationStatus (SDK
+# client signer-data) as the IAM action signer:GetRevocationStatus.
+PREFIXES = {"Secrets Manager": "secretsmanager", "Signer Data": "signer"}
 
 # What AWS does with a function's role on its behalf: no SDK call of ours shows it.
 PLATFORM = {
@@ -155,6 +160,19 @@ IMPLIED = {"scheduler:CreateSchedule": ("iam:PassRole", "WARDEN_GRACE_SCHEDULER_
 # shared/aws/src/adapters/deadlines.rs (checked to still say so). The group is read from the
 # function's environment in the template, the name stands for every such name.
 GRACE_SCHEDULE = ("shared/aws/src/adapters/deadlines.rs", "warden-grace-", "warden-grace-" + "0" * 40)
+
+# What signer:GetRevocationStatus is authorized on: the Service Authorization Reference lists two
+# required resource types, signing-job and signing-profile, the signature's own (a Notation
+# signature AWS Signer made names both in its signed attributes, com.amazonaws.signer.*). The
+# call log names neither unless it records them as `signing_job=` / `signing_profile=` (a REST GET
+# whose query string shared/aws/src/runtime/calls/log.rs does not read today): then one job and one
+# profile version of another account (a central signing account, the common case) stand for them,
+# in the call's region.
+SIGNING_ACCOUNT = "210987654321"
+SIGNER_STAND_INS = {
+    "signing_job": "arn:aws:signer:{region}:" + SIGNING_ACCOUNT + ":/signing-jobs/00000000-0000-0000-0000-000000000000",
+    "signing_profile": "arn:aws:signer:{region}:" + SIGNING_ACCOUNT + ":/signing-profiles/warden/abcdef1234",
+}
 
 # Actions IAM also authorizes for a call with this field. ECR User Guide, "Using Tag-Based Access
 # Control": "If tags are specified in the resource-creating action, Amazon performs additional
@@ -268,6 +286,9 @@ def call(action: str, fields: tuple[tuple[str, str], ...], env: dict[str, Any] |
     elif service == "kms":
         # A key id, key ARN (an alias would name the alias: none is used by the tests).
         resources = [k if k.startswith("arn:") else f"{arn}key/{k}" for k in values.get("kms_key", [])]
+    elif service == "signer" and name == "GetRevocationStatus":
+        for key, stand_in in SIGNER_STAND_INS.items():
+            resources.extend(values.get(key) or [stand_in.format(region=region)])
     elif service == "scheduler" and name == "CreateSchedule":
         group = one("group") or env.get("WARDEN_GRACE_SCHEDULE_GROUP") or "default"
         resources = [f"{arn}schedule/{group}/{one('schedule') or GRACE_SCHEDULE[2]}"]

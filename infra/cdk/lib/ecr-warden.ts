@@ -309,12 +309,22 @@ export class EcrWarden extends Construct {
             'ecr:PutImage',
             'ecr:BatchDeleteImage',
             // A cosign signature's payload (its layer, through a pre-signed URL), and ECR managed
-            // signing's status per profile: docs/signatures.md.
+            // signing's status per profile: docs/signatures.md. BatchGetImage also authorizes
+            // ListImageReferrers (an image's OCI 1.1 referrers: Notation signatures).
             'ecr:GetDownloadUrlForLayer',
             'ecr:DescribeImageSigningStatus',
           ],
           [repositories(repositoryScope)],
         ),
+        // Whether AWS Signer revoked a Notation signature's signing job, profile or certificate
+        // (Signer's data plane, this region). The Service Authorization Reference lists
+        // GetRevocationStatus with two required resource types, signing-job and signing-profile:
+        // the signature's own, in whichever account and region signed it (the policy's trusted
+        // profiles), so any (docs/signatures.md).
+        allow('SignerRevocations', ['signer:GetRevocationStatus'], [
+          `arn:${partition}:signer:*:*:/signing-jobs/*`,
+          `arn:${partition}:signer:*:*:/signing-profiles/*`,
+        ]),
         // The public half of a KMS key a signatures policy trusts (kms_key_id), read once per
         // container: this account's keys, any region (docs/signatures.md).
         allow('TrustedKmsKeys', ['kms:GetPublicKey'], [`arn:${partition}:kms:*:${account}:key/*`]),
@@ -368,6 +378,15 @@ export class EcrWarden extends Construct {
       detailType: ['ECR Image Action'],
       account: accounts,
       detail: { 'action-type': ['PUSH'], result: ['SUCCESS'] },
+    });
+    // A referrer pushed with the OCI 1.1 referrers API (a Notation signature): its subject is
+    // gated again. No result filter: the event may carry none (scan-gate drops a failed push
+    // itself).
+    this.rule('ScanGateFunctionReferrer', scanGate, {
+      source: ['aws.ecr'],
+      detailType: ['ECR Referrer Action'],
+      account: accounts,
+      detail: { 'action-type': ['PUSH'] },
     });
     new lambda.EventSourceMapping(this, 'ScanGateFunctionFindings', {
       target: scanGate,

@@ -168,6 +168,26 @@ describe('event sources', () => {
     }
   });
 
+  // A Notation signature pushed with the OCI 1.1 referrers API arrives as `ECR Referrer Action`;
+  // the event may carry no result, so none is required (scan-gate drops a failed push itself).
+  test('referrer pushes reach scan-gate alone, from this account and the member accounts', () => {
+    const referrers = Object.values(resources('AWS::Events::Rule')).filter(
+      (r) => JSON.stringify(r.Properties.EventPattern?.['detail-type']) === '["ECR Referrer Action"]',
+    );
+    expect(referrers).toHaveLength(1);
+    expect(referrers[0].Properties.EventPattern).toEqual({
+      source: ['aws.ecr'],
+      'detail-type': ['ECR Referrer Action'],
+      account: [{ Ref: 'AWS::AccountId' }],
+      detail: { 'action-type': ['PUSH'] },
+    });
+    expect(JSON.stringify(referrers[0].Properties.Targets[0].Arn)).toContain('ScanGateFunction');
+    expect(referrers[0].Properties.Targets[0]).toMatchObject({
+      RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 21600 },
+      DeadLetterConfig: { Arn: expect.anything() },
+    });
+  });
+
   test('scans: basic scans of every result and Inspector scans', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: { source: ['aws.ecr'], 'detail-type': ['ECR Image Scan'], account: Match.anyValue() },
@@ -302,6 +322,16 @@ describe('IAM: exactly what the code calls (tests/infra/iam_check.py checks it a
     expect(actions).toContain('ecr:GetDownloadUrlForLayer');
     const statements = roles[fn.Properties.Role['Fn::GetAtt'][0]].Properties.Policies[0].PolicyDocument.Statement;
     const grant = (action: string) => statements.find((s: { Action: string | string[] }) => [s.Action].flat().includes(action));
+    // Notation signatures AWS Signer made: their revocation, on the two resource types the Service
+    // Authorization Reference requires (a signing job and a signing profile, any account).
+    expect(grant('signer:GetRevocationStatus')).toMatchObject({
+      Sid: 'SignerRevocations',
+      Action: 'signer:GetRevocationStatus',
+      Resource: [
+        { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':signer:*:*:/signing-jobs/*']] },
+        { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':signer:*:*:/signing-profiles/*']] },
+      ],
+    });
     expect(grant('scheduler:CreateSchedule').Resource).toEqual({
       'Fn::Join': ['', [
         'arn:', { Ref: 'AWS::Partition' }, ':scheduler:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' },
@@ -484,8 +514,8 @@ describe('alarms', () => {
     expect(count('Throttles')).toBe(5);
     expect(count('ApproximateNumberOfMessagesVisible')).toBe(3);
     expect(count('ApproximateAgeOfOldestMessage')).toBe(1);
-    expect(count('FailedInvocations')).toBe(10);
-    expect(alarms).toHaveLength(30);
+    expect(count('FailedInvocations')).toBe(11);
+    expect(alarms).toHaveLength(31);
   });
 
   test('an alarm topic, when given, is each alarm\'s action', () => {
