@@ -208,6 +208,59 @@ impl TestAccount {
             .0
     }
 
+    /// A Notation signature of `subject` as `notation sign` stores it with the OCI 1.1 referrers
+    /// API: the envelope as a blob and an untagged manifest of artifact type
+    /// `application/vnd.cncf.notary.signature` whose `subject` is the image.
+    pub async fn push_notation_signature(
+        &self,
+        repository: &str,
+        subject: &Digest,
+        envelope: &[u8],
+    ) -> Digest {
+        let ecr = &self.clients.ecr;
+        let config = self.upload_blob(ecr, repository, b"{}").await;
+        let layer = self.upload_blob(ecr, repository, envelope).await;
+        let (subject_type, subject_size) = self.manifest_of(repository, subject).await;
+        let manifest = json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "artifactType": "application/vnd.cncf.notary.signature",
+            "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": config, "size": 2},
+            "layers": [{"mediaType": "application/jose+json", "digest": layer, "size": envelope.len()}],
+            "subject": {"mediaType": subject_type, "digest": subject, "size": subject_size},
+            "annotations": {"org.opencontainers.image.created": "2026-12-06T00:00:00Z"},
+        })
+        .to_string();
+        self.push_manifest(repository, &manifest, OCI_MANIFEST, None)
+            .await
+            .0
+    }
+
+    /// An image's manifest media type and size (1 BatchGetImage).
+    async fn manifest_of(&self, repository: &str, digest: &Digest) -> (String, usize) {
+        let got = self
+            .clients
+            .ecr
+            .batch_get_image()
+            .repository_name(repository)
+            .image_ids(
+                aws_sdk_ecr::types::ImageIdentifier::builder()
+                    .image_digest(digest.as_str())
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("BatchGetImage");
+        let image = got.images().first().expect("the subject image");
+        (
+            image
+                .image_manifest_media_type()
+                .unwrap_or(OCI_MANIFEST)
+                .to_owned(),
+            image.image_manifest().unwrap_or_default().len(),
+        )
+    }
+
     /// Push exact manifest bytes (an image, an index, a referrer) with an optional tag.
     pub async fn push_manifest(
         &self,

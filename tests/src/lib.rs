@@ -27,6 +27,7 @@ use warden_aws::{ApiCalls, counted};
 pub mod faults;
 mod fixtures;
 mod images;
+pub mod notation;
 pub mod registry;
 mod seed;
 pub mod signing;

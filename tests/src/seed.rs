@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde_json::{Value, json};
 use warden_core::names::Digest;
 
-use crate::{REGION, TestAccount};
+use crate::{REGION, TestAccount, http};
 
 impl TestAccount {
     /// Give an image a finished scan with these findings (basic shape unless `enhanced`).
@@ -42,6 +42,52 @@ impl TestAccount {
                    "failureCode": "ACCESS_DENIED", "failureReason": "the pusher may not sign with the profile"}),
         )
         .await;
+    }
+
+    /// AWS revokes these certificates (per certificate: its TBS SHA-384 and its issuer's, hex), as
+    /// only AWS can (no public API does it).
+    pub async fn seed_revoked_certificates(&self, hashes: &[String]) {
+        self.post(
+            "/_warden/seed/signer-revoked-certificates",
+            json!({"account": self.id, "region": REGION, "certificateHashes": hashes}),
+        )
+        .await;
+    }
+
+    /// AWS Signer's RevokeSignature of job `job_id` (`PUT /signing-jobs/{jobId}/revoke`), sent as
+    /// the signer service's request (the emulator routes by the credential scope).
+    pub async fn revoke_signing_job(&self, job_id: &str) {
+        let var = |name: &str| {
+            self.env
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        let scope = format!(
+            "{}/20261206/{REGION}/signer/aws4_request",
+            var("AWS_ACCESS_KEY_ID")
+        );
+        let resp = http()
+            .put(format!(
+                "{}/signing-jobs/{job_id}/revoke",
+                self.emulator_url
+            ))
+            .header("X-Amz-Security-Token", var("AWS_SESSION_TOKEN"))
+            .header(
+                "Authorization",
+                format!("AWS4-HMAC-SHA256 Credential={scope}, SignedHeaders=host, Signature=0"),
+            )
+            .json(&json!({"jobOwner": self.id, "reason": "the build was compromised"}))
+            .send()
+            .await
+            .expect("RevokeSignature");
+        let status = resp.status();
+        let text = resp.text().await.unwrap_or_default();
+        assert!(
+            status.is_success(),
+            "RevokeSignature failed: {status} {text}"
+        );
     }
 
     /// Set images' push (and last pull) times, as seconds before now: registries are months old.

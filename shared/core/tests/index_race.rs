@@ -133,6 +133,7 @@ impl Interleaved<'_> {
                 status: self.registry,
                 signatures: self.registry,
                 public_keys: self.registry,
+                revocations: self.registry,
                 deadlines: None,
             };
             let report = handle_event(&event, self.policy, &ctx, &ports).await?;
@@ -202,6 +203,7 @@ fn a_pass_derived_from_a_sibling_that_failed_meanwhile_is_never_written() {
         status: &registry,
         signatures: &registry,
         public_keys: &registry,
+        revocations: &registry,
         deadlines: None,
     };
     for (child, second) in [(&amd, 10), (&arm, 11)] {
@@ -300,6 +302,7 @@ fn a_pushed_index_claim_derived_from_a_record_that_changed_meanwhile_writes_noth
         status: &registry,
         signatures: &registry,
         public_keys: &registry,
+        revocations: &registry,
         deadlines: None,
     };
     let failing = scan(&amd.digest, json!({"CRITICAL": 1}), 5);

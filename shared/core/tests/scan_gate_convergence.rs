@@ -163,6 +163,7 @@ fn deliver(world: &World, events: &[Event], retag_at: Option<usize>) -> EndState
         status: &world.registry,
         signatures: &world.registry,
         public_keys: &world.registry,
+        revocations: &world.registry,
         deadlines: None,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()

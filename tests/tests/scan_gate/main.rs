@@ -16,6 +16,7 @@ mod basic_scan;
 mod evidence;
 mod images;
 mod inspector;
+mod notation;
 mod signatures;
 
 fn policy(exceptions: &str) -> Policy {

@@ -24,7 +24,7 @@ fn signed_policy(pem: &str, extra: &str) -> Policy {
     .unwrap()
 }
 
-const TARGET: &str = "arn:aws:lambda:us-east-1:000000000000:function:scan-gate";
+pub(super) const TARGET: &str = "arn:aws:lambda:us-east-1:000000000000:function:scan-gate";
 
 /// scan-gate with this policy, scheduling grace deadlines in the default group.
 async fn signed_setup(pem: &str, extra: &str) -> Setup {
@@ -38,7 +38,11 @@ async fn signed_setup(pem: &str, extra: &str) -> Setup {
 }
 
 /// The verdict recorded for the image: (verdict, fingerprint), through the Lambdas' adapter.
-async fn recorded(s: &Setup, repository: &str, digest: &Digest) -> Option<(String, String)> {
+pub(super) async fn recorded(
+    s: &Setup,
+    repository: &str,
+    digest: &Digest,
+) -> Option<(String, String)> {
     let verdicts = DynamoVerdicts::new(s.acct.clients.dynamodb.clone(), s.gate_table.clone());
     verdicts
         .verdict(&RepositoryName::new(repository).unwrap(), digest)
@@ -48,7 +52,12 @@ async fn recorded(s: &Setup, repository: &str, digest: &Digest) -> Option<(Strin
 }
 
 /// A clean basic scan of the image (tagged `tag`), seeded and announced.
-async fn clean_scan(s: &Setup, repository: &str, digest: &Digest, tags: &[&str]) -> Value {
+pub(super) async fn clean_scan(
+    s: &Setup,
+    repository: &str,
+    digest: &Digest,
+    tags: &[&str],
+) -> Value {
     s.acct
         .seed_scan(repository, digest, "COMPLETE", vec![], false)
         .await;
@@ -76,7 +85,7 @@ async fn sign(
 }
 
 /// The image was pushed `seconds` ago (its grace runs from then).
-async fn pushed_ago(s: &Setup, repository: &str, digest: &Digest, seconds: i64) {
+pub(super) async fn pushed_ago(s: &Setup, repository: &str, digest: &Digest, seconds: i64) {
     s.acct
         .age_images(repository, &[(digest, seconds, None)])
         .await;

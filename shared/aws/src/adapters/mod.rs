@@ -27,6 +27,8 @@ pub mod ledger;
 pub mod publisher;
 #[cfg(feature = "replicator")]
 pub mod replication;
+#[cfg(feature = "scan-gate")]
+pub mod signer_revocations;
 #[cfg(feature = "notifier")]
 pub mod slack;
 #[cfg(any(feature = "tag-guard", feature = "scan-gate", feature = "replicator"))]

@@ -26,6 +26,7 @@ use crate::adapters::ecr::signatures::EcrSignatures;
 use crate::adapters::findings::Scanners;
 use crate::adapters::kms_keys::KmsPublicKeys;
 use crate::adapters::publisher::SnsPublisher;
+use crate::adapters::signer_revocations::SignerRevocations;
 use crate::adapters::verdicts::DynamoVerdicts;
 use crate::runtime::config::assume_role;
 use crate::runtime::lambda::{
@@ -87,6 +88,8 @@ pub struct ScanGate {
     dynamodb: aws_sdk_dynamodb::Client,
     /// The public keys of the KMS keys the policy trusts (read in this deployment's account).
     public_keys: KmsPublicKeys,
+    /// AWS Signer's revocations of Notation signatures (asked in this deployment's account).
+    revocations: SignerRevocations,
     /// The client and settings of the grace deadlines' schedules, when a policy requires
     /// signatures.
     deadlines: Option<(aws_sdk_scheduler::Client, GraceDeadlineConfig)>,
@@ -110,6 +113,7 @@ impl ScanGate {
             signatures: EcrSignatures::new(registry.clone()),
             registry,
             public_keys: KmsPublicKeys::from_sdk(sdk, calls),
+            revocations: SignerRevocations::from_sdk(sdk, calls),
             deadlines: None,
             scanners: Scanners::from_sdk(sdk, calls),
             verdicts: DynamoVerdicts::new(dynamodb.clone(), config.table),
@@ -180,6 +184,7 @@ impl ScanGate {
                 status: &there.registry,
                 signatures: &there.signatures,
                 public_keys: &self.public_keys,
+                revocations: &self.revocations,
                 deadlines,
             },
             None => Ports {
@@ -191,6 +196,7 @@ impl ScanGate {
                 status: &self.registry,
                 signatures: &self.signatures,
                 public_keys: &self.public_keys,
+                revocations: &self.revocations,
                 deadlines,
             },
         }

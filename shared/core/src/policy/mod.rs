@@ -196,7 +196,7 @@ pub struct Signatures {
     #[serde(default)]
     pub keys: Vec<SignatureKey>,
     #[serde(default)]
-    pub notation: Option<SigningProfiles>,
+    pub notation: Option<NotationTrust>,
     #[serde(default)]
     pub ecr_managed: Option<SigningProfiles>,
     #[serde(default)]
@@ -259,6 +259,26 @@ pub struct SignatureKey {
     pub pem: Option<String>,
     #[serde(default)]
     pub kms_key_id: Option<String>,
+}
+
+/// Whose Notation signatures are trusted: AWS Signer signing profiles, and the trust store the
+/// signatures' certificate chains must reach (the AWS Signer root).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotationTrust {
+    pub signing_profiles: Vec<String>,
+    pub trust_store: Vec<String>,
+}
+
+impl NotationTrust {
+    /// The trust store's certificates (validation refused a policy where one does not parse).
+    pub fn anchors(&self) -> Vec<crate::signature::notation::chain::Cert> {
+        self.trust_store
+            .iter()
+            .filter_map(|pem| crate::signature::notation::chain::Cert::from_pem_chain(pem).ok())
+            .flatten()
+            .collect()
+    }
 }
 
 /// AWS Signer signing profile ARNs.

@@ -1,13 +1,15 @@
 //! What the schema cannot say about a `signatures` section: each required kind has what it is
 //! checked against (and nothing is given for a kind not required), every key is a PEM that parses
-//! as an ECDSA P-256 public key (a KMS key's is checked when it is read), key names are distinct, and every
-//! signing-profile ARN names an AWS Signer signing profile.
+//! as an ECDSA P-256 public key (a KMS key's is checked when it is read), key names are distinct,
+//! every signing-profile ARN names an AWS Signer signing profile, and every Notation trust-store
+//! entry is PEM certificates.
 
 use std::collections::BTreeSet;
 
 use serde_json::Value;
 
 use super::problem::Problem;
+use crate::signature::notation::chain::Cert;
 use crate::trusted_key::TrustedKey;
 
 /// The problems of `rule`'s `signatures` section, under `at` (`repositories[i]`).
@@ -20,12 +22,12 @@ pub(super) fn signature_problems(problems: &mut Vec<Problem>, at: &str, section:
         .map(|r| r.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
     for (kind, field, what) in [
-        ("cosign-key", "keys", "a key to trust"),
-        ("notation", "notation", "the signing profiles to trust"),
+        ("cosign-key", "keys", "key to trust"),
+        ("notation", "notation", "signing profiles to trust"),
         (
             "ecr-managed",
             "ecr_managed",
-            "the signing profiles ECR signs with",
+            "signing profiles ECR signs with",
         ),
     ] {
         match (required.contains(&kind), section.get(field).is_some()) {
@@ -42,7 +44,7 @@ pub(super) fn signature_problems(problems: &mut Vec<Problem>, at: &str, section:
             _ => {}
         }
     }
-    unverified_kinds(problems, &at, &required);
+    trust_store_problems(problems, &at, section.get("notation"));
     key_problems(problems, &at, section.get("keys"));
     for field in ["notation", "ecr_managed"] {
         let profiles = section
@@ -93,15 +95,18 @@ pub(super) fn signatures_need_a_gate(problems: &mut Vec<Problem>, rules: &[Value
     }
 }
 
-/// Requiring a kind that is not verified would pass images on the other kinds alone: refused.
-fn unverified_kinds(problems: &mut Vec<Problem>, at: &str, required: &[&str]) {
-    for kind in ["notation"] {
-        if required.contains(&kind) {
+/// Each trust-store entry parses as PEM certificates.
+fn trust_store_problems(problems: &mut Vec<Problem>, at: &str, notation: Option<&Value>) {
+    let store = notation
+        .and_then(|n| n.get("trust_store"))
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    for (j, pem) in store.iter().enumerate() {
+        if let Err(e) = Cert::from_pem_chain(pem.as_str().unwrap_or_default()) {
             problems.push(Problem {
-                path: format!("{at}.require"),
-                message: format!(
-                    "{kind} signatures are not verified by this version yet (docs/signatures.md): require cosign-key or ecr-managed, or nothing would check {kind}"
-                ),
+                path: format!("{at}.notation.trust_store[{j}]"),
+                message: e,
             });
         }
     }
@@ -225,26 +230,56 @@ mod tests {
         assert_eq!(keys[0].name, "release");
     }
 
-    /// Notation and ECR managed signing are not verified yet: a policy requiring them is refused,
-    /// never enforced on cosign alone.
+    /// The notation-go fixture's certificate, as PEM, indented for a YAML block scalar.
+    fn certificate_pem() -> String {
+        let fixture: serde_json::Value = serde_json::from_str(include_str!(
+            "../../tests/fixtures/notation/notation-go-jws.json"
+        ))
+        .expect("the fixture");
+        let der = fixture["envelope"]["header"]["x5c"][0]
+            .as_str()
+            .expect("x5c");
+        let lines: Vec<&str> = der
+            .as_bytes()
+            .chunks(64)
+            .map(|l| std::str::from_utf8(l).expect("ASCII"))
+            .collect();
+        format!(
+            "-----BEGIN CERTIFICATE-----\n            {}\n            -----END CERTIFICATE-----",
+            lines.join("\n            ")
+        )
+    }
+
     #[test]
-    fn kinds_not_verified_yet_are_refused_rather_than_ignored() {
-        let found = problems(&format!(
-            "      require: [cosign-key, notation]\n      notation: {{ signing_profiles: ['{PROFILE}', '{PROFILE}/a1B2c3D4e5'] }}\n      keys:\n{}",
-            pem_key("release")
-        ));
-        assert_eq!(
-            found,
-            [
-                "repositories[0].signatures.require: notation signatures are not verified by this version yet (docs/signatures.md): require cosign-key or ecr-managed, or nothing would check notation"
-            ]
+    fn notation_trusts_signing_profiles_through_a_trust_store_of_pem_certificates() {
+        let section = |store: &str| {
+            format!(
+                "      require: [notation]\n      notation:\n        signing_profiles: ['{PROFILE}', '{PROFILE}/a1B2c3D4e5']\n        trust_store:\n          - |\n            {store}\n"
+            )
+        };
+        let policy = load(&section(&certificate_pem())).expect("valid");
+        let resolved = policy.for_repository(&RepositoryName::new("app/api").expect("name"));
+        let notation = resolved
+            .signatures
+            .expect("signatures")
+            .value
+            .notation
+            .clone();
+        assert_eq!(notation.expect("notation").anchors().len(), 1);
+        let found = problems(&section("not a certificate"));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].starts_with(
+                "repositories[0].signatures.notation.trust_store[0]: not PEM certificates"
+            ),
+            "{found:?}"
         );
     }
 
     #[test]
     fn each_required_kind_needs_what_it_is_checked_against() {
         let found = problems("      require: [cosign-key, notation, ecr-managed]\n");
-        assert_eq!(found.len(), 4, "{found:?}");
+        assert_eq!(found.len(), 3, "{found:?}");
         for (field, kind) in [
             ("keys", "cosign-key"),
             ("notation", "notation"),
@@ -257,7 +292,7 @@ mod tests {
             );
         }
         let unused = problems(&format!(
-            "      require: [notation]\n      notation: {{ signing_profiles: ['{PROFILE}'] }}\n      keys:\n{}",
+            "      require: [notation]\n      notation: {{ signing_profiles: ['{PROFILE}'], trust_store: ['x'] }}\n      keys:\n{}",
             pem_key("k")
         ));
         assert!(

@@ -8,6 +8,7 @@ use super::PortError;
 use crate::names::{Digest, RepositoryName};
 use crate::records::{GraceDeadline, ImageState, SigningStatus};
 use crate::signature::cosign::SignedPayload;
+use crate::signature::notation::{NotationSignature, RevocationQuery};
 use crate::trusted_key::KmsPublicKey;
 
 /// cosign's signatures of an image, as cosign stores them by tag.
@@ -22,6 +23,16 @@ pub trait ImageSignatures: Send + Sync {
         repository: &RepositoryName,
         digest: &Digest,
     ) -> Result<Vec<SignedPayload>, PortError>;
+
+    /// The Notation signatures of `digest` in `repository`: its referrers of artifact type
+    /// [`crate::signature::notation::ARTIFACT_TYPE`] (1 ListImageReferrers per 50), their
+    /// manifests (1 BatchGetImage per 100) and each one's envelope layer (1 GetDownloadUrlForLayer
+    /// and one download each), at most [`crate::signature::notation::MAX_SIGNATURES`].
+    async fn notation_signatures(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<Vec<NotationSignature>, PortError>;
 
     /// ECR managed signing's status of `digest`, one per signing profile whose rule matched its
     /// push (none: no rule matched). 1 DescribeImageSigningStatus.
@@ -67,4 +78,12 @@ pub trait PublicKeys: Send + Sync {
     /// none after (a key's public half never changes) — except for an alias, read each time (it
     /// can be pointed at another key).
     async fn public_key(&self, key_id: &str) -> Result<KmsPublicKey, PortError>;
+}
+
+/// What AWS Signer says of the signatures it made.
+#[async_trait]
+pub trait SignatureRevocations: Send + Sync {
+    /// The entities of `query` (its profile version, job, certificate hashes) AWS Signer reports
+    /// revoked; none: not revoked. 1 GetRevocationStatus.
+    async fn revoked(&self, query: &RevocationQuery) -> Result<Vec<String>, PortError>;
 }

@@ -19,6 +19,7 @@ use crate::records::{
     VerdictClaim, VerdictRecord,
 };
 use crate::signature::cosign::SignedPayload;
+use crate::signature::notation::{NotationSignature, RevocationQuery};
 use crate::trusted_key::TrustedKey;
 use crate::verdict::{self, Evaluation, Finding, Verdict};
 
@@ -96,6 +97,12 @@ pub struct Facts {
     pub managed_signing: Option<Vec<SigningStatus>>,
     /// The policy's KMS keys, their public keys read.
     pub kms_keys: Option<Vec<TrustedKey>>,
+    /// The image's Notation signatures.
+    pub notation: Option<Vec<NotationSignature>>,
+    /// The Notation signatures of the indexes naming the image as a platform image.
+    pub index_notation: Option<Vec<(Digest, Vec<NotationSignature>)>>,
+    /// AWS Signer's answers so far: per query, the entities it reports revoked.
+    pub revocations: Vec<(RevocationQuery, Vec<String>)>,
 }
 
 /// A multi-arch index naming the image as one of its platform images.
@@ -179,6 +186,19 @@ pub enum Need {
     /// The public keys of the policy's KMS keys, (name, key id) each (1 kms:GetPublicKey per key
     /// the first time a container asks, none after).
     KmsKeys { keys: Vec<(String, String)> },
+    /// The image's Notation signatures (1 ListImageReferrers, 1 BatchGetImage, and per envelope
+    /// 1 GetDownloadUrlForLayer and one download).
+    NotationSignatures {
+        repository: RepositoryName,
+        digest: Digest,
+    },
+    /// These indexes' Notation signatures (as [`Need::NotationSignatures`], per index).
+    IndexNotationSignatures {
+        repository: RepositoryName,
+        digests: Vec<Digest>,
+    },
+    /// Whether AWS Signer revoked these trusted signatures (1 GetRevocationStatus each).
+    Revocations { queries: Vec<RevocationQuery> },
     /// ECR managed signing's status of the image (1 DescribeImageSigningStatus).
     ManagedSigning {
         repository: RepositoryName,

@@ -18,9 +18,11 @@ mod input;
 mod moves;
 mod naming;
 mod pushed;
+mod recheck;
 mod release;
 mod report;
 mod run;
+mod signature_reads;
 mod signed;
 mod subject;
 #[cfg(test)]
@@ -33,6 +35,9 @@ pub use input::Input;
 pub use moves::amend;
 pub use naming::{original_tag, quarantine_tag};
 pub use report::{BatchReport, Report};
-pub use run::{Ports, gate_image, handle_batch, handle_deadline, handle_event, kms_keys};
+pub use run::{Ports, gate_image, handle_batch, handle_deadline, handle_event};
+pub use signature_reads::kms_keys;
 pub use signed::pending_until;
-pub use subject::{Source, Subject, image_subject, signature_push, subject};
+pub use subject::{
+    ReferrerArrival, Source, Subject, image_subject, referrer_arrival, signature_push, subject,
+};

@@ -5,9 +5,10 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
+use super::recheck::{recheck, recheck_subject_of};
 use super::{
-    Context, Facts, Need, ParentIndex, Parents, Report, Step, Subject, decide, image_subject,
-    pending_until, signature_push, subject, verdict_of,
+    Context, Facts, Need, ParentIndex, Parents, Report, Step, Subject, decide, pending_until,
+    referrer_arrival, signature_push, subject, verdict_of,
 };
 use crate::event::{Event, QueuedEvent, SqsMessage};
 use crate::execute::{Executor, Grants, absorb};
@@ -17,10 +18,9 @@ use crate::plan::Plan;
 use crate::policy::Policy;
 use crate::ports::{
     GraceDeadlines, ImageCatalog, ImageFindings, ImageManifests, ImageSignatures, ImageStatus,
-    MAX_BATCH_GET_IMAGE_IDS, PortError, PublicKeys, Publisher, VerdictStore,
+    MAX_BATCH_GET_IMAGE_IDS, PortError, PublicKeys, Publisher, SignatureRevocations, VerdictStore,
 };
 use crate::records::{GraceDeadline, ImageResource, IndexClaim, IndexRecord, VerdictClaim};
-use crate::trusted_key::TrustedKey;
 use crate::verdict::{Finding, Verdict};
 
 pub struct Ports<'a> {
@@ -37,6 +37,8 @@ pub struct Ports<'a> {
     pub signatures: &'a dyn ImageSignatures,
     /// The public keys of the KMS keys the policy trusts.
     pub public_keys: &'a dyn PublicKeys,
+    /// AWS Signer's revocations of the Notation signatures it made.
+    pub revocations: &'a dyn SignatureRevocations,
     /// The evaluation at the end of an image's signature grace; `None` where nothing schedules
     /// (`warden gate`): the image is evaluated again on its next event.
     pub deadlines: Option<&'a dyn GraceDeadlines>,
@@ -50,11 +52,17 @@ pub async fn handle_event(
     ports: &Ports<'_>,
 ) -> Result<Report, PortError> {
     let mut report = Report::default();
-    // A signature's arrival re-evaluates the image it signs; the push is still a push of that tag
-    // (a failed image's manifest pushed under a `.sig`-shaped tag is taken away like any other).
-    if let Some((repository, digest)) = signature_push(event)
-        && let Err(e) = recheck(&repository, &digest, policy, ctx, ports, &mut report).await
-    {
+    // A signature's arrival re-evaluates the image it signs (a cosign `.sig` tag, or a referrer:
+    // recheck.rs); the push is still a push of that tag (a failed image's manifest pushed under a
+    // `.sig`-shaped tag is taken away like any other).
+    let rechecked = if let Some((repository, digest)) = signature_push(event) {
+        recheck(&repository, &digest, policy, ctx, ports, &mut report).await
+    } else if let Some(arrival) = referrer_arrival(event) {
+        recheck_subject_of(&arrival, policy, ctx, ports, &mut report).await
+    } else {
+        Ok(())
+    };
+    if let Err(e) = rechecked {
         absorb(e, &mut report.errors)?;
     }
     match subject(event) {
@@ -88,90 +96,6 @@ pub async fn handle_deadline(
         absorb(e, &mut report.errors)?;
     }
     Ok(report)
-}
-
-/// An image evaluated again as ECR describes it now, because its signature arrived or its grace
-/// ended: its manifest (1 BatchGetImage), then 1 DescribeImages (+ 1 DescribeImageScanFindings when
-/// it says nothing of a scan). An index is not scanned: its platform images are evaluated, each as
-/// ECR describes it (a signature on an index covers them; their verdicts record the index's).
-async fn recheck(
-    repository: &RepositoryName,
-    digest: &Digest,
-    policy: &Policy,
-    ctx: &Context,
-    ports: &Ports<'_>,
-    report: &mut Report,
-) -> Result<(), PortError> {
-    let at = format!("{repository}@{}", digest.short());
-    if policy.for_repository(repository).signatures.is_none() {
-        let why = format!("{at}: no signatures policy covers {repository}: nothing to re-evaluate");
-        report.plans.push(Plan::nothing(why, ctx.force_dry_run));
-        return Ok(());
-    }
-    // The manifest first (1 BatchGetImage): an index is not scanned, its platform images are.
-    let manifests = ports
-        .images
-        .manifests(repository, std::slice::from_ref(digest))
-        .await?;
-    let gone = || format!("{at}: no such image (deleted since?): nothing to decide");
-    let Some(manifest) = manifests.first() else {
-        report.plans.push(Plan::nothing(gone(), ctx.force_dry_run));
-        return Ok(());
-    };
-    let children = platform_children(&manifest.bytes);
-    if children.is_empty() {
-        return match ports.status.image_state(repository, digest).await? {
-            Some(state) => evaluate_state(state, repository, policy, ctx, ports, report).await,
-            None => {
-                report.plans.push(Plan::nothing(gone(), ctx.force_dry_run));
-                Ok(())
-            }
-        };
-    }
-    for child in children {
-        match ports.status.image_state(repository, &child).await? {
-            Some(state) => evaluate_state(state, repository, policy, ctx, ports, report).await?,
-            None => report.plans.push(Plan::nothing(
-                format!("{at}: its platform image {} is gone", child.short()),
-                ctx.force_dry_run,
-            )),
-        }
-    }
-    Ok(())
-}
-
-/// One image evaluated from what ECR says of it now (as `warden gate` does), its push time known.
-async fn evaluate_state(
-    state: crate::records::ImageState,
-    repository: &RepositoryName,
-    policy: &Policy,
-    ctx: &Context,
-    ports: &Ports<'_>,
-    report: &mut Report,
-) -> Result<(), PortError> {
-    let pushed_at = state.entry.pushed_at;
-    let subject = image_subject(
-        repository.clone(),
-        state.entry.digest,
-        state.entry.tags,
-        state.scan_status.as_deref(),
-        state.counts,
-        // What ECR says now: the read is the evidence's time.
-        None,
-    );
-    match subject {
-        Err(why) => {
-            report.plans.push(Plan::nothing(why, ctx.force_dry_run));
-            Ok(())
-        }
-        Ok(subject) => {
-            let known = Facts {
-                pushed_at: Some(pushed_at),
-                ..Facts::default()
-            };
-            evaluate_from(&subject, known, policy, ctx, ports, report).await
-        }
-    }
 }
 
 /// One existing image evaluated now (`warden gate`): the plan (carried out only when `act`, with
@@ -272,7 +196,7 @@ async fn evaluate(
 
 /// [`evaluate`], some facts known already. An image waiting for its signature gets its evaluation
 /// at the grace's end scheduled (not in a dry run: the plan says until when it waits).
-async fn evaluate_from(
+pub(super) async fn evaluate_from(
     subject: &Subject,
     known: Facts,
     policy: &Policy,
@@ -475,7 +399,10 @@ async fn fill(need: Need, facts: &mut Facts, ports: &Ports<'_>) -> Result<(), Po
         | Need::IndexSignatures { .. }
         | Need::KmsKeys { .. }
         | Need::ManagedSigning { .. }
-        | Need::PushedAt { .. }) => fill_signed(need, facts, ports).await?,
+        | Need::NotationSignatures { .. }
+        | Need::IndexNotationSignatures { .. }
+        | Need::Revocations { .. }
+        | Need::PushedAt { .. }) => super::signature_reads::fill_signed(need, facts, ports).await?,
         Need::ImageTags {
             repository,
             digest,
@@ -488,71 +415,6 @@ async fn fill(need: Need, facts: &mut Facts, ports: &Ports<'_>) -> Result<(), Po
                     .await?,
             )
         }
-    }
-    Ok(())
-}
-
-/// The KMS keys a `signatures` policy trusts, (name, key id) each, as keys to verify with: each
-/// one's public half read ([`PublicKeys::public_key`]) and checked to be a cosign key (an unusable
-/// one is an error naming the policy's key, never skipped).
-pub async fn kms_keys(
-    keys: &[(&str, &str)],
-    public_keys: &dyn PublicKeys,
-) -> Result<Vec<TrustedKey>, PortError> {
-    let mut trusted = Vec::with_capacity(keys.len());
-    for (name, key_id) in keys {
-        let public = public_keys.public_key(key_id).await?;
-        let key = TrustedKey::from_kms(name, &public).map_err(|message| PortError::Invalid {
-            operation: "kms:GetPublicKey",
-            message: format!("signatures key `{name}`: {message}"),
-        })?;
-        trusted.push(key);
-    }
-    Ok(trusted)
-}
-
-/// The facts of the signature gate: signatures, trusted keys, signing status, push time.
-async fn fill_signed(need: Need, facts: &mut Facts, ports: &Ports<'_>) -> Result<(), PortError> {
-    match need {
-        Need::Signatures { repository, digest } => {
-            facts.signatures = Some(
-                ports
-                    .signatures
-                    .cosign_signatures(&repository, &digest)
-                    .await?,
-            )
-        }
-        Need::IndexSignatures {
-            repository,
-            digests,
-        } => {
-            let mut signed = Vec::with_capacity(digests.len());
-            for digest in digests {
-                let payloads = ports
-                    .signatures
-                    .cosign_signatures(&repository, &digest)
-                    .await?;
-                signed.push((digest, payloads));
-            }
-            facts.index_signatures = Some(signed);
-        }
-        Need::KmsKeys { keys } => {
-            let keys: Vec<(&str, &str)> =
-                keys.iter().map(|(n, k)| (n.as_str(), k.as_str())).collect();
-            facts.kms_keys = Some(kms_keys(&keys, ports.public_keys).await?);
-        }
-        Need::ManagedSigning { repository, digest } => {
-            facts.managed_signing = Some(
-                ports
-                    .signatures
-                    .managed_signing(&repository, &digest)
-                    .await?,
-            )
-        }
-        Need::PushedAt { repository, digest } => {
-            facts.pushed_at = Some(ports.status.pushed_at(&repository, &digest).await?)
-        }
-        _ => {}
     }
     Ok(())
 }

@@ -20,6 +20,7 @@ use super::decide::{Context, Facts, Need};
 use super::subject::{Source, Subject};
 use crate::names::Digest;
 use crate::policy::{Gate, OnFail, Policy, SignatureKind, Signatures};
+use crate::signature::notation::{self, NotationSignature};
 use crate::signature::{SignatureCheck, SignatureVerdict, cosign, expected, gate, managed};
 use crate::verdict::{Evaluation, Verdict};
 
@@ -142,8 +143,7 @@ pub(super) fn part(
         let (check, covered_by) = match kind {
             SignatureKind::CosignKey => cosign_check(subject, signatures, facts)?,
             SignatureKind::EcrManaged => (managed_check(subject, signatures, facts)?, None),
-            // Refused by validation until verified (docs/signatures.md): never passes.
-            SignatureKind::Notation => (SignatureCheck::Unsigned, None),
+            SignatureKind::Notation => notation_check(subject, signatures, ctx, facts)?,
         };
         match check {
             SignatureCheck::Signed { key } => {
@@ -225,6 +225,31 @@ fn cosign_check(
         }));
     };
     let check = cosign::check(&subject.digest, own, &keys);
+    covered_by_indexes(
+        subject,
+        facts,
+        check,
+        facts.index_signatures.as_deref(),
+        |repository, digests| Need::IndexSignatures {
+            repository,
+            digests,
+        },
+        |index, signed| Ok(cosign::check(index, signed, &keys)),
+    )
+}
+
+/// `check` (the image's own), unless it did not pass and an index naming the image as a platform
+/// image is signed (`index_facts`: their signatures, read by the need `read_indexes` makes;
+/// `check_index`: one index's check): then that one's, with the index.
+fn covered_by_indexes<T>(
+    subject: &Subject,
+    facts: &Facts,
+    check: SignatureCheck,
+    index_facts: Option<&[(Digest, T)]>,
+    read_indexes: impl Fn(crate::names::RepositoryName, Vec<Digest>) -> Need,
+    check_index: impl Fn(&Digest, &T) -> Result<SignatureCheck, Unknown>,
+) -> Result<(SignatureCheck, Option<Digest>), Unknown> {
+    let need = |need: Need| Unknown::Need(Box::new(need));
     if matches!(check, SignatureCheck::Signed { .. }) {
         return Ok((check, None));
     }
@@ -237,22 +262,78 @@ fn cosign_check(
     if parents.indexes.is_empty() {
         return Ok((check, None));
     }
-    let Some(index_signatures) = &facts.index_signatures else {
-        return Err(need(Need::IndexSignatures {
-            repository: subject.repository.clone(),
-            digests: parents
-                .indexes
-                .iter()
-                .map(|p| p.manifest.digest.clone())
-                .collect(),
-        }));
+    let Some(index_facts) = index_facts else {
+        let digests = parents
+            .indexes
+            .iter()
+            .map(|p| p.manifest.digest.clone())
+            .collect();
+        return Err(need(read_indexes(subject.repository.clone(), digests)));
     };
-    for (index, signed) in index_signatures {
-        if let covered @ SignatureCheck::Signed { .. } = cosign::check(index, signed, &keys) {
+    for (index, found) in index_facts {
+        if let covered @ SignatureCheck::Signed { .. } = check_index(index, found)? {
             return Ok((covered, Some(index.clone())));
         }
     }
     Ok((check, None))
+}
+
+/// The image's Notation check: its own signatures, else those of the indexes naming it as a
+/// platform image (with the index whose signature covers it). A trusted signature counts once
+/// AWS Signer reports nothing of it revoked.
+fn notation_check(
+    subject: &Subject,
+    signatures: &Signatures,
+    ctx: &Context,
+    facts: &Facts,
+) -> Result<(SignatureCheck, Option<Digest>), Unknown> {
+    let need = |need: Need| Unknown::Need(Box::new(need));
+    // Validation requires the trust for `require: [notation]`; without it nothing is trusted.
+    let Some(trust) = &signatures.notation else {
+        return Ok((SignatureCheck::UntrustedSigner, None));
+    };
+    let Some(own) = &facts.notation else {
+        return Err(need(Need::NotationSignatures {
+            repository: subject.repository.clone(),
+            digest: subject.digest.clone(),
+        }));
+    };
+    let check = signer_check(&subject.digest, own, trust, ctx, facts)?;
+    covered_by_indexes(
+        subject,
+        facts,
+        check,
+        facts.index_notation.as_deref(),
+        |repository, digests| Need::IndexNotationSignatures {
+            repository,
+            digests,
+        },
+        |index, found| signer_check(index, found, trust, ctx, facts),
+    )
+}
+
+/// `digest`'s Notation signatures under `trust`: examined, then AWS Signer asked of each trusted
+/// one not asked yet.
+fn signer_check(
+    digest: &Digest,
+    found: &[NotationSignature],
+    trust: &crate::policy::NotationTrust,
+    ctx: &Context,
+    facts: &Facts,
+) -> Result<SignatureCheck, Unknown> {
+    let examined = notation::examine(digest, found, trust, ctx.now);
+    let unasked: Vec<_> = examined
+        .candidates
+        .iter()
+        .map(|c| c.query.clone())
+        .filter(|q| !facts.revocations.iter().any(|(asked, _)| asked == q))
+        .collect();
+    if !unasked.is_empty() {
+        return Err(Unknown::Need(Box::new(Need::Revocations {
+            queries: unasked,
+        })));
+    }
+    Ok(notation::check(&examined, &facts.revocations))
 }
 
 /// The image's ECR managed signing check: its signing status per required profile.

@@ -110,6 +110,41 @@ pub fn signature_push(event: &Event) -> Option<(RepositoryName, Digest)> {
         .then(|| (push.repository_name.clone(), digest))
 }
 
+/// A manifest that may be a referrer (a Notation signature pushed with the OCI 1.1 referrers
+/// API) arrived: its digest, and whether ECR's event may name the subject itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReferrerArrival {
+    pub repository: RepositoryName,
+    pub digest: Digest,
+    /// `ECR Referrer Action`: AWS does not say whether `image-digest` is the referrer's or its
+    /// subject's, so both are read.
+    pub may_name_subject: bool,
+}
+
+/// A successful `ECR Referrer Action` PUSH, or a successful untagged `ECR Image Action` PUSH
+/// (how a referrer arrives by the image events). `None` for any other event.
+pub fn referrer_arrival(event: &Event) -> Option<ReferrerArrival> {
+    match &event.detail {
+        Detail::Referrer(r)
+            if r.action_type == "PUSH" && r.result.as_deref().is_none_or(|v| v == "SUCCESS") =>
+        {
+            Some(ReferrerArrival {
+                repository: r.repository_name.clone(),
+                digest: r.image_digest.clone(),
+                may_name_subject: true,
+            })
+        }
+        Detail::ImagePush(push) if push.image_tag.is_none() && push.succeeded() => {
+            Some(ReferrerArrival {
+                repository: push.repository_name.clone(),
+                digest: push.image_digest.clone(),
+                may_name_subject: false,
+            })
+        }
+        _ => None,
+    }
+}
+
 /// A tag pushed onto an image (a failed or untagged push names none to take away).
 fn push_subject(push: &ImageAction) -> Result<Subject, String> {
     if !push.succeeded() {

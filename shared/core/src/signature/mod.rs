@@ -17,6 +17,7 @@
 
 pub mod cosign;
 pub mod managed;
+pub mod notation;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
@@ -164,7 +165,16 @@ pub fn expected(signatures: &Signatures) -> String {
                     .unwrap_or_default();
                 expected.push(format!("ECR managed signing COMPLETE with {profiles}"));
             }
-            SignatureKind::Notation => expected.push("a Notation signature".to_owned()),
+            SignatureKind::Notation => {
+                let profiles = signatures
+                    .notation
+                    .as_ref()
+                    .map(|n| n.signing_profiles.join(" or "))
+                    .unwrap_or_default();
+                expected.push(format!(
+                    "a Notation signature by {profiles} (AWS Signer), not revoked"
+                ));
+            }
         }
     }
     expected.join(" and ")

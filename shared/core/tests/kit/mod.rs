@@ -12,13 +12,14 @@ use warden_core::message::Message;
 use warden_core::names::{Digest, RepositoryName, Tag};
 use warden_core::ports::{
     ImageCatalog, ImageFindings, ImageManifests, ImageSignatures, ImageStatus, Page, PortError,
-    PublicKeys, Publisher, VerdictLookup, VerdictStore,
+    PublicKeys, Publisher, SignatureRevocations, VerdictLookup, VerdictStore,
 };
 use warden_core::records::{
     ImageEntry, ImageResource, ImageState, ImageView, IndexClaim, IndexRecord, Manifest,
     ScanCoverage, SigningStatus, TagRemoval, VerdictClaim, VerdictRecord,
 };
 use warden_core::signature::cosign::SignedPayload;
+use warden_core::signature::notation::{NotationSignature, RevocationQuery};
 use warden_core::trusted_key::KmsPublicKey;
 use warden_core::verdict::Finding;
 
@@ -223,6 +224,18 @@ impl PublicKeys for Registry {
     }
 }
 
+/// No signature of this world is AWS Signer's: asking of one is a wrong policy (the kit's
+/// policies trust no signing profile).
+#[async_trait]
+impl SignatureRevocations for Registry {
+    async fn revoked(&self, query: &RevocationQuery) -> Result<Vec<String>, PortError> {
+        Err(PortError::Invalid {
+            operation: "signer:GetRevocationStatus",
+            message: format!("no signing job {} in this world", query.job_arn),
+        })
+    }
+}
+
 /// This registry's images carry no scan status of their own (the scanners answer for them).
 #[async_trait]
 impl ImageStatus for Registry {
@@ -257,6 +270,14 @@ impl ImageSignatures for Registry {
         _: &RepositoryName,
         _: &Digest,
     ) -> Result<Vec<SignedPayload>, PortError> {
+        Ok(Vec::new())
+    }
+
+    async fn notation_signatures(
+        &self,
+        _: &RepositoryName,
+        _: &Digest,
+    ) -> Result<Vec<NotationSignature>, PortError> {
         Ok(Vec::new())
     }
 

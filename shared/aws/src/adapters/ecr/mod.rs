@@ -12,6 +12,8 @@ mod image_state;
 #[cfg(feature = "cli")]
 pub mod inspect;
 mod manifests;
+#[cfg(any(feature = "replicator", feature = "scan-gate"))]
+mod referrers;
 #[cfg(feature = "replicator")]
 mod replication_config;
 mod repositories;

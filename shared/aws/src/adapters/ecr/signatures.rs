@@ -14,7 +14,8 @@ use warden_core::names::{Digest, RepositoryName};
 use warden_core::ports::{ImageSignatures, PortError};
 use warden_core::records::SigningStatus;
 use warden_core::replicate::image::referrer_tags;
-use warden_core::signature::cosign::{LayerRef, SignedPayload, signature_layers};
+use warden_core::signature::cosign::{SignedPayload, signature_layers};
+use warden_core::signature::notation::{self, NotationSignature};
 
 use super::EcrRegistry;
 use super::download::{DOWNLOAD, status_error};
@@ -91,9 +92,8 @@ impl EcrSignatures {
     async fn payload(
         &self,
         repository: &RepositoryName,
-        layer: &LayerRef,
+        digest: &Digest,
     ) -> Result<Vec<u8>, PortError> {
-        let digest = &layer.digest;
         let url = self.registry.layer_download_url(repository, digest).await?;
         let transient = |what: String| PortError::Transient {
             operation: DOWNLOAD,
@@ -168,13 +168,60 @@ impl ImageSignatures for EcrSignatures {
         for layer in layers {
             // A layer that cannot be a payload (too big, gone) is no signature; the others are
             // still read. A transient failure fails the read: a retry may see them all.
-            match self.payload(repository, &layer).await {
+            match self.payload(repository, &layer.digest).await {
                 Ok(payload) => signed.push(SignedPayload { layer, payload }),
                 Err(e) if e.is_retryable() => return Err(e),
                 Err(e) => tracing::warn!(error = %e, "a signature layer skipped"),
             }
         }
         Ok(signed)
+    }
+
+    async fn notation_signatures(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<Vec<NotationSignature>, PortError> {
+        let mut referrers = self
+            .registry
+            .image_referrers(repository, digest, &[notation::ARTIFACT_TYPE])
+            .await?;
+        if referrers.is_empty() {
+            return Ok(Vec::new());
+        }
+        referrers.truncate(notation::MAX_SIGNATURES);
+        let ids = referrers
+            .iter()
+            .map(|d| ImageIdentifier::builder().image_digest(d.as_str()).build())
+            .collect();
+        let images = self.registry.batch_get(repository, ids).await?;
+        let mut found = Vec::with_capacity(images.len());
+        for image in &images {
+            let (Some(manifest), Some(referrer)) = (
+                image.image_manifest(),
+                image
+                    .image_id()
+                    .and_then(|i| i.image_digest())
+                    .and_then(|d| Digest::new(d).ok()),
+            ) else {
+                continue;
+            };
+            let Some((media_type, layer)) = envelope_layer(manifest) else {
+                continue;
+            };
+            // As with cosign's layers: one that cannot be an envelope is no signature; a
+            // transient failure fails the read.
+            match self.payload(repository, &layer).await {
+                Ok(envelope) => found.push(NotationSignature {
+                    referrer,
+                    media_type,
+                    envelope,
+                }),
+                Err(e) if e.is_retryable() => return Err(e),
+                Err(e) => tracing::warn!(error = %e, "a Notation signature skipped"),
+            }
+        }
+        Ok(found)
     }
 
     async fn managed_signing(
@@ -211,4 +258,14 @@ impl ImageSignatures for EcrSignatures {
             })
             .collect())
     }
+}
+
+/// A Notation signature manifest's envelope layer: its media type and blob digest (the first
+/// layer; Notation writes one).
+fn envelope_layer(manifest: &str) -> Option<(String, Digest)> {
+    let value: serde_json::Value = serde_json::from_str(manifest).ok()?;
+    let layer = value.get("layers")?.as_array()?.first()?;
+    let media_type = layer.get("mediaType")?.as_str()?.to_owned();
+    let digest = Digest::new(layer.get("digest")?.as_str()?).ok()?;
+    Some((media_type, digest))
 }

@@ -1,5 +1,5 @@
-//! The ECR calls a copy makes, on the source registry (the image, its referrers, layer download
-//! URLs) and on the destination (layer availability, layer uploads, manifests); the repository a
+//! The ECR calls a copy makes, on the source registry (the image, layer download URLs; its
+//! referrers: `referrers.rs`) and on the destination (layer availability, layer uploads, manifests); the repository a
 //! copy creates: `repository_create.rs`.
 
 use std::collections::BTreeSet;
@@ -20,43 +20,6 @@ use crate::runtime::errors::port_error;
 pub const MAX_LAYER_CHECK_DIGESTS: usize = 100;
 
 impl EcrRegistry {
-    /// The OCI 1.1 referrers of `digest` (artifacts whose manifest names it as `subject`: an SBOM,
-    /// a signature pushed by `oras` or `notation`), ACTIVE ones, by digest. ⌈R/50⌉
-    /// ListImageReferrers (AWS: the caller needs `ecr:BatchGetImage`).
-    pub async fn image_referrers(
-        &self,
-        repository: &RepositoryName,
-        digest: &Digest,
-    ) -> Result<Vec<Digest>, PortError> {
-        const OP: &str = "ecr:ListImageReferrers";
-        let mut found = Vec::new();
-        let mut next = None;
-        loop {
-            let out = self
-                .client
-                .list_image_referrers()
-                .set_registry_id(self.registry_id.clone())
-                .repository_name(repository.as_str())
-                .subject_id(
-                    aws_sdk_ecr::types::SubjectIdentifier::builder()
-                        .image_digest(digest.as_str())
-                        .build()
-                        .map_err(|e| invalid(OP, e))?,
-                )
-                .set_next_token(next)
-                .send()
-                .await
-                .map_err(|e| port_error(OP, e))?;
-            for referrer in out.referrers() {
-                found.push(Digest::new(referrer.digest()).map_err(|e| invalid(OP, e))?);
-            }
-            next = out.next_token().map(str::to_owned);
-            if next.is_none() {
-                return Ok(found);
-            }
-        }
-    }
-
     /// The image `digest` and whichever of `tags` exist: the image's manifest (`None` when it is
     /// gone) and the tagged manifests found, with their tags. One BatchGetImage (results matched by
     /// digest); when it finds other images, one DescribeImages of them says which tag each holds.

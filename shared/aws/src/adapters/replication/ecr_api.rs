@@ -43,7 +43,7 @@ impl CopySource for EcrRegistry {
         repository: &RepositoryName,
         digest: &Digest,
     ) -> Result<Vec<Digest>, PortError> {
-        self.image_referrers(repository, digest).await
+        self.image_referrers(repository, digest, &[]).await
     }
 
     /// One BatchGetImage.

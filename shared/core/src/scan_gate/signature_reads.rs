@@ -1,0 +1,106 @@
+//! The signature gate's reads, driven through scan-gate's ports: signatures (cosign's and
+//! Notation's, the image's and its indexes'), trusted keys, AWS Signer's revocations, ECR's
+//! managed signing status and the push time (docs/signatures.md).
+
+use super::Need;
+use super::decide::Facts;
+use super::run::Ports;
+use crate::ports::{PortError, PublicKeys};
+use crate::trusted_key::TrustedKey;
+
+/// The KMS keys a `signatures` policy trusts, (name, key id) each, as keys to verify with: each
+/// one's public half read ([`PublicKeys::public_key`]) and checked to be a cosign key (an unusable
+/// one is an error naming the policy's key, never skipped).
+pub async fn kms_keys(
+    keys: &[(&str, &str)],
+    public_keys: &dyn PublicKeys,
+) -> Result<Vec<TrustedKey>, PortError> {
+    let mut trusted = Vec::with_capacity(keys.len());
+    for (name, key_id) in keys {
+        let public = public_keys.public_key(key_id).await?;
+        let key = TrustedKey::from_kms(name, &public).map_err(|message| PortError::Invalid {
+            operation: "kms:GetPublicKey",
+            message: format!("signatures key `{name}`: {message}"),
+        })?;
+        trusted.push(key);
+    }
+    Ok(trusted)
+}
+
+/// The facts of the signature gate: signatures, trusted keys, signing status, push time.
+pub(super) async fn fill_signed(
+    need: Need,
+    facts: &mut Facts,
+    ports: &Ports<'_>,
+) -> Result<(), PortError> {
+    match need {
+        Need::Signatures { repository, digest } => {
+            facts.signatures = Some(
+                ports
+                    .signatures
+                    .cosign_signatures(&repository, &digest)
+                    .await?,
+            )
+        }
+        Need::IndexSignatures {
+            repository,
+            digests,
+        } => {
+            let mut signed = Vec::with_capacity(digests.len());
+            for digest in digests {
+                let payloads = ports
+                    .signatures
+                    .cosign_signatures(&repository, &digest)
+                    .await?;
+                signed.push((digest, payloads));
+            }
+            facts.index_signatures = Some(signed);
+        }
+        Need::KmsKeys { keys } => {
+            let keys: Vec<(&str, &str)> =
+                keys.iter().map(|(n, k)| (n.as_str(), k.as_str())).collect();
+            facts.kms_keys = Some(kms_keys(&keys, ports.public_keys).await?);
+        }
+        Need::NotationSignatures { repository, digest } => {
+            facts.notation = Some(
+                ports
+                    .signatures
+                    .notation_signatures(&repository, &digest)
+                    .await?,
+            )
+        }
+        Need::IndexNotationSignatures {
+            repository,
+            digests,
+        } => {
+            let mut signed = Vec::with_capacity(digests.len());
+            for digest in digests {
+                let found = ports
+                    .signatures
+                    .notation_signatures(&repository, &digest)
+                    .await?;
+                signed.push((digest, found));
+            }
+            facts.index_notation = Some(signed);
+        }
+        Need::Revocations { queries } => {
+            for query in queries {
+                let revoked = ports.revocations.revoked(&query).await?;
+                facts.revocations.push((query, revoked));
+            }
+        }
+        Need::ManagedSigning { repository, digest } => {
+            facts.managed_signing = Some(
+                ports
+                    .signatures
+                    .managed_signing(&repository, &digest)
+                    .await?,
+            )
+        }
+        Need::PushedAt { repository, digest } => {
+            facts.pushed_at = Some(ports.status.pushed_at(&repository, &digest).await?)
+        }
+        _ => {}
+    }
+    Ok(())
+}
