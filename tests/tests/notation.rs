@@ -6,10 +6,10 @@
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
+use warden_core::certificate::Cert;
 use warden_core::names::Digest;
 use warden_core::policy::NotationTrust;
 use warden_core::signature::SignatureCheck;
-use warden_core::signature::notation::chain::Cert;
 use warden_core::signature::notation::{
     Examined, NotationSignature, check, examine, profile_matches, verified,
 };

@@ -3,6 +3,7 @@
 //! [`ports`], and plans are plain data the adapters carry out.
 
 pub mod budget;
+pub mod certificate;
 pub mod destination;
 pub mod event;
 pub mod execute;

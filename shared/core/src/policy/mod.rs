@@ -272,10 +272,10 @@ pub struct NotationTrust {
 
 impl NotationTrust {
     /// The trust store's certificates (validation refused a policy where one does not parse).
-    pub fn anchors(&self) -> Vec<crate::signature::notation::chain::Cert> {
+    pub fn anchors(&self) -> Vec<crate::certificate::Cert> {
         self.trust_store
             .iter()
-            .filter_map(|pem| crate::signature::notation::chain::Cert::from_pem_chain(pem).ok())
+            .filter_map(|pem| crate::certificate::Cert::from_pem_chain(pem).ok())
             .flatten()
             .collect()
     }

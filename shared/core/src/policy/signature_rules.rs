@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use super::problem::Problem;
-use crate::signature::notation::chain::Cert;
+use crate::certificate::Cert;
 use crate::trusted_key::TrustedKey;
 
 /// The problems of `rule`'s `signatures` section, under `at` (`repositories[i]`).

@@ -7,7 +7,6 @@ use std::sync::LazyLock;
 
 use chrono::NaiveDate;
 use globset::GlobBuilder;
-use jsonschema::Validator;
 use serde_json::Value;
 
 use super::lifecycle_rules::{cleanup_rule_problems, lifecycle_problems};
@@ -17,38 +16,12 @@ use super::signature_rules::{signature_problems, signatures_need_a_gate};
 use super::{PolicyDocument, SCHEMA};
 use crate::mutability::MutabilityMode;
 
-/// Where the schema is registered for [`VALIDATOR`]: its own `$id`.
-const SCHEMA_ID: &str = "https://ecr-warden.dev/policy.schema.json";
-
-/// The policy schema, compiled on first use (a function's init).
-///
-/// jsonschema checks the schema it is asked to compile against its dialect's meta-schema first,
-/// and offers no switch to skip that; for 2020-12 the check builds the meta-schema's own validator
-/// and was half of the compile (~1 ms of a Lambda's cold start, docs/benchmarks.md). Our schema is
-/// a compiled-in constant whose meta-schema check is a unit test
-/// (`the_policy_schema_is_valid_under_its_meta_schema`), so it is not checked again at every init:
-/// the schema goes into a registry, as a 2020-12 resource, and what is compiled is a one-line
-/// root that refers to it (`{"$ref": SCHEMA_ID}`, Draft 4, whose meta-schema is small). The
-/// policy is still validated by the whole 2020-12 schema: the same keywords, problems and paths
-/// (`the_schema_compiled_through_its_registry_judges_as_the_schema_itself` compares both).
-#[allow(clippy::expect_used)] // SCHEMA is a compiled-in file; the unit tests compile it
-static VALIDATOR: LazyLock<Validator> = LazyLock::new(|| {
-    let schema: Value = serde_json::from_str(SCHEMA).expect("policy.schema.json is JSON");
-    compile_through_registry(schema).expect("policy.schema.json is a valid schema")
-});
-
-fn compile_through_registry(schema: Value) -> Result<Validator, String> {
-    let resource = jsonschema::Draft::Draft202012.create_resource(schema);
-    let registry = jsonschema::Registry::new()
-        .add(SCHEMA_ID, resource)
-        .and_then(|builder| builder.prepare())
-        .map_err(|e| e.to_string())?;
-    jsonschema::options()
-        .with_draft(jsonschema::Draft::Draft4)
-        .with_registry(&registry)
-        .build(&serde_json::json!({ "$ref": SCHEMA_ID }))
-        .map_err(|e| e.to_string())
-}
+/// The policy schema's validator, generated from `policy.schema.json` when the crate is compiled
+/// (jsonschema's `validator` macro): nothing is compiled at a function's init, and the functions
+/// link the code for this schema instead of a general JSON Schema engine (docs/benchmarks.md).
+/// It judges as the run-time engine does (`the_generated_validator_judges_as_the_schema_itself`).
+#[jsonschema::validator(path = "policy.schema.json", draft = Draft202012)]
+pub(super) struct PolicySchema;
 
 pub(super) fn load(text: &str) -> Result<PolicyDocument, PolicyError> {
     let value: Value = serde_norway::from_str(text).map_err(|e| PolicyError {
@@ -73,8 +46,7 @@ pub(super) fn load(text: &str) -> Result<PolicyDocument, PolicyError> {
 }
 
 fn schema_problems(value: &Value) -> Vec<Problem> {
-    VALIDATOR
-        .iter_errors(value)
+    PolicySchema::iter_errors(value)
         .flat_map(|err| {
             let at = pointer_to_path(err.instance_path().as_str());
             match err.kind() {

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use super::recheck::{recheck, recheck_subject_of};
+use super::signature_reads::fill_signed;
 use super::{
     Context, Facts, Need, ParentIndex, Parents, Report, Step, Subject, decide, pending_until,
     referrer_arrival, signature_push, subject, verdict_of,
@@ -395,14 +396,6 @@ async fn fill(need: Need, facts: &mut Facts, ports: &Ports<'_>) -> Result<(), Po
         Need::CurrentTags { repository, digest } => {
             facts.current_tags = Some(ports.images.tags_of(&repository, &digest).await?)
         }
-        need @ (Need::Signatures { .. }
-        | Need::IndexSignatures { .. }
-        | Need::KmsKeys { .. }
-        | Need::ManagedSigning { .. }
-        | Need::NotationSignatures { .. }
-        | Need::IndexNotationSignatures { .. }
-        | Need::Revocations { .. }
-        | Need::PushedAt { .. }) => super::signature_reads::fill_signed(need, facts, ports).await?,
         Need::ImageTags {
             repository,
             digest,
@@ -415,6 +408,8 @@ async fn fill(need: Need, facts: &mut Facts, ports: &Ports<'_>) -> Result<(), Po
                     .await?,
             )
         }
+        // The rest are the signature gate's reads.
+        need => fill_signed(need, facts, ports).await?,
     }
     Ok(())
 }

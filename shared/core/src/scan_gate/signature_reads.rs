@@ -27,12 +27,35 @@ pub async fn kms_keys(
     Ok(trusted)
 }
 
-/// The facts of the signature gate: signatures, trusted keys, signing status, push time.
+/// The facts of the signature gate: signatures, trusted keys, revocations, signing status, push
+/// time.
 pub(super) async fn fill_signed(
     need: Need,
     facts: &mut Facts,
     ports: &Ports<'_>,
 ) -> Result<(), PortError> {
+    match need {
+        Need::ManagedSigning { repository, digest } => {
+            facts.managed_signing = Some(
+                ports
+                    .signatures
+                    .managed_signing(&repository, &digest)
+                    .await?,
+            )
+        }
+        Need::PushedAt { repository, digest } => {
+            facts.pushed_at = Some(ports.status.pushed_at(&repository, &digest).await?)
+        }
+        need @ (Need::NotationSignatures { .. }
+        | Need::IndexNotationSignatures { .. }
+        | Need::Revocations { .. }) => fill_notation(need, facts, ports).await?,
+        need => fill_cosign(need, facts, ports).await?,
+    }
+    Ok(())
+}
+
+/// cosign's facts: the image's signatures, its indexes', the KMS keys' public halves.
+async fn fill_cosign(need: Need, facts: &mut Facts, ports: &Ports<'_>) -> Result<(), PortError> {
     match need {
         Need::Signatures { repository, digest } => {
             facts.signatures = Some(
@@ -61,6 +84,14 @@ pub(super) async fn fill_signed(
                 keys.iter().map(|(n, k)| (n.as_str(), k.as_str())).collect();
             facts.kms_keys = Some(kms_keys(&keys, ports.public_keys).await?);
         }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Notation's facts: the image's signatures, its indexes', AWS Signer's answers.
+async fn fill_notation(need: Need, facts: &mut Facts, ports: &Ports<'_>) -> Result<(), PortError> {
+    match need {
         Need::NotationSignatures { repository, digest } => {
             facts.notation = Some(
                 ports
@@ -88,17 +119,6 @@ pub(super) async fn fill_signed(
                 let revoked = ports.revocations.revoked(&query).await?;
                 facts.revocations.push((query, revoked));
             }
-        }
-        Need::ManagedSigning { repository, digest } => {
-            facts.managed_signing = Some(
-                ports
-                    .signatures
-                    .managed_signing(&repository, &digest)
-                    .await?,
-            )
-        }
-        Need::PushedAt { repository, digest } => {
-            facts.pushed_at = Some(ports.status.pushed_at(&repository, &digest).await?)
         }
         _ => {}
     }

@@ -190,9 +190,8 @@ fn the_policy_schema_is_valid_under_its_meta_schema() {
     let schema: Value = serde_json::from_str(SCHEMA).unwrap();
     assert_eq!(
         schema["$schema"], "https://json-schema.org/draft/2020-12/schema",
-        "the dialect VALIDATOR registers the schema as"
+        "the dialect PolicySchema is generated for"
     );
-    assert_eq!(schema["$id"], SCHEMA_ID);
     jsonschema::meta::validate(&schema).unwrap();
     // And so it compiles the ordinary way too, meta-schema check included.
     jsonschema::validator_for(&schema).unwrap();
@@ -208,8 +207,8 @@ fn mutations_of_the_example_policy() -> Vec<Value> {
     )
     .unwrap();
     // Strings where regex engines and ECMA-262 may part: non-ASCII word characters and digits,
-    // a line break before the end, a no-break space. The production validator compiles patterns
-    // with the `regex` engine; the reference one with jsonschema's default.
+    // a line break before the end, a no-break space. The generated validator and the reference
+    // one (the run-time engine) must judge them alike.
     let edges = [
         "é",
         "ab_é",
@@ -274,12 +273,11 @@ fn mutations_of_the_example_policy() -> Vec<Value> {
 }
 
 #[test]
-fn the_schema_compiled_through_its_registry_judges_as_the_schema_itself() {
+fn the_generated_validator_judges_as_the_schema_itself() {
     let schema: Value = serde_json::from_str(SCHEMA).unwrap();
     let direct = jsonschema::validator_for(&schema).unwrap();
-    let errors = |validator: &Validator, document: &Value| {
-        let mut found: Vec<(String, String)> = validator
-            .iter_errors(document)
+    let errors = |found: jsonschema::ErrorIterator<'_>| {
+        let mut found: Vec<(String, String)> = found
             .map(|e| (e.instance_path().as_str().to_owned(), e.to_string()))
             .collect();
         found.sort();
@@ -289,9 +287,13 @@ fn the_schema_compiled_through_its_registry_judges_as_the_schema_itself() {
     assert!(documents.len() > 1000, "{} documents", documents.len());
     let mut invalid = 0;
     for document in &documents {
-        let expected = errors(&direct, document);
+        let expected = errors(direct.iter_errors(document));
         invalid += usize::from(!expected.is_empty());
-        assert_eq!(errors(&VALIDATOR, document), expected, "{document}");
+        assert_eq!(
+            errors(PolicySchema::iter_errors(document)),
+            expected,
+            "{document}"
+        );
     }
     assert!(
         invalid > documents.len() / 2,
@@ -307,7 +309,7 @@ fn pattern_edges_are_judged_by_ascii_classes_and_a_strict_end() {
     let with = |pointer: &str, key: &str, value: &str| {
         let mut document = example.clone();
         document.pointer_mut(pointer).unwrap()[key] = Value::from(value);
-        VALIDATOR.is_valid(&document)
+        PolicySchema::is_valid(&document)
     };
     let destination = "/repositories/1/replication/destinations/1";
     assert!(with(destination, "external_id", "ok-id_1"));

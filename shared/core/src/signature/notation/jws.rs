@@ -10,7 +10,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
-use super::chain::{Algorithm, Cert, Hash};
+use crate::certificate::{Algorithm, Cert, Hash};
 
 /// The media type of a JWS envelope layer.
 pub const MEDIA_TYPE: &str = "application/jose+json";

@@ -3,7 +3,7 @@
 //! the signature envelope ([`jws`]). It is trusted when:
 //! - the envelope's signature verifies with its signing certificate, every critical attribute is
 //!   understood, and it has not expired;
-//! - its certificate chain ([`chain`]) is valid at AWS Signer's authentic signing time and holds
+//! - its certificate chain ([`crate::certificate`]) is valid at AWS Signer's authentic signing time and holds
 //!   a certificate of the policy's trust store (the AWS Signer root);
 //! - its signing profile version (`com.amazonaws.signer.signingProfileVersion`) is one the policy
 //!   trusts, as AWS Signer's Notation plugin matches it: a profile ARN trusts each of its
@@ -15,16 +15,15 @@
 //! `digest_mismatch`. Only JWS envelopes are read; a COSE envelope counts as a signature by no
 //! trusted signer.
 
-pub mod chain;
 pub mod jws;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::SignatureCheck;
+use crate::certificate::{Cert, Chain};
 use crate::names::Digest;
 use crate::policy::NotationTrust;
-use chain::{Cert, Chain};
 use jws::Envelope;
 
 /// The artifact type of a Notation signature referrer.

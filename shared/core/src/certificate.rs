@@ -1,5 +1,5 @@
-//! A Notation signature's certificate chain (the Notary Project signature specification): the
-//! JWS `x5c` header, the signing certificate first, each certificate signed by the next, the last
+//! X.509 certificates and chains, as a Notation signature carries them (the Notary Project
+//! signature specification; docs/signatures.md): the JWS `x5c` header, the signing certificate first, each certificate signed by the next, the last
 //! one self-signed (the root); every one valid at the time the scheme says; the issuers CAs, the
 //! signing certificate made for signing. Whom it chains to is the trust store's business
 //! ([`Chain::anchored_in`]).
@@ -267,58 +267,62 @@ pub fn verify_with_spki(
     message: &[u8],
     signature: &[u8],
 ) -> Result<(), String> {
-    let bad = |e: &dyn std::fmt::Display| format!("signature does not verify: {e}");
     match algorithm {
-        Algorithm::Ecdsa { hash, raw } => {
-            let prehash = hash.digest(message);
-            if let Ok(key) = p256::ecdsa::VerifyingKey::from_public_key_der(spki) {
-                let sig = if raw {
-                    p256::ecdsa::Signature::from_slice(signature)
-                } else {
-                    p256::ecdsa::Signature::from_der(signature)
-                }
-                .map_err(|e| bad(&e))?;
-                key.verify_prehash(&prehash, &sig).map_err(|e| bad(&e))
-            } else if let Ok(key) = p384::ecdsa::VerifyingKey::from_public_key_der(spki) {
-                let sig = if raw {
-                    p384::ecdsa::Signature::from_slice(signature)
-                } else {
-                    p384::ecdsa::Signature::from_der(signature)
-                }
-                .map_err(|e| bad(&e))?;
-                key.verify_prehash(&prehash, &sig).map_err(|e| bad(&e))
-            } else {
-                Err("the key is not an ECDSA P-256 or P-384 key".to_owned())
-            }
-        }
-        Algorithm::RsaPkcs1 { hash } | Algorithm::RsaPss { hash } => {
-            let key = rsa::PublicKey::from_public_key_der(spki)
-                .map_err(|_| "the key is not an RSA key".to_owned())?;
-            if key.n_bits_precision() < MIN_RSA_BITS {
-                return Err(format!("the RSA key is under {MIN_RSA_BITS} bits"));
-            }
-            let hashed = hash.digest(message);
-            let result = match (algorithm, hash) {
-                (Algorithm::RsaPss { .. }, Hash::Sha256) => {
-                    key.verify(rsa::pss::Pss::<Sha256>::new(), &hashed, signature)
-                }
-                (Algorithm::RsaPss { .. }, Hash::Sha384) => {
-                    key.verify(rsa::pss::Pss::<Sha384>::new(), &hashed, signature)
-                }
-                (Algorithm::RsaPss { .. }, Hash::Sha512) => {
-                    key.verify(rsa::pss::Pss::<Sha512>::new(), &hashed, signature)
-                }
-                (_, Hash::Sha256) => {
-                    key.verify(rsa::Pkcs1v15Sign::new::<Sha256>(), &hashed, signature)
-                }
-                (_, Hash::Sha384) => {
-                    key.verify(rsa::Pkcs1v15Sign::new::<Sha384>(), &hashed, signature)
-                }
-                (_, Hash::Sha512) => {
-                    key.verify(rsa::Pkcs1v15Sign::new::<Sha512>(), &hashed, signature)
-                }
-            };
-            result.map_err(|e| bad(&e))
-        }
+        Algorithm::Ecdsa { hash, raw } => verify_ecdsa(spki, &hash.digest(message), raw, signature),
+        Algorithm::RsaPkcs1 { hash } => verify_rsa(spki, hash, false, message, signature),
+        Algorithm::RsaPss { hash } => verify_rsa(spki, hash, true, message, signature),
     }
+}
+
+fn bad(e: &dyn std::fmt::Display) -> String {
+    format!("signature does not verify: {e}")
+}
+
+/// An ECDSA signature over `prehash` by a P-256 or P-384 key (`raw`: R ‖ S, else DER).
+fn verify_ecdsa(spki: &[u8], prehash: &[u8], raw: bool, signature: &[u8]) -> Result<(), String> {
+    if let Ok(key) = p256::ecdsa::VerifyingKey::from_public_key_der(spki) {
+        let sig = if raw {
+            p256::ecdsa::Signature::from_slice(signature)
+        } else {
+            p256::ecdsa::Signature::from_der(signature)
+        }
+        .map_err(|e| bad(&e))?;
+        key.verify_prehash(prehash, &sig).map_err(|e| bad(&e))
+    } else if let Ok(key) = p384::ecdsa::VerifyingKey::from_public_key_der(spki) {
+        let sig = if raw {
+            p384::ecdsa::Signature::from_slice(signature)
+        } else {
+            p384::ecdsa::Signature::from_der(signature)
+        }
+        .map_err(|e| bad(&e))?;
+        key.verify_prehash(prehash, &sig).map_err(|e| bad(&e))
+    } else {
+        Err("the key is not an ECDSA P-256 or P-384 key".to_owned())
+    }
+}
+
+/// An RSA signature (`pss`: RSASSA-PSS with a salt the hash's length, else PKCS #1 v1.5) by a key
+/// of at least [`MIN_RSA_BITS`].
+fn verify_rsa(
+    spki: &[u8],
+    hash: Hash,
+    pss: bool,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), String> {
+    let key = rsa::PublicKey::from_public_key_der(spki)
+        .map_err(|_| "the key is not an RSA key".to_owned())?;
+    if key.n_bits_precision() < MIN_RSA_BITS {
+        return Err(format!("the RSA key is under {MIN_RSA_BITS} bits"));
+    }
+    let hashed = hash.digest(message);
+    let result = match (pss, hash) {
+        (true, Hash::Sha256) => key.verify(rsa::pss::Pss::<Sha256>::new(), &hashed, signature),
+        (true, Hash::Sha384) => key.verify(rsa::pss::Pss::<Sha384>::new(), &hashed, signature),
+        (true, Hash::Sha512) => key.verify(rsa::pss::Pss::<Sha512>::new(), &hashed, signature),
+        (false, Hash::Sha256) => key.verify(rsa::Pkcs1v15Sign::new::<Sha256>(), &hashed, signature),
+        (false, Hash::Sha384) => key.verify(rsa::Pkcs1v15Sign::new::<Sha384>(), &hashed, signature),
+        (false, Hash::Sha512) => key.verify(rsa::Pkcs1v15Sign::new::<Sha512>(), &hashed, signature),
+    };
+    result.map_err(|e| bad(&e))
 }
