@@ -1,6 +1,6 @@
 //! Images: blobs and manifests pushed through ECR's API, and synthetic OCI manifests and indexes.
 
-use serde_json::json;
+use serde_json::{Value, json};
 use warden_core::names::Digest;
 
 use crate::TestAccount;
@@ -185,10 +185,53 @@ impl TestAccount {
         payload: &[u8],
         signature: &str,
     ) -> Digest {
+        let manifest = self
+            .cosign_manifest(repository, payload, signature, json!({}))
+            .await;
+        let tag = format!(
+            "sha256-{}.sig",
+            subject.as_str().trim_start_matches("sha256:")
+        );
+        self.push_manifest(repository, &manifest.to_string(), OCI_MANIFEST, Some(&tag))
+            .await
+            .0
+    }
+
+    /// The same signature as `cosign sign --registry-referrers-mode=oci-1-1` stores it: an
+    /// untagged OCI 1.1 referrer of `subject` (artifact type
+    /// `application/vnd.dev.cosign.artifact.sig.v1+json`).
+    pub async fn push_cosign_referrer(
+        &self,
+        repository: &str,
+        subject: &Digest,
+        payload: &[u8],
+        signature: &str,
+    ) -> Digest {
+        let (subject_type, subject_size) = self.manifest_of(repository, subject).await;
+        let referrer = json!({
+            "artifactType": "application/vnd.dev.cosign.artifact.sig.v1+json",
+            "subject": {"mediaType": subject_type, "digest": subject, "size": subject_size},
+        });
+        let manifest = self
+            .cosign_manifest(repository, payload, signature, referrer)
+            .await;
+        self.push_manifest(repository, &manifest.to_string(), OCI_MANIFEST, None)
+            .await
+            .0
+    }
+
+    /// A cosign signature manifest (its blobs uploaded), with `extra` members.
+    async fn cosign_manifest(
+        &self,
+        repository: &str,
+        payload: &[u8],
+        signature: &str,
+        extra: Value,
+    ) -> Value {
         let ecr = &self.clients.ecr;
         let config = self.upload_blob(ecr, repository, b"{}").await;
         let layer = self.upload_blob(ecr, repository, payload).await;
-        let manifest = json!({
+        let mut manifest = json!({
             "schemaVersion": 2,
             "mediaType": OCI_MANIFEST,
             "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config, "size": 2},
@@ -197,15 +240,11 @@ impl TestAccount {
                 "digest": layer, "size": payload.len(),
                 "annotations": {"dev.cosignproject.cosign/signature": signature},
             }],
-        })
-        .to_string();
-        let tag = format!(
-            "sha256-{}.sig",
-            subject.as_str().trim_start_matches("sha256:")
-        );
-        self.push_manifest(repository, &manifest, OCI_MANIFEST, Some(&tag))
-            .await
-            .0
+        });
+        if let (Some(manifest), Value::Object(extra)) = (manifest.as_object_mut(), extra) {
+            manifest.extend(extra);
+        }
+        manifest
     }
 
     /// A Notation signature of `subject` as `notation sign` stores it with the OCI 1.1 referrers

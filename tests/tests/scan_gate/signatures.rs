@@ -128,10 +128,11 @@ async fn an_image_signed_by_the_trusted_key_passes_with_one_signature_read() {
     let event = clean_scan(&s, "sig/good", &digest, &["v1"]).await;
 
     let (response, made) = run(&s, event.clone()).await;
-    // The verdict from the counts (no read); the signature: its `.sig` manifest (BatchGetImage),
-    // its one layer's URL (GetDownloadUrlForLayer) and bytes (one GET, not an API call); the
-    // verdict recorded (PutItem) and told (Publish); the repository listed for indexes whose
-    // verdict rests on it (DescribeImages); nothing moves for a first PASS.
+    // The verdict from the counts (no read); the signature: its cosign referrers listed
+    // (ListImageReferrers), its `.sig` manifest and theirs (one BatchGetImage), its one layer's
+    // URL (GetDownloadUrlForLayer) and bytes (one GET, not an API call); the verdict recorded
+    // (PutItem) and told (Publish); the repository listed for indexes whose verdict rests on it
+    // (DescribeImages); nothing moves for a first PASS.
     assert_eq!(
         made,
         calls(&[
@@ -139,6 +140,7 @@ async fn an_image_signed_by_the_trusted_key_passes_with_one_signature_read() {
             ("ECR.BatchGetImage", 1),
             ("ECR.DescribeImages", 1),
             ("ECR.GetDownloadUrlForLayer", 1),
+            ("ECR.ListImageReferrers", 1),
             ("SNS.Publish", 1),
         ]),
         "{response}"
@@ -154,6 +156,7 @@ async fn an_image_signed_by_the_trusted_key_passes_with_one_signature_read() {
             ("DynamoDB.PutItem", 1),
             ("ECR.BatchGetImage", 1),
             ("ECR.GetDownloadUrlForLayer", 1),
+            ("ECR.ListImageReferrers", 1),
         ]),
         "the same event again reads again and records nothing new"
     );
@@ -225,14 +228,15 @@ async fn a_signature_arriving_within_the_grace_moves_no_tag_then_passes() {
     let scan = clean_scan(&s, "sig/late", &digest, &["v1"]).await;
 
     let (response, made) = run(&s, scan.clone()).await;
-    // The signature read (none: BatchGetImage of the absent `.sig`), the repository listed for
-    // indexes that might sign it (DescribeImages), its push time (DescribeImages), the deadline
-    // scheduled (CreateSchedule); nothing recorded.
+    // The signature read (none: no cosign referrer, BatchGetImage of the absent `.sig`), the
+    // repository listed for indexes that might sign it (DescribeImages), its push time
+    // (DescribeImages), the deadline scheduled (CreateSchedule); nothing recorded.
     assert_eq!(
         made,
         calls(&[
             ("ECR.BatchGetImage", 1),
             ("ECR.DescribeImages", 2),
+            ("ECR.ListImageReferrers", 1),
             ("Scheduler.CreateSchedule", 1),
         ]),
         "{response}"
@@ -617,4 +621,50 @@ async fn a_sig_shaped_tag_pushed_onto_a_failed_image_is_taken_away() {
     let tags = tags_of(&s.acct.tags_by_digest("sig/sneaky").await, &bad);
     assert!(!tags.contains(&sneaky), "{tags:?} {response}");
     assert!(tags.contains(&q(&sneaky, &bad)), "{tags:?} {response}");
+}
+
+/// `cosign sign --registry-referrers-mode=oci-1-1` stores the signature as an OCI 1.1 referrer of
+/// the image (no `.sig` tag): read beside the tag, and its arrival (an untagged push) releases a
+/// failed image.
+#[tokio::test]
+async fn a_cosign_signature_stored_as_a_referrer_counts_and_its_arrival_releases() {
+    let (key, pem) = cosign_key();
+    let s = signed_setup(&pem, "").await;
+    s.acct.create_repository("sig/ref").await;
+    let (digest, _) = s.acct.push("sig/ref", "ref", Some("v1")).await;
+    pushed_ago(&s, "sig/ref", &digest, 3_600).await;
+    let scan = clean_scan(&s, "sig/ref", &digest, &["v1"]).await;
+    run(&s, scan.clone()).await;
+    assert_eq!(
+        tags_of(&s.acct.tags_by_digest("sig/ref").await, &digest),
+        [q("v1", &digest)],
+        "unsigned past the grace"
+    );
+
+    let (payload, signature) = cosign_sign(&key, &digest);
+    let referrer = s
+        .acct
+        .push_cosign_referrer("sig/ref", &digest, &payload, &signature)
+        .await;
+    let arrival = s.acct.event("ecr-image-action.push.json", |e| {
+        e["detail"]["repository-name"] = json!("sig/ref");
+        e["detail"]["image-digest"] = json!(referrer);
+        e["detail"]["image-tag"] = json!("");
+    });
+    let (response, _) = run(&s, arrival).await;
+    let (verdict, fingerprint) = recorded(&s, "sig/ref", &digest).await.unwrap();
+    assert_eq!(verdict, "PASS", "{response}");
+    assert!(fingerprint.ends_with("|signed:release"), "{fingerprint}");
+    assert_eq!(
+        tags_of(&s.acct.tags_by_digest("sig/ref").await, &digest),
+        ["v1"],
+        "released"
+    );
+    // The scan event again: the referrer is read beside the (absent) `.sig` tag, still PASS.
+    let (response, made) = run(&s, scan).await;
+    assert_eq!(made.get("ECR.ListImageReferrers"), Some(&1), "{response}");
+    assert_eq!(
+        recorded(&s, "sig/ref", &digest).await.map(|r| r.0),
+        Some("PASS".into())
+    );
 }

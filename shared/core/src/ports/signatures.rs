@@ -14,8 +14,10 @@ use crate::trusted_key::KmsPublicKey;
 /// cosign's signatures of an image, as cosign stores them by tag.
 #[async_trait]
 pub trait ImageSignatures: Send + Sync {
-    /// The signatures of `digest` in `repository`: the `sha256-<hex>.sig` manifest (1
-    /// BatchGetImage; none: no signature), and for each of its signature layers (at most
+    /// The signatures of `digest` in `repository`: its referrers of artifact type
+    /// [`crate::signature::cosign::REFERRER_ARTIFACT_TYPE`] (1 ListImageReferrers per 50), then
+    /// the `sha256-<hex>.sig` manifest and those referrers' (one BatchGetImage; none found: no
+    /// signature), and for each of their signature layers (at most
     /// [`crate::signature::cosign::MAX_SIGNATURE_LAYERS`]) the payload blob (1
     /// GetDownloadUrlForLayer and one download each).
     async fn cosign_signatures(

@@ -16,6 +16,9 @@ use crate::trusted_key::TrustedKey;
 
 /// The media type of a simple-signing payload layer.
 pub const SIMPLE_SIGNING: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
+/// The artifact type of a cosign signature stored as an OCI 1.1 referrer of the image
+/// (`cosign sign --registry-referrers-mode=oci-1-1`): the same simple-signing layers.
+pub const REFERRER_ARTIFACT_TYPE: &str = "application/vnd.dev.cosign.artifact.sig.v1+json";
 /// The layer annotation holding the signature.
 pub const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
 /// The `critical.type` of a payload signing a container image.

@@ -1,5 +1,6 @@
 //! cosign's signatures read from ECR ([`ImageSignatures`], docs/signatures.md): the signature
-//! manifest by its `sha256-<hex>.sig` tag, then each signature layer's payload downloaded from the
+//! manifest by its `sha256-<hex>.sig` tag and the image's OCI 1.1 referrers of cosign's signature
+//! artifact type, then each signature layer's payload downloaded from the
 //! pre-signed URL ECR gives for it (at most 64 KiB read; a layer past it, or gone, is skipped).
 //! scan-gate's verdict includes what they prove; `warden gate` shows it.
 
@@ -14,13 +15,17 @@ use warden_core::names::{Digest, RepositoryName};
 use warden_core::ports::{ImageSignatures, PortError};
 use warden_core::records::SigningStatus;
 use warden_core::replicate::image::referrer_tags;
-use warden_core::signature::cosign::{SignedPayload, signature_layers};
+use warden_core::signature::cosign::{self, SignedPayload, signature_layers};
 use warden_core::signature::notation::{self, NotationSignature};
 
 use super::EcrRegistry;
 use super::download::{DOWNLOAD, status_error};
 use crate::runtime::errors::port_error;
 use crate::runtime::tls;
+
+/// The most cosign signature referrers read for one image (each a manifest in the one
+/// BatchGetImage, which takes 100 ids: the `.sig` tag and these).
+const MAX_SIGNATURE_MANIFESTS: usize = 16;
 
 /// A simple-signing payload is a few hundred bytes; anything over this is no signature payload.
 const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
@@ -149,21 +154,34 @@ impl ImageSignatures for EcrSignatures {
         repository: &RepositoryName,
         digest: &Digest,
     ) -> Result<Vec<SignedPayload>, PortError> {
-        let Some(tag) = referrer_tags(digest)
+        let mut ids: Vec<ImageIdentifier> = referrer_tags(digest)
             .into_iter()
-            .find(|t| t.as_str().ends_with(".sig"))
-        else {
+            .filter(|t| t.as_str().ends_with(".sig"))
+            .map(|t| ImageIdentifier::builder().image_tag(t.as_str()).build())
+            .collect();
+        let referrers = self
+            .registry
+            .image_referrers(repository, digest, &[cosign::REFERRER_ARTIFACT_TYPE])
+            .await?;
+        ids.extend(
+            referrers
+                .iter()
+                .take(MAX_SIGNATURE_MANIFESTS)
+                .map(|d| ImageIdentifier::builder().image_digest(d.as_str()).build()),
+        );
+        if ids.is_empty() {
             return Ok(Vec::new());
-        };
-        let id = ImageIdentifier::builder().image_tag(tag.as_str()).build();
-        let images = self.registry.batch_get(repository, vec![id]).await?;
-        let Some(manifest) = images.first().and_then(|i| i.image_manifest()) else {
-            return Ok(Vec::new());
-        };
-        let layers = signature_layers(manifest).map_err(|message| PortError::Invalid {
-            operation: "ecr:BatchGetImage",
-            message: format!("{repository}:{tag}: {message}"),
-        })?;
+        }
+        let images = self.registry.batch_get(repository, ids).await?;
+        let mut layers = Vec::new();
+        for manifest in images.iter().filter_map(|i| i.image_manifest()) {
+            let found = signature_layers(manifest).map_err(|message| PortError::Invalid {
+                operation: "ecr:BatchGetImage",
+                message: format!("{repository}: a signature manifest of {digest}: {message}"),
+            })?;
+            layers.extend(found);
+        }
+        layers.truncate(cosign::MAX_SIGNATURE_LAYERS);
         let mut signed = Vec::with_capacity(layers.len());
         for layer in layers {
             // A layer that cannot be a payload (too big, gone) is no signature; the others are
