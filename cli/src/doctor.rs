@@ -22,7 +22,7 @@ use warden_core::operator::resource_policy::Principal;
 use warden_core::policy::{DEFAULT_QUARANTINE_PREFIX, Policy, SignatureKind, Signatures};
 use warden_core::ports::{ImageCatalog, ImageSignatures as _};
 use warden_core::scan_gate::original_tag;
-use warden_core::signature::{evidence, expected};
+use warden_core::signature::{cosign, evidence, expected};
 
 use crate::aws::for_image;
 use crate::gate::trusted_keys;
@@ -139,11 +139,10 @@ async fn signature(
     let keys = trusted_keys(policy, &KmsPublicKeys::from_sdk(&place.home, calls))
         .await
         .map_err(anyhow::Error::msg)?;
+    let check = cosign::check(&digest, &signed, &keys);
     let evidence = evidence(
         policy,
-        &keys,
-        &digest,
-        &signed,
+        &[(SignatureKind::CosignKey, check)],
         pushed_at,
         chrono::Utc::now(),
     );

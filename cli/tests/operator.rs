@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use support::{policy_file, text, warden_in as warden};
 use warden_core::names::Digest;
 use warden_tests::Emulator;
+use warden_tests::notation::SignerAuthority;
 use warden_tests::signing::{cosign_key, cosign_sign};
 
 const GATED: &str = "version: 1\nrepositories:\n  - match: 'op/*'\n    gate:\n      max_findings: { CRITICAL: 0 }\n      on_fail: quarantine\n";
@@ -583,4 +584,70 @@ async fn doctor_explains_an_untrusted_signature_and_how_to_sign() {
     assert!(fix.contains(&format!("op/sig@{digest}")), "{fix}");
     assert_eq!(checks[1].1["status"], "ok", "{}", checks[1].1);
     assert_eq!(checks[1].1["found"], "signed by release");
+}
+
+/// Notation signatures by AWS Signer, shown as scan-gate judges them: signed by the trusted profile
+/// and not revoked, revoked once AWS Signer says so (its GetRevocationStatus asked by the gate).
+#[tokio::test]
+async fn gate_shows_notation_evidence_and_a_revocation() {
+    const PROFILE: &str = "arn:aws:signer:us-east-1:123456789012:/signing-profiles/release";
+    let acct = Emulator::shared().account().await;
+    let table = acct.state_table().await;
+    let authority = SignerAuthority::new("AWS Signer");
+    let root: Vec<String> = authority
+        .root_pem()
+        .lines()
+        .map(|l| format!("            {l}"))
+        .collect();
+    let policy = policy_file(
+        "notation",
+        &format!(
+            "version: 1\nrepositories:\n  - match: 'op/*'\n    gate: {{ max_findings: {{ CRITICAL: 0 }} }}\n    signatures:\n      require: [notation]\n      notation:\n        signing_profiles: ['{PROFILE}']\n        trust_store:\n          - |\n{}\n",
+            root.join("\n")
+        ),
+    );
+    acct.create_repository("op/notation").await;
+    let (digest, _) = acct.push("op/notation", "n", Some("v1")).await;
+    acct.seed_scan("op/notation", &digest, "COMPLETE", vec![], false)
+        .await;
+    let job = format!("arn:aws:signer:us-east-1:{}:/signing-jobs/cli-job", acct.id);
+    let envelope = authority.sign(
+        &digest,
+        &format!("{PROFILE}/a1B2c3D4e5"),
+        &job,
+        chrono::Utc::now(),
+    );
+    acct.push_notation_signature("op/notation", &digest, &envelope)
+        .await;
+    let gate = || {
+        let out = warden(
+            &acct,
+            &[
+                "gate",
+                "op/notation:v1",
+                "--policy",
+                &policy,
+                "--table",
+                &table,
+                "--json",
+            ],
+            &[],
+        );
+        let json: Value =
+            serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", text(&out)));
+        json["signature"].clone()
+    };
+    let signed = gate();
+    assert_eq!(
+        signed["verdict"],
+        json!({"verdict": "PASS", "key": PROFILE}),
+        "{signed}"
+    );
+    acct.revoke_signing_job("cli-job").await;
+    let revoked = gate();
+    assert_eq!(
+        revoked["check"],
+        json!({"result": "revoked", "by": job}),
+        "{revoked}"
+    );
 }

@@ -132,10 +132,6 @@ UNTESTED: dict[str, dict[str, tuple[str, str | None, str | None, str]]] = {
             "shared/aws/src/adapters/ecr/signatures.rs", None, "scan-gate",
             "a signatures policy requiring ecr-managed: the CLI tests' require cosign-key",
         ),
-        "signer:GetRevocationStatus": (
-            "shared/aws/src/adapters/signer_revocations.rs", None, "scan-gate",
-            "a signatures policy requiring notation: the CLI tests' require cosign-key",
-        ),
     },
     "Doctor": {"sts:AssumeRole": _ASSUMED, "kms:GetPublicKey": _KMS_KEYS},
     "ReplicateBackfill": {

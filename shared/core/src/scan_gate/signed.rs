@@ -21,7 +21,7 @@ use super::subject::{Source, Subject};
 use crate::names::Digest;
 use crate::policy::{Gate, OnFail, Policy, SignatureKind, Signatures};
 use crate::signature::notation::{self, NotationSignature};
-use crate::signature::{SignatureCheck, SignatureVerdict, cosign, expected, gate, managed};
+use crate::signature::{SignatureCheck, SignatureVerdict, cosign, expected, gate, joined, managed};
 use crate::verdict::{Evaluation, Verdict};
 
 /// What the signature gate adds to a scan's evaluation.
@@ -136,32 +136,22 @@ pub(super) fn part(
     if scan.verdict == Verdict::Fail {
         return Ok(None);
     }
-    let mut signed = Vec::new();
+    let mut checks = Vec::with_capacity(signatures.require.len());
     let mut via = None;
-    let mut failed = None;
     for kind in &signatures.require {
         let (check, covered_by) = match kind {
             SignatureKind::CosignKey => cosign_check(subject, signatures, facts)?,
             SignatureKind::EcrManaged => (managed_check(subject, signatures, facts)?, None),
             SignatureKind::Notation => notation_check(subject, signatures, ctx, facts)?,
         };
-        match check {
-            SignatureCheck::Signed { key } => {
-                signed.push(key);
-                via = via.or(covered_by);
-            }
-            // A signing job that failed is the reason, whatever else is missing.
-            check @ SignatureCheck::SigningFailed { .. } => failed = Some(check),
-            check => {
-                failed.get_or_insert(check);
-            }
+        if matches!(check, SignatureCheck::Signed { .. }) {
+            via = via.or(covered_by);
         }
+        checks.push(check);
     }
-    let Some(check) = failed else {
-        return Ok(Some(SignaturePart::Pass {
-            key: signed.join("+"),
-            via,
-        }));
+    let check = match joined(&checks) {
+        SignatureCheck::Signed { key } => return Ok(Some(SignaturePart::Pass { key, via })),
+        check => check,
     };
     past_grace(subject, signatures, ctx, facts, check)
 }

@@ -22,10 +22,7 @@ pub mod notation;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
-use crate::names::Digest;
 use crate::policy::{SignatureKind, Signatures};
-use crate::trusted_key::TrustedKey;
-use cosign::SignedPayload;
 
 /// What the signatures on one image show.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -106,8 +103,8 @@ pub fn gate(
     }
 }
 
-/// What a repository's `signatures` policy makes of one image's cosign signatures: the check, the
-/// gate's verdict, and the required kinds this version does not check yet.
+/// What a repository's `signatures` policy makes of one image's signatures: the joined check of
+/// the kinds read, the gate's verdict, and the required kinds not read here.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SignatureEvidence {
     pub check: SignatureCheck,
@@ -116,18 +113,43 @@ pub struct SignatureEvidence {
     pub not_checked: Vec<SignatureKind>,
 }
 
-/// The evidence of `subject`'s cosign signatures under `policy`, checked against `keys` (its PEM
-/// keys and its KMS keys' public keys), for an image pushed at `pushed_at` (unknown: no grace is
-/// left), at `now`.
+/// The checks of several required kinds as one: all signed is Signed by their keys (joined with
+/// `+`); else a failed signing job, whatever else is missing; else the first that did not pass.
+/// No check at all is unsigned.
+pub fn joined(checks: &[SignatureCheck]) -> SignatureCheck {
+    if checks.is_empty() {
+        return SignatureCheck::Unsigned;
+    }
+    let mut keys = Vec::new();
+    let mut failed = None;
+    for check in checks {
+        match check {
+            SignatureCheck::Signed { key } => keys.push(key.as_str()),
+            failing @ SignatureCheck::SigningFailed { .. } => failed = Some(failing),
+            failing => {
+                failed.get_or_insert(failing);
+            }
+        }
+    }
+    match failed {
+        Some(check) => check.clone(),
+        None => SignatureCheck::Signed {
+            key: keys.join("+"),
+        },
+    }
+}
+
+/// The evidence of an image's signatures under `policy`: `checks` (the kinds read, each with its
+/// check) joined and gated for an image pushed at `pushed_at` (unknown: no grace is left), at
+/// `now`.
 pub fn evidence(
     policy: &Signatures,
-    keys: &[TrustedKey],
-    subject: &Digest,
-    signed: &[SignedPayload],
+    checks: &[(SignatureKind, SignatureCheck)],
     pushed_at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> SignatureEvidence {
-    let check = cosign::check(subject, signed, keys);
+    let read: Vec<SignatureCheck> = checks.iter().map(|(_, c)| c.clone()).collect();
+    let check = joined(&read);
     let verdict = gate(
         &check,
         pushed_at.unwrap_or(DateTime::<Utc>::MIN_UTC),
@@ -138,7 +160,7 @@ pub fn evidence(
         .require
         .iter()
         .copied()
-        .filter(|k| *k != SignatureKind::CosignKey)
+        .filter(|k| !checks.iter().any(|(read, _)| read == k))
         .collect();
     SignatureEvidence {
         check,
