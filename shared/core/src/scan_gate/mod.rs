@@ -13,6 +13,7 @@
 //!    has taken one (reported).
 
 mod decide;
+mod facts;
 mod index;
 mod input;
 mod moves;
@@ -28,9 +29,8 @@ mod subject;
 #[cfg(test)]
 mod tests;
 
-pub use decide::{
-    Context, FUNCTION, Facts, Need, ParentIndex, Parents, Step, Wait, decide, verdict_of,
-};
+pub use decide::{Context, FUNCTION, Step, Wait, decide, verdict_of};
+pub use facts::{Facts, Need, ParentIndex, Parents};
 pub use input::Input;
 pub use moves::amend;
 pub use naming::{original_tag, quarantine_tag};

@@ -3,7 +3,7 @@
 //! managed signing status and the push time (docs/signatures.md).
 
 use super::Need;
-use super::decide::Facts;
+use super::facts::Facts;
 use super::run::Ports;
 use crate::ports::{PortError, PublicKeys};
 use crate::trusted_key::TrustedKey;

@@ -16,7 +16,8 @@
 
 use chrono::{DateTime, Utc};
 
-use super::decide::{Context, Facts, Need};
+use super::decide::Context;
+use super::facts::{Facts, Need};
 use super::subject::{Source, Subject};
 use crate::names::Digest;
 use crate::policy::{Gate, OnFail, Policy, SignatureKind, Signatures};
