@@ -75,7 +75,20 @@ impl SignerAuthority {
         job: &str,
         at: DateTime<Utc>,
     ) -> Vec<u8> {
-        let protected = json!({
+        self.sign_edited(digest, profile_version, job, at, |_| {})
+    }
+
+    /// [`Self::sign`] with the protected header changed by `edit` before it is signed (a header
+    /// no signer should write, to see it refused).
+    pub fn sign_edited(
+        &self,
+        digest: &Digest,
+        profile_version: &str,
+        job: &str,
+        at: DateTime<Utc>,
+        edit: impl FnOnce(&mut serde_json::Value),
+    ) -> Vec<u8> {
+        let mut protected = json!({
             "alg": "ES384",
             "crit": ["io.cncf.notary.signingScheme", "io.cncf.notary.authenticSigningTime",
                      "io.cncf.notary.verificationPlugin", "com.amazonaws.signer.signingProfileVersion",
@@ -87,6 +100,7 @@ impl SignerAuthority {
             "com.amazonaws.signer.signingProfileVersion": profile_version,
             "com.amazonaws.signer.signingJob": job,
         });
+        edit(&mut protected);
         let payload = json!({"targetArtifact": {
             "mediaType": "application/vnd.oci.image.manifest.v1+json",
             "digest": digest.as_str(), "size": 1024}});

@@ -75,7 +75,7 @@ fn notation_gos_jws_envelope_verifies_with_its_certificate_as_the_trust_store() 
         fixture["signed_digest"].as_str().expect("digest")
     );
     assert_eq!(opened.scheme, "notary.x509");
-    assert_eq!(chain.0.len(), 1);
+    assert_eq!(chain.certificates().len(), 1);
 }
 
 #[test]
@@ -202,7 +202,7 @@ fn signatures_by_another_root_profile_or_over_another_digest_do_not_sign() {
 }
 
 #[test]
-fn an_envelope_other_than_jws_or_with_an_unknown_critical_attribute_is_untrusted() {
+fn a_cose_envelope_or_a_signing_time_outside_the_chain_is_untrusted() {
     let authority = SignerAuthority::new("AWS Signer");
     let subject = digest(1);
     let trusted = trust(&authority, &[PROFILE]);
@@ -216,6 +216,83 @@ fn an_envelope_other_than_jws_or_with_an_unknown_critical_attribute_is_untrusted
     let envelope = authority.sign(&subject, VERSION, JOB, long_ago);
     let examined = examine(&subject, &[signature(envelope)], &trusted, now());
     assert_eq!(examined.otherwise, SignatureCheck::UntrustedSigner);
+}
+
+/// A change to a protected header.
+type HeaderEdit = Box<dyn Fn(&mut Value)>;
+
+/// Headers a verifier must refuse, each signed correctly by the trusted authority: an unknown
+/// critical attribute, `crit` without the authentic signing time, an expiry past, an `alg` the
+/// key's curve does not sign with, and another verification plugin.
+#[test]
+fn a_header_the_notary_specification_refuses_is_untrusted_though_validly_signed() {
+    let authority = SignerAuthority::new("AWS Signer");
+    let subject = digest(1);
+    let trusted = trust(&authority, &[PROFILE]);
+    let crit_push = |name: &str| {
+        let name = name.to_owned();
+        move |h: &mut Value| {
+            h["crit"]
+                .as_array_mut()
+                .unwrap()
+                .push(Value::String(name.clone()));
+            h[name.as_str()] = Value::String("x".into());
+        }
+    };
+    let edits: Vec<(&str, HeaderEdit)> = vec![
+        (
+            "an unknown critical attribute",
+            Box::new(crit_push("io.example.new")),
+        ),
+        (
+            "crit without the authentic signing time",
+            Box::new(|h: &mut Value| {
+                h["crit"]
+                    .as_array_mut()
+                    .unwrap()
+                    .retain(|c| c != "io.cncf.notary.authenticSigningTime");
+            }),
+        ),
+        (
+            "an expiry past",
+            Box::new(|h: &mut Value| {
+                h["crit"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push("io.cncf.notary.expiry".into());
+                h["io.cncf.notary.expiry"] =
+                    Value::String((now() - Duration::hours(1)).to_rfc3339());
+            }),
+        ),
+        (
+            "ES256 from a P-384 key",
+            Box::new(|h: &mut Value| h["alg"] = "ES256".into()),
+        ),
+        (
+            "another verification plugin",
+            Box::new(|h: &mut Value| {
+                h["io.cncf.notary.verificationPlugin"] = "com.example.plugin".into()
+            }),
+        ),
+    ];
+    // The unedited envelope is trusted: each refusal below is the edit's.
+    let clean = examine(
+        &subject,
+        &[signature(authority.sign(&subject, VERSION, JOB, now()))],
+        &trusted,
+        now(),
+    );
+    assert_eq!(clean.candidates.len(), 1);
+    for (what, edit) in edits {
+        let envelope = authority.sign_edited(&subject, VERSION, JOB, now(), |h| edit(h));
+        let examined = examine(&subject, &[signature(envelope)], &trusted, now());
+        assert!(examined.candidates.is_empty(), "{what}: {examined:?}");
+        assert_eq!(
+            examined.otherwise,
+            SignatureCheck::UntrustedSigner,
+            "{what}"
+        );
+    }
 }
 
 #[test]

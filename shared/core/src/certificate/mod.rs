@@ -1,21 +1,21 @@
-//! X.509 certificates and chains, as a Notation signature carries them (the Notary Project
-//! signature specification; docs/signatures.md): the JWS `x5c` header, the signing certificate first, each certificate signed by the next, the last
-//! one self-signed (the root); every one valid at the time the scheme says; the issuers CAs, the
-//! signing certificate made for signing. Whom it chains to is the trust store's business
-//! ([`Chain::anchored_in`]).
+//! X.509 certificates, as a Notation signature carries them (the Notary Project signature
+//! specification; docs/signatures.md): parsed from the JWS `x5c` header or a trust store's PEM,
+//! with what a chain check asks of each ([`chain`]) and signature verification ([`verify`]).
 //!
 //! The signature algorithms read: ECDSA with SHA-256/384/512 over P-256 or P-384 keys, RSA
 //! PKCS #1 v1.5 and RSASSA-PSS with SHA-256/384/512 (RSA keys of 2048 bits or more), the
 //! algorithms the Notary Project allows and AWS Signer uses (ECDSA P-384 / SHA-384).
 
+mod chain;
+mod verify;
+
+pub use chain::Chain;
+
 use chrono::{DateTime, Utc};
-use p256::ecdsa::signature::hazmat::PrehashVerifier as _;
-use rsa::pkcs8::DecodePublicKey as _;
-use rsa::traits::PublicKeyParts as _;
 use sha2::{Digest as _, Sha256, Sha384, Sha512};
 use x509_cert::Certificate;
 use x509_cert::der::{Decode as _, Encode as _};
-use x509_cert::ext::pkix::{BasicConstraints, KeyUsage};
+use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage};
 
 /// The hash an algorithm signs with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,10 +38,11 @@ impl Hash {
 /// How a signature is made and encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Algorithm {
-    /// ECDSA; `raw`: the JWS encoding (R ‖ S, fixed size), else ASN.1 DER (certificates).
+    /// ECDSA. `jws`: the JWS form — R ‖ S of fixed size, and the curve bound to the hash (ES256 is
+    /// P-256, ES384 P-384); else a certificate's (ASN.1 DER, any hash).
     Ecdsa {
         hash: Hash,
-        raw: bool,
+        jws: bool,
     },
     RsaPkcs1 {
         hash: Hash,
@@ -57,16 +58,23 @@ const ECDSA_SHA512: &str = "1.2.840.10045.4.3.4";
 const RSA_SHA256: &str = "1.2.840.113549.1.1.11";
 const RSA_SHA384: &str = "1.2.840.113549.1.1.12";
 const RSA_SHA512: &str = "1.2.840.113549.1.1.13";
-const EKU_CODE_SIGNING: &str = "1.3.6.1.5.5.7.3.3";
+const KEY_USAGE: &str = "2.5.29.15";
+const SUBJECT_ALT_NAME: &str = "2.5.29.17";
+const BASIC_CONSTRAINTS: &str = "2.5.29.19";
 const EXTENDED_KEY_USAGE: &str = "2.5.29.37";
-
-/// The least RSA modulus the Notary Project accepts.
-const MIN_RSA_BITS: u32 = 2048;
+/// The critical extensions a chain check understands; a certificate with another one is refused
+/// (RFC 5280 §4.2: a critical extension not recognised must be rejected).
+const UNDERSTOOD_CRITICAL: [&str; 4] = [
+    KEY_USAGE,
+    SUBJECT_ALT_NAME,
+    BASIC_CONSTRAINTS,
+    EXTENDED_KEY_USAGE,
+];
 
 impl Algorithm {
     /// A certificate's `signatureAlgorithm` (RSASSA-PSS certificates are not read).
     fn of_certificate(oid: &str) -> Option<Self> {
-        let ecdsa = |hash| Some(Self::Ecdsa { hash, raw: false });
+        let ecdsa = |hash| Some(Self::Ecdsa { hash, jws: false });
         match oid {
             ECDSA_SHA256 => ecdsa(Hash::Sha256),
             ECDSA_SHA384 => ecdsa(Hash::Sha384),
@@ -79,12 +87,18 @@ impl Algorithm {
     }
 }
 
-/// One certificate of a chain, with its DER and its to-be-signed part's DER.
+/// One certificate, with its DER and its to-be-signed part's bytes as they were signed.
 #[derive(Debug, Clone)]
 pub struct Cert {
-    pub der: Vec<u8>,
+    der: Vec<u8>,
     tbs: Vec<u8>,
     parsed: Certificate,
+}
+
+impl PartialEq for Cert {
+    fn eq(&self, other: &Self) -> bool {
+        self.der == other.der
+    }
 }
 
 impl Cert {
@@ -92,10 +106,9 @@ impl Cert {
     pub fn from_der(der: &[u8]) -> Result<Self, String> {
         let parsed =
             Certificate::from_der(der).map_err(|e| format!("not an X.509 certificate: {e}"))?;
-        let tbs = parsed
-            .tbs_certificate()
-            .to_der()
-            .map_err(|e| format!("certificate does not encode: {e}"))?;
+        let tbs = first_element(der)
+            .ok_or("a certificate whose to-be-signed part cannot be found")?
+            .to_vec();
         Ok(Self {
             der: der.to_vec(),
             tbs,
@@ -120,7 +133,7 @@ impl Cert {
             .collect()
     }
 
-    /// SHA-384 of the to-be-signed part, in hex (AWS Signer's certificate hashes).
+    /// SHA-384 of the to-be-signed part as signed, in hex (AWS Signer's certificate hashes).
     pub fn tbs_sha384_hex(&self) -> String {
         hex::encode(Sha384::digest(&self.tbs))
     }
@@ -143,7 +156,13 @@ impl Cert {
             .subject_public_key_info()
             .to_der()
             .map_err(|e| format!("public key does not encode: {e}"))?;
-        verify_with_spki(&spki, algorithm, message, signature)
+        verify::verify_with_spki(&spki, algorithm, message, signature)
+    }
+
+    /// Whether this is a trust anchor a store may hold: a CA that issued itself (names and
+    /// signature).
+    pub fn is_self_signed_ca(&self) -> bool {
+        matches!(self.basic_constraints(), Ok(Some(c)) if c.ca) && self.issued_by(self).is_ok()
     }
 
     fn valid_at(&self, at: DateTime<Utc>) -> bool {
@@ -155,13 +174,12 @@ impl Cert {
         secs(&validity.not_before) <= at && at <= secs(&validity.not_after)
     }
 
-    fn is_ca(&self) -> bool {
-        matches!(
-            self.parsed
-                .tbs_certificate()
-                .get_extension::<BasicConstraints>(),
-            Ok(Some((_, BasicConstraints { ca: true, .. })))
-        )
+    fn basic_constraints(&self) -> Result<Option<BasicConstraints>, String> {
+        self.parsed
+            .tbs_certificate()
+            .get_extension::<BasicConstraints>()
+            .map(|found| found.map(|(_, c)| c))
+            .map_err(|e| format!("`{}`: basic constraints do not parse: {e}", self.subject()))
     }
 
     fn key_usage(&self) -> Result<Option<KeyUsage>, String> {
@@ -169,18 +187,31 @@ impl Cert {
             .tbs_certificate()
             .get_extension::<KeyUsage>()
             .map(|found| found.map(|(_, usage)| usage))
-            .map_err(|e| format!("key usage does not parse: {e}"))
+            .map_err(|e| format!("`{}`: key usage does not parse: {e}", self.subject()))
     }
 
     /// The extended key usage's purposes (`None`: no such extension), as dotted OIDs.
-    fn extended_key_usage(&self) -> Option<Vec<String>> {
+    fn extended_key_usage(&self) -> Result<Option<Vec<String>>, String> {
+        self.parsed
+            .tbs_certificate()
+            .get_extension::<ExtendedKeyUsage>()
+            .map(|found| found.map(|(_, u)| u.0.iter().map(ToString::to_string).collect()))
+            .map_err(|e| {
+                format!(
+                    "`{}`: extended key usage does not parse: {e}",
+                    self.subject()
+                )
+            })
+    }
+
+    /// A critical extension the chain check does not understand, if any.
+    fn unknown_critical(&self) -> Option<String> {
         let extensions = self.parsed.tbs_certificate().extensions()?;
-        let found = extensions
+        extensions
             .iter()
-            .find(|e| e.extn_id.to_string() == EXTENDED_KEY_USAGE)?;
-        let usage =
-            x509_cert::ext::pkix::ExtendedKeyUsage::from_der(found.extn_value.as_bytes()).ok()?;
-        Some(usage.0.iter().map(ToString::to_string).collect())
+            .filter(|e| e.critical)
+            .map(|e| e.extn_id.to_string())
+            .find(|oid| !UNDERSTOOD_CRITICAL.contains(&oid.as_str()))
     }
 
     /// Whether `issuer` signed this certificate (names and signature).
@@ -203,126 +234,29 @@ impl Cert {
     }
 }
 
-impl PartialEq for Cert {
-    fn eq(&self, other: &Self) -> bool {
-        self.der == other.der
-    }
+/// The first element inside the DER SEQUENCE `der` (a certificate's to-be-signed part), as
+/// encoded: the bytes its signature covers, not a re-encoding.
+fn first_element(der: &[u8]) -> Option<&[u8]> {
+    let (_, inner) = tlv(der)?;
+    let (header, body) = tlv(inner)?;
+    inner.get(..header + body.len())
 }
 
-/// A certificate chain as the signature carries it, checked.
-#[derive(Debug, Clone)]
-pub struct Chain(pub Vec<Cert>);
-
-impl Chain {
-    /// Check `certs` (signing certificate first) as a code-signing chain valid at `at`: each
-    /// issued by the next, the last self-signed, the issuers CAs allowed to sign certificates,
-    /// the signing certificate for digital signatures and, where it says, code signing.
-    pub fn check(certs: Vec<Cert>, at: DateTime<Utc>) -> Result<Self, String> {
-        let Some(leaf) = certs.first() else {
-            return Err("no certificate in the signature".to_owned());
-        };
-        if let Some(usage) = leaf.key_usage()?
-            && !usage.digital_signature()
-        {
-            return Err(format!(
-                "`{}` is not for digital signatures",
-                leaf.subject()
-            ));
-        }
-        if let Some(purposes) = leaf.extended_key_usage()
-            && !purposes.iter().any(|p| p == EKU_CODE_SIGNING)
-        {
-            return Err(format!("`{}` is not for code signing", leaf.subject()));
-        }
-        for (i, cert) in certs.iter().enumerate() {
-            if !cert.valid_at(at) {
-                return Err(format!("`{}` is not valid at {at}", cert.subject()));
-            }
-            let issuer = certs.get(i + 1).unwrap_or(cert);
-            cert.issued_by(issuer)?;
-            if i > 0 && !cert.is_ca() {
-                return Err(format!("`{}` is not a CA", cert.subject()));
-            }
-            if i > 0 && cert.key_usage()?.is_some_and(|u| !u.key_cert_sign()) {
-                return Err(format!("`{}` may not sign certificates", cert.subject()));
-            }
-        }
-        Ok(Self(certs))
-    }
-
-    /// Whether one of its certificates is one of `anchors` (the trust store's certificates).
-    pub fn anchored_in(&self, anchors: &[Cert]) -> bool {
-        self.0.iter().any(|c| anchors.contains(c))
-    }
-
-    pub fn leaf(&self) -> &Cert {
-        &self.0[0]
-    }
-}
-
-/// Verify `signature` over `message` with the public key `spki` (a DER SubjectPublicKeyInfo).
-pub fn verify_with_spki(
-    spki: &[u8],
-    algorithm: Algorithm,
-    message: &[u8],
-    signature: &[u8],
-) -> Result<(), String> {
-    match algorithm {
-        Algorithm::Ecdsa { hash, raw } => verify_ecdsa(spki, &hash.digest(message), raw, signature),
-        Algorithm::RsaPkcs1 { hash } => verify_rsa(spki, hash, false, message, signature),
-        Algorithm::RsaPss { hash } => verify_rsa(spki, hash, true, message, signature),
-    }
-}
-
-fn bad(e: &dyn std::fmt::Display) -> String {
-    format!("signature does not verify: {e}")
-}
-
-/// An ECDSA signature over `prehash` by a P-256 or P-384 key (`raw`: R ‖ S, else DER).
-fn verify_ecdsa(spki: &[u8], prehash: &[u8], raw: bool, signature: &[u8]) -> Result<(), String> {
-    if let Ok(key) = p256::ecdsa::VerifyingKey::from_public_key_der(spki) {
-        let sig = if raw {
-            p256::ecdsa::Signature::from_slice(signature)
-        } else {
-            p256::ecdsa::Signature::from_der(signature)
-        }
-        .map_err(|e| bad(&e))?;
-        key.verify_prehash(prehash, &sig).map_err(|e| bad(&e))
-    } else if let Ok(key) = p384::ecdsa::VerifyingKey::from_public_key_der(spki) {
-        let sig = if raw {
-            p384::ecdsa::Signature::from_slice(signature)
-        } else {
-            p384::ecdsa::Signature::from_der(signature)
-        }
-        .map_err(|e| bad(&e))?;
-        key.verify_prehash(prehash, &sig).map_err(|e| bad(&e))
+/// A DER tag-length-value at the start of `bytes`: its header's length and its value.
+fn tlv(bytes: &[u8]) -> Option<(usize, &[u8])> {
+    let first = *bytes.get(1)?;
+    let (header, length) = if first < 0x80 {
+        (2, usize::from(first))
     } else {
-        Err("the key is not an ECDSA P-256 or P-384 key".to_owned())
-    }
-}
-
-/// An RSA signature (`pss`: RSASSA-PSS with a salt the hash's length, else PKCS #1 v1.5) by a key
-/// of at least [`MIN_RSA_BITS`].
-fn verify_rsa(
-    spki: &[u8],
-    hash: Hash,
-    pss: bool,
-    message: &[u8],
-    signature: &[u8],
-) -> Result<(), String> {
-    let key = rsa::PublicKey::from_public_key_der(spki)
-        .map_err(|_| "the key is not an RSA key".to_owned())?;
-    if key.n_bits_precision() < MIN_RSA_BITS {
-        return Err(format!("the RSA key is under {MIN_RSA_BITS} bits"));
-    }
-    let hashed = hash.digest(message);
-    let result = match (pss, hash) {
-        (true, Hash::Sha256) => key.verify(rsa::pss::Pss::<Sha256>::new(), &hashed, signature),
-        (true, Hash::Sha384) => key.verify(rsa::pss::Pss::<Sha384>::new(), &hashed, signature),
-        (true, Hash::Sha512) => key.verify(rsa::pss::Pss::<Sha512>::new(), &hashed, signature),
-        (false, Hash::Sha256) => key.verify(rsa::Pkcs1v15Sign::new::<Sha256>(), &hashed, signature),
-        (false, Hash::Sha384) => key.verify(rsa::Pkcs1v15Sign::new::<Sha384>(), &hashed, signature),
-        (false, Hash::Sha512) => key.verify(rsa::Pkcs1v15Sign::new::<Sha512>(), &hashed, signature),
+        let count = usize::from(first & 0x7f);
+        if count == 0 || count > 4 {
+            return None;
+        }
+        let length = bytes
+            .get(2..2 + count)?
+            .iter()
+            .fold(0usize, |n, b| (n << 8) | usize::from(*b));
+        (2 + count, length)
     };
-    result.map_err(|e| bad(&e))
+    Some((header, bytes.get(header..header.checked_add(length)?)?))
 }

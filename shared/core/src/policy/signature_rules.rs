@@ -95,7 +95,8 @@ pub(super) fn signatures_need_a_gate(problems: &mut Vec<Problem>, rules: &[Value
     }
 }
 
-/// Each trust-store entry parses as PEM certificates.
+/// Each trust-store entry parses as PEM certificates, each a self-signed CA (a root: anything
+/// else as an anchor would let its key vouch for any signing profile).
 fn trust_store_problems(problems: &mut Vec<Problem>, at: &str, notation: Option<&Value>) {
     let store = notation
         .and_then(|n| n.get("trust_store"))
@@ -103,11 +104,20 @@ fn trust_store_problems(problems: &mut Vec<Problem>, at: &str, notation: Option<
         .map(Vec::as_slice)
         .unwrap_or_default();
     for (j, pem) in store.iter().enumerate() {
-        if let Err(e) = Cert::from_pem_chain(pem.as_str().unwrap_or_default()) {
-            problems.push(Problem {
-                path: format!("{at}.notation.trust_store[{j}]"),
-                message: e,
-            });
+        let path = format!("{at}.notation.trust_store[{j}]");
+        match Cert::from_pem_chain(pem.as_str().unwrap_or_default()) {
+            Err(message) => problems.push(Problem { path, message }),
+            Ok(certs) => {
+                if let Some(cert) = certs.iter().find(|c| !c.is_self_signed_ca()) {
+                    problems.push(Problem {
+                        path,
+                        message: format!(
+                            "`{}` is not a self-signed CA certificate: the trust store holds roots (AWS Signer's)",
+                            cert.subject()
+                        ),
+                    });
+                }
+            }
         }
     }
 }
@@ -230,24 +240,16 @@ mod tests {
         assert_eq!(keys[0].name, "release");
     }
 
-    /// The notation-go fixture's certificate, as PEM, indented for a YAML block scalar.
-    fn certificate_pem() -> String {
-        let fixture: serde_json::Value = serde_json::from_str(include_str!(
-            "../../tests/fixtures/notation/notation-go-jws.json"
-        ))
-        .expect("the fixture");
-        let der = fixture["envelope"]["header"]["x5c"][0]
-            .as_str()
-            .expect("x5c");
-        let lines: Vec<&str> = der
-            .as_bytes()
-            .chunks(64)
-            .map(|l| std::str::from_utf8(l).expect("ASCII"))
-            .collect();
-        format!(
-            "-----BEGIN CERTIFICATE-----\n            {}\n            -----END CERTIFICATE-----",
-            lines.join("\n            ")
-        )
+    /// A self-signed certificate (a CA when `ca`), as PEM indented for a YAML block scalar.
+    fn certificate_pem(ca: bool) -> String {
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+        if ca {
+            params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+            params.key_usages = vec![rcgen::KeyUsagePurpose::KeyCertSign];
+        }
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).expect("key");
+        let pem = params.self_signed(&key).expect("certificate").pem();
+        pem.trim().replace('\n', "\n            ")
     }
 
     #[test]
@@ -257,7 +259,7 @@ mod tests {
                 "      require: [notation]\n      notation:\n        signing_profiles: ['{PROFILE}', '{PROFILE}/a1B2c3D4e5']\n        trust_store:\n          - |\n            {store}\n"
             )
         };
-        let policy = load(&section(&certificate_pem())).expect("valid");
+        let policy = load(&section(&certificate_pem(true))).expect("valid");
         let resolved = policy.for_repository(&RepositoryName::new("app/api").expect("name"));
         let notation = resolved
             .signatures

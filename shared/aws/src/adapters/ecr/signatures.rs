@@ -163,10 +163,16 @@ impl ImageSignatures for EcrSignatures {
             .registry
             .image_referrers(repository, digest, &[cosign::REFERRER_ARTIFACT_TYPE])
             .await?;
+        too_many(
+            repository,
+            digest,
+            "cosign",
+            referrers.len(),
+            MAX_SIGNATURE_MANIFESTS,
+        )?;
         ids.extend(
             referrers
                 .iter()
-                .take(MAX_SIGNATURE_MANIFESTS)
                 .map(|d| ImageIdentifier::builder().image_digest(d.as_str()).build()),
         );
         if ids.is_empty() {
@@ -200,14 +206,20 @@ impl ImageSignatures for EcrSignatures {
         repository: &RepositoryName,
         digest: &Digest,
     ) -> Result<Vec<NotationSignature>, PortError> {
-        let mut referrers = self
+        let referrers = self
             .registry
             .image_referrers(repository, digest, &[notation::ARTIFACT_TYPE])
             .await?;
         if referrers.is_empty() {
             return Ok(Vec::new());
         }
-        referrers.truncate(notation::MAX_SIGNATURES);
+        too_many(
+            repository,
+            digest,
+            "Notation",
+            referrers.len(),
+            notation::MAX_SIGNATURES,
+        )?;
         let ids = referrers
             .iter()
             .map(|d| ImageIdentifier::builder().image_digest(d.as_str()).build())
@@ -286,4 +298,25 @@ fn envelope_layer(manifest: &str) -> Option<(String, Digest)> {
     let media_type = layer.get("mediaType")?.as_str()?.to_owned();
     let digest = Digest::new(layer.get("digest")?.as_str()?).ok()?;
     Some((media_type, digest))
+}
+
+/// More signatures than are read is no verdict, never a verdict on some of them: a pusher without
+/// the signing key could otherwise hide the real signature behind junk ones (and a FAIL past the
+/// grace would quarantine a signed image). The error names the cause; nothing moves.
+fn too_many(
+    repository: &RepositoryName,
+    digest: &Digest,
+    kind: &str,
+    found: usize,
+    read: usize,
+) -> Result<(), PortError> {
+    if found <= read {
+        return Ok(());
+    }
+    Err(PortError::Invalid {
+        operation: "ecr:ListImageReferrers",
+        message: format!(
+            "{repository}@{digest}: {found} {kind} signature referrers, more than the {read} read: no verdict until the extra ones are deleted"
+        ),
+    })
 }

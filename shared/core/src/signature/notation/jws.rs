@@ -134,13 +134,13 @@ fn certificates(envelope: &Value) -> Result<Vec<Cert>, String> {
         .collect()
 }
 
-/// The JWS `alg` values the Notary Project allows.
+/// The JWS `alg` values the Notary Project allows, but ES512 (P-521 keys are not read).
 fn algorithm(protected: &Map<String, Value>) -> Result<Algorithm, String> {
-    let ecdsa = |hash| Ok(Algorithm::Ecdsa { hash, raw: true });
+    let ecdsa = |hash| Ok(Algorithm::Ecdsa { hash, jws: true });
     match protected.get("alg").and_then(Value::as_str) {
         Some("ES256") => ecdsa(Hash::Sha256),
         Some("ES384") => ecdsa(Hash::Sha384),
-        Some("ES512") => ecdsa(Hash::Sha512),
+        // ES512 is P-521, which this verifier does not read.
         Some("PS256") => Ok(Algorithm::RsaPss { hash: Hash::Sha256 }),
         Some("PS384") => Ok(Algorithm::RsaPss { hash: Hash::Sha384 }),
         Some("PS512") => Ok(Algorithm::RsaPss { hash: Hash::Sha512 }),
@@ -151,18 +151,26 @@ fn algorithm(protected: &Map<String, Value>) -> Result<Algorithm, String> {
     }
 }
 
-/// Every critical attribute is understood, and the signing scheme is among them.
+/// `crit` is a list of names, every one understood; it lists the signing scheme, and the
+/// authentic signing time and the expiry when they are given (the specification makes them
+/// critical).
 fn understood(protected: &Map<String, Value>) -> Result<(), String> {
-    let crit: Vec<&str> = protected
+    let listed = protected
         .get("crit")
         .and_then(Value::as_array)
-        .map(|c| c.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    if !crit.contains(&SIGNING_SCHEME) {
-        return Err("`crit` does not list the signing scheme".to_owned());
+        .ok_or("the protected header has no `crit` list")?;
+    let crit: Vec<&str> = listed.iter().filter_map(Value::as_str).collect();
+    if crit.len() != listed.len() {
+        return Err("`crit` holds something other than names".to_owned());
     }
-    match crit.iter().find(|c| !UNDERSTOOD.contains(c)) {
-        Some(unknown) => Err(format!("critical attribute `{unknown}` is not understood")),
+    if let Some(unknown) = crit.iter().find(|c| !UNDERSTOOD.contains(c)) {
+        return Err(format!("critical attribute `{unknown}` is not understood"));
+    }
+    let must = [SIGNING_SCHEME, AUTHENTIC_TIME, EXPIRY];
+    match must.iter().find(|name| {
+        (**name == SIGNING_SCHEME || protected.contains_key(**name)) && !crit.contains(name)
+    }) {
+        Some(missing) => Err(format!("`crit` does not list `{missing}`")),
         None => Ok(()),
     }
 }

@@ -87,11 +87,16 @@ pub fn examine(
     let mut elsewhere = None;
     for signature in signatures {
         match one(signature, trust, now) {
-            Some((candidate, target)) if target == subject.as_str() => candidates.push(candidate),
-            Some((_, target)) => {
+            Ok((candidate, target)) if target == subject.as_str() => candidates.push(candidate),
+            Ok((_, target)) => {
                 elsewhere.get_or_insert(target);
             }
-            None => {}
+            // Why, in the log: `untrusted_signer` alone does not say what failed.
+            Err(reason) => tracing::info!(
+                referrer = %signature.referrer,
+                reason = %reason,
+                "a Notation signature is not trusted"
+            ),
         }
     }
     let otherwise = match elsewhere {
@@ -150,7 +155,7 @@ pub fn verified(
     if !chain.anchored_in(anchors) {
         return Err(format!(
             "the chain of `{}` holds no certificate of the trust store",
-            chain.leaf().subject()
+            chain.signer()
         ));
     }
     Ok((opened, chain))
@@ -162,40 +167,48 @@ fn one(
     signature: &NotationSignature,
     trust: &NotationTrust,
     now: DateTime<Utc>,
-) -> Option<(Candidate, String)> {
+) -> Result<(Candidate, String), String> {
     if signature.media_type != jws::MEDIA_TYPE {
-        return None;
+        return Err(format!("a {} envelope is not read", signature.media_type));
     }
-    let (envelope, chain) = verified(&signature.envelope, &trust.anchors(), now).ok()?;
+    let (envelope, chain) = verified(&signature.envelope, &trust.anchors(), now)?;
     if envelope.scheme != jws::SCHEME_AUTHORITY {
-        return None;
+        return Err(format!("scheme {} is not AWS Signer's", envelope.scheme));
     }
     let attribute = |name: &str| envelope.attributes.get(name).and_then(Value::as_str);
     if attribute(VERIFICATION_PLUGIN).is_some_and(|p| p != SIGNER_PLUGIN) {
-        return None;
+        return Err("it names another verification plugin than AWS Signer's".to_owned());
     }
-    let version = attribute(SIGNING_PROFILE_VERSION)?;
+    let missing = |name: &str| format!("no `{name}` attribute");
+    let version =
+        attribute(SIGNING_PROFILE_VERSION).ok_or_else(|| missing(SIGNING_PROFILE_VERSION))?;
     let profile = trust
         .signing_profiles
         .iter()
-        .find(|p| profile_matches(p, version))?;
+        .find(|p| profile_matches(p, version))
+        .ok_or_else(|| format!("signed by {version}, no trusted profile"))?;
     let query = RevocationQuery {
-        signature_timestamp: envelope.signed_at?,
+        signature_timestamp: envelope
+            .signed_at
+            .ok_or_else(|| missing("authenticSigningTime"))?,
         platform_id: PLATFORM.to_owned(),
         profile_version_arn: version.to_owned(),
-        job_arn: attribute(SIGNING_JOB)?.to_owned(),
+        job_arn: attribute(SIGNING_JOB)
+            .ok_or_else(|| missing(SIGNING_JOB))?
+            .to_owned(),
         certificate_hashes: certificate_hashes(&chain),
     };
     let candidate = Candidate {
         profile: profile.clone(),
         query,
     };
-    Some((candidate, envelope.target))
+    Ok((candidate, envelope.target))
 }
 
 /// AWS Signer's Notation plugin's identity match: a profile ARN
 /// (`…:/signing-profiles/<name>`) trusts every version of it, a version ARN
-/// (`…:/signing-profiles/<name>/<version>`) itself; case-insensitively.
+/// (`…:/signing-profiles/<name>/<version>`) itself; case-insensitively, as the plugin compares
+/// them (`strings.EqualFold` in aws/aws-signer-notation-plugin's verifier).
 pub fn profile_matches(trusted: &str, version_arn: &str) -> bool {
     let segments = trusted
         .split_once(":/signing-profiles/")
@@ -211,7 +224,11 @@ pub fn profile_matches(trusted: &str, version_arn: &str) -> bool {
 
 /// The chain's certificate hashes as GetRevocationStatus takes them.
 fn certificate_hashes(chain: &Chain) -> Vec<String> {
-    let hashes: Vec<String> = chain.0.iter().map(Cert::tbs_sha384_hex).collect();
+    let hashes: Vec<String> = chain
+        .certificates()
+        .iter()
+        .map(Cert::tbs_sha384_hex)
+        .collect();
     hashes
         .iter()
         .enumerate()
