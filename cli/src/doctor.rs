@@ -11,8 +11,6 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use warden_aws::adapters::ecr::EcrRegistry;
-use warden_aws::adapters::ecr::signatures::EcrSignatures;
-use warden_aws::adapters::kms_keys::KmsPublicKeys;
 use warden_aws::{ApiCalls, load_sdk_config};
 use warden_core::image_ref::Reference;
 use warden_core::names::{Region, RepositoryName, Tag};
@@ -20,12 +18,12 @@ use warden_core::operator::doctor::{Check, Facts, ImageFacts, SignatureFacts, St
 use warden_core::operator::image_arg::{ImageArg, parse_image_arg};
 use warden_core::operator::resource_policy::Principal;
 use warden_core::policy::{DEFAULT_QUARANTINE_PREFIX, Policy, SignatureKind, Signatures};
-use warden_core::ports::{ImageCatalog, ImageSignatures as _};
+use warden_core::ports::ImageCatalog;
 use warden_core::scan_gate::original_tag;
-use warden_core::signature::{cosign, evidence, expected};
+use warden_core::signature::expected;
 
 use crate::aws::for_image;
-use crate::gate::trusted_keys;
+use crate::signature_evidence::{SignatureRead, signature_evidence};
 use crate::{emit, load_policy};
 
 /// The commercial regions ECR serves, looked in when the repository is not where it was asked for.
@@ -108,16 +106,18 @@ pub fn run(args: &DoctorArgs, calls: &ApiCalls) -> anyhow::Result<ExitCode> {
     report(args, &checks)
 }
 
-/// What the cosign signatures of the image prove (the image found, else the one quarantined under
-/// the tag), when the policy requires them: its `.sig` manifest and payloads, the KMS keys'
-/// public halves (gate.rs reads them the same way).
+/// What the cosign and Notation signatures of the image prove (the image found, else the one
+/// quarantined under the tag), when the policy requires them, read as `warden gate` reads them
+/// (signature_evidence.rs).
 async fn signature(
     place: &crate::aws::Place,
     facts: &Facts,
     policy: &Signatures,
     calls: &ApiCalls,
 ) -> anyhow::Result<Option<SignatureFacts>> {
-    if !policy.require.contains(&SignatureKind::CosignKey) {
+    let cosign = policy.require.contains(&SignatureKind::CosignKey);
+    let notation = policy.require.contains(&SignatureKind::Notation);
+    if !cosign && !notation {
         return Ok(None);
     }
     let registry = EcrRegistry::from_sdk(&place.sdk, calls).in_registry(&place.account);
@@ -133,23 +133,20 @@ async fn signature(
         },
         (None, None) => return Ok(None),
     };
-    let signed = EcrSignatures::new(registry)
-        .cosign_signatures(repository, &digest)
-        .await?;
-    let keys = trusted_keys(policy, &KmsPublicKeys::from_sdk(&place.home, calls))
+    let read = SignatureRead::new(&registry, place, calls);
+    let evidence = signature_evidence(policy, &read, repository, &digest, pushed_at)
         .await
         .map_err(anyhow::Error::msg)?;
-    let check = cosign::check(&digest, &signed, &keys);
-    let evidence = evidence(
-        policy,
-        &[(SignatureKind::CosignKey, check)],
-        pushed_at,
-        chrono::Utc::now(),
-    );
+    let notation_profiles = match (&policy.notation, notation) {
+        (Some(trust), true) => trust.signing_profiles.clone(),
+        _ => Vec::new(),
+    };
     Ok(Some(SignatureFacts {
         digest,
         evidence,
         expected: expected(policy),
+        cosign,
+        notation_profiles,
     }))
 }
 

@@ -10,25 +10,19 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use serde_json::json;
 use warden_aws::adapters::ecr::EcrRegistry;
-use warden_aws::adapters::ecr::signatures::EcrSignatures;
-use warden_aws::adapters::kms_keys::KmsPublicKeys;
-use warden_aws::adapters::signer_revocations::SignerRevocations;
 use warden_aws::functions::scan_gate::{ScanGate, ScanGateConfig};
 use warden_aws::{ApiCalls, load_sdk_config};
 use warden_core::message::Body;
 use warden_core::operator::image_arg::{ImageArg, parse_image_arg};
 use warden_core::plan::Action;
-use warden_core::policy::{Policy, SignatureKind, Signatures};
-use warden_core::ports::{ImageSignatures as _, SignatureRevocations as _};
-use warden_core::records::{ImageEntry, ImageState};
-use warden_core::scan_gate::{Report, Subject, image_subject, kms_keys};
-use warden_core::signature::{
-    SignatureCheck, SignatureEvidence, SignatureVerdict, cosign, evidence, notation,
-};
-use warden_core::trusted_key::TrustedKey;
+use warden_core::policy::{Policy, Signatures};
+use warden_core::records::ImageState;
+use warden_core::scan_gate::{Report, Subject, image_subject};
+use warden_core::signature::{SignatureEvidence, SignatureVerdict};
 use warden_core::verdict::Verdict;
 
 use crate::aws::{Place, for_image};
+use crate::signature_evidence::{SignatureRead, signature_evidence};
 use crate::{emit, load_policy};
 
 /// Exit code for "no verdict yet".
@@ -162,85 +156,6 @@ impl SignatureShown {
     }
 }
 
-/// What the image's cosign and Notation signatures prove under its repository's `signatures`
-/// policy, read as scan-gate reads them; when neither is required, or the signatures cannot be
-/// read, why nothing is shown (the scan's verdict and exit code stand either way). ECR managed
-/// signing's status is the verdict's (listed as not checked here).
-async fn signature_evidence(
-    policy: &Signatures,
-    read: &SignatureRead<'_>,
-    image: &ImageArg,
-    entry: &ImageEntry,
-) -> SignatureShown {
-    let now = chrono::Utc::now();
-    let mut checks = Vec::new();
-    for kind in &policy.require {
-        let check = match kind {
-            SignatureKind::CosignKey => cosign_check(policy, read, image, entry).await,
-            SignatureKind::Notation => notation_check(policy, read, image, entry, now).await,
-            SignatureKind::EcrManaged => continue,
-        };
-        match check {
-            Ok(check) => checks.push((*kind, check)),
-            Err(unread) => return SignatureShown::Unread { unread },
-        }
-    }
-    if checks.is_empty() {
-        return SignatureShown::Unread {
-            unread: "only cosign-key and notation signatures are shown here (the verdict checks \
-                     ECR managed signing)"
-                .into(),
-        };
-    }
-    SignatureShown::Evidence(evidence(policy, &checks, entry.pushed_at, now))
-}
-
-/// The image's cosign check against the policy's keys.
-async fn cosign_check(
-    policy: &Signatures,
-    read: &SignatureRead<'_>,
-    image: &ImageArg,
-    entry: &ImageEntry,
-) -> Result<SignatureCheck, String> {
-    let signed = EcrSignatures::new(read.registry.clone())
-        .cosign_signatures(&image.repository, &entry.digest)
-        .await
-        .map_err(|e| format!("the signatures could not be read: {e}"))?;
-    let keys = trusted_keys(policy, read.keys)
-        .await
-        .map_err(|e| format!("a trusted key could not be read: {e}"))?;
-    Ok(cosign::check(&entry.digest, &signed, &keys))
-}
-
-/// The image's Notation check against the policy's trust, AWS Signer asked of each trusted
-/// signature.
-async fn notation_check(
-    policy: &Signatures,
-    read: &SignatureRead<'_>,
-    image: &ImageArg,
-    entry: &ImageEntry,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<SignatureCheck, String> {
-    let Some(trust) = &policy.notation else {
-        return Ok(SignatureCheck::UntrustedSigner);
-    };
-    let found = EcrSignatures::new(read.registry.clone())
-        .notation_signatures(&image.repository, &entry.digest)
-        .await
-        .map_err(|e| format!("the Notation signatures could not be read: {e}"))?;
-    let examined = notation::examine(&entry.digest, &found, trust, now);
-    let mut answers = Vec::with_capacity(examined.candidates.len());
-    for candidate in &examined.candidates {
-        let revoked = read
-            .revocations
-            .revoked(&candidate.query)
-            .await
-            .map_err(|e| format!("AWS Signer could not be asked: {e}"))?;
-        answers.push((candidate.query.clone(), revoked));
-    }
-    Ok(notation::check(&examined, &answers))
-}
-
 /// The signature evidence of the image `state` describes, read where `place` says.
 async fn shown_signature(
     policy: &Signatures,
@@ -250,31 +165,20 @@ async fn shown_signature(
     image: &ImageArg,
     state: &ImageState,
 ) -> SignatureShown {
-    let read = SignatureRead {
-        registry,
-        keys: &KmsPublicKeys::from_sdk(&place.home, calls),
-        revocations: &SignerRevocations::from_sdk(&place.home, calls),
-    };
-    signature_evidence(policy, &read, image, &state.entry).await
-}
-
-/// Where the gate reads signatures, the KMS keys' public halves and AWS Signer's revocations.
-struct SignatureRead<'a> {
-    registry: &'a EcrRegistry,
-    keys: &'a KmsPublicKeys,
-    revocations: &'a SignerRevocations,
-}
-
-/// The policy's PEM keys and its KMS keys' public keys (1 kms:GetPublicKey each), as scan-gate
-/// reads them.
-pub(crate) async fn trusted_keys(
-    policy: &Signatures,
-    kms: &KmsPublicKeys,
-) -> Result<Vec<TrustedKey>, String> {
-    let mut keys = policy.pem_keys();
-    let read = kms_keys(&policy.kms_keys(), kms).await;
-    keys.extend(read.map_err(|e| e.to_string())?);
-    Ok(keys)
+    let read = SignatureRead::new(registry, place, calls);
+    let entry = &state.entry;
+    match signature_evidence(
+        policy,
+        &read,
+        &image.repository,
+        &entry.digest,
+        entry.pushed_at,
+    )
+    .await
+    {
+        Ok(evidence) => SignatureShown::Evidence(evidence),
+        Err(unread) => SignatureShown::Unread { unread },
+    }
 }
 
 /// What was read of the image.

@@ -121,6 +121,7 @@ mod gate;
 mod invoke;
 mod probe;
 mod replicate;
+mod signature_evidence;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -587,9 +587,10 @@ async fn doctor_explains_an_untrusted_signature_and_how_to_sign() {
 }
 
 /// Notation signatures by AWS Signer, shown as scan-gate judges them: signed by the trusted profile
-/// and not revoked, revoked once AWS Signer says so (its GetRevocationStatus asked by the gate).
+/// and not revoked, revoked once AWS Signer says so (GetRevocationStatus asked by gate and doctor),
+/// and doctor's `notation sign` command for the trusted profile.
 #[tokio::test]
-async fn gate_shows_notation_evidence_and_a_revocation() {
+async fn gate_and_doctor_show_notation_evidence_and_a_revocation() {
     const PROFILE: &str = "arn:aws:signer:us-east-1:123456789012:/signing-profiles/release";
     let acct = Emulator::shared().account().await;
     let table = acct.state_table().await;
@@ -637,12 +638,25 @@ async fn gate_shows_notation_evidence_and_a_revocation() {
             serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", text(&out)));
         json["signature"].clone()
     };
+    let doctor = || {
+        let out = warden(
+            &acct,
+            &["doctor", "op/notation:v1", "--policy", &policy, "--json"],
+            &[],
+        );
+        let json: Value =
+            serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", text(&out)));
+        json.as_array()
+            .and_then(|c| c.iter().find(|c| c["check"] == "signature").cloned())
+            .unwrap_or_else(|| panic!("no signature check: {json}"))
+    };
     let signed = gate();
     assert_eq!(
         signed["verdict"],
         json!({"verdict": "PASS", "key": PROFILE}),
         "{signed}"
     );
+    assert_eq!(doctor()["status"], "ok");
     acct.revoke_signing_job("cli-job").await;
     let revoked = gate();
     assert_eq!(
@@ -650,4 +664,15 @@ async fn gate_shows_notation_evidence_and_a_revocation() {
         json!({"result": "revoked", "by": job}),
         "{revoked}"
     );
+    // doctor says what was revoked and how to sign again (just pushed: within the grace).
+    let explained = doctor();
+    assert_eq!(explained["status"], "problem", "{explained}");
+    assert!(
+        explained["found"].as_str().unwrap().contains(&job),
+        "{explained}"
+    );
+    let fix = explained["fix"].as_str().unwrap();
+    let command =
+        format!("notation sign --plugin com.amazonaws.signer.notation.plugin --id {PROFILE}");
+    assert!(fix.contains(&command), "{fix}");
 }

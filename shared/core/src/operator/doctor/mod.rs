@@ -94,18 +94,22 @@ pub struct Facts {
     /// The principal asked about, with the repository policy (`Some(None)`: the repository has
     /// none); `None` when no principal was given.
     pub principal: Option<(Principal, Option<String>)>,
-    /// What the cosign signatures of the image (the one found, or the one quarantined under the
-    /// tag) prove, when the repository's policy requires them.
+    /// What the cosign and Notation signatures of the image (the one found, or the one
+    /// quarantined under the tag) prove, when the repository's policy requires them.
     pub signature: Option<SignatureFacts>,
 }
 
-/// One image's cosign signatures as the signature gate sees them.
+/// One image's signatures as the signature gate sees them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignatureFacts {
     pub digest: Digest,
     pub evidence: SignatureEvidence,
     /// What the policy trusts, in words ("a cosign signature by release").
     pub expected: String,
+    /// How to sign: `cosign sign` when the policy requires cosign-key; `notation sign` with the
+    /// first of these AWS Signer profiles when it requires notation.
+    pub cosign: bool,
+    pub notation_profiles: Vec<String>,
 }
 
 pub fn diagnose(facts: &Facts) -> Vec<Check> {
@@ -310,7 +314,7 @@ fn signature(f: &Facts, s: &SignatureFacts) -> Check {
     let image = format!("{}@{}", f.image.repository, s.digest);
     let what = match &s.evidence.check {
         SignatureCheck::Signed { key } => format!("signed by {key}"),
-        SignatureCheck::Unsigned => "no cosign signature".to_owned(),
+        SignatureCheck::Unsigned => "no signature".to_owned(),
         SignatureCheck::UntrustedSigner => "signed, but by no key the policy trusts".to_owned(),
         SignatureCheck::DigestMismatch { signed } => format!(
             "a trusted key's signature over another image ({signed}): copied, not signed for this one"
@@ -320,10 +324,20 @@ fn signature(f: &Facts, s: &SignatureFacts) -> Check {
         }
         SignatureCheck::Revoked { by } => format!("its signature was revoked ({by})"),
     };
+    let uri = uri(&f.account, &f.region, &image);
+    let mut how = Vec::new();
+    if s.cosign {
+        how.push(format!("`cosign sign --key <that key> {uri}`"));
+    }
+    if let Some(profile) = s.notation_profiles.first() {
+        how.push(format!(
+            "`notation sign --plugin com.amazonaws.signer.notation.plugin --id {profile} {uri}`"
+        ));
+    }
     let fix = format!(
-        "sign {image} with {}: `cosign sign --key <that key> {}`; scan-gate decides again when the signature's `.sig` push arrives (and releases a quarantined image on PASS)",
+        "sign {image} with {}: {}; scan-gate decides again when the signature arrives (its `.sig` push or its referrer) and releases a quarantined image on PASS",
         s.expected,
-        uri(&f.account, &f.region, &image)
+        how.join(" and ")
     );
     let (status, found, fix) = match &s.evidence.verdict {
         SignatureVerdict::Pass { .. } => (Status::Ok, what, None),

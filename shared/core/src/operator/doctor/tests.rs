@@ -123,6 +123,8 @@ fn a_signature_by_no_trusted_key_is_a_problem_naming_the_key_to_sign_with() {
                 not_checked: vec![],
             },
             expected: "a cosign signature by release".into(),
+            cosign: true,
+            notation_profiles: vec![],
         });
         let checks = diagnose(&f);
         checks.into_iter().find(|c| c.check == "signature").unwrap()
