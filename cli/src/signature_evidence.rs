@@ -10,8 +10,8 @@ use warden_aws::adapters::kms_keys::KmsPublicKeys;
 use warden_aws::adapters::signer_revocations::SignerRevocations;
 use warden_core::names::{Digest, RepositoryName};
 use warden_core::policy::{SignatureKind, Signatures};
-use warden_core::ports::{ImageSignatures as _, SignatureRevocations as _};
-use warden_core::scan_gate::kms_keys;
+use warden_core::ports::ImageSignatures as _;
+use warden_core::scan_gate::{kms_keys, revocations};
 use warden_core::signature::{SignatureCheck, SignatureEvidence, cosign, evidence, notation};
 use warden_core::trusted_key::TrustedKey;
 
@@ -84,15 +84,14 @@ async fn notation_check(
         .await
         .map_err(|e| format!("the Notation signatures could not be read: {e}"))?;
     let examined = notation::examine(digest, &found, trust, now);
-    let mut answers = Vec::with_capacity(examined.candidates.len());
-    for candidate in &examined.candidates {
-        let revoked = read
-            .revocations
-            .revoked(&candidate.query)
-            .await
-            .map_err(|e| format!("AWS Signer could not be asked: {e}"))?;
-        answers.push((candidate.query.clone(), revoked));
-    }
+    let queries = examined
+        .candidates
+        .iter()
+        .map(|c| c.query.clone())
+        .collect();
+    let answers = revocations(queries, &read.revocations)
+        .await
+        .map_err(|e| format!("AWS Signer could not be asked: {e}"))?;
     Ok(notation::check(&examined, &answers))
 }
 

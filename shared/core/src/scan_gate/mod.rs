@@ -36,7 +36,7 @@ pub use moves::amend;
 pub use naming::{original_tag, quarantine_tag};
 pub use report::{BatchReport, Report};
 pub use run::{Ports, gate_image, handle_batch, handle_deadline, handle_event};
-pub use signature_reads::kms_keys;
+pub use signature_reads::{kms_keys, revocations};
 pub use signed::pending_until;
 pub use subject::{
     ReferrerArrival, Source, Subject, image_subject, referrer_arrival, signature_push, subject,

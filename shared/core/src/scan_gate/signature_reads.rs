@@ -5,7 +5,8 @@
 use super::Need;
 use super::facts::Facts;
 use super::run::Ports;
-use crate::ports::{PortError, PublicKeys};
+use crate::ports::{PortError, PublicKeys, SignatureRevocations};
+use crate::signature::notation::RevocationQuery;
 use crate::trusted_key::TrustedKey;
 
 /// The KMS keys a `signatures` policy trusts, (name, key id) each, as keys to verify with: each
@@ -25,6 +26,20 @@ pub async fn kms_keys(
         trusted.push(key);
     }
     Ok(trusted)
+}
+
+/// AWS Signer's answer to each of `queries` (1 GetRevocationStatus each): the entities it reports
+/// revoked, per query.
+pub async fn revocations(
+    queries: Vec<RevocationQuery>,
+    signer: &dyn SignatureRevocations,
+) -> Result<Vec<(RevocationQuery, Vec<String>)>, PortError> {
+    let mut answers = Vec::with_capacity(queries.len());
+    for query in queries {
+        let revoked = signer.revoked(&query).await?;
+        answers.push((query, revoked));
+    }
+    Ok(answers)
 }
 
 /// The facts of the signature gate: signatures, trusted keys, revocations, signing status, push
@@ -115,10 +130,9 @@ async fn fill_notation(need: Need, facts: &mut Facts, ports: &Ports<'_>) -> Resu
             facts.index_notation = Some(signed);
         }
         Need::Revocations { queries } => {
-            for query in queries {
-                let revoked = ports.revocations.revoked(&query).await?;
-                facts.revocations.push((query, revoked));
-            }
+            facts
+                .revocations
+                .extend(revocations(queries, ports.revocations).await?);
         }
         _ => {}
     }
