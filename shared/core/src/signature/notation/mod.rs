@@ -85,8 +85,9 @@ pub fn examine(
 ) -> Examined {
     let mut candidates = Vec::new();
     let mut elsewhere = None;
+    let anchors = trust.anchors();
     for signature in signatures {
-        match one(signature, trust, now) {
+        match one(signature, trust, &anchors, now) {
             Ok((candidate, target)) if target == subject.as_str() => candidates.push(candidate),
             Ok((_, target)) => {
                 elsewhere.get_or_insert(target);
@@ -161,17 +162,18 @@ pub fn verified(
     Ok((opened, chain))
 }
 
-/// One signature: the candidate it makes and the digest it signs, or `None` when it is no
-/// trusted AWS Signer signature.
+/// One signature, its chain checked against the trust store's `anchors`: the candidate it makes
+/// and the digest it signs, or why it is no trusted AWS Signer signature.
 fn one(
     signature: &NotationSignature,
     trust: &NotationTrust,
+    anchors: &[Cert],
     now: DateTime<Utc>,
 ) -> Result<(Candidate, String), String> {
     if signature.media_type != jws::MEDIA_TYPE {
         return Err(format!("a {} envelope is not read", signature.media_type));
     }
-    let (envelope, chain) = verified(&signature.envelope, &trust.anchors(), now)?;
+    let (envelope, chain) = verified(&signature.envelope, anchors, now)?;
     if envelope.scheme != jws::SCHEME_AUTHORITY {
         return Err(format!("scheme {} is not AWS Signer's", envelope.scheme));
     }
