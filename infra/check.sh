@@ -3,7 +3,9 @@
 # clean; checkov finds no failed check (each suppression in the template carries its reason);
 # every function's role grants exactly the AWS actions its code calls (tests/infra/iam_check.py,
 # fed by the call log the integration tests just wrote to $1); the CDK app type-checks and passes
-# its assertion tests, and synthesizes the same functions, triggers and IAM as the SAM template.
+# its assertion tests, and synthesizes the same functions, triggers and IAM as the SAM template;
+# the fan-out state machine's definition and role are the engine contract's in both
+# (tests/infra/asl_check.py, with a self-test that mutates the definition and must be rejected).
 # The member accounts' template (infra/member.yaml, a StackSet) lints clean, its role grants exactly
 # the ECR and Inspector calls tag-guard and scan-gate make, and it forwards every event the hub hears
 # from member accounts (tests/infra/member_check.py).
@@ -38,10 +40,13 @@ trap 'rm -rf "$cdk_out"' EXIT
 (cd cdk && npx tsc --noEmit && npx jest --silent)
 echo "== SAM and CDK deploy the same"
 # Synthesized without bundling (the template is what is compared, not the binaries), with one
-# member account and one destination account role, so that the conditional grants appear in both.
-(cd cdk && CDK_OUTDIR="$cdk_out" CDK_CONTEXT_JSON='{"aws:cdk:bundling-stacks": [], "memberAccountIds": "111122223333", "memberAccountRoleArns": "arn:aws:iam::111122223333:role/ecr-warden", "replicationRoleArns": "arn:aws:iam::210987654321:role/ecr-warden-replicator"}' \
+# member account and one destination account role, so that the conditional grants appear in both,
+# and the fan-out engine (SAM: FanOut=enabled; its resources are in the SAM template either way).
+(cd cdk && CDK_OUTDIR="$cdk_out" CDK_CONTEXT_JSON='{"aws:cdk:bundling-stacks": [], "memberAccountIds": "111122223333", "memberAccountRoleArns": "arn:aws:iam::111122223333:role/ecr-warden", "replicationRoleArns": "arn:aws:iam::210987654321:role/ecr-warden-replicator", "fanOut": "enabled"}' \
   npx ts-node --prefer-ts-exts bin/ecr-warden.ts)
 "$sam/python" "$root/tests/infra/compare.py" template.yaml "$cdk_out/ecr-warden.template.json"
+echo "== the fan-out state machine (infra/fanout.asl.json) as SAM and the CDK deploy it = the engine contract"
+"$sam/python" "$root/tests/infra/asl_check.py" --self-test template.yaml "$cdk_out/ecr-warden.template.json"
 echo "== checkov, CDK"
 "$checkov/checkov" --file "$cdk_out/ecr-warden.template.json" --framework cloudformation --compact --quiet --skip-download
 echo "== IAM = code, CDK"

@@ -19,7 +19,12 @@ from cfnlint.decode import decode
 from samtranslator.translator.transform import transform
 
 ROOT = Path(__file__).resolve().parents[2]
-BINARIES = sorted(p.name for p in (ROOT / "functions").iterdir() if p.is_dir())
+# Every function's binary: each crate under functions/, and each one the SAM template builds
+# (`BuildProperties.Binary`), so that a function whose crate is not there yet still has its name.
+BINARIES = sorted(
+    {p.name for p in (ROOT / "functions").iterdir() if p.is_dir()}
+    | set(re.findall(r"^\s+Binary: (\S+)$", (ROOT / "infra" / "template.yaml").read_text(), re.M))
+)
 
 
 @dataclass
@@ -54,6 +59,11 @@ def load(path: str | Path) -> dict[str, Any]:
     for resource in sam.get("Resources", {}).values():
         if resource.get("Type") == "AWS::Serverless::Function":
             resource["Properties"]["CodeUri"] = "s3://bucket/bootstrap.zip"
+        # A state machine's local DefinitionUri likewise (tests/infra/asl_check.py reads the file).
+        if resource.get("Type") == "AWS::Serverless::StateMachine" and isinstance(
+            resource["Properties"].get("DefinitionUri"), str
+        ):
+            resource["Properties"]["DefinitionUri"] = "s3://bucket/" + resource["Properties"]["DefinitionUri"]
     defaults = {k: v.get("Default") for k, v in sam.get("Parameters", {}).items()}
     cfn = transform(sam, defaults, _NoManagedPolicies())
     cfn["Parameters"] = template.get("Parameters", {})

@@ -83,6 +83,13 @@ PLATFORM = {
         "sts:AssumeRole": "aws-config's AssumeRoleProvider, for destination accounts' roles "
         "(tests/tests/replicator/ copies to a second account through one)",
     },
+    # The fan-out engine's cleanup shards and plans in member accounts (docs/state-machine.md).
+    "janitor": {
+        "sts:AssumeRole": "aws-config's AssumeRoleProvider, for the policy's member accounts",
+    },
+    "fanout": {
+        "sts:AssumeRole": "aws-config's AssumeRoleProvider, for the policy's member accounts",
+    },
 }
 
 
@@ -100,6 +107,9 @@ TEST_RESOURCES = {
     "AWS::DynamoDB::Table": "arn:aws:dynamodb:${AWS::Region}:${AWS::AccountId}:table/ecr-warden",
     # tests/src/lib.rs, TestAccount::topic_with_queue: the functions' WARDEN_TOPIC_ARN.
     "AWS::SNS::Topic": "arn:aws:sns:${AWS::Region}:${AWS::AccountId}:ecr-warden",
+    # The fan-out engine's bucket (FanOutFunction's WARDEN_FANOUT_BUCKET): the tests must name
+    # theirs ecr-warden-fanout.
+    "AWS::S3::Bucket": "arn:aws:s3:::ecr-warden-fanout",
 }
 
 # Names the tests give where a deployment's differ: (field, the tests' prefix, the deployment's).
@@ -274,6 +284,12 @@ def call(action: str, fields: tuple[tuple[str, str], ...], env: dict[str, Any] |
     elif service == "secretsmanager":
         # A secret's ARN ends in a random 6-character suffix; AbCdEf stands for it.
         resources = [s if s.startswith("arn:") else f"{arn}secret:{s}-AbCdEf" for s in values.get("secret", [])]
+    elif service == "s3":
+        # An object: `bucket=` and `key=` (the fan-out planner's manifests under runs/, the map
+        # run's results under results/); a call naming no key is authorized against `*`, which no
+        # object grant covers: the call log must name it.
+        bucket = one("bucket") or env.get("WARDEN_FANOUT_BUCKET")
+        resources = [f"arn:aws:s3:::{bucket}/{k}" for k in values.get("key", [])] if bucket else []
     elif service == "lambda":
         resources = [f if f.startswith("arn:") else f"{arn}function:{f}" for f in values.get("function", [])]
     elif service == "ecs":
@@ -321,6 +337,8 @@ class Resolver(Evaluator):
             arn = TEST_RESOURCES[kind]
             if attribute == "Ref" and kind == "AWS::DynamoDB::Table":
                 return arn.rsplit("/", 1)[1]
+            if attribute == "Ref" and kind == "AWS::S3::Bucket":
+                return arn.rsplit(":", 1)[1]
             return arn
         # Not a resource any call names (log groups, queues): named by its logical id.
         return f"<{logical}.{attribute}>"

@@ -1,10 +1,10 @@
 """The member-account template (infra/member.yaml) against the code and the hub template.
 
   (a) it has no Transform (a service-managed StackSet deploys plain CloudFormation);
-  (b) MemberRole grants exactly the ECR and Inspector actions tag-guard and scan-gate call (the
-      `ECR.*` and `Inspector2.*` operations in `$CALL_LOG/tag-guard.calls` and `scan-gate.calls`:
-      only their ECR and Inspector clients run through the member role), each on the same
-      resources as the hub's tag-guard and scan-gate roles grant it;
+  (b) MemberRole grants exactly the actions the hub's functions call through it (MEMBER_CALLS: the
+      `ECR.*` and `Inspector2.*` operations in `$CALL_LOG/tag-guard.calls` and `scan-gate.calls`,
+      janitor's `ECR.*`, `ECS.*` and `Lambda.*`, the fan-out planner's `ECR.*` in `fanout.calls`),
+      each on the same resources as the hub's roles of those functions grant it;
   (c) every source / detail-type the hub's EventBridge rules accept from member accounts (an
       `account` key naming MemberAccountIds) is forwarded by a member rule to the hub's bus, the
       member pattern no narrower than the hub's; each forwarding target has a role, a retry policy
@@ -32,9 +32,18 @@ from deployment import _binary, _statements, load
 from iam_check import iam_action, role_statements
 
 # The functions that act in member accounts, and the services whose clients they build from the
-# assumed role (shared/aws/src/functions/tag_guard.rs and scan_gate.rs, `with_named_accounts`).
-MEMBER_FUNCTIONS = ("tag-guard", "scan-gate")
-MEMBER_SERVICES = ("ECR", "Inspector2")
+# assumed role (shared/aws/src/functions/tag_guard.rs and scan_gate.rs, `with_named_accounts`);
+# janitor (the fan-out engine's cleanup shards: its ECR, ECS and Lambda reads, its deletions) and
+# the fan-out planner (its repository listing) act there too (docs/state-machine.md). janitor's
+# own-account calls (janitor.calls) stand for what it calls in a member account.
+MEMBER_CALLS = {
+    "tag-guard": ("ECR", "Inspector2"),
+    "scan-gate": ("ECR", "Inspector2"),
+    "janitor": ("ECR", "ECS", "Lambda"),
+    "fanout": ("ECR",),
+}
+MEMBER_FUNCTIONS = tuple(MEMBER_CALLS)
+MEMBER_SERVICES = tuple(sorted({s for services in MEMBER_CALLS.values() for s in services}))
 
 
 def canon(value: Any) -> str:
@@ -106,7 +115,7 @@ def hub_role_statements(hub: dict[str, Any], binaries: tuple[str, ...]) -> list[
 
 
 def hub_grants(hub: dict[str, Any]) -> dict[str, set[str]]:
-    """ECR/Inspector action → the resources the hub's tag-guard and scan-gate roles grant it on."""
+    """ECR/Inspector/ECS/Lambda action → the resources the hub's member-acting roles grant it on."""
     services = {s.lower() for s in MEMBER_SERVICES}
     return {
         action: targets
@@ -118,12 +127,12 @@ def hub_grants(hub: dict[str, Any]) -> dict[str, set[str]]:
 def check_actions(member: dict[str, Any], hub: dict[str, Any], folder: Path) -> list[str]:
     problems = []
     used: set[str] = set()
-    for name in MEMBER_FUNCTIONS:
+    for name, services in MEMBER_CALLS.items():
         path = folder / f"{name}.calls"
         if not path.exists():
             return [f"no call log {path}: run the integration tests with WARDEN_CALL_LOG"]
         for line in path.read_text().splitlines():
-            if line.split(".", 1)[0] in MEMBER_SERVICES:
+            if line.split(".", 1)[0] in services:
                 used.add(iam_action(line))
     role = member["Resources"].get("MemberRole")
     if role is None or role["Type"] != "AWS::IAM::Role":
@@ -134,19 +143,19 @@ def check_actions(member: dict[str, Any], hub: dict[str, Any], folder: Path) -> 
             problems.append(f"MemberRole: only Allow statements are expected: {statement}")
     granted = grants(s for s in statements if s.get("Effect") == "Allow")
     for action in sorted(used - set(granted)):
-        problems.append(f"MISSING  {action}: tag-guard or scan-gate calls it, MemberRole does not grant it")
+        problems.append(f"MISSING  {action}: {', '.join(MEMBER_FUNCTIONS)} call it, MemberRole does not grant it")
     for action in sorted(set(granted) - used):
-        problems.append(f"UNUSED   {action}: MemberRole grants it, no test saw tag-guard or scan-gate call it")
+        problems.append(f"UNUSED   {action}: MemberRole grants it, no test saw {', '.join(MEMBER_FUNCTIONS)} call it")
     hub = hub_grants(hub)
     for action in sorted(set(granted) & used):
         if action not in hub:
-            problems.append(f"SCOPE    {action}: the hub's tag-guard and scan-gate roles do not grant it")
+            problems.append(f"SCOPE    {action}: the hub's roles of {', '.join(MEMBER_FUNCTIONS)} do not grant it")
         elif granted[action] != hub[action]:
             problems.append(
                 f"SCOPE    {action}: MemberRole grants it on {sorted(granted[action])}, "
                 f"the hub on {sorted(hub[action])}"
             )
-    print(f"MemberRole: {len(granted)} actions granted, {len(used)} ECR/Inspector actions called")
+    print(f"MemberRole: {len(granted)} actions granted, {len(used)} actions called ({', '.join(MEMBER_SERVICES)})")
     return problems
 
 
@@ -221,7 +230,7 @@ def check_trust(member: dict[str, Any]) -> list[str]:
         if principals != {"Ref": "HubRoleArns"}:
             problems.append(
                 f"MemberRole trust statement {i}: no ArnEquals aws:PrincipalArn = Ref HubRoleArns "
-                f"(the hub's two role ARNs; found {principals!r})"
+                f"(the hub's role ARNs; found {principals!r})"
             )
     return problems
 

@@ -41,6 +41,30 @@ export const CHECKOV = {
         'CloudWatch Logs encrypts at rest by default; the functions never log a secret (webhook URLs are redacted), so a customer managed key adds no confidentiality.',
     },
   ],
+  bucket: [
+    {
+      id: 'CKV_AWS_18',
+      comment:
+        "No access logging: the bucket holds the engine's own working files (shard plans and map run results, no image or secret), written and read by this stack's roles only; CloudTrail data events can be turned on where an audit needs them.",
+    },
+    {
+      id: 'CKV_AWS_144',
+      comment:
+        'No cross-region replication: the files are rebuilt by the next run and expire after 30 days; a copy in another region would serve no reader.',
+    },
+    {
+      id: 'CKV_AWS_145',
+      comment:
+        "Encrypted at rest with SSE-S3 (AES256). A KMS key would add key grants to the state machine's and FanOutFunction's roles for files that hold repository names only.",
+    },
+  ],
+  stateMachine: [
+    {
+      id: 'CKV_AWS_284',
+      comment:
+        "No X-Ray tracing: each state's errors go to the state machine's log group and each function logs its own run; tracing would add X-Ray grants to the role for no reader.",
+    },
+  ],
   table: [
     {
       id: 'CKV_AWS_119',

@@ -11,6 +11,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -21,6 +23,7 @@ import { Construct } from 'constructs';
 import { addAlarms } from './alarms';
 import { addDashboard } from './dashboard';
 import { CHECKOV, suppress } from './checkov';
+import { FanOutProps, addFanOutEngine, fanOutBucket } from './fanout';
 
 export interface EcrWardenProps {
   /**
@@ -47,7 +50,7 @@ export interface EcrWardenProps {
    * without it only `memberAccountIds` may (docs/organization.md, infra/member.yaml).
    */
   readonly organizationId?: string;
-  /** Roles in those accounts that tag-guard and scan-gate assume. */
+  /** Roles in those accounts that tag-guard, scan-gate, janitor and the fan-out planner assume. */
   readonly memberAccountRoleArns?: string[];
   /** Roles in destination accounts the replicator assumes (the policy's destinations' role_arn). */
   readonly replicationRoleArns?: string[];
@@ -70,6 +73,12 @@ export interface EcrWardenProps {
    * @default none reserved
    */
   readonly reservedConcurrency?: Record<string, number>;
+  /**
+   * The fan-out engine (docs/state-machine.md): a state machine running janitor, tag-guard's sweep
+   * and the replicator's backfill over every account of the policy. SAM: `FanOut=enabled`.
+   * @default none (a single-account deployment keeps its per-function schedules only)
+   */
+  readonly fanOut?: FanOutProps;
   /** cargo-lambda bundling options for every function (arm64 is always set). */
   readonly bundling?: BundlingOptions;
 }
@@ -532,6 +541,8 @@ export class EcrWarden extends Construct {
         tableWith('Checkpoints', ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'], ['checkpoint#*']),
         publish,
         policy,
+        // The fan-out engine's cleanup shards of member accounts (docs/state-machine.md).
+        ...memberRoles,
       ],
     });
     this.schedule(
@@ -541,6 +552,56 @@ export class EcrWarden extends Construct {
       'ecr-warden janitor - cleanup run',
       0,
     );
+
+    // ---------------------------------------------------------------- the fan-out engine
+    if (props.fanOut) {
+      const bucket = fanOutBucket(this);
+      const planner = this.rustFunction({
+        id: 'FanOut',
+        binary: 'fanout',
+        description: 'ecr-warden fan-out - plans shards over the policy\'s accounts, sums a run up',
+        timeout: Duration.seconds(300),
+        memorySize: 256,
+        // Step Functions invokes it synchronously; an asynchronous invocation is not retried.
+        retryAttempts: 0,
+        maxEventAge: Duration.hours(1),
+        environment: {
+          ...environment,
+          WARDEN_FANOUT_BUCKET: bucket.bucketName,
+          WARDEN_FANOUT_SHARD_SIZE: String(props.fanOut.shardSize ?? 50),
+          WARDEN_FANOUT_LANES: String(props.fanOut.lanes ?? 2),
+          WARDEN_FANOUT_CALLS_PER_SECOND: String(props.fanOut.callsPerSecond ?? 20),
+        },
+        statements: [
+          allow('ListRepositories', ['ecr:DescribeRepositories'], [repositories('*')]),
+          allow('WriteManifests', ['s3:PutObject'], [bucket.arnForObjects('runs/*')]),
+          allow('ReadResults', ['s3:GetObject'], [bucket.arnForObjects('results/*')]),
+          publish,
+          policy,
+          ...memberRoles,
+        ],
+      });
+      const engineRules = addFanOutEngine(this, {
+        props: props.fanOut,
+        bucket,
+        planner,
+        workers: { Janitor: janitor, TagGuard: tagGuard, Replicator: replicator },
+        ruleDeadLetterQueue: this.ruleDeadLetterQueue,
+        logRetention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+        alarmTopicActions: (alarm: cloudwatch.Alarm) => {
+          if (props.alarmTopic) {
+            alarm.addAlarmAction(new actions.SnsAction(props.alarmTopic));
+            alarm.addOkAction(new actions.SnsAction(props.alarmTopic));
+          }
+        },
+      });
+      Object.assign(this.rules, engineRules);
+      new CfnOutput(stack, 'FanOutFunctionRoleArn', { value: planner.role!.roleArn });
+      new CfnOutput(stack, 'FanOutBucketName', { value: bucket.bucketName });
+      new CfnOutput(stack, 'FanOutStateMachineArn', {
+        value: `arn:${partition}:states:${region}:${account}:stateMachine:${stack.stackName}-fanout`,
+      });
+    }
 
     // ---------------------------------------------------------------- alarms
     addDashboard(this, {
@@ -573,8 +634,9 @@ export class EcrWarden extends Construct {
     new CfnOutput(stack, 'RuleDeadLetterQueueArn', { value: this.ruleDeadLetterQueue.queueArn });
     new CfnOutput(stack, 'FailedInvocationQueueArn', { value: this.failedInvocationQueue.queueArn });
     // The roles other accounts trust: member accounts' MemberRole (infra/member.yaml) trusts
-    // tag-guard's and scan-gate's; a destination account's replication role trusts the replicator's.
-    for (const id of ['TagGuard', 'ScanGate', 'Replicator']) {
+    // tag-guard's, scan-gate's, janitor's and the fan-out planner's; a destination account's
+    // replication role trusts the replicator's.
+    for (const id of ['TagGuard', 'ScanGate', 'Replicator', 'Janitor']) {
       new CfnOutput(stack, `${id}RoleArn`, { value: this.functions[id].role!.roleArn });
     }
     new CfnOutput(stack, 'GraceScheduleGroupName', { value: graceGroup.ref });

@@ -8,6 +8,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { EcrWarden } from './ecr-warden';
+import { FanOutProps } from './fanout';
 
 /** The workspace Cargo.toml, from infra/cdk/lib. */
 export const WORKSPACE_MANIFEST = path.join(__dirname, '..', '..', '..', 'Cargo.toml');
@@ -44,8 +45,42 @@ export class EcrWardenStack extends Stack {
       alarmTopic: alarmTopicArn ? sns.Topic.fromTopicArn(this, 'AlarmTopic', alarmTopicArn) : undefined,
       logLevel: logLevel(context('logLevel')),
       reservedConcurrency: reservedConcurrency(context),
+      fanOut: fanOut(context),
     });
   }
+}
+
+/**
+ * The fan-out engine from the context keys named like the SAM parameters: `fanOut` (`enabled` /
+ * `disabled`, the default), `fanOutConcurrency`, `fanOutToleratedFailurePercentage`,
+ * `fanOutShardSize`, `fanOutLanes`, `fanOutCallsPerSecond`, `fanOutCleanupSchedule`,
+ * `fanOutSweepSchedule`, `fanOutBackfillSchedule`, `fanOutBackfillState` (`ENABLED` / `DISABLED`).
+ */
+function fanOut(context: (key: string) => string | undefined): FanOutProps | undefined {
+  const enabled = context('fanOut') ?? 'disabled';
+  if (!['enabled', 'disabled'].includes(enabled)) throw new Error(`fanOut ${enabled}: enabled or disabled`);
+  if (enabled === 'disabled') return undefined;
+  const whole = (key: string, min: number, max: number): number | undefined => {
+    const raw = context(key);
+    if (raw === undefined) return undefined;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${key} ${raw}: a whole number from ${min} to ${max}`);
+    return value;
+  };
+  const every = (key: string) => (context(key) ? events.Schedule.expression(context(key)!) : undefined);
+  const backfill = context('fanOutBackfillState') ?? 'DISABLED';
+  if (!['ENABLED', 'DISABLED'].includes(backfill)) throw new Error(`fanOutBackfillState ${backfill}: ENABLED or DISABLED`);
+  return {
+    concurrency: whole('fanOutConcurrency', 1, 10000),
+    toleratedFailurePercentage: whole('fanOutToleratedFailurePercentage', 0, 100),
+    shardSize: whole('fanOutShardSize', 1, 100000),
+    lanes: whole('fanOutLanes', 1, 100000),
+    callsPerSecond: whole('fanOutCallsPerSecond', 1, 100000),
+    cleanupSchedule: every('fanOutCleanupSchedule'),
+    sweepSchedule: every('fanOutSweepSchedule'),
+    backfillSchedule: every('fanOutBackfillSchedule'),
+    backfillEnabled: backfill === 'ENABLED',
+  };
 }
 
 /**
