@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
-use warden_core::fanout::{AccountRegion, FanOut, Limits, Listing, PlanError, plan};
+use warden_core::fanout::{AccountRegion, ApiBudget, FanOut, Limits, Listing, PlanError, plan};
 use warden_core::names::{AccountId, Region, RepositoryName};
 
 const REGIONS: [&str; 3] = ["us-east-1", "eu-west-1", "ap-southeast-2"];
@@ -39,11 +39,18 @@ fn listings() -> impl Strategy<Value = Vec<Listing>> {
     })
 }
 
+fn budget() -> impl Strategy<Value = ApiBudget> {
+    (1usize..6, 1u32..30).prop_map(|(lanes, calls_per_second)| ApiBudget {
+        lanes,
+        calls_per_second,
+    })
+}
+
 fn limits() -> impl Strategy<Value = Limits> {
     (
         1usize..40,
-        1usize..6,
-        prop::collection::vec((0u8..4, 0usize..3, 1usize..4), 0..5),
+        budget(),
+        prop::collection::vec((0u8..4, 0usize..3, budget()), 0..5),
     )
         .prop_map(|(shard_size, default_budget, named)| Limits {
             shard_size,
@@ -99,23 +106,31 @@ proptest! {
     }
 
     /// At most an account-region's budget of its shards run at once (one per lane), its lanes
-    /// within one shard of each other, and no lane idle.
+    /// within one shard of each other, no lane idle; and the paces of its lanes add up to no more
+    /// than its calls per second, each lane's shards at one pace of at least one call a second.
     #[test]
-    fn concurrency_per_account_region_stays_within_its_budget(
+    fn concurrency_and_calls_per_account_region_stay_within_its_budget(
         listings in listings(),
         limits in limits(),
     ) {
         let fan_out = plan(&listings, &limits).unwrap();
-        let mut lanes: BTreeMap<&AccountRegion, Vec<usize>> = BTreeMap::new();
+        let mut lanes: BTreeMap<&AccountRegion, Vec<(usize, u32)>> = BTreeMap::new();
         for lane in &fan_out.lanes {
             prop_assert!(!lane.shards.is_empty(), "an idle lane");
-            lanes.entry(&lane.at).or_default().push(lane.shards.len());
+            let paces: BTreeSet<_> = lane.shards.iter().map(|s| s.pace.map(|p| p.calls_per_second)).collect();
+            prop_assert_eq!(paces.len(), 1, "a lane at several paces");
+            let pace = lane.shards[0].pace.map(|p| p.calls_per_second).unwrap_or(0);
+            prop_assert!(pace >= 1, "{:?}: an unpaced lane", lane.at);
+            lanes.entry(&lane.at).or_default().push((lane.shards.len(), pace));
         }
         for (at, sizes) in lanes {
-            let budget = limits.budgets.get(at).copied().unwrap_or(limits.default_budget);
-            prop_assert!(sizes.len() <= budget, "{:?}: {} lanes, budget {}", at, sizes.len(), budget);
-            let (min, max) = (sizes.iter().min().unwrap(), sizes.iter().max().unwrap());
-            prop_assert!(max - min <= 1, "{:?}: lanes of {:?} shards", at, sizes);
+            let budget = limits.budget(at);
+            prop_assert!(sizes.len() <= budget.lanes, "{:?}: {} lanes, budget {:?}", at, sizes.len(), budget);
+            let calls: u32 = sizes.iter().map(|(_, pace)| pace).sum();
+            prop_assert!(calls <= budget.calls_per_second, "{:?}: {} calls/s, budget {:?}", at, calls, budget);
+            let counts: Vec<usize> = sizes.iter().map(|(n, _)| *n).collect();
+            let (min, max) = (counts.iter().min().unwrap(), counts.iter().max().unwrap());
+            prop_assert!(max - min <= 1, "{:?}: lanes of {:?} shards", at, counts);
         }
     }
 
@@ -147,25 +162,37 @@ fn limits_that_could_never_run_are_refused() {
         at: place(1, 0),
         repositories: vec![repository(1)],
     }];
+    let one = ApiBudget {
+        lanes: 1,
+        calls_per_second: 1,
+    };
     let zero_size = Limits {
         shard_size: 0,
-        default_budget: 1,
+        default_budget: one,
         budgets: BTreeMap::new(),
     };
     assert_eq!(plan(&listing, &zero_size), Err(PlanError::ZeroShardSize));
-    let zero_budget = Limits {
-        shard_size: 10,
-        default_budget: 1,
-        budgets: BTreeMap::from([(place(1, 0), 0)]),
-    };
-    assert_eq!(
-        plan(&listing, &zero_budget),
-        Err(PlanError::ZeroBudget(place(1, 0)))
-    );
+    for zero in [
+        ApiBudget { lanes: 0, ..one },
+        ApiBudget {
+            calls_per_second: 0,
+            ..one
+        },
+    ] {
+        let zero_budget = Limits {
+            shard_size: 10,
+            default_budget: one,
+            budgets: BTreeMap::from([(place(1, 0), zero)]),
+        };
+        assert_eq!(
+            plan(&listing, &zero_budget),
+            Err(PlanError::ZeroBudget(place(1, 0)))
+        );
+    }
 }
 
 /// The scale: 100,000 repositories in one account-region, 500 per shard,
-/// budget 8 — 200 shards on 8 lanes of 25.
+/// budget 8 lanes and 20 calls a second — 200 shards on 8 lanes of 25, each lane at 2 calls a second.
 #[test]
 fn a_registry_at_ecrs_repository_quota_plans_into_even_lanes() {
     let listing = vec![Listing {
@@ -176,11 +203,19 @@ fn a_registry_at_ecrs_repository_quota_plans_into_even_lanes() {
     }];
     let limits = Limits {
         shard_size: 500,
-        default_budget: 8,
+        default_budget: ApiBudget {
+            lanes: 8,
+            calls_per_second: 20,
+        },
         budgets: BTreeMap::new(),
     };
     let fan_out = plan(&listing, &limits).unwrap();
     assert_eq!(fan_out.shards().count(), 200);
     assert_eq!(fan_out.lanes.len(), 8);
     assert!(fan_out.lanes.iter().all(|l| l.shards.len() == 25));
+    assert!(
+        fan_out
+            .shards()
+            .all(|s| s.pace.is_some_and(|p| p.calls_per_second == 2))
+    );
 }

@@ -3,6 +3,19 @@
 //! each account-region's API budget. The plan is pure: from the listing and the budgets to the
 //! shards, deterministic whatever order the listing came in.
 
+mod item;
+mod outcome;
 mod plan;
+mod request;
+mod run;
+mod summary;
 
-pub use plan::{AccountRegion, FanOut, Lane, Limits, Listing, PlanError, Shard, plan};
+pub use outcome::{Job, MAX_ERRORS, ShardOutcome, ShardWork};
+pub use plan::{
+    AccountRegion, ApiBudget, FanOut, Lane, Limits, Listing, Pace, PlanError, Shard, plan,
+};
+pub use request::{
+    FUNCTION, PlanRequest, Request, ResultLocation, RunName, SummarizeRequest, touches,
+};
+pub use run::{Place, plan_run, summarize_run};
+pub use summary::{AccountTotals, LaneResult, Manifest, Planned, Summary};

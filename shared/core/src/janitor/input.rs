@@ -5,9 +5,7 @@
 use serde_json::Value;
 
 use super::FUNCTION;
-use crate::event::{
-    Detail, Envelope, EventError, FunctionInput, Incoming, InputSummary, Refusal, incoming,
-};
+use crate::event::{Detail, Envelope, FunctionInput, Incoming, InputSummary, Refusal, incoming};
 use crate::fanout::Shard;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -37,15 +35,7 @@ impl FunctionInput for Input {
     /// A shard item when the payload is one, else an envelope as [`FunctionInput::take`] takes it.
     fn parse(value: Value) -> Result<Self, Refusal> {
         match value.get("shard") {
-            Some(shard) => serde_json::from_value(shard.clone())
-                .map(Self::Shard)
-                .map_err(|e| {
-                    Refusal::Malformed(EventError::Field {
-                        context: "a janitor shard".into(),
-                        path: "shard".into(),
-                        message: e.to_string(),
-                    })
-                }),
+            Some(shard) => Shard::from_item(shard, "a janitor shard").map(Self::Shard),
             None => Self::take(incoming(value)?),
         }
     }
@@ -57,11 +47,7 @@ impl FunctionInput for Input {
                 account: Some(envelope.account.to_string()),
                 ..InputSummary::default()
             },
-            Self::Shard(shard) => InputSummary {
-                kind: format!("shard({})", shard.repositories.len()),
-                account: Some(shard.at.account.to_string()),
-                ..InputSummary::default()
-            },
+            Self::Shard(shard) => shard.summary(),
         }
     }
 }

@@ -98,11 +98,22 @@ pub trait ImageDeletion: Send + Sync {
 /// ECR's page limit for DescribeRepositories / DescribeImages / ListImages.
 pub const MAX_PAGE: i32 = 1000;
 
+/// ECR's limit of repository names in one `DescribeRepositories`.
+pub const MAX_NAMED_REPOSITORIES: usize = 100;
+
 /// Reading repository-level settings.
 #[async_trait]
 pub trait RepositorySettings: Send + Sync {
     /// One page of repositories (`DescribeRepositories`, [`MAX_PAGE`] per page).
     async fn repositories(&self, next: Option<String>) -> Result<Page<RepositoryState>, PortError>;
+
+    /// The named repositories that exist, with their settings: ⌈N/100⌉ `DescribeRepositories`
+    /// ([`MAX_NAMED_REPOSITORIES`] names each). ECR refuses a whole request when one name names no
+    /// repository; such a batch is asked again name by name, and the missing ones are left out.
+    async fn named_repositories(
+        &self,
+        names: &[RepositoryName],
+    ) -> Result<Vec<RepositoryState>, PortError>;
 
     /// The repository's lifecycle policy text, or `None` when it has none. One
     /// `GetLifecyclePolicy`.

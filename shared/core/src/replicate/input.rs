@@ -1,10 +1,14 @@
 //! What the replicator takes: scan-gate's messages from SNS (verdicts), or an ECR push from
 //! EventBridge (repositories replicated without gating).
 
+use serde_json::Value;
+
 use super::FUNCTION;
 use crate::event::{
     Detail, Envelope, FunctionInput, ImageAction, Incoming, InputSummary, Refusal, SnsRecord,
+    incoming,
 };
+use crate::fanout::Shard;
 
 /// The summary's kind of a push (the same word as [`Detail::kind`]'s).
 const IMAGE_PUSH: &str = "image_push";
@@ -13,6 +17,8 @@ const IMAGE_PUSH: &str = "image_push";
 pub enum Input {
     Push(Box<Push>),
     Verdicts(Vec<SnsRecord>),
+    /// One shard of a fanned-out backfill (`{"shard": ...}`, docs/organization.md).
+    Shard(Shard),
 }
 
 /// An ECR push: the event's envelope and its detail.
@@ -39,8 +45,18 @@ impl FunctionInput for Input {
         }
     }
 
+    /// A shard item when the payload is one, else a delivery or event as [`FunctionInput::take`]
+    /// takes it.
+    fn parse(value: Value) -> Result<Self, Refusal> {
+        match value.get("shard") {
+            Some(shard) => Shard::from_item(shard, "a replicator shard").map(Self::Shard),
+            None => Self::take(incoming(value)?),
+        }
+    }
+
     fn summary(&self) -> InputSummary {
         match self {
+            Self::Shard(shard) => shard.summary(),
             Self::Push(pushed) => InputSummary {
                 kind: IMAGE_PUSH.into(),
                 account: Some(pushed.envelope.account.to_string()),

@@ -28,4 +28,4 @@ pub use decide::{
 pub use input::Input;
 pub use report::Report;
 pub use repository::{decide_cloudtrail, decide_repository};
-pub use run::{Ports, handle};
+pub use run::{Ports, handle, sweep_shard};

@@ -13,6 +13,9 @@ pub struct Report {
     pub outcomes: Outcomes,
     /// Non-retryable failures, reported and acknowledged (retrying cannot fix them).
     pub errors: Vec<String>,
+    /// Repositories the sweep went through.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub swept: u64,
     /// The sweep stopped for time after this repository; the next sweep continues after it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stopped_after: Option<RepositoryName>,
@@ -48,4 +51,8 @@ impl FunctionReport for Report {
     fn failures(&self) -> Vec<String> {
         self.errors.clone()
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }

@@ -18,7 +18,7 @@ use crate::ports::{
     Checkpoints, ImageCatalog, ImageManifests, MutabilityControl, PortError, Publisher,
     RepositorySettings, TagLedger, VerdictLookup,
 };
-use crate::records::Claim;
+use crate::records::{Claim, RepositoryState};
 
 /// Everything tag-guard talks to.
 pub struct Ports<'a> {
@@ -205,35 +205,97 @@ async fn sweep(
             break;
         }
     }
-    repositories.sort_by(|a, b| a.name.cmp(&b.name));
     let key = format!("tag-guard#sweep#{}#{}", ctx.account, ctx.region);
-    let resume = match ports.checkpoints {
-        Some(c) => c.get(&key).await?,
-        None => None,
+    let sweep = Sweep {
+        policy,
+        ctx,
+        ports,
+        budget,
     };
-    let mut last_done: Option<&RepositoryName> = None;
-    for repo in repositories
-        .iter()
-        .filter(|r| resume.as_deref().is_none_or(|done| r.name.as_str() > done))
-    {
-        if !budget.time_left() {
-            if let (Some(c), Some(done)) = (ports.checkpoints, last_done) {
-                c.set(&key, Some(done.as_str())).await?;
-                report.stopped_after = Some(done.clone());
+    sweep.in_order(repositories, &key, report).await
+}
+
+/// The sweep over one shard of an organization-wide run (docs/organization.md): the repositories it
+/// names that exist (⌈N/100⌉ `DescribeRepositories`, no listing of the registry), as the schedule's
+/// sweep treats them, under a checkpoint of its own
+/// (`tag-guard#sweep#<account>#<region>#shard#<first>#<count>`).
+pub async fn sweep_shard(
+    repositories: &[RepositoryName],
+    policy: &Policy,
+    ctx: &Context,
+    ports: &Ports<'_>,
+    budget: &dyn Budget,
+) -> Result<Report, PortError> {
+    let mut report = Report::default();
+    let mut names = repositories.to_vec();
+    names.sort();
+    names.dedup();
+    let (Some(first), count) = (names.first(), names.len()) else {
+        return Ok(report);
+    };
+    let key = format!(
+        "tag-guard#sweep#{}#{}#shard#{first}#{count}",
+        ctx.account, ctx.region
+    );
+    let found = ports.settings.named_repositories(&names).await?;
+    let sweep = Sweep {
+        policy,
+        ctx,
+        ports,
+        budget,
+    };
+    sweep.in_order(found, &key, &mut report).await?;
+    Ok(report)
+}
+
+/// What one sweep works with.
+struct Sweep<'a> {
+    policy: &'a Policy,
+    ctx: &'a Context,
+    ports: &'a Ports<'a>,
+    budget: &'a dyn Budget,
+}
+
+impl Sweep<'_> {
+    /// Sweep `repositories` in name order from the checkpoint under `key`, checkpointing when out
+    /// of time and clearing the checkpoint at the end.
+    async fn in_order(
+        &self,
+        mut repositories: Vec<RepositoryState>,
+        key: &str,
+        report: &mut Report,
+    ) -> Result<(), PortError> {
+        let (policy, ctx, ports) = (self.policy, self.ctx, self.ports);
+        repositories.sort_by(|a, b| a.name.cmp(&b.name));
+        let resume = match ports.checkpoints {
+            Some(c) => c.get(key).await?,
+            None => None,
+        };
+        let mut last_done: Option<&RepositoryName> = None;
+        for repo in repositories
+            .iter()
+            .filter(|r| resume.as_deref().is_none_or(|done| r.name.as_str() > done))
+        {
+            if !self.budget.time_left() {
+                if let (Some(c), Some(done)) = (ports.checkpoints, last_done) {
+                    c.set(key, Some(done.as_str())).await?;
+                    report.stopped_after = Some(done.clone());
+                }
+                return Ok(());
             }
-            return Ok(());
+            let plan = decide_repository(&repo.name, Some(&repo.mutability), "sweep", policy, ctx);
+            run(plan, ports, report).await?;
+            if let Err(e) = sweep_tags(&repo.name, policy, ctx, ports, report).await {
+                absorb(e, &mut report.errors)?;
+            }
+            report.swept += 1;
+            last_done = Some(&repo.name);
         }
-        let plan = decide_repository(&repo.name, Some(&repo.mutability), "sweep", policy, ctx);
-        run(plan, ports, report).await?;
-        if let Err(e) = sweep_tags(&repo.name, policy, ctx, ports, report).await {
-            absorb(e, &mut report.errors)?;
+        if let (Some(c), Some(_)) = (ports.checkpoints, resume) {
+            c.set(key, None).await?;
         }
-        last_done = Some(&repo.name);
+        Ok(())
     }
-    if let (Some(c), Some(_)) = (ports.checkpoints, resume) {
-        c.set(&key, None).await?;
-    }
-    Ok(())
 }
 
 async fn sweep_tags(
