@@ -16,7 +16,9 @@ async fn main() -> Result<(), Error> {
     let sdk = load_sdk_config().await?;
     let calls = ApiCalls::new();
     let policy = policy_source::load_policy(&sdk, &calls).await?;
-    let janitor = Janitor::new(&sdk, &calls, policy, config);
+    let janitor = Janitor::new(&sdk, &calls, policy, config)
+        .with_named_accounts(&sdk)
+        .await;
     lambda_runtime::run(service_fn(|event: LambdaEvent<Payload<_>>| {
         janitor.handle_invocation(event)
     }))

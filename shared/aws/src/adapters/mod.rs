@@ -1,7 +1,7 @@
 //! Service adapters: SDK calls turned into the core's facts, plans carried out. Each is compiled
 //! only for the functions that use its service (the features of `warden-aws`).
 
-#[cfg(any(feature = "tag-guard", feature = "janitor"))]
+#[cfg(any(feature = "tag-guard", feature = "janitor", feature = "replicator"))]
 pub mod checkpoints;
 #[cfg(feature = "scan-gate")]
 pub mod deadlines;
@@ -9,7 +9,8 @@ pub mod deadlines;
     feature = "tag-guard",
     feature = "scan-gate",
     feature = "janitor",
-    feature = "replicator"
+    feature = "replicator",
+    feature = "fanout"
 ))]
 pub mod ecr;
 #[cfg(feature = "scan-gate")]
@@ -27,6 +28,8 @@ pub mod ledger;
 pub mod publisher;
 #[cfg(feature = "replicator")]
 pub mod replication;
+#[cfg(feature = "fanout")]
+pub mod runs;
 #[cfg(feature = "scan-gate")]
 pub mod signer_revocations;
 #[cfg(feature = "notifier")]

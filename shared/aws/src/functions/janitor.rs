@@ -10,10 +10,8 @@
 use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
-use warden_core::fanout::Shard;
-use warden_core::janitor::{
-    self, Budget, Context, FUNCTION, Input, Ports, Progress, Quiet, Report,
-};
+use warden_core::fanout::{Job, Shard, ShardOutcome, ShardWork};
+use warden_core::janitor::{self, Budget, Context, Input, Ports, Progress, Quiet, Report};
 use warden_core::names::{AccountId, Region, RepositoryName};
 use warden_core::policy::Policy;
 use warden_core::ports::PortError;
@@ -23,10 +21,12 @@ use crate::adapters::ecr::EcrRegistry;
 use crate::adapters::publisher::SnsPublisher;
 use crate::adapters::workloads::AccountWorkloads;
 use crate::runtime::calls::ApiCalls;
+use crate::runtime::config::assume_role;
 use crate::runtime::env::{self, ConfigError};
 use crate::runtime::lambda::{
     Deadline, Function, Handled, Invocation, InvocationError, Payload, frame,
 };
+use crate::runtime::pace::Pacer;
 use aws_config::SdkConfig;
 
 #[derive(Debug, Clone, Default)]
@@ -73,13 +73,33 @@ impl RunOptions {
     }
 }
 
+/// Where janitor acts in one account: its registry (paced for shards) and what runs there.
+struct AccountClients {
+    registry: EcrRegistry,
+    workloads: AccountWorkloads,
+    pacer: Pacer,
+}
+
+impl AccountClients {
+    fn new(sdk: &SdkConfig, calls: &ApiCalls) -> Self {
+        let pacer = Pacer::new();
+        Self {
+            registry: EcrRegistry::from_sdk(&pacer.paced(sdk), calls),
+            workloads: AccountWorkloads::from_sdk(sdk, calls),
+            pacer,
+        }
+    }
+}
+
 pub struct Janitor {
     /// The region its clients act in (a shard for another region is not this function's).
     region: Option<String>,
     checkpoints: Option<DynamoCheckpoints>,
     margin: Duration,
-    registry: EcrRegistry,
-    workloads: AccountWorkloads,
+    here: AccountClients,
+    /// The accounts the policy names, each through its role (shards of theirs).
+    named: Vec<(String, AccountClients)>,
+    named_ids: Vec<String>,
     publisher: SnsPublisher,
     calls: ApiCalls,
     policy: Policy,
@@ -96,13 +116,28 @@ impl Janitor {
                 .table
                 .map(|t| DynamoCheckpoints::new(crate::counted!(aws_sdk_dynamodb, sdk, calls), t)),
             margin: config.margin,
-            registry: EcrRegistry::from_sdk(sdk, calls),
-            workloads: AccountWorkloads::from_sdk(sdk, calls),
+            here: AccountClients::new(sdk, calls),
+            named: Vec::new(),
+            named_ids: Vec::new(),
             publisher: SnsPublisher::from_sdk(sdk, calls, config.topic_arn),
             calls: calls.clone(),
             policy,
             dry_run: config.dry_run,
         }
+    }
+
+    /// Act on shards of the accounts the policy names too, each through its role (credentials
+    /// fetched on first use), with its own pace. Their calls count with this function's.
+    pub async fn with_named_accounts(mut self, sdk: &SdkConfig) -> Self {
+        for account in self.policy.accounts().to_vec() {
+            let assumed = assume_role(sdk, &account.role_arn, account.external_id.as_deref()).await;
+            self.named.push((
+                account.id.clone(),
+                AccountClients::new(&assumed, &self.calls),
+            ));
+            self.named_ids.push(account.id);
+        }
+        self
     }
 
     /// One run: plan every repository with a cleanup policy (or only `options.only`), apply
@@ -120,10 +155,11 @@ impl Janitor {
         #[cfg(feature = "call-log")]
         let before = self.calls.snapshot();
         let only = options.only.as_ref();
-        let report = janitor::run(&self.policy, &ctx, &self.ports(), only, progress, budget).await;
+        let ports = self.ports(&self.here);
+        let report = janitor::run(&self.policy, &ctx, &ports, only, progress, budget).await;
         // The CLI and the tests call `run` without the invocation frame, which logs for the rest.
         #[cfg(feature = "call-log")]
-        self.calls.log_since(FUNCTION, &before);
+        self.calls.log_since(janitor::FUNCTION, &before);
         report
     }
 
@@ -135,33 +171,23 @@ impl Janitor {
         progress: &dyn Progress,
         budget: &dyn Budget,
     ) -> Result<Report, PortError> {
-        if let Some(here) = self
-            .region
-            .as_deref()
-            .filter(|r| *r != shard.at.region.as_str())
-        {
-            // Its clients act here: another region's repositories of the same names would be
-            // cleaned with none of that region's in-use images known. A misrouted item fails.
-            return Err(PortError::Invalid {
-                operation: "janitor:shard",
-                message: format!(
-                    "a shard for {}, sent to the janitor in {here}: each region's shards go to that region's janitor",
-                    shard.at.region
-                ),
-            });
-        }
+        // Its clients act here: another region's repositories of the same names would be cleaned
+        // with none of that region's in-use images known. A misrouted item fails.
+        super::shard_here("janitor", self.region.as_deref(), shard)?;
         let (account, region) = (shard.at.account.clone(), shard.at.region.clone());
         let ctx = self.context(account, region, &RunOptions::scheduled());
+        let there = self
+            .named
+            .iter()
+            .find(|(id, _)| id == shard.at.account.as_str())
+            .map_or(&self.here, |(_, clients)| clients);
+        there.pacer.set(shard.pace);
+        let ports = self.ports(there);
         let repositories = &shard.repositories;
-        janitor::run_shard(
-            &self.policy,
-            &ctx,
-            &self.ports(),
-            repositories,
-            progress,
-            budget,
-        )
-        .await
+        let report =
+            janitor::run_shard(&self.policy, &ctx, &ports, repositories, progress, budget).await;
+        there.pacer.set(None);
+        report
     }
 
     /// Where and how a run acts: `options`' dry-run or the function's, and whether it tells.
@@ -175,15 +201,15 @@ impl Janitor {
         }
     }
 
-    /// What janitor acts through.
-    fn ports(&self) -> Ports<'_> {
+    /// What janitor acts through, in the account of `there`.
+    fn ports<'a>(&'a self, there: &'a AccountClients) -> Ports<'a> {
         Ports {
-            settings: &self.registry,
-            lifecycle: &self.registry,
-            deletion: &self.registry,
-            catalog: &self.registry,
-            images: &self.registry,
-            workloads: &self.workloads,
+            settings: &there.registry,
+            lifecycle: &there.registry,
+            deletion: &there.registry,
+            catalog: &there.registry,
+            images: &there.registry,
+            workloads: &there.workloads,
             publisher: &self.publisher,
             checkpoints: self
                 .checkpoints
@@ -222,7 +248,7 @@ impl Function for Janitor {
         frame(
             &self.calls,
             payload,
-            invocation.scope(&[]),
+            invocation.scope(&self.named_ids),
             None,
             |input| async move { self.started(&input, deadline).await },
         )
@@ -253,15 +279,41 @@ impl Janitor {
                 ),
             });
         }
-        let report = match input {
+        match input {
             Input::Schedule(schedule) => {
                 let (account, region) = (schedule.account.clone(), schedule.region.clone());
                 let options = RunOptions::scheduled();
-                self.run(account, region, &options, &Quiet, &budget).await?
+                let report = self.run(account, region, &options, &Quiet, &budget).await?;
+                Ok(Handled::from_report(&report))
             }
-            Input::Shard(shard) => self.run_shard(shard, &Quiet, &budget).await?,
-        };
-        Ok(Handled::from_report(&report))
+            Input::Shard(shard) => {
+                let report = self.run_shard(shard, &Quiet, &budget).await?;
+                let mut handled = Handled::from_report(&report);
+                handled.response =
+                    ShardOutcome::new(Job::Cleanup, shard, shard_work(&report)).response();
+                Ok(handled)
+            }
+        }
+    }
+}
+
+/// A shard's report in the numbers the fan-out adds up: images to delete, and deleted.
+fn shard_work(report: &Report) -> ShardWork {
+    let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+    let repositories = &report.repositories;
+    ShardWork {
+        done: count(repositories.len()),
+        planned: count(repositories.iter().map(|r| r.plan.delete.len()).sum()),
+        applied: count(
+            repositories
+                .iter()
+                .filter(|r| r.applied)
+                .map(|r| r.plan.delete.len())
+                .sum(),
+        ),
+        errors: report.errors.clone(),
+        dry_run: !repositories.is_empty() && repositories.iter().all(|r| !r.applied),
+        stopped_after: report.stopped_after.clone(),
     }
 }
 

@@ -6,8 +6,11 @@
 use serde_json::Value;
 use warden_core::budget::{Budget, Unlimited};
 use warden_core::event::Event;
+use warden_core::fanout::{Job, Shard, ShardOutcome, ShardWork};
+use warden_core::names::{AccountId, Region};
 use warden_core::policy::Policy;
-use warden_core::tag_guard::{self, Context, Input, Ports};
+use warden_core::ports::PortError;
+use warden_core::tag_guard::{self, Context, Input, Ports, Report};
 
 use crate::adapters::checkpoints::DynamoCheckpoints;
 use aws_config::SdkConfig;
@@ -21,6 +24,7 @@ use crate::runtime::config::assume_role;
 use crate::runtime::lambda::{
     Deadline, Function, Handled, Invocation, InvocationError, Payload, frame, stop_by,
 };
+use crate::runtime::pace::Pacer;
 
 /// The sweep starts no repository within this much of the Lambda deadline; out of time, it
 /// checkpoints in the state table and the next scheduled sweep continues there.
@@ -31,21 +35,22 @@ use crate::runtime::env::StateConfig;
 /// This function's configuration (see [`StateConfig`]).
 pub type TagGuardConfig = StateConfig;
 
-/// What tag-guard uses in an account the policy names (state stays in the deployment's table).
-struct NamedAccount {
-    id: String,
+/// What tag-guard uses in one account (state stays in the deployment's table, keyed by account
+/// for the accounts the policy names); its registry is paced while it sweeps a shard.
+struct AccountClients {
     registry: EcrRegistry,
     ledger: DynamoLedger,
     verdicts: DynamoVerdicts,
+    pacer: Pacer,
 }
 
 pub struct TagGuard {
-    named: Vec<NamedAccount>,
+    /// The region its clients act in (a shard for another region is not this function's).
+    region: Option<String>,
+    named: Vec<(String, AccountClients)>,
     named_ids: Vec<String>,
     table: String,
-    registry: EcrRegistry,
-    ledger: DynamoLedger,
-    verdicts: DynamoVerdicts,
+    here: AccountClients,
     checkpoints: DynamoCheckpoints,
     dynamodb: aws_sdk_dynamodb::Client,
     publisher: SnsPublisher,
@@ -59,13 +64,18 @@ impl TagGuard {
     /// tags, repository settings), DynamoDB (ledger, scan-gate's verdicts, sweep checkpoints) and SNS.
     pub fn new(sdk: &SdkConfig, calls: &ApiCalls, policy: Policy, config: TagGuardConfig) -> Self {
         let dynamodb = crate::counted!(aws_sdk_dynamodb, sdk, calls);
+        let pacer = Pacer::new();
         Self {
+            region: sdk.region().map(|r| r.to_string()),
             named: Vec::new(),
             named_ids: Vec::new(),
             table: config.table.clone(),
-            registry: EcrRegistry::from_sdk(sdk, calls),
-            ledger: DynamoLedger::new(dynamodb.clone(), config.table.clone()),
-            verdicts: DynamoVerdicts::new(dynamodb.clone(), config.table.clone()),
+            here: AccountClients {
+                registry: EcrRegistry::from_sdk(&pacer.paced(sdk), calls),
+                ledger: DynamoLedger::new(dynamodb.clone(), config.table.clone()),
+                verdicts: DynamoVerdicts::new(dynamodb.clone(), config.table.clone()),
+                pacer,
+            },
             checkpoints: DynamoCheckpoints::new(dynamodb.clone(), config.table),
             dynamodb,
             publisher: SnsPublisher::from_sdk(sdk, calls, config.topic_arn),
@@ -81,59 +91,98 @@ impl TagGuard {
     pub async fn with_named_accounts(mut self, sdk: &SdkConfig) -> Self {
         for account in self.policy.accounts().to_vec() {
             let assumed = assume_role(sdk, &account.role_arn, account.external_id.as_deref()).await;
-            self.named.push(NamedAccount {
-                registry: EcrRegistry::from_sdk(&assumed, &self.calls),
+            let pacer = Pacer::new();
+            let clients = AccountClients {
+                registry: EcrRegistry::from_sdk(&pacer.paced(&assumed), &self.calls),
                 ledger: DynamoLedger::new(self.dynamodb.clone(), self.table.clone())
                     .in_account(&account.id),
                 verdicts: DynamoVerdicts::new(self.dynamodb.clone(), self.table.clone())
                     .in_account(&account.id),
-                id: account.id.clone(),
-            });
+                pacer,
+            };
+            self.named.push((account.id.clone(), clients));
             self.named_ids.push(account.id);
         }
         self
+    }
+
+    /// The clients of `account`: a named account's, or this deployment's own.
+    fn clients(&self, account: &str) -> (&AccountClients, bool) {
+        match self.named.iter().find(|(id, _)| id == account) {
+            Some((_, there)) => (there, true),
+            None => (&self.here, false),
+        }
+    }
+
+    /// What tag-guard acts through in `there`; sweeps of named accounts checkpoint only when
+    /// `checkpoints` (a shard's sweep always does: its key names the account).
+    fn ports<'a>(&'a self, there: &'a AccountClients, checkpoints: bool) -> Ports<'a> {
+        Ports {
+            images: &there.registry,
+            settings: &there.registry,
+            mutability: &there.registry,
+            catalog: &there.registry,
+            ledger: &there.ledger,
+            verdicts: &there.verdicts,
+            publisher: &self.publisher,
+            checkpoints: checkpoints.then_some(&self.checkpoints as _),
+        }
+    }
+
+    fn context(&self, account: AccountId, region: Region, event_id: Option<String>) -> Context {
+        Context {
+            account,
+            region,
+            event_id,
+            force_dry_run: self.dry_run,
+            now: chrono::Utc::now(),
+        }
     }
 
     async fn decide_and_act(
         &self,
         event: Event,
         budget: &dyn Budget,
-    ) -> Result<Handled, warden_core::ports::PortError> {
-        let ctx = Context {
-            account: event.envelope.account.clone(),
-            region: event.envelope.region.clone(),
-            event_id: event.envelope.id.clone(),
-            force_dry_run: self.dry_run,
-            now: chrono::Utc::now(),
-        };
-        let named = self
-            .named
-            .iter()
-            .find(|n| n.id == event.envelope.account.as_str());
-        let ports = match named {
-            Some(there) => Ports {
-                images: &there.registry,
-                settings: &there.registry,
-                mutability: &there.registry,
-                catalog: &there.registry,
-                ledger: &there.ledger,
-                verdicts: &there.verdicts,
-                publisher: &self.publisher,
-                checkpoints: None,
-            },
-            None => Ports {
-                images: &self.registry,
-                settings: &self.registry,
-                mutability: &self.registry,
-                catalog: &self.registry,
-                ledger: &self.ledger,
-                verdicts: &self.verdicts,
-                publisher: &self.publisher,
-                checkpoints: Some(&self.checkpoints),
-            },
-        };
+    ) -> Result<Handled, PortError> {
+        let envelope = &event.envelope;
+        let ctx = self.context(
+            envelope.account.clone(),
+            envelope.region.clone(),
+            envelope.id.clone(),
+        );
+        let (there, named) = self.clients(envelope.account.as_str());
+        let ports = self.ports(there, !named);
         let report = tag_guard::handle(&event, &self.policy, &ctx, &ports, budget).await?;
         Ok(Handled::from_report(&report))
+    }
+
+    /// One shard of a fanned-out sweep, paced at the shard's pace in its account.
+    async fn sweep_shard(&self, shard: &Shard, budget: &dyn Budget) -> Result<Handled, PortError> {
+        super::shard_here("tag-guard", self.region.as_deref(), shard)?;
+        let ctx = self.context(shard.at.account.clone(), shard.at.region.clone(), None);
+        let (there, _) = self.clients(shard.at.account.as_str());
+        there.pacer.set(shard.pace);
+        let ports = self.ports(there, true);
+        let swept =
+            tag_guard::sweep_shard(&shard.repositories, &self.policy, &ctx, &ports, budget).await;
+        there.pacer.set(None);
+        let report = swept?;
+        let mut handled = Handled::from_report(&report);
+        handled.response = ShardOutcome::new(Job::Sweep, shard, shard_work(&report)).response();
+        Ok(handled)
+    }
+}
+
+/// A sweep's report in the numbers the fan-out adds up: actions decided, and carried out.
+fn shard_work(report: &Report) -> ShardWork {
+    let planned = report.plans.iter().map(|p| p.actions.len()).sum::<usize>();
+    ShardWork {
+        done: report.swept,
+        planned: u64::try_from(planned).unwrap_or(u64::MAX),
+        applied: ShardWork::applied_from(&report.outcomes),
+        errors: report.errors.clone(),
+        dry_run: report.plans.iter().any(|p| p.dry_run),
+        stopped_after: report.stopped_after.clone(),
     }
 }
 
@@ -160,7 +209,12 @@ impl Function for TagGuard {
             payload,
             invocation.scope(&self.named_ids),
             stop_by(&invocation),
-            |Input(event)| async move { self.decide_and_act(event, budget).await },
+            |input| async move {
+                match input {
+                    Input::Event(event) => self.decide_and_act(*event, budget).await,
+                    Input::Shard(shard) => self.sweep_shard(&shard, budget).await,
+                }
+            },
         )
         .await
     }

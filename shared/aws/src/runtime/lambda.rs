@@ -72,6 +72,14 @@ impl Invocation {
         }
     }
 
+    /// The same invocation, of a function in `account` (as Lambda's function ARN would say).
+    pub fn in_account(self, account: impl Into<String>) -> Self {
+        Self {
+            account: Some(account.into()),
+            ..self
+        }
+    }
+
     /// The account the function runs in, when known.
     pub fn account(&self) -> Option<&str> {
         self.account.as_deref()

@@ -3,6 +3,7 @@
 //! ([`ImageCatalog`]).
 
 use async_trait::async_trait;
+use aws_sdk_ecr::operation::describe_repositories::DescribeRepositoriesError;
 use aws_sdk_ecr::operation::get_lifecycle_policy::GetLifecyclePolicyError;
 use aws_sdk_ecr::types::{
     DescribeImagesFilter, ImageDetail, ImageStatusFilter, ImageTagMutability,
@@ -11,8 +12,8 @@ use aws_sdk_ecr::types::{
 use warden_core::mutability::{MutabilityMode, TagMutability};
 use warden_core::names::{Digest, ExclusionFilter, RepositoryName};
 use warden_core::ports::{
-    ImageCatalog, LifecycleControl, MAX_PAGE, MutabilityControl, Page, PortError,
-    RepositorySettings,
+    ImageCatalog, LifecycleControl, MAX_NAMED_REPOSITORIES, MAX_PAGE, MutabilityControl, Page,
+    PortError, RepositorySettings,
 };
 use warden_core::records::{ImageEntry, RepositoryState};
 
@@ -62,6 +63,30 @@ impl RepositorySettings for EcrRegistry {
         })
     }
 
+    async fn named_repositories(
+        &self,
+        names: &[RepositoryName],
+    ) -> Result<Vec<RepositoryState>, PortError> {
+        let mut found = Vec::new();
+        for batch in names.chunks(MAX_NAMED_REPOSITORIES) {
+            match self.describe_named(batch).await? {
+                Some(states) => found.extend(states),
+                // One of them is gone (deleted since it was listed): each on its own.
+                None => {
+                    for name in batch {
+                        found.extend(
+                            self.describe_named(std::slice::from_ref(name))
+                                .await?
+                                .into_iter()
+                                .flatten(),
+                        );
+                    }
+                }
+            }
+        }
+        Ok(found)
+    }
+
     async fn lifecycle_policy(
         &self,
         repository: &RepositoryName,
@@ -80,6 +105,41 @@ impl RepositorySettings for EcrRegistry {
                 if matches!(
                     e.as_service_error(),
                     Some(GetLifecyclePolicyError::LifecyclePolicyNotFoundException(_))
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(port_error(OP, e)),
+        }
+    }
+}
+
+impl EcrRegistry {
+    /// One `DescribeRepositories` naming `names` (at most 100): their states, or `None` when ECR
+    /// says one of them does not exist.
+    async fn describe_named(
+        &self,
+        names: &[RepositoryName],
+    ) -> Result<Option<Vec<RepositoryState>>, PortError> {
+        const OP: &str = "ecr:DescribeRepositories";
+        let asked = self
+            .client
+            .describe_repositories()
+            .set_registry_id(self.registry_id.clone())
+            .set_repository_names(Some(names.iter().map(|n| n.as_str().to_owned()).collect()))
+            .send()
+            .await;
+        match asked {
+            Ok(out) => out
+                .repositories()
+                .iter()
+                .map(repository_state)
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(DescribeRepositoriesError::RepositoryNotFoundException(_))
                 ) =>
             {
                 Ok(None)

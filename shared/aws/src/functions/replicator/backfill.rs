@@ -2,8 +2,10 @@
 //! copy as the Lambda — ECR's own replication never copies them.
 
 use serde::Serialize;
+use warden_core::budget::Budget;
+use warden_core::fanout::{Shard, ShardWork};
 use warden_core::names::{Digest, RepositoryName, Tag};
-use warden_core::ports::{ImageCatalog, PortError, RepositorySettings};
+use warden_core::ports::{Checkpoints, ImageCatalog, PortError, RepositorySettings};
 use warden_core::replicate::{Registry, Trigger};
 
 use super::{Mode, Outcome, Replicator};
@@ -43,6 +45,29 @@ pub struct BackfillReport {
     pub archived: u64,
     pub items: Vec<BackfillItem>,
     pub errors: Vec<String>,
+    /// A shard's backfill stopped for time after this repository; run again, it continues there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped_after: Option<RepositoryName>,
+}
+
+impl BackfillReport {
+    /// The numbers the fan-out adds up: images to copy, and copied.
+    pub fn shard_work(&self) -> ShardWork {
+        ShardWork {
+            done: self.repositories,
+            planned: self.copied
+                + self.items.iter().filter(|i| is_failed(&i.outcome)).count() as u64,
+            applied: if self.dry_run { 0 } else { self.copied },
+            errors: self.errors.clone(),
+            dry_run: self.dry_run,
+            stopped_after: self.stopped_after.clone(),
+        }
+    }
+}
+
+/// A copy decided but made to no destination.
+fn is_failed(outcome: &Outcome) -> bool {
+    matches!(outcome, Outcome::Replicated { body } if body.copies.is_empty() && !body.failures.is_empty())
 }
 
 impl Replicator {
@@ -69,44 +94,125 @@ impl Replicator {
             notify: options.notify,
         };
         for repository in repositories {
-            report.repositories += 1;
-            let mut next = None;
-            loop {
-                let page = self.source.images(&repository, next).await?;
-                for image in page.items {
-                    report.images += 1;
-                    progress(&repository, report.images);
-                    if image.status.as_deref().is_some_and(|s| s != "ACTIVE") {
-                        report.archived += 1;
-                        continue;
-                    }
-                    let trigger = Trigger::Backfill {
-                        repository: repository.clone(),
-                        digest: image.digest.clone(),
-                        tags: image.tags.clone(),
-                    };
-                    match self.replicate(&trigger, here, None, mode).await {
-                        Ok(outcome) => {
-                            tally(&mut report, &outcome);
-                            report.items.push(BackfillItem {
-                                repository: repository.clone(),
-                                digest: image.digest,
-                                tags: image.tags,
-                                outcome,
-                            });
-                        }
-                        Err(e) => report
-                            .errors
-                            .push(format!("{repository}@{}: {e}", image.digest)),
-                    }
-                }
-                next = page.next;
-                if next.is_none() {
-                    break;
-                }
-            }
+            self.backfill_repository(&repository, here, mode, &mut report, progress)
+                .await?;
         }
         Ok(report)
+    }
+
+    /// The repositories of one shard of a fanned-out backfill that have a replication rule, in
+    /// name order from the shard's checkpoint (`replicator#backfill#<account>#<region>#shard#<first>#<count>`),
+    /// starting none once `budget` says time is up (then checkpointing the last one done). A
+    /// repository that cannot be read (deleted since it was listed) is reported, not retried.
+    pub async fn backfill_shard(
+        &self,
+        shard: &Shard,
+        checkpoints: Option<&dyn Checkpoints>,
+        budget: &dyn Budget,
+    ) -> Result<BackfillReport, PortError> {
+        let here = Registry {
+            account: shard.at.account.clone(),
+            region: shard.at.region.clone(),
+        };
+        let mut names: Vec<&RepositoryName> = shard
+            .repositories
+            .iter()
+            .filter(|n| self.policy.for_repository(n).replication.is_some())
+            .collect();
+        names.sort();
+        names.dedup();
+        let mut report = BackfillReport {
+            dry_run: self.dry_run,
+            ..BackfillReport::default()
+        };
+        let (Some(first), count) = (names.first(), names.len()) else {
+            return Ok(report);
+        };
+        let key = format!(
+            "replicator#backfill#{}#{}#shard#{first}#{count}",
+            here.account, here.region
+        );
+        let resume = match checkpoints {
+            Some(c) => c.get(&key).await?,
+            None => None,
+        };
+        let mode = Mode {
+            dry_run: false,
+            notify: false,
+        };
+        let mut last_done: Option<&RepositoryName> = None;
+        for repository in names
+            .into_iter()
+            .filter(|n| resume.as_deref().is_none_or(|r| n.as_str() > r))
+        {
+            if !budget.time_left() {
+                if let (Some(c), Some(done)) = (checkpoints, last_done) {
+                    c.set(&key, Some(done.as_str())).await?;
+                    report.stopped_after = Some(done.clone());
+                }
+                return Ok(report);
+            }
+            match self
+                .backfill_repository(repository, &here, mode, &mut report, &|_, _| {})
+                .await
+            {
+                Ok(()) => {}
+                Err(e) if e.is_retryable() => return Err(e),
+                Err(e) => report.errors.push(format!("{repository}: {e}")),
+            }
+            last_done = Some(repository);
+        }
+        if let (Some(c), Some(_)) = (checkpoints, resume) {
+            c.set(&key, None).await?;
+        }
+        Ok(report)
+    }
+
+    /// Every image of one repository, decided and copied (or planned) one at a time.
+    async fn backfill_repository(
+        &self,
+        repository: &RepositoryName,
+        here: &Registry,
+        mode: Mode,
+        report: &mut BackfillReport,
+        progress: &(dyn Fn(&RepositoryName, u64) + Sync),
+    ) -> Result<(), PortError> {
+        report.repositories += 1;
+        let mut next = None;
+        loop {
+            let page = self.source.images(repository, next).await?;
+            for image in page.items {
+                report.images += 1;
+                progress(repository, report.images);
+                if image.status.as_deref().is_some_and(|s| s != "ACTIVE") {
+                    report.archived += 1;
+                    continue;
+                }
+                let trigger = Trigger::Backfill {
+                    repository: repository.clone(),
+                    digest: image.digest.clone(),
+                    tags: image.tags.clone(),
+                };
+                match self.replicate(&trigger, here, None, mode).await {
+                    Ok(outcome) => {
+                        tally(report, &outcome);
+                        report.items.push(BackfillItem {
+                            repository: repository.clone(),
+                            digest: image.digest,
+                            tags: image.tags,
+                            outcome,
+                        });
+                    }
+                    Err(e) => report
+                        .errors
+                        .push(format!("{repository}@{}: {e}", image.digest)),
+                }
+            }
+            next = page.next;
+            if next.is_none() {
+                return Ok(());
+            }
+        }
     }
 
     /// The registry's repositories that have a replication rule.

@@ -14,14 +14,17 @@ use warden_core::replicate::{self, Context, Input, Ports, Push, Registry, Trigge
 pub use warden_core::replicate::{Mode, Outcome};
 
 use crate::ApiCalls;
+use crate::adapters::checkpoints::DynamoCheckpoints;
 use crate::adapters::ecr::EcrRegistry;
 use crate::adapters::publisher::SnsPublisher;
 use crate::adapters::replication::{DEFAULT_CONCURRENCY, Destinations, EcrCopies, ImageCopier};
 use crate::adapters::verdicts::DynamoVerdicts;
 use crate::runtime::env::{self, ConfigError};
 use crate::runtime::lambda::{
-    Function, Handled, Invocation, InvocationError, Payload, frame, stop_by,
+    Deadline, Function, Handled, Invocation, InvocationError, Payload, frame, stop_by,
 };
+use crate::runtime::pace::Pacer;
+use warden_core::fanout::{Job, Shard, ShardOutcome};
 
 mod backfill;
 mod native;
@@ -54,10 +57,23 @@ impl ReplicatorConfig {
     }
 }
 
+/// A backfill shard starts no repository within this much of the deadline (a repository's images
+/// are copied one at a time; a layer copy is bounded by the SDK's timeouts).
+const SHARD_MARGIN: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Without a known deadline (a local runtime), the longest a Lambda may run.
+const SHARD_LONGEST: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
 pub struct Replicator {
+    /// The region its clients act in (a shard for another region is not this function's).
+    region: Option<String>,
     source: EcrRegistry,
+    /// Paces the source registry while a shard is backfilled.
+    pacer: Pacer,
     copies: EcrCopies,
     verdicts: Option<DynamoVerdicts>,
+    /// Where a shard's backfill stopped for time (the verdict table).
+    checkpoints: Option<DynamoCheckpoints>,
     publisher: SnsPublisher,
     calls: ApiCalls,
     policy: Policy,
@@ -73,16 +89,23 @@ impl Replicator {
         policy: Policy,
         config: ReplicatorConfig,
     ) -> Result<Self, PortError> {
-        let source = EcrRegistry::from_sdk(sdk, calls);
+        let pacer = Pacer::new();
+        let source = EcrRegistry::from_sdk(&pacer.paced(sdk), calls);
+        let dynamodb = config
+            .table
+            .map(|table| (crate::counted!(aws_sdk_dynamodb, sdk, calls), table));
         Ok(Self {
+            region: sdk.region().map(|r| r.to_string()),
+            pacer,
+            checkpoints: dynamodb
+                .clone()
+                .map(|(client, table)| DynamoCheckpoints::new(client, table)),
             copies: EcrCopies::new(
                 source.clone(),
                 ImageCopier::new(config.concurrency)?,
                 Destinations::new(sdk, calls),
             ),
-            verdicts: config.table.map(|table| {
-                DynamoVerdicts::new(crate::counted!(aws_sdk_dynamodb, sdk, calls), table)
-            }),
+            verdicts: dynamodb.map(|(client, table)| DynamoVerdicts::new(client, table)),
             publisher: SnsPublisher::from_sdk(sdk, calls, config.topic_arn),
             source,
             calls: calls.clone(),
@@ -129,6 +152,44 @@ impl Replicator {
         Ok(Handled::from_report(&report))
     }
 
+    /// One shard of a fanned-out backfill, in this function's own account and region only (its
+    /// source registry is its own), paced at the shard's pace.
+    async fn on_shard(
+        &self,
+        shard: &Shard,
+        own: Option<&str>,
+        budget: &Deadline,
+    ) -> Result<Handled, PortError> {
+        super::shard_here("replicator", self.region.as_deref(), shard)?;
+        if let Some(own) = own.filter(|own| *own != shard.at.account.as_str()) {
+            return Err(PortError::Invalid {
+                operation: "lambda:shard",
+                message: format!(
+                    "a backfill shard for account {}, sent to the replicator of {own}: the replicator copies from its own registry only",
+                    shard.at.account
+                ),
+            });
+        }
+        self.pacer.set(shard.pace);
+        let checkpoints = self
+            .checkpoints
+            .as_ref()
+            .map(|c| c as &dyn warden_core::ports::Checkpoints);
+        let backfilled = self.backfill_shard(shard, checkpoints, budget).await;
+        self.pacer.set(None);
+        let report = backfilled?;
+        Ok(Handled {
+            decision: format!(
+                "backfill shard: {} repositories, {} images copied",
+                report.repositories, report.copied
+            ),
+            dry_run: report.dry_run,
+            outcomes: std::collections::BTreeMap::from([("copied", report.copied)]),
+            errors: report.errors.clone(),
+            response: ShardOutcome::new(Job::Backfill, shard, report.shard_work()).response(),
+        })
+    }
+
     async fn on_records(&self, records: &[SnsRecord]) -> Result<Handled, PortError> {
         let report =
             replicate::handle_verdicts(records, &self.policy, self.dry_run, &self.ports()).await?;
@@ -145,6 +206,14 @@ impl Function for Replicator {
         payload: Payload<Input>,
         invocation: Invocation,
     ) -> Result<Value, InvocationError> {
+        // A shard stops starting repositories this long before the deadline.
+        let budget = Deadline {
+            at: invocation
+                .deadline()
+                .unwrap_or_else(|| std::time::SystemTime::now() + SHARD_LONGEST),
+            margin: SHARD_MARGIN,
+        };
+        let own = invocation.account();
         frame(
             &self.calls,
             payload,
@@ -154,6 +223,7 @@ impl Function for Replicator {
                 match input {
                     Input::Verdicts(records) => self.on_records(&records).await,
                     Input::Push(pushed) => self.on_push(&pushed).await,
+                    Input::Shard(shard) => self.on_shard(&shard, own, &budget).await,
                 }
             },
         )

@@ -188,6 +188,21 @@ pub(super) fn describe(
                 }
             }
         }
+        "S3" => {
+            // REST, path-style (an endpoint is configured wherever calls are logged):
+            // /{Bucket}/{Key}
+            let path = request.uri().split('?').next().unwrap_or_default();
+            let path = path
+                .split_once("://")
+                .map_or(path, |(_, rest)| rest.find('/').map_or("", |i| &rest[i..]));
+            let mut parts = path.trim_start_matches('/').splitn(2, '/');
+            if let Some(bucket) = parts.next().filter(|b| !b.is_empty()) {
+                fields.push(("bucket", percent_decode(bucket)));
+            }
+            if let Some(key) = parts.next().filter(|k| !k.is_empty()) {
+                fields.push(("key", percent_decode(key)));
+            }
+        }
         "Lambda" => {
             // REST: /2015-03-31/functions/{FunctionName}[/...]
             let path = request.uri().split('?').next().unwrap_or_default();

@@ -1,0 +1,152 @@
+//! Pacing a worker's calls to its shard's account-region (docs/organization.md, "Rate budgets"):
+//! the planner gives each shard a share of the account-region's calls per second, and every request
+//! a paced client sends — each attempt, retries included — waits for its slot first. Slots are
+//! evenly spaced (`1 / calls_per_second` apart, no burst), so any one second holds at most
+//! `calls_per_second` requests of this worker.
+//!
+//! The pace is set per invocation ([`Pacer::set`]): a Lambda container runs one invocation at a
+//! time, and a schedule's invocation runs unpaced.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use aws_config::retry::{RetryConfig, RetryMode};
+use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+    SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use tokio::time::Instant;
+use warden_core::fanout::Pace;
+
+/// One worker's pace in one account-region, shared by the clients that act there.
+#[derive(Debug, Clone, Default)]
+pub struct Pacer {
+    state: Arc<Mutex<Slots>>,
+}
+
+#[derive(Debug, Default)]
+struct Slots {
+    /// Time between two requests; `None`: unpaced.
+    interval: Option<Duration>,
+    /// The earliest the next request may go.
+    next: Option<Instant>,
+}
+
+impl Pacer {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Pace the requests from now on (`None`: as fast as they come).
+    pub fn set(&self, pace: Option<Pace>) {
+        let mut slots = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        slots.interval = pace
+            .filter(|p| p.calls_per_second > 0)
+            .map(|p| Duration::from_secs(1) / p.calls_per_second);
+    }
+
+    /// Wait for this request's slot.
+    async fn slot(&self) {
+        let at = {
+            let mut slots = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+            let Some(interval) = slots.interval else {
+                return;
+            };
+            let now = Instant::now();
+            let at = slots.next.map_or(now, |next| next.max(now));
+            slots.next = Some(at + interval);
+            at
+        };
+        tokio::time::sleep_until(at).await;
+    }
+
+    /// `sdk` with its HTTP client paced by this pacer and the SDK's adaptive retry mode (which
+    /// also slows down, client-side, once AWS answers with throttling), its attempts kept.
+    pub fn paced(&self, sdk: &SdkConfig) -> SdkConfig {
+        let mut builder = sdk.to_builder();
+        if let Some(client) = sdk.http_client() {
+            builder.set_http_client(Some(SharedHttpClient::new(PacedClient {
+                inner: client,
+                pacer: self.clone(),
+            })));
+        }
+        let attempts = sdk.retry_config().map_or(3, RetryConfig::max_attempts);
+        builder.set_retry_config(Some(
+            RetryConfig::standard()
+                .with_retry_mode(RetryMode::Adaptive)
+                .with_max_attempts(attempts),
+        ));
+        builder.build()
+    }
+}
+
+#[derive(Debug)]
+struct PacedClient {
+    inner: SharedHttpClient,
+    pacer: Pacer,
+}
+
+impl HttpClient for PacedClient {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(PacedConnector {
+            inner: self.inner.http_connector(settings, components),
+            pacer: self.pacer.clone(),
+        })
+    }
+
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        self.inner.connector_metadata()
+    }
+}
+
+#[derive(Debug)]
+struct PacedConnector {
+    inner: SharedHttpConnector,
+    pacer: Pacer,
+}
+
+impl HttpConnector for PacedConnector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let (inner, pacer) = (self.inner.clone(), self.pacer.clone());
+        HttpConnectorFuture::new(async move {
+            pacer.slot().await;
+            inner.call(request).await
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Evenly spaced slots: n requests at once take (n-1) intervals, and an unpaced pacer none.
+    #[tokio::test(start_paused = true)]
+    async fn requests_wait_for_evenly_spaced_slots() {
+        let pacer = Pacer::new();
+        let start = Instant::now();
+        for _ in 0..5 {
+            pacer.slot().await;
+        }
+        assert_eq!(start.elapsed(), Duration::ZERO, "unpaced");
+        pacer.set(Some(Pace {
+            calls_per_second: 4,
+        }));
+        let start = Instant::now();
+        for _ in 0..9 {
+            pacer.slot().await;
+        }
+        assert_eq!(
+            start.elapsed(),
+            Duration::from_millis(2_000),
+            "9 slots 250 ms apart"
+        );
+    }
+}
