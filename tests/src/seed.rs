@@ -92,6 +92,16 @@ impl TestAccount {
 
     /// Set images' push (and last pull) times, as seconds before now: registries are months old.
     pub async fn age_images(&self, repository: &str, ages: &[(&Digest, i64, Option<i64>)]) {
+        self.age_images_in(REGION, repository, ages).await;
+    }
+
+    /// [`TestAccount::age_images`] in `region`.
+    pub async fn age_images_in(
+        &self,
+        region: &str,
+        repository: &str,
+        ages: &[(&Digest, i64, Option<i64>)],
+    ) {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap()
@@ -100,7 +110,7 @@ impl TestAccount {
             .iter()
             .map(|(d, pushed, pulled)| json!({"digest": d, "pushed_at": now - pushed, "last_pull": pulled.map(|p| now - p)}))
             .collect();
-        self.post("/_warden/seed/image-times", json!({"account": self.id, "region": REGION, "repository": repository, "images": images}))
+        self.post("/_warden/seed/image-times", json!({"account": self.id, "region": region, "repository": repository, "images": images}))
             .await;
     }
 

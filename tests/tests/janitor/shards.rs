@@ -53,7 +53,10 @@ fn shards(acct: &TestAccount) -> Vec<Shard> {
     };
     let limits = Limits {
         shard_size: 2,
-        default_budget: 8,
+        default_budget: warden_core::fanout::ApiBudget {
+            lanes: 8,
+            calls_per_second: 50,
+        },
         budgets: BTreeMap::new(),
     };
     plan(&[listing], &limits)
