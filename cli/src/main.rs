@@ -82,6 +82,12 @@ enum Command {
     ///
     /// Example: warden probe --region eu-west-1
     Probe(probe::ProbeArgs),
+    /// Start the fan-out engine (the Step Functions state machine) on a job across every account
+    /// and region of the plan; with --wait, follow it: lanes done and failed, then its summary
+    /// (exit 0 SUCCEEDED, 1 FAILED/TIMED_OUT/ABORTED, 130 Ctrl-C: the execution goes on).
+    ///
+    /// Example: warden run cleanup --state-machine arn:aws:states:us-east-1:123456789012:stateMachine:FanOut --wait
+    Run(run::RunArgs),
     /// Clean up: plan, and with --apply delete where the policy says `cleanup.apply: true`.
     Cleanup {
         #[command(flatten)]
@@ -121,6 +127,7 @@ mod gate;
 mod invoke;
 mod probe;
 mod replicate;
+mod run;
 mod signature_evidence;
 
 fn main() -> ExitCode {
@@ -157,6 +164,7 @@ impl Command {
             Command::Doctor(_) => "doctor".into(),
             Command::Invoke(args) => args.name(),
             Command::Probe(_) => "probe".into(),
+            Command::Run(_) => "run".into(),
             Command::Cleanup { .. } => "cleanup".into(),
         }
     }
@@ -179,6 +187,7 @@ fn run(cli: Cli, calls: &ApiCalls) -> anyhow::Result<ExitCode> {
         Command::Doctor(args) => doctor::run(&args, calls),
         Command::Invoke(args) => invoke::run(&args, calls),
         Command::Probe(args) => probe::run(&args, calls),
+        Command::Run(args) => run::run(&args, calls),
     }
 }
 

@@ -4,7 +4,7 @@ exactly the IAM actions its code calls.
 The code side is measured: the CLI's tests run the `warden` binary with the `call-log` feature
 (cli/Cargo.toml), which appends every AWS operation a command calls to
 `$WARDEN_CALL_LOG/warden-<command>.calls` (`plan-cleanup`, `cleanup`, `gate`, `doctor`,
-`replicate-backfill`, `replicate-native`, `probe`, `invoke-<function>`). The document has one
+`replicate-backfill`, `replicate-native`, `probe`, `run`, `invoke-<function>`). The document has one
 statement per command, its Sid the command in CamelCase (`PlanCleanup`, `InvokeTagGuard`, ...):
 
   granted  must equal  recorded + untested + assumed
@@ -35,7 +35,10 @@ import sys
 from pathlib import Path
 
 from deployment import ROOT
-from iam_check import PLATFORM, observed
+from iam_check import PLATFORM, PREFIXES, observed
+
+# The Rust SDK names Step Functions `SFN` in its call metadata; IAM's prefix is `states`.
+PREFIXES.setdefault("SFN", "states")
 
 # Commands that read only files: no statement, and no call log.
 NO_AWS = ("explain", "validate", "schema")
@@ -50,6 +53,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "replicate-backfill": (),
     "replicate-native": (),
     "probe": (),
+    "run": (),
     **{f"invoke-{f}": (f, "policy-load") for f in ("tag-guard", "scan-gate", "notifier", "janitor", "replicator")},
 }
 
@@ -173,6 +177,22 @@ UNTESTED: dict[str, dict[str, tuple[str, str | None, str | None, str]]] = {
 }
 
 
+# Sid → the resources its statement names, where narrower than "*": `warden run`'s Step Functions
+# actions, each on its resource type as the Service Authorization Reference for AWS Step Functions
+# defines it — StartExecution on a stateMachine
+# (arn:${Partition}:states:${Region}:${Account}:stateMachine:${StateMachineName}),
+# DescribeExecution, GetExecutionHistory and ListMapRuns on an execution
+# (...:execution:${StateMachineName}:${ExecutionId}), DescribeMapRun on a mapRun
+# (...:mapRun:${StateMachineName}/${MapRunLabel}:${MapRunId}).
+RESOURCES: dict[str, list[str]] = {
+    "Run": [
+        "arn:aws:states:*:*:stateMachine:*",
+        "arn:aws:states:*:*:execution:*:*",
+        "arn:aws:states:*:*:mapRun:*/*:*",
+    ],
+}
+
+
 def sid(command: str) -> str:
     return "".join(part.capitalize() for part in command.split("-"))
 
@@ -213,7 +233,8 @@ def document(recorded: dict[str, set[str]], listed: dict[str, set[str]]) -> dict
     return {
         "Version": "2012-10-17",
         "Statement": [
-            {"Sid": name, "Effect": "Allow", "Action": sorted(recorded[name] | listed[name]), "Resource": "*"}
+            {"Sid": name, "Effect": "Allow", "Action": sorted(recorded[name] | listed[name]),
+             "Resource": RESOURCES.get(name, "*")}
             for name in (sid(c) for c in COMMANDS)
         ],
     }
@@ -234,6 +255,8 @@ def main(doc_path: str, log_dir: str, write: bool = False) -> int:
         name = statement.get("Sid", "")
         if statement.get("Effect") != "Allow" or "NotAction" in statement or name in statements:
             problems.append(f"{name or '(no Sid)'}: one Allow statement per command, with Action")
+        if statement.get("Resource") != RESOURCES.get(name, "*"):
+            problems.append(f"{name}: Resource must be {RESOURCES.get(name, '*')}")
         action = statement.get("Action", [])
         statements[name] = {action} if isinstance(action, str) else set(action)
     known = {sid(c) for c in COMMANDS}

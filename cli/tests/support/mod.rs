@@ -27,6 +27,11 @@ pub fn warden(args: &[&str]) -> Output {
 /// `warden ARGS` acting in `acct` (only its credentials and the emulator: no profile, no instance
 /// metadata), with `env` added — an empty value removes the variable.
 pub fn warden_in(acct: &TestAccount, args: &[&str], env: &[(&str, &str)]) -> Output {
+    command_in(acct, args, env).output().unwrap()
+}
+
+/// The command [`warden_in`] runs, for a test that spawns it and reads it while it runs.
+pub fn command_in(acct: &TestAccount, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_warden"));
     cmd.args(args)
         .current_dir(root())
@@ -41,7 +46,7 @@ pub fn warden_in(acct: &TestAccount, args: &[&str], env: &[(&str, &str)]) -> Out
             cmd.env(k, v);
         }
     }
-    cmd.output().unwrap()
+    cmd
 }
 
 pub fn stdout_json(out: &Output) -> serde_json::Value {

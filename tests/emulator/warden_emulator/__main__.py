@@ -35,6 +35,7 @@ from . import (
     readings,
     signer_revocation,
     sns,
+    stepfunctions,
 )
 from .patching import PATCHES
 
@@ -49,6 +50,7 @@ SEEDERS: dict[str, Seeder] = {
     "/_warden/seed/push-before-delete": ecr_seed.seed_push_before_delete,
     "/_warden/seed/signing-status": ecr_signing.seed_signing_status,
     "/_warden/seed/signer-revoked-certificates": signer_revocation.seed_revoked_certificates,
+    "/_warden/seed/stepfunctions-map-run": stepfunctions.seed_map_run,
 }
 
 
@@ -108,6 +110,7 @@ def build_app() -> Any:
     lambda_.apply()
     signer_revocation.apply()
     sns.apply()
+    stepfunctions.apply()
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     return WardenRoutes(DomainDispatcherApplication(create_backend_app))
