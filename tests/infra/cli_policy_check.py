@@ -35,10 +35,7 @@ import sys
 from pathlib import Path
 
 from deployment import ROOT
-from iam_check import PLATFORM, PREFIXES, observed
-
-# The Rust SDK names Step Functions `SFN` in its call metadata; IAM's prefix is `states`.
-PREFIXES.setdefault("SFN", "states")
+from iam_check import PLATFORM, observed
 
 # Commands that read only files: no statement, and no call log.
 NO_AWS = ("explain", "validate", "schema")

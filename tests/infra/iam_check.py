@@ -61,7 +61,7 @@ from deployment import ROOT, Evaluator, _ref, _statements, functions, load
 # aws-sdk-signerdata (AWS Signer's data plane, signing name `signer`) names its operations
 # `Signer Data.<Operation>`; the Service Authorization Reference lists GetRevocationStatus (SDK
 # client signer-data) as the IAM action signer:GetRevocationStatus.
-PREFIXES = {"Secrets Manager": "secretsmanager", "Signer Data": "signer"}
+PREFIXES = {"Secrets Manager": "secretsmanager", "Signer Data": "signer", "SFN": "states"}
 
 # What AWS does with a function's role on its behalf: no SDK call of ours shows it.
 PLATFORM = {

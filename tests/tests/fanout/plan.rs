@@ -126,7 +126,11 @@ async fn a_run_is_planned_across_accounts_and_summed_up_once() {
     assert_eq!(refused["status"], "rejected", "{refused}");
 
     // The lanes run by janitor (b through its role), then the summary.
-    let janitor = Janitor::new(&a.sdk, calls, policy, JanitorConfig::default())
+    let config = JanitorConfig {
+        topic_arn: Some(topic),
+        ..JanitorConfig::default()
+    };
+    let janitor = Janitor::new(&a.sdk, calls, policy, config)
         .with_named_accounts(&a.sdk)
         .await;
     let mut results = Vec::new();
@@ -151,6 +155,7 @@ async fn a_run_is_planned_across_accounts_and_summed_up_once() {
             "one old build each: {summary}"
         );
         assert_eq!(totals["applied"], repositories, "{summary}");
+        assert_eq!(totals["failed"], 0, "{summary}");
     }
     assert_eq!(
         b.tags_by_digest("svc/b1").await.len(),
@@ -158,10 +163,13 @@ async fn a_run_is_planned_across_accounts_and_summed_up_once() {
         "b's old build went, through its role"
     );
     let messages = a.received(&inbox).await;
-    let summaries: Vec<&Value> = messages
+    let summaries: Vec<Value> = messages
         .iter()
-        .filter(|m| m["kind"] == "fanout_summary")
+        .filter(|m| m["MessageAttributes"]["kind"]["Value"] == "fanout_summary")
+        .map(|m| serde_json::from_str(m["Message"].as_str().unwrap()).unwrap())
         .collect();
     assert_eq!(summaries.len(), 1, "one message per run: {messages:?}");
     assert_eq!(summaries[0]["job"], "cleanup");
+    assert_eq!(summaries[0]["schema"], "ecr-warden/fanout-summary/v1");
+    assert_eq!(summaries[0]["accounts"][&b.id]["applied"], 2);
 }

@@ -229,16 +229,31 @@ fn shuffled<T>(mut items: Vec<T>, mut seed: u64) -> Vec<T> {
     items
 }
 
-/// A worker of its own (one Lambda container) in `region` of the hub, through the proxy.
+/// The hub's warden topic in each region (a regional deployment publishes to its own).
+async fn topics(hub: &TestAccount) -> Vec<String> {
+    let mut topics = Vec::new();
+    for region in REGIONS {
+        let sns = aws_sdk_sns::Client::new(&in_region(&hub.sdk, region));
+        let topic = sns.create_topic().name("ecr-warden").send().await.unwrap();
+        topics.push(topic.topic_arn().unwrap().to_owned());
+    }
+    topics
+}
+
+/// A worker of its own (one Lambda container) in region `r` of the hub, through the proxy.
 async fn worker(
     hub: &TestAccount,
     proxy: &FaultProxy,
     policy: &Policy,
-    region: &str,
+    (r, topics): (usize, &[String]),
 ) -> (Janitor, warden_aws::ApiCalls) {
-    let sdk = in_region(&proxy.sdk(&hub.sdk), region);
+    let sdk = in_region(&proxy.sdk(&hub.sdk), REGIONS[r]);
     let calls = warden_aws::ApiCalls::new();
-    let janitor = Janitor::new(&sdk, &calls, policy.clone(), JanitorConfig::default())
+    let config = JanitorConfig {
+        topic_arn: Some(topics[r].clone()),
+        ..JanitorConfig::default()
+    };
+    let janitor = Janitor::new(&sdk, &calls, policy.clone(), config)
         .with_named_accounts(&sdk)
         .await;
     (janitor, calls)
@@ -273,6 +288,7 @@ async fn three_accounts_two_regions_cleaned_in_lanes_end_as_one_sequential_run()
         .clone();
     proxy.name_account(&key, &hub.id);
     let bucket = bucket(hub).await;
+    let topics = topics(hub).await;
     let lanes = shuffled(plans(hub, &proxy, &policy, &bucket).await, 26);
     let shards: usize = lanes.iter().map(|(_, l)| l.shards.len()).sum();
 
@@ -298,10 +314,10 @@ async fn three_accounts_two_regions_cleaned_in_lanes_end_as_one_sequential_run()
     let mut running = FuturesUnordered::new();
     let mut runs: Vec<(LaneRun, u64)> = Vec::new();
     for (i, (r, lane)) in lanes.into_iter().enumerate() {
-        let (proxy, policy, hub) = (&proxy, &policy, hub);
+        let (proxy, policy, hub, topics) = (&proxy, &policy, hub, &topics);
         let kill: Option<&dyn Fn() -> bool> = if i == doomed { Some(&killed) } else { None };
         running.push(async move {
-            let (janitor, calls) = worker(hub, proxy, policy, REGIONS[r]).await;
+            let (janitor, calls) = worker(hub, proxy, policy, (r, topics)).await;
             let run = run_lane(&janitor, Job::Cleanup, lane, kill).await;
             (run, calls.total())
         });
@@ -345,7 +361,7 @@ async fn three_accounts_two_regions_cleaned_in_lanes_end_as_one_sequential_run()
         at: failed[0].lane.at.clone(),
         shards: left,
     };
-    let (janitor, calls) = worker(hub, &proxy, &policy, REGIONS[1]).await;
+    let (janitor, calls) = worker(hub, &proxy, &policy, (1, &topics)).await;
     let redriven = run_lane(&janitor, Job::Cleanup, redriven_lane, None).await;
     assert_eq!(
         redriven.result["Status"], "SUCCEEDED",

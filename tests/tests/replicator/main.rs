@@ -22,6 +22,7 @@ use warden_tests::{Emulator, OCI_INDEX, TestAccount, sns_delivery};
 
 mod copy;
 mod gates;
+mod shards;
 
 const SOURCE: &str = "us-east-1";
 const EU: &str = "eu-west-1";

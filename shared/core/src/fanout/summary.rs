@@ -163,3 +163,73 @@ fn collect(value: &Value, into: &mut Vec<ShardOutcome>) {
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn outcome(account: &str, done: u64, stopped: Option<&str>) -> Value {
+        json!({"job": "cleanup", "account": account, "region": "us-east-1", "repositories": 2,
+               "done": done, "planned": 3, "applied": 2, "failed": 1, "errors": ["x: gone"],
+               "dry_run": false, "stopped_after": stopped})
+    }
+
+    /// A lane's output is one `done` per shard, nesting one array per invocation as the state
+    /// machine's `States.Array` builds it: every answer counts once, a stopped shard's too.
+    #[test]
+    fn every_invocation_of_every_shard_counts_once() {
+        let a = "111111111111";
+        let first_shard = json!([
+            json!([json!([]), outcome(a, 1, Some("r/a"))]),
+            outcome(a, 1, None)
+        ]);
+        let second_shard = json!([json!([]), outcome(a, 2, None)]);
+        let lane = LaneResult {
+            status: "SUCCEEDED".into(),
+            input: None,
+            output: Some(json!([first_shard, second_shard]).to_string()),
+            error: None,
+            cause: None,
+        };
+        let mut summary = Summary::new(Job::Cleanup, "run".into(), None);
+        summary.add(&lane);
+        let totals = &summary.accounts[&AccountId::new(a).unwrap()];
+        assert_eq!(totals.invocations, 3);
+        assert_eq!(totals.repositories_done, 4);
+        assert_eq!((totals.planned, totals.applied, totals.failed), (9, 6, 3));
+        assert_eq!(summary.lanes_succeeded, 1);
+    }
+
+    /// A failed lane counts against the account its input names, with every shard it held and
+    /// Step Functions' error and cause; one without a readable input is the run's failure.
+    #[test]
+    fn a_failed_lane_is_charged_to_its_account() {
+        let input = json!({"job": "cleanup", "lane": {"at": {"account": "222222222222", "region": "eu-west-1"},
+            "shards": [{"at": {"account": "222222222222", "region": "eu-west-1"}, "repositories": ["r/a"]},
+                       {"at": {"account": "222222222222", "region": "eu-west-1"}, "repositories": ["r/b"]}]}});
+        let failed = LaneResult {
+            status: "FAILED".into(),
+            input: Some(input.to_string()),
+            output: None,
+            error: Some("NonRetryable".into()),
+            cause: Some("a shard for eu-west-1, sent to the janitor in us-east-1".into()),
+        };
+        let mut summary = Summary::new(Job::Cleanup, "run".into(), None);
+        summary.add(&failed);
+        let totals = &summary.accounts[&AccountId::new("222222222222").unwrap()];
+        assert_eq!((totals.lanes_failed, totals.shards_in_failed_lanes), (1, 2));
+        assert!(
+            totals.errors[0].contains("NonRetryable"),
+            "{:?}",
+            totals.errors
+        );
+        assert_eq!(summary.failure, None);
+        summary.add(&LaneResult {
+            input: Some("not json".into()),
+            ..failed
+        });
+        assert_eq!(summary.lanes_failed, 2);
+        assert!(summary.failure.is_some());
+    }
+}

@@ -51,23 +51,32 @@ pub struct BackfillReport {
 }
 
 impl BackfillReport {
-    /// The numbers the fan-out adds up: images to copy, and copied.
+    /// The numbers the fan-out adds up: images decided for copying, and those a destination
+    /// received a manifest of (an image every destination already holds counts as decided only).
     pub fn shard_work(&self) -> ShardWork {
+        let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        let decided = self
+            .items
+            .iter()
+            .filter(|i| !matches!(i.outcome, Outcome::Skipped { .. }))
+            .count();
+        let put = self
+            .items
+            .iter()
+            .filter(|i| match &i.outcome {
+                Outcome::Replicated { body } => body.copies.iter().any(|c| c.manifests_put > 0),
+                _ => false,
+            })
+            .count();
         ShardWork {
             done: self.repositories,
-            planned: self.copied
-                + self.items.iter().filter(|i| is_failed(&i.outcome)).count() as u64,
-            applied: if self.dry_run { 0 } else { self.copied },
+            planned: count(decided),
+            applied: count(put),
             errors: self.errors.clone(),
             dry_run: self.dry_run,
             stopped_after: self.stopped_after.clone(),
         }
     }
-}
-
-/// A copy decided but made to no destination.
-fn is_failed(outcome: &Outcome) -> bool {
-    matches!(outcome, Outcome::Replicated { body } if body.copies.is_empty() && !body.failures.is_empty())
 }
 
 impl Replicator {
