@@ -3,7 +3,8 @@
 # clean; checkov finds no failed check (each suppression in the template carries its reason);
 # every function's role grants exactly the AWS actions its code calls (tests/infra/iam_check.py,
 # fed by the call log the integration tests just wrote to $1); the CDK app type-checks and passes
-# its assertion tests, and synthesizes the same functions, triggers and IAM as the SAM template;
+# its assertion tests, and synthesizes the same functions, triggers and IAM as the SAM template
+# (with the fan-out engine and without, the SAM conditions decided for each);
 # the fan-out state machine's definition and role are the engine contract's in both
 # (tests/infra/asl_check.py, with a self-test that mutates the definition and must be rejected).
 # The member accounts' template (infra/member.yaml, a StackSet) lints clean, its role grants exactly
@@ -38,13 +39,20 @@ echo "== CDK app: type check and assertion tests"
 cdk_out=$(mktemp -d)
 trap 'rm -rf "$cdk_out"' EXIT
 (cd cdk && npx tsc --noEmit && npx jest --silent)
-echo "== SAM and CDK deploy the same"
+echo "== SAM and CDK deploy the same, with the fan-out engine and without"
 # Synthesized without bundling (the template is what is compared, not the binaries), with one
 # member account and one destination account role, so that the conditional grants appear in both,
-# and the fan-out engine (SAM: FanOut=enabled; its resources are in the SAM template either way).
-(cd cdk && CDK_OUTDIR="$cdk_out" CDK_CONTEXT_JSON='{"aws:cdk:bundling-stacks": [], "memberAccountIds": "111122223333", "memberAccountRoleArns": "arn:aws:iam::111122223333:role/ecr-warden", "replicationRoleArns": "arn:aws:iam::210987654321:role/ecr-warden-replicator", "fanOut": "enabled"}' \
+# once with the fan-out engine (context fanOut) and once without; the SAM template is read as the
+# stack that FanOut value deploys (its conditions decided: with the engine, janitor's and
+# tag-guard's own schedules do not exist).
+context='"aws:cdk:bundling-stacks": [], "memberAccountIds": "111122223333", "memberAccountRoleArns": "arn:aws:iam::111122223333:role/ecr-warden", "replicationRoleArns": "arn:aws:iam::210987654321:role/ecr-warden-replicator"'
+mkdir -p "$cdk_out/single"
+(cd cdk && CDK_OUTDIR="$cdk_out" CDK_CONTEXT_JSON="{$context, \"fanOut\": \"enabled\"}" \
   npx ts-node --prefer-ts-exts bin/ecr-warden.ts)
-"$sam/python" "$root/tests/infra/compare.py" template.yaml "$cdk_out/ecr-warden.template.json"
+(cd cdk && CDK_OUTDIR="$cdk_out/single" CDK_CONTEXT_JSON="{$context}" \
+  npx ts-node --prefer-ts-exts bin/ecr-warden.ts)
+"$sam/python" "$root/tests/infra/compare.py" template.yaml "$cdk_out/ecr-warden.template.json" FanOut=enabled
+"$sam/python" "$root/tests/infra/compare.py" template.yaml "$cdk_out/single/ecr-warden.template.json" FanOut=disabled
 echo "== the fan-out state machine (infra/fanout.asl.json) as SAM and the CDK deploy it = the engine contract"
 "$sam/python" "$root/tests/infra/asl_check.py" --self-test template.yaml "$cdk_out/ecr-warden.template.json"
 echo "== checkov, CDK"

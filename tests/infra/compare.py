@@ -4,7 +4,12 @@ roles AWS services assume on the stack's behalf (EventBridge Scheduler's, for sc
 deadlines: the service, its trust conditions and its actions) and the dashboard's widgets and
 metrics.
 
-Usage: python tests/infra/compare.py infra/template.yaml infra/cdk/cdk.out/ecr-warden.template.json
+The SAM template is read as the stack its parameters `NAME=VALUE` (the others at their defaults)
+deploy: a resource whose condition is false there is left out (FanOut=enabled: the engine's
+resources, and not janitor's and tag-guard's own schedules). Give the values the CDK app was
+synthesized with (context `fanOut` = parameter `FanOut`).
+
+Usage: python tests/infra/compare.py infra/template.yaml infra/cdk/cdk.out/ecr-warden.template.json [NAME=VALUE ...]
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import re
 import sys
 from collections import Counter
 
-from deployment import _actions, _ref, _statements, functions, load
+from deployment import _actions, _ref, _statements, deployed, functions, load
 
 
 def dashboard(template: dict) -> Counter:
@@ -77,8 +82,9 @@ def service_roles(template: dict) -> dict[str, set[str]]:
     return found
 
 
-def main(sam_path: str, cdk_path: str) -> int:
-    sam, cdk = functions(load(sam_path)), functions(load(cdk_path))
+def main(sam_path: str, cdk_path: str, parameters: dict[str, str]) -> int:
+    sam_template, cdk_template = deployed(load(sam_path), parameters), load(cdk_path)
+    sam, cdk = functions(sam_template), functions(cdk_template)
     differences = []
     if set(sam) != set(cdk):
         differences.append(f"functions: SAM {sorted(sam)} vs CDK {sorted(cdk)}")
@@ -102,7 +108,7 @@ def main(sam_path: str, cdk_path: str) -> int:
             f"{binary}: {len(a.actions)} IAM actions, {len(a.triggers)} triggers, "
             f"{len(a.env)} variables, {len(a.settings)} settings"
         )
-    sam_roles, cdk_roles = service_roles(load(sam_path)), service_roles(load(cdk_path))
+    sam_roles, cdk_roles = service_roles(sam_template), service_roles(cdk_template)
     for service in sorted(set(sam_roles) | set(cdk_roles)):
         left, right = sam_roles.get(service, set()), cdk_roles.get(service, set())
         for only in sorted(left - right):
@@ -110,7 +116,7 @@ def main(sam_path: str, cdk_path: str) -> int:
         for only in sorted(right - left):
             differences.append(f"role assumed by {service}: only in CDK: {only}")
         print(f"role assumed by {service}: {len(left)} trust conditions and actions")
-    sam_board, cdk_board = dashboard(load(sam_path)), dashboard(load(cdk_path))
+    sam_board, cdk_board = dashboard(sam_template), dashboard(cdk_template)
     for only in sorted((sam_board - cdk_board).elements()):
         differences.append(f"dashboard: only in SAM: {only}")
     for only in sorted((cdk_board - sam_board).elements()):
@@ -123,12 +129,13 @@ def main(sam_path: str, cdk_path: str) -> int:
     if differences:
         print(f"SAM and CDK differ in {len(differences)} place(s)")
         return 1
-    print("SAM and CDK deploy the same functions, triggers and IAM actions")
+    given = " ".join(f"{k}={v}" for k, v in sorted(parameters.items())) or "defaults"
+    print(f"SAM ({given}) and CDK deploy the same functions, triggers and IAM actions")
     return 0
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
+    if len(sys.argv) < 3 or not all("=" in a for a in sys.argv[3:]):
         print(__doc__)
         sys.exit(2)
-    sys.exit(main(sys.argv[1], sys.argv[2]))
+    sys.exit(main(sys.argv[1], sys.argv[2], dict(a.split("=", 1) for a in sys.argv[3:])))

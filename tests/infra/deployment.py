@@ -90,15 +90,20 @@ def resolve(value: Any, template: dict[str, Any]) -> Any:
 
 class Evaluator:
     """A template's intrinsic functions (conditions among them) evaluated with every parameter at
-    its default, a CommaDelimitedList's as its list. Pseudo parameters and the stack's resources
-    stay as written here; a subclass says what they stand for (iam_check.Resolver)."""
+    its default (or the value `parameters` gives it), a CommaDelimitedList's as its list. Pseudo
+    parameters and the stack's resources stay as written here; a subclass says what they stand
+    for (iam_check.Resolver)."""
 
-    def __init__(self, template: dict[str, Any]):
+    def __init__(self, template: dict[str, Any], parameters: dict[str, str] | None = None):
         self.template = template
-        self.params = {k: v.get("Default") for k, v in template.get("Parameters", {}).items()}
-        for name, spec in template.get("Parameters", {}).items():
+        specs = template.get("Parameters", {})
+        unknown = set(parameters or {}) - set(specs)
+        if unknown:
+            raise ValueError(f"no such parameter: {sorted(unknown)}")
+        self.params = {k: v.get("Default") for k, v in specs.items()} | dict(parameters or {})
+        for name, spec in specs.items():
             if spec.get("Type") == "CommaDelimitedList":
-                self.params[name] = (spec.get("Default") or "").split(",")
+                self.params[name] = (self.params[name] or "").split(",")
 
     def condition(self, name: str) -> bool:
         return bool(self.value(self.template.get("Conditions", {})[name]))
@@ -161,6 +166,20 @@ class Evaluator:
 
             return re.sub(r"\$\{([^}!]+)\}", sub, text)
         return {fn: self.value(arg)}
+
+
+def deployed(template: dict[str, Any], parameters: dict[str, str]) -> dict[str, Any]:
+    """The template as a stack with those parameter values (the others at their defaults) has it:
+    each resource whose `Condition` is false left out. (Without this the checks see every resource,
+    whatever its condition.)"""
+    evaluator = Evaluator(template, parameters)
+    kept = copy.copy(template)
+    kept["Resources"] = {
+        logical: resource
+        for logical, resource in template["Resources"].items()
+        if "Condition" not in resource or evaluator.condition(resource["Condition"])
+    }
+    return kept
 
 
 def _ref(value: Any) -> str | None:

@@ -39,9 +39,15 @@ export interface EcrWardenProps {
   readonly repositoryScope?: string;
   /** Prefix of the Secrets Manager secrets holding Slack webhooks. @default 'ecr-warden/slack/' */
   readonly slackSecretPrefix?: string;
-  /** tag-guard's reconciling sweep (an EventBridge rule). @default rate(6 hours) */
+  /**
+   * tag-guard's reconciling sweep (an EventBridge rule), created only without `fanOut` (the
+   * engine's sweep rule replaces it). @default rate(6 hours)
+   */
   readonly tagGuardSweepSchedule?: events.Schedule;
-  /** janitor's run (an EventBridge rule, UTC). @default cron(0 3 * * ? *) */
+  /**
+   * janitor's run (an EventBridge rule, UTC), created only without `fanOut` (the engine's cleanup
+   * rule replaces it). @default cron(0 3 * * ? *)
+   */
   readonly janitorSchedule?: events.Schedule;
   /** Accounts named in the policy whose events reach this account's default bus. */
   readonly memberAccountIds?: string[];
@@ -75,8 +81,10 @@ export interface EcrWardenProps {
   readonly reservedConcurrency?: Record<string, number>;
   /**
    * The fan-out engine (docs/state-machine.md): a state machine running janitor, tag-guard's sweep
-   * and the replicator's backfill over every account of the policy. SAM: `FanOut=enabled`.
-   * @default none (a single-account deployment keeps its per-function schedules only)
+   * and the replicator's backfill over every account of the policy. SAM: `FanOut=enabled`. Its
+   * schedules replace janitor's and tag-guard's own (`janitorSchedule`, `tagGuardSweepSchedule`:
+   * not created then; the functions' event rules stay).
+   * @default none (a single-account deployment keeps its per-function schedules)
    */
   readonly fanOut?: FanOutProps;
   /** cargo-lambda bundling options for every function (arm64 is always set). */
@@ -266,13 +274,17 @@ export class EcrWarden extends Construct {
         errorCode: events.Match.doesNotExist(),
       },
     });
-    this.schedule(
-      'TagGuardFunctionSweep',
-      tagGuard,
-      props.tagGuardSweepSchedule ?? events.Schedule.expression('rate(6 hours)'),
-      'ecr-warden tag-guard - reconciling sweep',
-      3,
-    );
+    // Its own sweep schedule only without the fan-out engine, whose sweep rule replaces it (SAM:
+    // condition FanOutDisabled).
+    if (!props.fanOut) {
+      this.schedule(
+        'TagGuardFunctionSweep',
+        tagGuard,
+        props.tagGuardSweepSchedule ?? events.Schedule.expression('rate(6 hours)'),
+        'ecr-warden tag-guard - reconciling sweep',
+        3,
+      );
+    }
 
     // scan-gate's one-time schedules, each ending an unsigned image's signature grace (deleted once
     // run; deleting the group deletes those still waiting), and the role EventBridge Scheduler
@@ -545,13 +557,17 @@ export class EcrWarden extends Construct {
         ...memberRoles,
       ],
     });
-    this.schedule(
-      'JanitorFunctionRun',
-      janitor,
-      props.janitorSchedule ?? events.Schedule.expression('cron(0 3 * * ? *)'),
-      'ecr-warden janitor - cleanup run',
-      0,
-    );
+    // Its own schedule only without the fan-out engine, whose cleanup rule replaces it (SAM:
+    // condition FanOutDisabled).
+    if (!props.fanOut) {
+      this.schedule(
+        'JanitorFunctionRun',
+        janitor,
+        props.janitorSchedule ?? events.Schedule.expression('cron(0 3 * * ? *)'),
+        'ecr-warden janitor - cleanup run',
+        0,
+      );
+    }
 
     // ---------------------------------------------------------------- the fan-out engine
     if (props.fanOut) {

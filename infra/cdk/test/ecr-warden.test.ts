@@ -231,6 +231,28 @@ describe('event sources', () => {
     expect(Object.keys(resources('AWS::Scheduler::Schedule'))).toHaveLength(0);
   });
 
+  // With the fan-out engine its schedules replace janitor's and tag-guard's own; their event rules
+  // stay (SAM: condition FanOutDisabled on JanitorFunctionRun and TagGuardFunctionSweep).
+  test('the fan-out engine replaces janitor\'s and tag-guard\'s own schedules', () => {
+    const schedulesOf = (t: Template) =>
+      Object.entries(t.findResources('AWS::Events::Rule'))
+        .filter(([, r]) => r.Properties.ScheduleExpression !== undefined)
+        .map(([, r]) => ({ schedule: r.Properties.ScheduleExpression, target: JSON.stringify(r.Properties.Targets[0].Arn) }));
+    const patterns = (t: Template) =>
+      Object.values(t.findResources('AWS::Events::Rule')).filter((r) => r.Properties.EventPattern !== undefined).length;
+    const lambdaTargets = (t: Template) => schedulesOf(t).filter((s) => /Janitor|TagGuard/.test(s.target));
+    expect(lambdaTargets(template)).toHaveLength(2);
+    const engine = synth({ fanOut: 'enabled' });
+    expect(lambdaTargets(engine)).toHaveLength(0);
+    // The engine's three schedules start the state machine instead.
+    expect(schedulesOf(engine).filter((s) => s.target.includes('FanOutStateMachine'))).toHaveLength(3);
+    expect(patterns(engine)).toBe(patterns(template));
+    const failed = (t: Template) =>
+      Object.keys(t.findResources('AWS::CloudWatch::Alarm')).filter((id) => /TagGuardFunctionSweep|JanitorFunctionRun/.test(id));
+    expect(failed(template)).toHaveLength(2);
+    expect(failed(engine)).toHaveLength(0);
+  });
+
   test('the notifier is subscribed to the warden topic, with a dead-letter queue', () => {
     template.hasResourceProperties('AWS::SNS::Subscription', {
       Protocol: 'lambda',
