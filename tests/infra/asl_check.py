@@ -20,6 +20,11 @@ the parameter" is checked), and then:
   (e) every lambda:invoke's FunctionName is one of the four functions (fanout, janitor, tag-guard,
       replicator), and the worker Choice routes cleanup, sweep and backfill to janitor, tag-guard
       and the replicator;
+  (e') a worker's answer is looked at before its stopped_after: a Choice goes on to the
+      re-invocation Choice only when $.result.outcome.status is "ok", else to a Fail state
+      (Error ShardNotTaken, CausePath $.result.outcome.error), and no path from a worker Task
+      reaches the re-invocation Choice around it (an ignored or rejected answer has no
+      stopped_after: the re-invocation Choice would fail with States.Runtime);
   (f) the state machine's role grants lambda:InvokeFunction on exactly the functions the
       definition invokes, and the S3 and Step Functions actions AWS documents for a Distributed
       Map's ItemReader, ResultWriter and child executions (nothing more, nothing less);
@@ -378,6 +383,61 @@ def check_tasks(machine: dict[str, Any]) -> list[str]:
     return problems
 
 
+STATUS, OK = "$.result.outcome.status", "ok"
+NOT_TAKEN = {"Error": "ShardNotTaken", "CausePath": "$.result.outcome.error"}
+
+
+def check_answered(machine: dict[str, Any]) -> list[str]:
+    """Before the re-invocation Choice reads stopped_after, a Choice lets only an "ok" answer on;
+    any other (ignored, rejected: no stopped_after) ends the shard in a Fail state naming it."""
+    problems = []
+    for where, block in states_of(machine):
+        states = block["States"]
+        stops = {
+            n for n, s in states.items()
+            if s["Type"] == "Choice" and any(c.get("Variable") == "$.result.outcome.stopped_after" for c in s["Choices"])
+        }
+        if not stops:
+            continue
+        workers = [n for n, s in states.items() if invoked(s) in WORKERS.values()]
+        gates = {
+            n: s for n, s in states.items()
+            if s["Type"] == "Choice" and any(c.get("Variable") == STATUS for c in s.get("Choices", []))
+        }
+        if len(gates) != 1:
+            problems.append(f"{where}: expected one Choice on {STATUS} before {sorted(stops)}, found {sorted(gates)}")
+            continue
+        (name, gate), = gates.items()
+        rules = gate["Choices"]
+        if len(rules) != 1 or rules[0].get("StringEquals") != OK or set(rules[0]) != {"Variable", "StringEquals", "Next"}:
+            problems.append(f"{where}{name}: its one rule must be {STATUS} StringEquals {OK!r}, not {rules}")
+        elif rules[0]["Next"] not in stops:
+            problems.append(f"{where}{name}: an {OK!r} answer goes to {rules[0]['Next']!r}, not the re-invocation Choice")
+        fail = states.get(gate.get("Default", ""), {})
+        if fail.get("Type") != "Fail" or {k: fail.get(k) for k in NOT_TAKEN} != NOT_TAKEN or "Cause" in fail:
+            problems.append(
+                f"{where}{name}: any other answer goes to {gate.get('Default')!r}, not a Fail state with "
+                f"Error {NOT_TAKEN['Error']} and CausePath {NOT_TAKEN['CausePath']} (and no Cause)"
+            )
+        # No way from a worker to the re-invocation Choice but through the gate.
+        todo, seen = list(workers), set()
+        while todo:
+            current = todo.pop()
+            if current in seen or current == name or current not in states:
+                continue
+            seen.add(current)
+            s = states[current]
+            todo += [s.get("Next"), s.get("Default")] + [c.get("Next") for c in s.get("Choices", []) + s.get("Catch", [])]
+        for stop in sorted(stops & seen):
+            problems.append(f"{where}{stop}: reached from a worker without {name} looking at {STATUS} first")
+    if not any(
+        s["Type"] == "Choice" and any(c.get("Variable") == STATUS for c in s.get("Choices", []))
+        for _, s in all_states(machine)
+    ):
+        problems.append(f"no Choice looks at {STATUS} before the re-invocation Choice")
+    return problems
+
+
 def check_role(machine: dict[str, Any], grants: set[tuple[str, str]]) -> list[str]:
     functions = {f"<function:{invoked(s)}>" for _, s in all_states(machine) if invoked(s)}
     needed = {("lambda:InvokeFunction", f) for f in functions} | ROLE_NEEDS
@@ -387,7 +447,7 @@ def check_role(machine: dict[str, Any], grants: set[tuple[str, str]]) -> list[st
 
 
 def check(machine: dict[str, Any], grants: set[tuple[str, str]] | None) -> list[str]:
-    problems = check_graph(machine) + check_distributed_map(machine) + check_tasks(machine)
+    problems = check_graph(machine) + check_distributed_map(machine) + check_tasks(machine) + check_answered(machine)
     if grants is not None:
         problems += check_role(machine, grants)
     return problems
@@ -405,6 +465,23 @@ def mutations() -> list[tuple[str, Callable[[dict[str, Any]], None]]]:
 
     def inner(machine):
         return next(s for s in lanes(machine)["ItemProcessor"]["States"].values() if s["Type"] == "Map")
+
+    def shard_states(machine):
+        return inner(machine)["ItemProcessor"]["States"]
+
+    def answered(machine):
+        return next(
+            s for s in shard_states(machine).values()
+            if s["Type"] == "Choice" and any(c.get("Variable") == STATUS for c in s["Choices"])
+        )
+
+    def not_taken(machine):
+        return shard_states(machine)[answered(machine)["Default"]]
+
+    def static_cause(machine):
+        fail = not_taken(machine)
+        fail.pop("CausePath")
+        fail["Cause"] = "not taken"
 
     return [
         ("the Throttled retry removed", lambda m: worker(m)["Retry"].pop(0)),
@@ -425,8 +502,15 @@ def mutations() -> list[tuple[str, Callable[[dict[str, Any]], None]]]:
         ).update(Next="Janitor")),
         ("no Catch on the lanes", lambda m: lanes(m).pop("Catch")),
         ("no re-invocation", lambda m: next(
-            s for _, s in all_states(m) if s["Type"] == "Choice" and "stopped_after" in json.dumps(s)
+            s for _, s in all_states(m)
+            if s["Type"] == "Choice" and any(c.get("Variable") == "$.result.outcome.stopped_after" for c in s["Choices"])
         )["Choices"][0].update(IsNull=True)),
+        ("no answer check (Record to Stopped)", lambda m: shard_states(m)["Record"].update(Next="Stopped")),
+        ("a worker around the answer check", lambda m: worker(m, "TagGuard").update(Next="Stopped")),
+        ("an ignored answer let on", lambda m: answered(m)["Choices"][0].update(StringEquals="ignored")),
+        ("a not-taken shard ends as done", lambda m: answered(m).update(Default="ShardDone")),
+        ("ShardNotTaken with a static Cause", static_cause),
+        ("ShardNotTaken named otherwise", lambda m: not_taken(m).update(Error="States.TaskFailed")),
     ]
 
 
