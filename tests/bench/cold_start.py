@@ -21,6 +21,7 @@ import http.server
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -34,6 +35,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
+# Every function the SAM template builds (`BuildProperties.Binary`): each one must have a row.
+TEMPLATE_BINARIES = set(re.findall(r"^\s+Binary: (\S+)$", (ROOT / "infra" / "template.yaml").read_text(), re.M))
 
 
 def event(name: str, edit=None) -> bytes:
@@ -62,6 +65,7 @@ def programs(target: Path) -> list[tuple[str, list[str], bytes]]:
     not_an_image = event("inspector2-finding.ec2-instance.json")  # scan-gate: not an ECR image
     sns = event("sns.warden-message.json", no_route)
     not_a_schedule = push  # janitor: not a schedule, answered without a call
+    not_a_request = push  # fanout: neither a plan nor a summarize request, rejected without a call
     twin = [sys.executable, str(Path(__file__).with_name("boto3_twin.py"))]
     return [
         ("tag-guard", [str(target / "tag-guard")], push),
@@ -69,6 +73,7 @@ def programs(target: Path) -> list[tuple[str, list[str], bytes]]:
         ("notifier", [str(target / "notifier")], sns),
         ("janitor", [str(target / "janitor")], not_a_schedule),
         ("replicator", [str(target / "replicator")], push),  # no replication rule for other/app
+        ("fanout", [str(target / "fanout")], not_a_request),
         ("python 3.11 + boto3 twin", twin, event("ecr-image-scan.complete.json")),
     ]
 
@@ -134,6 +139,7 @@ def once(
         "AWS_SECRET_ACCESS_KEY": "bench",
         "AWS_ENDPOINT_URL": "http://127.0.0.1:9",  # never called: the events need no AWS call
         "WARDEN_TABLE": "ecr-warden",
+        "WARDEN_FANOUT_BUCKET": "ecr-warden-fanout",  # fanout's, required at init (never called here)
         "WARDEN_POLICY_FILE": str(ROOT / "infra" / "policy.yaml"),
         "AWS_LAMBDA_LOG_FORMAT": "JSON",
         "AWS_LAMBDA_LOG_LEVEL": "WARN",
@@ -245,6 +251,9 @@ def main() -> None:
     write = Path(sys.argv[4]) if len(sys.argv) > 4 and sys.argv[3] == "--write" else None
     rows = []
     medians = {}
+    missing = TEMPLATE_BINARIES - {label for label, _, _ in programs(target)}
+    if missing:
+        sys.exit(f"cold_start.py: no program for {sorted(missing)}, which infra/template.yaml builds: add each one")
     for label, argv, payload in programs(target):
         times, peaks = [], []
         for _ in range(runs):

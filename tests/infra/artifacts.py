@@ -1,21 +1,24 @@
 """What `make infra-build` produced: one arm64 Lambda bootstrap per function from `sam build`
-(infra/.aws-sam/build/<Function>/bootstrap) and one per function asset from `cdk synth`
-(infra/cdk/cdk.out/asset.*/bootstrap), each a non-PIE AArch64 ELF executable (as `make bench`
-measures them; .cargo/config.toml) that links exactly its own
-function's AWS SDK crates (read from the crate paths the binary carries: `aws-sdk-<service>`), as
-tests/infra/features.py predicts from the dependency graph.
+(infra/.aws-sam/build/<Function>/bootstrap; FanOutFunction too: sam build builds every function,
+whatever its condition) and one per function the CDK app synthesized
+(infra/cdk/cdk.out/asset.*/bootstrap, each matched to its function through the synthesized
+template's `Code.S3Key`; the app has the fan-out planner only with context `fanOut=enabled`), each a
+non-PIE AArch64 ELF executable (as `make bench` measures them; .cargo/config.toml) that links
+exactly its own function's AWS SDK crates (read from the crate paths the binary carries:
+`aws-sdk-<service>`), as tests/infra/features.py predicts from the dependency graph.
 
 Usage: python tests/infra/artifacts.py
 """
 
 from __future__ import annotations
 
+import json
 import re
 import struct
 import sys
 from pathlib import Path
 
-from deployment import BINARIES, ROOT
+from deployment import BINARIES, ROOT, _binary
 from features import declared, resolved, sam_functions, sdks_of
 
 EM_AARCH64 = 183
@@ -49,6 +52,22 @@ def expected_sdks() -> dict[str, set[str]]:
     return {b: sdks_of(declared(ROOT / "functions" / b)) | baseline for b in BINARIES}
 
 
+def cdk_assets(cdk_out: Path) -> dict[str, str]:
+    """The functions the CDK app synthesized: each one's asset folder (`asset.<hash>`, the hash its
+    `Code.S3Key` names) → its binary."""
+    template = json.loads((cdk_out / "ecr-warden.template.json").read_text())
+    found = {}
+    for logical, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::Lambda::Function":
+            continue
+        key = resource["Properties"].get("Code", {}).get("S3Key")
+        binary = _binary(resource["Properties"].get("FunctionName"))
+        m = re.fullmatch(r"([0-9a-f]{64})\.zip", key) if isinstance(key, str) else None
+        if m and binary:
+            found[f"asset.{m.group(1)}"] = binary
+    return found
+
+
 def main() -> int:
     problems = []
     expected = expected_sdks()
@@ -57,9 +76,22 @@ def main() -> int:
     sam_built = sorted(p.parent.name for p in sam.glob("*/bootstrap"))
     if len(sam_built) != len(BINARIES):
         problems.append(f"sam build: {len(sam_built)} bootstraps for {len(BINARIES)} functions")
-    cdk = sorted((ROOT / "infra" / "cdk" / "cdk.out").glob("asset.*/bootstrap"))
-    if len(cdk) != len(BINARIES):
-        problems.append(f"cdk synth: {len(cdk)} bootstrap assets for {len(BINARIES)} functions")
+    cdk_out = ROOT / "infra" / "cdk" / "cdk.out"
+    cdk = sorted(cdk_out.glob("asset.*/bootstrap"))
+    synthesized = cdk_assets(cdk_out) if (cdk_out / "ecr-warden.template.json").exists() else {}
+    if not synthesized:
+        problems.append(f"cdk synth: no function in {cdk_out / 'ecr-warden.template.json'}")
+    binary_of |= synthesized
+    for asset, binary in sorted(synthesized.items()):
+        if not (cdk_out / asset / "bootstrap").exists():
+            problems.append(f"cdk synth: {binary}: no bootstrap in {cdk_out / asset}")
+    # The CDK app has the fan-out planner only with the engine (context fanOut=enabled); every other
+    # function always.
+    for binary in sorted(set(BINARIES) - set(synthesized.values())):
+        if binary == "fanout":
+            print("cdk synth: no fanout function (synthesized without context fanOut=enabled): its CDK asset is not checked")
+        else:
+            problems.append(f"cdk synth: no {binary} function in {cdk_out / 'ecr-warden.template.json'}")
     for path in sorted(sam.glob("*/bootstrap")) + cdk:
         why = aarch64_executable(path)
         linked = sdk_crates(path)
