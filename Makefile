@@ -92,7 +92,9 @@ test: $(STAMP) $(SAM_STAMP) $(CHECKOV_STAMP) $(CDK_STAMP) $(FUZZ_STAMP) debian-p
 	@# Where AWS's words fit more than one behaviour, the emulator offers each reading behind a
 	@# switch (docs/emulator.md, "Readings"): the suites that talk to it run again under every
 	@# further reading set, each on a fresh emulator.
-	tests/emulator/every-reading.sh cargo test -p warden-tests -p warden-cli --all-targets --no-fail-fast
+	@# The organization-scale simulation (3 x 2 x 300 repositories above) at 30 repositories per
+	@# account-region under the further readings: the same paths, a tenth of the seeding.
+	WARDEN_SIM_REPOSITORIES=30 tests/emulator/every-reading.sh cargo test -p warden-tests -p warden-cli --all-targets --no-fail-fast
 	infra/check.sh $(CALL_LOG)
 	tests/fuzz/run.sh 10
 	@# Bursts through the real binaries (debug here; `make bench` times the release ones).
@@ -143,6 +145,9 @@ bench: $(STAMP) $(SAM_STAMP)
 	@# data paths side by side (needs the Debian packages docker-registry and skopeo).
 	tests/emulator/with-emulator.sh $(PY) tests/bench/copy_rss.py 1024 target/bench-sam/bin/replicator
 	tests/emulator/with-emulator.sh cargo run --quiet --release -p warden-tests --example bench_copy -- 1024
+	@# Organization scale: 3 accounts x 2 regions x 300 repositories cleaned in lanes by the local
+	@# driver (tests/tests/fanout/simulation.rs); figures in target/fanout-simulation.json.
+	tests/emulator/with-emulator.sh cargo test --quiet --release -p warden-tests --test fanout simulation -- --nocapture
 	@# Bursts: 1,000 pushes and 2,000 Inspector messages through the release binaries built above.
 	tests/emulator/with-emulator.sh $(PY) tests/bench/burst.py target/bench-sam/bin
 

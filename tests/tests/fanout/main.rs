@@ -12,6 +12,7 @@ mod driver;
 mod plan;
 mod simulation;
 mod sweep;
+mod throttling;
 
 /// The run bucket of `acct` (S3 names are global: one per account).
 async fn bucket(acct: &TestAccount) -> String {

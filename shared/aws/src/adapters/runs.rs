@@ -9,8 +9,10 @@ use async_trait::async_trait;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_sns::types::MessageAttributeValue;
 use serde::Deserialize;
-use warden_core::fanout::{Lane, LaneResult, Manifest, ResultLocation, Summary};
-use warden_core::ports::{PortError, RunFiles, RunSummaries};
+use warden_core::fanout::{
+    Lane, LaneResult, Manifest, ResultLocation, RunFiles, RunSummaries, Summary,
+};
+use warden_core::ports::PortError;
 
 use crate::runtime::errors::port_error;
 

@@ -34,25 +34,38 @@ pub struct FanOutConfig {
 }
 
 impl FanOutConfig {
+    /// The configuration from the environment; a size, lane count or rate of 0 (that could plan
+    /// nothing) fails init, naming the variable.
     pub fn from_env() -> Result<Self, ConfigError> {
+        const SIZE: &str = "a whole number of repositories, at least 1";
+        const LANES: &str = "a whole number of lanes, at least 1";
+        const RATE: &str = "a whole number of calls per second, at least 1";
         Ok(Self {
             bucket: env::required("WARDEN_FANOUT_BUCKET")?,
             topic_arn: env::optional("WARDEN_TOPIC_ARN"),
-            shard_size: env::number(
-                "WARDEN_FANOUT_SHARD_SIZE",
-                50,
-                "a whole number of repositories",
-            )?,
+            shard_size: positive("WARDEN_FANOUT_SHARD_SIZE", 50, SIZE)?,
             budget: ApiBudget {
-                lanes: env::number("WARDEN_FANOUT_LANES", 2, "a whole number of lanes")?,
-                calls_per_second: env::number(
-                    "WARDEN_FANOUT_CALLS_PER_SECOND",
-                    20,
-                    "a whole number of calls per second",
-                )?,
+                lanes: positive("WARDEN_FANOUT_LANES", 2, LANES)?,
+                calls_per_second: positive("WARDEN_FANOUT_CALLS_PER_SECOND", 20, RATE)?,
             },
         })
     }
+}
+
+/// A whole number of at least 1 from `name`, `default` when unset.
+fn positive<T>(name: &'static str, default: T, expected: &'static str) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + From<u8>,
+{
+    let value = env::number(name, default, expected)?;
+    if value < T::from(1) {
+        return Err(ConfigError::Invalid {
+            name,
+            value: "0".into(),
+            expected,
+        });
+    }
+    Ok(value)
 }
 
 pub struct FanOut {

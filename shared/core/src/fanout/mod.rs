@@ -6,6 +6,7 @@
 mod item;
 mod outcome;
 mod plan;
+mod ports;
 mod request;
 mod run;
 mod summary;
@@ -14,6 +15,7 @@ pub use outcome::{Job, MAX_ERRORS, ShardOutcome, ShardWork};
 pub use plan::{
     AccountRegion, ApiBudget, FanOut, Lane, Limits, Listing, Pace, PlanError, Shard, plan,
 };
+pub use ports::{RunFiles, RunSummaries};
 pub use request::{
     FUNCTION, PlanRequest, Request, ResultLocation, RunName, SummarizeRequest, touches,
 };

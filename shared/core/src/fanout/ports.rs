@@ -1,9 +1,10 @@
-//! A fan-out run's files and its one summary (docs/organization.md, "The engine contract").
+//! What a fan-out run talks to: its files and its one summary (docs/organization.md, "The engine
+//! contract"). Here rather than in `ports`: they carry the fan-out's own types.
 
 use async_trait::async_trait;
 
-use super::PortError;
-use crate::fanout::{Lane, LaneResult, Manifest, ResultLocation, Summary};
+use super::{Lane, LaneResult, Manifest, ResultLocation, Summary};
+use crate::ports::PortError;
 
 /// Where the planner leaves a run's lanes and the Distributed Map its results (an S3 bucket).
 #[async_trait]

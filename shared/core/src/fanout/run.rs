@@ -2,10 +2,11 @@
 //! summarize (read the map run's results, add them up, tell once).
 
 use super::{
-    AccountRegion, Limits, Listing, PlanRequest, Planned, SummarizeRequest, Summary, plan, touches,
+    AccountRegion, Limits, Listing, PlanRequest, Planned, RunFiles, RunSummaries, SummarizeRequest,
+    Summary, plan, touches,
 };
 use crate::policy::Policy;
-use crate::ports::{PortError, RepositorySettings, RunFiles, RunSummaries};
+use crate::ports::{PortError, RepositorySettings};
 
 /// One account-region the planner lists, through its registry.
 pub struct Place<'a> {

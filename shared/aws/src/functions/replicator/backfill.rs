@@ -123,13 +123,7 @@ impl Replicator {
             account: shard.at.account.clone(),
             region: shard.at.region.clone(),
         };
-        let mut names: Vec<&RepositoryName> = shard
-            .repositories
-            .iter()
-            .filter(|n| self.policy.for_repository(n).replication.is_some())
-            .collect();
-        names.sort();
-        names.dedup();
+        let names = self.replicated_of(&shard.repositories);
         let mut report = BackfillReport {
             dry_run: self.dry_run,
             ..BackfillReport::default()
@@ -175,6 +169,17 @@ impl Replicator {
             c.set(&key, None).await?;
         }
         Ok(report)
+    }
+
+    /// Those of `names` the policy replicates, in name order, once each.
+    fn replicated_of<'a>(&self, names: &'a [RepositoryName]) -> Vec<&'a RepositoryName> {
+        let mut names: Vec<&RepositoryName> = names
+            .iter()
+            .filter(|n| self.policy.for_repository(n).replication.is_some())
+            .collect();
+        names.sort();
+        names.dedup();
+        names
     }
 
     /// Every image of one repository, decided and copied (or planned) one at a time.

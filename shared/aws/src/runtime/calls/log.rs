@@ -188,21 +188,7 @@ pub(super) fn describe(
                 }
             }
         }
-        "S3" => {
-            // REST, path-style (an endpoint is configured wherever calls are logged):
-            // /{Bucket}/{Key}
-            let path = request.uri().split('?').next().unwrap_or_default();
-            let path = path
-                .split_once("://")
-                .map_or(path, |(_, rest)| rest.find('/').map_or("", |i| &rest[i..]));
-            let mut parts = path.trim_start_matches('/').splitn(2, '/');
-            if let Some(bucket) = parts.next().filter(|b| !b.is_empty()) {
-                fields.push(("bucket", percent_decode(bucket)));
-            }
-            if let Some(key) = parts.next().filter(|k| !k.is_empty()) {
-                fields.push(("key", percent_decode(key)));
-            }
-        }
+        "S3" => fields.extend(s3_fields(request.uri())),
         "Lambda" => {
             // REST: /2015-03-31/functions/{FunctionName}[/...]
             let path = request.uri().split('?').next().unwrap_or_default();
@@ -228,6 +214,24 @@ pub(super) fn describe(
         .map(|(field, value)| format!("{field}={}", escape(value)))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// What an S3 request names: REST, path-style (an endpoint is configured wherever calls are
+/// logged), `/{Bucket}/{Key}`.
+fn s3_fields(uri: &str) -> Vec<(&'static str, String)> {
+    let path = uri.split('?').next().unwrap_or_default();
+    let path = path
+        .split_once("://")
+        .map_or(path, |(_, rest)| rest.find('/').map_or("", |i| &rest[i..]));
+    let mut parts = path.trim_start_matches('/').splitn(2, '/');
+    let mut fields = Vec::new();
+    if let Some(bucket) = parts.next().filter(|b| !b.is_empty()) {
+        fields.push(("bucket", percent_decode(bucket)));
+    }
+    if let Some(key) = parts.next().filter(|k| !k.is_empty()) {
+        fields.push(("key", percent_decode(key)));
+    }
+    fields
 }
 
 /// What a JSON-protocol request body names: the members of [`JSON_MEMBERS`], all repositories for
