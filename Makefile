@@ -158,9 +158,10 @@ sam-build: $(STAMP) $(SAM_STAMP)
 	cd infra && SAM_CLI_TELEMETRY=0 ../.venv-sam/bin/sam build
 
 # cdk synth bundles every function with the local cargo-lambda, selecting its package alone
-# (`--package`: the same feature set as sam build's).
+# (`--package`: the same feature set as sam build's); with the fan-out engine (context fanOut), so
+# that every function is built, fanout's too.
 synth: $(STAMP) $(CDK_STAMP)
-	cd infra/cdk && npx cdk synth --quiet
+	cd infra/cdk && npx cdk synth --quiet -c fanOut=enabled
 
 # Both deployments built for real, and their bootstraps checked (arm64 ELF, one per function):
 # what CI runs after `make test` (see .ci/run).
