@@ -446,8 +446,21 @@ def check_role(machine: dict[str, Any], grants: set[tuple[str, str]]) -> list[st
     return problems
 
 
+def check_output(machine: dict[str, Any]) -> list[str]:
+    """A run that succeeds answers its summary: every top-level Succeed state outputs Summarize's
+    answer (what `warden run --wait` prints per account)."""
+    return [
+        f"{name}: a successful run's output must be the summary (OutputPath $.summary.summary)"
+        for name, state in machine["States"].items()
+        if state["Type"] == "Succeed" and state.get("OutputPath") != "$.summary.summary"
+    ]
+
+
 def check(machine: dict[str, Any], grants: set[tuple[str, str]] | None) -> list[str]:
-    problems = check_graph(machine) + check_distributed_map(machine) + check_tasks(machine) + check_answered(machine)
+    problems = (
+        check_graph(machine) + check_distributed_map(machine) + check_tasks(machine)
+        + check_answered(machine) + check_output(machine)
+    )
     if grants is not None:
         problems += check_role(machine, grants)
     return problems
@@ -511,6 +524,7 @@ def mutations() -> list[tuple[str, Callable[[dict[str, Any]], None]]]:
         ("a not-taken shard ends as done", lambda m: answered(m).update(Default="ShardDone")),
         ("ShardNotTaken with a static Cause", static_cause),
         ("ShardNotTaken named otherwise", lambda m: not_taken(m).update(Error="States.TaskFailed")),
+        ("the whole state as the run's output", lambda m: m["States"]["Done"].pop("OutputPath")),
     ]
 
 
