@@ -300,18 +300,6 @@ impl TestAccount {
         )
     }
 
-    /// [`TestAccount::push`] through `ecr` (this account's client of another region:
-    /// [`TestAccount::ecr_in`]).
-    pub async fn push_with(
-        &self,
-        ecr: &aws_sdk_ecr::Client,
-        repository: &str,
-        seed: &str,
-        tag: Option<&str>,
-    ) -> (Digest, String) {
-        put_image(ecr, repository, image_manifest(seed), OCI_MANIFEST, tag).await
-    }
-
     /// Push exact manifest bytes (an image, an index, a referrer) with an optional tag.
     pub async fn push_manifest(
         &self,

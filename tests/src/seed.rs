@@ -92,16 +92,6 @@ impl TestAccount {
 
     /// Set images' push (and last pull) times, as seconds before now: registries are months old.
     pub async fn age_images(&self, repository: &str, ages: &[(&Digest, i64, Option<i64>)]) {
-        self.age_images_in(REGION, repository, ages).await;
-    }
-
-    /// [`TestAccount::age_images`] in `region`.
-    pub async fn age_images_in(
-        &self,
-        region: &str,
-        repository: &str,
-        ages: &[(&Digest, i64, Option<i64>)],
-    ) {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap()
@@ -110,8 +100,36 @@ impl TestAccount {
             .iter()
             .map(|(d, pushed, pulled)| json!({"digest": d, "pushed_at": now - pushed, "last_pull": pulled.map(|p| now - p)}))
             .collect();
-        self.post("/_warden/seed/image-times", json!({"account": self.id, "region": region, "repository": repository, "images": images}))
+        self.post("/_warden/seed/image-times", json!({"account": self.id, "region": REGION, "repository": repository, "images": images}))
             .await;
+    }
+
+    /// Push many images into `repository` in `region` in one request (the emulator's bulk seed,
+    /// each put as PutImage puts it): `(seed, tag, pushed seconds ago)` each, the image as
+    /// [`TestAccount::push`] makes it. Answers the digests, in order.
+    pub async fn push_many_in(
+        &self,
+        region: &str,
+        repository: &str,
+        images: &[(String, Option<String>, i64)],
+    ) -> Vec<Digest> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let images: Vec<Value> = images
+            .iter()
+            .map(|(seed, tag, age)| json!({"manifest": crate::image_manifest(seed), "media_type": crate::OCI_MANIFEST, "tag": tag, "pushed_at": now - age}))
+            .collect();
+        let answer = self
+            .post("/_warden/seed/images", json!({"account": self.id, "region": region, "repository": repository, "images": images}))
+            .await;
+        answer["digests"]
+            .as_array()
+            .expect("digests")
+            .iter()
+            .map(|d| Digest::new(d.as_str().expect("a digest")).expect("a digest"))
+            .collect()
     }
 
     /// Put an image in ECR's archive storage class, archived `days_ago` days ago (or, with

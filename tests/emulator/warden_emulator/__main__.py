@@ -45,6 +45,7 @@ SEEDERS: dict[str, Seeder] = {
     "/_warden/seed/ecr-scan": ecr_seed.seed_scan,
     "/_warden/seed/inspector-findings": inspector.seed_findings,
     "/_warden/seed/image-times": ecr_seed.seed_image_times,
+    "/_warden/seed/images": ecr_seed.seed_images,
     "/_warden/seed/readings": readings.seed_readings,
     "/_warden/seed/corrupt-layer": ecr_seed.seed_corrupt_layer,
     "/_warden/seed/push-before-delete": ecr_seed.seed_push_before_delete,

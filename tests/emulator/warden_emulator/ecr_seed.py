@@ -109,3 +109,22 @@ def push_before_delete(backend: models.ECRBackend, repository_name: str) -> None
     repo = backend._get_repository(repository_name)
     image = repo._get_image(None, push["digest"])
     backend.put_image(repository_name, image.image_manifest, push["tag"], image.image_manifest_media_type)
+
+
+def seed_images(body: dict[str, Any]) -> dict[str, Any]:
+    """Many pushes in one request, for registries at scale: each image put as PutImage puts it (the
+    same model call, the project's patches included), then given its push time.
+
+    body: account, region, repository, images: [{manifest, media_type, tag?, pushed_at (epoch s)?}].
+    Answers the digests, in order.
+    """
+    backend = models.ecr_backends[body["account"]][body["region"]]
+    digests = []
+    for entry in body["images"]:
+        image = backend.put_image(
+            body["repository"], entry["manifest"], entry.get("tag"), entry["media_type"]
+        )
+        if entry.get("pushed_at") is not None:
+            image.image_pushed_at = int(entry["pushed_at"])
+        digests.append(image.get_image_digest())
+    return {"digests": digests}

@@ -64,7 +64,7 @@ fn in_region(sdk: &SdkConfig, region: &str) -> SdkConfig {
 }
 
 /// One repository: builds (110 in the first of each account-region, else 3) and an untagged
-/// image, each pushed at its own second.
+/// image, each pushed at its own second (the emulator's bulk seed: PutImage's model call).
 async fn repository(
     acct: &TestAccount,
     ecr: &aws_sdk_ecr::Client,
@@ -77,23 +77,18 @@ async fn repository(
         .send()
         .await
         .expect("create repository");
-    let mut digests = Vec::new();
-    for build in 0..builds {
-        let seed = format!("{repo}-{build}");
-        let tag = format!("build-{build}");
-        digests.push(acct.push_with(ecr, &repo, &seed, Some(&tag)).await.0);
-    }
-    digests.push(
-        acct.push_with(ecr, &repo, &format!("{repo}-untagged"), None)
-            .await
-            .0,
-    );
-    let ages: Vec<_> = digests
-        .iter()
-        .enumerate()
-        .map(|(i, d)| (d, 400_000 - i64::try_from(i).unwrap() * 10, None))
+    let age = |i: usize| 400_000 - i64::try_from(i).unwrap() * 10;
+    let mut images: Vec<(String, Option<String>, i64)> = (0..builds)
+        .map(|build| {
+            (
+                format!("{repo}-{build}"),
+                Some(format!("build-{build}")),
+                age(build),
+            )
+        })
         .collect();
-    acct.age_images_in(region, &repo, &ages).await;
+    images.push((format!("{repo}-untagged"), None, age(builds)));
+    acct.push_many_in(region, &repo, &images).await;
 }
 
 /// The same registry in `acct` as account number `account` of the organization.
@@ -110,7 +105,7 @@ async fn organization_member(acct: &TestAccount, account: usize) {
                 name(account, r, k),
                 builds,
             ));
-            if work.len() >= 32 {
+            if work.len() >= 16 {
                 work.next().await;
             }
         }
