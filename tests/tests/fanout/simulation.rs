@@ -30,7 +30,7 @@ const REGIONS: [&str; 2] = [REGION, "eu-west-1"];
 const AT_ONCE: usize = 8;
 const BUDGET: ApiBudget = ApiBudget {
     lanes: 2,
-    calls_per_second: 40,
+    calls_per_second: 80,
 };
 const SHARD_SIZE: usize = 25;
 
