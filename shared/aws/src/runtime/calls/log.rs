@@ -216,22 +216,16 @@ pub(super) fn describe(
         .join(" ")
 }
 
-/// What an S3 request names: REST, path-style (an endpoint is configured wherever calls are
-/// logged), `/{Bucket}/{Key}`.
+/// What an S3 request names: its object key. The request is read as serialized, before the
+/// endpoint puts the bucket in front of it (`/{Key}` here), so the bucket is the function's own
+/// (`WARDEN_FANOUT_BUCKET`), which the IAM check takes from the template.
 fn s3_fields(uri: &str) -> Vec<(&'static str, String)> {
     let path = uri.split('?').next().unwrap_or_default();
-    let path = path
-        .split_once("://")
-        .map_or(path, |(_, rest)| rest.find('/').map_or("", |i| &rest[i..]));
-    let mut parts = path.trim_start_matches('/').splitn(2, '/');
-    let mut fields = Vec::new();
-    if let Some(bucket) = parts.next().filter(|b| !b.is_empty()) {
-        fields.push(("bucket", percent_decode(bucket)));
+    let key = path.trim_start_matches('/');
+    if key.is_empty() {
+        return Vec::new();
     }
-    if let Some(key) = parts.next().filter(|k| !k.is_empty()) {
-        fields.push(("key", percent_decode(key)));
-    }
-    fields
+    vec![("key", percent_decode(key))]
 }
 
 /// What a JSON-protocol request body names: the members of [`JSON_MEMBERS`], all repositories for
