@@ -460,6 +460,8 @@ export class EcrWarden extends Construct {
         // The destination registry's repository creation templates (no resource type).
         allow('DestinationTemplates', ['ecr:DescribeRepositoryCreationTemplates'], ['*']),
         tableWith('Verdicts', ['dynamodb:GetItem'], ['verdict#*']),
+        // A fan-out backfill shard's checkpoint (docs/organization.md).
+        tableWith('Checkpoints', ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'], ['checkpoint#replicator#*']),
         publish,
         policy,
         ...(props.replicationRoleArns?.length

@@ -396,7 +396,8 @@ describe('IAM: exactly what the code calls (tests/infra/iam_check.py checks it a
 
   test('replicator: reads its source, writes destinations in this account, reads verdicts', () => {
     expect(actionsOf('replicator')).toEqual([
-      'dynamodb:GetItem',
+      // Verdicts; a backfill shard's checkpoint.
+      'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:GetItem', 'dynamodb:PutItem',
       'ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:CompleteLayerUpload', 'ecr:CreateRepository',
       'ecr:DescribeImages', 'ecr:DescribeImages', 'ecr:DescribeRepositories',
       'ecr:DescribeRepositoryCreationTemplates', 'ecr:GetDownloadUrlForLayer',

@@ -194,7 +194,8 @@ async fn plans(
             shard_size: SHARD_SIZE,
             budget: BUDGET,
         };
-        let fanout = FanOut::new(&sdk, &hub.clients.calls, policy.clone(), config)
+        let calls = warden_aws::ApiCalls::deployed_in(region);
+        let fanout = FanOut::new(&sdk, &calls, policy.clone(), config)
             .with_named_accounts(&sdk)
             .await
             .unwrap();
@@ -282,7 +283,8 @@ async fn worker(
     (r, topics): (usize, &[String]),
 ) -> (Janitor, warden_aws::ApiCalls) {
     let sdk = in_region(&proxy.sdk(&hub.sdk), REGIONS[r]);
-    let calls = warden_aws::ApiCalls::new();
+    // Each region's functions are that region's deployment (the call log's `home`).
+    let calls = warden_aws::ApiCalls::deployed_in(REGIONS[r]);
     let config = JanitorConfig {
         topic_arn: Some(topics[r].clone()),
         ..JanitorConfig::default()

@@ -21,6 +21,9 @@ use aws_smithy_types::config_bag::ConfigBag;
 #[derive(Debug, Clone, Default)]
 pub struct ApiCalls {
     state: Arc<Mutex<State>>,
+    /// The region the counting function is deployed in, when not the process's (the call log's
+    /// `home`: a test standing in for another region's deployment).
+    home: Option<Arc<str>>,
 }
 
 #[derive(Debug, Default)]
@@ -49,6 +52,14 @@ static PROCESS_START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceL
 impl ApiCalls {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Counting for a function deployed in `region` (the call log names it as the calls' `home`).
+    pub fn deployed_in(region: &str) -> Self {
+        Self {
+            home: Some(Arc::from(region)),
+            ..Self::default()
+        }
     }
 
     // A poisoned lock only means another thread panicked mid-increment; the map is still usable.
@@ -168,7 +179,8 @@ impl Intercept for ApiCalls {
     ) -> Result<(), BoxError> {
         if let Some(slot) = cfg.load::<log::Slot>() {
             let region = cfg.load::<aws_config::Region>().map(|r| r.as_ref());
-            let named = log::describe(&slot.key, context.request(), region, log::home_region());
+            let home = self.home.as_deref().or(log::home_region());
+            let named = log::describe(&slot.key, context.request(), region, home);
             self.lock().named.fill(slot, named);
         }
         Ok(())
