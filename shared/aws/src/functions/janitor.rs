@@ -181,13 +181,10 @@ impl Janitor {
             .iter()
             .find(|(id, _)| id == shard.at.account.as_str())
             .map_or(&self.here, |(_, clients)| clients);
-        there.pacer.set(shard.pace);
+        let _pacing = there.pacer.pacing(shard.pace);
         let ports = self.ports(there);
         let repositories = &shard.repositories;
-        let report =
-            janitor::run_shard(&self.policy, &ctx, &ports, repositories, progress, budget).await;
-        there.pacer.set(None);
-        report
+        janitor::run_shard(&self.policy, &ctx, &ports, repositories, progress, budget).await
     }
 
     /// Where and how a run acts: `options`' dry-run or the function's, and whether it tells.

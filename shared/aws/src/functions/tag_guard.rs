@@ -161,11 +161,11 @@ impl TagGuard {
         super::shard_here("tag-guard", self.region.as_deref(), shard)?;
         let ctx = self.context(shard.at.account.clone(), shard.at.region.clone(), None);
         let (there, _) = self.clients(shard.at.account.as_str());
-        there.pacer.set(shard.pace);
+        let pacing = there.pacer.pacing(shard.pace);
         let ports = self.ports(there, true);
         let swept =
             tag_guard::sweep_shard(&shard.repositories, &self.policy, &ctx, &ports, budget).await;
-        there.pacer.set(None);
+        drop(pacing);
         let report = swept?;
         let mut handled = Handled::from_report(&report);
         handled.response = ShardOutcome::new(Job::Sweep, shard, shard_work(&report)).response();

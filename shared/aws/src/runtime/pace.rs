@@ -41,8 +41,15 @@ impl Pacer {
         Self::default()
     }
 
-    /// Pace the requests from now on (`None`: as fast as they come).
-    pub fn set(&self, pace: Option<Pace>) {
+    /// Pace the requests at `pace` (`None`: as fast as they come) until the returned guard is
+    /// dropped — at the end of the shard, or when its handler is cancelled at the deadline — so
+    /// that the container's next invocation (a schedule's) never inherits a shard's pace.
+    pub fn pacing(&self, pace: Option<Pace>) -> Pacing<'_> {
+        self.set(pace);
+        Pacing(self)
+    }
+
+    fn set(&self, pace: Option<Pace>) {
         let mut slots = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         slots.interval = pace
             .filter(|p| p.calls_per_second > 0)
@@ -86,6 +93,16 @@ impl Pacer {
             })));
         }
         builder.build()
+    }
+}
+
+/// A shard's pace in force; unpaced again when dropped.
+#[must_use = "the pace ends when this guard is dropped"]
+pub struct Pacing<'a>(&'a Pacer);
+
+impl Drop for Pacing<'_> {
+    fn drop(&mut self) {
+        self.0.set(None);
     }
 }
 

@@ -170,13 +170,13 @@ impl Replicator {
                 ),
             });
         }
-        self.pacer.set(shard.pace);
+        let pacing = self.pacer.pacing(shard.pace);
         let checkpoints = self
             .checkpoints
             .as_ref()
             .map(|c| c as &dyn warden_core::ports::Checkpoints);
         let backfilled = self.backfill_shard(shard, checkpoints, budget).await;
-        self.pacer.set(None);
+        drop(pacing);
         let report = backfilled?;
         Ok(Handled {
             decision: format!(
