@@ -153,12 +153,9 @@ async fn sequential(twins: &[TestAccount], policy: &Policy) -> Duration {
     for twin in twins {
         for region in REGIONS {
             let sdk = in_region(&twin.sdk, region);
-            let janitor = Janitor::new(
-                &sdk,
-                &twin.clients.calls,
-                policy.clone(),
-                JanitorConfig::default(),
-            );
+            // That region's deployment (the call log's `home`), as the fanned-out run's workers.
+            let calls = warden_aws::ApiCalls::deployed_in(region);
+            let janitor = Janitor::new(&sdk, &calls, policy.clone(), JanitorConfig::default());
             let options = RunOptions {
                 only: None,
                 dry_run: false,

@@ -23,6 +23,7 @@ pub struct ApiCalls {
     state: Arc<Mutex<State>>,
     /// The region the counting function is deployed in, when not the process's (the call log's
     /// `home`: a test standing in for another region's deployment).
+    #[cfg(feature = "call-log")]
     home: Option<Arc<str>>,
 }
 
@@ -55,6 +56,7 @@ impl ApiCalls {
     }
 
     /// Counting for a function deployed in `region` (the call log names it as the calls' `home`).
+    #[cfg(feature = "call-log")]
     pub fn deployed_in(region: &str) -> Self {
         Self {
             home: Some(Arc::from(region)),
