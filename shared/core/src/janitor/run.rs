@@ -12,6 +12,7 @@ use super::{
     Budget, DEFAULT_KEEP_REVISIONS, FUNCTION, Report, RepositoryRefs, RepositoryReport,
     refs_by_repository,
 };
+use crate::budget::{Walk, shard_key};
 use crate::execute::{Executor, Grants, Outcomes};
 use crate::message::{Body, CleanupBody, Did, Message, MessageAction, SCHEMA};
 use crate::names::{AccountId, Digest, Region, RepositoryName, Tag};
@@ -126,10 +127,7 @@ pub async fn run_shard(
     let (Some(first), count) = (names.first(), names.len()) else {
         return Ok(Report::default());
     };
-    let key = format!(
-        "janitor#{}#{}#shard#{first}#{count}",
-        ctx.account, ctx.region
-    );
+    let key = shard_key("janitor", &ctx.account, &ctx.region, first, count);
     let run = Run {
         policy,
         ctx,
@@ -161,22 +159,15 @@ impl Run<'_> {
             .filter_map(|r| r.cleanup.as_ref()?.ecs_keep_revisions)
             .max()
             .unwrap_or(DEFAULT_KEEP_REVISIONS);
-        let resume = match ports.checkpoints {
-            Some(c) => c.get(key).await?,
-            None => None,
-        };
+        let mut walk = Walk::resume(ports.checkpoints, key.to_owned(), self.budget).await?;
         let refs = ports.workloads.image_references(keep_revisions).await?;
         let by_repo = refs_by_repository(&refs, &ctx.account, &ctx.region);
-        let mut last_done: Option<&RepositoryName> = None;
-        for repo in names
-            .iter()
-            .filter(|n| resume.as_deref().is_none_or(|r| n.as_str() > r))
-        {
-            if !self.budget.time_left() {
-                if let (Some(c), Some(done)) = (ports.checkpoints, last_done) {
-                    c.set(key, Some(done.as_str())).await?;
-                    report.stopped_after = Some(done.clone());
-                }
+        for repo in names {
+            if !walk.pending(repo) {
+                continue;
+            }
+            if let Some(stopped) = walk.stop_if_out_of_time().await? {
+                report.stopped_after = stopped.after;
                 return Ok(report);
             }
             self.progress.repository(repo);
@@ -189,11 +180,9 @@ impl Run<'_> {
                 Err(e) if e.is_retryable() => return Err(e),
                 Err(e) => report.errors.push(format!("{repo}: {e}")),
             }
-            last_done = Some(repo);
+            walk.done(repo);
         }
-        if let (Some(c), Some(_)) = (ports.checkpoints, resume) {
-            c.set(key, None).await?;
-        }
+        walk.finish().await?;
         Ok(report)
     }
 }

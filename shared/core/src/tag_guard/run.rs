@@ -8,7 +8,7 @@ use super::{
     Context, Need, Protection, Report, Start, Step, TagFacts, decide_repository, decide_tag,
     protection_for, start,
 };
-use crate::budget::Budget;
+use crate::budget::{Budget, Walk, shard_key};
 use crate::event::Event;
 use crate::execute::{Executor, Grants, absorb};
 use crate::names::{Digest, RepositoryName, Tag};
@@ -233,10 +233,7 @@ pub async fn sweep_shard(
     let (Some(first), count) = (names.first(), names.len()) else {
         return Ok(report);
     };
-    let key = format!(
-        "tag-guard#sweep#{}#{}#shard#{first}#{count}",
-        ctx.account, ctx.region
-    );
+    let key = shard_key("tag-guard#sweep", &ctx.account, &ctx.region, first, count);
     let found = ports.settings.named_repositories(&names).await?;
     let sweep = Sweep {
         policy,
@@ -267,20 +264,13 @@ impl Sweep<'_> {
     ) -> Result<(), PortError> {
         let (policy, ctx, ports) = (self.policy, self.ctx, self.ports);
         repositories.sort_by(|a, b| a.name.cmp(&b.name));
-        let resume = match ports.checkpoints {
-            Some(c) => c.get(key).await?,
-            None => None,
-        };
-        let mut last_done: Option<&RepositoryName> = None;
-        for repo in repositories
-            .iter()
-            .filter(|r| resume.as_deref().is_none_or(|done| r.name.as_str() > done))
-        {
-            if !self.budget.time_left() {
-                if let (Some(c), Some(done)) = (ports.checkpoints, last_done) {
-                    c.set(key, Some(done.as_str())).await?;
-                    report.stopped_after = Some(done.clone());
-                }
+        let mut walk = Walk::resume(ports.checkpoints, key.to_owned(), self.budget).await?;
+        for repo in &repositories {
+            if !walk.pending(&repo.name) {
+                continue;
+            }
+            if let Some(stopped) = walk.stop_if_out_of_time().await? {
+                report.stopped_after = stopped.after;
                 return Ok(());
             }
             let plan = decide_repository(&repo.name, Some(&repo.mutability), "sweep", policy, ctx);
@@ -289,12 +279,9 @@ impl Sweep<'_> {
                 absorb(e, &mut report.errors)?;
             }
             report.swept += 1;
-            last_done = Some(&repo.name);
+            walk.done(&repo.name);
         }
-        if let (Some(c), Some(_)) = (ports.checkpoints, resume) {
-            c.set(key, None).await?;
-        }
-        Ok(())
+        walk.finish().await
     }
 }
 

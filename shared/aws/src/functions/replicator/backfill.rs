@@ -2,7 +2,7 @@
 //! copy as the Lambda — ECR's own replication never copies them.
 
 use serde::Serialize;
-use warden_core::budget::Budget;
+use warden_core::budget::{Budget, Walk, shard_key};
 use warden_core::fanout::{Shard, ShardWork};
 use warden_core::names::{Digest, RepositoryName, Tag};
 use warden_core::ports::{Checkpoints, ImageCatalog, PortError, RepositorySettings};
@@ -131,28 +131,24 @@ impl Replicator {
         let (Some(first), count) = (names.first(), names.len()) else {
             return Ok(report);
         };
-        let key = format!(
-            "replicator#backfill#{}#{}#shard#{first}#{count}",
-            here.account, here.region
+        let key = shard_key(
+            "replicator#backfill",
+            &here.account,
+            &here.region,
+            first,
+            count,
         );
-        let resume = match checkpoints {
-            Some(c) => c.get(&key).await?,
-            None => None,
-        };
+        let mut walk = Walk::resume(checkpoints, key, budget).await?;
         let mode = Mode {
             dry_run: false,
             notify: false,
         };
-        let mut last_done: Option<&RepositoryName> = None;
-        for repository in names
-            .into_iter()
-            .filter(|n| resume.as_deref().is_none_or(|r| n.as_str() > r))
-        {
-            if !budget.time_left() {
-                if let (Some(c), Some(done)) = (checkpoints, last_done) {
-                    c.set(&key, Some(done.as_str())).await?;
-                    report.stopped_after = Some(done.clone());
-                }
+        for repository in names {
+            if !walk.pending(repository) {
+                continue;
+            }
+            if let Some(stopped) = walk.stop_if_out_of_time().await? {
+                report.stopped_after = stopped.after;
                 return Ok(report);
             }
             match self
@@ -163,11 +159,9 @@ impl Replicator {
                 Err(e) if e.is_retryable() => return Err(e),
                 Err(e) => report.errors.push(format!("{repository}: {e}")),
             }
-            last_done = Some(repository);
+            walk.done(repository);
         }
-        if let (Some(c), Some(_)) = (checkpoints, resume) {
-            c.set(&key, None).await?;
-        }
+        walk.finish().await?;
         Ok(report)
     }
 
