@@ -17,12 +17,9 @@ FUZZ_SECONDS  ?= 3600
 # Where the integration tests record each function's AWS operations, for the IAM check.
 CALL_LOG  := $(CURDIR)/target/iam-calls
 FUNCTIONS := $(notdir $(wildcard functions/*))
-# The deployed arm64 bootstraps are non-PIE, like the ones `make bench` measures: no start-up
-# relocation of ~34,000 pointers, fewer pages touched (docs/benchmarks.md). Only for the arm64
-# target, which every deployment build names with --target: never build scripts or proc macros
-# (which must stay position independent), and only in the deployment builds: on an arm64 host a
-# plain `cargo test` builds for that target too. The CDK construct sets the same.
-build sam-build synth: export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUSTFLAGS := -C relocation-model=static
+# The deployed arm64 bootstraps of the event functions are non-PIE, like the ones `make bench`
+# measures (docs/benchmarks.md): each such function's folder says so in its .cargo/config.toml, read
+# by the builds that run there (`sam build`, `make build`); the CDK construct passes the same flag.
 # Where cargo puts what it builds (CARGO_TARGET_DIR and build.target-dir included).
 TARGET_DIR = $(shell cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/.cargo-tools/bin:$(PATH)
@@ -79,7 +76,8 @@ build: $(STAMP)
 	@command -v rustup >/dev/null && rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1 || true
 	@# One function per build: cargo unifies the features of the packages it builds together,
 	@# and each function enables only its own SDK crates (shared/aws/Cargo.toml, [features]).
-	for f in $(FUNCTIONS); do cargo lambda build --release --arm64 -p $$f || exit 1; done
+	@# Each from its own folder, whose .cargo/config.toml (if any) sets its relocation model.
+	for f in $(FUNCTIONS); do (cd functions/$$f && cargo lambda build --release --arm64) || exit 1; done
 
 # The integration tests record every function's AWS operations (the tests' `call-log` feature);
 # infra/check.sh then lints the SAM template and compares each role with those operations.

@@ -2,9 +2,10 @@
 (infra/.aws-sam/build/<Function>/bootstrap; FanOutFunction too: sam build builds every function,
 whatever its condition) and one per function the CDK app synthesized
 (infra/cdk/cdk.out/asset.*/bootstrap, each matched to its function through the synthesized
-template's `Code.S3Key`; the app has the fan-out planner only with context `fanOut=enabled`), each a
-non-PIE AArch64 ELF executable (as `make bench` measures them; .cargo/config.toml) that links
-exactly its own function's AWS SDK crates (read from the crate paths the binary carries:
+template's `Code.S3Key`; the app has the fan-out planner only with context `fanOut=enabled`), each an
+AArch64 ELF executable — non-PIE where its function's folder asks for it
+(functions/<name>/.cargo/config.toml, as `make bench` measures them), position independent where it
+does not (fanout) — that links exactly its own function's AWS SDK crates (read from the crate paths the binary carries:
 `aws-sdk-<service>`), as tests/infra/features.py predicts from the dependency graph.
 
 Usage: python tests/infra/artifacts.py
@@ -24,8 +25,15 @@ from features import declared, resolved, sam_functions, sdks_of
 EM_AARCH64 = 183
 
 
-def aarch64_executable(path: Path) -> str | None:
-    """Why `path` is not an AArch64 ELF executable, or None."""
+def non_pie(binary: str) -> bool:
+    """Whether `binary`'s folder asks for a non-PIE bootstrap (its .cargo/config.toml)."""
+    config = ROOT / "functions" / binary / ".cargo" / "config.toml"
+    return config.exists() and "relocation-model=static" in config.read_text()
+
+
+def aarch64_executable(path: Path, static: bool | None) -> str | None:
+    """Why `path` is not an AArch64 ELF executable of the relocation model asked for (`static`:
+    non-PIE; None: either), or None."""
     header = path.read_bytes()[:20]
     if header[:4] != b"\x7fELF":
         return "not an ELF file"
@@ -34,10 +42,12 @@ def aarch64_executable(path: Path) -> str | None:
     kind, machine = struct.unpack_from("<HH", header, 16)
     if machine != EM_AARCH64:
         return f"machine {machine}, not AArch64 ({EM_AARCH64})"
-    if kind == 3:  # ET_DYN: position independent
-        return "position independent (ET_DYN): .cargo/config.toml's relocation model did not reach the build"
-    if kind != 2:  # ET_EXEC
+    if kind not in (2, 3):  # ET_EXEC, ET_DYN (position independent)
         return f"ELF type {kind}, not an executable"
+    if static is True and kind == 3:
+        return "position independent (ET_DYN): its .cargo/config.toml's relocation model did not reach the build"
+    if static is False and kind == 2:
+        return "non-PIE (ET_EXEC) though its folder asks for no relocation model"
     return None
 
 
@@ -89,15 +99,17 @@ def main() -> int:
     for binary in sorted(set(BINARIES) - set(synthesized.values())):
         problems.append(f"cdk synth: no {binary} function in {cdk_out / 'ecr-warden.template.json'}")
     for path in sorted(sam.glob("*/bootstrap")) + cdk:
-        why = aarch64_executable(path)
+        binary = binary_of.get(path.parent.name)
+        static = non_pie(binary) if binary else None
+        why = aarch64_executable(path, static)
         linked = sdk_crates(path)
+        kind = {True: "non-PIE ", False: "PIE ", None: ""}[static]
         print(
-            f"{path.relative_to(ROOT)}: {path.stat().st_size / 1e6:.1f} MB {why or 'AArch64 executable'}; "
+            f"{path.relative_to(ROOT)}: {path.stat().st_size / 1e6:.1f} MB {why or kind + 'AArch64 executable'}; "
             f"{', '.join(sorted(linked))}"
         )
         if why:
             problems.append(f"{path}: {why}")
-        binary = binary_of.get(path.parent.name)
         if binary is not None and linked != expected[binary]:
             problems.append(f"{path}: links {sorted(linked)}, {binary} needs {sorted(expected[binary])}")
         if binary is None and linked not in expected.values():

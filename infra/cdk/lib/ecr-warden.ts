@@ -109,6 +109,11 @@ interface FunctionSpec {
   readonly maxEventAge: Duration;
   readonly environment: Record<string, string>;
   readonly statements: iam.PolicyStatement[];
+  /**
+   * Built position independent: fanout, whose S3 SDK links crc-fast (its C library cannot be
+   * linked non-PIC). The others are non-PIE, as their folders' .cargo/config.toml has `sam build`.
+   */
+  readonly positionIndependent?: boolean;
 }
 
 const RULE_RETRIES = 185;
@@ -583,6 +588,7 @@ export class EcrWarden extends Construct {
         // Step Functions invokes it synchronously; an asynchronous invocation is not retried.
         retryAttempts: 0,
         maxEventAge: Duration.hours(1),
+        positionIndependent: true,
         environment: {
           ...environment,
           WARDEN_FANOUT_BUCKET: bucket.bucketName,
@@ -710,10 +716,11 @@ export class EcrWarden extends Construct {
         ...this.props.bundling,
         architecture: lambda.Architecture.ARM_64,
         cargoLambdaFlags,
-        // Non-PIE like the benchmarked binaries (docs/benchmarks.md); only the arm64 target's own
-        // code, never build scripts or proc macros.
+        // Non-PIE like the benchmarked binaries (docs/benchmarks.md), as functions/<name>/.cargo/
+        // config.toml has `sam build` build them; only the arm64 target's own code, never build
+        // scripts or proc macros.
         environment: {
-          CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUSTFLAGS: '-C relocation-model=static',
+          ...(spec.positionIndependent ? {} : { CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUSTFLAGS: '-C relocation-model=static' }),
           ...this.props.bundling?.environment,
         },
       },
