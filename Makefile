@@ -86,17 +86,21 @@ build: $(STAMP)
 # here; `make fuzz` is the long run).
 test: $(STAMP) $(SAM_STAMP) $(CHECKOV_STAMP) $(CDK_STAMP) $(FUZZ_STAMP) debian-packages
 	rm -rf $(CALL_LOG)
-	WARDEN_CALL_LOG=$(CALL_LOG) tests/emulator/with-emulator.sh cargo test --workspace --all-targets --no-fail-fast
+	@# The organization-scale simulation (tests/tests/fanout/simulation.rs) at 50 repositories per
+	@# account-region here (12 lanes, 8 at a time: every path of the 3 x 2 x 300 run that
+	@# `make bench` measures, a sixth of the seeding).
+	WARDEN_CALL_LOG=$(CALL_LOG) WARDEN_SIM_REPOSITORIES=50 tests/emulator/with-emulator.sh cargo test --workspace --all-targets --no-fail-fast
 	@# Where AWS's words fit more than one behaviour, the emulator offers each reading behind a
-	@# switch (docs/emulator.md, "Readings"): the suites that talk to it run again under every
-	@# further reading set, each on a fresh emulator.
-	@# The organization-scale simulation (3 x 2 x 300 repositories above) at 10 repositories per
-	@# account-region under the further readings: the same paths, a thirtieth of the seeding.
-	WARDEN_SIM_REPOSITORIES=10 tests/emulator/every-reading.sh cargo test -p warden-tests -p warden-cli --all-targets --no-fail-fast
+	@# switch (docs/emulator.md, "Readings"): the integration test targets (those that talk to it)
+	@# run again under every further reading set, each on a fresh emulator, the simulation at 10
+	@# repositories per account-region. `--workspace` as above: cargo unifies features over the
+	@# packages selected, so the same selection reuses the build instead of compiling another.
+	WARDEN_SIM_REPOSITORIES=10 tests/emulator/every-reading.sh cargo test --workspace --test '*' --no-fail-fast
 	infra/check.sh $(CALL_LOG)
 	tests/fuzz/run.sh 10
-	@# Bursts through the real binaries (debug here; `make bench` times the release ones).
-	cargo build --quiet -p tag-guard -p scan-gate
+	@# Bursts through the real binaries (debug here, built with the workspace's features as the
+	@# tests are, which reuses their build; `make bench` times the release ones, each built alone).
+	cargo build --quiet --workspace --bins
 	tests/emulator/with-emulator.sh $(PY) tests/bench/burst.py "$(TARGET_DIR)/debug"
 
 # Fuzzing, the long run (docs/benchmarks.md has the figures): each target until FUZZ_RUNS executions,
@@ -144,8 +148,9 @@ bench: $(STAMP) $(SAM_STAMP)
 	tests/emulator/with-emulator.sh $(PY) tests/bench/copy_rss.py 1024 target/bench-sam/bin/replicator
 	tests/emulator/with-emulator.sh cargo run --quiet --release -p warden-tests --example bench_copy -- 1024
 	@# Organization scale: 3 accounts x 2 regions x 300 repositories cleaned in lanes by the local
-	@# driver (tests/tests/fanout/simulation.rs); figures in target/fanout-simulation.json.
-	tests/emulator/with-emulator.sh cargo test --quiet --release -p warden-tests --test fanout simulation -- --nocapture
+	@# driver (tests/tests/fanout/simulation.rs; `make test` runs it at 50 and 10 per account-region);
+	@# figures in target/fanout-simulation.json.
+	WARDEN_SIM_REPOSITORIES=300 tests/emulator/with-emulator.sh cargo test --quiet --release -p warden-tests --test fanout simulation -- --nocapture
 	@# Bursts: 1,000 pushes and 2,000 Inspector messages through the release binaries built above.
 	tests/emulator/with-emulator.sh $(PY) tests/bench/burst.py target/bench-sam/bin
 
