@@ -354,7 +354,7 @@ async fn until(
 }
 
 /// What the handler concluded, in the summary and as Lambda's answer: its response, or the
-/// retryable failure that makes Lambda retry the input.
+/// failure (retryable or not, as its error type tells the invoker).
 fn concluded(
     summary: &mut Summary,
     outcome: Result<Handled, PortError>,
@@ -373,8 +373,15 @@ fn concluded(
             Ok(handled.response)
         }
         Err(error) => {
-            tracing::warn!(%error, "retryable failure: Lambda will retry the event");
-            summary.decision = "failed, will be retried".into();
+            // Lambda retries an asynchronous event whatever the error; the state machine and the
+            // CLI read the error type (`NonRetryable`: retrying cannot help).
+            if error.is_retryable() {
+                tracing::warn!(%error, "retryable failure: the invoker may retry the event");
+                summary.decision = "failed, retryable".into();
+            } else {
+                tracing::error!(%error, "failed: retrying cannot fix this");
+                summary.decision = "failed, not retryable".into();
+            }
             summary.error = Some(error.to_string());
             Err(InvocationError::from(error))
         }
