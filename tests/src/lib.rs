@@ -28,6 +28,7 @@ pub mod faults;
 mod fixtures;
 mod images;
 pub mod notation;
+pub mod plans;
 pub mod registry;
 mod seed;
 pub mod signing;

@@ -6,8 +6,8 @@
 use serde_json::json;
 use warden_aws::functions::tag_guard::{TagGuard, TagGuardConfig};
 use warden_aws::runtime::lambda::Function;
-use warden_core::fanout::{AccountRegion, ApiBudget, Limits, Listing, plan};
-use warden_core::names::{AccountId, Region, RepositoryName};
+use warden_core::fanout::ApiBudget;
+use warden_tests::plans::plan_of;
 use warden_tests::{Emulator, REGION, TestAccount};
 
 use super::with_accounts;
@@ -29,26 +29,11 @@ async fn registry(acct: &TestAccount) {
 }
 
 fn shards(acct: &TestAccount) -> Vec<warden_core::fanout::Shard> {
-    let listing = Listing {
-        at: AccountRegion {
-            account: AccountId::new(acct.id.as_str()).unwrap(),
-            region: Region::new(REGION).unwrap(),
-        },
-        repositories: NAMES
-            .iter()
-            .map(|n| RepositoryName::new(*n).unwrap())
-            .collect(),
+    let budget = ApiBudget {
+        lanes: 2,
+        calls_per_second: 20,
     };
-    let limits = Limits {
-        shard_size: 2,
-        default_budget: ApiBudget {
-            lanes: 2,
-            calls_per_second: 20,
-        },
-        budgets: Default::default(),
-    };
-    plan(&[listing], &limits)
-        .unwrap()
+    plan_of(acct, REGION, &NAMES, 2, budget)
         .shards()
         .cloned()
         .collect()

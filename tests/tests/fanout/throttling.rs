@@ -4,9 +4,9 @@
 //! the shard then ends as an unthrottled one would.
 
 use warden_aws::functions::janitor::{Janitor, JanitorConfig};
-use warden_core::fanout::{AccountRegion, ApiBudget, Job, Limits, Listing, plan};
-use warden_core::names::{AccountId, Region, RepositoryName};
+use warden_core::fanout::{ApiBudget, Job};
 use warden_tests::faults::{Fault, FaultProxy};
+use warden_tests::plans::plan_of;
 use warden_tests::{Emulator, REGION};
 
 use super::driver::run_lane;
@@ -39,25 +39,13 @@ async fn a_throttled_shard_is_retried_and_ends_as_an_unthrottled_one() {
                 .await;
         }
     }
-    let listing = Listing {
-        at: AccountRegion {
-            account: AccountId::new(acct.id.as_str()).unwrap(),
-            region: Region::new(REGION).unwrap(),
-        },
-        repositories: ["t/a", "t/b"]
-            .iter()
-            .map(|n| RepositoryName::new(*n).unwrap())
-            .collect(),
+    let budget = ApiBudget {
+        lanes: 1,
+        calls_per_second: 20,
     };
-    let limits = Limits {
-        shard_size: 10,
-        default_budget: ApiBudget {
-            lanes: 1,
-            calls_per_second: 20,
-        },
-        budgets: Default::default(),
-    };
-    let lane = plan(&[listing], &limits).unwrap().lanes.remove(0);
+    let lane = plan_of(&acct, REGION, &["t/a", "t/b"], 10, budget)
+        .lanes
+        .remove(0);
     let proxy = FaultProxy::start(&acct.emulator_url);
     // More throttles than the SDK's three attempts: one invocation fails `Throttled`.
     proxy.inject("ECR.DescribeImages", Fault::Throttle, 0, Some(5));

@@ -2,6 +2,7 @@
 //! below the margin, tags added while it lists.
 
 use super::*;
+use warden_tests::plans::After;
 
 #[tokio::test]
 async fn ten_thousand_images_take_ten_listings_ninety_rechecks_and_ninety_deletes() {
@@ -62,15 +63,6 @@ async fn ten_thousand_images_take_ten_listings_ninety_rechecks_and_ninety_delete
     assert!(left.next_token().is_none());
 }
 
-/// Stops after `n` repositories, as a Lambda near its deadline would.
-pub(crate) struct After(pub(crate) std::sync::atomic::AtomicUsize);
-
-impl warden_core::janitor::Budget for After {
-    fn time_left(&self) -> bool {
-        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) > 0
-    }
-}
-
 #[tokio::test]
 async fn a_run_out_of_time_checkpoints_and_the_next_run_continues_there() {
     let acct = Emulator::shared().account().await;
@@ -100,7 +92,7 @@ async fn a_run_out_of_time_checkpoints_and_the_next_run_continues_there() {
             region.clone(),
             &RunOptions::scheduled(),
             &Quiet,
-            &After(1.into()),
+            &After::repositories(1),
         )
         .await
         .unwrap();
@@ -126,7 +118,7 @@ async fn a_run_out_of_time_checkpoints_and_the_next_run_continues_there() {
             region,
             &RunOptions::scheduled(),
             &Quiet,
-            &After(100.into()),
+            &After::repositories(100),
         )
         .await
         .unwrap();

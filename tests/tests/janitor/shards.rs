@@ -3,16 +3,13 @@
 //! after its first repository and run again, leaves the registry as one uninterrupted run leaves
 //! its twin.
 
-use std::collections::BTreeMap;
-
 use serde_json::json;
 use warden_aws::functions::janitor::{Janitor, JanitorConfig};
-use warden_core::fanout::{AccountRegion, Limits, Listing, Shard, plan};
+use warden_core::fanout::{ApiBudget, Shard};
 use warden_core::janitor::Quiet;
-use warden_core::names::{AccountId, Region, RepositoryName};
+use warden_tests::plans::{After, plan_of};
 use warden_tests::{Emulator, REGION, TestAccount};
 
-use super::runs::After;
 use super::{KEEP_ONE_BUILD, policy, run};
 use warden_aws::runtime::lambda::Function as _;
 
@@ -40,27 +37,11 @@ async fn registry(acct: &TestAccount) {
 
 /// The planner's shards of two repositories for the account's registry here.
 fn shards(acct: &TestAccount) -> Vec<Shard> {
-    let at = AccountRegion {
-        account: AccountId::new(acct.id.as_str()).unwrap(),
-        region: Region::new(REGION).unwrap(),
+    let budget = ApiBudget {
+        lanes: 8,
+        calls_per_second: 50,
     };
-    let listing = Listing {
-        at,
-        repositories: NAMES
-            .iter()
-            .map(|n| RepositoryName::new(*n).unwrap())
-            .collect(),
-    };
-    let limits = Limits {
-        shard_size: 2,
-        default_budget: warden_core::fanout::ApiBudget {
-            lanes: 8,
-            calls_per_second: 50,
-        },
-        budgets: BTreeMap::new(),
-    };
-    plan(&[listing], &limits)
-        .unwrap()
+    plan_of(acct, REGION, &NAMES, 2, budget)
         .shards()
         .cloned()
         .collect()
@@ -91,7 +72,7 @@ async fn shards_in_any_order_with_one_stopped_and_run_again_converge_on_one_runs
     // A worker stopped after the first repository of its shard (out of time, or killed) ...
     let two = shards.iter().find(|s| s.repositories.len() == 2).unwrap();
     let stopped = janitor
-        .run_shard(two, &Quiet, &After(1.into()))
+        .run_shard(two, &Quiet, &After::repositories(1))
         .await
         .unwrap();
     assert_eq!(stopped.repositories.len(), 1, "{stopped:?}");
