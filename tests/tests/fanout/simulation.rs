@@ -33,6 +33,8 @@ const BUDGET: ApiBudget = ApiBudget {
     calls_per_second: 80,
 };
 const SHARD_SIZE: usize = 25;
+/// The services whose calls a worker's pace covers in its shard's account-region.
+const PACED: [&str; 3] = ["ECR.", "ECS.", "Lambda."];
 
 const POLICY: &str = r#"version: 1
 repositories:
@@ -404,7 +406,7 @@ async fn three_accounts_two_regions_cleaned_in_lanes_end_as_one_sequential_run()
         "seconds_fanned_out": fanned_time.as_secs_f64(),
         "worker_calls": total_calls,
         "calls_per_shard": total_calls as f64 / shards as f64,
-        "peak_ecr_calls_in_one_second": budgets,
+        "peak_paced_calls_in_one_second": budgets,
     });
     println!("fanout-simulation: {figures}");
     let out =
@@ -412,7 +414,8 @@ async fn three_accounts_two_regions_cleaned_in_lanes_end_as_one_sequential_run()
     std::fs::write(out, serde_json::to_string_pretty(&figures).unwrap()).unwrap();
 }
 
-/// The ECR calls the wire saw from `from` on, per account-region: each must fit a token bucket of
+/// The calls the wire saw in the workers' account-regions from `from` on (ECR; ECS and Lambda,
+/// what is in use: the shard's pace covers them all), per account-region: each must fit a token bucket of
 /// the budget's rate holding one call per lane (each lane's gate lets one call through at once)
 /// and one more: the slack between a call passing its worker's gate and reaching the wire (hyper's
 /// connection task, the proxy's accept), where two calls a gate spaced can arrive closer. Answers
@@ -422,7 +425,7 @@ fn within_budget(seen: &[Seen], from: std::time::Instant, org: &[TestAccount]) -
     let mut by_place: BTreeMap<(String, String), Vec<std::time::Instant>> = BTreeMap::new();
     for call in seen
         .iter()
-        .filter(|c| c.at >= from && c.operation.starts_with("ECR."))
+        .filter(|c| c.at >= from && PACED.iter().any(|s| c.operation.starts_with(s)))
     {
         let account = call.account.clone().unwrap_or_default();
         assert!(

@@ -73,7 +73,8 @@ impl RunOptions {
     }
 }
 
-/// Where janitor acts in one account: its registry (paced for shards) and what runs there.
+/// Where janitor acts in one account: its registry and what runs there, both paced for shards
+/// (one gate: the shard's calls per second cover every call it makes in its account-region).
 struct AccountClients {
     registry: EcrRegistry,
     workloads: AccountWorkloads,
@@ -83,9 +84,10 @@ struct AccountClients {
 impl AccountClients {
     fn new(sdk: &SdkConfig, calls: &ApiCalls) -> Self {
         let pacer = Pacer::new();
+        let paced = pacer.paced(sdk);
         Self {
-            registry: EcrRegistry::from_sdk(&pacer.paced(sdk), calls),
-            workloads: AccountWorkloads::from_sdk(sdk, calls),
+            registry: EcrRegistry::from_sdk(&paced, calls),
+            workloads: AccountWorkloads::from_sdk(&paced, calls),
             pacer,
         }
     }
