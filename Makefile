@@ -82,8 +82,8 @@ build: $(STAMP)
 # The integration tests record every function's AWS operations (the tests' `call-log` feature);
 # infra/check.sh then lints the SAM template and compares each role with those operations.
 # infra/check.sh also runs the CDK app's assertion tests and compares its template with SAM's.
-# Then every fuzz target for 10 seconds from its seeds and regressions (a parser regression fails
-# here; `make fuzz` is the long run).
+# Then every fuzz target for 10 seconds from its seeds and regressions, built unoptimised for a
+# quick build (a parser regression fails here; `make fuzz` is the long, optimised run).
 test: $(STAMP) $(SAM_STAMP) $(CHECKOV_STAMP) $(CDK_STAMP) $(FUZZ_STAMP) debian-packages
 	rm -rf $(CALL_LOG)
 	@# The organization-scale simulation (tests/tests/fanout/simulation.rs) at 50 repositories per
@@ -97,10 +97,11 @@ test: $(STAMP) $(SAM_STAMP) $(CHECKOV_STAMP) $(CDK_STAMP) $(FUZZ_STAMP) debian-p
 	@# packages selected, so the same selection reuses the build instead of compiling another.
 	WARDEN_SIM_REPOSITORIES=10 tests/emulator/every-reading.sh cargo test --workspace --test '*' --no-fail-fast
 	infra/check.sh $(CALL_LOG)
-	tests/fuzz/run.sh 10
+	FUZZ_DEV=1 tests/fuzz/run.sh 10
 	@# Bursts through the real binaries (debug here, built with the workspace's features as the
-	@# tests are, which reuses their build; `make bench` times the release ones, each built alone).
-	cargo build --quiet --workspace --bins
+	@# tests are — `--all-targets` too, or cargo resolves features without the dev-dependencies
+	@# and compiles the SDKs again; `make bench` times the release ones, each built alone).
+	cargo build --quiet --workspace --all-targets
 	tests/emulator/with-emulator.sh $(PY) tests/bench/burst.py "$(TARGET_DIR)/debug"
 
 # Fuzzing, the long run (docs/benchmarks.md has the figures): each target until FUZZ_RUNS executions,

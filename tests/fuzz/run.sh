@@ -6,7 +6,10 @@
 # tests/fuzz/artifacts/<target>/: make it a regression fixture in events/ or a unit test).
 #
 # usage: tests/fuzz/run.sh SECONDS [TARGET...]   (make fuzz, make fuzz-smoke)
-# With FUZZ_RUNS=N each target stops after N executions (SECONDS is then the cap).
+# With FUZZ_RUNS=N each target stops after N executions (SECONDS is then the cap). With FUZZ_DEV=1 the
+# targets are built unoptimised (cargo fuzz --dev): a quicker build for `make test`'s short smoke
+# run (seeds and regressions still run, at fewer executions a second); `make fuzz` builds them
+# optimised (the default: release, debug assertions on).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${1:?usage: run.sh SECONDS [TARGET...]}
@@ -15,7 +18,7 @@ targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(event policy slack janitor_plan)
 # No sanitizer: the product forbids `unsafe` (workspace lints), so AddressSanitizer would mostly slow
 # the search down (3-5x); debug assertions stay on, so an integer overflow is a crash.
-fuzz() { local command=$1; shift; cargo +nightly fuzz "$command" --fuzz-dir tests/fuzz --sanitizer none "$@"; }
+fuzz() { local command=$1; shift; cargo +nightly fuzz "$command" --fuzz-dir tests/fuzz --sanitizer none ${FUZZ_DEV:+--dev} "$@"; }
 cargo +nightly --version >/dev/null 2>&1 || { echo "fuzzing needs the nightly toolchain (rustup toolchain install nightly)" >&2; exit 1; }
 # A build that runs out of disk or memory fails inside rustc or LLVM (exit 101) without saying so.
 fuzz build >/dev/null || { status=$?; echo "fuzz build failed (exit $status); disk and memory now:" >&2; df -h . >&2; free -m >&2; exit "$status"; }
