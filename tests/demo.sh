@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 py=.venv/bin/python
 aws() { "$py" tests/demo_aws.py "$@"; }
-cargo build --quiet -p warden-cli -p tag-guard -p scan-gate -p replicator -p notifier -p janitor
+# The whole workspace, as `cargo lambda watch` below builds each function: one feature set, one build.
+cargo build --quiet --workspace --bins
 # Where cargo puts binaries (CARGO_TARGET_DIR and build.target-dir included).
 target_dir=$(cargo metadata --format-version 1 --no-deps | "$py" -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 warden=$target_dir/debug/warden
