@@ -33,15 +33,6 @@ async fn the_sweep_reconciles_settings_and_protected_tags_without_events() {
     assert_eq!(s.acct.received(&s.queue).await.len(), 1);
 }
 
-/// Stops after `n` repositories, as a Lambda near its deadline would.
-struct After(std::sync::atomic::AtomicUsize);
-
-impl warden_core::budget::Budget for After {
-    fn time_left(&self) -> bool {
-        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) > 0
-    }
-}
-
 /// The sweep checks its deadline like janitor: out of time it checkpoints the last repository
 /// done in the state table, and the next sweep continues after it.
 #[tokio::test]
@@ -52,6 +43,7 @@ async fn a_sweep_out_of_time_checkpoints_and_the_next_continues_there() {
     use warden_aws::adapters::verdicts::DynamoVerdicts;
     use warden_core::names::{AccountId, Region};
     use warden_core::tag_guard::{Context, Ports, handle};
+    use warden_tests::plans::After;
 
     let s = setup(false).await;
     for name in ["team-a/one", "team-a/two", "team-a/three"] {
@@ -86,7 +78,7 @@ async fn a_sweep_out_of_time_checkpoints_and_the_next_continues_there() {
         };
     let policy = Policy::from_yaml(POLICY).unwrap();
     let before = s.acct.clients.calls.snapshot();
-    let first = handle(&schedule, &policy, &ctx, &ports, &After(1.into()))
+    let first = handle(&schedule, &policy, &ctx, &ports, &After::repositories(1))
         .await
         .unwrap();
     assert_eq!(
@@ -94,7 +86,7 @@ async fn a_sweep_out_of_time_checkpoints_and_the_next_continues_there() {
         Some("team-a/one")
     );
     assert_eq!(first.plans.len(), 1, "one repository, then out of time");
-    let second = handle(&schedule, &policy, &ctx, &ports, &After(10.into()))
+    let second = handle(&schedule, &policy, &ctx, &ports, &After::repositories(10))
         .await
         .unwrap();
     let decided: Vec<&str> = second.plans.iter().map(|p| p.decision.as_str()).collect();
